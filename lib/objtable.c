@@ -1,0 +1,422 @@
+/*
+ * objtable.c - refcounted-object side table and type-name interning (see
+ * objtable.h for the contract and the lock order).
+ *
+ * Each shard is an open-addressing hash table with linear probing, kept at
+ * most half full, with backward-shift deletion (no tombstones), so a probe
+ * ends at the first empty slot.  Address 0 marks an empty slot and is never
+ * a key.  The shard is chosen by the top bits of a multiplicative hash of
+ * the address, the slot by lower bits of the same hash.
+ *
+ * The type table is a growable array of names (id - 1 indexes it) plus an
+ * open-addressing index of ids hashed by FNV-1a, under one mutex.
+ */
+#include "objtable.h"
+
+#include "rs_mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define SHARD_BITS 6
+_Static_assert((1u << SHARD_BITS) == RS_OBJTABLE_SHARDS, "shard bits");
+
+typedef struct shard {
+    pthread_mutex_t lock;
+    rs_obj_t       *slots;
+    uint32_t        cap;     /* power of two, or 0 before first insert */
+    uint32_t        n;
+} shard_t;
+
+struct rs_objtable {
+    shard_t        shards[RS_OBJTABLE_SHARDS];
+    _Atomic uint64_t count;
+};
+
+static uint64_t hash_addr(uint64_t addr) { return addr * 0x9E3779B97F4A7C15ull; }
+
+static shard_t *shard_of(rs_objtable_t *t, uint64_t addr)
+{
+    return &t->shards[hash_addr(addr) >> (64 - SHARD_BITS)];
+}
+
+static uint32_t home_slot(const shard_t *s, uint64_t addr)
+{
+    return (uint32_t)(hash_addr(addr) >> 20) & (s->cap - 1);
+}
+
+rs_objtable_t *rs_objtable_create(void)
+{
+    rs_objtable_t *t = rs_mem_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    for (int i = 0; i < RS_OBJTABLE_SHARDS; i++)
+        pthread_mutex_init(&t->shards[i].lock, NULL);
+    return t;
+}
+
+void rs_objtable_destroy(rs_objtable_t *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i];
+        for (uint32_t k = 0; k < s->cap; k++)
+            if (s->slots[k].addr)
+                rs_refhist_free(s->slots[k].hist);
+        rs_mem_free(s->slots);
+        pthread_mutex_destroy(&s->lock);
+    }
+    rs_mem_free(t);
+}
+
+/* Index of addr in s, or -1.  Shard locked. */
+static int64_t find(const shard_t *s, uint64_t addr)
+{
+    if (s->cap == 0)
+        return -1;
+    uint32_t mask = s->cap - 1;
+    for (uint32_t i = home_slot(s, addr);; i = (i + 1) & mask) {
+        if (s->slots[i].addr == addr)
+            return i;
+        if (s->slots[i].addr == 0)
+            return -1;
+    }
+}
+
+/* Places o (not present) into s, which has room.  Shard locked. */
+static rs_obj_t *place(shard_t *s, const rs_obj_t *o)
+{
+    uint32_t mask = s->cap - 1, i = home_slot(s, o->addr);
+    while (s->slots[i].addr)
+        i = (i + 1) & mask;
+    s->slots[i] = *o;
+    s->n++;
+    return &s->slots[i];
+}
+
+/* Makes room for one more entry (load <= 1/2).  -1 on exhaustion. */
+static int reserve(shard_t *s)
+{
+    if ((s->n + 1) * 2 <= s->cap)
+        return 0;
+    uint32_t cap = s->cap ? s->cap * 2 : 16;
+    rs_obj_t *slots = rs_mem_calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    rs_obj_t *old = s->slots;
+    uint32_t old_cap = s->cap;
+    s->slots = slots;
+    s->cap = cap;
+    s->n = 0;
+    for (uint32_t i = 0; i < old_cap; i++)
+        if (old[i].addr)
+            place(s, &old[i]);
+    rs_mem_free(old);
+    return 0;
+}
+
+/* Deletes slot i by shifting later members of its cluster back. */
+static void delete_slot(shard_t *s, uint32_t i)
+{
+    uint32_t mask = s->cap - 1;
+    for (uint32_t j = (i + 1) & mask; s->slots[j].addr; j = (j + 1) & mask) {
+        uint32_t k = home_slot(s, s->slots[j].addr);
+        /* The entry at j may move to the hole at i unless its home lies
+         * cyclically in (i, j]. */
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    memset(&s->slots[i], 0, sizeof s->slots[i]);
+    s->n--;
+}
+
+static rs_obj_t make_obj(uint64_t addr, const rs_obj_info_t *info, int late)
+{
+    rs_obj_t o = { 0 };
+    o.addr = addr;
+    o.type_id = info->type_id;
+    o.rc_offset = info->rc_offset;
+    o.rc_width = info->rc_width;
+    o.hook = info->hook;
+    o.flags = (uint8_t)((info->rc_signed ? RS_OBJ_RC_SIGNED : 0) |
+                        (info->rc_width ? 0 : RS_OBJ_RC_FROM_EVENTS) |
+                        (late ? RS_OBJ_SEEN_LATE : 0));
+    return o;
+}
+
+/* Finds or creates the entry for an event.  Shard locked.  *result gets
+ * CREATED/UPDATED/DUP_CTOR/UNTRACKED/ERROR; returns the entry or NULL. */
+static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
+                                 const rs_obj_info_t *info, uint8_t op,
+                                 rs_obj_result_t *result)
+{
+    int64_t i = find(s, addr);
+    if (i >= 0) {
+        *result = op == RS_REF_CTOR ? RS_OBJ_DUP_CTOR : RS_OBJ_UPDATED;
+        return &s->slots[i];
+    }
+    if (op == RS_REF_DECREF || !info) {
+        *result = RS_OBJ_UNTRACKED;
+        return NULL;
+    }
+    if (reserve(s)) {
+        *result = RS_OBJ_ERROR;
+        return NULL;
+    }
+    rs_obj_t o = make_obj(addr, info, op != RS_REF_CTOR);
+    atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+    *result = RS_OBJ_CREATED;
+    return place(s, &o);
+}
+
+rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
+                                   const rs_obj_info_t *info,
+                                   const rs_ref_event_t *ev,
+                                   const rs_objtable_opts_t *opts, rs_obj_t *out)
+{
+    if (!t || !ev || addr == 0 || ev->op < RS_REF_CTOR || ev->op > RS_REF_DECREF)
+        return RS_OBJ_UNTRACKED;
+    shard_t *s = shard_of(t, addr);
+    rs_obj_result_t result;
+    pthread_mutex_lock(&s->lock);
+    rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
+    if (o && result != RS_OBJ_DUP_CTOR) {
+        o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
+        if (opts && opts->history &&
+            rs_refhist_append(&o->hist, ev, opts->max_events, opts->stacks))
+            result = RS_OBJ_ERROR;
+    }
+    if (o && out)
+        *out = *o;
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info)
+{
+    if (!t || !info || addr == 0)
+        return -1;
+    shard_t *s = shard_of(t, addr);
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    int64_t i = find(s, addr);
+    if (i >= 0) {
+        rs_obj_t *o = &s->slots[i];
+        rs_obj_t fresh = make_obj(addr, info, 0);
+        fresh.flags |= o->flags & RS_OBJ_SEEN_LATE;
+        fresh.event_count = o->event_count;
+        fresh.hist = o->hist;
+        *o = fresh;
+        rc = 0;
+    } else if (reserve(s)) {
+        rc = -1;
+    } else {
+        rs_obj_t o = make_obj(addr, info, 1);
+        place(s, &o);
+        atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+        rc = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
+{
+    if (!t || addr == 0 || atomic_load_explicit(&t->count, memory_order_relaxed) == 0)
+        return 0;
+    shard_t *s = shard_of(t, addr);
+    pthread_mutex_lock(&s->lock);
+    int64_t i = find(s, addr);
+    rs_obj_t o = { 0 };
+    if (i >= 0) {
+        o = s->slots[i];
+        delete_slot(s, (uint32_t)i);
+        atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (i < 0)
+        return 0;
+    if (out)
+        *out = o;
+    else
+        rs_refhist_free(o.hist);
+    return 1;
+}
+
+int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
+{
+    if (!t || addr == 0)
+        return 0;
+    shard_t *s = shard_of(t, addr);
+    pthread_mutex_lock(&s->lock);
+    int64_t i = find(s, addr);
+    if (i >= 0 && out)
+        *out = s->slots[i];
+    pthread_mutex_unlock(&s->lock);
+    return i >= 0;
+}
+
+uint64_t rs_objtable_count(const rs_objtable_t *t)
+{
+    return t ? atomic_load_explicit(&t->count, memory_order_relaxed) : 0;
+}
+
+uint64_t rs_objtable_bytes(rs_objtable_t *t)
+{
+    if (!t)
+        return 0;
+    uint64_t bytes = sizeof *t;
+    for (int i = 0; i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i];
+        pthread_mutex_lock(&s->lock);
+        bytes += (uint64_t)s->cap * sizeof(rs_obj_t);
+        for (uint32_t k = 0; k < s->cap; k++)
+            if (s->slots[k].addr)
+                bytes += rs_refhist_bytes(s->slots[k].hist);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return bytes;
+}
+
+void rs_objtable_foreach(rs_objtable_t *t,
+                         void (*fn)(const rs_obj_t *o, void *arg), void *arg)
+{
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i];
+        pthread_mutex_lock(&s->lock);
+        for (uint32_t k = 0; k < s->cap; k++)
+            if (s->slots[k].addr)
+                fn(&s->slots[k], arg);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void rs_objtable_lock_all(rs_objtable_t *t)
+{
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++)
+        pthread_mutex_lock(&t->shards[i].lock);
+}
+
+void rs_objtable_unlock_all(rs_objtable_t *t)
+{
+    for (int i = RS_OBJTABLE_SHARDS - 1; t && i >= 0; i--)
+        pthread_mutex_unlock(&t->shards[i].lock);
+}
+
+/* ---- type names ------------------------------------------------------------ */
+
+struct rs_typetable {
+    pthread_mutex_t lock;
+    char          **names;     /* names[id - 1]                              */
+    uint32_t        n, cap;
+    uint32_t       *index;     /* open addressing: id, 0 = empty             */
+    uint32_t        index_cap; /* power of two, >= 2 * n                     */
+};
+
+static uint32_t hash_name(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+rs_typetable_t *rs_typetable_create(void)
+{
+    rs_typetable_t *tt = rs_mem_calloc(1, sizeof *tt);
+    if (tt)
+        pthread_mutex_init(&tt->lock, NULL);
+    return tt;
+}
+
+void rs_typetable_destroy(rs_typetable_t *tt)
+{
+    if (!tt)
+        return;
+    for (uint32_t i = 0; i < tt->n; i++)
+        rs_mem_free(tt->names[i]);
+    rs_mem_free(tt->names);
+    rs_mem_free(tt->index);
+    pthread_mutex_destroy(&tt->lock);
+    rs_mem_free(tt);
+}
+
+/* Index slot holding name, or the empty slot where it belongs. */
+static uint32_t type_slot(const rs_typetable_t *tt, const char *name)
+{
+    uint32_t mask = tt->index_cap - 1;
+    for (uint32_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+        uint32_t id = tt->index[i];
+        if (id == 0 || strcmp(tt->names[id - 1], name) == 0)
+            return i;
+    }
+}
+
+/* Ensures room for one more name in names[] and the index. */
+static int type_reserve(rs_typetable_t *tt)
+{
+    if (tt->n == tt->cap) {
+        uint32_t cap = tt->cap ? tt->cap * 2 : 16;
+        char **names = rs_mem_realloc(tt->names, cap * sizeof *names);
+        if (!names)
+            return -1;
+        tt->names = names;
+        tt->cap = cap;
+    }
+    if ((tt->n + 1) * 2 <= tt->index_cap)
+        return 0;
+    uint32_t icap = tt->index_cap ? tt->index_cap * 2 : 32;
+    uint32_t *index = rs_mem_calloc(icap, sizeof *index);
+    if (!index)
+        return -1;
+    rs_mem_free(tt->index);
+    tt->index = index;
+    tt->index_cap = icap;
+    for (uint32_t id = 1; id <= tt->n; id++)
+        tt->index[type_slot(tt, tt->names[id - 1])] = id;
+    return 0;
+}
+
+uint32_t rs_typetable_intern(rs_typetable_t *tt, const char *name)
+{
+    if (!tt || !name || !*name)
+        return 0;
+    uint32_t id = 0;
+    pthread_mutex_lock(&tt->lock);
+    if (tt->index_cap && (id = tt->index[type_slot(tt, name)]) != 0)
+        goto out;
+    char *copy = NULL;
+    if (type_reserve(tt) || !(copy = rs_mem_strdup(name)))
+        goto out;
+    tt->names[tt->n++] = copy;
+    id = tt->n;
+    tt->index[type_slot(tt, name)] = id;
+out:
+    pthread_mutex_unlock(&tt->lock);
+    return id;
+}
+
+const char *rs_typetable_name(rs_typetable_t *tt, uint32_t id)
+{
+    if (!tt || id == 0)
+        return NULL;
+    pthread_mutex_lock(&tt->lock);
+    const char *name = id <= tt->n ? tt->names[id - 1] : NULL;
+    pthread_mutex_unlock(&tt->lock);
+    return name;
+}
+
+uint32_t rs_typetable_count(rs_typetable_t *tt)
+{
+    if (!tt)
+        return 0;
+    pthread_mutex_lock(&tt->lock);
+    uint32_t n = tt->n;
+    pthread_mutex_unlock(&tt->lock);
+    return n;
+}

@@ -1,0 +1,149 @@
+/*
+ * objtable.h - side table of refcounted objects, keyed by block address,
+ * and the type-name interning table.
+ *
+ * The block table (blocktable.h) knows every live block; this table knows
+ * only the few that are refcounted objects: their type, where their counter
+ * lives, the count implied by the reference events seen, and a pointer to
+ * their reference history (refhistory.h).  32 bytes per object plus the
+ * history.  The preload calls rs_objtable_record() from the incref/decref/
+ * ctor hooks and the annotation API, rs_objtable_remove() when a block is
+ * freed (skip it cheaply while rs_objtable_count() is 0), and reads the
+ * table with rs_objtable_foreach() when the world is stopped.
+ *
+ * Locking: the table is split into RS_OBJTABLE_SHARDS shards by address
+ * hash, each with its own mutex, held only inside these functions.  Lock
+ * order: objtable shard, then the stack depot's shard (history compaction
+ * reads stacks); neither calls back into the program.  The type table has
+ * one mutex of its own, never held together with a shard lock.
+ * Memory comes from rs_mem; on exhaustion functions return -1 and the
+ * table keeps what it had.
+ */
+#ifndef RS_OBJTABLE_H
+#define RS_OBJTABLE_H
+
+#include "refhistory.h"
+
+#include <stdint.h>
+
+#define RS_OBJTABLE_SHARDS 64
+
+enum {
+    RS_OBJ_RC_SIGNED      = 1u << 0, /* the counter field is signed          */
+    RS_OBJ_RC_FROM_EVENTS = 1u << 1, /* no field: count kept from events     */
+    RS_OBJ_SEEN_LATE      = 1u << 2, /* first seen by incref/decref/declare,
+                                        not by a ctor: references taken
+                                        before may be missing                */
+};
+
+typedef struct rs_obj {
+    uint64_t      addr;        /* block address (the key)                    */
+    uint32_t      type_id;     /* rs_typetable id, 0 = unknown               */
+    uint32_t      rc_offset;   /* byte offset of the counter                 */
+    uint8_t       rc_width;    /* 1, 2, 4, 8; 0 = count from events          */
+    uint8_t       flags;       /* RS_OBJ_*                                   */
+    uint16_t      hook;        /* profile hook index that created it, or
+                                  UINT16_MAX (annotation)                    */
+    int32_t       event_count; /* ctor/incref minus decref seen              */
+    rs_refhist_t *hist;        /* reference history, NULL if none            */
+} rs_obj_t;
+
+/* What a newly seen object is: from the hook's profile or the annotation. */
+typedef struct rs_obj_info {
+    uint32_t type_id;
+    uint32_t rc_offset;
+    uint8_t  rc_width;         /* 0: count from events                       */
+    uint8_t  rc_signed;
+    uint16_t hook;
+} rs_obj_info_t;
+
+/* Options for rs_objtable_record(). */
+typedef struct rs_objtable_opts {
+    uint8_t                    history;     /* append events to the history  */
+    uint32_t                   max_events;  /* compaction threshold, 0 never */
+    const rs_refhist_stacks_t *stacks;      /* for compaction                */
+} rs_objtable_opts_t;
+
+/* Results of rs_objtable_record(). */
+typedef enum rs_obj_result {
+    RS_OBJ_ERROR     = -1, /* out of memory: nothing recorded               */
+    RS_OBJ_UPDATED   = 0,  /* existing object, event recorded               */
+    RS_OBJ_CREATED   = 1,  /* new object, event recorded                    */
+    RS_OBJ_DUP_CTOR  = 2,  /* ctor of a tracked object: ignored             */
+    RS_OBJ_UNTRACKED = 3,  /* decref of an unknown address: nothing recorded */
+} rs_obj_result_t;
+
+typedef struct rs_objtable rs_objtable_t;
+
+/* NULL on allocation failure. */
+rs_objtable_t *rs_objtable_create(void);
+/* Frees the table and every history; NULL is accepted. */
+void rs_objtable_destroy(rs_objtable_t *t);
+
+/*
+ * Records reference event *ev (op RS_REF_CTOR/INCREF/DECREF) on the object
+ * at addr under one shard lock.  An unknown address is created by a ctor
+ * or an incref (the latter flagged RS_OBJ_SEEN_LATE) with *info; a decref
+ * of an unknown address records nothing.  event_count moves by +1/-1.  If
+ * out is not NULL the object's state after the event is copied there.
+ * Returns an rs_obj_result_t.  When only the history append fails the
+ * count is still updated and RS_OBJ_ERROR is returned.
+ */
+rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
+                                   const rs_obj_info_t *info,
+                                   const rs_ref_event_t *ev,
+                                   const rs_objtable_opts_t *opts, rs_obj_t *out);
+
+/*
+ * Declares (refscope_object) or re-declares the object at addr with *info,
+ * keeping its count and history if it was known (flagged SEEN_LATE when
+ * new).  Returns 1 if created, 0 if updated, -1 on exhaustion.
+ */
+int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info);
+
+/*
+ * Removes the object at addr (its block was freed).  Returns 1 and copies
+ * it to *out when there was one, else 0.  The history is handed to the
+ * caller through out->hist (free it with rs_refhist_free); when out is NULL
+ * it is freed here.
+ */
+int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
+
+/* Copies the object at addr to *out; returns 1 if found, else 0.  out->hist
+ * stays owned by the table (read it only with the world stopped). */
+int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
+
+/* Number of objects (lock-free, may lag concurrent updates by one). */
+uint64_t rs_objtable_count(const rs_objtable_t *t);
+/* Bytes used by the table and all histories. */
+uint64_t rs_objtable_bytes(rs_objtable_t *t);
+
+/* Calls fn for every object, shard by shard, each shard locked while it is
+ * visited; fn must not call back into the table.  Order is unspecified. */
+void rs_objtable_foreach(rs_objtable_t *t,
+                         void (*fn)(const rs_obj_t *o, void *arg), void *arg);
+
+/* Fork support: lock every shard (prepare), unlock them (parent/child). */
+void rs_objtable_lock_all(rs_objtable_t *t);
+void rs_objtable_unlock_all(rs_objtable_t *t);
+
+/* ---- type names --------------------------------------------------------- */
+
+typedef struct rs_typetable rs_typetable_t;
+
+/* NULL on allocation failure. */
+rs_typetable_t *rs_typetable_create(void);
+/* Frees the table and its names; NULL is accepted. */
+void rs_typetable_destroy(rs_typetable_t *tt);
+
+/* Returns the id of name (dense from 1 in order of first interning),
+ * adding a copy if new.  Returns 0 for NULL or "" or on exhaustion. */
+uint32_t rs_typetable_intern(rs_typetable_t *tt, const char *name);
+
+/* The name of id, or NULL if id is 0 or unknown.  Valid until destroy. */
+const char *rs_typetable_name(rs_typetable_t *tt, uint32_t id);
+
+/* Number of names (the largest id). */
+uint32_t rs_typetable_count(rs_typetable_t *tt);
+
+#endif /* RS_OBJTABLE_H */

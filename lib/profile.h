@@ -1,0 +1,190 @@
+/*
+ * profile.h - hook profiles: which exported functions take, drop and create
+ * references, where an object's counter lives and how to name its type.
+ *
+ * A profile set is parsed once at start-up (REFSCOPE_HOOKS=gobject,my.prof)
+ * from built-in texts and user files; the preload then hooks every function
+ * it names (preload/got_hook.h) and, on each call, looks up the hook's
+ * rs_hook_spec_t by its index.  Parsing never crashes on any input, never
+ * uses stdio and allocates only through rs_mem, so it may run inside the
+ * target.  Errors are one line, "file:line: message", no newline.
+ *
+ * ---- The profile file format -------------------------------------------
+ *
+ * A UTF-8/ASCII text file, one directive per line.  '#' starts a comment
+ * that runs to the end of the line; blank lines are ignored; words are
+ * separated by spaces or tabs; lines are at most 1023 bytes.  Options are
+ * `key=value` words (or bare flags), in any order, each at most once.
+ * Numbers are decimal or 0x-hexadecimal.  A file may hold several profiles.
+ *
+ *   profile NAME
+ *       Starts a profile; every following line up to the next `profile`
+ *       belongs to it.  NAME: letters, digits, '_' and '-'; unique in the
+ *       whole set.  A profile must define at least one function.
+ *
+ *   incref FUNC [arg=N | returns] [FUNC-OPTIONS]
+ *       FUNC adds one reference to the object.
+ *   decref FUNC [arg=N] [FUNC-OPTIONS]
+ *       FUNC drops one reference (and frees the object when it was the
+ *       last one).  The object cannot be the return value.
+ *   sink   FUNC [arg=N | returns] [FUNC-OPTIONS]
+ *       Like incref, except that when the call leaves the counter unchanged
+ *       (it only sank a floating reference, g_object_ref_sink) no reference
+ *       is recorded.  Needs a counter field to tell the difference; with an
+ *       event-kept counter it is treated as incref.
+ *   ctor   FUNC [returns | arg=N] [FUNC-OPTIONS]
+ *       FUNC creates the object with one reference.  Default: `returns`.
+ *       A ctor seen for an object that is already tracked (a constructor
+ *       calling another hooked constructor) is recorded once.
+ *
+ *     arg=N     the object is the N-th integer/pointer argument, 0..5,
+ *               counting only integer-class arguments (floating-point
+ *               arguments travel in other registers and do not count).
+ *               Default 0 for incref, decref and sink.
+ *     returns   the object is the function's return value.
+ *     FUNC-OPTIONS override the profile's counter and type name for this
+ *     function only:
+ *       offset=N width=W signed|unsigned   (as for `counter`)
+ *       events                             (count from events, no field)
+ *       type=NAME                          (as `typename const=NAME`)
+ *
+ *   counter offset=N width=W [signed|unsigned]
+ *   counter events
+ *       Where the reference count lives: W (1, 2, 4 or 8) bytes at byte
+ *       offset N of the object, unsigned unless `signed`; or `events`: no
+ *       field is read and the count is kept from the calls seen (the
+ *       default when a profile has no counter line).  At most once.
+ *
+ *   typename const=NAME        every object of this profile is a NAME
+ *   typename field=N           a `const char *` at byte offset N
+ *   typename call=FUNC [word=N]
+ *       `const char *FUNC(void *obj)` names the type; with word=N it is
+ *       called with the pointer-sized word at byte offset N instead of the
+ *       object (g_type_name(GType)).  Default: the profile name.  At most
+ *       once.
+ *
+ * A function may appear only once in a whole set (it has one hook).
+ *
+ * Built-in profiles (rs_profile_builtin()):
+ *   gobject  g_object_new, _new_with_properties, _newv, _new_valist (ctor),
+ *            g_object_ref (incref), g_object_ref_sink (sink),
+ *            g_object_unref (decref); counter: guint ref_count at offset 8
+ *            of struct _GObject (after GTypeInstance's g_class pointer);
+ *            type: g_type_name_from_instance(obj).
+ *   gst      gst_mini_object_init (ctor, arg=0), gst_mini_object_ref,
+ *            gst_mini_object_unref; counter: gint refcount at offset 8 of
+ *            struct _GstMiniObject (after GType type); type:
+ *            g_type_name(word at offset 0).  GstObject is a GObject:
+ *            gst_object_ref calls g_object_ref, so use "gobject,gst".
+ *
+ * Invariants of a parsed set: every hook's function name is unique; hook
+ * i's `profile` indexes profiles[]; counter and type name of every hook
+ * are resolved (profile defaults applied).
+ */
+#ifndef RS_PROFILE_H
+#define RS_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_PROFILE_MAX_HOOKS 64    /* hooked functions in one set: one
+                                      trampoline each (RS_GOT_HOOK_MAX)   */
+#define RS_PROFILE_MAX_LINE  1023  /* bytes per line, without the newline  */
+#define RS_HOOK_RETURNS      (-1)  /* rs_hook_spec_t.arg: the return value  */
+
+typedef enum rs_hook_kind {
+    RS_HOOK_INCREF = 1,
+    RS_HOOK_DECREF = 2,
+    RS_HOOK_SINK   = 3,
+    RS_HOOK_CTOR   = 4,
+} rs_hook_kind_t;
+
+typedef enum rs_typename_kind {
+    RS_TYPENAME_CONST = 1,   /* text is the name                          */
+    RS_TYPENAME_FIELD = 2,   /* const char * at offset                    */
+    RS_TYPENAME_CALL  = 3,   /* text is a function name                   */
+} rs_typename_kind_t;
+
+typedef struct rs_counter_spec {
+    uint32_t offset;         /* byte offset of the counter                */
+    uint8_t  width;          /* 1, 2, 4, 8; 0 = counted from events       */
+    uint8_t  is_signed;
+} rs_counter_spec_t;
+
+typedef struct rs_typename_spec {
+    uint8_t  kind;           /* rs_typename_kind_t                        */
+    uint8_t  call_on_word;   /* CALL: pass the word at offset, not obj    */
+    uint32_t offset;         /* FIELD, or CALL with call_on_word          */
+    char    *text;           /* CONST: type name; CALL: function name     */
+} rs_typename_spec_t;
+
+typedef struct rs_hook_spec {
+    char              *function;  /* exported symbol to hook              */
+    uint8_t            kind;      /* rs_hook_kind_t                       */
+    int8_t             arg;       /* 0..5 or RS_HOOK_RETURNS              */
+    uint32_t           profile;   /* index into rs_profile_set_t.profiles */
+    rs_counter_spec_t  counter;   /* effective for this function          */
+    rs_typename_spec_t type;      /* effective; text shared, do not free  */
+} rs_hook_spec_t;
+
+typedef struct rs_profile {
+    char              *name;
+    char              *source;    /* file name it came from               */
+    rs_counter_spec_t  counter;
+    rs_typename_spec_t type;
+} rs_profile_t;
+
+typedef struct rs_profile_set {
+    rs_profile_t   *profiles;
+    uint32_t        n_profiles;
+    rs_hook_spec_t *hooks;        /* hook index = position here           */
+    uint32_t        n_hooks;
+    /* private: every string the set owns, and array capacities */
+    char          **owned;
+    uint32_t        n_owned, cap_owned, cap_profiles, cap_hooks;
+} rs_profile_set_t;
+
+typedef struct rs_profile_error {
+    char message[512];            /* "file:line: message", no newline     */
+} rs_profile_error_t;
+
+/* An empty set; NULL on allocation failure. */
+rs_profile_set_t *rs_profile_set_create(void);
+/* Frees the set and every string in it; NULL is accepted. */
+void rs_profile_set_free(rs_profile_set_t *set);
+
+/*
+ * Parses text[0..len) (NUL bytes are an error, not a terminator) and adds
+ * its profiles to set.  filename is used in messages only.  Returns 0; on
+ * any error returns -1, fills err (may be NULL) and leaves set exactly as
+ * it was.  Out of memory is reported as an error too.
+ */
+int rs_profile_parse(rs_profile_set_t *set, const char *text, size_t len,
+                     const char *filename, rs_profile_error_t *err);
+
+/* Reads path with open/read (at most 1 MiB) and parses it.  Same result
+ * convention as rs_profile_parse; an unreadable file is "path: reason". */
+int rs_profile_load_file(rs_profile_set_t *set, const char *path,
+                         rs_profile_error_t *err);
+
+/* The text of built-in profile `name`, or NULL if there is none. */
+const char *rs_profile_builtin(const char *name);
+/* Comma-separated names of the built-in profiles ("gobject,gst"). */
+const char *rs_profile_builtin_names(void);
+
+/*
+ * Parses a comma-separated list such as "gobject,/path/my.profile": an
+ * item that names a built-in profile is that profile, any other item is a
+ * file path.  Empty items are skipped.  All or nothing: returns 0, or -1
+ * with err filled and set unchanged.
+ */
+int rs_profile_list_parse(rs_profile_set_t *set, const char *list,
+                          rs_profile_error_t *err);
+
+/* Index of the hook for `function`, or -1. */
+int rs_profile_find_hook(const rs_profile_set_t *set, const char *function);
+
+/* "incref", "decref", "sink", "ctor"; "?" for anything else. */
+const char *rs_hook_kind_name(int kind);
+
+#endif /* RS_PROFILE_H */

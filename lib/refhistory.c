@@ -1,0 +1,208 @@
+/*
+ * refhistory.c - reference event logs and the refcount balancer (see
+ * refhistory.h for the pairing rule and the memory bound).
+ *
+ * The balancer is a greedy pass over the log: O(decrefs x open increfs)
+ * stack comparisons (the open increfs are a list threaded through the
+ * caller's partner array, so it needs no memory of its own),
+ * so it can run inside the target during compaction under the object
+ * table's shard lock.  Stack lookups go through a callback and may not
+ * call back into the object table.
+ */
+#include "refhistory.h"
+
+#include "rs_mem.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+static atomic_uint seq_counter;
+
+uint32_t rs_refhist_next_seq(void)
+{
+    return atomic_fetch_add_explicit(&seq_counter, 1, memory_order_relaxed) + 1;
+}
+
+uint32_t rs_refhist_common_suffix(const rs_stack_t *a, const rs_stack_t *b)
+{
+    uint32_t k = 0;
+    while (k < a->n_frames && k < b->n_frames &&
+           a->pcs[a->n_frames - 1 - k] == b->pcs[b->n_frames - 1 - k])
+        k++;
+    return k;
+}
+
+static int get_stack(const rs_refhist_stacks_t *s, uint32_t id, rs_stack_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s || !s->fn || id == 0 || s->fn(s->ctx, id, out) != 0) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_ref(uint8_t op) { return op == RS_REF_CTOR || op == RS_REF_INCREF; }
+
+/* A candidate incref as the balancer ranks it. */
+typedef struct cand {
+    int32_t  index;      /* -1: none                                      */
+    uint32_t suffix;     /* common caller frames with the decref          */
+    uint32_t extra;      /* incref frames outside the common suffix       */
+} cand_t;
+
+/* 1 if c beats best within a group: longer suffix, then fewer extra
+ * frames.  Candidates come newest first, so on a full tie the one already
+ * held (more recent) stays. */
+static int better(const cand_t *c, const cand_t *best)
+{
+    if (best->index < 0 || c->suffix != best->suffix)
+        return best->index < 0 || c->suffix > best->suffix;
+    return c->extra < best->extra;
+}
+
+/* Open (unpaired) increfs form a list threaded through partner[]: an open
+ * incref j holds -(next older open incref + 2), so -1 ends the list and
+ * every negative value still reads as "unpaired". */
+static int32_t next_open(const int32_t *partner, int32_t j) { return -partner[j] - 2; }
+
+/* The open incref the pairing rule chooses for decref d, or -1. */
+static int32_t choose(const rs_ref_event_t *ev, uint32_t d, int32_t head,
+                      const rs_refhist_stacks_t *stacks, const int32_t *partner)
+{
+    cand_t same = { -1, 0, 0 }, any = { -1, 0, 0 };
+    rs_stack_t ds, is;
+    if (get_stack(stacks, ev[d].stack_id, &ds))
+        return head;
+    for (int32_t j = head; j >= 0; j = next_open(partner, j)) {
+        if (get_stack(stacks, ev[j].stack_id, &is))
+            continue;
+        cand_t c = { j, rs_refhist_common_suffix(&ds, &is), 0 };
+        if (c.suffix == 0)
+            continue;
+        c.extra = is.n_frames - c.suffix;
+        if (ev[j].thread == ev[d].thread && better(&c, &same))
+            same = c;
+        if (better(&c, &any))
+            any = c;
+    }
+    return same.index >= 0 ? same.index : any.index >= 0 ? any.index : head;
+}
+
+/* Unlinks open incref j from the list starting at *head. */
+static void unlink_open(int32_t *partner, int32_t *head, int32_t j)
+{
+    if (*head == j) {
+        *head = next_open(partner, j);
+        return;
+    }
+    for (int32_t k = *head; k >= 0; k = next_open(partner, k)) {
+        if (next_open(partner, k) == j) {
+            partner[k] = partner[j];
+            return;
+        }
+    }
+}
+
+uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
+                            const rs_refhist_stacks_t *stacks, int32_t *partner)
+{
+    uint32_t open = 0;
+    int32_t head = -1;
+    /* Invariants: before step i, every pair in partner[] is (incref,
+     * later decref) among events < i; the open list holds exactly the
+     * unpaired increfs < i, newest first; `open` is its length.  Cost:
+     * O(open increfs) stack comparisons per decref. */
+    for (uint32_t i = 0; i < n; i++) {
+        partner[i] = -1;
+        if (is_ref(ev[i].op)) {
+            partner[i] = -(head + 2);
+            head = (int32_t)i;
+            open++;
+            continue;
+        }
+        if (ev[i].op != RS_REF_DECREF || head < 0)
+            continue;
+        int32_t j = choose(ev, i, head, stacks, partner);
+        unlink_open(partner, &head, j);
+        partner[j] = (int32_t)i;
+        partner[i] = j;
+        open--;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (partner[i] < 0)
+            partner[i] = -1;
+    return open;
+}
+
+static size_t log_size(uint32_t cap)
+{
+    return sizeof(rs_refhist_t) + (size_t)cap * sizeof(rs_ref_event_t);
+}
+
+/* Removes balanced pairs and unmatched decrefs from a full log.  Needs a
+ * scratch partner array; on OOM the log is left as it was. */
+static void compact(rs_refhist_t *log, const rs_refhist_stacks_t *stacks)
+{
+    int32_t *partner = rs_mem_alloc((size_t)log->n * sizeof *partner);
+    if (!partner)
+        return;
+    rs_refhist_balance(log->events, log->n, stacks, partner);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < log->n; i++) {
+        if (partner[i] < 0 && is_ref(log->events[i].op))
+            log->events[kept++] = log->events[i];
+        else if (partner[i] < 0 && log->events[i].op == RS_REF_DECREF)
+            log->decrefs_dropped++;
+        else if (partner[i] >= 0 && is_ref(log->events[i].op))
+            log->pairs_dropped++;
+    }
+    log->n = kept;
+    rs_mem_free(partner);
+}
+
+int rs_refhist_append(rs_refhist_t **logp, const rs_ref_event_t *e,
+                      uint32_t max_events, const rs_refhist_stacks_t *stacks)
+{
+    rs_refhist_t *log = *logp;
+    uint32_t cap = 0;
+    if (!log) {
+        cap = 4;
+    } else if (log->n == log->cap) {
+        if (max_events && log->n >= max_events)
+            compact(log, stacks);
+        /* Grow unless compaction freed at least half: amortised O(1). */
+        if (log->n > log->cap / 2)
+            cap = log->cap * 2;
+    }
+    if (cap) {
+        if (cap > (1u << 28))
+            return -1;
+        rs_refhist_t *grown = rs_mem_realloc(log, log_size(cap));
+        if (!grown)
+            return -1;
+        if (!log)
+            memset(grown, 0, sizeof *grown);
+        grown->cap = cap;
+        *logp = log = grown;
+    }
+    log->events[log->n++] = *e;
+    return 0;
+}
+
+void rs_refhist_free(rs_refhist_t *log) { rs_mem_free(log); }
+
+uint64_t rs_refhist_bytes(const rs_refhist_t *log)
+{
+    return log ? log_size(log->cap) : 0;
+}
+
+int64_t rs_refhist_net(const rs_refhist_t *log)
+{
+    if (!log)
+        return 0;
+    int64_t net = -(int64_t)log->decrefs_dropped;
+    for (uint32_t i = 0; i < log->n; i++)
+        net += is_ref(log->events[i].op) ? 1 : log->events[i].op == RS_REF_DECREF ? -1 : 0;
+    return net;
+}

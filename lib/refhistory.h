@@ -1,0 +1,124 @@
+/*
+ * refhistory.h - per-object reference history and the balancer that tells
+ * which references were taken and never released.
+ *
+ * Every ctor/incref/decref of a tracked refcounted object appends one
+ * 12-byte event (op, 32-bit stack id from the stack depot, small thread
+ * index, global sequence number) to that object's log.  The log is one
+ * rs_mem block: a 16-byte header followed by the events, so the object
+ * table stores a single pointer per object.  History is on by default
+ * (the preload's switch to turn it off is its business).
+ *
+ * Bounded memory: when a log holding at least max_events events is full,
+ * it is compacted before growing: the balancer runs, balanced pairs and
+ * unmatched decrefs are removed (counted in pairs_dropped and
+ * decrefs_dropped), the unbalanced increfs stay.  A log therefore holds at
+ * most about max_events + (references still outstanding) events.
+ * Compaction fixes pairings early; a pair it removed is never reconsidered.
+ *
+ * ---- The pairing rule (refcount balancer) -----------------------------
+ *
+ * A ctor counts as an incref.  Decrefs are taken in log order; each one is
+ * paired with one still-unpaired incref that precedes it in the log:
+ *   1. if some such incref was taken on the same thread and shares at
+ *      least one caller frame with the decref, the choice is among the
+ *      same-thread increfs;
+ *   2. else, if some incref on any thread shares a caller frame, among
+ *      all increfs that share one;
+ *   3. else the most recent unpaired incref.
+ * Within the group of 1 or 2 the incref with the longest common caller
+ * suffix wins (frames compared from the outermost, main's side, inward,
+ * by return address); ties go to the one with the fewest frames outside
+ * that suffix (taken at the same call depth, i.e. most likely in the same
+ * function as the decref); remaining ties to the most recent.  A decref
+ * with no unpaired incref before it is "unmatched" (the object was
+ * referenced before tracking began, or a double unref).  The increfs left
+ * unpaired are the references that were never released.
+ *
+ * Example: borrow_ok() { ref(o); ...; unref(o); } and borrow_wrong()
+ * { ref(o); } both called from main, which created o and unrefs it at the
+ * end.  borrow_ok's stacks differ only in the leaf, so its pair shares
+ * every caller frame and is matched; main's final unref shares only the
+ * frames above main with both the ctor and borrow_wrong's incref, and the
+ * ctor (same depth) wins: borrow_wrong's incref is the unbalanced one.
+ *
+ * Locking: a log has no lock of its own; the object table's shard lock
+ * protects it.  rs_refhist_next_seq() is lock-free.
+ */
+#ifndef RS_REFHISTORY_H
+#define RS_REFHISTORY_H
+
+#include "rs_model.h"
+
+#include <stdint.h>
+
+typedef enum rs_ref_op {
+    RS_REF_CTOR   = 1,
+    RS_REF_INCREF = 2,
+    RS_REF_DECREF = 3,
+} rs_ref_op_t;
+
+/* One reference event: 12 bytes. */
+typedef struct rs_ref_event {
+    uint32_t stack_id;   /* stack depot id, 0 = unknown                    */
+    uint32_t seq;        /* global sequence number (rs_refhist_next_seq)   */
+    uint16_t thread;     /* small thread index assigned by the preload     */
+    uint8_t  op;         /* rs_ref_op_t                                    */
+    uint8_t  reserved;
+} rs_ref_event_t;
+
+/* A log: header then events[cap]. */
+typedef struct rs_refhist {
+    uint32_t       n, cap;
+    uint32_t       pairs_dropped;    /* balanced pairs removed by compaction */
+    uint32_t       decrefs_dropped;  /* unmatched decrefs removed            */
+    rs_ref_event_t events[];
+} rs_refhist_t;
+
+/* How the balancer reads stacks: fills *out for id and returns 0, or -1
+ * (unknown id or 0: the stack shares no frame with anything).  A wrapper
+ * around rs_stackdepot_get() in the preload, around snapshot stacks in the
+ * tool.  fn NULL means no stacks are known. */
+typedef struct rs_refhist_stacks {
+    int (*fn)(void *ctx, uint32_t stack_id, rs_stack_t *out);
+    void *ctx;
+} rs_refhist_stacks_t;
+
+#define RS_REFHIST_DEFAULT_MAX 1024
+
+/* The next global sequence number (starts at 1, wraps after 2^32). */
+uint32_t rs_refhist_next_seq(void);
+
+/*
+ * Appends e to *log (creating it when *log is NULL), compacting it first
+ * when it is full and holds at least max_events events (0 means never
+ * compact).  Returns 0, or -1 when memory is exhausted: then *log is
+ * unchanged and the event is lost (the caller counts it).
+ */
+int rs_refhist_append(rs_refhist_t **log, const rs_ref_event_t *e,
+                      uint32_t max_events, const rs_refhist_stacks_t *stacks);
+
+/* Frees a log; NULL is accepted. */
+void rs_refhist_free(rs_refhist_t *log);
+
+/* Bytes a log occupies (0 for NULL). */
+uint64_t rs_refhist_bytes(const rs_refhist_t *log);
+
+/*
+ * Runs the pairing rule over ev[0..n).  partner must have n entries; on
+ * return partner[i] is the index of the event paired with event i, or -1
+ * (an unbalanced incref/ctor, or an unmatched decref).  Returns the number
+ * of unbalanced increfs and ctors.  Cannot fail; needs no memory.
+ */
+uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
+                            const rs_refhist_stacks_t *stacks, int32_t *partner);
+
+/* Length of the common caller suffix of two stacks (frames equal when
+ * counted from the outermost end). */
+uint32_t rs_refhist_common_suffix(const rs_stack_t *a, const rs_stack_t *b);
+
+/* Net count the events imply: ctors + increfs - decrefs, plus nothing for
+ * dropped pairs (they cancel) minus decrefs_dropped. */
+int64_t rs_refhist_net(const rs_refhist_t *log);
+
+#endif /* RS_REFHISTORY_H */

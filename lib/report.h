@@ -1,0 +1,70 @@
+/*
+ * report.h - render one analysed snapshot for people (text) or scripts
+ * (JSON).
+ *
+ * Both renderers group the snapshot's blocks into findings (findings.h),
+ * symbolize each finding's allocation stack (symbolize.h, with refscope's
+ * own frames and the allocator entry point hidden) and print:
+ *
+ *  text:  a header line per process, one paragraph per finding with its
+ *         frames, a line saying what the limit cut, and a SUMMARY line;
+ *  JSON:  one object, the contract other tools and tests rely on:
+ *    {"process": {"pid", "ppid", "exe", "argv": [...],
+ *                 "exit_status": int or null},
+ *     "summary": {"leaked": {"bytes","blocks"}, "indirect": {...},
+ *                 "reachable": {...},
+ *                 "cycles": {"groups","objects","bytes","blocks"},
+ *                 "leaked_refs": {"objects","refs","bytes","blocks"},
+ *                 "rc_errors": N},
+ *    ("blocks" repeats "objects" so every class has bytes and blocks)
+ *     "findings": [{"class", "bytes", "blocks", "type", "charged_to",
+ *                   "stack": [{"function","file","line","module",
+ *                              "address"}]}],
+ *     "findings_cut": {"findings","bytes","blocks"},
+ *     "snapshot": path or null}
+ *    Unknown function, file, line or module are null; addresses are
+ *    "0x..." strings; "type" is the type name shared by the finding's
+ *    blocks or null; "charged_to" is, for an indirect finding, the index
+ *    in "findings" of the leak it is charged to, else null.
+ *
+ * The summary figures are the snapshot's own (rs_snapshot_t.summary, the
+ * analysis result); the findings are computed from its nodes.
+ */
+#ifndef RS_REPORT_H
+#define RS_REPORT_H
+
+#include "json_writer.h"
+#include "snapshot.h"
+#include "symbolize.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct rs_report_options {
+    int         show_reachable; /* list reachable groups too               */
+    uint32_t    limit;          /* findings per snapshot, 0 = all          */
+    uint32_t    max_frames;     /* frames per stack, 0 = all               */
+    const char *snapshot_path;  /* file the snapshot came from, or NULL    */
+} rs_report_options_t;
+
+/*
+ * Writes the text report of snap to out.  Returns 0; -1 when memory is
+ * exhausted or writing failed (the output may then be partial).
+ */
+int rs_report_text(FILE *out, const rs_snapshot_t *snap,
+                   rs_symbolizer_t *sym, const rs_report_options_t *opt);
+
+/*
+ * Writes the JSON object of snap as the next value of j (top level or
+ * inside an array).  Returns 0; -1 when memory is exhausted (the object
+ * is then closed early and j's error flag set).  Write errors are left in
+ * j for rs_json_finish() to report.
+ */
+int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
+                   rs_symbolizer_t *sym, const rs_report_options_t *opt);
+
+/* Bytes and blocks in all leak classes (leaked, indirect, cycle,
+ * leaked_ref) according to the snapshot's summary. */
+rs_tally_t rs_report_leak_total(const rs_snapshot_t *snap);
+
+#endif /* RS_REPORT_H */

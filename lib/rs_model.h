@@ -1,0 +1,172 @@
+/*
+ * rs_model.h - the data model shared by every layer of refscope.
+ *
+ * The preload gathers facts about a running process (live blocks, stacks,
+ * modules, root regions) into these structures; lib/ scans and classifies
+ * them, the snapshot module serialises them, and the refscope tool reads
+ * them back and renders reports.  Nothing here allocates or does I/O.
+ *
+ * Invariants:
+ *  - rs_heap_t.nodes is sorted by addr, blocks never overlap.
+ *  - Edges are stored CSR style: the out-edges of node i are
+ *    edges[edge_start[i] .. edge_start[i+1]) with edge_start[n_nodes] ==
+ *    n_edges; every edge's dst is < n_nodes.
+ *  - Stack id 0 means "no stack"; ids 1..n_stacks are dense.
+ *  - Type id 0 means "plain block"; ids 1..n_types index types[id-1].
+ *  - After classification every node has exactly one rs_class_t other than
+ *    RS_CLASS_UNCLASSIFIED.
+ */
+#ifndef RS_MODEL_H
+#define RS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- classification ------------------------------------------------- */
+
+typedef enum rs_class {
+    RS_CLASS_UNCLASSIFIED = 0,
+    RS_CLASS_REACHABLE    = 1, /* reachable from a root                      */
+    RS_CLASS_LEAKED       = 2, /* unreachable, no other leaked block holds it */
+    RS_CLASS_INDIRECT     = 3, /* unreachable, held by another leaked block   */
+    RS_CLASS_CYCLE        = 4, /* refcounted, held only by a garbage cycle    */
+    RS_CLASS_LEAKED_REF   = 5, /* refcounted, refcount > pointers found       */
+    RS_CLASS_COUNT        = 6
+} rs_class_t;
+
+/* Stable lower-case names used in JSON and on the command line:
+ * "reachable", "leaked", "indirect", "cycle", "leaked_ref". */
+const char *rs_class_name(rs_class_t c);
+/* Returns the class named by s, or RS_CLASS_UNCLASSIFIED if unknown. */
+rs_class_t rs_class_from_name(const char *s);
+
+/* ---- blocks (graph nodes) ------------------------------------------- */
+
+enum {
+    RS_NODE_REFCOUNTED = 1u << 0, /* has a reference count (type_id != 0)   */
+    RS_NODE_RC_SIGNED  = 1u << 1, /* the counter field is signed            */
+    RS_NODE_RC_FROM_EVENTS = 1u << 2, /* count kept from incref/decref events */
+    RS_NODE_IGNORED    = 1u << 3, /* refscope_ignore(): treated as a root    */
+};
+
+typedef struct rs_node {
+    uint64_t addr;       /* user address of the block                       */
+    uint64_t size;       /* requested size in bytes                         */
+    uint32_t stack_id;   /* allocation stack, 0 = unknown                   */
+    uint32_t type_id;    /* 0 = plain block                                  */
+    uint32_t flags;      /* RS_NODE_*                                        */
+    uint32_t rc_offset;  /* byte offset of the counter inside the block     */
+    uint8_t  rc_width;   /* 0 (no field), 1, 2, 4 or 8 bytes                */
+    uint8_t  cls;        /* rs_class_t, filled in by classification         */
+    uint16_t reserved;
+    uint32_t owner;      /* for INDIRECT: index of the node it is charged to;
+                            for CYCLE: cycle group id; else UINT32_MAX      */
+    int64_t  refcount;   /* valid when RS_NODE_REFCOUNTED                   */
+    uint32_t alloc_tid;  /* thread that allocated it (kernel tid)           */
+    uint32_t seq;        /* allocation sequence number (low 32 bits)        */
+} rs_node_t;
+
+typedef struct rs_edge {
+    uint32_t dst;        /* target node index                               */
+    uint32_t offset;     /* byte offset of the pointer inside the source    */
+} rs_edge_t;
+
+/* ---- roots ---------------------------------------------------------- */
+
+typedef enum rs_root_kind {
+    RS_ROOT_GLOBAL      = 1, /* writable segment of a module (data, bss)   */
+    RS_ROOT_STACK       = 2, /* live part of a thread's stack              */
+    RS_ROOT_REGISTERS   = 3, /* saved registers of a thread                */
+    RS_ROOT_TLS         = 4, /* static TLS block / thread descriptor       */
+    RS_ROOT_DYNAMIC_TLS = 5, /* dynamic TLS block reached via the DTV      */
+    RS_ROOT_USER        = 6, /* refscope_root() region                     */
+    RS_ROOT_IGNORED     = 7, /* refscope_ignore()d block                   */
+} rs_root_kind_t;
+
+const char *rs_root_kind_name(rs_root_kind_t k);
+
+typedef struct rs_root {
+    uint64_t start;      /* address of the region                           */
+    uint64_t size;       /* bytes                                           */
+    uint32_t kind;       /* rs_root_kind_t                                  */
+    uint32_t module;     /* GLOBAL: module index; else UINT32_MAX           */
+    uint32_t tid;        /* STACK/REGISTERS/TLS: kernel thread id, else 0   */
+    uint32_t reserved;
+} rs_root_t;
+
+typedef struct rs_root_edge {
+    uint32_t root;       /* index into roots                                */
+    uint32_t dst;        /* node index                                      */
+    uint64_t offset;     /* byte offset of the pointer inside the region   */
+} rs_root_edge_t;
+
+/* The heap graph: nodes, edges, roots and root edges. */
+typedef struct rs_heap {
+    rs_node_t      *nodes;
+    uint32_t        n_nodes;
+    uint32_t       *edge_start;   /* n_nodes + 1 entries                    */
+    rs_edge_t      *edges;
+    uint64_t        n_edges;
+    rs_root_t      *roots;
+    uint32_t        n_roots;
+    rs_root_edge_t *root_edges;
+    uint64_t        n_root_edges;
+} rs_heap_t;
+
+/* ---- modules and stacks ---------------------------------------------- */
+
+#define RS_EPOCH_LIVE UINT32_MAX
+
+typedef struct rs_segment {
+    uint64_t start, end;          /* [start, end) in the process            */
+    uint32_t flags;               /* PF_R/PF_W/PF_X                          */
+} rs_segment_t;
+
+typedef struct rs_module {
+    char        *path;            /* absolute path of the ELF file           */
+    uint8_t      build_id[20];
+    uint8_t      build_id_len;    /* 0 when the file has none                */
+    uint64_t     load_bias;       /* l_addr: runtime = file vaddr + bias     */
+    rs_segment_t *segments;       /* PT_LOAD segments                        */
+    uint32_t     n_segments;
+    uint32_t     load_epoch;      /* module-table epoch it appeared in       */
+    uint32_t     unload_epoch;    /* epoch it disappeared in, or LIVE        */
+} rs_module_t;
+
+typedef struct rs_stack {
+    uint32_t        epoch;        /* module-table epoch when captured        */
+    uint32_t        n_frames;
+    const uint64_t *pcs;          /* innermost first, return addresses       */
+} rs_stack_t;
+
+/* ---- process and results --------------------------------------------- */
+
+typedef struct rs_proc_info {
+    int32_t  pid, ppid;
+    int32_t  exit_status;         /* valid when has_exit_status              */
+    uint8_t  has_exit_status;
+    uint8_t  reason;              /* 0 exit, 1 snapshot request, 2 check     */
+    uint32_t seq;                 /* snapshot sequence number in the process */
+    uint64_t time_ns;             /* CLOCK_REALTIME when taken               */
+    char    *exe;                 /* /proc/self/exe                          */
+    char   **argv;                /* argc entries                            */
+    uint32_t argc;
+    char    *label;               /* snapshot label or "exit"                */
+} rs_proc_info_t;
+
+typedef struct rs_tally {
+    uint64_t bytes;
+    uint64_t blocks;
+} rs_tally_t;
+
+typedef struct rs_summary {
+    rs_tally_t by_class[RS_CLASS_COUNT];  /* indexed by rs_class_t           */
+    uint32_t   cycle_groups;
+    uint64_t   leaked_refs;               /* unexplained references in all   */
+    uint32_t   rc_errors;
+} rs_summary_t;
+
+/* Fills summary->by_class from heap->nodes[].cls; other fields untouched. */
+void rs_summary_count(const rs_heap_t *heap, rs_summary_t *summary);
+
+#endif /* RS_MODEL_H */

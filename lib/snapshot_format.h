@@ -1,0 +1,214 @@
+/*
+ * snapshot_format.h - the on-disk layout of a refscope snapshot (.rsnap).
+ *
+ * A snapshot file is a fixed header, a section directory and the sections
+ * the directory points at.  Fixed-width integers are little-endian.  Inside
+ * sections numbers are LEB128 varints (7 bits a byte, low group first, high
+ * bit = "more"), so a small number costs one byte whatever its C type;
+ * signed numbers and deltas are zigzag-mapped first (0,-1,1,-2 -> 0,1,2,3).
+ * Every byte of a valid file is covered by a CRC-32 (IEEE 802.3, the zlib
+ * one): the header CRC covers the header and the directory, and each
+ * directory entry holds the CRC of its section.
+ *
+ * Versioning: a reader refuses a file whose major version is greater than
+ * its own and accepts any minor version.  A minor version may add section
+ * types (readers skip types they do not know, after checking their bounds
+ * and CRC) and grow the header (readers skip header bytes past the ones
+ * they know).  Changing the encoding of an existing section is a major
+ * change.  Sections known to the reader must be present exactly once and
+ * must be consumed exactly, with no bytes left over.
+ *
+ * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
+ * (CRC-32, error formatting, section names): snapshot.c.
+ *
+ * ---- File header (RS_SNAP_HEADER_SIZE = 32 bytes at offset 0) ----------
+ *
+ *   Offset Size Description
+ *   0      8    Magic "RSNAP\0\r\n" (catches text-mode mangling)
+ *   8      2    Major version (RS_SNAP_VERSION_MAJOR)
+ *   10     2    Minor version (RS_SNAP_VERSION_MINOR)
+ *   12     4    Header size H in bytes (>= 32); the directory starts at H
+ *   16     8    File size in bytes (detects truncation and appended junk)
+ *   24     4    Number of directory entries N (<= RS_SNAP_MAX_SECTIONS)
+ *   28     4    CRC-32 of bytes [0, 28), then [32, H + 32 * N)
+ *
+ * ---- Directory entry (RS_SNAP_DIRENT_SIZE = 32 bytes, N of them at H) --
+ *
+ *   Offset Size Description
+ *   0      4    Section type (RS_SNAP_SECT_*)
+ *   4      4    CRC-32 of the section's bytes
+ *   8      8    Offset of the section in the file (>= H + 32 * N)
+ *   16     8    Length of the section in bytes (offset + length <= size)
+ *   24     8    Record count (meaning given per section below)
+ *
+ * Sections carry no padding and need no alignment.  The writer lays them
+ * out back to back in the order of the RS_SNAP_SECT_* values below.
+ *
+ * ---- Encodings used in the section tables ------------------------------
+ *
+ *   v    varint (unsigned LEB128, at most 10 bytes; a u32 field must fit)
+ *   s    zigzag varint (signed)
+ *   e    epoch: varint of (epoch + 1) mod 2^32, so RS_EPOCH_LIVE is 0
+ *   o    optional index: varint of (index + 1) mod 2^32, UINT32_MAX is 0
+ *   str  string: varint L; L == 0 is NULL, else L-1 bytes follow, without
+ *        terminator; a string may not contain a NUL byte
+ *
+ * ---- META (count 1): rs_proc_info_t -------------------------------------
+ *
+ *   s pid, s ppid, s exit_status, v has_exit_status (0 or 1),
+ *   v reason (< 256), v seq, v time_ns, str exe, v argc, argc x str argv,
+ *   str label
+ *
+ * ---- MODULES (count n_modules) -------------------------------------------
+ *
+ *   v total number of segments of all modules, then per module:
+ *   str path, v build_id_len (<= 20), build_id_len raw bytes,
+ *   v load_bias, e load_epoch, e unload_epoch, v n_segments,
+ *   n_segments x { v start, v end - start, v flags }
+ *
+ * ---- STACKS (count n_stacks; stack id i + 1 is record i) -----------------
+ *
+ *   v total number of frames of all stacks, then per stack:
+ *   e epoch, v n_frames, n_frames x s (pc - previous pc of this stack),
+ *   the previous pc of the first frame being 0 (arithmetic mod 2^64)
+ *
+ * ---- TYPES (count n_types; type id i + 1 is record i) --------------------
+ *
+ *   per type: str name
+ *
+ * ---- NODES (count n_nodes): rs_node_t, sorted by strictly rising addr ----
+ *
+ *   Field         Enc  Check
+ *   addr          v    addr - previous addr (the first: addr itself); > 0
+ *                      for every node but the first, no overflow
+ *   size          v
+ *   stack_id      v    <= n_stacks
+ *   type_id       v    <= n_types
+ *   flags         v    RS_NODE_* bits (unknown bits are kept)
+ *   rc_offset     v
+ *   rc_width      v    0, 1, 2, 4 or 8
+ *   cls           v    < RS_CLASS_COUNT
+ *   owner         o    for RS_CLASS_INDIRECT: none or < n_nodes
+ *   refcount      s
+ *   alloc_tid     v
+ *   seq           v
+ *   (rs_node_t.reserved is not stored; it reads back as 0.)
+ *
+ *   Size: 12 bytes at least, 67 at most; a typical heap block (addresses
+ *   under 16 KiB apart, small size, stack id < 16384, tid < 2^21, seq
+ *   < 2^21) takes 17-21 bytes, against 56 bytes for rs_node_t in memory.
+ *
+ * ---- EDGES (count n_edges <= UINT32_MAX): the CSR edge arrays ------------
+ *
+ *   per node i, in node order: v degree (edge_start[i+1] - edge_start[i]),
+ *   then degree x { s dst - i, s offset - previous offset }, the previous
+ *   offset of a node's first edge being 0.  dst must be < n_nodes, offset
+ *   must fit in 32 bits, and the degrees must add up to the count.
+ *
+ *   Size: 1 byte per node for the degree, plus 2 bytes at least and 10 at
+ *   most per edge; an edge between blocks allocated close in time (node
+ *   indices under 64 apart) with offsets rising by < 64 takes 2 bytes,
+ *   against 8 bytes for rs_edge_t plus 4 per node for edge_start.
+ *
+ * ---- ROOTS (count n_roots) -----------------------------------------------
+ *
+ *   v start, v size (start + size must not overflow), v kind
+ *   (RS_ROOT_GLOBAL..RS_ROOT_IGNORED), o module (none or < n_modules),
+ *   v tid.  (rs_root_t.reserved is not stored.)
+ *
+ * ---- ROOT_EDGES (count n_root_edges) -------------------------------------
+ *
+ *   v root (< n_roots), v dst (< n_nodes), v offset
+ *
+ * ---- SUMMARY (count 1): rs_summary_t -------------------------------------
+ *
+ *   RS_CLASS_COUNT x { v bytes, v blocks } indexed by class,
+ *   v cycle_groups, v leaked_refs, v rc_errors
+ *
+ * ---- Section types reserved for later minor versions ---------------------
+ *
+ *   10 RC_HISTORY, 11 RC_ERRORS, 12 LABELS (not written yet).
+ */
+#ifndef RS_SNAPSHOT_FORMAT_H
+#define RS_SNAPSHOT_FORMAT_H
+
+#include "snapshot.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_SNAP_MAGIC          "RSNAP\0\r\n"
+#define RS_SNAP_MAGIC_SIZE     8
+#define RS_SNAP_VERSION_MAJOR  1
+#define RS_SNAP_VERSION_MINOR  0
+
+#define RS_SNAP_HEADER_SIZE    32
+#define RS_SNAP_DIRENT_SIZE    32
+#define RS_SNAP_MAX_SECTIONS   1024
+
+/* Header field offsets. */
+#define RS_SNAP_OFF_MAGIC      0
+#define RS_SNAP_OFF_MAJOR      8
+#define RS_SNAP_OFF_MINOR      10
+#define RS_SNAP_OFF_HDRSIZE    12
+#define RS_SNAP_OFF_FILESIZE   16
+#define RS_SNAP_OFF_NSECT      24
+#define RS_SNAP_OFF_HDRCRC     28
+
+/* Directory entry field offsets. */
+#define RS_SNAP_DIRENT_TYPE    0
+#define RS_SNAP_DIRENT_CRC     4
+#define RS_SNAP_DIRENT_OFFSET  8
+#define RS_SNAP_DIRENT_LENGTH  16
+#define RS_SNAP_DIRENT_COUNT   24
+
+#define RS_SNAP_MAX_BUILD_ID   20
+#define RS_SNAP_VARINT_MAX     10   /* bytes in the longest varint        */
+
+typedef enum rs_snap_section {
+    RS_SNAP_SECT_META       = 1,
+    RS_SNAP_SECT_MODULES    = 2,
+    RS_SNAP_SECT_STACKS     = 3,
+    RS_SNAP_SECT_TYPES      = 4,
+    RS_SNAP_SECT_NODES      = 5,
+    RS_SNAP_SECT_EDGES      = 6,
+    RS_SNAP_SECT_ROOTS      = 7,
+    RS_SNAP_SECT_ROOT_EDGES = 8,
+    RS_SNAP_SECT_SUMMARY    = 9,
+    RS_SNAP_SECT_KNOWN      = 9     /* highest type this version knows     */
+} rs_snap_section_t;
+
+/* ---- shared helpers, defined in snapshot.c ------------------------------ */
+
+/* Continues a CRC-32 (IEEE, reflected, as zlib's crc32()): start with 0.
+ * Never fails. */
+uint32_t rs_snapshot_crc32(uint32_t crc, const void *data, size_t len);
+
+/* "META", "NODES", ... for known types, "unknown" otherwise. */
+const char *rs_snapshot_section_name(uint32_t type);
+
+/* Formats into err->message like snprintf, truncating silently, without
+ * stdio or allocation (safe in the target).  Supports %s %c %d %u %x with
+ * the length modifiers l, ll and z, and %%.  err may be NULL (no-op). */
+void rs_snapshot_errorf(rs_snapshot_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Like rs_snapshot_errorf(), but appends to the message already there. */
+void rs_snapshot_vappendf(rs_snapshot_error_t *err, const char *fmt,
+                          va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* Same as strerror() for known errno values, without allocating. */
+const char *rs_snapshot_strerror(int errnum);
+
+static inline uint64_t rs_snap_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t rs_snap_unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+#endif /* RS_SNAPSHOT_FORMAT_H */

@@ -1,0 +1,536 @@
+/*
+ * snapshot_write.c - rs_snapshot_write(): serialises an rs_snapshot_t in
+ * the format of snapshot_format.h.
+ *
+ * This runs inside the target process at exit, so it uses no stdio and
+ * allocates only through rs_mem (one 64 KiB output buffer and the
+ * temporary file name).  The file is produced in one forward pass: a
+ * zeroed header and directory are written first, then each section is
+ * encoded into the buffer, whose contents are CRC'ed and handed to
+ * write(2) whenever it fills; finally the real header and directory
+ * (offsets, lengths, counts, CRCs now known) are written over the
+ * placeholder with pwrite(2).  The data goes to ".<name>.tmp.<pid>.<n>" in
+ * the destination directory, is fsync'ed and renamed over the final name,
+ * so a reader sees either the old file or the complete new one.
+ *
+ * Invariants: once wbuf_t.error is set no further byte is written; every
+ * failure path closes the descriptor and unlinks the temporary file.
+ */
+#include "snapshot_format.h"
+
+#include "rs_mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>      /* rename(2) only: no FILE, no stdio buffers */
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WBUF_SIZE (64 * 1024)
+
+typedef struct wbuf {
+    int       fd;
+    uint8_t  *buf;
+    size_t    len;
+    uint64_t  flushed;      /* bytes already written to fd              */
+    size_t    crc_from;     /* buf[crc_from..len) not yet in crc         */
+    uint32_t  crc;          /* CRC of the current section so far        */
+    int       error;        /* errno of the first failed write, or 0    */
+} wbuf_t;
+
+typedef struct writer {
+    wbuf_t               w;
+    const rs_snapshot_t *snap;
+    const char          *path;
+    rs_snapshot_error_t *err;
+    uint8_t              dir[RS_SNAP_SECT_KNOWN][RS_SNAP_DIRENT_SIZE];
+    uint32_t             n_dir;
+    uint64_t             sect_start;
+} writer_t;
+
+/* ---- little-endian fixed-width fields ----------------------------------- */
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- raw output ---------------------------------------------------------- */
+
+/* Writes all of p[0..n) at the current position (off < 0) or at off,
+ * retrying on EINTR and short writes.  Returns 0 or an errno value. */
+static int write_all(int fd, const uint8_t *p, size_t n, int64_t off)
+{
+    while (n) {
+        ssize_t k = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return errno;
+        if (k == 0)
+            return ENOSPC;
+        p += k;
+        n -= (size_t)k;
+        if (off >= 0)
+            off += k;
+    }
+    return 0;
+}
+
+static void wb_flush(wbuf_t *w)
+{
+    w->crc = rs_snapshot_crc32(w->crc, w->buf + w->crc_from,
+                               w->len - w->crc_from);
+    if (!w->error)
+        w->error = write_all(w->fd, w->buf, w->len, -1);
+    w->flushed += w->len;
+    w->len = 0;
+    w->crc_from = 0;
+}
+
+static void wb_bytes(wbuf_t *w, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n) {
+        if (w->len == WBUF_SIZE)
+            wb_flush(w);
+        size_t k = WBUF_SIZE - w->len < n ? WBUF_SIZE - w->len : n;
+        memcpy(w->buf + w->len, p, k);
+        w->len += k;
+        p += k;
+        n -= k;
+    }
+}
+
+/* Hot path: one bounds test, then 1-10 byte stores. */
+static void wb_varint(wbuf_t *w, uint64_t v)
+{
+    if (__builtin_expect(WBUF_SIZE - w->len < RS_SNAP_VARINT_MAX, 0))
+        wb_flush(w);
+    uint8_t *p = w->buf + w->len;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    w->len = (size_t)(p - w->buf);
+}
+
+static void wb_svarint(wbuf_t *w, int64_t v) { wb_varint(w, rs_snap_zigzag(v)); }
+
+/* (v + 1) mod 2^32: maps UINT32_MAX (no index, live epoch) to 0. */
+static void wb_plus1(wbuf_t *w, uint32_t v) { wb_varint(w, (uint32_t)(v + 1)); }
+
+static void wb_str(wbuf_t *w, const char *s)
+{
+    if (!s) {
+        wb_varint(w, 0);
+        return;
+    }
+    size_t n = strlen(s);
+    wb_varint(w, (uint64_t)n + 1);
+    wb_bytes(w, s, n);
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static void section_begin(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    w->crc = rs_snapshot_crc32(w->crc, w->buf + w->crc_from,
+                               w->len - w->crc_from);
+    w->crc_from = w->len;
+    w->crc = 0;
+    wr->sect_start = w->flushed + w->len;
+}
+
+static void section_end(writer_t *wr, uint32_t type, uint64_t count)
+{
+    wbuf_t *w = &wr->w;
+    w->crc = rs_snapshot_crc32(w->crc, w->buf + w->crc_from,
+                               w->len - w->crc_from);
+    w->crc_from = w->len;
+    uint8_t *e = wr->dir[wr->n_dir++];
+    put_le(e + RS_SNAP_DIRENT_TYPE, type, 4);
+    put_le(e + RS_SNAP_DIRENT_CRC, w->crc, 4);
+    put_le(e + RS_SNAP_DIRENT_OFFSET, wr->sect_start, 8);
+    put_le(e + RS_SNAP_DIRENT_LENGTH, w->flushed + w->len - wr->sect_start, 8);
+    put_le(e + RS_SNAP_DIRENT_COUNT, count, 8);
+}
+
+static void write_meta(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_proc_info_t *p = &wr->snap->proc;
+    section_begin(wr);
+    wb_svarint(w, p->pid);
+    wb_svarint(w, p->ppid);
+    wb_svarint(w, p->exit_status);
+    wb_varint(w, p->has_exit_status);
+    wb_varint(w, p->reason);
+    wb_varint(w, p->seq);
+    wb_varint(w, p->time_ns);
+    wb_str(w, p->exe);
+    wb_varint(w, p->argc);
+    for (uint32_t i = 0; i < p->argc; i++)
+        wb_str(w, p->argv[i]);
+    wb_str(w, p->label);
+    section_end(wr, RS_SNAP_SECT_META, 1);
+}
+
+static void write_modules(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_snapshot_t *s = wr->snap;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < s->n_modules; i++)
+        total += s->modules[i].n_segments;
+    section_begin(wr);
+    wb_varint(w, total);
+    for (uint32_t i = 0; i < s->n_modules; i++) {
+        const rs_module_t *m = &s->modules[i];
+        wb_str(w, m->path);
+        wb_varint(w, m->build_id_len);
+        wb_bytes(w, m->build_id, m->build_id_len);
+        wb_varint(w, m->load_bias);
+        wb_plus1(w, m->load_epoch);
+        wb_plus1(w, m->unload_epoch);
+        wb_varint(w, m->n_segments);
+        for (uint32_t j = 0; j < m->n_segments; j++) {
+            wb_varint(w, m->segments[j].start);
+            wb_varint(w, m->segments[j].end - m->segments[j].start);
+            wb_varint(w, m->segments[j].flags);
+        }
+    }
+    section_end(wr, RS_SNAP_SECT_MODULES, s->n_modules);
+}
+
+static void write_stacks(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_snapshot_t *s = wr->snap;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < s->n_stacks; i++)
+        total += s->stacks[i].n_frames;
+    section_begin(wr);
+    wb_varint(w, total);
+    for (uint32_t i = 0; i < s->n_stacks; i++) {
+        const rs_stack_t *st = &s->stacks[i];
+        uint64_t prev = 0;
+        wb_plus1(w, st->epoch);
+        wb_varint(w, st->n_frames);
+        for (uint32_t j = 0; j < st->n_frames; j++) {
+            wb_svarint(w, (int64_t)(st->pcs[j] - prev));
+            prev = st->pcs[j];
+        }
+    }
+    section_end(wr, RS_SNAP_SECT_STACKS, s->n_stacks);
+}
+
+static void write_types(writer_t *wr)
+{
+    const rs_snapshot_t *s = wr->snap;
+    section_begin(wr);
+    for (uint32_t i = 0; i < s->n_types; i++)
+        wb_str(&wr->w, s->types[i]);
+    section_end(wr, RS_SNAP_SECT_TYPES, s->n_types);
+}
+
+static void write_nodes(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_heap_t *h = &wr->snap->heap;
+    uint64_t prev = 0;
+    section_begin(wr);
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const rs_node_t *n = &h->nodes[i];
+        wb_varint(w, n->addr - prev);
+        prev = n->addr;
+        wb_varint(w, n->size);
+        wb_varint(w, n->stack_id);
+        wb_varint(w, n->type_id);
+        wb_varint(w, n->flags);
+        wb_varint(w, n->rc_offset);
+        wb_varint(w, n->rc_width);
+        wb_varint(w, n->cls);
+        wb_plus1(w, n->owner);
+        wb_svarint(w, n->refcount);
+        wb_varint(w, n->alloc_tid);
+        wb_varint(w, n->seq);
+    }
+    section_end(wr, RS_SNAP_SECT_NODES, h->n_nodes);
+}
+
+static void write_edges(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_heap_t *h = &wr->snap->heap;
+    section_begin(wr);
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        uint32_t from = h->edge_start ? h->edge_start[i] : 0;
+        uint32_t to = h->edge_start ? h->edge_start[i + 1] : 0;
+        int64_t prev_off = 0;
+        wb_varint(w, to - from);
+        for (uint32_t e = from; e < to; e++) {
+            wb_svarint(w, (int64_t)h->edges[e].dst - i);
+            wb_svarint(w, (int64_t)h->edges[e].offset - prev_off);
+            prev_off = h->edges[e].offset;
+        }
+    }
+    section_end(wr, RS_SNAP_SECT_EDGES, h->n_edges);
+}
+
+static void write_roots(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_heap_t *h = &wr->snap->heap;
+    section_begin(wr);
+    for (uint32_t i = 0; i < h->n_roots; i++) {
+        const rs_root_t *r = &h->roots[i];
+        wb_varint(w, r->start);
+        wb_varint(w, r->size);
+        wb_varint(w, r->kind);
+        wb_plus1(w, r->module);
+        wb_varint(w, r->tid);
+    }
+    section_end(wr, RS_SNAP_SECT_ROOTS, h->n_roots);
+    section_begin(wr);
+    for (uint64_t i = 0; i < h->n_root_edges; i++) {
+        wb_varint(w, h->root_edges[i].root);
+        wb_varint(w, h->root_edges[i].dst);
+        wb_varint(w, h->root_edges[i].offset);
+    }
+    section_end(wr, RS_SNAP_SECT_ROOT_EDGES, h->n_root_edges);
+}
+
+static void write_summary(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_summary_t *s = &wr->snap->summary;
+    section_begin(wr);
+    for (int c = 0; c < RS_CLASS_COUNT; c++) {
+        wb_varint(w, s->by_class[c].bytes);
+        wb_varint(w, s->by_class[c].blocks);
+    }
+    wb_varint(w, s->cycle_groups);
+    wb_varint(w, s->leaked_refs);
+    wb_varint(w, s->rc_errors);
+    section_end(wr, RS_SNAP_SECT_SUMMARY, 1);
+}
+
+/* ---- checks of the input ------------------------------------------------- */
+
+/* The writer refuses a snapshot it cannot encode or that would crash it
+ * (a count with a NULL array, broken CSR arrays, unsorted nodes, inverted
+ * segments).  Index ranges are left to the reader, which rejects them.
+ * Returns 0, or -1 with err filled in. */
+static int check_input(const rs_snapshot_t *s, const char *path,
+                       rs_snapshot_error_t *err)
+{
+    const rs_heap_t *h = &s->heap;
+    const char *what = NULL;
+
+    if ((s->n_modules && !s->modules) || (s->n_stacks && !s->stacks) ||
+        (s->n_types && !s->types) || (s->proc.argc && !s->proc.argv) ||
+        (h->n_nodes && !h->nodes) || (h->n_edges && (!h->edges || !h->edge_start)) ||
+        (h->n_roots && !h->roots) || (h->n_root_edges && !h->root_edges))
+        what = "an array is NULL but its count is not 0";
+    else if (h->n_edges > UINT32_MAX)
+        what = "more than 2^32-1 edges";
+    for (uint32_t i = 0; !what && i < s->n_modules; i++) {
+        const rs_module_t *m = &s->modules[i];
+        if (m->build_id_len > RS_SNAP_MAX_BUILD_ID)
+            what = "a module's build id is longer than 20 bytes";
+        else if (m->n_segments && !m->segments)
+            what = "a module has segments but no segment array";
+        for (uint32_t j = 0; !what && j < m->n_segments; j++)
+            if (m->segments[j].end < m->segments[j].start)
+                what = "a module segment ends before it starts";
+    }
+    for (uint32_t i = 0; !what && i < s->n_stacks; i++)
+        if (s->stacks[i].n_frames && !s->stacks[i].pcs)
+            what = "a stack has frames but no pc array";
+    for (uint32_t i = 1; !what && i < h->n_nodes; i++)
+        if (h->nodes[i].addr <= h->nodes[i - 1].addr)
+            what = "nodes are not sorted by strictly rising address";
+    if (!what && h->edge_start) {
+        if (h->edge_start[0] != 0 || h->edge_start[h->n_nodes] != h->n_edges)
+            what = "edge_start does not run from 0 to n_edges";
+        for (uint32_t i = 0; !what && i < h->n_nodes; i++)
+            if (h->edge_start[i + 1] < h->edge_start[i])
+                what = "edge_start is not monotone";
+    }
+    if (!what)
+        return 0;
+    rs_snapshot_errorf(err, "%s: cannot write snapshot: %s", path, what);
+    return -1;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+static char *put_decimal(char *p, uint64_t v)
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* "<dir>/.<base>.tmp.<pid>.<n>", n counting calls so that two threads
+ * writing the same path do not share a temporary.  path must not end in
+ * '/'.  NULL when memory is short. */
+static char *temp_name(const char *path)
+{
+    static atomic_uint counter;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dirlen = (size_t)(base - path), baselen = strlen(base);
+    char *t = rs_mem_alloc(dirlen + baselen + 64);
+    if (!t)
+        return NULL;
+    char *p = t;
+    memcpy(p, path, dirlen);
+    p += dirlen;
+    *p++ = '.';
+    memcpy(p, base, baselen);
+    p += baselen;
+    memcpy(p, ".tmp.", 5);
+    p = put_decimal(p + 5, (uint64_t)getpid());
+    *p++ = '.';
+    p = put_decimal(p, atomic_fetch_add(&counter, 1));
+    *p = '\0';
+    return t;
+}
+
+/* Makes the rename durable; failures are harmless, so they are ignored. */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir)
+        return;
+    if (slash && n == 0)
+        n = 1;    /* "/file": the root directory */
+    memcpy(dir, slash ? path : ".", slash ? n : 1);
+    dir[slash ? n : 1] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static void encode_header(uint8_t *hdr, const writer_t *wr, uint64_t size)
+{
+    memset(hdr, 0, RS_SNAP_HEADER_SIZE);
+    memcpy(hdr + RS_SNAP_OFF_MAGIC, RS_SNAP_MAGIC, RS_SNAP_MAGIC_SIZE);
+    put_le(hdr + RS_SNAP_OFF_MAJOR, RS_SNAP_VERSION_MAJOR, 2);
+    put_le(hdr + RS_SNAP_OFF_MINOR, RS_SNAP_VERSION_MINOR, 2);
+    put_le(hdr + RS_SNAP_OFF_HDRSIZE, RS_SNAP_HEADER_SIZE, 4);
+    put_le(hdr + RS_SNAP_OFF_FILESIZE, size, 8);
+    put_le(hdr + RS_SNAP_OFF_NSECT, wr->n_dir, 4);
+    uint32_t crc = rs_snapshot_crc32(0, hdr, RS_SNAP_OFF_HDRCRC);
+    crc = rs_snapshot_crc32(crc, wr->dir, (size_t)wr->n_dir * RS_SNAP_DIRENT_SIZE);
+    put_le(hdr + RS_SNAP_OFF_HDRCRC, crc, 4);
+}
+
+/* Writes the whole file to wr->w.fd.  Returns 0, or an errno value and
+ * sets *op to the name of the failed operation. */
+static int write_file(writer_t *wr, const char **op)
+{
+    wbuf_t *w = &wr->w;
+    static const uint8_t zeros[RS_SNAP_HEADER_SIZE +
+                               RS_SNAP_SECT_KNOWN * RS_SNAP_DIRENT_SIZE];
+    uint8_t hdr[RS_SNAP_HEADER_SIZE];
+
+    *op = "write";
+    wb_bytes(w, zeros, sizeof zeros);
+    write_meta(wr);
+    write_modules(wr);
+    write_stacks(wr);
+    write_types(wr);
+    write_nodes(wr);
+    write_edges(wr);
+    write_roots(wr);
+    write_summary(wr);
+    wb_flush(w);
+    if (w->error)
+        return w->error;
+    encode_header(hdr, wr, w->flushed);
+    int e = write_all(w->fd, hdr, sizeof hdr, 0);
+    if (!e)
+        e = write_all(w->fd, wr->dir[0], sizeof wr->dir, RS_SNAP_HEADER_SIZE);
+    if (e)
+        return e;
+    *op = "fsync";
+    return fsync(w->fd) < 0 ? errno : 0;
+}
+
+int rs_snapshot_write(const rs_snapshot_t *snap, const char *path,
+                      rs_snapshot_error_t *err)
+{
+    writer_t wr = { .w = { .fd = -1 }, .snap = snap, .path = path, .err = err };
+    char *tmp = NULL;
+    const char *op = "write";
+    int e = 0, rc = -1;
+
+    if (!snap || !path || !*path) {
+        rs_snapshot_errorf(err, "%s: cannot write snapshot: no %s",
+                           path ? path : "(null)", snap ? "path" : "snapshot");
+        return -1;
+    }
+    if (path[strlen(path) - 1] == '/') {
+        rs_snapshot_errorf(err, "%s: cannot write snapshot: the path names "
+                           "a directory", path);
+        return -1;
+    }
+    if (check_input(snap, path, err) < 0)
+        return -1;
+    tmp = temp_name(path);
+    wr.w.buf = rs_mem_alloc(WBUF_SIZE);
+    if (!tmp || !wr.w.buf) {
+        rs_snapshot_errorf(err, "%s: cannot write snapshot: out of memory",
+                           path);
+        goto out;
+    }
+    wr.w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                   0644);
+    if (wr.w.fd < 0) {
+        rs_snapshot_errorf(err, "%s: cannot create temporary file %s: %s",
+                           path, tmp, rs_snapshot_strerror(errno));
+        goto out;
+    }
+    e = write_file(&wr, &op);
+    if (!e) {
+        op = "close";
+        e = close(wr.w.fd) < 0 ? errno : 0;
+        wr.w.fd = -1;
+    }
+    if (!e) {
+        op = "rename";
+        e = rename(tmp, path) < 0 ? errno : 0;
+    }
+    if (e) {
+        rs_snapshot_errorf(err, "%s: %s of temporary file %s failed: %s",
+                           path, op, tmp, rs_snapshot_strerror(e));
+        unlink(tmp);
+        goto out;
+    }
+    sync_parent_dir(path);
+    rc = 0;
+out:
+    if (wr.w.fd >= 0)
+        close(wr.w.fd);
+    rs_mem_free(wr.w.buf);
+    rs_mem_free(tmp);
+    return rc;
+}

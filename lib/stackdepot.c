@@ -1,0 +1,318 @@
+/*
+ * stackdepot.c - interned call stacks (see stackdepot.h).
+ *
+ * How it works.  A stack (frames + module epoch) hashes to one of
+ * SD_BUCKETS buckets; each bucket is a singly linked, prepend-only list of
+ * immutable nodes whose head is an atomic pointer.  Looking up a stack that
+ * is already interned is lock-free: one acquire load of the bucket head and
+ * a walk comparing hashes (the common case, run on every allocation).
+ * Inserting takes the lock of the bucket's shard (bucket % SD_SHARDS),
+ * walks the list again (another thread may have won), carves the node from
+ * the shard's arena, takes the next id from an atomic counter, publishes
+ * the node in the id index, and finally release-stores it as the new head.
+ *
+ * The id index maps id -> node without locks: a fixed top-level array of
+ * SD_TOP atomic pointers to leaves of SD_LEAF atomic node pointers.  A
+ * missing leaf is allocated by whoever needs it and installed by CAS (the
+ * loser frees its copy).  Ids are therefore limited to SD_TOP * SD_LEAF - 1
+ * (2^28 - 1); past that, intern returns 0.
+ *
+ * Invariants:
+ *  - A node is never modified or freed after it is published (until
+ *    rs_stackdepot_destroy), so readers need no lock and pointers handed
+ *    out by rs_stackdepot_get stay valid.
+ *  - Every node reachable from a bucket head is also in the id index, and
+ *    every id returned by intern can be found by get - except when the
+ *    allocation of an index leaf failed (memory exhausted): that node is
+ *    still interned under its id, but get() says it is unknown.
+ *  - Ids are dense: an id is taken only after the shard lock proved the
+ *    stack new, and an id is never abandoned (short of the 2^28 limit).
+ *
+ * rs_stackdepot_count returns the last id handed out; while another thread
+ * is between taking an id and publishing it, get() of that id may still
+ * say unknown (it is exact when no insert is in flight).
+ *
+ * Locking: shard locks are leaves (nothing else is locked while one is
+ * held except the rs_mem backend's own locks).  For fork, lock_all takes
+ * all shard locks in index order; unlock_all releases them in reverse.
+ */
+#include "stackdepot.h"
+
+#include "rs_mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define SD_BUCKETS (1u << 16)
+#define SD_SHARDS  64u
+#define SD_LEAF_BITS 12
+#define SD_LEAF    (1u << SD_LEAF_BITS)
+#define SD_TOP     (1u << 16)
+#define SD_MAX_ID  (SD_TOP * SD_LEAF - 1u)
+#define SD_CHUNK   (64u * 1024u)
+
+#define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define RS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+typedef struct sd_node {
+    struct sd_node *next;     /* immutable once published                  */
+    uint64_t hash;
+    uint32_t id;
+    uint32_t epoch;
+    uint32_t n_frames;
+    uint32_t pad;
+    uint64_t pcs[];
+} sd_node_t;
+
+typedef _Atomic(sd_node_t *) sd_slot_t;
+
+/* One arena chunk: a link for destroy, then node storage. */
+typedef struct sd_chunk {
+    struct sd_chunk *next;
+    uint64_t data[];
+} sd_chunk_t;
+
+typedef struct sd_shard {
+    pthread_mutex_t lock;
+    sd_chunk_t *chunks;       /* newest first                              */
+    char       *cur;          /* free space in chunks                      */
+    size_t      left;
+    char        pad[64];      /* keep shard locks on separate lines        */
+} sd_shard_t;
+
+struct rs_stackdepot {
+    sd_slot_t          *buckets;            /* SD_BUCKETS heads           */
+    _Atomic(sd_slot_t *) *top;              /* SD_TOP leaves              */
+    atomic_uint         next_id;            /* last id handed out         */
+    atomic_uint_fast64_t bytes;
+    sd_shard_t          shards[SD_SHARDS];
+};
+
+static uint64_t hash_stack(const uint64_t *pcs, uint32_t n, uint32_t epoch)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)epoch << 32 | n);
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ pcs[i]) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+static int node_matches(const sd_node_t *s, uint64_t h, const uint64_t *pcs,
+                        uint32_t n, uint32_t epoch)
+{
+    return s->hash == h && s->n_frames == n && s->epoch == epoch &&
+           (n == 0 || memcmp(s->pcs, pcs, n * sizeof *pcs) == 0);
+}
+
+/* Walks one bucket list from `head`; stops at `stop` (exclusive). */
+static sd_node_t *find_in_list(sd_node_t *head, const sd_node_t *stop,
+                               uint64_t h, const uint64_t *pcs, uint32_t n,
+                               uint32_t epoch)
+{
+    for (sd_node_t *s = head; s != stop; s = s->next)
+        if (node_matches(s, h, pcs, n, epoch))
+            return s;
+    return NULL;
+}
+
+rs_stackdepot_t *rs_stackdepot_create(void)
+{
+    rs_stackdepot_t *d = rs_mem_calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->buckets = rs_mem_calloc(SD_BUCKETS, sizeof *d->buckets);
+    d->top = rs_mem_calloc(SD_TOP, sizeof *d->top);
+    if (!d->buckets || !d->top) {
+        rs_mem_free(d->buckets);
+        rs_mem_free(d->top);
+        rs_mem_free(d);
+        return NULL;
+    }
+    for (unsigned i = 0; i < SD_SHARDS; i++)
+        pthread_mutex_init(&d->shards[i].lock, NULL);
+    atomic_init(&d->next_id, 0);
+    atomic_init(&d->bytes, sizeof *d + SD_BUCKETS * sizeof *d->buckets +
+                               SD_TOP * sizeof *d->top);
+    return d;
+}
+
+void rs_stackdepot_destroy(rs_stackdepot_t *d)
+{
+    if (!d)
+        return;
+    for (unsigned i = 0; i < SD_SHARDS; i++) {
+        sd_chunk_t *c = d->shards[i].chunks;
+        while (c) {
+            sd_chunk_t *next = c->next;
+            rs_mem_free(c);
+            c = next;
+        }
+        pthread_mutex_destroy(&d->shards[i].lock);
+    }
+    for (unsigned i = 0; i < SD_TOP; i++)
+        rs_mem_free(atomic_load_explicit(&d->top[i], memory_order_relaxed));
+    rs_mem_free(d->top);
+    rs_mem_free(d->buckets);
+    rs_mem_free(d);
+}
+
+/* Bump allocation from the shard's arena; caller holds the shard lock.
+ * NULL when memory is exhausted. */
+static void *arena_alloc(rs_stackdepot_t *d, sd_shard_t *sh, size_t size)
+{
+    size = (size + 7) & ~(size_t)7;
+    if (sh->left < size) {
+        sd_chunk_t *c = rs_mem_alloc(SD_CHUNK);
+        if (!c)
+            return NULL;
+        c->next = sh->chunks;
+        sh->chunks = c;
+        sh->cur = (char *)c->data;
+        sh->left = SD_CHUNK - sizeof *c;
+        atomic_fetch_add_explicit(&d->bytes, SD_CHUNK, memory_order_relaxed);
+    }
+    void *p = sh->cur;
+    sh->cur += size;
+    sh->left -= size;
+    return p;
+}
+
+/* The leaf of the id index holding `id`, allocated if missing; NULL when
+ * memory is exhausted. */
+static sd_slot_t *index_leaf(rs_stackdepot_t *d, uint32_t id)
+{
+    if ((id >> SD_LEAF_BITS) >= SD_TOP)
+        return NULL; /* concurrent inserts overshot SD_MAX_ID */
+    _Atomic(sd_slot_t *) *top = &d->top[id >> SD_LEAF_BITS];
+    sd_slot_t *leaf = atomic_load_explicit(top, memory_order_acquire);
+    if (leaf)
+        return leaf;
+    sd_slot_t *fresh = rs_mem_calloc(SD_LEAF, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    sd_slot_t *expected = NULL;
+    if (atomic_compare_exchange_strong_explicit(top, &expected, fresh,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire)) {
+        atomic_fetch_add_explicit(&d->bytes, SD_LEAF * sizeof *fresh,
+                                  memory_order_relaxed);
+        return fresh;
+    }
+    rs_mem_free(fresh);
+    return expected;
+}
+
+/* Slow path: the stack was not found lock-free.  Returns its id, 0 on
+ * exhaustion. */
+static __attribute__((noinline)) uint32_t
+insert_slow(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
+            const uint64_t *pcs, uint32_t n, uint32_t epoch)
+{
+    sd_shard_t *sh = &d->shards[(size_t)(bucket - d->buckets) % SD_SHARDS];
+    uint32_t id = 0;
+
+    pthread_mutex_lock(&sh->lock);
+    sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
+    sd_node_t *s = find_in_list(head, seen, h, pcs, n, epoch);
+    if (s) {
+        id = s->id;
+        goto out;
+    }
+    if (atomic_load_explicit(&d->next_id, memory_order_relaxed) >= SD_MAX_ID)
+        goto out;
+    s = arena_alloc(d, sh, sizeof *s + (size_t)n * sizeof *pcs);
+    if (!s)
+        goto out;
+    s->next = head;
+    s->hash = h;
+    s->epoch = epoch;
+    s->n_frames = n;
+    s->pad = 0;
+    if (n)
+        memcpy(s->pcs, pcs, n * sizeof *pcs);
+    id = atomic_fetch_add_explicit(&d->next_id, 1, memory_order_relaxed) + 1;
+    s->id = id;
+    sd_slot_t *leaf = index_leaf(d, id);
+    if (RS_LIKELY(leaf != NULL))
+        atomic_store_explicit(&leaf[id & (SD_LEAF - 1)], s, memory_order_release);
+    /* else: memory exhausted for the index leaf.  The id is still used (ids
+     * stay dense) and interning keeps finding it; get() reports it
+     * unknown. */
+    atomic_store_explicit(bucket, s, memory_order_release);
+out:
+    pthread_mutex_unlock(&sh->lock);
+    return id;
+}
+
+/* Hot path: hash the frames (about 4 instructions per frame), one acquire
+ * load, a short list walk with one compare per node until the hash
+ * matches, then one memcmp.  No lock, no store. */
+uint32_t rs_stackdepot_intern(rs_stackdepot_t *d, const uint64_t *pcs,
+                              uint32_t n, uint32_t epoch)
+{
+    if (RS_UNLIKELY(!d))
+        return 0;
+    if (n > RS_STACK_MAX_FRAMES)
+        n = RS_STACK_MAX_FRAMES;
+    uint64_t h = hash_stack(pcs, n, epoch);
+    sd_slot_t *bucket = &d->buckets[h & (SD_BUCKETS - 1)];
+    sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
+    sd_node_t *s = find_in_list(head, NULL, h, pcs, n, epoch);
+    if (RS_LIKELY(s != NULL))
+        return s->id;
+    return insert_slow(d, bucket, head, h, pcs, n, epoch);
+}
+
+uint32_t rs_stackdepot_count(const rs_stackdepot_t *d)
+{
+    if (!d)
+        return 0;
+    return atomic_load_explicit(&((rs_stackdepot_t *)d)->next_id,
+                                memory_order_acquire);
+}
+
+int rs_stackdepot_get(const rs_stackdepot_t *d, uint32_t id, rs_stack_t *out)
+{
+    if (!d || id == 0 || id > SD_MAX_ID)
+        return -1;
+    rs_stackdepot_t *dm = (rs_stackdepot_t *)d;
+    sd_slot_t *leaf = atomic_load_explicit(&dm->top[id >> SD_LEAF_BITS],
+                                           memory_order_acquire);
+    if (!leaf)
+        return -1;
+    sd_node_t *s = atomic_load_explicit(&leaf[id & (SD_LEAF - 1)],
+                                        memory_order_acquire);
+    if (!s)
+        return -1;
+    out->epoch = s->epoch;
+    out->n_frames = s->n_frames;
+    out->pcs = s->pcs;
+    return 0;
+}
+
+uint64_t rs_stackdepot_bytes(const rs_stackdepot_t *d)
+{
+    if (!d)
+        return 0;
+    return atomic_load_explicit(&((rs_stackdepot_t *)d)->bytes,
+                                memory_order_relaxed);
+}
+
+void rs_stackdepot_lock_all(rs_stackdepot_t *d)
+{
+    if (!d)
+        return;
+    for (unsigned i = 0; i < SD_SHARDS; i++)
+        pthread_mutex_lock(&d->shards[i].lock);
+}
+
+void rs_stackdepot_unlock_all(rs_stackdepot_t *d)
+{
+    if (!d)
+        return;
+    for (unsigned i = SD_SHARDS; i-- > 0;)
+        pthread_mutex_unlock(&d->shards[i].lock);
+}

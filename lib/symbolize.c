@@ -1,0 +1,419 @@
+/*
+ * symbolize.c - offline symbolization with elfutils libdw (see
+ * symbolize.h for the rules).
+ *
+ * Three caches, all uthash tables owned by the symbolizer:
+ *  - files:   one entry per (path, load bias, recorded build id), holding
+ *             a Dwfl with that single module reported at its bias, or no
+ *             Dwfl when the file is missing, unreadable or changed;
+ *  - entries: one per (file entry, pc): the resolved frames;
+ *  - strings: interned function and file names, so frames can point at
+ *             them for the symbolizer's lifetime.
+ * Invariants: a files entry never changes once created (a changed file
+ * stays unusable for the whole run, so the warning is printed once), and
+ * every cached frame's strings point into `strings` or a files entry.
+ */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uthash.h"
+
+#define MAX_INLINE 16
+
+typedef struct sym_file {
+    char          *key;      /* "bias/build id/path", the hash key       */
+    char          *path;
+    Dwfl          *dwfl;     /* NULL when the file cannot be used        */
+    Dwfl_Module   *mod;
+    UT_hash_handle hh;
+} sym_file_t;
+
+typedef struct sym_key {
+    const sym_file_t *file;  /* NULL for pcs outside every module        */
+    uint64_t          pc;
+} sym_key_t;
+
+typedef struct sym_entry {
+    sym_key_t      key;
+    uint32_t       n;
+    rs_frame_t    *frames;
+    UT_hash_handle hh;
+} sym_entry_t;
+
+typedef struct sym_string {
+    char          *s;
+    UT_hash_handle hh;
+} sym_string_t;
+
+struct rs_symbolizer {
+    FILE         *warnings;
+    sym_file_t   *files;
+    sym_entry_t  *entries;
+    sym_string_t *strings;
+};
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+rs_symbolizer_t *rs_symbolizer_create(FILE *warnings)
+{
+    rs_symbolizer_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->warnings = warnings;
+    return s;
+}
+
+void rs_symbolizer_destroy(rs_symbolizer_t *s)
+{
+    if (!s)
+        return;
+    sym_entry_t *e, *etmp;
+    HASH_ITER(hh, s->entries, e, etmp) {
+        HASH_DEL(s->entries, e);
+        free(e->frames);
+        free(e);
+    }
+    sym_file_t *f, *ftmp;
+    HASH_ITER(hh, s->files, f, ftmp) {
+        HASH_DEL(s->files, f);
+        if (f->dwfl)
+            dwfl_end(f->dwfl);
+        free(f->key);
+        free(f->path);
+        free(f);
+    }
+    sym_string_t *str, *stmp;
+    HASH_ITER(hh, s->strings, str, stmp) {
+        HASH_DEL(s->strings, str);
+        free(str->s);
+        free(str);
+    }
+    free(s);
+}
+
+/* Returns the interned copy of str (NULL stays NULL), or NULL when memory
+ * is exhausted (*oom is then set). */
+static const char *intern(rs_symbolizer_t *s, const char *str, int *oom)
+{
+    if (!str)
+        return NULL;
+    sym_string_t *e;
+    HASH_FIND_STR(s->strings, str, e);
+    if (e)
+        return e->s;
+    e = calloc(1, sizeof *e);
+    if (!e || !(e->s = strdup(str))) {
+        free(e);
+        *oom = 1;
+        return NULL;
+    }
+    HASH_ADD_KEYPTR(hh, s->strings, e->s, strlen(e->s), e);
+    return e->s;
+}
+
+/* ---- modules ---------------------------------------------------------- */
+
+static int module_contains(const rs_module_t *m, uint64_t pc, uint32_t epoch)
+{
+    if (epoch < m->load_epoch || epoch >= m->unload_epoch)
+        return 0;
+    for (uint32_t i = 0; i < m->n_segments; i++)
+        if (pc >= m->segments[i].start && pc < m->segments[i].end)
+            return 1;
+    return 0;
+}
+
+static const rs_module_t *find_module(const rs_module_t *mods, uint32_t n,
+                                      uint64_t pc, uint32_t epoch)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (module_contains(&mods[i], pc, epoch))
+            return &mods[i];
+    return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Opens m's file in a private Dwfl and checks its build id.  On any
+ * problem f->dwfl stays NULL (frames will be unknown). */
+static void open_module_file(rs_symbolizer_t *s, sym_file_t *f,
+                             const rs_module_t *m)
+{
+    if (!m->path || m->path[0] != '/')
+        return; /* [vdso] and the like: nothing on disk */
+    Dwfl *dwfl = dwfl_begin(&offline_callbacks);
+    if (!dwfl)
+        return;
+    dwfl_report_begin(dwfl);
+    Dwfl_Module *mod = dwfl_report_elf(dwfl, base_name(m->path), m->path,
+                                       -1, m->load_bias, true);
+    dwfl_report_end(dwfl, NULL, NULL);
+    if (!mod) {
+        dwfl_end(dwfl);
+        return;
+    }
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (m->build_id_len && len > 0 &&
+        (len != m->build_id_len || memcmp(bits, m->build_id, (size_t)len))) {
+        if (s->warnings)
+            fprintf(s->warnings, "refscope: warning: %s changed since the "
+                    "run (build id differs); its frames are shown as ??\n",
+                    m->path);
+        dwfl_end(dwfl);
+        return;
+    }
+    f->dwfl = dwfl;
+    f->mod = mod;
+}
+
+/* Returns the file entry for m, creating (and opening) it on first use;
+ * NULL when memory is exhausted. */
+static sym_file_t *get_file(rs_symbolizer_t *s, const rs_module_t *m)
+{
+    char idhex[2 * sizeof m->build_id + 1] = "";
+    for (unsigned i = 0; i < m->build_id_len && i < sizeof m->build_id; i++)
+        snprintf(idhex + 2 * i, 3, "%02x", m->build_id[i]);
+    const char *path = m->path ? m->path : "";
+    size_t keylen = strlen(path) + sizeof idhex + 40;
+    char *key = malloc(keylen);
+    if (!key)
+        return NULL;
+    snprintf(key, keylen, "%" PRIx64 "/%s/%s", m->load_bias, idhex, path);
+
+    sym_file_t *f;
+    HASH_FIND_STR(s->files, key, f);
+    if (f) {
+        free(key);
+        return f;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        free(key);
+        return NULL;
+    }
+    f->key = key;
+    open_module_file(s, f, m);
+    HASH_ADD_KEYPTR(hh, s->files, f->key, strlen(f->key), f);
+    return f;
+}
+
+/* ---- DWARF ------------------------------------------------------------ */
+
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute mem;
+    Dwarf_Attribute *a = dwarf_attr_integrate(die, DW_AT_name, &mem);
+    return a ? dwarf_formstring(a) : NULL;
+}
+
+/* The call site (file, line) of an inlined subroutine DIE. */
+static void call_site(Dwarf_Die *cudie, Dwarf_Die *inl, const char **file,
+                      uint32_t *line)
+{
+    Dwarf_Attribute mem;
+    Dwarf_Word v;
+    *file = NULL;
+    *line = 0;
+    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &mem), &v) == 0)
+        *line = (uint32_t)v;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &mem), &v) == 0 &&
+        dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && v < nfiles)
+        *file = dwarf_filesrc(files, v, NULL, NULL);
+}
+
+static int is_function_tag(int tag)
+{
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+/* Fills out[0..MAX_INLINE) from the DWARF scopes containing addr, the
+ * innermost inlined function first.  Returns the number of frames (0
+ * when the module has no DWARF for addr).  Strings are not interned yet. */
+static uint32_t dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
+                             rs_frame_t *out)
+{
+    const char *file = NULL;
+    uint32_t line = 0;
+    Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+    if (l) {
+        int lineno = 0;
+        file = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL);
+        line = lineno > 0 ? (uint32_t)lineno : 0;
+    }
+
+    /* dwarf_getscopes() continues from an inlined subroutine into its
+     * abstract definition; the concrete nesting (inlined subroutine inside
+     * its caller) comes from dwarf_getscopes_die() on the innermost one. */
+    uint32_t n = 0;
+    Dwarf_Addr bias;
+    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die *scopes = NULL, *chain = NULL;
+    int nscopes = cudie ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+    int nchain = 0;
+    for (int i = 0; i < nscopes; i++)
+        if (is_function_tag(dwarf_tag(&scopes[i]))) {
+            nchain = dwarf_getscopes_die(&scopes[i], &chain);
+            break;
+        }
+    for (int i = 0; i < nchain && n < MAX_INLINE; i++) {
+        int tag = dwarf_tag(&chain[i]);
+        if (!is_function_tag(tag))
+            continue;
+        out[n] = (rs_frame_t){ .function = die_name(&chain[i]),
+                               .file = file, .line = line,
+                               .inlined = tag == DW_TAG_inlined_subroutine };
+        n++;
+        if (tag == DW_TAG_subprogram)
+            break;
+        call_site(cudie, &chain[i], &file, &line);
+    }
+    free(scopes);
+    free(chain);
+    if (n == 0 && file) {
+        /* line table but no scope: keep the location, name from symtab */
+        out[0] = (rs_frame_t){ .file = file, .line = line };
+        n = 1;
+    }
+    return n;
+}
+
+/* Resolves pc in file f into out[0..MAX_INLINE); returns the count (>= 1).
+ * Strings are not interned yet. */
+static uint32_t resolve(const sym_file_t *f, uint64_t pc, rs_frame_t *out)
+{
+    if (!f || !f->mod) {
+        out[0] = (rs_frame_t){ 0 };
+        return 1;
+    }
+    Dwarf_Addr addr = pc ? pc - 1 : 0;
+    uint32_t n = dwarf_frames(f->mod, addr, out);
+    if (n == 0)
+        out[n++] = (rs_frame_t){ 0 };
+    if (!out[n - 1].function) {
+        GElf_Off off;
+        GElf_Sym sym;
+        out[n - 1].function = dwfl_module_addrinfo(f->mod, addr, &off, &sym,
+                                                   NULL, NULL, NULL);
+    }
+    return n;
+}
+
+/* Creates the cache entry for (f, pc).  NULL when memory is exhausted. */
+static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f,
+                              const rs_module_t *m, uint64_t pc)
+{
+    rs_frame_t tmp[MAX_INLINE];
+    uint32_t n = resolve(f, pc, tmp);
+    sym_entry_t *e = calloc(1, sizeof *e);
+    rs_frame_t *frames = calloc(n, sizeof *frames);
+    int oom = !e || !frames;
+    for (uint32_t i = 0; i < n && !oom; i++) {
+        frames[i] = tmp[i];
+        frames[i].address = pc;
+        frames[i].function = intern(s, tmp[i].function, &oom);
+        frames[i].file = intern(s, tmp[i].file, &oom);
+        frames[i].module = f ? f->path : NULL;
+        frames[i].module_offset = m ? pc - m->load_bias : 0;
+    }
+    if (oom) {
+        free(frames);
+        free(e);
+        return NULL;
+    }
+    e->key.file = f;
+    e->key.pc = pc;
+    e->n = n;
+    e->frames = frames;
+    HASH_ADD(hh, s->entries, key, sizeof e->key, e);
+    return e;
+}
+
+int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
+                    uint32_t n_mods, uint64_t pc, uint32_t epoch,
+                    rs_frame_t *out, uint32_t max)
+{
+    const rs_module_t *m = find_module(mods, n_mods, pc, epoch);
+    sym_file_t *f = NULL;
+    if (m && !(f = get_file(s, m)))
+        return -1;
+
+    sym_key_t key;
+    memset(&key, 0, sizeof key);
+    key.file = f;
+    key.pc = pc;
+    sym_entry_t *e;
+    HASH_FIND(hh, s->entries, &key, sizeof key, e);
+    if (!e && !(e = new_entry(s, f, m, pc)))
+        return -1;
+    uint32_t n = e->n < max ? e->n : max;
+    memcpy(out, e->frames, n * sizeof *out);
+    return (int)n;
+}
+
+/* ---- stacks for display ------------------------------------------------ */
+
+int rs_symbolize_is_refscope(const rs_frame_t *f)
+{
+    return f->module && strncmp(base_name(f->module), "librefscope", 11) == 0;
+}
+
+int rs_symbolize_is_allocator(const rs_frame_t *f)
+{
+    static const char *const names[] = {
+        "malloc", "calloc", "realloc", "reallocarray", "free", "cfree",
+        "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+        "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free",
+        "__libc_memalign", "__libc_valloc", "__libc_pvalloc",
+    };
+    if (!f->function)
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(f->function, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                       uint32_t stack_id, rs_frame_t *out, uint32_t max)
+{
+    if (stack_id == 0 || stack_id > snap->n_stacks)
+        return 0;
+    const rs_stack_t *st = &snap->stacks[stack_id - 1];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < st->n_frames && n < max; i++) {
+        rs_frame_t tmp[MAX_INLINE];
+        int k = rs_symbolize_pc(s, snap->modules, snap->n_modules,
+                                st->pcs[i], st->epoch, tmp, MAX_INLINE);
+        if (k < 0)
+            return -1;
+        for (int j = 0; j < k && n < max; j++) {
+            if (rs_symbolize_is_refscope(&tmp[j]))
+                continue;
+            if (n == 0 && rs_symbolize_is_allocator(&tmp[j]))
+                continue;
+            out[n++] = tmp[j];
+        }
+    }
+    return (int)n;
+}

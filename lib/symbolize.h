@@ -1,0 +1,80 @@
+/*
+ * symbolize.h - turn captured program counters into function, file:line
+ * and module, offline, in the refscope tool (never in the target).
+ *
+ * A pc is first placed in a module of the snapshot: the module one of
+ * whose PT_LOAD segments contains it and that was loaded at the stack's
+ * epoch (load_epoch <= epoch < unload_epoch).  The module's file is then
+ * opened with elfutils (one Dwfl per module file and load bias, so modules
+ * that occupied the same addresses at different epochs never clash) and
+ * the pc resolved from DWARF (with inlined functions expanded into extra
+ * frames), else from the ELF symbol table, else left unknown ("??") with
+ * the module and offset.  Stack pcs are return addresses, so pc - 1 is
+ * looked up while the original pc is shown.
+ *
+ * When the snapshot recorded a build id and the file on disk has another
+ * one, the file changed since the run: a warning is printed once per file
+ * and its frames stay unknown rather than wrong.
+ *
+ * Results are cached per (module file, pc); every string in an rs_frame_t
+ * belongs to the symbolizer and stays valid until rs_symbolizer_destroy().
+ * The symbolizer can serve several snapshots (the cache is keyed by file
+ * and load bias, not by snapshot).  Not thread safe.
+ */
+#ifndef RS_SYMBOLIZE_H
+#define RS_SYMBOLIZE_H
+
+#include "rs_model.h"
+#include "snapshot.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct rs_frame {
+    uint64_t    address;       /* the pc as captured (a return address)      */
+    const char *function;      /* NULL when unknown                          */
+    const char *file;          /* source file, NULL when unknown             */
+    uint32_t    line;          /* 0 when unknown                             */
+    const char *module;        /* path of the module, NULL if in none        */
+    uint64_t    module_offset; /* pc - load bias, valid when module != NULL  */
+    uint8_t     inlined;       /* inlined into the frame that follows it     */
+} rs_frame_t;
+
+typedef struct rs_symbolizer rs_symbolizer_t;
+
+/* Creates a symbolizer.  Warnings (changed files) go to `warnings`, which
+ * may be NULL to suppress them.  Returns NULL when memory is exhausted. */
+rs_symbolizer_t *rs_symbolizer_create(FILE *warnings);
+void rs_symbolizer_destroy(rs_symbolizer_t *s);
+
+/*
+ * Resolves pc, captured at module epoch `epoch`, against mods[0..n_mods).
+ * Writes the frames of pc into out[0..max), innermost (inlined) first;
+ * the last one is the real function.  Returns how many were written
+ * (at least 1 when max >= 1: an unknown pc still yields one frame with
+ * function == NULL), or -1 when memory is exhausted (nothing written).
+ */
+int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
+                    uint32_t n_mods, uint64_t pc, uint32_t epoch,
+                    rs_frame_t *out, uint32_t max);
+
+/* Largest useful buffer for rs_symbolize_stack(). */
+#define RS_SYMBOLIZE_MAX_FRAMES 1024
+
+/*
+ * Symbolizes stack `stack_id` of snap into out[0..max) for display:
+ * inlined frames expanded, frames inside librefscope dropped everywhere,
+ * and leading allocator entry points (malloc, calloc, realloc, free, ...)
+ * dropped so the first frame is the code that allocated.  Returns the
+ * number of frames written (0 for stack id 0 or an unknown id), or -1
+ * when memory is exhausted.
+ */
+int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                       uint32_t stack_id, rs_frame_t *out, uint32_t max);
+
+/* Non-zero if a frame belongs to refscope itself (module librefscope*). */
+int rs_symbolize_is_refscope(const rs_frame_t *f);
+/* Non-zero if a frame is an allocator entry point (malloc family). */
+int rs_symbolize_is_allocator(const rs_frame_t *f);
+
+#endif /* RS_SYMBOLIZE_H */

@@ -1,0 +1,302 @@
+/*
+ * alloc_hooks.c - the interposed allocator entry points.
+ *
+ * Every entry point forwards to the real allocator (real_alloc.c) and then
+ * takes one of two shared paths: record_alloc() after a successful
+ * allocation, record_free() before a block is released.  Nothing here
+ * allocates through the hooks, uses stdio or changes errno as the caller
+ * sees it.
+ *
+ * Hot path of malloc, recording on: the guard and rs_active tests (two
+ * loads), the real malloc, then record_alloc(): an unw_backtrace (the
+ * dominant cost), a lock-free depot lookup, one shard lock + 24-byte store
+ * in the block table.  free: the same tests, one shard lock + remove, the
+ * real free.  No global lock anywhere.
+ *
+ * Rules kept (DESIGN.md "Rules of the preload layer"):
+ *  - The guard is checked first; guarded, uninitialised or disabled calls
+ *    go straight to the real function and are not recorded.
+ *  - The backtrace is captured before any lock is taken.
+ *  - A free (and the old block of a realloc) is removed from the table
+ *    BEFORE the real call, so another thread cannot be handed the same
+ *    address and record it before our removal.  If realloc fails the old
+ *    record is put back.
+ *  - Failures behave exactly as the real allocator's: NULL/ENOMEM,
+ *    posix_memalign's return codes, realloc(p, 0) and realloc(NULL, n).
+ *  - Pointers from the bootstrap pool are never passed to the real free.
+ */
+#include "guard.h"
+#include "preload.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+_Thread_local int rs_guard_depth __attribute__((tls_model("initial-exec")));
+static _Thread_local uint32_t thread_tid __attribute__((tls_model("initial-exec")));
+
+uint32_t rs_alloc_thread_tid(void)
+{
+    if (RS_UNLIKELY(thread_tid == 0))
+        thread_tid = (uint32_t)syscall(SYS_gettid);
+    return thread_tid;
+}
+
+void rs_alloc_atfork_child(void)
+{
+    thread_tid = 0;
+}
+
+/* ---- the two shared recording paths --------------------------------- */
+
+/* True when this call must be recorded; the first allocation after libc
+ * is ready starts refscope up. */
+static inline int recording(void)
+{
+    if (RS_UNLIKELY(rs_guard_active()))
+        return 0;
+    return RS_LIKELY(rs_active) || rs_init_now();
+}
+
+/* Records the live block [p, p+size) with the caller's stack.  Returns p.
+ * Called only when recording() and after the real allocation. */
+static __attribute__((noinline)) void *record_alloc(void *p, size_t size)
+{
+    if (RS_UNLIKELY(!p))
+        return p;
+    int saved_errno = errno;
+    rs_guard_enter();
+    /* A VLA keeps the frame small at the default depth (threads with tiny
+     * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
+    uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
+    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth);
+    uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
+    rs_block_t b = {
+        .addr = (uint64_t)(uintptr_t)p,
+        .size = size,
+        .stack_id = id,
+        .tid_seq = rs_alloc_thread_tid(),   /* the kernel tid (< 2^22) */
+    };
+    if (RS_UNLIKELY(rs_blocktable_insert(rs_table, &b) != 0 ||
+                    (n && !id)))
+        rs_diag_oom();
+    rs_guard_leave();
+    errno = saved_errno;
+    return p;
+}
+
+/* Forgets the block at p.  Returns 1 and fills *old when it was tracked.
+ * Called only when recording() and before the real free/realloc. */
+static inline int record_free(void *p, rs_block_t *old)
+{
+    int saved_errno = errno;
+    rs_guard_enter();
+    int had = rs_blocktable_remove(rs_table, (uint64_t)(uintptr_t)p, old);
+    rs_guard_leave();
+    errno = saved_errno;
+    return had;
+}
+
+/* Puts back a record removed by record_free() (a failed realloc). */
+static void record_restore(const rs_block_t *old)
+{
+    int saved_errno = errno;
+    rs_guard_enter();
+    if (rs_blocktable_insert(rs_table, old) != 0)
+        rs_diag_oom();
+    rs_guard_leave();
+    errno = saved_errno;
+}
+
+/* ---- reaching the real allocator -------------------------------------- */
+
+/* Makes sure rs_real is usable; 0 when it is not (yet): use the pool. */
+static inline int real_ready(void)
+{
+    return RS_LIKELY(rs_real.malloc != NULL) || rs_real_resolve() == 0;
+}
+
+static inline void *real_malloc(size_t size)
+{
+    return real_ready() ? rs_real.malloc(size) : rs_real_pool_alloc(size, 16);
+}
+
+static inline void *real_calloc(size_t n, size_t size)
+{
+    if (real_ready())
+        return rs_real.calloc(n, size);
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rs_real_pool_alloc(total, 16);   /* pool memory is zeroed */
+}
+
+/* Aligned allocation with glibc's memalign semantics, whichever of the
+ * real functions exists. */
+static void *real_memalign(size_t align, size_t size)
+{
+    if (!real_ready())
+        return rs_real_pool_alloc(size, align);
+    if (rs_real.memalign)
+        return rs_real.memalign(align, size);
+    void *p = NULL;
+    int rc = rs_real.posix_memalign ? rs_real.posix_memalign(&p, align, size) : ENOMEM;
+    if (rc != 0) {
+        errno = rc;
+        return NULL;
+    }
+    return p;
+}
+
+static inline void real_free(void *p)
+{
+    if (real_ready())
+        rs_real.free(p);
+}
+
+/* realloc of a pool block: a fresh block through the hooks plus a copy;
+ * the pool block itself is never released. */
+static void *realloc_from_pool(void *p, size_t size);
+
+/* ---- the interposed entry points -------------------------------------- */
+
+RS_EXPORT void *malloc(size_t size)
+{
+    void *p = real_malloc(size);
+    return recording() ? record_alloc(p, size) : p;
+}
+
+RS_EXPORT void *calloc(size_t n, size_t size)
+{
+    void *p = real_calloc(n, size);
+    return recording() ? record_alloc(p, n * size) : p;
+}
+
+RS_EXPORT void free(void *p)
+{
+    if (RS_UNLIKELY(!p || rs_real_pool_owns(p)))
+        return;
+    if (recording())
+        record_free(p, NULL);
+    real_free(p);
+}
+
+static void *do_realloc(void *p, size_t size)
+{
+    if (RS_UNLIKELY(p && rs_real_pool_owns(p)))
+        return realloc_from_pool(p, size);
+    if (!real_ready())
+        return p ? NULL : rs_real_pool_alloc(size, 16);
+    if (!recording())
+        return rs_real.realloc(p, size);
+
+    rs_block_t old;
+    int had = p ? record_free(p, &old) : 0;
+    void *q = rs_real.realloc(p, size);
+    if (q)
+        return record_alloc(q, size);
+    /* NULL: either p was freed (size 0, glibc) or the call failed and p
+     * is still live. */
+    if (had && size != 0)
+        record_restore(&old);
+    return NULL;
+}
+
+static void *realloc_from_pool(void *p, size_t size)
+{
+    if (size == 0)
+        return NULL;
+    void *q = malloc(size);
+    if (q) {
+        size_t old = rs_real_pool_size(p);
+        memcpy(q, p, old < size ? old : size);
+    }
+    return q;
+}
+
+RS_EXPORT void *realloc(void *p, size_t size)
+{
+    return do_realloc(p, size);
+}
+
+RS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return do_realloc(p, total);
+}
+
+RS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+    int rc;
+    if (real_ready() && rs_real.posix_memalign) {
+        rc = rs_real.posix_memalign(out, align, size);
+    } else {
+        /* Same checks as glibc: a power of two multiple of sizeof(void*). */
+        if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0 || align == 0)
+            return EINVAL;
+        int saved_errno = errno;
+        void *p = real_memalign(align, size);
+        rc = p ? 0 : ENOMEM;
+        errno = saved_errno;
+        if (p)
+            *out = p;
+    }
+    if (rc == 0 && recording())
+        record_alloc(*out, size);
+    return rc;
+}
+
+RS_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+    void *p = real_ready() && rs_real.aligned_alloc
+                  ? rs_real.aligned_alloc(align, size)
+                  : real_memalign(align, size);
+    return recording() ? record_alloc(p, size) : p;
+}
+
+RS_EXPORT void *memalign(size_t align, size_t size)
+{
+    void *p = real_memalign(align, size);
+    return recording() ? record_alloc(p, size) : p;
+}
+
+RS_EXPORT void *valloc(size_t size)
+{
+    void *p = real_ready() && rs_real.valloc
+                  ? rs_real.valloc(size)
+                  : real_memalign((size_t)sysconf(_SC_PAGESIZE), size);
+    return recording() ? record_alloc(p, size) : p;
+}
+
+RS_EXPORT void *pvalloc(size_t size)
+{
+    void *p;
+    if (real_ready() && rs_real.pvalloc) {
+        p = rs_real.pvalloc(size);
+    } else {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t rounded;
+        if (__builtin_add_overflow(size, page - 1, &rounded)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        p = real_memalign(page, rounded & ~(page - 1));
+    }
+    return recording() ? record_alloc(p, size) : p;
+}
+
+RS_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    if (rs_real_pool_owns(p))
+        return rs_real_pool_size(p);
+    return real_ready() && rs_real.malloc_usable_size ? rs_real.malloc_usable_size(p) : 0;
+}

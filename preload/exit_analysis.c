@@ -1,0 +1,399 @@
+/*
+ * exit_analysis.c - the analysis driver and the exit trigger.
+ *
+ * rs_analysis_run() turns the process's current state into a snapshot:
+ *
+ *   1. refresh the module table (the loader is still usable);
+ *   2. switch this thread's rs_mem to scratch memory (scratch.c), take the
+ *      module table lock and every block-table shard lock, stop the other
+ *      threads, release the shard locks.  Taking the locks first means no
+ *      thread is stopped inside a block-table critical section;
+ *   3. copy the live blocks into rs_node_t's, collect the roots (module
+ *      data+bss from the table, then every thread's stack, registers and
+ *      TLS via rs_threadroots_collect), scan the graph and classify it;
+ *   4. resume the world, release the module lock;
+ *   5. assemble an rs_snapshot_t (process facts, modules, stacks) and write
+ *      it to $REFSCOPE_OUT/<exe basename>.<pid>.<seq>.rsnap (the name the
+ *      refscope tool collects);
+ *   6. drop all scratch memory.
+ * While the world is stopped nothing here calls malloc, the loader or
+ * stdio: a stopped thread may hold their locks.
+ *
+ * The exit trigger is a destructor of librefscope.so: it runs inside
+ * exit(), after the program's atexit handlers and the executable's
+ * destructors.  It prints one summary paragraph on stderr (unless
+ * REFSCOPE_QUIET) and, with REFSCOPE_EXITCODE=N and a leak, flushes stdio
+ * and ends the process with _exit(N).
+ */
+#include "guard.h"
+#include "preload.h"
+
+#include "classify.h"
+#include "heapscan.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t analysis_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t next_seq;
+/* Root memory for the analysing thread's registers: must outlive the scan. */
+static rs_self_context_t self_ctx;
+/* ld.so's code, found before the module lock is taken. */
+static uint64_t loader_lo, loader_hi;
+
+void rs_analysis_atfork_child(void)
+{
+    next_seq = 0;
+    pthread_mutex_init(&analysis_lock, NULL);
+}
+
+/* ---- step 3: the heap graph ----------------------------------------- */
+
+typedef struct gather {
+    rs_node_t *nodes;
+    uint32_t   n, cap;
+    int        oom;
+    uint64_t   loader_lo, loader_hi;   /* ld.so's code                     */
+} gather_t;
+
+/* Blocks the dynamic linker allocated itself (a thread's DTV, dynamic TLS
+ * blocks, link maps) are reachable through structures refscope does not
+ * scan, e.g. the descriptors of exited threads in glibc's stack cache,
+ * which live in mmap'ed stacks.  Like LeakSanitizer, treat them as roots
+ * (RS_NODE_IGNORED): they are never reported and what they point to is
+ * reachable. */
+static int allocated_by_loader(const gather_t *g, uint32_t stack_id)
+{
+    rs_stack_t st;
+    if (!stack_id || rs_stackdepot_get(rs_depot, stack_id, &st) != 0 || !st.n_frames)
+        return 0;
+    return st.pcs[0] >= g->loader_lo && st.pcs[0] < g->loader_hi;
+}
+
+static void add_block(const rs_block_t *b, void *arg)
+{
+    gather_t *g = arg;
+    if (g->n == g->cap) {
+        uint32_t cap = g->cap ? g->cap * 2 : 1024;
+        rs_node_t *nodes = rs_mem_realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            g->oom = 1;
+            return;
+        }
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    rs_node_t *n = &g->nodes[g->n++];
+    memset(n, 0, sizeof *n);
+    n->addr = b->addr;
+    n->size = b->size;
+    n->stack_id = b->stack_id;
+    n->owner = UINT32_MAX;
+    n->alloc_tid = b->tid_seq;
+    if (allocated_by_loader(g, b->stack_id))
+        n->flags |= RS_NODE_IGNORED;
+}
+
+/* World stopped, module lock held.  Fills heap and summary; returns 0, or
+ * -1 when memory ran out (heap partially filled, classes unknown). */
+static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_summary_t *summary)
+{
+    gather_t g = {0};
+    g.loader_lo = loader_lo;
+    g.loader_hi = loader_hi;
+    uint64_t expect = rs_blocktable_count(rs_table);
+    g.cap = (uint32_t)(expect + expect / 8 + 1024);
+    g.nodes = rs_mem_alloc((size_t)g.cap * sizeof *g.nodes);
+    if (!g.nodes)
+        return -1;
+    rs_blocktable_foreach(rs_table, add_block, &g);
+    heap->nodes = g.nodes;
+    heap->n_nodes = g.n;
+
+    int rc = g.oom ? -1 : 0;
+    if (rs_modules_global_roots(roots) != 0 ||
+        rs_threadroots_collect(roots, &self_ctx) != 0)
+        rc = -1;
+    heap->roots = roots->items;
+    heap->n_roots = roots->n;
+
+    rs_heapscan_sort_nodes(heap);
+    if (rs_heapscan_edges(heap) != 0 || rs_heapscan_roots(heap) != 0 ||
+        rs_classify(heap, summary) != 0)
+        return -1;
+    return rc;
+}
+
+/* ---- step 5: the snapshot -------------------------------------------- */
+
+/* Reads /proc/self/cmdline into argv (scratch memory). */
+static void read_cmdline(rs_proc_info_t *p)
+{
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t len = 0, cap = 4096;
+    char *buf = rs_mem_alloc(cap + 1);
+    while (buf) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == cap) {
+            char *b = rs_mem_realloc(buf, cap * 2 + 1);
+            if (!b)
+                break;
+            buf = b;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (!buf || len == 0)
+        return;
+    buf[len] = '\0';
+    uint32_t argc = 0;
+    for (size_t i = 0; i < len; i++)
+        argc += buf[i] == '\0' || i + 1 == len;
+    p->argv = rs_mem_calloc(argc, sizeof *p->argv);
+    if (!p->argv)
+        return;
+    for (size_t i = 0; i < len && p->argc < argc; i += strlen(buf + i) + 1)
+        p->argv[p->argc++] = buf + i;
+}
+
+static void fill_proc(rs_proc_info_t *p, const char *label, int reason, uint32_t seq)
+{
+    static char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    p->pid = getpid();
+    p->ppid = getppid();
+    p->has_exit_status = (uint8_t)rs_main_exit_status(&p->exit_status);
+    p->reason = (uint8_t)reason;
+    p->seq = seq;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    p->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    p->exe = exe;
+    p->label = (char *)label;
+    read_cmdline(p);
+}
+
+static int fill_stacks(rs_snapshot_t *s)
+{
+    uint32_t n = rs_stackdepot_count(rs_depot);
+    s->stacks = rs_mem_calloc(n ? n : 1, sizeof *s->stacks);
+    if (!s->stacks)
+        return -1;
+    for (uint32_t id = 1; id <= n; id++)
+        if (rs_stackdepot_get(rs_depot, id, &s->stacks[id - 1]) != 0)
+            memset(&s->stacks[id - 1], 0, sizeof s->stacks[id - 1]);
+    s->n_stacks = n;
+    return 0;
+}
+
+/* mkdir -p; returns 0 when dir exists afterwards. */
+static int make_dirs(const char *dir)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+            return -1;
+        tmp[i] = c;
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+static void snapshot_path(rs_analysis_result_t *res, const rs_proc_info_t *p)
+{
+    const char *base = strrchr(p->exe, '/');
+    base = base ? base + 1 : p->exe;
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, rs_settings.out_dir);
+    rs_line_str(&l, "/");
+    rs_line_str(&l, *base ? base : "unknown");
+    rs_line_str(&l, ".");
+    rs_line_i64(&l, p->pid);
+    rs_line_str(&l, ".");
+    rs_line_u64(&l, p->seq);
+    rs_line_str(&l, ".rsnap");
+    size_t n = l.len < sizeof res->path ? l.len : sizeof res->path - 1;
+    memcpy(res->path, l.buf, n);
+    res->path[n] = '\0';
+}
+
+static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
+{
+    snapshot_path(res, &s->proc);
+    if (make_dirs(rs_settings.out_dir) != 0) {
+        int e = errno;
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "cannot create directory ");
+        rs_line_str(&l, rs_settings.out_dir);
+        rs_line_str(&l, ": ");
+        rs_line_str(&l, strerror(e));
+        size_t n = l.len < sizeof res->error ? l.len : sizeof res->error - 1;
+        memcpy(res->error, l.buf, n);
+        res->error[n] = '\0';
+        return;
+    }
+    rs_snapshot_error_t err;
+    err.message[0] = '\0';
+    if (rs_snapshot_write(s, res->path, &err) == 0) {
+        res->written = 1;
+    } else {
+        memcpy(res->error, err.message, sizeof res->error);
+        res->error[sizeof res->error - 1] = '\0';
+    }
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
+{
+    if (!rs_active || rs_guard_active())
+        return -1;
+    int saved_errno = errno;
+    int rc = -1;
+    rs_guard_enter();
+    pthread_mutex_lock(&analysis_lock);
+    memset(res, 0, sizeof *res);
+
+    rs_main_self_context(&self_ctx);
+    rs_modules_refresh();
+    if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
+        loader_lo = loader_hi = 0;
+    rs_scratch_begin();
+
+    rs_heap_t heap = {0};
+    rs_rootvec_t roots = {0};
+    rs_modules_lock();
+    rs_blocktable_lock_all(rs_table);
+    int stopped = rs_world_stop();
+    rs_blocktable_unlock_all(rs_table);
+    if (stopped < 0) {
+        rs_modules_unlock();
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: cannot stop the other threads; no analysis\n");
+        rs_diag_emit(&l);
+        goto out;
+    }
+    int graph_rc = build_graph(&heap, &roots, &res->summary);
+    rs_world_resume();
+    rs_modules_unlock();
+    if (graph_rc != 0) {
+        rs_diag_oom();
+        goto out;
+    }
+
+    rs_snapshot_t snap;
+    memset(&snap, 0, sizeof snap);
+    fill_proc(&snap.proc, label, reason, next_seq++);
+    if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0) {
+        rs_diag_oom();
+        goto out;
+    }
+    snap.heap = heap;
+    snap.summary = res->summary;
+    write_snapshot(&snap, res);
+    rc = 0;
+out:
+    rs_scratch_end();            /* frees heap, roots and the snapshot */
+    pthread_mutex_unlock(&analysis_lock);
+    rs_guard_leave();
+    errno = saved_errno;
+    return rc;
+}
+
+/* ---- the exit trigger ---------------------------------------------------- */
+
+static uint64_t leaked_blocks(const rs_summary_t *s)
+{
+    return s->by_class[RS_CLASS_LEAKED].blocks + s->by_class[RS_CLASS_INDIRECT].blocks +
+           s->by_class[RS_CLASS_CYCLE].blocks + s->by_class[RS_CLASS_LEAKED_REF].blocks;
+}
+
+/* ", 96 bytes leaked in 2 blocks" for a non-empty class. */
+static void add_class(rs_line_t *l, const rs_tally_t *t, const char *what, int *first)
+{
+    if (!t->blocks)
+        return;
+    rs_line_str(l, *first ? " " : ", ");
+    *first = 0;
+    rs_line_count(l, t->bytes, "byte", "bytes");
+    rs_line_str(l, " ");
+    rs_line_str(l, what);
+    rs_line_str(l, " in ");
+    rs_line_count(l, t->blocks, "block", "blocks");
+}
+
+static void print_summary(const rs_analysis_result_t *res)
+{
+    const rs_summary_t *s = &res->summary;
+    uint64_t n = leaked_blocks(s);
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    if (n) {
+        rs_line_count(&l, n, "leak:", "leaks:");
+        int first = 1;
+        add_class(&l, &s->by_class[RS_CLASS_LEAKED], "leaked", &first);
+        add_class(&l, &s->by_class[RS_CLASS_INDIRECT], "indirect", &first);
+        add_class(&l, &s->by_class[RS_CLASS_CYCLE], "in reference cycles", &first);
+        add_class(&l, &s->by_class[RS_CLASS_LEAKED_REF], "held by leaked references", &first);
+    } else {
+        rs_line_str(&l, "no leaks");
+    }
+    const rs_tally_t *r = &s->by_class[RS_CLASS_REACHABLE];
+    rs_line_str(&l, "; ");
+    rs_line_count(&l, r->bytes, "byte", "bytes");
+    rs_line_str(&l, " in ");
+    rs_line_count(&l, r->blocks, "block", "blocks");
+    rs_line_str(&l, " still reachable.");
+    if (rs_mem_out_of_memory())
+        rs_line_str(&l, " Incomplete: refscope ran out of memory.");
+    if (res->written) {
+        rs_line_str(&l, " Snapshot: ");
+        rs_line_str(&l, res->path);
+        rs_line_str(&l, " (see `refscope report ");
+        rs_line_str(&l, res->path);
+        rs_line_str(&l, "`)\n");
+    } else {
+        rs_line_str(&l, " Snapshot not written: ");
+        rs_line_str(&l, res->error);
+        rs_line_str(&l, "\n");
+    }
+    rs_diag_emit(&l);
+}
+
+__attribute__((destructor)) static void rs_exit_trigger(void)
+{
+    if (!rs_active)
+        return;
+    static rs_analysis_result_t res;
+    if (rs_analysis_run("exit", 0, &res) != 0)
+        return;
+    if (!rs_settings.quiet)
+        print_summary(&res);
+    if (rs_settings.exitcode >= 0 && leaked_blocks(&res.summary) > 0) {
+        fflush(NULL);
+        _exit(rs_settings.exitcode);
+    }
+}

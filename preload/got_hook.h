@@ -1,0 +1,92 @@
+/*
+ * got_hook.h - run-time interception of exported functions by name, by
+ * rewriting the GOT entries that reach them in every loaded module.
+ *
+ * rs_got_hook_install() gives each named function a trampoline (ids 0..n-1)
+ * and points every JUMP_SLOT, GLOB_DAT and plain 64-bit relocation for that
+ * symbol, in every module but the one holding this code, at it; RELRO pages
+ * (full RELRO / BIND_NOW included) are made writable for the write and
+ * read-only again.  dlsym/dlvsym calls are hooked the same way so that a
+ * function pointer obtained by name is the trampoline too.  Modules loaded
+ * later are covered by calling rs_got_hook_refresh() after each dlopen.
+ *
+ * A call through a trampoline runs pre(id, args, cookie) with the six
+ * integer argument registers (rdi, rsi, rdx, rcx, r8, r9), then jumps to
+ * the real function with every argument register (rax, the vector count of
+ * variadic calls, r10, xmm0-7) and the stack exactly as the caller left
+ * them.  If pre returns non-zero, the return address is swapped for a
+ * return stub (a per-thread shadow stack keeps the original, its stack
+ * slot and the 16-byte cookie) and post(id, rax, cookie) runs when the
+ * function returns, before rax, rdx, xmm0-15 and the x87 stack (fxsave)
+ * are handed back to the caller unchanged.
+ *
+ * Rules for pre and post: they run with a thread-local guard set (hooked
+ * functions they call run unhooked), must not unwind (longjmp, exceptions)
+ * and must not rely on the upper halves of ymm/zmm registers surviving
+ * (only xmm0-7 are saved on entry; no common ref/unref takes __m256).
+ * Unwinding from pre works (the trampolines carry CFI).  In post, and in
+ * anything the real function calls (e.g. its malloc), the caller's frame is
+ * reached through the return stub: a stack walker that meets a pc for which
+ * rs_got_hook_is_return_stub() is true must replace it with
+ * rs_got_hook_pending_return(k) (k = how many stubs it met before, from
+ * the innermost) and continue from there.  Capture stacks in pre when you
+ * can, and carry them to post in the cookie.
+ *
+ * Limits: x86-64 Linux/glibc only (elsewhere install returns -1).  A slot
+ * bound to a different definition than the one dlsym(RTLD_DEFAULT) finds
+ * is left alone.  Hooked functions that a C++ exception unwinds through
+ * while a post hook is pending terminate the program (the unwinder meets
+ * the stub); longjmp out of them is handled (stale shadow entries are
+ * dropped).  Nesting deeper than RS_GOT_HOOK_SHADOW pending posts on one
+ * thread skips the post hooks of the deeper calls.  A non-PIE executable
+ * taking a hooked function's address is handled (see resolve() in the .c).
+ *
+ * Locking: install and refresh serialise on one mutex and never call the
+ * program; the hot path (a hooked call) takes no lock.
+ */
+#ifndef RS_GOT_HOOK_H
+#define RS_GOT_HOOK_H
+
+#include <stdint.h>
+
+#define RS_GOT_HOOK_MAX    64   /* hooked functions                        */
+#define RS_GOT_HOOK_SHADOW 64   /* pending post hooks per thread           */
+
+/* Returns non-zero to have post called when this call returns.  cookie
+ * (zeroed) is passed on to post. */
+typedef int (*rs_got_pre_fn)(uint32_t id, const uint64_t args[6], uint64_t cookie[2]);
+typedef void (*rs_got_post_fn)(uint32_t id, uint64_t ret, const uint64_t cookie[2]);
+
+/*
+ * Hooks names[0..n) (id = index; the strings must stay valid), patches
+ * every loaded module and hooks dlsym/dlvsym.  Call once.  Returns the
+ * number of GOT slots patched (0 is fine: the functions may come with a
+ * later dlopen), or -1 if n > RS_GOT_HOOK_MAX, pre is NULL, hooks are
+ * already installed or the platform is not supported.
+ */
+int rs_got_hook_install(const char *const *names, uint32_t n,
+                        rs_got_pre_fn pre, rs_got_post_fn post);
+
+/* Patches modules loaded since the last call (call after dlopen).  Returns
+ * the number of slots newly patched, -1 if nothing is installed. */
+int rs_got_hook_refresh(void);
+
+/* The real function of hook id (NULL while unknown), its trampoline. */
+void *rs_got_hook_original(uint32_t id);
+void *rs_got_hook_trampoline(uint32_t id);
+
+/* Maps a dlsym result for name to the trampoline when it is a hooked
+ * function's real address (for a dlsym interposer); else returns result. */
+void *rs_got_hook_filter_dlsym(const char *name, void *result);
+
+/* Stack walkers: see the file comment. */
+int rs_got_hook_is_return_stub(uint64_t pc);
+/* Original return address of the calling thread's k-th pending post hook
+ * counted from the innermost, or 0 when there are not that many. */
+uint64_t rs_got_hook_pending_return(uint32_t k);
+
+/* Slots patched and slots left alone (bound elsewhere, mprotect failed)
+ * since install. */
+void rs_got_hook_stats(uint64_t *patched, uint64_t *skipped);
+
+#endif /* RS_GOT_HOOK_H */

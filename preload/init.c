@@ -1,0 +1,129 @@
+/*
+ * init.c - start-up of librefscope.so, its global state, and fork.
+ *
+ * Start-up runs once, at the first allocation made after libc is
+ * initialised (environ set) or in librefscope.so's constructor, whichever
+ * comes first.  Starting at the first allocation matters: the loader runs
+ * the constructors of the program's own libraries (glib's, say) before
+ * refscope's, and a block they allocate but refscope never saw would hide
+ * everything it points to.  Allocations made before libc is initialised
+ * (the loader's own) are forwarded untouched and never recorded.  Start-up
+ * resolves the real allocator, reads the settings, points
+ * lib/'s rs_mem at glibc's un-interposed __libc_* allocator (scratch.c),
+ * creates the stack depot and the block table, reads the module table,
+ * registers the main thread, installs fork handlers, and only then sets
+ * rs_active.  If anything fails refscope stays inactive (pass-through)
+ * and says so once.
+ *
+ * Fork: prepare takes every refscope lock in the documented order (module
+ * table, depot shards, block table shards) with the guard set, so that
+ * no lock is inherited held by a thread that does not exist in the child
+ * and allocations by other prepare handlers pass through unrecorded;
+ * parent and child release them.  The child forgets the other threads and
+ * its cached thread id and restarts the snapshot sequence; it keeps the
+ * blocks inherited from the parent and writes its own snapshot, under its
+ * own pid, when it exits.
+ */
+#include "guard.h"
+#include "preload.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+int rs_active;
+rs_stackdepot_t *rs_depot;
+rs_blocktable_t *rs_table;
+
+static void fork_prepare(void)
+{
+    rs_guard_enter();
+    rs_modules_lock();
+    rs_stackdepot_lock_all(rs_depot);
+    rs_blocktable_lock_all(rs_table);
+}
+
+static void fork_release(void)
+{
+    rs_blocktable_unlock_all(rs_table);
+    rs_stackdepot_unlock_all(rs_depot);
+    rs_modules_unlock();
+}
+
+static void fork_parent(void)
+{
+    fork_release();
+    rs_guard_leave();
+}
+
+static void fork_child(void)
+{
+    fork_release();
+    rs_alloc_atfork_child();
+    rs_diag_atfork_child();
+    rs_threads_atfork_child();
+    rs_analysis_atfork_child();
+    rs_guard_leave();
+}
+
+static void say_inactive(const char *why)
+{
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    rs_line_str(&l, why);
+    rs_line_str(&l, "; refscope is inactive for this process\n");
+    rs_diag_emit(&l);
+}
+
+/* Everything after the settings; leaves rs_active 0 on failure. */
+static void start(void)
+{
+    rs_scratch_install();
+    rs_diag_init();
+    rs_depot = rs_stackdepot_create();
+    rs_table = rs_blocktable_create();
+    if (!rs_depot || !rs_table) {
+        say_inactive("out of memory at start-up");
+        return;
+    }
+    if (rs_modules_init() != 0)
+        rs_diag_oom();
+    rs_backtrace_init();
+    rs_threads_init();
+    if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
+        say_inactive("cannot install fork handlers");
+        return;
+    }
+    rs_active = 1;
+}
+
+/* 0 = not tried, 1 = in progress or done. */
+static atomic_int init_state;
+
+int rs_init_now(void)
+{
+    int expected = 0;
+    if (atomic_load_explicit(&init_state, memory_order_acquire) != 0 ||
+        !environ ||                /* libc not initialised yet */
+        !atomic_compare_exchange_strong(&init_state, &expected, 1))
+        return rs_active;
+    int saved_errno = errno;
+    rs_guard_enter();
+    if (rs_real_resolve() != 0 && !rs_real.malloc) {
+        say_inactive("cannot find the real malloc");
+    } else {
+        rs_settings_load();
+        rs_dl_hooks_init();
+        if (rs_settings.enable)
+            start();
+    }
+    rs_guard_leave();
+    errno = saved_errno;
+    return rs_active;
+}
+
+__attribute__((constructor(101))) static void rs_init(void)
+{
+    rs_init_now();
+}

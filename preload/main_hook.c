@@ -1,0 +1,139 @@
+/*
+ * main_hook.c - wraps main() and interposes exit() to learn two things the
+ * exit analysis needs: the process's exit status, and where the live part
+ * of the exiting thread's stack begins.
+ *
+ * When the analysis runs (a destructor of librefscope.so, inside exit()),
+ * the stack below the program's last frame holds exit()'s internals and
+ * refscope's own frames, and main()'s frame may be dead but not yet
+ * overwritten; scanning those would hide leaks.  So:
+ *  - exit() called by the program: its stack pointer at the call (and the
+ *    callee-saved registers, which may hold the program's pointers) is
+ *    recorded by an assembly entry stub before any C code runs;
+ *  - main() returned: the stack pointer at main's entry, recorded by the
+ *    wrapper that __libc_start_main calls instead of main;
+ *  - otherwise the current stack pointer.
+ * glibc's own call of exit() after main returns is internal to libc and
+ * does not reach the interposed exit(), so the two cases do not mix.
+ *
+ * __libc_start_main is interposed through the executable's PLT; a static
+ * executable never loads the preload at all.
+ */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef int (*main_fn_t)(int, char **, char **);
+typedef int (*start_main_fn_t)(main_fn_t, int, char **, void (*)(void),
+                               void (*)(void), void (*)(void), void *);
+
+static main_fn_t real_main;
+static uint64_t  main_entry_sp;          /* 0 = main not entered           */
+static int32_t   main_status;
+static int       main_returned;
+
+/* Filled by the exit() entry stub; read by the analysis on the same
+ * thread.  Not static: the assembly stub names them. */
+#define RS_EXIT_REGS 6                   /* rbx rbp r12 r13 r14 r15        */
+uint64_t rs_exit_regs[RS_EXIT_REGS] __attribute__((used));
+uint64_t rs_exit_sp __attribute__((used));
+static int32_t  exit_status;
+static uint32_t exit_tid;                /* 0 = the program never called exit */
+
+typedef void (*exit_fn_t)(int) __attribute__((noreturn));
+static exit_fn_t real_exit;
+
+static uint64_t current_sp(void)
+{
+    return (uint64_t)(uintptr_t)__builtin_frame_address(0);
+}
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    main_entry_sp = current_sp();
+    int status = real_main(argc, argv, envp);
+    main_status = status;
+    main_returned = 1;
+    return status;
+}
+
+RS_EXPORT int __libc_start_main(main_fn_t main_fn, int argc, char **argv,
+                                void (*init)(void), void (*fini)(void),
+                                void (*rtld_fini)(void), void *stack_end)
+{
+    start_main_fn_t real = (start_main_fn_t)dlsym(RTLD_NEXT, "__libc_start_main");
+    if (!real)
+        _exit(127);          /* cannot happen with glibc; nothing to run */
+    real_main = main_fn;
+    return real(rs_settings.enable ? main_wrapper : main_fn, argc, argv, init,
+                fini, rtld_fini, stack_end);
+}
+
+/* The C half of exit(): the stub has saved the registers. */
+__attribute__((noreturn, used)) void rs_exit_hook(int status)
+{
+    exit_status = status;
+    exit_tid = rs_alloc_thread_tid();
+    if (!real_exit)
+        real_exit = (exit_fn_t)dlsym(RTLD_NEXT, "exit");
+    if (real_exit)
+        real_exit(status);
+    _exit(status);
+}
+
+#if defined(__x86_64__)
+/* exit(): save the caller's stack pointer and callee-saved registers,
+ * then tail-jump to rs_exit_hook with the status still in %edi. */
+__asm__(".text\n"
+        ".globl exit\n"
+        ".type exit, @function\n"
+        "exit:\n"
+        "    movq %rbx, rs_exit_regs+0(%rip)\n"
+        "    movq %rbp, rs_exit_regs+8(%rip)\n"
+        "    movq %r12, rs_exit_regs+16(%rip)\n"
+        "    movq %r13, rs_exit_regs+24(%rip)\n"
+        "    movq %r14, rs_exit_regs+32(%rip)\n"
+        "    movq %r15, rs_exit_regs+40(%rip)\n"
+        "    movq %rsp, rs_exit_sp(%rip)\n"
+        "    jmp rs_exit_hook\n"
+        ".size exit, .-exit\n");
+#else
+RS_EXPORT __attribute__((noreturn)) void exit(int status)
+{
+    rs_exit_sp = current_sp();
+    rs_exit_hook(status);
+}
+#endif
+
+void rs_main_self_context(rs_self_context_t *ctx)
+{
+    uint32_t tid = rs_alloc_thread_tid();
+    memset(ctx, 0, sizeof *ctx);
+    if (exit_tid && exit_tid == tid) {
+        ctx->program_sp = rs_exit_sp;
+#if defined(__x86_64__)
+        for (uint32_t i = 0; i < RS_EXIT_REGS; i++)
+            ctx->regs[i] = rs_exit_regs[i];
+        ctx->n_regs = RS_EXIT_REGS;
+#endif
+    } else if (main_returned && tid == (uint32_t)getpid()) {
+        ctx->program_sp = main_entry_sp;
+    } else {
+        ctx->program_sp = current_sp();
+    }
+}
+
+int rs_main_exit_status(int32_t *status)
+{
+    if (exit_tid) {
+        *status = exit_status;
+        return 1;
+    }
+    if (main_returned) {
+        *status = main_status;
+        return 1;
+    }
+    return 0;
+}

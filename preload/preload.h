@@ -1,0 +1,199 @@
+/*
+ * preload.h - private interface between the files of librefscope.so
+ * (except the thread side, whose contract is threadroots.h).  Prototypes
+ * are grouped under the file that defines them.  Nothing here is exported
+ * from the library: the CMake target builds with hidden visibility and only
+ * RS_EXPORT functions (the interposed entry points) are visible.
+ *
+ * Lock order (outermost first): module table lock (modules.c) -> stack
+ * depot shard locks -> block table shard locks -> the rs_mem backend's
+ * allocator locks.  No refscope lock is ever held while calling program
+ * code; the hot path takes at most one lock at a time.
+ */
+#ifndef RS_PRELOAD_H
+#define RS_PRELOAD_H
+
+#include "blocktable.h"
+#include "rootvec.h"
+#include "rs_model.h"
+#include "stackdepot.h"
+#include "threadroots.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_EXPORT      __attribute__((visibility("default")))
+#define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define RS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- real_alloc.c: the real allocator and the bootstrap pool -------- */
+
+typedef struct rs_real_alloc {
+    void  *(*malloc)(size_t);
+    void   (*free)(void *);
+    void  *(*calloc)(size_t, size_t);
+    void  *(*realloc)(void *, size_t);
+    int    (*posix_memalign)(void **, size_t, size_t);
+    void  *(*aligned_alloc)(size_t, size_t);
+    void  *(*memalign)(size_t, size_t);
+    void  *(*valloc)(size_t);
+    void  *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+} rs_real_alloc_t;
+
+/* The next definitions of the allocator functions (dlsym RTLD_NEXT);
+ * all NULL until rs_real_resolve() succeeded. */
+extern rs_real_alloc_t rs_real;
+
+/* Resolves rs_real.  Returns 0, or -1 if called recursively from inside
+ * the resolution on this thread or if a symbol is missing (the caller
+ * then answers from the bootstrap pool). */
+int rs_real_resolve(void);
+/* Bootstrap pool: zeroed static memory that is never reused.  Returns
+ * NULL (errno ENOMEM) when the pool is exhausted. */
+void  *rs_real_pool_alloc(size_t size, size_t align);
+int    rs_real_pool_owns(const void *p);
+size_t rs_real_pool_size(const void *p);
+
+/* ---- settings.c: REFSCOPE_* environment variables ------------------- */
+
+typedef struct rs_settings {
+    int      enable;          /* REFSCOPE_ENABLE: 0 = pass-through        */
+    int      quiet;           /* REFSCOPE_QUIET: no stderr summary        */
+    int      depth;           /* REFSCOPE_DEPTH: frames per stack         */
+    int      exitcode;        /* REFSCOPE_EXITCODE, or -1 when unset      */
+    char     out_dir[PATH_MAX]; /* REFSCOPE_OUT                           */
+} rs_settings_t;
+
+/* Read-only after rs_settings_load(). */
+extern rs_settings_t rs_settings;
+
+/* Reads every REFSCOPE_* variable; a malformed value is reported in one
+ * line on stderr and the default is used.  Never fails. */
+void rs_settings_load(void);
+
+/* ---- diag.c: messages on stderr without stdio or malloc ------------- */
+
+typedef struct rs_line {
+    char   buf[PATH_MAX + 512];
+    size_t len;               /* text beyond the buffer is dropped        */
+} rs_line_t;
+
+void rs_line_str(rs_line_t *l, const char *s);
+void rs_line_u64(rs_line_t *l, uint64_t v);
+void rs_line_i64(rs_line_t *l, int64_t v);
+/* "1 block" / "2 blocks". */
+void rs_line_count(rs_line_t *l, uint64_t n, const char *one, const char *many);
+/* Keeps a spare duplicate of stderr (see diag.c); call at start-up. */
+void rs_diag_init(void);
+/* In a fork child: drop the spare duplicate. */
+void rs_diag_atfork_child(void);
+/* Writes the line to stderr with write(2), retrying on EINTR; errors are
+ * ignored.  The caller includes the trailing newline. */
+void rs_diag_emit(const rs_line_t *l);
+/* Says once per process that refscope ran out of memory. */
+void rs_diag_oom(void);
+
+/* ---- init.c: start-up, global state, fork ---------------------------- */
+
+/* Non-zero once start-up completed with REFSCOPE_ENABLE on: the hooks
+ * record.  Plain int read on the hot path; written only at start-up. */
+extern int rs_active;
+extern rs_stackdepot_t *rs_depot;
+extern rs_blocktable_t *rs_table;
+
+/* Runs start-up if it has not been tried yet and libc is ready; returns
+ * rs_active.  Cheap after the first call. */
+int rs_init_now(void);
+
+/* ---- alloc_hooks.c: the interposed allocator ------------------------ */
+
+/* Kernel thread id of the caller, cached per thread. */
+uint32_t rs_alloc_thread_tid(void);
+/* In a fork child: forget the cached thread id. */
+void rs_alloc_atfork_child(void);
+
+/* ---- backtrace.c: stack capture -------------------------------------- */
+
+/* Computes which program counters belong to refscope (call once, after
+ * rs_modules_init()). */
+void rs_backtrace_init(void);
+/* Captures up to max (<= RS_STACK_MAX_FRAMES) return addresses of the
+ * caller's stack, refscope's own innermost frames removed, into pcs, which
+ * must hold max + RS_BACKTRACE_SLACK entries.  Returns the number of
+ * frames kept (0 when unwinding failed). */
+#define RS_BACKTRACE_SLACK 6
+uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
+
+/* ---- modules.c: the module table ------------------------------------ */
+
+/* Builds the table from the modules loaded now.  Returns 0, or -1 when
+ * memory ran out (the table may be incomplete). */
+int rs_modules_init(void);
+/* Re-reads the loaded modules (see modules.c for the epoch rules).  Never
+ * call while the world is stopped or with the table lock held. */
+void rs_modules_refresh(void);
+/* Epoch to store with a stack captured now. */
+uint32_t rs_modules_epoch(void);
+/* [lo, hi) spanning librefscope.so's executable segments; 0 if unknown. */
+int rs_modules_self_text(uint64_t *lo, uint64_t *hi);
+/* The same for the dynamic linker (ld.so). */
+int rs_modules_loader_text(uint64_t *lo, uint64_t *hi);
+/* Copies the table (entries share paths and segment arrays with it, which
+ * are never freed).  Returns 0, or -1 when memory ran out (*out NULL). */
+int rs_modules_copy(rs_module_t **out, uint32_t *n);
+/* Appends a RS_ROOT_GLOBAL root for every writable PT_LOAD segment of
+ * every live module except librefscope.so and the vdso; root.module is
+ * the module's index in the table.  Call with rs_modules_lock() held.
+ * Uses only the table (no loader lock), so it is safe while the world is
+ * stopped.  Returns 0, or -1 when memory ran out. */
+int rs_modules_global_roots(rs_rootvec_t *out);
+/* Fork support. */
+void rs_modules_lock(void);
+void rs_modules_unlock(void);
+
+/* ---- dl_hooks.c: dlclose -------------------------------------------- */
+
+/* Resolves the real dlclose (call at start-up, so that the hook itself
+ * never calls dlsym and disturbs a pending dlerror()). */
+void rs_dl_hooks_init(void);
+
+/* ---- main_hook.c: main() and exit() --------------------------------- */
+
+/* The analysing thread's state as the program left it (see main_hook.c
+ * for the choice of stack pointer). */
+void rs_main_self_context(rs_self_context_t *ctx);
+/* Returns 1 and sets *status when the exit status is known. */
+int rs_main_exit_status(int32_t *status);
+
+/* ---- scratch.c: analysis-time allocator ----------------------------- */
+
+/* rs_mem backend used by refscope: the __libc_* allocator, except that
+ * between rs_scratch_begin() and rs_scratch_end() allocations made by the
+ * calling thread come from private mmap'ed memory, so analysis never waits
+ * for a malloc lock held by a stopped thread.  rs_scratch_end() releases
+ * all of it: nothing allocated in between may survive. */
+void rs_scratch_install(void);
+void rs_scratch_begin(void);
+void rs_scratch_end(void);
+
+/* ---- exit_analysis.c: the analysis driver --------------------------- */
+
+typedef struct rs_analysis_result {
+    rs_summary_t summary;
+    int          written;             /* the snapshot file exists        */
+    char         path[PATH_MAX];      /* where it is (or was meant to be) */
+    char         error[512];          /* why it was not written           */
+} rs_analysis_result_t;
+
+/* Analyses the heap now and writes a snapshot; reason as in
+ * rs_proc_info_t.  Returns 0 when the analysis ran (res->summary valid;
+ * res->written says whether the file was written, res->error why not),
+ * or -1 when it could not run (refscope inactive, another analysis in
+ * progress on this thread, the world could not be stopped; said on
+ * stderr where useful). */
+int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res);
+void rs_analysis_atfork_child(void);
+
+#endif /* RS_PRELOAD_H */

@@ -1,0 +1,106 @@
+/*
+ * real_alloc.c - finds the allocator refscope forwards to, and answers the
+ * few allocations made before it is found.
+ *
+ * The real functions are the next definitions after librefscope.so in
+ * symbol lookup order (dlsym(RTLD_NEXT)): glibc's malloc normally, or
+ * whatever allocator the program itself links.  dlsym allocates (its error
+ * buffer, via calloc), and that calloc lands in our hooks before rs_real is
+ * filled: a thread-local flag marks "resolving" and such calls are served
+ * from a static bootstrap pool.  Pool memory is zeroed, never reused and
+ * never given back; free() ignores pool pointers, realloc() copies out of
+ * them, malloc_usable_size() reads the size from the pool header.
+ *
+ * Invariants: rs_real's members are published together (each is written
+ * once, with the same value by every thread that resolves), and the hooks
+ * test rs_real.malloc before using any of them.  The pool is a bump
+ * allocator over pool_mem; every block is preceded by a 16-byte header
+ * holding its size.
+ */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+rs_real_alloc_t rs_real;
+
+#define POOL_BYTES (256u * 1024u)
+#define POOL_HDR   16u
+
+static _Alignas(4096) char pool_mem[POOL_BYTES];
+static atomic_size_t pool_used;
+static _Thread_local int resolving __attribute__((tls_model("initial-exec")));
+
+void *rs_real_pool_alloc(size_t size, size_t align)
+{
+    if (align < POOL_HDR)
+        align = POOL_HDR;
+    if (size > POOL_BYTES || align > POOL_BYTES / 4 || (align & (align - 1))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t need = POOL_HDR + size + align;
+    size_t start = atomic_fetch_add(&pool_used, need);
+    if (start + need > POOL_BYTES) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uintptr_t base = (uintptr_t)pool_mem + start + POOL_HDR;
+    uintptr_t user = (base + align - 1) & ~(uintptr_t)(align - 1);
+    memcpy((char *)user - POOL_HDR, &size, sizeof size);
+    return (void *)user;
+}
+
+int rs_real_pool_owns(const void *p)
+{
+    return (const char *)p >= pool_mem && (const char *)p < pool_mem + POOL_BYTES;
+}
+
+size_t rs_real_pool_size(const void *p)
+{
+    size_t size;
+    memcpy(&size, (const char *)p - POOL_HDR, sizeof size);
+    return size;
+}
+
+static void *next_symbol(const char *name)
+{
+    return dlsym(RTLD_NEXT, name);
+}
+
+int rs_real_resolve(void)
+{
+    if (resolving)
+        return -1;
+    resolving = 1;
+    rs_real_alloc_t r;
+    r.malloc = next_symbol("malloc");
+    r.free = next_symbol("free");
+    r.calloc = next_symbol("calloc");
+    r.realloc = next_symbol("realloc");
+    r.posix_memalign = next_symbol("posix_memalign");
+    r.aligned_alloc = next_symbol("aligned_alloc");
+    r.memalign = next_symbol("memalign");
+    r.valloc = next_symbol("valloc");
+    r.pvalloc = next_symbol("pvalloc");
+    r.malloc_usable_size = next_symbol("malloc_usable_size");
+    resolving = 0;
+    if (!r.malloc || !r.free || !r.calloc || !r.realloc)
+        return -1;
+    /* Everything but malloc first, so that a thread seeing malloc set
+     * sees the rest (the hooks test malloc only). */
+    rs_real.free = r.free;
+    rs_real.calloc = r.calloc;
+    rs_real.realloc = r.realloc;
+    rs_real.posix_memalign = r.posix_memalign;
+    rs_real.aligned_alloc = r.aligned_alloc;
+    rs_real.memalign = r.memalign;
+    rs_real.valloc = r.valloc;
+    rs_real.pvalloc = r.pvalloc;
+    rs_real.malloc_usable_size = r.malloc_usable_size;
+    atomic_thread_fence(memory_order_release);
+    rs_real.malloc = r.malloc;
+    return 0;
+}

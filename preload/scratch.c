@@ -1,0 +1,195 @@
+/*
+ * scratch.c - the rs_mem backend of librefscope.so.
+ *
+ * Normally lib/ allocates with glibc's __libc_malloc family: un-interposed
+ * entry points, so refscope's own memory never re-enters the hooks and is
+ * never recorded.  During an analysis the world is stopped, and a stopped
+ * thread may be parked inside malloc holding its arena's lock; the
+ * analysing thread must then not touch malloc at all.  Between
+ * rs_scratch_begin() and rs_scratch_end() the analysing thread therefore
+ * allocates from private anonymous mappings: bump-allocated chunks for
+ * small requests, one mapping each (grown with mremap) for large ones.
+ * rs_scratch_end() unmaps everything; nothing allocated in between may be
+ * used afterwards.
+ *
+ * Invariants: scratch mode is per thread (a thread-local flag) and only
+ * one thread is in it at a time (the analysis is serialised by its
+ * caller); only that thread reads or writes the region list.  Every
+ * scratch block is preceded by a 16-byte header holding its size.  While
+ * in scratch mode, a pointer that is not scratch memory is never handed to
+ * glibc (free is skipped - a small leak - and realloc copies it).
+ */
+#include "preload.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void  __libc_free(void *);
+extern size_t malloc_usable_size(void *);
+
+#define HDR          16u
+#define CHUNK_MIN    (1u << 20)
+#define CHUNK_MAX    (64u << 20)
+#define MAX_REGIONS  4096u
+
+typedef struct region {
+    char  *base;
+    size_t len;
+    int    large;          /* one block; else a bump chunk                 */
+} region_t;
+
+static _Thread_local int scratch_on __attribute__((tls_model("initial-exec")));
+static region_t regions[MAX_REGIONS];
+static uint32_t n_regions;
+static char    *bump_cur;
+static size_t   bump_left;
+static size_t   next_chunk = CHUNK_MIN;
+
+static size_t round_page(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+static region_t *find_region(const void *p)
+{
+    for (uint32_t i = 0; i < n_regions; i++)
+        if ((const char *)p >= regions[i].base &&
+            (const char *)p < regions[i].base + regions[i].len)
+            return &regions[i];
+    return NULL;
+}
+
+static region_t *map_region(size_t len, int large)
+{
+    if (n_regions == MAX_REGIONS)
+        return NULL;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    region_t *r = &regions[n_regions++];
+    r->base = m;
+    r->len = len;
+    r->large = large;
+    return r;
+}
+
+static void *set_header(char *at, size_t size)
+{
+    memcpy(at, &size, sizeof size);
+    return at + HDR;
+}
+
+static size_t block_size(const void *p)
+{
+    size_t size;
+    memcpy(&size, (const char *)p - HDR, sizeof size);
+    return size;
+}
+
+static void *scratch_alloc(size_t size)
+{
+    size_t need = (HDR + size + 15) & ~(size_t)15;
+    if (need < size)
+        return NULL;
+    if (need > CHUNK_MIN / 4) {
+        region_t *r = map_region(round_page(need), 1);
+        return r ? set_header(r->base, size) : NULL;
+    }
+    if (need > bump_left) {
+        region_t *r = map_region(next_chunk, 0);
+        if (!r)
+            return NULL;
+        bump_cur = r->base;
+        bump_left = r->len;
+        if (next_chunk < CHUNK_MAX)
+            next_chunk *= 2;
+    }
+    char *at = bump_cur;
+    bump_cur += need;
+    bump_left -= need;
+    return set_header(at, size);
+}
+
+static void *scratch_realloc(void *p, size_t size)
+{
+    region_t *r = find_region(p);
+    size_t old = r ? block_size(p) : malloc_usable_size(p);
+    if (r && r->large) {
+        size_t len = round_page(HDR + size);
+        if (len < size)
+            return NULL;
+        void *m = mremap(r->base, r->len, len, MREMAP_MAYMOVE);
+        if (m == MAP_FAILED)
+            return NULL;
+        r->base = m;
+        r->len = len;
+        return set_header(m, size);
+    }
+    void *q = scratch_alloc(size);
+    if (q)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
+static void scratch_free(void *p)
+{
+    region_t *r = find_region(p);
+    if (r && r->large && (char *)p == r->base + HDR) {
+        munmap(r->base, r->len);
+        *r = regions[--n_regions];
+    }
+}
+
+/* ---- the backend --------------------------------------------------- */
+
+static void *be_alloc(size_t size)
+{
+    return scratch_on ? scratch_alloc(size) : __libc_malloc(size);
+}
+
+static void *be_calloc(size_t n, size_t size)
+{
+    if (!scratch_on)
+        return __libc_calloc(n, size);
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return NULL;
+    return scratch_alloc(total);    /* fresh, never reused mappings: zero */
+}
+
+static void *be_realloc(void *p, size_t size)
+{
+    if (!scratch_on)
+        return __libc_realloc(p, size);
+    return p ? scratch_realloc(p, size) : scratch_alloc(size);
+}
+
+static void be_free(void *p)
+{
+    if (!scratch_on)
+        __libc_free(p);
+    else
+        scratch_free(p);
+}
+
+void rs_scratch_install(void)
+{
+    static const rs_mem_backend_t backend = {be_alloc, be_calloc, be_realloc, be_free};
+    rs_mem_set_backend(&backend);
+}
+
+void rs_scratch_begin(void)
+{
+    scratch_on = 1;
+}
+
+void rs_scratch_end(void)
+{
+    scratch_on = 0;
+    for (uint32_t i = 0; i < n_regions; i++)
+        munmap(regions[i].base, regions[i].len);
+    n_regions = 0;
+    bump_cur = NULL;
+    bump_left = 0;
+    next_chunk = CHUNK_MIN;
+}

@@ -1,0 +1,175 @@
+/*
+ * settings.c - every REFSCOPE_* environment variable the preload reads, in
+ * one table: name, default, description and how to parse it.
+ *
+ * Settings are read once, at start-up, with getenv() (no allocation).  An
+ * empty variable counts as unset.  A malformed value is never fatal: one
+ * line on stderr names the variable, the bad value and the default that is
+ * used instead.  The README documents the same table; keep them in step.
+ */
+#include "preload.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+rs_settings_t rs_settings;
+
+typedef enum setting_kind { SET_BOOL, SET_UINT, SET_PATH } setting_kind_t;
+
+typedef struct setting {
+    const char    *name;
+    const char    *deflt;       /* default, as text                        */
+    const char    *doc;
+    setting_kind_t kind;
+    long           min, max;    /* SET_UINT range                          */
+    size_t         offset;      /* field in rs_settings_t                  */
+} setting_t;
+
+#define FIELD(f) offsetof(rs_settings_t, f)
+
+static const setting_t settings_table[] = {
+    {"REFSCOPE_ENABLE", "1",
+     "0 turns refscope off: allocations are forwarded untouched and nothing "
+     "is analysed or written",
+     SET_BOOL, 0, 1, FIELD(enable)},
+    {"REFSCOPE_OUT", "${TMPDIR:-/tmp}/refscope",
+     "directory for snapshots, <exe>.<pid>.<seq>.rsnap; created if missing; "
+     "a relative path is taken from the working directory at start-up",
+     SET_PATH, 0, 0, FIELD(out_dir)},
+    {"REFSCOPE_DEPTH", "32",
+     "frames kept per allocation stack (1..256); deeper costs more per "
+     "allocation",
+     SET_UINT, 1, RS_STACK_MAX_FRAMES, FIELD(depth)},
+    {"REFSCOPE_EXITCODE", "unset",
+     "if set to N (0..255) and anything leaked, the process exits with "
+     "status N after the analysis, like LeakSanitizer's exitcode",
+     SET_UINT, 0, 255, FIELD(exitcode)},
+    {"REFSCOPE_QUIET", "0",
+     "1 suppresses the summary on stderr (the snapshot is still written)",
+     SET_BOOL, 0, 1, FIELD(quiet)},
+};
+
+/* Says that name=value is malformed and which default is used. */
+static void complain(const setting_t *s, const char *value, const char *expected)
+{
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ignoring ");
+    rs_line_str(&l, s->name);
+    rs_line_str(&l, "='");
+    rs_line_str(&l, value);
+    rs_line_str(&l, "' (expected ");
+    rs_line_str(&l, expected);
+    rs_line_str(&l, "); using the default ");
+    rs_line_str(&l, s->deflt);
+    rs_line_str(&l, "\n");
+    rs_diag_emit(&l);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = {"1", "yes", "true", "on"};
+    static const char *const no[] = {"0", "no", "false", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(v, yes[i]) == 0) { *out = 1; return 0; }
+        if (strcmp(v, no[i]) == 0)  { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+static int parse_uint(const char *v, long min, long max, long *out)
+{
+    long n = 0;
+    if (!*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9')
+            return -1;
+        n = n * 10 + (*v - '0');
+        if (n > max)
+            return -1;
+    }
+    if (n < min)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Copies a path into dst (PATH_MAX); -1 if it does not fit. */
+static int set_path(char *dst, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > PATH_MAX)
+        return -1;
+    memcpy(dst, a, la);
+    memcpy(dst + la, b, lb + 1);
+    return 0;
+}
+
+/* dst = v, relative paths made absolute now: the program may chdir
+ * before the snapshot is written.  -1 if it does not fit. */
+static int make_absolute(char *dst, const char *v)
+{
+    char cwd[PATH_MAX];
+    if (v[0] == '/' || !getcwd(cwd, sizeof cwd - 1))
+        return set_path(dst, v, "");
+    size_t n = strlen(cwd);
+    cwd[n] = '/';
+    cwd[n + 1] = '\0';
+    return set_path(dst, cwd, v);
+}
+
+static void apply_defaults(rs_settings_t *s)
+{
+    s->enable = 1;
+    s->quiet = 0;
+    s->depth = 32;
+    s->exitcode = -1;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || set_path(s->out_dir, tmp, "/refscope") != 0)
+        set_path(s->out_dir, "/tmp", "/refscope");
+}
+
+static void load_one(const setting_t *s)
+{
+    const char *v = getenv(s->name);
+    if (!v || !*v)
+        return;
+    char *field = (char *)&rs_settings + s->offset;
+    switch (s->kind) {
+    case SET_BOOL: {
+        int b;
+        if (parse_bool(v, &b) != 0)
+            complain(s, v, "0 or 1");
+        else
+            *(int *)field = b;
+        break;
+    }
+    case SET_UINT: {
+        long n;
+        if (parse_uint(v, s->min, s->max, &n) != 0) {
+            rs_line_t range = {.len = 0};
+            rs_line_str(&range, "a number from ");
+            rs_line_i64(&range, s->min);
+            rs_line_str(&range, " to ");
+            rs_line_i64(&range, s->max);
+            range.buf[range.len < sizeof range.buf ? range.len : sizeof range.buf - 1] = '\0';
+            complain(s, v, range.buf);
+        } else {
+            *(int *)field = (int)n;
+        }
+        break;
+    }
+    case SET_PATH:
+        if (make_absolute(field, v) != 0)
+            complain(s, v, "a path shorter than PATH_MAX");
+        break;
+    }
+}
+
+void rs_settings_load(void)
+{
+    apply_defaults(&rs_settings);
+    for (size_t i = 0; i < sizeof settings_table / sizeof settings_table[0]; i++)
+        load_one(&settings_table[i]);
+}

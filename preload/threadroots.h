@@ -1,0 +1,48 @@
+/*
+ * threadroots.h - contract between the preload's exit/analysis driver and
+ * the thread side of root discovery (threads.c, world.c, threadroots.c).
+ *
+ * Sequence at analysis time, on the analysing thread:
+ *     rs_world_stop();                      // other threads parked
+ *     ... rs_threadroots_collect(&roots, &self) ...
+ *     ... scan memory, classify ...
+ *     rs_world_resume();
+ */
+#ifndef RS_THREADROOTS_H
+#define RS_THREADROOTS_H
+
+#include "rootvec.h"
+
+#include <stdint.h>
+
+/* State of the analysing thread as the program left it: the stack pointer
+ * below which memory belongs to refscope or to exit() internals, and the
+ * general-purpose registers as they were at that point (0 when unknown). */
+typedef struct rs_self_context {
+    uint64_t program_sp;     /* live stack is [program_sp, stack top)       */
+    uint64_t regs[16];
+    uint32_t n_regs;
+} rs_self_context_t;
+
+/* Registers the calling thread as the main thread; call once at init. */
+void rs_threads_init(void);
+
+/* In a fork child: forget every thread but the calling one. */
+void rs_threads_atfork_child(void);
+
+/* Stops every other thread of the process (signal + handshake), each one
+ * saving its registers and stack pointer.  Threads that do not answer in
+ * time are recorded as not captured (their whole stack is scanned).
+ * Returns the number of threads stopped, or -1 on failure (nothing is
+ * stopped).  Never call with refscope locks held that threads may need. */
+int rs_world_stop(void);
+void rs_world_resume(void);
+
+/* Appends, for every thread including the caller, the roots that thread
+ * contributes: live stack, saved registers, static TLS + thread descriptor
+ * (holds pthread_setspecific values), and the DTV (dynamic TLS).
+ * Must be called between rs_world_stop() and rs_world_resume().
+ * Returns 0, or -1 if memory ran out (the vector keeps what it had). */
+int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self);
+
+#endif /* RS_THREADROOTS_H */

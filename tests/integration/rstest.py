@@ -1,0 +1,290 @@
+"""rstest - shared helpers of refscope's integration tests.
+
+Runs samples and other programs under `refscope run --json`, under the
+bare preload, or under LeakSanitizer; reads the machine-readable
+expectations from a sample's header comment (the "@"-lines); picks
+processes and findings out of refscope's JSON.  Every helper raises
+TestFailure with a message that says what was expected and what was seen;
+test scripts turn that into exit status 1.
+
+Expectation lines in a sample header (one per line, inside the comment):
+    @total[:proc]   <class> [>=]<bytes>/<blocks>
+    @finding[:proc] <class> <bytes>/<blocks> <function>
+    @lsan[:proc]    direct|indirect <bytes>/<blocks>
+<class> of @total is a summary key (leaked, indirect, reachable, cycles,
+leaked_refs); of @finding a finding class (leaked, indirect, cycle,
+leaked_ref).  proc is "main" (default: the process refscope started) or
+"child" (the others).  A summary class without @total line must be 0/0,
+except reachable, which is then not checked; findings must match the
+@finding lines one to one; @lsan classes without a line must be 0/0.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ALLOCATORS = {
+    "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
+    "aligned_alloc", "memalign", "valloc", "pvalloc", "strdup", "strndup",
+    "__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_memalign",
+    "__strdup", "__strndup",
+}
+SUMMARY_CLASSES = ("leaked", "indirect", "reachable", "cycles", "leaked_refs")
+CHECKED_ZERO = ("leaked", "indirect", "cycles", "leaked_refs")
+
+
+class TestFailure(Exception):
+    """An assertion of an integration test did not hold."""
+
+
+def check(ok, message):
+    if not ok:
+        raise TestFailure(message)
+
+
+# ---- expectations from sample headers ---------------------------------
+
+_EXPECT = re.compile(
+    r"^\s*\*?\s*@(total|finding|lsan)(?::(main|child))?\s+(\w+)\s+"
+    r"(>=)?(\d+)/(\d+)(?:\s+(\w+))?\s*$")
+
+
+def read_expectations(source_path):
+    """Returns a dict: {"total": {proc: {cls: (at_least, bytes, blocks)}},
+    "finding": {proc: [(cls, bytes, blocks, func)]}, "lsan": {proc: {kind:
+    (bytes, blocks)}}}.  Raises TestFailure if the header has none."""
+    exp = {"total": {}, "finding": {}, "lsan": {}}
+    with open(source_path, encoding="utf-8") as f:
+        header = f.read().split("*/", 1)[0]
+    for line in header.splitlines():
+        m = _EXPECT.match(line)
+        if not m:
+            check("@" not in line or "@-lines" in line or "\"@\"" in line,
+                  f"{source_path}: malformed expectation line: {line!r}")
+            continue
+        kind, proc, cls, at_least, nbytes, nblocks, func = m.groups()
+        proc = proc or "main"
+        nbytes, nblocks = int(nbytes), int(nblocks)
+        if kind == "total":
+            check(cls in SUMMARY_CLASSES, f"{source_path}: bad class {cls}")
+            exp["total"].setdefault(proc, {})[cls] = (bool(at_least),
+                                                      nbytes, nblocks)
+        elif kind == "finding":
+            check(func is not None, f"{source_path}: @finding needs a function")
+            exp["finding"].setdefault(proc, []).append((cls, nbytes, nblocks,
+                                                        func))
+        else:
+            check(cls in ("direct", "indirect"), f"{source_path}: bad {cls}")
+            exp["lsan"].setdefault(proc, {})[cls] = (nbytes, nblocks)
+    check(exp["total"], f"{source_path}: no @total expectations")
+    return exp
+
+
+def processes_of(exp):
+    """The process roles ("main", "child") a sample's expectations name."""
+    roles = set(exp["total"]) | set(exp["finding"]) | set(exp["lsan"])
+    return sorted(roles, key=lambda r: r != "main")
+
+
+# ---- running under refscope ---------------------------------------------
+
+def split_json_tail(stdout):
+    """Splits refscope run's stdout into (program output, parsed JSON
+    array).  The array is the last thing printed and starts a line."""
+    starts = [0] if stdout.startswith("[") else []
+    starts += [m.start() + 1 for m in re.finditer(r"\n\[", stdout)]
+    for pos in starts:
+        try:
+            return stdout[:pos], json.loads(stdout[pos:])
+        except ValueError:
+            continue
+    raise TestFailure("no JSON array at the end of refscope's output:\n"
+                      + stdout[-2000:])
+
+
+def run_refscope(refscope, argv, outdir, env=None, timeout=300):
+    """Runs `refscope run --json --out outdir -- argv`.  Returns (exit
+    status, program stdout, JSON array, stderr)."""
+    cmd = [refscope, "run", "--json", "--out", outdir, "--"] + list(argv)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       env=env)
+    prog_out, data = split_json_tail(p.stdout)
+    check(isinstance(data, list) and data, f"expected a non-empty JSON array"
+          f" of processes, got {json.dumps(data)[:300]}")
+    return p.returncode, prog_out, data, p.stderr
+
+
+def pick_process(data, role):
+    """The object of the process refscope started ("main") or the list of
+    the others' objects ("child")."""
+    pids = {d["process"]["pid"] for d in data}
+    roots = [d for d in data if d["process"]["ppid"] not in pids]
+    check(len(roots) == 1, f"expected one root process, got {len(roots)}")
+    if role == "main":
+        return roots[0]
+    children = [d for d in data if d is not roots[0]]
+    check(len(children) == 1, f"expected one child process, got "
+          f"{len(children)}")
+    return children[0]
+
+
+def program_frame(stack):
+    """The first frame of an allocation stack that is neither an allocator
+    entry point nor inside refscope or libc: the allocating function."""
+    for frame in stack:
+        fn = frame.get("function") or ""
+        module = os.path.basename(frame.get("module") or "")
+        if fn in ALLOCATORS or module.startswith(("librefscope", "libc.so")):
+            continue
+        return frame
+    return None
+
+
+def describe_findings(findings):
+    rows = []
+    for f in findings:
+        frame = program_frame(f.get("stack", [])) or {}
+        rows.append(f"  {f['class']:<10} {f['bytes']:>8}/{f['blocks']:<5} "
+                    f"{frame.get('function')} ({frame.get('file')}:"
+                    f"{frame.get('line')})")
+    return "\n".join(rows) or "  (none)"
+
+
+def check_process(obj, totals, findings, where):
+    """Asserts a process object's summary and findings against one role's
+    expectations.  Raises TestFailure listing every mismatch."""
+    errors = []
+    summary = obj["summary"]
+    for cls in SUMMARY_CLASSES:
+        got = summary.get(cls)
+        if got is None:
+            errors.append(f"summary has no '{cls}'")
+            continue
+        if cls in totals:
+            at_least, nbytes, nblocks = totals[cls]
+        elif cls in CHECKED_ZERO:
+            at_least, nbytes, nblocks = False, 0, 0
+        else:
+            continue
+        if at_least:
+            ok = got["bytes"] >= nbytes and got["blocks"] >= nblocks
+        else:
+            ok = got["bytes"] == nbytes and got["blocks"] == nblocks
+        if not ok:
+            errors.append(f"summary.{cls}: expected {'>=' if at_least else ''}"
+                          f"{nbytes}/{nblocks}, got {got['bytes']}/"
+                          f"{got['blocks']}")
+    remaining = list(obj.get("findings", []))
+    for cls, nbytes, nblocks, func in findings:
+        match = [f for f in remaining if f["class"] == cls
+                 and (program_frame(f.get("stack", [])) or {}).get("function")
+                 == func]
+        if len(match) != 1:
+            errors.append(f"expected one '{cls}' finding allocated in {func}, "
+                          f"found {len(match)}")
+            continue
+        f = match[0]
+        remaining.remove(f)
+        if (f["bytes"], f["blocks"]) != (nbytes, nblocks):
+            errors.append(f"finding {cls}/{func}: expected {nbytes}/{nblocks},"
+                          f" got {f['bytes']}/{f['blocks']}")
+    for f in remaining:
+        frame = program_frame(f.get("stack", [])) or {}
+        errors.append(f"unexpected finding {f['class']} {f['bytes']}/"
+                      f"{f['blocks']} in {frame.get('function')}")
+    if errors:
+        raise TestFailure(f"{where}:\n  " + "\n  ".join(errors)
+                          + "\nfindings were:\n"
+                          + describe_findings(obj.get("findings", [])))
+
+
+# ---- preload and LeakSanitizer ------------------------------------------
+
+def preload_env(preload, outdir, **extra):
+    """Environment for running a program under the bare preload."""
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = preload
+    env["REFSCOPE_OUT"] = outdir
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def find_lsan():
+    """Path of the standalone LeakSanitizer runtime, or None."""
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True,
+                             text=True).stdout
+        for line in out.splitlines():
+            if "liblsan.so.0 " in line and "x86-64" in line:
+                return line.split("=>")[-1].strip()
+    except OSError:
+        pass
+    for path in ("/usr/lib/x86_64-linux-gnu/liblsan.so.0",
+                 "/lib/x86_64-linux-gnu/liblsan.so.0"):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+_LSAN_LEAK = re.compile(r"^(Direct|Indirect) leak of (\d+) byte\(s\) in "
+                        r"(\d+) object\(s\)", re.M)
+
+
+def parse_lsan_log(text):
+    """{"direct": (bytes, blocks), "indirect": (bytes, blocks)} of one
+    LeakSanitizer report."""
+    res = {"direct": [0, 0], "indirect": [0, 0]}
+    for kind, nbytes, nobj in _LSAN_LEAK.findall(text):
+        res[kind.lower()][0] += int(nbytes)
+        res[kind.lower()][1] += int(nobj)
+    return {k: tuple(v) for k, v in res.items()}
+
+
+def run_lsan(lsan, argv, timeout=300):
+    """Runs argv under LD_PRELOAD=lsan with one log per process.  Returns
+    (exit status, {pid: (ppid_unknown, parsed report, raw text)}) where the
+    log of the process started is under key "main" and others under their
+    pid."""
+    with tempfile.TemporaryDirectory(prefix="rs-lsan-") as d:
+        env = dict(os.environ)
+        env["LD_PRELOAD"] = lsan
+        env["LSAN_OPTIONS"] = (f"exitcode=0:log_path={d}/lsan:"
+                               "fast_unwind_on_malloc=0:report_objects=0:"
+                               "detect_leaks=1")
+        p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=timeout)
+        logs = {}
+        for name in os.listdir(d):
+            pid = int(name.rsplit(".", 1)[1])
+            with open(os.path.join(d, name), encoding="utf-8",
+                      errors="replace") as f:
+                text = f.read()
+            logs["main" if pid == p.pid else pid] = text
+        return p.returncode, out, logs
+
+
+def lsan_result(logs, role):
+    """LeakSanitizer's numbers for a process role; a process without a log
+    reported no leak."""
+    if role == "main":
+        return parse_lsan_log(logs.get("main", ""))
+    others = [v for k, v in logs.items() if k != "main"]
+    check(len(others) <= 1, f"expected at most one child log, got "
+          f"{len(others)}")
+    return parse_lsan_log(others[0] if others else "")
+
+
+def main_wrapper(fn):
+    """Runs fn(), printing a TestFailure and exiting 1 on failure."""
+    try:
+        fn()
+    except TestFailure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL: timed out: {e}", file=sys.stderr)
+        sys.exit(1)
+    print("PASS")

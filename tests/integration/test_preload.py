@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""test_preload - the bare preload, without the refscope tool.
+
+Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
+  - a leaking sample exits 23 under REFSCOPE_EXITCODE=23, prints one
+    summary paragraph on stderr and writes <exe>.<pid>.<seq>.rsnap;
+  - a clean sample keeps its exit status (0) under REFSCOPE_EXITCODE=23,
+    and the leaking one keeps 0 without REFSCOPE_EXITCODE;
+  - REFSCOPE_QUIET=1 silences the paragraph;
+  - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
+    variable and the run still works (exit 23, snapshot written);
+  - stdout is the same as without the preload.
+Usage: test_preload.py --preload PATH --samples-dir DIR
+"""
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+
+import rstest
+
+
+def run_preloaded(preload, exe, **extra):
+    with tempfile.TemporaryDirectory(prefix="rs-preload-") as out:
+        env = rstest.preload_env(preload, out, **extra)
+        p = subprocess.run([exe], env=env, capture_output=True, text=True,
+                           timeout=120)
+        snaps = sorted(os.listdir(out))
+    return p, snaps
+
+
+def stderr_lines(p):
+    return [l for l in p.stderr.splitlines() if l.strip()]
+
+
+def check_leaky(preload, exe, native):
+    name = os.path.basename(exe)
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_EXITCODE=23)
+    rstest.check(p.returncode == 23, f"{name}: exit {p.returncode} with "
+                 f"REFSCOPE_EXITCODE=23, expected 23; stderr:\n{p.stderr}")
+    rstest.check(p.stdout == native.stdout, f"{name}: stdout differs")
+    pattern = re.compile(re.escape(name) + r"\.\d+\.\d+\.rsnap$")
+    rstest.check(len(snaps) == 1 and pattern.match(snaps[0]),
+                 f"{name}: expected one {name}.<pid>.<seq>.rsnap, got {snaps}")
+    rstest.check(stderr_lines(p), f"{name}: no summary paragraph on stderr")
+    text = p.stderr.lower()
+    rstest.check("leak" in text, f"{name}: summary does not mention leaks:"
+                 f"\n{p.stderr}")
+    p, _ = run_preloaded(preload, exe)
+    rstest.check(p.returncode == 0, f"{name}: exit {p.returncode} without "
+                 "REFSCOPE_EXITCODE, expected the program's 0")
+    p, _ = run_preloaded(preload, exe, REFSCOPE_EXITCODE=23, REFSCOPE_QUIET=1)
+    rstest.check(p.returncode == 23, f"{name}: REFSCOPE_QUIET changed the "
+                 f"exit status to {p.returncode}")
+    rstest.check(p.stderr == "", f"{name}: REFSCOPE_QUIET=1 still printed:"
+                 f"\n{p.stderr}")
+
+
+def check_clean(preload, exe, native):
+    name = os.path.basename(exe)
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_EXITCODE=23)
+    rstest.check(p.returncode == 0, f"{name}: clean program exited "
+                 f"{p.returncode} under REFSCOPE_EXITCODE=23; stderr:\n"
+                 f"{p.stderr}")
+    rstest.check(p.stdout == native.stdout, f"{name}: stdout differs")
+    rstest.check(len(snaps) == 1, f"{name}: expected one snapshot, got "
+                 f"{snaps}")
+
+
+def check_bad_setting(preload, exe):
+    name = os.path.basename(exe)
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_EXITCODE=23,
+                             REFSCOPE_DEPTH="garbage")
+    warn = [l for l in stderr_lines(p) if "REFSCOPE_DEPTH" in l]
+    rstest.check(len(warn) == 1, f"{name}: expected one warning line about "
+                 f"REFSCOPE_DEPTH, got stderr:\n{p.stderr}")
+    rstest.check(p.returncode == 23 and len(snaps) == 1, f"{name}: with a "
+                 f"bad REFSCOPE_DEPTH: exit {p.returncode}, snapshots "
+                 f"{snaps}")
+
+
+def run(args):
+    leaky = os.path.join(args.samples_dir, "leak_direct")
+    clean = os.path.join(args.samples_dir, "all_freed")
+    native = {exe: subprocess.run([exe], capture_output=True, text=True,
+                                  timeout=60) for exe in (leaky, clean)}
+    check_leaky(args.preload, leaky, native[leaky])
+    check_clean(args.preload, clean, native[clean])
+    check_bad_setting(args.preload, leaky)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--preload", required=True)
+    ap.add_argument("--samples-dir", required=True)
+    args = ap.parse_args()
+    rstest.main_wrapper(lambda: run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+/*
+ * test_heapscan.c - unit tests of lib/heapscan.c on real memory: malloc'd
+ * blocks wired together (start, interior and one-past-end pointers, the
+ * adjacency rule, unaligned words and words past a block's size ignored,
+ * self pointers), root regions with unaligned starts, sorting, edge-array
+ * growth and allocation failure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "heapscan.h"
+#include "rs_mem.h"
+
+#define NONE UINT32_MAX
+
+static void *global_area[4]; /* a root region, and never a block */
+
+static uint64_t A(const void *p) { return (uint64_t)(uintptr_t)p; }
+
+static rs_node_t node(const void *p, uint64_t size)
+{
+    return (rs_node_t){.addr = A(p), .size = size, .owner = NONE};
+}
+
+static void put(void *block, size_t offset, const void *value)
+{
+    memcpy((char *)block + offset, &value, sizeof value);
+}
+
+/* Whether node src has an edge to dst at byte offset off. */
+static int has_edge(const rs_heap_t *h, uint32_t src, uint32_t dst, uint32_t off)
+{
+    for (uint32_t e = h->edge_start[src]; e < h->edge_start[src + 1]; e++)
+        if (h->edges[e].dst == dst && h->edges[e].offset == off)
+            return 1;
+    return 0;
+}
+
+static uint32_t out_degree(const rs_heap_t *h, uint32_t i)
+{
+    return h->edge_start[i + 1] - h->edge_start[i];
+}
+
+/* ---- find and sort ------------------------------------------------------ */
+
+static void test_find(void **state)
+{
+    char *buf = calloc(1, 256);
+    rs_node_t nodes[3] = {node(buf, 32), node(buf + 32, 32), node(buf + 128, 0)};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3};
+    assert_int_equal(rs_heapscan_find(&h, A(buf) - 1), NONE);
+    assert_int_equal(rs_heapscan_find(&h, A(buf)), 0);
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 31), 0);
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 32), 1); /* adjacency */
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 64), 1); /* one past  */
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 65), NONE);
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 127), NONE);
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 128), 2); /* size 0    */
+    assert_int_equal(rs_heapscan_find(&h, A(buf) + 129), NONE);
+    assert_int_equal(rs_heapscan_find(&h, UINT64_MAX), NONE);
+    assert_int_equal(rs_heapscan_find(&h, 0), NONE);
+    h.n_nodes = 0;
+    assert_int_equal(rs_heapscan_find(&h, A(buf)), NONE);
+    free(buf);
+}
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Sorts n nodes made by gen(i) and checks order and that each node kept
+ * its own fields (size and seq are derived from addr). */
+static void check_sort(uint32_t n, uint64_t (*gen)(uint32_t i, uint32_t n))
+{
+    rs_node_t *nodes = calloc(n ? n : 1, sizeof *nodes);
+    uint64_t xor_in = 0, xor_out = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t a = gen(i, n);
+        nodes[i] = (rs_node_t){.addr = a, .size = a * 3, .seq = (uint32_t)(a ^ 0x5555)};
+        xor_in ^= a * 0x9E3779B97F4A7C15ull;
+    }
+    rs_heap_t h = {.nodes = nodes, .n_nodes = n};
+    rs_heapscan_sort_nodes(&h);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            assert_true(nodes[i - 1].addr <= nodes[i].addr);
+        assert_int_equal(nodes[i].size, nodes[i].addr * 3);
+        assert_int_equal(nodes[i].seq, (uint32_t)(nodes[i].addr ^ 0x5555));
+        xor_out ^= nodes[i].addr * 0x9E3779B97F4A7C15ull;
+    }
+    assert_int_equal(xor_in, xor_out);
+    free(nodes);
+}
+
+static uint64_t gen_random(uint32_t i, uint32_t n) { return (rnd() >> 20) << 4; }
+static uint64_t gen_sorted(uint32_t i, uint32_t n) { return 16 + (uint64_t)i * 16; }
+static uint64_t gen_reverse(uint32_t i, uint32_t n) { return 16 + (uint64_t)(n - i) * 16; }
+static uint64_t gen_equal(uint32_t i, uint32_t n) { return 4096; }
+static uint64_t gen_few(uint32_t i, uint32_t n) { return 16 * (1 + rnd() % 3); }
+static uint64_t gen_organ(uint32_t i, uint32_t n) { return 16 * (i < n / 2 ? i : n - i); }
+
+static void test_sort(void **state)
+{
+    uint64_t (*gens[])(uint32_t, uint32_t) = {
+        gen_random, gen_sorted, gen_reverse, gen_equal, gen_few, gen_organ,
+    };
+    uint32_t sizes[] = {0, 1, 2, 3, 15, 16, 17, 33, 100, 1000, 100000};
+    for (size_t g = 0; g < sizeof gens / sizeof gens[0]; g++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            check_sort(sizes[s], gens[g]);
+}
+
+/* ---- edges ------------------------------------------------------------------ */
+
+static void test_edges_real_blocks(void **state)
+{
+    /* Allocations are larger than the blocks declared, so a one-past-end
+     * pointer can never be another allocation's start (some allocators,
+     * e.g. TSan's, place blocks back to back). */
+    void *a = calloc(1, 128), *b = calloc(1, 64), *c = calloc(1, 24);
+    put(a, 0, b);                   /* start of b                    */
+    put(a, 8, (char *)c + 10);      /* interior of c                 */
+    put(a, 24, (char *)b + 40);     /* one past the end of b         */
+    put(a, 36, c);                  /* unaligned: ignored            */
+    put(a, 48, global_area);        /* not a block: ignored          */
+    put(b, 0, (char *)a + 64);      /* one past the end of a         */
+    put(b, 16, (void *)12345);      /* a small integer: ignored      */
+    put(c, 0, c);                   /* self pointer                  */
+    put(c, 16, a);                  /* past c's size (20): ignored   */
+    rs_node_t nodes[3] = {node(c, 20), node(a, 64), node(b, 40)};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t ia = rs_heapscan_find(&h, A(a)), ib = rs_heapscan_find(&h, A(b)),
+             ic = rs_heapscan_find(&h, A(c));
+    assert_true(ia != NONE && ib != NONE && ic != NONE);
+
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.edge_start[0], 0);
+    assert_int_equal(h.edge_start[3], h.n_edges);
+    assert_int_equal(h.n_edges, 5);
+    assert_int_equal(out_degree(&h, ia), 3);
+    assert_true(has_edge(&h, ia, ib, 0));
+    assert_true(has_edge(&h, ia, ic, 8));
+    assert_true(has_edge(&h, ia, ib, 24));
+    assert_int_equal(out_degree(&h, ib), 1);
+    assert_true(has_edge(&h, ib, ia, 0));
+    assert_int_equal(out_degree(&h, ic), 1);
+    assert_true(has_edge(&h, ic, ic, 0));
+    rs_heapscan_free_edges(&h);
+    assert_null(h.edges);
+    assert_null(h.edge_start);
+    assert_int_equal(h.n_edges, 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_adjacent_blocks(void **state)
+{
+    /* Two blocks carved from one buffer: x ends exactly where y starts. */
+    char *buf = calloc(1, 128);
+    put(buf, 8, buf + 64);      /* x's end == y's start: goes to y     */
+    put(buf, 16, buf + 63);     /* x's last byte                       */
+    put(buf + 64, 0, buf + 128); /* y's end, nothing starts there: y   */
+    rs_node_t nodes[2] = {node(buf + 64, 64), node(buf, 64)};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 2};
+    rs_heapscan_sort_nodes(&h);
+    assert_int_equal(nodes[0].addr, A(buf));
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.n_edges, 3);
+    assert_true(has_edge(&h, 0, 1, 8));
+    assert_true(has_edge(&h, 0, 0, 16));
+    assert_true(has_edge(&h, 1, 1, 0));
+    rs_heapscan_free_edges(&h);
+    free(buf);
+}
+
+static void test_many_edges_grow(void **state)
+{
+    const size_t n_ptr = 5000;
+    void **arr = calloc(n_ptr, sizeof *arr);
+    void *x = calloc(1, 16), *y = calloc(1, 32); /* y declared 16 long */
+    for (size_t i = 0; i < n_ptr; i++)
+        arr[i] = i % 2 ? x : (char *)y + 16;
+    rs_node_t nodes[3] = {node(arr, n_ptr * sizeof *arr), node(x, 16), node(y, 16)};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t iarr = rs_heapscan_find(&h, A(arr)), iy = rs_heapscan_find(&h, A(y));
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.n_edges, n_ptr);
+    assert_int_equal(out_degree(&h, iarr), n_ptr);
+    for (uint32_t e = h.edge_start[iarr]; e < h.edge_start[iarr + 1]; e++) {
+        uint32_t k = e - h.edge_start[iarr];
+        assert_int_equal(h.edges[e].offset, k * 8); /* increasing offsets */
+        if (k % 2 == 0)
+            assert_int_equal(h.edges[e].dst, iy);
+    }
+    rs_heapscan_free_edges(&h);
+    free(arr);
+    free(x);
+    free(y);
+}
+
+/* ---- roots ------------------------------------------------------------------ */
+
+static void test_roots(void **state)
+{
+    void *a = calloc(1, 64), *b = calloc(1, 32); /* a declared 32 long */
+    global_area[0] = a;
+    global_area[1] = (void *)1;
+    global_area[2] = (char *)b + 31;
+    global_area[3] = NULL;
+    void *on_stack[3] = {NULL, b, (char *)a + 32};
+    rs_node_t nodes[2] = {node(a, 32), node(b, 32)};
+    rs_root_t roots[3] = {
+        /* starts 4 bytes into global_area: the word at 0 is not scanned */
+        {.start = A(global_area) + 4, .size = sizeof global_area - 4, .kind = RS_ROOT_GLOBAL},
+        {.start = A(on_stack), .size = sizeof on_stack, .kind = RS_ROOT_STACK},
+        {.start = A(on_stack), .size = 0, .kind = RS_ROOT_USER},
+    };
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 2, .roots = roots, .n_roots = 3};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t ia = rs_heapscan_find(&h, A(a)), ib = rs_heapscan_find(&h, A(b));
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    assert_int_equal(h.n_root_edges, 3);
+    rs_root_edge_t want[3] = {{0, ib, 12}, {1, ib, 8}, {1, ia, 16}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(h.root_edges[i].root, want[i].root);
+        assert_int_equal(h.root_edges[i].dst, want[i].dst);
+        assert_int_equal(h.root_edges[i].offset, want[i].offset);
+    }
+    rs_heapscan_free_edges(&h);
+    assert_null(h.root_edges);
+    assert_int_equal(h.n_root_edges, 0);
+    rs_heapscan_free_edges(&h); /* twice is fine */
+    free(a);
+    free(b);
+}
+
+static void test_no_nodes(void **state)
+{
+    void *p = &p;
+    rs_root_t root = {.start = A(&p), .size = sizeof p, .kind = RS_ROOT_USER};
+    rs_heap_t h = {.roots = &root, .n_roots = 1};
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_non_null(h.edge_start);
+    assert_int_equal(h.edge_start[0], 0);
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    assert_int_equal(h.n_root_edges, 0);
+    rs_heapscan_free_edges(&h);
+}
+
+/* ---- failure injection ------------------------------------------------- */
+
+static int allocs_left;
+static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
+static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
+static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
+static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+
+static void test_out_of_memory(void **state)
+{
+    const size_t n_ptr = 3000; /* needs the edge array to grow twice */
+    void **arr = calloc(n_ptr, sizeof *arr);
+    for (size_t i = 0; i < n_ptr; i++)
+        arr[i] = arr;
+    rs_node_t nodes[1] = {node(arr, n_ptr * sizeof *arr)};
+    rs_root_t root = {.start = A(arr), .size = n_ptr * sizeof *arr, .kind = RS_ROOT_USER};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 1, .roots = &root, .n_roots = 1};
+    for (int budget = 0; budget < 4; budget++) {
+        allocs_left = budget;
+        rs_mem_set_backend(&failing);
+        int rc_edges = rs_heapscan_edges(&h);
+        allocs_left = budget;
+        int rc_roots = rs_heapscan_roots(&h);
+        rs_mem_set_backend(NULL);
+        assert_int_equal(rc_edges, -1);
+        assert_null(h.edge_start);
+        assert_null(h.edges);
+        assert_int_equal(h.n_edges, 0);
+        if (budget < 3) {
+            assert_int_equal(rc_roots, -1);
+            assert_null(h.root_edges);
+            assert_int_equal(h.n_root_edges, 0);
+        } else {
+            assert_int_equal(rc_roots, 0);
+            assert_int_equal(h.n_root_edges, n_ptr);
+            rs_heapscan_free_edges(&h);
+        }
+    }
+    allocs_left = 4;
+    rs_mem_set_backend(&failing);
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    rs_mem_set_backend(NULL);
+    assert_int_equal(h.n_edges, n_ptr);
+    rs_heapscan_free_edges(&h);
+    free(arr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_find),
+        cmocka_unit_test(test_sort),
+        cmocka_unit_test(test_edges_real_blocks),
+        cmocka_unit_test(test_adjacent_blocks),
+        cmocka_unit_test(test_many_edges_grow),
+        cmocka_unit_test(test_roots),
+        cmocka_unit_test(test_no_nodes),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

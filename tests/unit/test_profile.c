@@ -1,0 +1,392 @@
+/*
+ * test_profile.c - unit tests of lib/profile.c: the built-in profiles, the
+ * accepted syntax, every error message (exact text, file and line), the
+ * all-or-nothing rule, files and lists, and robustness on random bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "profile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static rs_profile_set_t *parse_ok(const char *text)
+{
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err = { "" };
+    assert_non_null(s);
+    int rc = rs_profile_parse(s, text, strlen(text), "t.prof", &err);
+    if (rc)
+        fail_msg("unexpected error: %s", err.message);
+    return s;
+}
+
+static void test_builtin_gobject(void **state)
+{
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err;
+    assert_int_equal(rs_profile_list_parse(s, "gobject", &err), 0);
+    assert_int_equal(s->n_profiles, 1);
+    assert_string_equal(s->profiles[0].name, "gobject");
+    assert_string_equal(s->profiles[0].source, "built-in:gobject");
+    int i = rs_profile_find_hook(s, "g_object_ref");
+    assert_true(i >= 0);
+    assert_int_equal(s->hooks[i].kind, RS_HOOK_INCREF);
+    assert_int_equal(s->hooks[i].arg, 0);
+    assert_int_equal(s->hooks[i].counter.offset, 8);
+    assert_int_equal(s->hooks[i].counter.width, 4);
+    assert_int_equal(s->hooks[i].counter.is_signed, 0);
+    assert_int_equal(s->hooks[i].type.kind, RS_TYPENAME_CALL);
+    assert_string_equal(s->hooks[i].type.text, "g_type_name_from_instance");
+    i = rs_profile_find_hook(s, "g_object_new");
+    assert_true(i >= 0);
+    assert_int_equal(s->hooks[i].kind, RS_HOOK_CTOR);
+    assert_int_equal(s->hooks[i].arg, RS_HOOK_RETURNS);
+    i = rs_profile_find_hook(s, "g_object_ref_sink");
+    assert_int_equal(s->hooks[i].kind, RS_HOOK_SINK);
+    i = rs_profile_find_hook(s, "g_object_unref");
+    assert_int_equal(s->hooks[i].kind, RS_HOOK_DECREF);
+    assert_true(rs_profile_find_hook(s, "g_object_new_with_properties") >= 0);
+    assert_true(rs_profile_find_hook(s, "g_object_newv") >= 0);
+    assert_int_equal(rs_profile_find_hook(s, "g_object_frob"), -1);
+    rs_profile_set_free(s);
+}
+
+static void test_builtin_gst_and_list(void **state)
+{
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err;
+    assert_int_equal(rs_profile_list_parse(s, " gobject , ,gst,", &err), 0);
+    assert_int_equal(s->n_profiles, 2);
+    int i = rs_profile_find_hook(s, "gst_mini_object_unref");
+    assert_true(i >= 0);
+    assert_int_equal(s->hooks[i].profile, 1);
+    assert_int_equal(s->hooks[i].counter.offset, 8);
+    assert_int_equal(s->hooks[i].counter.width, 4);
+    assert_int_equal(s->hooks[i].counter.is_signed, 1);
+    assert_int_equal(s->hooks[i].type.kind, RS_TYPENAME_CALL);
+    assert_int_equal(s->hooks[i].type.call_on_word, 1);
+    assert_int_equal(s->hooks[i].type.offset, 0);
+    assert_string_equal(s->hooks[i].type.text, "g_type_name");
+    i = rs_profile_find_hook(s, "gst_mini_object_init");
+    assert_int_equal(s->hooks[i].kind, RS_HOOK_CTOR);
+    assert_int_equal(s->hooks[i].arg, 0);
+    assert_non_null(rs_profile_builtin("gst"));
+    assert_null(rs_profile_builtin("cairo"));
+    assert_null(rs_profile_builtin(NULL));
+    assert_string_equal(rs_profile_builtin_names(), "gobject,gst");
+    /* The same built-in twice is a duplicate profile, and nothing is added. */
+    assert_int_equal(rs_profile_list_parse(s, "gst", &err), -1);
+    assert_string_equal(err.message, "built-in:gst:4: profile 'gst' defined twice");
+    assert_int_equal(s->n_profiles, 2);
+    rs_profile_set_free(s);
+}
+
+static void test_full_syntax(void **state)
+{
+    rs_profile_set_t *s = parse_ok(
+        "# a comment\n"
+        "\n"
+        "profile my-lib   # trailing comment\r\n"
+        "incref  obj_ref   arg=0\n"
+        "incref  obj_get   returns type=ObjGot\n"
+        "decref  obj_unref\n"
+        "ctor    obj_new\n"
+        "ctor    obj_init  arg=2 offset=0x10 width=8 signed\n"
+        "sink    obj_sink  events\n"
+        "\tcounter offset=4 width=2\n"
+        "typename field=24\n"
+        "profile other\n"
+        "decref other_free arg=5\n"
+        "typename const=Other\n"
+        "counter events");
+    assert_int_equal(s->n_profiles, 2);
+    assert_int_equal(s->n_hooks, 7);
+    const rs_hook_spec_t *h = s->hooks;
+    assert_string_equal(h[0].function, "obj_ref");
+    assert_int_equal(h[0].counter.offset, 4);
+    assert_int_equal(h[0].counter.width, 2);
+    assert_int_equal(h[0].type.kind, RS_TYPENAME_FIELD);
+    assert_int_equal(h[0].type.offset, 24);
+    assert_int_equal(h[1].arg, RS_HOOK_RETURNS);
+    assert_int_equal(h[1].kind, RS_HOOK_INCREF);
+    assert_int_equal(h[1].type.kind, RS_TYPENAME_CONST);
+    assert_string_equal(h[1].type.text, "ObjGot");
+    assert_int_equal(h[2].arg, 0);
+    assert_int_equal(h[3].arg, RS_HOOK_RETURNS);
+    assert_int_equal(h[4].arg, 2);
+    assert_int_equal(h[4].counter.offset, 16);
+    assert_int_equal(h[4].counter.width, 8);
+    assert_int_equal(h[4].counter.is_signed, 1);
+    assert_int_equal(h[5].kind, RS_HOOK_SINK);
+    assert_int_equal(h[5].counter.width, 0);
+    assert_int_equal(h[6].profile, 1);
+    assert_int_equal(h[6].arg, 5);
+    assert_int_equal(h[6].counter.width, 0);
+    assert_string_equal(h[6].type.text, "Other");
+    assert_string_equal(rs_hook_kind_name(h[6].kind), "decref");
+    assert_string_equal(rs_hook_kind_name(99), "?");
+    rs_profile_set_free(s);
+
+    /* Without typename the type is the profile name; without counter the
+     * count comes from events. */
+    s = parse_ok("profile Bare\nincref bare_ref\n");
+    assert_int_equal(s->hooks[0].type.kind, RS_TYPENAME_CONST);
+    assert_string_equal(s->hooks[0].type.text, "Bare");
+    assert_int_equal(s->hooks[0].counter.width, 0);
+    rs_profile_set_free(s);
+}
+
+/* Each case: text and the exact message it must produce. */
+static const struct {
+    const char *text;
+    const char *message;
+} error_cases[] = {
+    { "", "t.prof: no profile defined" },
+    { "# only a comment\n", "t.prof:1: no profile defined" },
+    { "frobnicate x\n", "t.prof:1: unknown directive 'frobnicate'" },
+    { "incref f\n", "t.prof:1: 'incref' before any 'profile' line" },
+    { "counter events\n", "t.prof:1: 'counter' before any 'profile' line" },
+    { "profile\n", "t.prof:1: profile: missing name" },
+    { "profile a b\n", "t.prof:1: profile: unexpected 'b' after the name" },
+    { "profile a/b\n", "t.prof:1: invalid profile name 'a/b'" },
+    { "profile a\nincref f\nprofile a\n", "t.prof:3: profile 'a' defined twice" },
+    { "profile a\nprofile b\nincref f\n", "t.prof:2: profile 'a' defines no functions" },
+    { "profile a\n", "t.prof:1: profile 'a' defines no functions" },
+    { "profile a\nincref\n", "t.prof:2: incref: missing function name" },
+    { "profile a\ndecref arg=0\n", "t.prof:2: decref: missing function name" },
+    { "profile a\nincref 9f\n", "t.prof:2: invalid function name '9f'" },
+    { "profile a\nincref f\nincref f\n",
+      "t.prof:3: function 'f' is already hooked by profile 'a'" },
+    { "profile a\nincref f bogus\n", "t.prof:2: unknown option 'bogus' for 'incref'" },
+    { "profile a\nincref f const=x\n", "t.prof:2: unknown option 'const' for 'incref'" },
+    { "profile a\nincref f arg=1 arg=2\n", "t.prof:2: option 'arg' given twice" },
+    { "profile a\nincref f arg\n", "t.prof:2: option 'arg' needs a value" },
+    { "profile a\nincref f arg=\n", "t.prof:2: option 'arg' needs a value" },
+    { "profile a\nincref f returns=1\n", "t.prof:2: option 'returns' takes no value" },
+    { "profile a\nincref f arg=6\n", "t.prof:2: arg must be 0..5, not '6'" },
+    { "profile a\nincref f arg=x\n", "t.prof:2: arg must be 0..5, not 'x'" },
+    { "profile a\nincref f arg=1 returns\n",
+      "t.prof:2: 'arg' and 'returns' exclude each other" },
+    { "profile a\ndecref f returns\n",
+      "t.prof:2: decref: the object cannot be the return value" },
+    { "profile a\nincref f offset=1\n", "t.prof:2: a counter needs both offset= and width=" },
+    { "profile a\nincref f width=4 signed\n",
+      "t.prof:2: a counter needs both offset= and width=" },
+    { "profile a\nincref f offset=0 width=3\n",
+      "t.prof:2: width must be 1, 2, 4 or 8, not '3'" },
+    { "profile a\nincref f offset=0 width=4 signed unsigned\n",
+      "t.prof:2: 'signed' and 'unsigned' exclude each other" },
+    { "profile a\nincref f events width=4\n",
+      "t.prof:2: 'events' excludes offset, width and signed" },
+    { "profile a\nincref f offset=0x width=4\n", "t.prof:2: bad number '0x' for 'offset'" },
+    { "profile a\nincref f offset=99999999999 width=4\n",
+      "t.prof:2: bad number '99999999999' for 'offset'" },
+    { "profile a\nincref f offset=0x100000 width=4\n",
+      "t.prof:2: offset must be below 1048576" },
+    { "profile a\nincref f type=a/b\n", "t.prof:2: invalid type name 'a/b'" },
+    { "profile a\ncounter\n", "t.prof:2: counter: expected offset= and width=, or events" },
+    { "profile a\ncounter events\ncounter events\n",
+      "t.prof:3: counter given twice in profile 'a'" },
+    { "profile a\ncounter arg=1\n", "t.prof:2: unknown option 'arg' for 'counter'" },
+    { "profile a\ntypename\n",
+      "t.prof:2: typename: expected exactly one of const=, field=, call=" },
+    { "profile a\ntypename const=A field=1\n",
+      "t.prof:2: typename: expected exactly one of const=, field=, call=" },
+    { "profile a\ntypename const=A word=0\n", "t.prof:2: 'word' only goes with 'call'" },
+    { "profile a\ntypename call=1x\n", "t.prof:2: invalid function name '1x'" },
+    { "profile a\ntypename field=abc\n", "t.prof:2: bad number 'abc' for 'field'" },
+    { "profile a\ntypename const=A\ntypename const=B\n",
+      "t.prof:3: typename given twice in profile 'a'" },
+    { "profile a\nincref f a b c d e f g h i j k l m n o\n",
+      "t.prof:2: too many words (at most 16)" },
+};
+
+static void test_error_messages(void **state)
+{
+    for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
+        rs_profile_set_t *s = rs_profile_set_create();
+        rs_profile_error_t err = { "" };
+        const char *t = error_cases[i].text;
+        int rc = rs_profile_parse(s, t, strlen(t), "t.prof", &err);
+        if (rc != -1 || strcmp(err.message, error_cases[i].message) != 0)
+            fail_msg("case %zu: rc %d, got '%s', want '%s'", i, rc, err.message,
+                     error_cases[i].message);
+        assert_int_equal(s->n_profiles, 0);
+        assert_int_equal(s->n_hooks, 0);
+        rs_profile_set_free(s);
+    }
+}
+
+static void test_nul_long_line_and_limit(void **state)
+{
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err;
+    static const char nul[] = "profile a\nincref f\0x\n";
+    assert_int_equal(rs_profile_parse(s, nul, sizeof nul - 1, "n", &err), -1);
+    assert_string_equal(err.message, "n:2: NUL byte in line");
+
+    char *big = malloc(4000);
+    memset(big, ' ', 4000);
+    memcpy(big, "profile a\n", 10);
+    assert_int_equal(rs_profile_parse(s, big, 4000, "n", &err), -1);
+    assert_string_equal(err.message, "n:2: line longer than 1023 bytes");
+    free(big);
+
+    /* RS_PROFILE_MAX_HOOKS functions are fine, one more is not. */
+    size_t cap = 64 * (RS_PROFILE_MAX_HOOKS + 2), len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "profile many\n");
+    for (int i = 0; i <= RS_PROFILE_MAX_HOOKS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "incref f%d\n", i);
+    assert_int_equal(rs_profile_parse(s, text, len, "n", &err), -1);
+    char want[128], last[32];
+    snprintf(want, sizeof want, "n:%d: too many functions (at most %d)",
+             RS_PROFILE_MAX_HOOKS + 2, RS_PROFILE_MAX_HOOKS);
+    assert_string_equal(err.message, want);
+    snprintf(last, sizeof last, "incref f%d\n", RS_PROFILE_MAX_HOOKS);
+    assert_int_equal(rs_profile_parse(s, text, len - strlen(last), "n", &err), 0);
+    assert_int_equal(s->n_hooks, RS_PROFILE_MAX_HOOKS);
+    free(text);
+    rs_profile_set_free(s);
+    rs_profile_set_free(NULL);
+}
+
+/* A failing parse leaves an existing set exactly as it was, across files. */
+static void test_all_or_nothing(void **state)
+{
+    rs_profile_set_t *s = parse_ok("profile a\nincref a_ref\n");
+    rs_profile_error_t err;
+    const char *bad = "profile b\ndecref b_unref\nprofile c\nincref a_ref\n";
+    assert_int_equal(rs_profile_parse(s, bad, strlen(bad), "b.prof", &err), -1);
+    assert_string_equal(err.message, "b.prof:4: function 'a_ref' is already hooked by profile 'a'");
+    assert_int_equal(s->n_profiles, 1);
+    assert_int_equal(s->n_hooks, 1);
+    assert_int_equal(rs_profile_find_hook(s, "b_unref"), -1);
+    assert_int_equal(rs_profile_list_parse(s, "gobject,/nonexistent/x.prof", &err), -1);
+    assert_string_equal(err.message, "/nonexistent/x.prof: no such file");
+    assert_int_equal(s->n_profiles, 1);
+    assert_int_equal(rs_profile_find_hook(s, "g_object_ref"), -1);
+    /* A NULL error pointer is allowed. */
+    assert_int_equal(rs_profile_parse(s, bad, strlen(bad), "b.prof", NULL), -1);
+    assert_int_equal(rs_profile_parse(NULL, bad, 3, "x", &err), -1);
+    assert_string_equal(err.message, "x: invalid arguments");
+    assert_int_equal(rs_profile_list_parse(s, NULL, &err), -1);
+    rs_profile_set_free(s);
+}
+
+static void test_files(void **state)
+{
+    char path[] = "/tmp/rs_test_profile_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "profile filed\nincref filed_ref\ndecref filed_unref arg=1\n";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err;
+    char list[128];
+    snprintf(list, sizeof list, "%s,gst", path);
+    assert_int_equal(rs_profile_list_parse(s, list, &err), 0);
+    assert_int_equal(s->n_profiles, 2);
+    assert_string_equal(s->profiles[0].source, path);
+    assert_int_equal(s->hooks[rs_profile_find_hook(s, "filed_unref")].arg, 1);
+
+    /* Errors inside a file name the file and line. */
+    const char *bad = "profile q\nincref q_ref arg=9\n";
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+    close(fd);
+    rs_profile_set_t *s2 = rs_profile_set_create();
+    assert_int_equal(rs_profile_load_file(s2, path, &err), -1);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2: arg must be 0..5, not '9'", path);
+    assert_string_equal(err.message, want);
+    assert_int_equal(rs_profile_load_file(s2, "/tmp", &err), -1);
+    assert_string_equal(err.message, "/tmp: is a directory");
+    assert_int_equal(rs_profile_load_file(s2, "", &err), -1);
+    assert_string_equal(err.message, "<profile>: empty file name");
+    unlink(path);
+    rs_profile_set_free(s);
+    rs_profile_set_free(s2);
+}
+
+/* Random and mutated inputs never crash and keep the set's invariants. */
+static void test_fuzz(void **state)
+{
+    static const char *words[] = {
+        "profile", "incref", "decref", "sink", "ctor", "counter", "typename",
+        "f", "g", "arg=1", "arg=7", "returns", "offset=8", "width=4", "signed",
+        "events", "type=T", "const=C", "field=3", "call=h", "word=0", "#", "=",
+        "p", "\n", "\n", "\n", "\t", "x=", "0x",
+    };
+    unsigned seed = 12345;
+    int ok = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        char text[512];
+        size_t len = 0;
+        int n = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 40;
+        for (int i = 0; i < n; i++) {
+            seed = seed * 1103515245 + 12345;
+            const char *w = words[(seed >> 16) % (sizeof words / sizeof words[0])];
+            if (((seed >> 8) & 31) == 0) {
+                text[len++] = (char)(seed >> 20);     /* a random byte */
+                continue;
+            }
+            size_t wl = strlen(w);
+            if (len + wl + 1 >= sizeof text)
+                break;
+            memcpy(text + len, w, wl);
+            len += wl;
+            text[len++] = ' ';
+        }
+        rs_profile_set_t *s = rs_profile_set_create();
+        rs_profile_error_t err;
+        /* Half the inputs start with a valid profile so the noise hits
+         * deeper states; in half of those the noise is commented out. */
+        const char *head = iter % 4 == 1 ? "profile p\nincref base\n#"
+                                         : "profile p\nincref base\n";
+        size_t hl = strlen(head);
+        if (iter % 2 && len + hl < sizeof text) {
+            memmove(text + hl, text, len);
+            memcpy(text, head, hl);
+            len += hl;
+        }
+        int rc = rs_profile_parse(s, text, len, "fuzz", &err);
+        ok += rc == 0;
+        if (rc == 0) {
+            assert_true(s->n_profiles > 0);
+            for (uint32_t h = 0; h < s->n_hooks; h++) {
+                assert_true(s->hooks[h].profile < s->n_profiles);
+                assert_int_equal(rs_profile_find_hook(s, s->hooks[h].function), (int)h);
+            }
+        } else {
+            assert_int_equal(strncmp(err.message, "fuzz", 4), 0);
+            assert_null(strchr(err.message, '\n'));
+            assert_int_equal(s->n_hooks, 0);
+        }
+        rs_profile_set_free(s);
+    }
+    assert_true(ok > 0);    /* the success path was exercised too */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_gobject),
+        cmocka_unit_test(test_builtin_gst_and_list),
+        cmocka_unit_test(test_full_syntax),
+        cmocka_unit_test(test_error_messages),
+        cmocka_unit_test(test_nul_long_line_and_limit),
+        cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_fuzz),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,424 @@
+/*
+ * test_refhistory.c - unit tests of lib/refhistory.c: the pairing rule case
+ * by case (leaf-only differences, borrow_wrong, thread preference, depth
+ * tie-break, recency, unmatched decrefs), a differential test against a
+ * naive filter-then-maximise version of the rule on random logs, log
+ * growth, compaction and allocation failure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "refhistory.h"
+#include "rs_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a fake stack depot: stack id i is stacks[i - 1] -------------------- */
+
+#define MAX_TEST_STACKS 64
+typedef struct fake_depot {
+    uint64_t frames[MAX_TEST_STACKS][8];
+    uint32_t n_frames[MAX_TEST_STACKS];
+    uint32_t n;
+} fake_depot_t;
+
+static int fake_get(void *ctx, uint32_t id, rs_stack_t *out)
+{
+    fake_depot_t *d = ctx;
+    if (id == 0 || id > d->n)
+        return -1;
+    out->epoch = 0;
+    out->n_frames = d->n_frames[id - 1];
+    out->pcs = d->frames[id - 1];
+    return 0;
+}
+
+/* Adds a stack given innermost first, 0-terminated; returns its id. */
+static uint32_t add_stack(fake_depot_t *d, ...)
+{
+    va_list ap;
+    va_start(ap, d);
+    uint32_t i = d->n++, k = 0;
+    for (unsigned long long pc; (pc = va_arg(ap, unsigned long long)) != 0;)
+        d->frames[i][k++] = pc;
+    va_end(ap);
+    d->n_frames[i] = k;
+    return i + 1;
+}
+
+static rs_ref_event_t ev(rs_ref_op_t op, uint32_t stack, uint16_t thread)
+{
+    rs_ref_event_t e = { stack, rs_refhist_next_seq(), thread, (uint8_t)op, 0 };
+    return e;
+}
+
+/* Frames of an imaginary program. */
+#define LIBC   0x7000ull
+#define START  0x7100ull
+#define MAIN(n) (0x1000ull + (n))
+#define FN_A(n) (0x2000ull + (n))
+#define FN_B(n) (0x3000ull + (n))
+
+static void test_common_suffix(void **state)
+{
+    uint64_t a[] = { 1, 2, 3, 4 }, b[] = { 9, 3, 4 }, c[] = { 5 };
+    rs_stack_t sa = { 0, 4, a }, sb = { 0, 3, b }, sc = { 0, 1, c }, s0 = { 0, 0, NULL };
+    assert_int_equal(rs_refhist_common_suffix(&sa, &sb), 2);
+    assert_int_equal(rs_refhist_common_suffix(&sb, &sa), 2);
+    assert_int_equal(rs_refhist_common_suffix(&sa, &sa), 4);
+    assert_int_equal(rs_refhist_common_suffix(&sa, &sc), 0);
+    assert_int_equal(rs_refhist_common_suffix(&sa, &s0), 0);
+}
+
+/* main: o = new(); borrow_ok(o); borrow_wrong(o); unref(o);
+ * borrow_ok's ref and unref stacks differ only in the leaf. */
+static void test_borrow_wrong(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_new = add_stack(&d, MAIN(1), LIBC, START, 0ull);
+    uint32_t s_ok_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, START, 0ull);
+    uint32_t s_ok_unref = add_stack(&d, FN_A(9), MAIN(2), LIBC, START, 0ull);
+    uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, START, 0ull);
+    uint32_t s_final = add_stack(&d, MAIN(4), LIBC, START, 0ull);
+    rs_ref_event_t log[] = {
+        ev(RS_REF_CTOR, s_new, 0), ev(RS_REF_INCREF, s_ok_ref, 0),
+        ev(RS_REF_DECREF, s_ok_unref, 0), ev(RS_REF_INCREF, s_wrong, 0),
+        ev(RS_REF_DECREF, s_final, 0),
+    };
+    int32_t partner[5];
+    assert_int_equal(rs_refhist_balance(log, 5, &st, partner), 1);
+    assert_int_equal(partner[1], 2);
+    assert_int_equal(partner[2], 1);
+    assert_int_equal(partner[0], 4);     /* ctor, same depth, pairs with final */
+    assert_int_equal(partner[4], 0);
+    assert_int_equal(partner[3], -1);    /* taken in borrow_wrong, never released */
+
+    /* Swapping the call order does not change the verdict. */
+    rs_ref_event_t log2[] = {
+        ev(RS_REF_CTOR, s_new, 0), ev(RS_REF_INCREF, s_wrong, 0),
+        ev(RS_REF_INCREF, s_ok_ref, 0), ev(RS_REF_DECREF, s_ok_unref, 0),
+        ev(RS_REF_DECREF, s_final, 0),
+    };
+    assert_int_equal(rs_refhist_balance(log2, 5, &st, partner), 1);
+    assert_int_equal(partner[1], -1);
+    assert_int_equal(partner[2], 3);
+    assert_int_equal(partner[0], 4);
+}
+
+/* A loop calling borrow_ok many times, then one borrow_wrong call in the
+ * middle: exactly that one incref is reported. */
+static void test_loop_with_one_leak(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
+    uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
+    uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, 0ull);
+    uint32_t s_final = add_stack(&d, MAIN(4), LIBC, 0ull);
+    rs_ref_event_t log[64];
+    uint32_t n = 0, wrong_at = 0;
+    log[n++] = ev(RS_REF_CTOR, s_new, 0);
+    for (int i = 0; i < 20; i++) {
+        log[n++] = ev(RS_REF_INCREF, s_ref, 0);
+        if (i == 7) {
+            wrong_at = n;
+            log[n++] = ev(RS_REF_INCREF, s_wrong, 0);
+        }
+        log[n++] = ev(RS_REF_DECREF, s_unref, 0);
+    }
+    log[n++] = ev(RS_REF_DECREF, s_final, 0);
+    int32_t partner[64];
+    assert_int_equal(rs_refhist_balance(log, n, &st, partner), 1);
+    for (uint32_t i = 0; i < n; i++)
+        if (i != wrong_at)
+            assert_true(partner[i] >= 0);
+    assert_int_equal(partner[wrong_at], -1);
+}
+
+static void test_thread_preference(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    /* Thread 2's incref shares 3 frames with the decref, thread 1's only
+     * one: the same thread (1) still wins. */
+    uint32_t s_t1 = add_stack(&d, FN_B(1), FN_B(2), LIBC, 0ull);
+    uint32_t s_t2 = add_stack(&d, FN_A(1), FN_A(5), MAIN(1), LIBC, 0ull);
+    uint32_t s_dec = add_stack(&d, FN_A(2), FN_A(5), MAIN(1), LIBC, 0ull);
+    rs_ref_event_t log[] = {
+        ev(RS_REF_INCREF, s_t1, 1), ev(RS_REF_INCREF, s_t2, 2),
+        ev(RS_REF_DECREF, s_dec, 1),
+    };
+    int32_t partner[3];
+    assert_int_equal(rs_refhist_balance(log, 3, &st, partner), 1);
+    assert_int_equal(partner[2], 0);
+    assert_int_equal(partner[1], -1);
+
+    /* No same-thread incref shares a frame: the longest suffix on any
+     * thread wins, even over a more recent one. */
+    uint32_t s_far = add_stack(&d, FN_B(7), 0x9999ull, 0ull);
+    uint32_t s_short = add_stack(&d, FN_B(3), FN_B(4), LIBC, 0ull);
+    rs_ref_event_t log2[] = {
+        ev(RS_REF_INCREF, s_t2, 2), ev(RS_REF_INCREF, s_short, 3),
+        ev(RS_REF_INCREF, s_far, 1), ev(RS_REF_DECREF, s_dec, 1),
+    };
+    int32_t p2[4];
+    assert_int_equal(rs_refhist_balance(log2, 4, &st, p2), 2);
+    assert_int_equal(p2[3], 0);
+}
+
+static void test_depth_and_recency_ties(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_deep = add_stack(&d, FN_A(1), FN_B(1), MAIN(1), LIBC, 0ull);
+    uint32_t s_flat = add_stack(&d, MAIN(2), LIBC, 0ull);
+    uint32_t s_dec = add_stack(&d, MAIN(3), LIBC, 0ull);
+    /* Both share only LIBC; the flat (same depth) one wins though older. */
+    rs_ref_event_t log[] = {
+        ev(RS_REF_INCREF, s_flat, 0), ev(RS_REF_INCREF, s_deep, 0),
+        ev(RS_REF_DECREF, s_dec, 0),
+    };
+    int32_t partner[3];
+    rs_refhist_balance(log, 3, &st, partner);
+    assert_int_equal(partner[2], 0);
+    /* Identical candidates: the most recent wins. */
+    rs_ref_event_t log2[] = {
+        ev(RS_REF_INCREF, s_flat, 0), ev(RS_REF_INCREF, s_flat, 0),
+        ev(RS_REF_DECREF, s_dec, 0),
+    };
+    rs_refhist_balance(log2, 3, &st, partner);
+    assert_int_equal(partner[2], 1);
+    assert_int_equal(partner[0], -1);
+}
+
+static void test_no_stacks_and_unmatched(void **state)
+{
+    /* Without stacks the rule is LIFO. */
+    rs_ref_event_t log[] = {
+        ev(RS_REF_DECREF, 0, 0),              /* unmatched: nothing before */
+        ev(RS_REF_CTOR, 0, 0), ev(RS_REF_INCREF, 0, 1), ev(RS_REF_INCREF, 0, 2),
+        ev(RS_REF_DECREF, 0, 0), ev(RS_REF_DECREF, 0, 0), ev(RS_REF_DECREF, 0, 0),
+        ev(RS_REF_DECREF, 0, 0),              /* unmatched: all taken       */
+        ev(RS_REF_INCREF, 0, 0),              /* after every decref         */
+    };
+    int32_t partner[9];
+    assert_int_equal(rs_refhist_balance(log, 9, NULL, partner), 1);
+    assert_int_equal(partner[0], -1);
+    assert_int_equal(partner[4], 3);
+    assert_int_equal(partner[5], 2);
+    assert_int_equal(partner[6], 1);
+    assert_int_equal(partner[7], -1);
+    assert_int_equal(partner[8], -1);
+    /* A stack callback that knows nothing behaves the same. */
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    log[4].stack_id = 42;
+    assert_int_equal(rs_refhist_balance(log, 9, &st, partner), 1);
+    assert_int_equal(partner[4], 3);
+    assert_int_equal(rs_refhist_balance(log, 0, &st, partner), 0);
+}
+
+/* ---- differential test against a naive version of the rule ------------- */
+
+static int32_t naive_choose(const rs_ref_event_t *e, uint32_t d, fake_depot_t *dep,
+                            const int32_t *partner)
+{
+    struct { int32_t j; uint32_t suffix, extra, same; } c[256];
+    uint32_t nc = 0;
+    rs_stack_t ds = { 0, 0, NULL }, is;
+    if (e[d].stack_id && fake_get(dep, e[d].stack_id, &ds))
+        ds.n_frames = 0;
+    for (uint32_t j = 0; j < d; j++) {
+        if ((e[j].op != RS_REF_CTOR && e[j].op != RS_REF_INCREF) || partner[j] >= 0)
+            continue;
+        uint32_t suf = 0, depth = 0;
+        if (e[j].stack_id && fake_get(dep, e[j].stack_id, &is) == 0) {
+            suf = rs_refhist_common_suffix(&ds, &is);
+            depth = is.n_frames;
+        }
+        c[nc].j = (int32_t)j;
+        c[nc].suffix = suf;
+        c[nc].extra = depth - suf;
+        c[nc].same = e[j].thread == e[d].thread;
+        nc++;
+    }
+    if (nc == 0)
+        return -1;
+    /* Filter: group 1 (same thread, shares frames), else group 2. */
+    for (int pass = 0; pass < 2; pass++) {
+        int32_t best = -1;
+        for (uint32_t k = 0; k < nc; k++) {
+            if (c[k].suffix == 0 || (pass == 0 && !c[k].same))
+                continue;
+            if (best < 0 || c[k].suffix > c[best].suffix ||
+                (c[k].suffix == c[best].suffix && c[k].extra < c[best].extra) ||
+                (c[k].suffix == c[best].suffix && c[k].extra == c[best].extra &&
+                 c[k].j > c[best].j))
+                best = (int32_t)k;
+        }
+        if (best >= 0)
+            return c[best].j;
+    }
+    return c[nc - 1].j;
+}
+
+static void test_differential_random(void **state)
+{
+    srand(7);
+    for (int iter = 0; iter < 400; iter++) {
+        fake_depot_t dep = { .n = 0 };
+        for (int s = 0; s < 12; s++) {
+            uint32_t i = dep.n++, depth = 1 + (uint32_t)rand() % 6;
+            for (uint32_t k = 0; k < depth; k++)   /* few values: many overlaps */
+                dep.frames[i][k] = 1 + (uint64_t)(rand() % (k + 2)) + 10 * (depth - k);
+            dep.n_frames[i] = depth;
+        }
+        rs_refhist_stacks_t st = { fake_get, &dep };
+        uint32_t n = 1 + (uint32_t)rand() % 60;
+        rs_ref_event_t log[60];
+        for (uint32_t i = 0; i < n; i++)
+            log[i] = ev((rs_ref_op_t)(1 + rand() % 3), (uint32_t)rand() % 14,
+                        (uint16_t)(rand() % 3));
+        int32_t partner[60], naive[60];
+        uint32_t open = rs_refhist_balance(log, n, &st, partner);
+        uint32_t naive_open = 0;
+        for (uint32_t i = 0; i < n; i++)
+            naive[i] = -1;
+        for (uint32_t i = 0; i < n; i++) {
+            if (log[i].op != RS_REF_DECREF)
+                continue;
+            int32_t j = naive_choose(log, i, &dep, naive);
+            if (j >= 0) {
+                naive[j] = (int32_t)i;
+                naive[i] = j;
+            }
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            assert_int_equal(partner[i], naive[i]);
+            if (partner[i] >= 0) {
+                assert_int_equal(partner[partner[i]], (int32_t)i);
+                if (log[i].op == RS_REF_DECREF)
+                    assert_true(partner[i] < (int32_t)i);
+            }
+            naive_open += log[i].op != RS_REF_DECREF && naive[i] < 0;
+        }
+        assert_int_equal(open, naive_open);
+    }
+}
+
+/* ---- logs ---------------------------------------------------------------- */
+
+static void test_append_and_grow(void **state)
+{
+    rs_refhist_t *log = NULL;
+    assert_int_equal(rs_refhist_bytes(NULL), 0);
+    assert_int_equal(rs_refhist_net(NULL), 0);
+    assert_int_equal(sizeof(rs_ref_event_t), 12);
+    rs_ref_event_t e = ev(RS_REF_CTOR, 0, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, NULL), 0);
+    for (int i = 0; i < 99; i++) {
+        e = ev(RS_REF_INCREF, 0, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 0, NULL), 0);
+    }
+    assert_int_equal(log->n, 100);
+    assert_true(log->cap >= 100);
+    assert_int_equal(rs_refhist_net(log), 100);
+    assert_int_equal(rs_refhist_bytes(log), 16 + 12 * (uint64_t)log->cap);
+    for (uint32_t i = 1; i < log->n; i++)
+        assert_true(log->events[i].seq > log->events[i - 1].seq);
+    rs_refhist_free(log);
+    rs_refhist_free(NULL);
+}
+
+static void test_compaction(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
+    uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
+    uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, 0ull);
+    rs_refhist_t *log = NULL;
+    rs_ref_event_t e = ev(RS_REF_DECREF, s_ref, 0);   /* unmatched */
+    assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
+    e = ev(RS_REF_CTOR, s_new, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
+    for (int i = 0; i < 1000; i++) {
+        e = ev(RS_REF_INCREF, s_ref, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
+        if (i % 100 == 0) {
+            e = ev(RS_REF_INCREF, s_wrong, 0);
+            assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
+        }
+        e = ev(RS_REF_DECREF, s_unref, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
+    }
+    /* Bounded: 16 events plus 11 outstanding references, at most doubled. */
+    assert_true(log->cap <= 64);
+    assert_true(log->pairs_dropped >= 900);
+    assert_int_equal(log->decrefs_dropped, 1);
+    /* ctor + 10 wrong - the unmatched decref at the start */
+    assert_int_equal(rs_refhist_net(log), 10);
+    int32_t partner[64];
+    assert_int_equal(rs_refhist_balance(log->events, log->n, &st, partner), 11);
+    uint32_t wrong = 0, ctor = 0;
+    for (uint32_t i = 0; i < log->n; i++) {
+        if (partner[i] >= 0)
+            continue;
+        wrong += log->events[i].stack_id == s_wrong;
+        ctor += log->events[i].op == RS_REF_CTOR;
+    }
+    assert_int_equal(wrong, 10);
+    assert_int_equal(ctor, 1);
+    rs_refhist_free(log);
+}
+
+static int fail_alloc;
+static void *fake_alloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
+static void *fake_calloc(size_t n, size_t s) { return fail_alloc ? NULL : calloc(n, s); }
+static void *fake_realloc(void *p, size_t n) { return fail_alloc ? NULL : realloc(p, n); }
+static void fake_free(void *p) { free(p); }
+
+static void test_out_of_memory(void **state)
+{
+    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free };
+    rs_mem_set_backend(&b);
+    rs_refhist_t *log = NULL;
+    rs_ref_event_t e = ev(RS_REF_INCREF, 0, 0);
+    fail_alloc = 1;
+    assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), -1);
+    assert_null(log);
+    fail_alloc = 0;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), 0);
+    rs_refhist_t *before = log;
+    fail_alloc = 1;   /* compaction scratch and growth both fail */
+    assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), -1);
+    assert_ptr_equal(log, before);
+    assert_int_equal(log->n, 4);
+    fail_alloc = 0;
+    rs_mem_set_backend(NULL);
+    rs_refhist_free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_common_suffix),
+        cmocka_unit_test(test_borrow_wrong),
+        cmocka_unit_test(test_loop_with_one_leak),
+        cmocka_unit_test(test_thread_preference),
+        cmocka_unit_test(test_depth_and_recency_ties),
+        cmocka_unit_test(test_no_stacks_and_unmatched),
+        cmocka_unit_test(test_differential_random),
+        cmocka_unit_test(test_append_and_grow),
+        cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

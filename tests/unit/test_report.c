@@ -1,0 +1,575 @@
+/*
+ * test_report.c - unit tests of lib/report_json and lib/report_text on a
+ * hand-built snapshot whose stacks point into this test binary.  The JSON
+ * is parsed back with a tiny strict parser (below) and checked field by
+ * field against the contract in report.h; the text is checked for the
+ * lines people read.  A last test writes the snapshot with the snapshot
+ * writer, reads it back and expects the very same JSON.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <link.h>
+#include <unistd.h>
+
+#include "report.h"
+
+/* ---- a tiny JSON parser --------------------------------------------------- */
+
+typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype_t;
+
+typedef struct jval {
+    jtype_t       type;
+    char         *str;      /* J_STR: decoded UTF-8; J_NUM: the literal */
+    size_t        n;        /* J_ARR/J_OBJ: members                      */
+    char        **keys;     /* J_OBJ                                     */
+    struct jval **items;
+    int           boolean;
+} jval_t;
+
+typedef struct jparser {
+    const char *p;
+} jparser_t;
+
+static jval_t *jparse_value(jparser_t *ps);
+
+static void jskip(jparser_t *ps)
+{
+    while (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\t' || *ps->p == '\r')
+        ps->p++;
+}
+
+static jval_t *jnew(jtype_t t)
+{
+    jval_t *v = calloc(1, sizeof *v);
+    v->type = t;
+    return v;
+}
+
+static void jappend_utf8(char *out, size_t *len, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[(*len)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*len)++] = (char)(0xC0 | cp >> 6);
+        out[(*len)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[(*len)++] = (char)(0xE0 | cp >> 12);
+        out[(*len)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*len)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+static char *jparse_string(jparser_t *ps)
+{
+    assert_int_equal(*ps->p, '"');
+    ps->p++;
+    char *out = malloc(strlen(ps->p) + 1);
+    size_t len = 0;
+    while (*ps->p != '"') {
+        unsigned char c = (unsigned char)*ps->p;
+        assert_true(c >= 0x20); /* raw control characters are invalid */
+        if (c != '\\') {
+            out[len++] = (char)c;
+            ps->p++;
+            continue;
+        }
+        ps->p++;
+        switch (*ps->p++) {
+        case '"': out[len++] = '"'; break;
+        case '\\': out[len++] = '\\'; break;
+        case '/': out[len++] = '/'; break;
+        case 'b': out[len++] = '\b'; break;
+        case 'f': out[len++] = '\f'; break;
+        case 'n': out[len++] = '\n'; break;
+        case 'r': out[len++] = '\r'; break;
+        case 't': out[len++] = '\t'; break;
+        case 'u': {
+            char hex[5] = { 0 };
+            memcpy(hex, ps->p, 4);
+            ps->p += 4;
+            jappend_utf8(out, &len, (unsigned)strtoul(hex, NULL, 16));
+            break;
+        }
+        default:
+            fail_msg("bad escape");
+        }
+    }
+    ps->p++;
+    out[len] = 0;
+    return out;
+}
+
+static void jadd(jval_t *v, char *key, jval_t *item)
+{
+    v->items = realloc(v->items, (v->n + 1) * sizeof *v->items);
+    v->keys = realloc(v->keys, (v->n + 1) * sizeof *v->keys);
+    v->items[v->n] = item;
+    v->keys[v->n] = key;
+    v->n++;
+}
+
+static jval_t *jparse_container(jparser_t *ps, int object)
+{
+    jval_t *v = jnew(object ? J_OBJ : J_ARR);
+    char close = object ? '}' : ']';
+    ps->p++;
+    jskip(ps);
+    if (*ps->p == close) {
+        ps->p++;
+        return v;
+    }
+    for (;;) {
+        char *key = NULL;
+        jskip(ps);
+        if (object) {
+            key = jparse_string(ps);
+            jskip(ps);
+            assert_int_equal(*ps->p, ':');
+            ps->p++;
+        }
+        jadd(v, key, jparse_value(ps));
+        jskip(ps);
+        if (*ps->p == ',') {
+            ps->p++;
+            continue;
+        }
+        assert_int_equal(*ps->p, close);
+        ps->p++;
+        return v;
+    }
+}
+
+static jval_t *jparse_value(jparser_t *ps)
+{
+    jskip(ps);
+    char c = *ps->p;
+    if (c == '{' || c == '[')
+        return jparse_container(ps, c == '{');
+    if (c == '"') {
+        jval_t *v = jnew(J_STR);
+        v->str = jparse_string(ps);
+        return v;
+    }
+    if (strncmp(ps->p, "null", 4) == 0) {
+        ps->p += 4;
+        return jnew(J_NULL);
+    }
+    if (strncmp(ps->p, "true", 4) == 0 || strncmp(ps->p, "false", 5) == 0) {
+        jval_t *v = jnew(J_BOOL);
+        v->boolean = c == 't';
+        ps->p += v->boolean ? 4 : 5;
+        return v;
+    }
+    size_t n = strspn(ps->p, "-0123456789");
+    assert_true(n > 0);
+    jval_t *v = jnew(J_NUM);
+    v->str = strndup(ps->p, n);
+    ps->p += n;
+    return v;
+}
+
+static jval_t *jparse(const char *text)
+{
+    jparser_t ps = { text };
+    jval_t *v = jparse_value(&ps);
+    jskip(&ps);
+    assert_int_equal(*ps.p, 0); /* exactly one value */
+    return v;
+}
+
+static void jfree(jval_t *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++) {
+        jfree(v->items[i]);
+        free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->str);
+    free(v);
+}
+
+/* Member `key` of object v; fails the test when absent. */
+static jval_t *jget(const jval_t *v, const char *key)
+{
+    assert_int_equal(v->type, J_OBJ);
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->keys[i], key) == 0)
+            return v->items[i];
+    fail_msg("missing key %s", key);
+    return NULL;
+}
+
+static jval_t *jat(const jval_t *v, size_t i)
+{
+    assert_int_equal(v->type, J_ARR);
+    assert_true(i < v->n);
+    return v->items[i];
+}
+
+static long long jnum(const jval_t *v)
+{
+    assert_int_equal(v->type, J_NUM);
+    return strtoll(v->str, NULL, 10);
+}
+
+static const char *jstr(const jval_t *v)
+{
+    assert_int_equal(v->type, J_STR);
+    return v->str;
+}
+
+static long long jpath_num(const jval_t *v, const char *a, const char *b)
+{
+    return jnum(jget(jget(v, a), b));
+}
+
+/* ---- the snapshot under test ------------------------------------------- */
+
+static volatile int sink;
+
+__attribute__((noinline)) void report_target_a(void) { sink++; }
+__attribute__((noinline)) void report_target_b(void) { sink += 2; }
+
+typedef struct fixture {
+    rs_module_t   mods[2];
+    rs_segment_t  segs[16];
+    rs_segment_t  fake_seg;
+    uint64_t      pcs1[3], pcs2[1], pcs3[1];
+    rs_stack_t    stacks[3];
+    rs_node_t     nodes[5];
+    uint32_t      edge_start[6];
+    char         *argv[2];
+    char         *types[1];
+    char          exe[4096];
+    rs_snapshot_t snap;
+} fixture_t;
+
+static int main_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    fixture_t *fx = data;
+    rs_module_t *m = &fx->mods[0];
+    for (int i = 0; i < info->dlpi_phnum && m->n_segments < 16; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        rs_segment_t *s = &fx->segs[m->n_segments++];
+        s->start = info->dlpi_addr + ph->p_vaddr;
+        s->end = s->start + ph->p_memsz;
+        s->flags = ph->p_flags;
+    }
+    m->load_bias = info->dlpi_addr;
+    return 1; /* the executable comes first */
+}
+
+static uint64_t pc_of(void (*fn)(void))
+{
+    return (uint64_t)(uintptr_t)fn + 1; /* looked up as pc - 1 */
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    ssize_t len = readlink("/proc/self/exe", fx->exe, sizeof fx->exe - 1);
+    if (len <= 0)
+        return -1;
+    fx->mods[0] = (rs_module_t){ .path = fx->exe, .segments = fx->segs,
+                                 .unload_epoch = RS_EPOCH_LIVE };
+    dl_iterate_phdr(main_module, fx);
+    fx->fake_seg = (rs_segment_t){ 0x1000, 0x2000, 5 };
+    fx->mods[1] = (rs_module_t){ .path = "/usr/lib/librefscope.so",
+                                 .segments = &fx->fake_seg, .n_segments = 1,
+                                 .unload_epoch = RS_EPOCH_LIVE };
+    /* stack 1: refscope hook, report_target_a, report_target_b */
+    fx->pcs1[0] = 0x1100;
+    fx->pcs1[1] = pc_of(report_target_a);
+    fx->pcs1[2] = pc_of(report_target_b);
+    fx->pcs2[0] = pc_of(report_target_b);
+    fx->pcs3[0] = 0x10; /* in no module */
+    fx->stacks[0] = (rs_stack_t){ 0, 3, fx->pcs1 };
+    fx->stacks[1] = (rs_stack_t){ 0, 1, fx->pcs2 };
+    fx->stacks[2] = (rs_stack_t){ 0, 1, fx->pcs3 };
+    /* nodes: two leaked (stack 1, type Node), one indirect charged to the
+     * first (stack 2), one reachable (stack 3), one leaked without stack */
+    rs_node_t *n = fx->nodes;
+    n[0] = (rs_node_t){ .addr = 0x10000, .size = 32, .stack_id = 1,
+                        .type_id = 1, .flags = RS_NODE_REFCOUNTED,
+                        .cls = RS_CLASS_LEAKED, .owner = UINT32_MAX };
+    n[1] = n[0];
+    n[1].addr = 0x10100;
+    n[2] = (rs_node_t){ .addr = 0x10200, .size = 16, .stack_id = 2,
+                        .cls = RS_CLASS_INDIRECT, .owner = 0 };
+    n[3] = (rs_node_t){ .addr = 0x10300, .size = 100, .stack_id = 3,
+                        .cls = RS_CLASS_REACHABLE, .owner = UINT32_MAX };
+    n[4] = (rs_node_t){ .addr = 0x10400, .size = 1, .stack_id = 0,
+                        .cls = RS_CLASS_LEAKED, .owner = UINT32_MAX };
+    fx->argv[0] = "./prog";
+    fx->argv[1] = "a\"b\n\xff";
+    fx->types[0] = "Node";
+    rs_snapshot_t *s = &fx->snap;
+    s->proc = (rs_proc_info_t){ .pid = 1234, .ppid = 77, .exit_status = 3,
+                                .has_exit_status = 1, .exe = "/bin/prog",
+                                .argv = fx->argv, .argc = 2, .label = "exit" };
+    s->modules = fx->mods;
+    s->n_modules = 2;
+    s->stacks = fx->stacks;
+    s->n_stacks = 3;
+    s->types = fx->types;
+    s->n_types = 1;
+    s->heap.nodes = fx->nodes;
+    s->heap.n_nodes = 5;
+    s->heap.edge_start = fx->edge_start; /* no edges */
+    rs_summary_count(&s->heap, &s->summary);
+    s->summary.cycle_groups = 4;
+    s->summary.leaked_refs = 5;
+    s->summary.rc_errors = 6;
+    *state = fx;
+    return fx->mods[0].n_segments ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+/* Renders snap as JSON (compact or pretty) and parses it back. */
+static jval_t *render_json(const rs_snapshot_t *snap,
+                           const rs_report_options_t *opt, int indent,
+                           char **text_out)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    rs_json_t j;
+    rs_json_init(&j, f, indent);
+    assert_int_equal(rs_report_json(&j, snap, sym, opt), 0);
+    assert_int_equal(rs_json_finish(&j), 0);
+    fclose(f);
+    rs_symbolizer_destroy(sym);
+    jval_t *v = jparse(buf);
+    if (text_out)
+        *text_out = buf;
+    else
+        free(buf);
+    return v;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void test_json_process_and_summary(void **state)
+{
+    fixture_t *fx = *state;
+    rs_report_options_t opt = { .snapshot_path = "/tmp/p.1234.0.rsnap" };
+    jval_t *v = render_json(&fx->snap, &opt, 2, NULL);
+    jval_t *p = jget(v, "process");
+    assert_int_equal(jnum(jget(p, "pid")), 1234);
+    assert_int_equal(jnum(jget(p, "ppid")), 77);
+    assert_string_equal(jstr(jget(p, "exe")), "/bin/prog");
+    assert_int_equal(jget(p, "argv")->n, 2);
+    assert_string_equal(jstr(jat(jget(p, "argv"), 0)), "./prog");
+    /* the invalid byte became U+FFFD */
+    assert_string_equal(jstr(jat(jget(p, "argv"), 1)), "a\"b\n\xef\xbf\xbd");
+    assert_int_equal(jnum(jget(p, "exit_status")), 3);
+
+    jval_t *s = jget(v, "summary");
+    assert_int_equal(jpath_num(s, "leaked", "bytes"), 65);
+    assert_int_equal(jpath_num(s, "leaked", "blocks"), 3);
+    assert_int_equal(jpath_num(s, "indirect", "bytes"), 16);
+    assert_int_equal(jpath_num(s, "indirect", "blocks"), 1);
+    assert_int_equal(jpath_num(s, "reachable", "bytes"), 100);
+    assert_int_equal(jpath_num(s, "cycles", "groups"), 4);
+    assert_int_equal(jpath_num(s, "cycles", "objects"), 0);
+    assert_int_equal(jpath_num(s, "cycles", "bytes"), 0);
+    assert_int_equal(jpath_num(s, "cycles", "blocks"), 0);
+    assert_int_equal(jpath_num(s, "leaked_refs", "blocks"), 0);
+    assert_int_equal(jpath_num(s, "leaked_refs", "objects"), 0);
+    assert_int_equal(jpath_num(s, "leaked_refs", "refs"), 5);
+    assert_int_equal(jpath_num(s, "leaked_refs", "bytes"), 0);
+    assert_int_equal(jnum(jget(s, "rc_errors")), 6);
+    assert_string_equal(jstr(jget(v, "snapshot")), "/tmp/p.1234.0.rsnap");
+    jfree(v);
+
+    /* no exit status: null; no snapshot path: null */
+    fx->snap.proc.has_exit_status = 0;
+    v = render_json(&fx->snap, NULL, 0, NULL);
+    assert_int_equal(jget(jget(v, "process"), "exit_status")->type, J_NULL);
+    assert_int_equal(jget(v, "snapshot")->type, J_NULL);
+    fx->snap.proc.has_exit_status = 1;
+    jfree(v);
+}
+
+static void test_json_findings_and_stacks(void **state)
+{
+    fixture_t *fx = *state;
+    jval_t *v = render_json(&fx->snap, NULL, 0, NULL);
+    jval_t *fs = jget(v, "findings");
+    assert_int_equal(fs->type, J_ARR);
+    assert_int_equal(fs->n, 3); /* reachable not listed */
+
+    jval_t *f0 = jat(fs, 0);
+    assert_string_equal(jstr(jget(f0, "class")), "leaked");
+    assert_int_equal(jnum(jget(f0, "bytes")), 64);
+    assert_int_equal(jnum(jget(f0, "blocks")), 2);
+    assert_string_equal(jstr(jget(f0, "type")), "Node");
+    assert_int_equal(jget(f0, "charged_to")->type, J_NULL);
+    jval_t *st = jget(f0, "stack");
+    assert_int_equal(st->n, 2); /* the librefscope frame is hidden */
+    jval_t *fr = jat(st, 0);
+    assert_string_equal(jstr(jget(fr, "function")), "report_target_a");
+    assert_true(ends_with(jstr(jget(fr, "file")), "test_report.c"));
+    assert_true(jnum(jget(fr, "line")) > 0);
+    assert_string_equal(jstr(jget(fr, "module")), fx->exe);
+    char addr[32];
+    snprintf(addr, sizeof addr, "0x%llx", (unsigned long long)fx->pcs1[1]);
+    assert_string_equal(jstr(jget(fr, "address")), addr);
+    assert_string_equal(jstr(jget(jat(st, 1), "function")), "report_target_b");
+
+    jval_t *f1 = jat(fs, 1);
+    assert_string_equal(jstr(jget(f1, "class")), "indirect");
+    assert_int_equal(jnum(jget(f1, "charged_to")), 0);
+    assert_int_equal(jget(f1, "type")->type, J_NULL);
+
+    jval_t *f2 = jat(fs, 2); /* the 1-byte leak without a stack */
+    assert_int_equal(jnum(jget(f2, "bytes")), 1);
+    assert_int_equal(jget(f2, "stack")->n, 0);
+    assert_int_equal(jpath_num(v, "findings_cut", "findings"), 0);
+    jfree(v);
+}
+
+static void test_json_reachable_unknown_frame_and_limit(void **state)
+{
+    fixture_t *fx = *state;
+    rs_report_options_t opt = { .show_reachable = 1, .limit = 2 };
+    jval_t *v = render_json(&fx->snap, &opt, 0, NULL);
+    jval_t *fs = jget(v, "findings");
+    assert_int_equal(fs->n, 2);
+    jval_t *f0 = jat(fs, 0);
+    assert_string_equal(jstr(jget(f0, "class")), "reachable");
+    jval_t *fr = jat(jget(f0, "stack"), 0);
+    assert_int_equal(jget(fr, "function")->type, J_NULL);
+    assert_int_equal(jget(fr, "file")->type, J_NULL);
+    assert_int_equal(jget(fr, "line")->type, J_NULL);
+    assert_int_equal(jget(fr, "module")->type, J_NULL);
+    assert_string_equal(jstr(jget(fr, "address")), "0x10");
+    assert_int_equal(jpath_num(v, "findings_cut", "findings"), 2);
+    assert_int_equal(jpath_num(v, "findings_cut", "bytes"), 17);
+    assert_int_equal(jpath_num(v, "findings_cut", "blocks"), 2);
+    jfree(v);
+}
+
+static char *render_text(const rs_snapshot_t *snap,
+                         const rs_report_options_t *opt)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    assert_int_equal(rs_report_text(f, snap, sym, opt), 0);
+    fclose(f);
+    rs_symbolizer_destroy(sym);
+    return buf;
+}
+
+static void test_text_report(void **state)
+{
+    fixture_t *fx = *state;
+    char *t = render_text(&fx->snap, NULL);
+    assert_non_null(strstr(t, "refscope: process 1234 (./prog 'a\"b\\x0a\xff') "
+                              "exited with status 3\n"));
+    assert_non_null(strstr(t, "Leak of 64 bytes in 2 blocks (leaked, type "
+                              "Node), allocated at:\n    #0 0x"));
+    assert_non_null(strstr(t, " in report_target_a "));
+    assert_non_null(strstr(t, "test_report.c:"));
+    assert_non_null(strstr(t, "\n    #1 0x"));
+    assert_null(strstr(t, "librefscope"));
+    assert_non_null(strstr(t, "Leak of 16 bytes in 1 block (indirect, charged "
+                              "to the leak allocated in report_target_a at "));
+    assert_non_null(strstr(t, "Leak of 1 byte in 1 block (leaked), allocated "
+                              "at:\n    <no stack recorded>\n"));
+    assert_null(strstr(t, "Reachable:"));
+    assert_non_null(strstr(t, "SUMMARY: refscope: 81 bytes leaked in 4 blocks "
+                              "(leaked: 65 bytes in 3 blocks, indirect: 16 "
+                              "bytes in 1 block); 100 bytes reachable in 1 "
+                              "block; 6 refcount errors\n"));
+    free(t);
+
+    rs_report_options_t opt = { .show_reachable = 1, .limit = 1 };
+    t = render_text(&fx->snap, &opt);
+    assert_non_null(strstr(t, "Reachable: 100 bytes in 1 block (reachable), "
+                              "allocated at:\n    #0 0x10 in ??\n"));
+    assert_non_null(strstr(t, "... 3 more findings (81 bytes in 4 blocks) "
+                              "not shown (--limit)\n"));
+    free(t);
+}
+
+static void test_text_snapshot_header_and_clean_summary(void **state)
+{
+    fixture_t *fx = *state;
+    rs_snapshot_t snap = fx->snap;
+    snap.proc.reason = 1;
+    snap.proc.label = "before";
+    snap.proc.seq = 2;
+    snap.heap.n_nodes = 0;
+    memset(&snap.summary, 0, sizeof snap.summary);
+    char *t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "snapshot 'before' #2\n"));
+    assert_non_null(strstr(t, "SUMMARY: refscope: no leaks; 0 bytes reachable "
+                              "in 0 blocks; 0 refcount errors\n"));
+    assert_null(strstr(t, "Leak of"));
+    free(t);
+    assert_int_equal(rs_report_leak_total(&snap).blocks, 0);
+    assert_int_equal(rs_report_leak_total(&fx->snap).bytes, 81);
+}
+
+static void test_snapshot_round_trip(void **state)
+{
+    fixture_t *fx = *state;
+    char path[] = "/tmp/test_report.XXXXXX.rsnap";
+    int fd = mkstemps(path, 6);
+    assert_true(fd >= 0);
+    close(fd);
+    rs_snapshot_error_t err = { "" };
+    if (rs_snapshot_write(&fx->snap, path, &err) < 0)
+        fail_msg("write: %s", err.message);
+    rs_snapshot_t *back = rs_snapshot_read(path, &err);
+    unlink(path);
+    if (!back)
+        fail_msg("read: %s", err.message);
+    char *a, *b;
+    jval_t *va = render_json(&fx->snap, NULL, 0, &a);
+    jval_t *vb = render_json(back, NULL, 0, &b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    jfree(va);
+    jfree(vb);
+    rs_snapshot_free(back);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_process_and_summary),
+        cmocka_unit_test(test_json_findings_and_stacks),
+        cmocka_unit_test(test_json_reachable_unknown_frame_and_limit),
+        cmocka_unit_test(test_text_report),
+        cmocka_unit_test(test_text_snapshot_header_and_clean_summary),
+        cmocka_unit_test(test_snapshot_round_trip),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,379 @@
+/*
+ * test_symbolize.c - unit tests of lib/symbolize: the test binary
+ * describes its own modules (dl_iterate_phdr) as a snapshot would, then
+ * symbolizes addresses of its own functions and call sites, and checks
+ * the failure paths: pc in no module, wrong epoch, changed file (build id
+ * mismatch, warned once), missing file, and frame filtering for display.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <unistd.h>
+
+#include "symbolize.h"
+
+#define MAX_MODULES 64
+
+typedef struct self_modules {
+    rs_module_t mods[MAX_MODULES];
+    uint32_t n;
+} self_modules_t;
+
+static void read_build_id(const struct dl_phdr_info *info, rs_module_t *m)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof *nh;
+            const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+                memcmp(name, "GNU", 4) == 0 && nh->n_descsz <= 20) {
+                memcpy(m->build_id, desc, nh->n_descsz);
+                m->build_id_len = (uint8_t)nh->n_descsz;
+                return;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+}
+
+static int add_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    self_modules_t *sm = data;
+    if (sm->n == MAX_MODULES)
+        return 1;
+    rs_module_t *m = &sm->mods[sm->n];
+    char exe[4096];
+    if (info->dlpi_name[0]) {
+        m->path = strdup(info->dlpi_name);
+    } else {
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        assert_true(len > 0);
+        exe[len] = 0;
+        m->path = strdup(exe);
+    }
+    m->load_bias = info->dlpi_addr;
+    m->segments = calloc(info->dlpi_phnum, sizeof *m->segments);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        rs_segment_t *seg = &m->segments[m->n_segments++];
+        seg->start = info->dlpi_addr + ph->p_vaddr;
+        seg->end = seg->start + ph->p_memsz;
+        seg->flags = ph->p_flags;
+    }
+    read_build_id(info, m);
+    m->load_epoch = 0;
+    m->unload_epoch = RS_EPOCH_LIVE;
+    sm->n++;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    self_modules_t *sm = calloc(1, sizeof *sm);
+    dl_iterate_phdr(add_module, sm);
+    *state = sm;
+    return sm->n ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    self_modules_t *sm = *state;
+    for (uint32_t i = 0; i < sm->n; i++) {
+        free(sm->mods[i].path);
+        free(sm->mods[i].segments);
+    }
+    free(sm);
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* ---- code to symbolize ------------------------------------------------ */
+
+static volatile int sink;
+static uint64_t captured_pc;
+static int call_line;
+
+__attribute__((noinline)) static void capture_return_address(void)
+{
+    captured_pc = (uint64_t)(uintptr_t)__builtin_return_address(0);
+    sink++;
+}
+
+__attribute__((noinline)) static void calling_function(void)
+{
+    call_line = __LINE__ + 1;
+    capture_return_address();
+    sink++; /* keeps the call from being a tail call */
+}
+
+static int inline_line, outer_line;
+
+static inline __attribute__((always_inline)) void inlined_helper(void)
+{
+    inline_line = __LINE__ + 1;
+    capture_return_address();
+    sink++;
+}
+
+__attribute__((noinline)) static void outer_function(void)
+{
+    outer_line = __LINE__ + 1;
+    inlined_helper();
+    sink++;
+}
+
+__attribute__((noinline)) int refscope_test_target(int x)
+{
+    sink += x;
+    return sink * 3;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* libc's own definition of name (not a sanitizer's interceptor). */
+static void *libc_symbol(const char *name)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(libc);
+    void *sym = dlsym(libc, name);
+    dlclose(libc);
+    return sym;
+}
+
+static void test_function_address(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_frame_t f[8];
+    /* +1: the symbolizer looks up pc - 1, as for return addresses */
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    assert_true(n >= 1);
+    assert_int_equal(f[n - 1].address, pc);
+    assert_non_null(f[n - 1].function);
+    assert_string_equal(f[n - 1].function, "refscope_test_target");
+    assert_non_null(f[n - 1].file);
+    assert_true(ends_with(f[n - 1].file, "test_symbolize.c"));
+    assert_true(f[n - 1].line > 0);
+    assert_non_null(f[n - 1].module);
+    assert_true(ends_with(f[n - 1].module, "test_symbolize"));
+    assert_int_equal(f[n - 1].module_offset, pc - sm->mods[0].load_bias);
+    rs_symbolizer_destroy(s);
+}
+
+static void test_return_address_line(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_frame_t f[8];
+    calling_function();
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, captured_pc, 0, f, 8);
+    assert_true(n >= 1);
+    assert_string_equal(f[0].function, "calling_function");
+    assert_true(ends_with(f[0].file, "test_symbolize.c"));
+    assert_int_equal(f[0].line, call_line);
+    assert_int_equal(f[0].address, captured_pc);
+    /* a second lookup comes from the cache and is identical */
+    rs_frame_t g[8];
+    int m = rs_symbolize_pc(s, sm->mods, sm->n, captured_pc, 0, g, 8);
+    assert_int_equal(m, n);
+    assert_ptr_equal(g[0].function, f[0].function);
+    assert_int_equal(g[0].line, f[0].line);
+    rs_symbolizer_destroy(s);
+}
+
+static void test_inlined_frames(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_frame_t f[8];
+    outer_function();
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, captured_pc, 0, f, 8);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0].function, "inlined_helper");
+    assert_int_equal(f[0].inlined, 1);
+    assert_int_equal(f[0].line, inline_line);
+    assert_true(ends_with(f[0].file, "test_symbolize.c"));
+    assert_string_equal(f[1].function, "outer_function");
+    assert_int_equal(f[1].inlined, 0);
+    assert_int_equal(f[1].line, outer_line);
+    assert_true(ends_with(f[1].file, "test_symbolize.c"));
+    assert_int_equal(f[1].address, captured_pc);
+    /* a buffer of one gets the innermost frame only */
+    assert_int_equal(rs_symbolize_pc(s, sm->mods, sm->n, captured_pc, 0, f, 1), 1);
+    assert_string_equal(f[0].function, "inlined_helper");
+    rs_symbolizer_destroy(s);
+}
+
+static void test_symtab_fallback_in_libc(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    void *qs = libc_symbol("qsort");
+    assert_non_null(qs);
+    rs_frame_t f[8];
+    uint64_t pc = (uint64_t)(uintptr_t)qs + 1;
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    assert_true(n >= 1);
+    assert_non_null(f[n - 1].module);
+    assert_non_null(strstr(f[n - 1].module, "libc"));
+    assert_non_null(f[n - 1].function);
+    assert_non_null(strstr(f[n - 1].function, "qsort"));
+    rs_symbolizer_destroy(s);
+}
+
+static void test_pc_outside_modules(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_frame_t f[8];
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, 16, 0, f, 8);
+    assert_int_equal(n, 1);
+    assert_null(f[0].function);
+    assert_null(f[0].file);
+    assert_int_equal(f[0].line, 0);
+    assert_null(f[0].module);
+    assert_int_equal(f[0].address, 16);
+    rs_symbolizer_destroy(s);
+}
+
+static void test_epoch_outside_module_life(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_module_t m = sm->mods[0];
+    m.load_epoch = 3;
+    m.unload_epoch = 5;
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    rs_frame_t f[8];
+    int n = rs_symbolize_pc(s, &m, 1, pc, 5, f, 8);
+    assert_int_equal(n, 1);
+    assert_null(f[0].module);
+    n = rs_symbolize_pc(s, &m, 1, pc, 2, f, 8);
+    assert_int_equal(n, 1);
+    assert_null(f[0].module);
+    n = rs_symbolize_pc(s, &m, 1, pc, 4, f, 8);
+    assert_true(n >= 1);
+    assert_string_equal(f[n - 1].function, "refscope_test_target");
+    rs_symbolizer_destroy(s);
+}
+
+static void test_build_id_mismatch(void **state)
+{
+    self_modules_t *sm = *state;
+    char *warn = NULL;
+    size_t warn_size = 0;
+    FILE *w = open_memstream(&warn, &warn_size);
+    rs_symbolizer_t *s = rs_symbolizer_create(w);
+    rs_module_t m = sm->mods[0];
+    assert_true(m.build_id_len > 0); /* gcc on Debian always adds one */
+    m.build_id[0] ^= 0xff;
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    rs_frame_t f[8];
+    for (int i = 0; i < 2; i++) {
+        int n = rs_symbolize_pc(s, &m, 1, pc, 0, f, 8);
+        assert_int_equal(n, 1);
+        assert_null(f[0].function);
+        assert_null(f[0].file);
+        assert_string_equal(f[0].module, m.path);
+        assert_int_equal(f[0].module_offset, pc - m.load_bias);
+    }
+    /* a different pc in the same changed file: still no new warning */
+    rs_symbolize_pc(s, &m, 1, pc + 1, 0, f, 8);
+    fflush(w);
+    assert_non_null(strstr(warn, "changed since the run"));
+    assert_null(strstr(strstr(warn, "changed") + 1, "changed"));
+    rs_symbolizer_destroy(s);
+    fclose(w);
+    free(warn);
+}
+
+static void test_missing_file(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_module_t m = sm->mods[0];
+    m.path = "/nonexistent/refscope/prog";
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    rs_frame_t f[8];
+    int n = rs_symbolize_pc(s, &m, 1, pc, 0, f, 8);
+    assert_int_equal(n, 1);
+    assert_null(f[0].function);
+    assert_string_equal(f[0].module, "/nonexistent/refscope/prog");
+    assert_int_equal(f[0].module_offset, pc - m.load_bias);
+    rs_symbolizer_destroy(s);
+}
+
+static void test_stack_filters_allocator_and_refscope(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    /* a fake librefscope module over an address range nothing else uses */
+    rs_module_t mods[MAX_MODULES + 1];
+    memcpy(mods, sm->mods, sm->n * sizeof *mods);
+    rs_segment_t fake_seg = { 0x1000, 0x2000, 5 };
+    mods[sm->n] = (rs_module_t){ .path = "/opt/x/lib/librefscope.so",
+                                 .segments = &fake_seg, .n_segments = 1,
+                                 .unload_epoch = RS_EPOCH_LIVE };
+    void *mal = libc_symbol("malloc");
+    calling_function();
+    uint64_t pcs[] = {
+        0x1100,                                   /* refscope hook        */
+        (uint64_t)(uintptr_t)mal + 1,             /* allocator entry      */
+        captured_pc,                              /* the allocating code  */
+        0x1200,                                   /* refscope again       */
+        (uint64_t)(uintptr_t)&refscope_test_target + 1,
+    };
+    rs_stack_t st = { .epoch = 0, .n_frames = 5, .pcs = pcs };
+    rs_snapshot_t snap = { .modules = mods, .n_modules = sm->n + 1,
+                           .stacks = &st, .n_stacks = 1 };
+    rs_frame_t f[16];
+    int n = rs_symbolize_stack(s, &snap, 1, f, 16);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0].function, "calling_function");
+    assert_string_equal(f[1].function, "refscope_test_target");
+    /* unknown ids give no frames */
+    assert_int_equal(rs_symbolize_stack(s, &snap, 0, f, 16), 0);
+    assert_int_equal(rs_symbolize_stack(s, &snap, 2, f, 16), 0);
+    /* the cap is honoured */
+    assert_int_equal(rs_symbolize_stack(s, &snap, 1, f, 1), 1);
+    rs_symbolizer_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_function_address),
+        cmocka_unit_test(test_return_address_line),
+        cmocka_unit_test(test_inlined_frames),
+        cmocka_unit_test(test_symtab_fallback_in_libc),
+        cmocka_unit_test(test_pc_outside_modules),
+        cmocka_unit_test(test_epoch_outside_module_life),
+        cmocka_unit_test(test_build_id_mismatch),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_stack_filters_allocator_and_refscope),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,102 @@
+/*
+ * cli.c - helpers shared by the refscope subcommands (see cli.h).
+ *
+ * Reports of several snapshots share one symbolizer, so a library that
+ * every process of a run loaded is opened and its DWARF read only once.
+ */
+#include "cli.h"
+
+#include "report.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "refscope%s%s: ", *cmd ? " " : "", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (try --help)\n", stderr);
+    return RS_CLI_EXIT_USAGE;
+}
+
+int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
+                      uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (!*arg || *end || errno || arg[0] == '-' || v < min || v > max) {
+        rs_cli_usage_error(cmd, "--%s wants a number from %u to %u, not '%s'",
+                           option, min, max, arg);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Prints one snapshot's report; returns -1 on exhaustion or I/O error. */
+static int print_one(const rs_snapshot_t *snap, const char *path,
+                     const rs_cli_output_t *out, rs_symbolizer_t *sym,
+                     rs_json_t *j, int first)
+{
+    rs_report_options_t opt = { .show_reachable = out->show_reachable,
+                                .limit = out->limit,
+                                .snapshot_path = out->temporary ? NULL : path };
+    if (out->json)
+        return rs_report_json(j, snap, sym, &opt);
+    if (!first)
+        fputc('\n', stdout);
+    return rs_report_text(stdout, snap, sym, &opt);
+}
+
+int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
+                         const rs_cli_output_t *out, rs_cli_printed_t *printed)
+{
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    rs_json_t j;
+    int rc = 0;
+    int array = out->json && (out->json_array || n != 1);
+
+    memset(printed, 0, sizeof *printed);
+    if (!sym) {
+        fprintf(stderr, "refscope %s: out of memory\n", cmd);
+        return -1;
+    }
+    rs_json_init(&j, stdout, 2);
+    if (array)
+        rs_json_begin_array(&j);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rs_snapshot_error_t err = { "" };
+        rs_snapshot_t *snap = rs_snapshot_read(paths[i], &err);
+        if (!snap) {
+            fflush(stdout);
+            fprintf(stderr, "refscope %s: %s\n", cmd,
+                    err.message[0] ? err.message : paths[i]);
+            printed->unreadable++;
+            continue;
+        }
+        rc = print_one(snap, paths[i], out, sym, &j, printed->reports == 0);
+        printed->reports++;
+        if (rs_report_leak_total(snap).blocks)
+            printed->leaking++;
+        rs_snapshot_free(snap);
+    }
+    if (array)
+        rs_json_end_array(&j);
+    if (out->json && (array || printed->reports) && rs_json_finish(&j) < 0)
+        rc = -1;
+    if (fflush(stdout) == EOF || ferror(stdout))
+        rc = -1;
+    if (rc < 0)
+        fprintf(stderr, "refscope %s: cannot write the report: %s\n", cmd,
+                ferror(stdout) ? strerror(errno) : "out of memory");
+    rs_symbolizer_destroy(sym);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * cli.h - what the refscope subcommands share: the command table, usage
+ * errors, option value parsing, and printing reports of snapshot files.
+ *
+ * Exit status conventions of every subcommand: 0 success, 2 usage error
+ * or bad input (one line on stderr: "refscope <cmd>: <reason>"), except
+ * `run`, which exits with the profiled program's status.
+ */
+#ifndef RS_CLI_H
+#define RS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_CLI_EXIT_USAGE 2
+
+/* Subcommand entry points: argv[0] is the subcommand name. */
+int rs_cmd_report(int argc, char **argv);
+int rs_cmd_run(int argc, char **argv);
+
+/* Prints "refscope <cmd>: <reason> (try --help)" on stderr and returns
+ * RS_CLI_EXIT_USAGE. */
+int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a decimal option value in [min, max] into *out.  On error prints
+ * the usage error for --<option> and returns -1 (*out unchanged). */
+int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
+                      uint32_t min, uint32_t max, uint32_t *out);
+
+/* How reports are printed. */
+typedef struct rs_cli_output {
+    int      json;            /* JSON instead of text                       */
+    int      json_array;      /* JSON: always an array, even of one         */
+    int      show_reachable;
+    uint32_t limit;           /* findings per snapshot, 0 = all             */
+    int      temporary;       /* the files are removed afterwards: do not
+                                 name them in the reports                   */
+} rs_cli_output_t;
+
+/* Result of printing a set of reports. */
+typedef struct rs_cli_printed {
+    uint32_t reports;         /* snapshots read and printed                 */
+    uint32_t unreadable;      /* snapshots that could not be read           */
+    uint32_t leaking;         /* snapshots whose summary shows a leak       */
+} rs_cli_printed_t;
+
+/*
+ * Reads each of paths[0..n) and prints its report on stdout, in order.
+ * A snapshot that cannot be read is reported on stderr as
+ * "refscope <cmd>: <reader's message>" and skipped.  Returns 0, or -1
+ * when memory is exhausted or stdout could not be written (said on
+ * stderr); *printed says what happened.
+ */
+int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
+                         const rs_cli_output_t *out, rs_cli_printed_t *printed);
+
+#endif /* RS_CLI_H */

@@ -1,0 +1,607 @@
+/*
+ * cmd_run.c - `refscope run [options] -- prog args...`: run a program
+ * under librefscope.so and report every process of it when it ends.
+ *
+ * How:
+ *  1. find librefscope.so ($REFSCOPE_LIBRARY, else ../lib next to this
+ *     executable, as in the build tree and an installed tree, else the
+ *     install libdir compiled in) and put it first in LD_PRELOAD;
+ *  2. point REFSCOPE_OUT at --out DIR or a fresh temporary directory
+ *     (removed afterwards) and set REFSCOPE_QUIET=1: the report is ours;
+ *  3. become a child subreaper, so descendants orphaned by their parents
+ *     are re-parented to us and waited for too;
+ *  4. fork and exec the program (an exec failure comes back through a
+ *     close-on-exec pipe and gives 127/126 like a shell); SIGINT, SIGTERM,
+ *     SIGHUP and SIGQUIT sent to us are forwarded to it;
+ *  5. wait until no descendant is left, then report every *.rsnap of the
+ *     directory written during the run (modified since the start, or named
+ *     after a process we waited for), the direct child first, then by pid
+ *     and sequence number.
+ * The exit status is the program's (128 + signal when killed).  With
+ * --exitcode N the preload makes leaking processes exit N, and refscope
+ * run exits N when the program exited 0 but any of its processes leaked.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMD "run"
+#define DEFAULT_TEXT_LIMIT 100
+#define MAX_DEPTH 256
+
+#ifndef REFSCOPE_INSTALL_LIBDIR
+#define REFSCOPE_INSTALL_LIBDIR "/usr/local/lib"
+#endif
+
+typedef struct run_options {
+    const char     *out_dir;    /* --out, or NULL for a temporary one     */
+    uint32_t        depth;      /* --depth, 0 = preload default           */
+    int             have_exitcode;
+    uint32_t        exitcode;
+    rs_cli_output_t output;
+    char          **program;    /* argv of the program, NULL terminated   */
+} run_options_t;
+
+/* Pids of every process waited for; a growable set. */
+typedef struct pid_set {
+    pid_t  *pids;
+    size_t  n, cap;
+} pid_set_t;
+
+/* One snapshot file to report. */
+typedef struct snap_file {
+    char *path;
+    long  pid;
+    long  seq;
+} snap_file_t;
+
+static volatile sig_atomic_t child_pid;
+
+static void usage(void)
+{
+    fputs("usage: refscope run [options] -- PROGRAM [ARGS...]\n"
+          "\n"
+          "Runs PROGRAM with librefscope.so preloaded, waits for it and every\n"
+          "process it started, then prints the report of each process\n"
+          "(the program first, then by pid) after the program's own output.\n"
+          "\n"
+          "  --out DIR         keep the snapshots in DIR (created if missing);\n"
+          "                    default: a temporary directory, removed after\n"
+          "  --json            print a JSON array with one object per process\n"
+          "                    (layout in lib/report.h; \"snapshot\" is null\n"
+          "                    unless --out keeps the files)\n"
+          "  --depth N         frames kept per allocation stack (1..256)\n"
+          "  --exitcode N      exit N (0..255) when anything leaked and the\n"
+          "                    program itself exited 0\n"
+          "  --show-reachable  also list blocks still reachable at exit\n"
+          "  --limit N         at most N findings per process (0 = all;\n"
+          "                    default 100 for text, all for JSON)\n"
+          "  --help            this text\n"
+          "\n"
+          "Environment: REFSCOPE_LIBRARY overrides where librefscope.so is\n"
+          "looked for; other REFSCOPE_* settings pass through to the preload.\n"
+          "Exit status: the program's (128+N when killed by signal N), 127 or\n"
+          "126 when it cannot be run, 2 on a usage error.\n",
+          stdout);
+}
+
+/* Parses argv into *o.  Returns -1 to continue, else an exit status. */
+static int parse_options(int argc, char **argv, run_options_t *o)
+{
+    static const struct option options[] = {
+        { "out", required_argument, NULL, 'o' },
+        { "json", no_argument, NULL, 'j' },
+        { "depth", required_argument, NULL, 'd' },
+        { "exitcode", required_argument, NULL, 'e' },
+        { "show-reachable", no_argument, NULL, 'r' },
+        { "limit", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int have_limit = 0, opt;
+
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            if (!*optarg)
+                return rs_cli_usage_error(CMD, "--out wants a directory");
+            o->out_dir = optarg;
+            break;
+        case 'j':
+            o->output.json = 1;
+            break;
+        case 'd':
+            if (rs_cli_parse_uint(CMD, "depth", optarg, 1, MAX_DEPTH,
+                                  &o->depth) < 0)
+                return RS_CLI_EXIT_USAGE;
+            break;
+        case 'e':
+            if (rs_cli_parse_uint(CMD, "exitcode", optarg, 0, 255,
+                                  &o->exitcode) < 0)
+                return RS_CLI_EXIT_USAGE;
+            o->have_exitcode = 1;
+            break;
+        case 'r':
+            o->output.show_reachable = 1;
+            break;
+        case 'l':
+            if (rs_cli_parse_uint(CMD, "limit", optarg, 0, UINT32_MAX,
+                                  &o->output.limit) < 0)
+                return RS_CLI_EXIT_USAGE;
+            have_limit = 1;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case ':':
+            return rs_cli_usage_error(CMD, "%s needs a value",
+                                      argv[optind - 1]);
+        default:
+            return rs_cli_usage_error(CMD, "unknown option '%s'",
+                                      argv[optind - 1]);
+        }
+    }
+    if (optind == argc)
+        return rs_cli_usage_error(CMD, "no program given");
+    if (!have_limit && !o->output.json)
+        o->output.limit = DEFAULT_TEXT_LIMIT;
+    o->output.json_array = 1;
+    o->program = argv + optind;
+    return -1;
+}
+
+/* ---- environment ------------------------------------------------------- */
+
+static int readable_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           access(path, R_OK) == 0;
+}
+
+/* Finds librefscope.so; returns a malloc'ed absolute path or NULL. */
+static char *find_library(void)
+{
+    const char *env = getenv("REFSCOPE_LIBRARY");
+    if (env && *env)
+        return readable_file(env) ? realpath(env, NULL) : NULL;
+
+    char exe[PATH_MAX], candidate[PATH_MAX + 32];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(candidate, sizeof candidate, "%s/../lib/librefscope.so",
+                     exe);
+            if (readable_file(candidate))
+                return realpath(candidate, NULL);
+        }
+    }
+    snprintf(candidate, sizeof candidate, "%s/librefscope.so",
+             REFSCOPE_INSTALL_LIBDIR);
+    return readable_file(candidate) ? realpath(candidate, NULL) : NULL;
+}
+
+/* Prepends lib to LD_PRELOAD.  Returns 0 or -1 (message printed). */
+static int set_preload(const char *lib)
+{
+    if (strpbrk(lib, " :\t\n")) {
+        fprintf(stderr, "refscope run: the library path '%s' contains a "
+                "space or colon, which LD_PRELOAD cannot express\n", lib);
+        return -1;
+    }
+    const char *old = getenv("LD_PRELOAD");
+    size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    char *value = malloc(n);
+    if (!value) {
+        fputs("refscope run: out of memory\n", stderr);
+        return -1;
+    }
+    if (old && *old)
+        snprintf(value, n, "%s:%s", lib, old);
+    else
+        snprintf(value, n, "%s", lib);
+    int rc = setenv("LD_PRELOAD", value, 1);
+    free(value);
+    return rc;
+}
+
+/* Creates (or accepts) the output directory; returns a malloc'ed absolute
+ * path or NULL with a message printed.  *created says whether it is a
+ * temporary directory of ours. */
+static char *make_out_dir(const char *requested, int *created)
+{
+    *created = 0;
+    if (requested) {
+        if (mkdir(requested, 0777) < 0 && errno != EEXIST) {
+            fprintf(stderr, "refscope run: cannot create '%s': %s\n",
+                    requested, strerror(errno));
+            return NULL;
+        }
+        struct stat st;
+        if (stat(requested, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "refscope run: '%s' is not a directory\n",
+                    requested);
+            return NULL;
+        }
+        char *abs = realpath(requested, NULL);
+        if (!abs)
+            fprintf(stderr, "refscope run: cannot resolve '%s': %s\n",
+                    requested, strerror(errno));
+        return abs;
+    }
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    char templ[PATH_MAX];
+    snprintf(templ, sizeof templ, "%s/refscope.XXXXXX", tmp);
+    if (!mkdtemp(templ)) {
+        fprintf(stderr, "refscope run: cannot create a directory in '%s': "
+                "%s\n", tmp, strerror(errno));
+        return NULL;
+    }
+    *created = 1;
+    char *abs = realpath(templ, NULL);
+    if (!abs)
+        rmdir(templ);
+    return abs;
+}
+
+static int set_number(const char *name, uint32_t v)
+{
+    char buf[16];
+    snprintf(buf, sizeof buf, "%u", v);
+    return setenv(name, buf, 1);
+}
+
+/* Sets every variable the preload reads.  Returns 0 or -1 (message). */
+static int prepare_environment(const run_options_t *o, const char *out_dir)
+{
+    char *lib = find_library();
+    if (!lib) {
+        fprintf(stderr, "refscope run: cannot find librefscope.so (looked "
+                "at $REFSCOPE_LIBRARY, ../lib next to refscope and %s; set "
+                "REFSCOPE_LIBRARY)\n", REFSCOPE_INSTALL_LIBDIR);
+        return -1;
+    }
+    int rc = set_preload(lib);
+    free(lib);
+    if (rc == 0)
+        rc = setenv("REFSCOPE_OUT", out_dir, 1) |
+             setenv("REFSCOPE_QUIET", "1", 1) |
+             (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
+             (o->have_exitcode ? set_number("REFSCOPE_EXITCODE", o->exitcode)
+                               : 0);
+    return rc ? -1 : 0;
+}
+
+/* ---- the program ----------------------------------------------------- */
+
+static void forward_signal(int sig)
+{
+    pid_t pid = child_pid;
+    if (pid > 0)
+        kill(pid, sig);
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+static void install_forwarding(sigset_t *set)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(set);
+    for (size_t i = 0; i < N_FORWARDED; i++) {
+        sigaction(forwarded[i], &sa, NULL);
+        sigaddset(set, forwarded[i]);
+    }
+}
+
+/* In the child: exec the program or report errno through the pipe. */
+static void exec_child(char **program, int err_fd, const sigset_t *old_mask)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaction(forwarded[i], &sa, NULL);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    execvp(program[0], program);
+    int e = errno;
+    while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
+        ;
+    _exit(127);
+}
+
+/* Starts the program.  Returns its pid, or -1 with *exec_errno set when it
+ * could not be started (0 when fork itself failed, message printed). */
+static pid_t start_program(char **program, int *exec_errno)
+{
+    int fds[2];
+    sigset_t forwarded_set, old_mask;
+
+    *exec_errno = 0;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        fprintf(stderr, "refscope run: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    install_forwarding(&forwarded_set);
+    sigprocmask(SIG_BLOCK, &forwarded_set, &old_mask);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(program, fds[1], &old_mask);
+    if (pid > 0)
+        child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    close(fds[1]);
+    if (pid < 0) {
+        fprintf(stderr, "refscope run: fork: %s\n", strerror(errno));
+        close(fds[0]);
+        return -1;
+    }
+    int e = 0;
+    ssize_t n;
+    while ((n = read(fds[0], &e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (n == (ssize_t)sizeof e) {
+        *exec_errno = e ? e : ENOEXEC;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        child_pid = 0;
+        return -1;
+    }
+    return pid;
+}
+
+static int pid_set_add(pid_set_t *s, pid_t pid)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        pid_t *p = realloc(s->pids, cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->pids = p;
+        s->cap = cap;
+    }
+    s->pids[s->n++] = pid;
+    return 0;
+}
+
+static int pid_set_has(const pid_set_t *s, long pid)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+static int status_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+/* Waits for every descendant; returns the direct child's exit code. */
+static int wait_all(pid_t child, pid_set_t *seen)
+{
+    int code = 1;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: nobody left */
+        }
+        pid_set_add(seen, pid); /* on exhaustion the mtime test remains */
+        if (pid == child) {
+            code = status_code(status);
+            child_pid = 0;
+        }
+    }
+    return code;
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* Parses "<exe>.<pid>.<seq>.rsnap"; returns 0 or -1 if name is not one. */
+static int parse_snapshot_name(const char *name, long *pid, long *seq)
+{
+    static const char suffix[] = ".rsnap";
+    size_t len = strlen(name), sl = sizeof suffix - 1;
+    if (len <= sl || strcmp(name + len - sl, suffix) != 0)
+        return -1;
+    char buf[NAME_MAX + 1];
+    snprintf(buf, sizeof buf, "%.*s", (int)(len - sl), name);
+    char *dot = strrchr(buf, '.');
+    if (!dot)
+        return -1;
+    *seq = strtol(dot + 1, NULL, 10);
+    *dot = 0;
+    dot = strrchr(buf, '.');
+    *pid = dot ? strtol(dot + 1, NULL, 10) : -1;
+    return 0;
+}
+
+static pid_t sort_first_pid;
+
+static int compare_files(const void *pa, const void *pb)
+{
+    const snap_file_t *a = pa, *b = pb;
+    int a_first = a->pid == sort_first_pid, b_first = b->pid == sort_first_pid;
+    if (a_first != b_first)
+        return b_first - a_first;
+    if (a->pid != b->pid)
+        return a->pid < b->pid ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return strcmp(a->path, b->path);
+}
+
+static int newer_or_equal(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec ||
+           (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
+/* Lists the snapshots of this run in report order into *files.  Returns
+ * the count, or -1 with a message printed. */
+static long collect_snapshots(const char *dir, const struct timespec *start,
+                              const pid_set_t *seen, pid_t child,
+                              snap_file_t **files)
+{
+    DIR *d = opendir(dir);
+    snap_file_t *list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+
+    *files = NULL;
+    if (!d) {
+        fprintf(stderr, "refscope run: cannot read '%s': %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d))) {
+        long pid, seq;
+        if (parse_snapshot_name(de->d_name, &pid, &seq) < 0)
+            continue;
+        size_t plen = strlen(dir) + strlen(de->d_name) + 2;
+        char *path = malloc(plen);
+        if (!path)
+            break;
+        snprintf(path, plen, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+            !(newer_or_equal(&st.st_mtim, start) || pid_set_has(seen, pid))) {
+            free(path);
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            snap_file_t *l = realloc(list, ncap * sizeof *l);
+            if (!l) {
+                free(path);
+                break;
+            }
+            list = l;
+            cap = ncap;
+        }
+        list[n++] = (snap_file_t){ path, pid, seq };
+    }
+    closedir(d);
+    sort_first_pid = child;
+    if (n)
+        qsort(list, n, sizeof *list, compare_files);
+    *files = list;
+    return (long)n;
+}
+
+static void free_snapshots(snap_file_t *files, long n, int remove_them)
+{
+    for (long i = 0; i < n; i++) {
+        if (remove_them)
+            unlink(files[i].path);
+        free(files[i].path);
+    }
+    free(files);
+}
+
+/* Prints the reports; returns how many processes leaked, or -1.
+ * code is the program's exit code, for the hint when nothing was written. */
+static int report_snapshots(const run_options_t *o, const snap_file_t *files,
+                            long n, int code)
+{
+    char **paths = calloc(n ? (size_t)n : 1, sizeof *paths);
+    if (!paths) {
+        fputs("refscope run: out of memory\n", stderr);
+        return -1;
+    }
+    for (long i = 0; i < n; i++)
+        paths[i] = files[i].path;
+    if (n == 0 && code > 128)
+        fprintf(stderr, "refscope run: no snapshot was written (the program "
+                "was killed by signal %d before it could be analysed)\n",
+                code - 128);
+    else if (n == 0)
+        fprintf(stderr, "refscope run: no snapshot was written (a static "
+                "program, or one that cleared LD_PRELOAD?)\n");
+    rs_cli_printed_t printed;
+    int rc = rs_cli_print_reports(CMD, paths, (size_t)n, &o->output,
+                                  &printed);
+    free(paths);
+    return rc < 0 ? -1 : (int)printed.leaking;
+}
+
+int rs_cmd_run(int argc, char **argv)
+{
+    run_options_t o = { 0 };
+    pid_set_t seen = { 0 };
+    int created = 0, rc;
+
+    if ((rc = parse_options(argc, argv, &o)) >= 0)
+        return rc;
+    char *out_dir = make_out_dir(o.out_dir, &created);
+    if (!out_dir)
+        return RS_CLI_EXIT_USAGE;
+    o.output.temporary = created;
+    if (prepare_environment(&o, out_dir) < 0) {
+        rc = RS_CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        fprintf(stderr, "refscope run: cannot become a subreaper (%s); "
+                "orphaned processes may be missed\n", strerror(errno));
+
+    struct timespec start;
+    clock_gettime(CLOCK_REALTIME_COARSE, &start);
+    int exec_errno;
+    pid_t child = start_program(o.program, &exec_errno);
+    if (child < 0) {
+        if (exec_errno)
+            fprintf(stderr, "refscope run: cannot run '%s': %s\n",
+                    o.program[0], strerror(exec_errno));
+        rc = exec_errno == ENOENT ? 127 : exec_errno ? 126 : 1;
+        goto out;
+    }
+    rc = wait_all(child, &seen);
+
+    snap_file_t *files;
+    long n = collect_snapshots(out_dir, &start, &seen, child, &files);
+    if (n >= 0) {
+        int leaking = report_snapshots(&o, files, n, rc);
+        if (leaking > 0 && o.have_exitcode && rc == 0)
+            rc = (int)o.exitcode;
+        free_snapshots(files, n, created);
+    }
+out:
+    if (created)
+        rmdir(out_dir);
+    free(out_dir);
+    free(seen.pids);
+    return rc;
+}
