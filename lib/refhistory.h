@@ -52,20 +52,8 @@
 
 #include <stdint.h>
 
-typedef enum rs_ref_op {
-    RS_REF_CTOR   = 1,
-    RS_REF_INCREF = 2,
-    RS_REF_DECREF = 3,
-} rs_ref_op_t;
-
-/* One reference event: 12 bytes. */
-typedef struct rs_ref_event {
-    uint32_t stack_id;   /* stack depot id, 0 = unknown                    */
-    uint32_t seq;        /* global sequence number (rs_refhist_next_seq)   */
-    uint16_t thread;     /* small thread index assigned by the preload     */
-    uint8_t  op;         /* rs_ref_op_t                                    */
-    uint8_t  reserved;
-} rs_ref_event_t;
+/* rs_ref_op_t and rs_ref_event_t live in rs_model.h (they are stored in
+ * snapshots). */
 
 /* A log: header then events[cap]. */
 typedef struct rs_refhist {

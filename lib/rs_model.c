@@ -54,3 +54,15 @@ void rs_summary_count(const rs_heap_t *heap, rs_summary_t *summary)
         summary->by_class[c].blocks++;
     }
 }
+
+const char *rs_rc_error_name(rs_rc_error_kind_t k)
+{
+    switch (k) {
+    case RS_RC_DECREF_UNKNOWN:     return "decref_unknown";
+    case RS_RC_UNDERFLOW:          return "underflow";
+    case RS_RC_FREE_REFERENCED:    return "free_referenced";
+    case RS_RC_INCREF_AFTER_FINAL: return "use_after_final";
+    case RS_RC_ERROR_KIND_COUNT:   break;
+    }
+    return "invalid";
+}

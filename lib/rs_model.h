@@ -139,6 +139,57 @@ typedef struct rs_stack {
     const uint64_t *pcs;          /* innermost first, return addresses       */
 } rs_stack_t;
 
+/* ---- refcounted objects: reference history and refcount errors ------- */
+
+typedef enum rs_ref_op {
+    RS_REF_CTOR   = 1,
+    RS_REF_INCREF = 2,
+    RS_REF_DECREF = 3,
+} rs_ref_op_t;
+
+/* One reference event: 12 bytes. */
+typedef struct rs_ref_event {
+    uint32_t stack_id;   /* stack depot id, 0 = unknown                    */
+    uint32_t seq;        /* global sequence number (rs_refhist_next_seq)   */
+    uint16_t thread;     /* small thread index assigned by the preload     */
+    uint8_t  op;         /* rs_ref_op_t                                    */
+    uint8_t  reserved;
+} rs_ref_event_t;
+
+/* The history of every refcounted node, CSR style like edges: the events
+ * of node i are events[event_start[i] .. event_start[i+1]), oldest first.
+ * A node's history may be compacted (balanced pairs dropped). */
+typedef struct rs_ref_history {
+    uint32_t       *event_start;  /* n_nodes + 1 entries, or NULL (none)    */
+    rs_ref_event_t *events;
+    uint64_t        n_events;
+} rs_ref_history_t;
+
+typedef enum rs_rc_error_kind {
+    RS_RC_DECREF_UNKNOWN     = 1, /* decref of a freed or never-seen object */
+    RS_RC_UNDERFLOW          = 2, /* the count went below zero              */
+    RS_RC_FREE_REFERENCED    = 3, /* free() while the count was above zero  */
+    RS_RC_INCREF_AFTER_FINAL = 4, /* incref/decref after the final decref   */
+    RS_RC_ERROR_KIND_COUNT   = 5
+} rs_rc_error_kind_t;
+
+/* Stable names for JSON: "decref_unknown", "underflow", "free_referenced",
+ * "use_after_final". */
+const char *rs_rc_error_name(rs_rc_error_kind_t k);
+
+/* A refcount error as it happened (reported at once on stderr too). */
+typedef struct rs_rc_error {
+    uint32_t kind;           /* rs_rc_error_kind_t                          */
+    uint32_t type_id;        /* 0 when unknown                              */
+    uint64_t addr;           /* the object pointer passed to the hook       */
+    int64_t  count;          /* the counter value after the faulty event    */
+    uint32_t stack_id;       /* where it happened                           */
+    uint32_t other_stack_id; /* the earlier event it conflicts with (the
+                                final decref, the free, ...), 0 if none     */
+    uint32_t tid;            /* kernel thread id                            */
+    uint32_t reserved;
+} rs_rc_error_t;
+
 /* ---- process and results --------------------------------------------- */
 
 typedef struct rs_proc_info {

@@ -30,6 +30,9 @@ typedef struct rs_snapshot {
     uint32_t       n_types;
     rs_heap_t      heap;
     rs_summary_t   summary;
+    rs_ref_history_t history;    /* reference events of refcounted nodes   */
+    rs_rc_error_t *rc_errors;    /* in the order they happened             */
+    uint32_t       n_rc_errors;
     void          *storage;      /* reader-owned backing memory             */
 } rs_snapshot_t;
 
