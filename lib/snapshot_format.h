@@ -15,8 +15,13 @@
  * types (readers skip types they do not know, after checking their bounds
  * and CRC) and grow the header (readers skip header bytes past the ones
  * they know).  Changing the encoding of an existing section is a major
- * change.  Sections known to the reader must be present exactly once and
+ * change.  The required sections (types 1..RS_SNAP_SECT_REQUIRED) must be
+ * present exactly once; the optional ones (RC_HISTORY, RC_ERRORS, added in
+ * 1.1) at most once, and a file without them (every 1.0 file) reads as
+ * "no history" and "no refcount errors".  Every known section present
  * must be consumed exactly, with no bytes left over.
+ *
+ * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS.
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
  * (CRC-32, error formatting, section names): snapshot.c.
@@ -42,7 +47,9 @@
  *   24     8    Record count (meaning given per section below)
  *
  * Sections carry no padding and need no alignment.  The writer lays them
- * out back to back in the order of the RS_SNAP_SECT_* values below.
+ * out back to back in the order of the RS_SNAP_SECT_* values below, right
+ * after the directory, which has exactly one entry per section written
+ * (so no byte of the file is outside the header CRC or a section CRC).
  *
  * ---- Encodings used in the section tables ------------------------------
  *
@@ -125,9 +132,58 @@
  *   RS_CLASS_COUNT x { v bytes, v blocks } indexed by class,
  *   v cycle_groups, v leaked_refs, v rc_errors
  *
+ * ---- RC_HISTORY (optional, since 1.1; count n_events): rs_ref_history_t --
+ *
+ *   Written exactly when history.event_start is not NULL; absent means
+ *   event_start == NULL (no history was kept).  Sparse: only nodes with at
+ *   least one event have a record, in rising node order.
+ *
+ *   v number of records R (nodes with events, <= n_nodes), then R x
+ *     v node index - previous record's node index - 1 (the first: the node
+ *       index itself); the node must be < n_nodes and RS_NODE_REFCOUNTED
+ *     v n, the node's number of events (>= 1, at most the events the
+ *       count leaves), then n events, oldest first:
+ *       Field     Enc  Check
+ *       tag       v    stack_id << 3 | same_thread << 2 | op; op (the
+ *                      low 2 bits) in RS_REF_CTOR..RS_REF_DECREF, stack_id
+ *                      <= n_stacks
+ *       seq       v    (seq - previous seq) mod 2^32, the previous seq of
+ *                      a node's first event being 0; < 2^32
+ *       thread    v    only when same_thread is 0 (else the thread is the
+ *                      previous event's, 0 before a node's first event);
+ *                      < 2^16
+ *       (rs_ref_event_t.reserved is not stored; it reads back as 0.)
+ *   The record sizes must add up to the count.  The reader rebuilds
+ *   event_start (n_nodes + 1 entries) from the records.
+ *
+ *   Size: 2 bytes at least and 13 at most per event, against 12 in memory
+ *   (plus 4 per node for event_start); an event with a stack id < 2048,
+ *   taken < 16384 events after the previous one of its object on the same
+ *   thread, takes 2-4 bytes.  Each object with events adds 2-4 bytes
+ *   (gap and n); objects without events cost nothing.
+ *
+ * ---- RC_ERRORS (optional, since 1.1; count n_rc_errors): rs_rc_error_t --
+ *
+ *   Written exactly when n_rc_errors > 0; absent means no errors.  In the
+ *   order they happened, per error:
+ *
+ *   Field           Enc  Check
+ *   kind            v    RS_RC_DECREF_UNKNOWN..RS_RC_INCREF_AFTER_FINAL
+ *   type_id         v    <= n_types
+ *   addr            s    addr - previous error's addr (the first: from 0),
+ *                        arithmetic mod 2^64
+ *   count           s
+ *   stack_id        v    <= n_stacks
+ *   other_stack_id  v    <= n_stacks
+ *   tid             v    < 2^32
+ *   (rs_rc_error_t.reserved is not stored.)
+ *
+ *   Size: 7 bytes at least, 41 at most; 11-17 bytes for a typical error,
+ *   against 40 in memory.
+ *
  * ---- Section types reserved for later minor versions ---------------------
  *
- *   10 RC_HISTORY, 11 RC_ERRORS, 12 LABELS (not written yet).
+ *   12 LABELS (not written yet).
  */
 #ifndef RS_SNAPSHOT_FORMAT_H
 #define RS_SNAPSHOT_FORMAT_H
@@ -141,7 +197,7 @@
 #define RS_SNAP_MAGIC          "RSNAP\0\r\n"
 #define RS_SNAP_MAGIC_SIZE     8
 #define RS_SNAP_VERSION_MAJOR  1
-#define RS_SNAP_VERSION_MINOR  0
+#define RS_SNAP_VERSION_MINOR  1
 
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32
@@ -166,6 +222,11 @@
 #define RS_SNAP_MAX_BUILD_ID   20
 #define RS_SNAP_VARINT_MAX     10   /* bytes in the longest varint        */
 
+/* RC_HISTORY event tag: stack_id << 3 | same_thread << 2 | op. */
+#define RS_SNAP_EVENT_OP_MASK     3u
+#define RS_SNAP_EVENT_SAME_THREAD 4u
+#define RS_SNAP_EVENT_STACK_SHIFT 3
+
 typedef enum rs_snap_section {
     RS_SNAP_SECT_META       = 1,
     RS_SNAP_SECT_MODULES    = 2,
@@ -176,7 +237,10 @@ typedef enum rs_snap_section {
     RS_SNAP_SECT_ROOTS      = 7,
     RS_SNAP_SECT_ROOT_EDGES = 8,
     RS_SNAP_SECT_SUMMARY    = 9,
-    RS_SNAP_SECT_KNOWN      = 9     /* highest type this version knows     */
+    RS_SNAP_SECT_RC_HISTORY = 10,   /* optional, since 1.1                 */
+    RS_SNAP_SECT_RC_ERRORS  = 11,   /* optional, since 1.1                 */
+    RS_SNAP_SECT_REQUIRED   = 9,    /* types 1..this must be present       */
+    RS_SNAP_SECT_KNOWN      = 11    /* highest type this version knows     */
 } rs_snap_section_t;
 
 /* ---- shared helpers, defined in snapshot.c ------------------------------ */

@@ -6,8 +6,9 @@
  * truncated under our feet cannot raise SIGBUS).  Then, in order: the
  * header (magic, version, file size, header CRC), the directory (every
  * section inside the file and past the directory, its CRC right, no known
- * type twice, every known type present), and the known sections in
- * dependency order, each decoded straight into arrays sized from the
+ * type twice, every required type present), and the known sections in
+ * dependency order (an optional section that is absent leaves its arrays
+ * NULL), each decoded straight into arrays sized from the
  * directory's counts.  No count is trusted before it has been checked
  * against the bytes that must hold it (each record needs at least a known
  * number of bytes), so a bogus count cannot cause a huge allocation, and
@@ -30,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_BLOCKS 16
+#define MAX_BLOCKS 24
 
 /* The snapshot and the list of blocks it owns, allocated together. */
 typedef struct owned_snapshot {
@@ -585,7 +586,7 @@ static int read_roots(reader_t *r)
         rt->kind = rd_u32(&c);
         rt->module = rd_plus1(&c);
         rt->tid = rd_u32(&c);
-        rt->reserved = 0;
+        rt->flags = 0;
         if (c.fault)
             return fail_cursor(r, &c, "root", i);
         if (__builtin_add_overflow(rt->start, rt->size, &end))
@@ -649,6 +650,170 @@ static int read_summary(reader_t *r)
     s->rc_errors = rd_u32(&c);
     if (c.fault)
         return fail_cursor(r, &c, "summary", UINT64_MAX);
+    return section_close(r, &c);
+}
+
+/* Decodes the n events of one node into out; the cursor is at the first
+ * event's tag.  Returns 0 or -1. */
+static int read_events(reader_t *r, cursor_t *c, rs_ref_event_t *out,
+                       uint64_t n, uint32_t node)
+{
+    uint32_t n_stacks = r->out->snap.n_stacks, seq = 0, thread = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        const uint8_t *at = c->p;
+        uint64_t tag = rd_varint(c);
+        seq += rd_u32(c);
+        if (!(tag & RS_SNAP_EVENT_SAME_THREAD))
+            thread = (uint32_t)rd_max(c, UINT16_MAX);
+        if (__builtin_expect(c->fault != CUR_OK, 0))
+            return fail_cursor(r, c, "reference events of node", node);
+        uint64_t op = tag & RS_SNAP_EVENT_OP_MASK;
+        uint64_t stack = tag >> RS_SNAP_EVENT_STACK_SHIFT;
+        if (op < RS_REF_CTOR)
+            return fail(r, offset_of(r, at), "event %llu of node %u has op %llu "
+                        "(not ctor, incref or decref)", (unsigned long long)k,
+                        node, (unsigned long long)op);
+        if (stack > n_stacks)
+            return fail(r, offset_of(r, at), "event %llu of node %u has stack "
+                        "id %llu but only %u stacks", (unsigned long long)k,
+                        node, (unsigned long long)stack, n_stacks);
+        out[k] = (rs_ref_event_t){ .stack_id = (uint32_t)stack, .seq = seq,
+                                   .thread = (uint16_t)thread,
+                                   .op = (uint8_t)op };
+    }
+    return 0;
+}
+
+/* Checks RC_HISTORY's record count against the nodes, the events and the
+ * bytes; each record takes 2 bytes at least, each event 2. */
+static int check_history_records(reader_t *r, uint64_t records)
+{
+    const section_t *sec = &r->sect[RS_SNAP_SECT_RC_HISTORY];
+    uint32_t n_nodes = r->out->snap.heap.n_nodes;
+    if (records > n_nodes)
+        return fail(r, sec->offset, "%llu objects with events but only %u "
+                    "nodes", (unsigned long long)records, n_nodes);
+    if (records > sec->count)
+        return fail(r, sec->offset, "%llu objects with events but only %llu "
+                    "events", (unsigned long long)records,
+                    (unsigned long long)sec->count);
+    if (2 * records + 2 * sec->count + 1 > sec->length)
+        return fail(r, sec->offset, "%llu objects with %llu events cannot fit "
+                    "in %llu bytes", (unsigned long long)records,
+                    (unsigned long long)sec->count,
+                    (unsigned long long)sec->length);
+    return 0;
+}
+
+/* RC_HISTORY: sparse per-node records, expanded back into the CSR arrays.
+ * Postcondition on success: event_start has n_nodes + 1 monotone entries
+ * from 0 to n_events, and events sit only on refcounted nodes. */
+static int read_history(reader_t *r)
+{
+    rs_snapshot_t *s = &r->out->snap;
+    rs_ref_history_t *hist = &s->history;
+    const section_t *sec = &r->sect[RS_SNAP_SECT_RC_HISTORY];
+    uint32_t n_nodes = s->heap.n_nodes;
+    cursor_t c;
+    if (!sec->present)
+        return 0;                 /* no history: event_start stays NULL */
+    if (section_open(r, RS_SNAP_SECT_RC_HISTORY, &c, UINT32_MAX, 2, 1) < 0)
+        return -1;
+    uint64_t records = rd_varint(&c);
+    if (c.fault)
+        return fail_cursor(r, &c, "object count", UINT64_MAX);
+    if (check_history_records(r, records) < 0)
+        return -1;
+    hist->n_events = sec->count;
+    hist->event_start = keep(r, (uint64_t)n_nodes + 1, sizeof *hist->event_start);
+    hist->events = hist->event_start ? keep(r, sec->count, sizeof *hist->events)
+                                     : NULL;
+    if (!hist->events)
+        return -1;
+    uint64_t e = 0, next = 0;     /* event_start[0..next) are filled */
+    for (uint64_t k = 0; k < records; k++) {
+        const uint8_t *rec = c.p;
+        uint64_t gap = rd_varint(&c);
+        uint64_t n = rd_varint(&c);
+        if (c.fault)
+            return fail_cursor(r, &c, "history record", k);
+        if (gap >= n_nodes - next)
+            return fail(r, offset_of(r, rec), "history record %llu names node "
+                        "%llu but only %u nodes", (unsigned long long)k,
+                        (unsigned long long)(next + gap), n_nodes);
+        uint32_t node = (uint32_t)(next + gap);
+        if (!(s->heap.nodes[node].flags & RS_NODE_REFCOUNTED))
+            return fail(r, offset_of(r, rec), "node %u has reference events "
+                        "but is not refcounted", node);
+        if (n == 0 || n > hist->n_events - e)
+            return fail(r, offset_of(r, rec), "node %u has %llu events (at "
+                        "least 1 and at most the %llu the count leaves)", node,
+                        (unsigned long long)n,
+                        (unsigned long long)(hist->n_events - e));
+        while (next <= node)
+            hist->event_start[next++] = (uint32_t)e;
+        if (read_events(r, &c, hist->events + e, n, node) < 0)
+            return -1;
+        e += n;
+    }
+    while (next <= n_nodes)
+        hist->event_start[next++] = (uint32_t)e;
+    if (e != hist->n_events)
+        return fail(r, sec->offset, "objects have %llu events but the count "
+                    "is %llu", (unsigned long long)e,
+                    (unsigned long long)hist->n_events);
+    return section_close(r, &c);
+}
+
+/* Semantic checks of one decoded refcount error at rec. */
+static int check_rc_error(reader_t *r, const rs_rc_error_t *x, uint32_t i,
+                          uint64_t rec)
+{
+    const rs_snapshot_t *s = &r->out->snap;
+    if (x->kind < RS_RC_DECREF_UNKNOWN || x->kind >= RS_RC_ERROR_KIND_COUNT)
+        return fail(r, rec, "refcount error %u has unknown kind %u", i, x->kind);
+    if (x->type_id > s->n_types)
+        return fail(r, rec, "refcount error %u has type id %u but only %u "
+                    "types", i, x->type_id, s->n_types);
+    if (x->stack_id > s->n_stacks || x->other_stack_id > s->n_stacks)
+        return fail(r, rec, "refcount error %u has %sstack id %u but only %u "
+                    "stacks", i, x->stack_id > s->n_stacks ? "" : "other ",
+                    x->stack_id > s->n_stacks ? x->stack_id : x->other_stack_id,
+                    s->n_stacks);
+    return 0;
+}
+
+static int read_rc_errors(reader_t *r)
+{
+    rs_snapshot_t *s = &r->out->snap;
+    const section_t *sec = &r->sect[RS_SNAP_SECT_RC_ERRORS];
+    cursor_t c;
+    if (!sec->present)
+        return 0;                 /* no errors: rc_errors stays NULL */
+    if (section_open(r, RS_SNAP_SECT_RC_ERRORS, &c, UINT32_MAX, 7, 0) < 0)
+        return -1;
+    s->n_rc_errors = (uint32_t)sec->count;
+    s->rc_errors = keep(r, sec->count, sizeof *s->rc_errors);
+    if (!s->rc_errors)
+        return -1;
+    uint64_t addr = 0;
+    for (uint32_t i = 0; i < s->n_rc_errors; i++) {
+        rs_rc_error_t *x = &s->rc_errors[i];
+        const uint8_t *rec = c.p;
+        x->kind = rd_u32(&c);
+        x->type_id = rd_u32(&c);
+        addr += (uint64_t)rd_svarint(&c);
+        x->addr = addr;
+        x->count = rd_svarint(&c);
+        x->stack_id = rd_u32(&c);
+        x->other_stack_id = rd_u32(&c);
+        x->tid = rd_u32(&c);
+        x->reserved = 0;
+        if (c.fault)
+            return fail_cursor(r, &c, "refcount error", i);
+        if (check_rc_error(r, x, i, offset_of(r, rec)) < 0)
+            return -1;
+    }
     return section_close(r, &c);
 }
 
@@ -746,7 +911,7 @@ static int read_directory(reader_t *r, uint64_t dir_end)
         if (type >= 1 && type <= RS_SNAP_SECT_KNOWN)
             r->sect[type] = s;
     }
-    for (uint32_t t = 1; t <= RS_SNAP_SECT_KNOWN; t++) {
+    for (uint32_t t = 1; t <= RS_SNAP_SECT_REQUIRED; t++) {
         if (!r->sect[t].present) {
             r->where = IN_HEADER;
             return fail(r, hsize, "the directory has no %s section",
@@ -815,7 +980,8 @@ static int decode(reader_t *r)
 {
     static int (*const readers[])(reader_t *) = {
         read_meta, read_modules, read_stacks, read_types, read_nodes,
-        read_edges, read_roots, read_root_edges, read_summary,
+        read_edges, read_roots, read_root_edges, read_summary, read_history,
+        read_rc_errors,
     };
     uint64_t dir_end = 0;
     if (read_header(r, &dir_end) < 0 || read_directory(r, dir_end) < 0)

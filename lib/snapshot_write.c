@@ -5,7 +5,8 @@
  * This runs inside the target process at exit, so it uses no stdio and
  * allocates only through rs_mem (one 64 KiB output buffer and the
  * temporary file name).  The file is produced in one forward pass: a
- * zeroed header and directory are written first, then each section is
+ * zeroed header and directory (one entry per section that will be
+ * written) are written first, then each section is
  * encoded into the buffer, whose contents are CRC'ed and handed to
  * write(2) whenever it fills; finally the real header and directory
  * (offsets, lengths, counts, CRCs now known) are written over the
@@ -46,7 +47,8 @@ typedef struct writer {
     const char          *path;
     rs_snapshot_error_t *err;
     uint8_t              dir[RS_SNAP_SECT_KNOWN][RS_SNAP_DIRENT_SIZE];
-    uint32_t             n_dir;
+    uint32_t             n_dir;        /* entries filled so far             */
+    uint32_t             n_planned;    /* sections this file will have     */
     uint64_t             sect_start;
 } writer_t;
 
@@ -321,7 +323,96 @@ static void write_summary(writer_t *wr)
     section_end(wr, RS_SNAP_SECT_SUMMARY, 1);
 }
 
+/* RC_HISTORY: sparse records of the nodes that have events. */
+static void write_history(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_snapshot_t *s = wr->snap;
+    const uint32_t *start = s->history.event_start;
+    uint32_t n_nodes = s->heap.n_nodes, records = 0, prev_node = UINT32_MAX;
+    for (uint32_t i = 0; i < n_nodes; i++)
+        records += start[i + 1] != start[i];
+    section_begin(wr);
+    wb_varint(w, records);
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        if (start[i + 1] == start[i])
+            continue;
+        uint32_t seq = 0, thread = 0;
+        wb_varint(w, (uint32_t)(i - prev_node - 1));
+        wb_varint(w, start[i + 1] - start[i]);
+        prev_node = i;
+        for (uint32_t e = start[i]; e < start[i + 1]; e++) {
+            const rs_ref_event_t *ev = &s->history.events[e];
+            uint32_t same = ev->thread == thread ? RS_SNAP_EVENT_SAME_THREAD : 0;
+            wb_varint(w, (uint64_t)ev->stack_id << RS_SNAP_EVENT_STACK_SHIFT |
+                         same | (ev->op & RS_SNAP_EVENT_OP_MASK));
+            wb_varint(w, (uint32_t)(ev->seq - seq));
+            if (!same)
+                wb_varint(w, ev->thread);
+            seq = ev->seq;
+            thread = ev->thread;
+        }
+    }
+    section_end(wr, RS_SNAP_SECT_RC_HISTORY, s->history.n_events);
+}
+
+static void write_rc_errors(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_snapshot_t *s = wr->snap;
+    uint64_t prev_addr = 0;
+    section_begin(wr);
+    for (uint32_t i = 0; i < s->n_rc_errors; i++) {
+        const rs_rc_error_t *e = &s->rc_errors[i];
+        wb_varint(w, e->kind);
+        wb_varint(w, e->type_id);
+        wb_svarint(w, (int64_t)(e->addr - prev_addr));
+        wb_svarint(w, e->count);
+        wb_varint(w, e->stack_id);
+        wb_varint(w, e->other_stack_id);
+        wb_varint(w, e->tid);
+        prev_addr = e->addr;
+    }
+    section_end(wr, RS_SNAP_SECT_RC_ERRORS, s->n_rc_errors);
+}
+
 /* ---- checks of the input ------------------------------------------------- */
+
+/* A CSR index start[0..n] must run monotonically from 0 to total.
+ * Returns NULL, why[0] (wrong ends) or why[1] (not monotone). */
+static const char *check_csr(const uint32_t *start, uint32_t n, uint64_t total,
+                             const char *const why[2])
+{
+    if (start[0] != 0 || start[n] != total)
+        return why[0];
+    for (uint32_t i = 0; i < n; i++)
+        if (start[i + 1] < start[i])
+            return why[1];
+    return NULL;
+}
+
+/* History arrays the writer can walk and ops it can encode; the rest of
+ * the events' contents (op 0, stack ids, the nodes they belong to) is left
+ * to the reader.  NULL or what is wrong. */
+static const char *check_history(const rs_snapshot_t *s)
+{
+    const rs_ref_history_t *hist = &s->history;
+    if (!hist->event_start)
+        return hist->n_events ? "history has events but no event_start" : NULL;
+    if (hist->n_events && !hist->events)
+        return "history has event_start but no events";
+    if (hist->n_events > UINT32_MAX)
+        return "more than 2^32-1 reference events";
+    for (uint64_t e = 0; e < hist->n_events; e++)
+        if (hist->events[e].op > RS_SNAP_EVENT_OP_MASK)
+            return "a reference event has an op above 3, which the format "
+                   "cannot store";
+    static const char *const why[2] = {
+        "event_start does not run from 0 to n_events",
+        "event_start is not monotone",
+    };
+    return check_csr(hist->event_start, s->heap.n_nodes, hist->n_events, why);
+}
 
 /* The writer refuses a snapshot it cannot encode or that would crash it
  * (a count with a NULL array, broken CSR arrays, unsorted nodes, inverted
@@ -336,7 +427,8 @@ static int check_input(const rs_snapshot_t *s, const char *path,
     if ((s->n_modules && !s->modules) || (s->n_stacks && !s->stacks) ||
         (s->n_types && !s->types) || (s->proc.argc && !s->proc.argv) ||
         (h->n_nodes && !h->nodes) || (h->n_edges && (!h->edges || !h->edge_start)) ||
-        (h->n_roots && !h->roots) || (h->n_root_edges && !h->root_edges))
+        (h->n_roots && !h->roots) || (h->n_root_edges && !h->root_edges) ||
+        (s->n_rc_errors && !s->rc_errors))
         what = "an array is NULL but its count is not 0";
     else if (h->n_edges > UINT32_MAX)
         what = "more than 2^32-1 edges";
@@ -356,13 +448,14 @@ static int check_input(const rs_snapshot_t *s, const char *path,
     for (uint32_t i = 1; !what && i < h->n_nodes; i++)
         if (h->nodes[i].addr <= h->nodes[i - 1].addr)
             what = "nodes are not sorted by strictly rising address";
-    if (!what && h->edge_start) {
-        if (h->edge_start[0] != 0 || h->edge_start[h->n_nodes] != h->n_edges)
-            what = "edge_start does not run from 0 to n_edges";
-        for (uint32_t i = 0; !what && i < h->n_nodes; i++)
-            if (h->edge_start[i + 1] < h->edge_start[i])
-                what = "edge_start is not monotone";
-    }
+    static const char *const edge_why[2] = {
+        "edge_start does not run from 0 to n_edges",
+        "edge_start is not monotone",
+    };
+    if (!what && h->edge_start)
+        what = check_csr(h->edge_start, h->n_nodes, h->n_edges, edge_why);
+    if (!what)
+        what = check_history(s);
     if (!what)
         return 0;
     rs_snapshot_errorf(err, "%s: cannot write snapshot: %s", path, what);
@@ -437,23 +530,31 @@ static void encode_header(uint8_t *hdr, const writer_t *wr, uint64_t size)
     put_le(hdr + RS_SNAP_OFF_MINOR, RS_SNAP_VERSION_MINOR, 2);
     put_le(hdr + RS_SNAP_OFF_HDRSIZE, RS_SNAP_HEADER_SIZE, 4);
     put_le(hdr + RS_SNAP_OFF_FILESIZE, size, 8);
-    put_le(hdr + RS_SNAP_OFF_NSECT, wr->n_dir, 4);
+    put_le(hdr + RS_SNAP_OFF_NSECT, wr->n_planned, 4);
     uint32_t crc = rs_snapshot_crc32(0, hdr, RS_SNAP_OFF_HDRCRC);
-    crc = rs_snapshot_crc32(crc, wr->dir, (size_t)wr->n_dir * RS_SNAP_DIRENT_SIZE);
+    crc = rs_snapshot_crc32(crc, wr->dir,
+                            (size_t)wr->n_planned * RS_SNAP_DIRENT_SIZE);
     put_le(hdr + RS_SNAP_OFF_HDRCRC, crc, 4);
 }
 
 /* Writes the whole file to wr->w.fd.  Returns 0, or an errno value and
- * sets *op to the name of the failed operation. */
+ * sets *op to the name of the failed operation.  The optional sections are
+ * written only when they have something to say, so a snapshot without
+ * refcounted objects is as small as a 1.0 one; the directory placeholder
+ * has exactly one entry per section written. */
 static int write_file(writer_t *wr, const char **op)
 {
     wbuf_t *w = &wr->w;
     static const uint8_t zeros[RS_SNAP_HEADER_SIZE +
                                RS_SNAP_SECT_KNOWN * RS_SNAP_DIRENT_SIZE];
     uint8_t hdr[RS_SNAP_HEADER_SIZE];
+    int history = wr->snap->history.event_start != NULL;
+    int rc_errors = wr->snap->n_rc_errors > 0;
 
     *op = "write";
-    wb_bytes(w, zeros, sizeof zeros);
+    wr->n_planned = RS_SNAP_SECT_REQUIRED + (uint32_t)history + (uint32_t)rc_errors;
+    wb_bytes(w, zeros, RS_SNAP_HEADER_SIZE +
+                       (size_t)wr->n_planned * RS_SNAP_DIRENT_SIZE);
     write_meta(wr);
     write_modules(wr);
     write_stacks(wr);
@@ -462,13 +563,21 @@ static int write_file(writer_t *wr, const char **op)
     write_edges(wr);
     write_roots(wr);
     write_summary(wr);
+    if (history)
+        write_history(wr);
+    if (rc_errors)
+        write_rc_errors(wr);
     wb_flush(w);
     if (w->error)
         return w->error;
+    if (wr->n_dir != wr->n_planned)
+        return EPROTO;    /* cannot happen: a section was planned, not written */
     encode_header(hdr, wr, w->flushed);
     int e = write_all(w->fd, hdr, sizeof hdr, 0);
     if (!e)
-        e = write_all(w->fd, wr->dir[0], sizeof wr->dir, RS_SNAP_HEADER_SIZE);
+        e = write_all(w->fd, wr->dir[0],
+                      (size_t)wr->n_dir * RS_SNAP_DIRENT_SIZE,
+                      RS_SNAP_HEADER_SIZE);
     if (e)
         return e;
     *op = "fsync";

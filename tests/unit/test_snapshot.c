@@ -1,10 +1,13 @@
 /*
  * test_snapshot.c - unit tests of the snapshot writer and reader
- * (lib/snapshot*.c): field-by-field round trips, atomic replacement and
- * clean write failures, and a reader that rejects every truncation, every
- * flipped byte and each kind of semantic corruption with a message naming
- * the file, the section and the offset, and never crashes on random bytes
- * even when their CRCs have been made to match.
+ * (lib/snapshot*.c): field-by-field round trips (reference history and
+ * refcount errors included), atomic replacement and clean write failures,
+ * files of format 1.0 (without the optional sections) still read, a
+ * slice-by-8 CRC checked against a bitwise one, and a reader that rejects
+ * every truncation, every flipped byte and each kind of semantic
+ * corruption with a message naming the file, the section and the offset,
+ * and never crashes on random bytes even when their CRCs have been made to
+ * match.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +137,20 @@ static rs_root_edge_t root_edges[] = {
     { 0, 0, 0x10 }, { 1, 1, 0x1ff8 }, { 1, 0, 8 }, { 2, 4, 0 },
 };
 static char *argv_sample[] = { "prog", "--flag", "", "a b" };
+/* Nodes 1 and 2 are the refcounted ones: 4 and 2 events.  Node 1's seqs
+ * wrap around 2^32, node 2's run backwards; threads change and repeat. */
+static uint32_t event_start[] = { 0, 0, 4, 6, 6, 6 };
+static rs_ref_event_t events[] = {
+    { 1, 10, 0, RS_REF_CTOR, 0 },      { 2, 0xfffffff0, 3, RS_REF_INCREF, 0 },
+    { 0, 5, 3, RS_REF_DECREF, 0 },     { 3, 6, 0xffff, RS_REF_INCREF, 0 },
+    { 3, 100, 1, RS_REF_CTOR, 0 },     { 1, 99, 1, RS_REF_DECREF, 0 },
+};
+static rs_rc_error_t rc_errors[] = {
+    { RS_RC_DECREF_UNKNOWN, 0, 0xdead0000, 0, 1, 0, 77, 0 },
+    { RS_RC_UNDERFLOW, 1, 0x1020, -1, 2, 3, 78, 0 },
+    { RS_RC_FREE_REFERENCED, 3, 0x1080, INT64_MAX, 3, 1, UINT32_MAX, 0 },
+    { RS_RC_INCREF_AFTER_FINAL, 2, UINT64_MAX, INT64_MIN, 0, 2, 0, 0 },
+};
 
 static rs_snapshot_t sample(void)
 {
@@ -172,6 +189,21 @@ static rs_snapshot_t sample(void)
     s.summary.cycle_groups = 1;
     s.summary.leaked_refs = 9;
     s.summary.rc_errors = UINT32_MAX;
+    s.history.event_start = event_start;
+    s.history.events = events;
+    s.history.n_events = 6;
+    s.rc_errors = rc_errors;
+    s.n_rc_errors = 4;
+    return s;
+}
+
+/* The sample as a 1.0 writer could have produced it. */
+static rs_snapshot_t sample_without_refcounting(void)
+{
+    rs_snapshot_t s = sample();
+    memset(&s.history, 0, sizeof s.history);
+    s.rc_errors = NULL;
+    s.n_rc_errors = 0;
     return s;
 }
 
@@ -276,8 +308,37 @@ static void compare_heap(const rs_heap_t *a, const rs_heap_t *b)
     }
 }
 
+static void compare_refcounting(const rs_snapshot_t *a, const rs_snapshot_t *b)
+{
+    const rs_ref_history_t *x = &a->history, *y = &b->history;
+    assert_int_equal(x->event_start == NULL, y->event_start == NULL);
+    assert_int_equal(x->n_events, y->n_events);
+    for (uint32_t i = 0; x->event_start && i <= a->heap.n_nodes; i++)
+        assert_int_equal(x->event_start[i], y->event_start[i]);
+    for (uint64_t e = 0; e < x->n_events; e++) {
+        assert_int_equal(x->events[e].stack_id, y->events[e].stack_id);
+        assert_int_equal(x->events[e].seq, y->events[e].seq);
+        assert_int_equal(x->events[e].thread, y->events[e].thread);
+        assert_int_equal(x->events[e].op, y->events[e].op);
+        assert_int_equal(y->events[e].reserved, 0);
+    }
+    assert_int_equal(a->n_rc_errors, b->n_rc_errors);
+    assert_int_equal(a->rc_errors == NULL, b->rc_errors == NULL);
+    for (uint32_t i = 0; i < a->n_rc_errors; i++) {
+        const rs_rc_error_t *p = &a->rc_errors[i], *q = &b->rc_errors[i];
+        assert_int_equal(p->kind, q->kind);
+        assert_int_equal(p->type_id, q->type_id);
+        assert_int_equal(p->addr, q->addr);
+        assert_int_equal(p->count, q->count);
+        assert_int_equal(p->stack_id, q->stack_id);
+        assert_int_equal(p->other_stack_id, q->other_stack_id);
+        assert_int_equal(p->tid, q->tid);
+    }
+}
+
 static void compare_snapshots(const rs_snapshot_t *a, const rs_snapshot_t *b)
 {
+    compare_refcounting(a, b);
     compare_proc(&a->proc, &b->proc);
     compare_modules(a, b);
     compare_stacks_types(a, b);
@@ -428,7 +489,15 @@ static void test_round_trip_random_graph(void **state)
     rs_node_t *nv = calloc(N, sizeof *nv);
     uint32_t *es = calloc(N + 1, sizeof *es);
     rs_edge_t *ev = calloc(N * 4, sizeof *ev);
+    uint32_t *hs = calloc(N + 1, sizeof *hs);
+    rs_ref_event_t *hv = calloc(N * 3, sizeof *hv);
+    rs_rc_error_t *xv = calloc(N / 10, sizeof *xv);
+    static uint64_t pc = 0x401000;
+    rs_stack_t st[3000];
+    char *ty[] = { "A", "B" };
     uint64_t addr = 0x10000;
+    for (int i = 0; i < 3000; i++)
+        st[i] = (rs_stack_t){ 0, 1, &pc };
     srand(7);
     memset(&s, 0, sizeof s);
     for (uint32_t i = 0; i < N; i++) {
@@ -449,7 +518,35 @@ static void test_round_trip_random_graph(void **state)
                               : (i + (uint32_t)rand() % 8) % N;
             ev[k].offset = (uint32_t)rand() % 4096 * 8;
         }
+        if (rand() % 3 == 0) {
+            nv[i].flags = RS_NODE_REFCOUNTED;
+            nv[i].type_id = 1 + (uint32_t)rand() % 2;
+        }
+        uint32_t n_ev = nv[i].flags ? (uint32_t)rand() % 4 : 0;
+        hs[i + 1] = hs[i] + n_ev;
+        for (uint32_t k = hs[i]; k < hs[i + 1]; k++)
+            hv[k] = (rs_ref_event_t){
+                .stack_id = (uint32_t)rand() % 3001,
+                .seq = (uint32_t)rand() << (k % 8),
+                .thread = (uint16_t)(rand() % 3 ? 1 : rand()),
+                .op = (uint8_t)(1 + rand() % 3) };
     }
+    for (uint32_t i = 0; i < N / 10; i++)
+        xv[i] = (rs_rc_error_t){
+            .kind = 1 + (uint32_t)rand() % 4, .type_id = (uint32_t)rand() % 3,
+            .addr = nv[rand() % N].addr + (uint64_t)rand() % 64,
+            .count = (int64_t)rand() - RAND_MAX / 2,
+            .stack_id = (uint32_t)rand() % 3001,
+            .other_stack_id = (uint32_t)rand() % 3001, .tid = (uint32_t)rand() };
+    s.stacks = st;
+    s.n_stacks = 3000;
+    s.types = ty;
+    s.n_types = 2;
+    s.history.event_start = hs;
+    s.history.events = hv;
+    s.history.n_events = hs[N];
+    s.rc_errors = xv;
+    s.n_rc_errors = N / 10;
     s.heap.nodes = nv;
     s.heap.n_nodes = N;
     s.heap.edge_start = es;
@@ -464,6 +561,9 @@ static void test_round_trip_random_graph(void **state)
     free(nv);
     free(es);
     free(ev);
+    free(hs);
+    free(hv);
+    free(xv);
 }
 
 /* ---- writing: atomicity and failures --------------------------------------- */
@@ -679,8 +779,8 @@ static void patch_newer_minor(uint8_t *buf, size_t size)
 static void test_versions(void **state)
 {
     char version[32];
-    snprintf(version, sizeof version, "version %d.0 is newer",
-             RS_SNAP_VERSION_MAJOR + 1);
+    snprintf(version, sizeof version, "version %d.%d is newer",
+             RS_SNAP_VERSION_MAJOR + 1, RS_SNAP_VERSION_MINOR);
     expect_read_error(patched("future.rsnap", patch_future_version), version,
                       "header at offset 0x8");
     rs_snapshot_error_t err = { "" };
@@ -733,7 +833,9 @@ static void test_unknown_section_skipped(void **state)
     put(e + RS_SNAP_DIRENT_LENGTH, sizeof extra + 1, 8);
     fix_crcs(buf, nsize);
     store(path, buf, nsize);
-    expect_read_error(path, "directory entry 9", "outside");
+    char entry[32];
+    snprintf(entry, sizeof entry, "directory entry %u", n);
+    expect_read_error(path, entry, "outside");
     put(e + RS_SNAP_DIRENT_LENGTH, sizeof extra, 8);
     fix_crcs(buf, nsize);
     buf[nsize - 2] ^= 1;
@@ -910,6 +1012,299 @@ static void test_error_offset_is_exact(void **state)
     free(buf);
 }
 
+/* ---- the optional sections of format 1.1 ------------------------------- */
+
+/* history.event_start NULL and event_start with no events are different
+ * facts ("not kept" and "kept, nothing happened") and both survive. */
+static void test_round_trip_history_variants(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample_without_refcounting();
+    rs_snapshot_t *got = rs_snapshot_read(write_ok(&s, "none.rsnap"), &err);
+    if (!got)
+        fail_msg("read failed: %s", err.message);
+    assert_null(got->history.event_start);
+    assert_null(got->history.events);
+    assert_null(got->rc_errors);
+    compare_snapshots(&s, got);
+    rs_snapshot_free(got);
+
+    uint32_t zeros[6] = { 0 };
+    s.history.event_start = zeros;
+    got = rs_snapshot_read(write_ok(&s, "zero.rsnap"), &err);
+    if (!got)
+        fail_msg("read failed: %s", err.message);
+    assert_non_null(got->history.event_start);
+    compare_snapshots(&s, got);
+    rs_snapshot_free(got);
+}
+
+/* A file without RC_HISTORY and RC_ERRORS, as every 1.0 writer made, reads
+ * with no history and no errors; so does a file whose new sections have a
+ * type this reader does not know (what a 1.0 reader sees of a 1.1 file). */
+static void patch_version_1_0(uint8_t *buf, size_t size)
+{
+    put(buf + RS_SNAP_OFF_MINOR, 0, 2);
+}
+
+static void patch_hide_refcounting(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_RC_HISTORY) + RS_SNAP_DIRENT_TYPE, 98, 4);
+    put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_TYPE, 99, 4);
+}
+
+static void test_old_files_read(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t old = sample_without_refcounting();
+    size_t size;
+    char *path = write_ok(&old, "old.rsnap");
+    uint8_t *buf = load(path, &size);
+    assert_int_equal(le(buf + RS_SNAP_OFF_NSECT, 4), RS_SNAP_SECT_REQUIRED);
+    patch_version_1_0(buf, size);
+    fix_crcs(buf, size);
+    store(path, buf, size);
+    free(buf);
+    rs_snapshot_t *got = rs_snapshot_read(path, &err);
+    if (!got)
+        fail_msg("1.0 file refused: %s", err.message);
+    compare_snapshots(&old, got);
+    rs_snapshot_free(got);
+
+    got = rs_snapshot_read(patched("hidden.rsnap", patch_hide_refcounting), &err);
+    if (!got)
+        fail_msg("file with unknown sections refused: %s", err.message);
+    compare_snapshots(&old, got);
+    rs_snapshot_free(got);
+}
+
+static void patch_duplicate_history(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_TYPE,
+        RS_SNAP_SECT_RC_HISTORY, 4);
+}
+
+static void patch_huge_event_count(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_RC_HISTORY) + RS_SNAP_DIRENT_COUNT,
+        UINT32_MAX, 8);
+}
+
+static void patch_one_event_more(uint8_t *buf, size_t size)
+{
+    uint8_t *e = dirent_of(buf, RS_SNAP_SECT_RC_HISTORY);
+    put(e + RS_SNAP_DIRENT_COUNT, le(e + RS_SNAP_DIRENT_COUNT, 8) + 1, 8);
+}
+
+/* The first byte of RC_HISTORY is the number of objects with events. */
+static void patch_too_many_objects(uint8_t *buf, size_t size)
+{
+    uint8_t *h = section_of(buf, RS_SNAP_SECT_RC_HISTORY, NULL);
+    assert_int_equal(h[0], 2);
+    h[0] = 0x7f;
+}
+
+/* ... then node 1's gap (1) and its number of events (4). */
+static void patch_zero_events(uint8_t *buf, size_t size)
+{
+    uint8_t *h = section_of(buf, RS_SNAP_SECT_RC_HISTORY, NULL);
+    assert_int_equal(h[1], 1);
+    assert_int_equal(h[2], 4);
+    h[2] = 0;
+}
+
+static void patch_gap_past_nodes(uint8_t *buf, size_t size)
+{
+    uint8_t *h = section_of(buf, RS_SNAP_SECT_RC_HISTORY, NULL);
+    h[1] = 5;
+}
+
+static void patch_errors_run_off(uint8_t *buf, size_t size)
+{
+    uint64_t len;
+    uint8_t *x = section_of(buf, RS_SNAP_SECT_RC_ERRORS, &len);
+    x[len - 1] |= 0x80;
+}
+
+static void patch_error_count(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_COUNT, 3, 8);
+}
+
+static void test_refcount_structural_corruption(void **state)
+{
+    expect_read_error(patched("duphist.rsnap", patch_duplicate_history),
+                      "second RC_HISTORY section", "directory entry");
+    expect_read_error(patched("hugeev.rsnap", patch_huge_event_count),
+                      "section RC_HISTORY at offset 0x", "cannot fit");
+    expect_read_error(patched("oneev.rsnap", patch_one_event_more),
+                      "section RC_HISTORY", "objects have 6 events but the "
+                      "count is 7");
+    expect_read_error(patched("manyobj.rsnap", patch_too_many_objects),
+                      "section RC_HISTORY", "127 objects with events but only "
+                      "5 nodes");
+    expect_read_error(patched("zeroev.rsnap", patch_zero_events),
+                      "section RC_HISTORY", "node 1 has 0 events");
+    expect_read_error(patched("gap.rsnap", patch_gap_past_nodes),
+                      "section RC_HISTORY", "names node 5 but only 5 nodes");
+    expect_read_error(patched("erroff.rsnap", patch_errors_run_off),
+                      "section RC_ERRORS", "past the end of the section");
+    expect_read_error(patched("errcount.rsnap", patch_error_count),
+                      "section RC_ERRORS", "bytes left over");
+}
+
+static void test_refcount_semantic_corruption(void **state)
+{
+    rs_snapshot_t s;
+    uint32_t es[6];
+    rs_ref_event_t ev[6];
+    rs_rc_error_t xv[4];
+
+#define RESET()                                                              \
+    do {                                                                     \
+        s = sample();                                                        \
+        memcpy(es, event_start, sizeof es);                                  \
+        memcpy(ev, events, sizeof ev);                                       \
+        memcpy(xv, rc_errors, sizeof xv);                                    \
+        s.history.event_start = es;                                          \
+        s.history.events = ev;                                               \
+        s.rc_errors = xv;                                                    \
+    } while (0)
+
+    RESET();
+    es[1] = 1;     /* node 0, a plain block, gets node 1's first event */
+    expect_semantic_error(&s, "section RC_HISTORY at offset 0x",
+                          "node 0 has reference events but is not refcounted");
+    RESET();
+    es[3] = 5;    /* node 3 (flags IGNORED) gets node 2's last event */
+    expect_semantic_error(&s, "section RC_HISTORY",
+                          "node 3 has reference events but is not refcounted");
+    RESET();
+    ev[2].op = 0;
+    expect_semantic_error(&s, "section RC_HISTORY", "event 2 of node 1 has op 0");
+    RESET();
+    ev[5].stack_id = 4;
+    expect_semantic_error(&s, "section RC_HISTORY",
+                          "event 1 of node 2 has stack id 4 but only 3 stacks");
+    RESET();
+    xv[1].kind = 0;
+    expect_semantic_error(&s, "section RC_ERRORS",
+                          "refcount error 1 has unknown kind 0");
+    RESET();
+    xv[3].kind = RS_RC_ERROR_KIND_COUNT;
+    expect_semantic_error(&s, "section RC_ERRORS",
+                          "refcount error 3 has unknown kind 5");
+    RESET();
+    xv[0].type_id = 4;
+    expect_semantic_error(&s, "section RC_ERRORS",
+                          "refcount error 0 has type id 4 but only 3 types");
+    RESET();
+    xv[2].stack_id = 4;
+    expect_semantic_error(&s, "section RC_ERRORS",
+                          "refcount error 2 has stack id 4 but only 3 stacks");
+    RESET();
+    xv[2].other_stack_id = 9;
+    expect_semantic_error(&s, "section RC_ERRORS",
+                          "refcount error 2 has other stack id 9");
+#undef RESET
+}
+
+/* The offset named for a bad event is that of its tag: RC_HISTORY starts
+ * with the object count, node 1's gap and its event count, one byte each. */
+static void test_event_error_offset_is_exact(void **state)
+{
+    rs_snapshot_t s = sample();
+    rs_ref_event_t ev[6];
+    memcpy(ev, events, sizeof ev);
+    ev[0].op = 0;
+    s.history.events = ev;
+    char *path = write_ok(&s, "evoff.rsnap");
+    size_t size;
+    uint8_t *buf = load(path, &size);
+    char want[64];
+    uint8_t *h = section_of(buf, RS_SNAP_SECT_RC_HISTORY, NULL);
+    snprintf(want, sizeof want, "at offset 0x%llx: event 0 of node 1 ",
+             (unsigned long long)(h + 3 - buf));
+    expect_read_error(path, want, "op 0");
+    free(buf);
+}
+
+static void test_write_refuses_bad_history(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample();
+    uint32_t es[6] = { 0, 0, 4, 3, 6, 6 };
+    s.history.event_start = es;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("a.rsnap"), &err), -1);
+    assert_contains(err.message, "event_start is not monotone");
+
+    s = sample();
+    s.history.n_events = 5;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("b.rsnap"), &err), -1);
+    assert_contains(err.message, "event_start does not run from 0 to n_events");
+
+    s = sample();
+    rs_ref_event_t ev[6];
+    memcpy(ev, events, sizeof ev);
+    ev[3].op = 4;
+    s.history.events = ev;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("c.rsnap"), &err), -1);
+    assert_contains(err.message, "op above 3");
+
+    s = sample();
+    s.history.events = NULL;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("d.rsnap"), &err), -1);
+    assert_contains(err.message, "no events");
+
+    s = sample();
+    s.history.event_start = NULL;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("e.rsnap"), &err), -1);
+    assert_contains(err.message, "no event_start");
+
+    s = sample();
+    s.rc_errors = NULL;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("f.rsnap"), &err), -1);
+    assert_contains(err.message, "NULL");
+    assert_int_equal(count_dir_entries(tmpdir), 0);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* The textbook bitwise CRC-32, one bit at a time. */
+static uint32_t crc32_bitwise(uint32_t crc, const uint8_t *p, size_t len)
+{
+    crc = ~crc;
+    while (len--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = crc >> 1 ^ (crc & 1 ? 0xedb88320u : 0);
+    }
+    return ~crc;
+}
+
+/* The slice-by-8 CRC against the bitwise one, at every alignment and
+ * length around the 8-byte stride, and continued across random splits. */
+static void test_crc32_matches_bitwise(void **state)
+{
+    enum { SIZE = 4096 };
+    uint8_t *buf = malloc(SIZE + 8);
+    srand(99);
+    for (int i = 0; i < SIZE + 8; i++)
+        buf[i] = (uint8_t)rand();
+    for (size_t align = 0; align < 8; align++)
+        for (size_t len = 0; len < 80; len++)
+            assert_int_equal(rs_snapshot_crc32(0, buf + align, len),
+                             crc32_bitwise(0, buf + align, len));
+    for (int i = 0; i < 200; i++) {
+        size_t len = (size_t)rand() % SIZE, cut = len ? (size_t)rand() % len : 0;
+        uint32_t seed = (uint32_t)rand();
+        uint32_t part = rs_snapshot_crc32(seed, buf + 3, cut);
+        assert_int_equal(rs_snapshot_crc32(part, buf + 3 + cut, len - cut),
+                         crc32_bitwise(seed, buf + 3, len));
+    }
+    free(buf);
+}
+
 static void test_crc32_known_value(void **state)
 {
     /* The standard check value of CRC-32/ISO-HDLC. */
@@ -938,6 +1333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32_known_value),
+        cmocka_unit_test(test_crc32_matches_bitwise),
         cmocka_unit_test(test_errorf_formats),
         cmocka_unit_test_setup_teardown(test_round_trip_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_empty, setup, teardown),
@@ -958,6 +1354,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_structural_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_semantic_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_offset_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_history_variants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_files_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refcount_structural_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refcount_semantic_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_error_offset_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_refuses_bad_history, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
