@@ -215,8 +215,8 @@ static int reserve_one(void **arr, uint64_t used, uint64_t *cap, size_t size)
  * start+size) that points into a block.  Stops early and returns -1 when
  * visit does. */
 static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
-                       uint64_t size, int (*visit)(void *, uint64_t, uint32_t),
-                       void *ctx)
+                       uint64_t size, int exact_only,
+                       int (*visit)(void *, uint64_t, uint32_t), void *ctx)
 {
     uint64_t end = start + size;
     uint64_t p = (start + HS_WORD - 1) & ~(uint64_t)(HS_WORD - 1);
@@ -226,7 +226,9 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
         if (w < r.lo || w > r.hi)
             continue;
         uint32_t dst = rs_heapscan_find(heap, w);
-        if (dst != UINT32_MAX && visit(ctx, p - start, dst) != 0)
+        if (dst == UINT32_MAX || (exact_only && heap->nodes[dst].addr != w))
+            continue;
+        if (visit(ctx, p - start, dst) != 0)
             return -1;
     }
     return 0;
@@ -259,7 +261,7 @@ int rs_heapscan_edges(rs_heap_t *heap)
     for (uint32_t i = 0; i < heap->n_nodes; i++) {
         start[i] = (uint32_t)c.n;
         const rs_node_t *n = &heap->nodes[i];
-        if (scan_region(heap, r, n->addr, n->size, add_edge, &c) != 0)
+        if (scan_region(heap, r, n->addr, n->size, 0, add_edge, &c) != 0)
             goto fail;
     }
     start[heap->n_nodes] = (uint32_t)c.n;
@@ -297,7 +299,8 @@ int rs_heapscan_roots(rs_heap_t *heap)
     root_ctx_t c = {NULL, 0, 0, 0};
     for (c.root = 0; c.root < heap->n_roots; c.root++) {
         const rs_root_t *root = &heap->roots[c.root];
-        if (scan_region(heap, r, root->start, root->size, add_root_edge, &c) != 0) {
+        if (scan_region(heap, r, root->start, root->size,
+                        (root->flags & RS_ROOT_FLAG_EXACT) != 0, add_root_edge, &c) != 0) {
             rs_mem_free(c.edges);
             heap->root_edges = NULL;
             heap->n_root_edges = 0;

@@ -91,8 +91,14 @@ typedef struct rs_root {
     uint32_t kind;       /* rs_root_kind_t                                  */
     uint32_t module;     /* GLOBAL: module index; else UINT32_MAX           */
     uint32_t tid;        /* STACK/REGISTERS/TLS: kernel thread id, else 0   */
-    uint32_t reserved;
+    uint32_t flags;      /* RS_ROOT_FLAG_*; in-process only, not stored      */
 } rs_root_t;
+
+/* Only pointers to the first byte of a block count from this root.  Set on
+ * the C library's own data: glibc's main_arena holds pointers to chunk
+ * headers, which fall inside or one past the end of the neighbouring user
+ * block and would otherwise keep leaked blocks "reachable". */
+#define RS_ROOT_FLAG_EXACT 1u
 
 typedef struct rs_root_edge {
     uint32_t root;       /* index into roots                                */

@@ -293,6 +293,14 @@ int rs_modules_copy(rs_module_t **out, uint32_t *n)
     return copy ? 0 : -1;
 }
 
+/* glibc's data holds the allocator's arenas; see RS_ROOT_FLAG_EXACT. */
+static int is_libc(const mod_entry_t *e)
+{
+    const char *base = e->m.path ? strrchr(e->m.path, '/') : NULL;
+    base = base ? base + 1 : e->m.path;
+    return base && strncmp(base, "libc.so", 7) == 0;
+}
+
 int rs_modules_global_roots(rs_rootvec_t *out)
 {
     for (uint32_t i = 0; i < n_mods; i++) {
@@ -309,6 +317,7 @@ int rs_modules_global_roots(rs_rootvec_t *out)
                 .kind = RS_ROOT_GLOBAL,
                 .module = i,
                 .tid = 0,
+                .flags = is_libc(e) ? RS_ROOT_FLAG_EXACT : 0,
             };
             if (rs_rootvec_push(out, &r) != 0)
                 return -1;

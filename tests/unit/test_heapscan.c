@@ -248,6 +248,33 @@ static void test_roots(void **state)
     free(b);
 }
 
+/* A root flagged RS_ROOT_FLAG_EXACT (glibc's arenas) only keeps blocks it
+ * points at the first byte of: interior and one-past-end words are not
+ * references from it, but still are from an ordinary root. */
+static void test_exact_root(void **state)
+{
+    void *a = calloc(1, 32), *b = calloc(1, 32), *c = calloc(1, 32);
+    void *words[3] = {a, (char *)b + 8, (char *)c + 32};
+    rs_node_t nodes[3] = {node(a, 32), node(b, 32), node(c, 32)};
+    rs_root_t roots[2] = {
+        {.start = A(words), .size = sizeof words, .kind = RS_ROOT_GLOBAL,
+         .flags = RS_ROOT_FLAG_EXACT},
+        {.start = A(words), .size = sizeof words, .kind = RS_ROOT_GLOBAL},
+    };
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3, .roots = roots, .n_roots = 2};
+    rs_heapscan_sort_nodes(&h);
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    assert_int_equal(h.n_root_edges, 4);
+    assert_int_equal(h.root_edges[0].root, 0);
+    assert_int_equal(h.root_edges[0].dst, rs_heapscan_find(&h, A(a)));
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(h.root_edges[i].root, 1);
+    rs_heapscan_free_edges(&h);
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_no_nodes(void **state)
 {
     void *p = &p;
@@ -317,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_adjacent_blocks),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
+        cmocka_unit_test(test_exact_root),
         cmocka_unit_test(test_no_nodes),
         cmocka_unit_test(test_out_of_memory),
     };
