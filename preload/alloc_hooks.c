@@ -24,9 +24,13 @@
  *  - Failures behave exactly as the real allocator's: NULL/ENOMEM,
  *    posix_memalign's return codes, realloc(p, 0) and realloc(NULL, n).
  *  - Pointers from the bootstrap pool are never passed to the real free.
+ *  - free() of a block while refcounted objects are tracked also forgets
+ *    the objects inside it, before the real free (refcount.c): a test of
+ *    one counter when there are none.
  */
 #include "guard.h"
 #include "preload.h"
+#include "refcount.h"
 
 #include <errno.h>
 #include <string.h>
@@ -72,6 +76,8 @@ static __attribute__((noinline)) void *record_alloc(void *p, size_t size)
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
     uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth);
     uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
+    if (n)
+        rs_refhooks_poll(pcs[0]);     /* a dlopen since: hook its GOT */
     rs_block_t b = {
         .addr = (uint64_t)(uintptr_t)p,
         .size = size,
@@ -175,12 +181,25 @@ RS_EXPORT void *calloc(size_t n, size_t size)
     return recording() ? record_alloc(p, n * size) : p;
 }
 
+/* A tracked block is being freed (still valid): objects inside it and a
+ * refscope_ignore() on it are forgotten (refcount.c, annotate.c); freeing
+ * an object still referenced is reported there. */
+static __attribute__((noinline)) void forget_annotations(const rs_block_t *b)
+{
+    int saved_errno = errno;
+    rs_refcount_block_freed(b);
+    rs_annotate_block_freed(b);
+    errno = saved_errno;
+}
+
 RS_EXPORT void free(void *p)
 {
     if (RS_UNLIKELY(!p || rs_real_pool_owns(p)))
         return;
-    if (recording())
-        record_free(p, NULL);
+    rs_block_t old;
+    if (recording() && record_free(p, &old) &&
+        RS_UNLIKELY(rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()))
+        forget_annotations(&old);
     real_free(p);
 }
 

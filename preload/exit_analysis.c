@@ -8,12 +8,17 @@
  *      module table lock and every block-table shard lock, stop the other
  *      threads, release the shard locks.  Taking the locks first means no
  *      thread is stopped inside a block-table critical section;
- *   3. copy the live blocks into rs_node_t's, collect the roots (module
- *      data+bss from the table, then every thread's stack, registers and
- *      TLS via rs_threadroots_collect), scan the graph and classify it;
- *   4. resume the world, release the module lock;
- *   5. assemble an rs_snapshot_t (process facts, modules, stacks) and write
- *      it to $REFSCOPE_OUT/<exe basename>.<pid>.<seq>.rsnap (the name the
+ *   3. copy the live blocks into rs_node_t's, sort them, collect the roots
+ *      (module data+bss from the table, then every thread's stack,
+ *      registers and TLS via rs_threadroots_collect, then refscope_root
+ *      regions), mark refscope_ignore()d blocks, mark the refcounted
+ *      objects' blocks with their type, counter and current count and
+ *      gather their reference history (refcount.c), scan the graph and
+ *      classify it;
+ *   4. resume the world, release the locks;
+ *   5. assemble an rs_snapshot_t (process facts, modules, stacks, type
+ *      names, history, refcount errors) and write it to
+ *      $REFSCOPE_OUT/<exe basename>.<pid>.<seq>.rsnap (the name the
  *      refscope tool collects);
  *   6. drop all scratch memory.
  * While the world is stopped nothing here calls malloc, the loader or
@@ -27,10 +32,12 @@
  */
 #include "guard.h"
 #include "preload.h"
+#include "refcount.h"
 
 #include "classify.h"
 #include "heapscan.h"
 #include "snapshot.h"
+#include "snapshot_trigger.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,9 +108,11 @@ static void add_block(const rs_block_t *b, void *arg)
         n->flags |= RS_NODE_IGNORED;
 }
 
-/* World stopped, module lock held.  Fills heap and summary; returns 0, or
- * -1 when memory ran out (heap partially filled, classes unknown). */
-static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_summary_t *summary)
+/* World stopped, module lock held.  Fills heap, history and summary;
+ * returns 0, or -1 when memory ran out (heap partially filled, classes
+ * unknown). */
+static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *hist,
+                       rs_summary_t *summary)
 {
     gather_t g = {0};
     g.loader_lo = loader_lo;
@@ -116,15 +125,20 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_summary_t *summa
     rs_blocktable_foreach(rs_table, add_block, &g);
     heap->nodes = g.nodes;
     heap->n_nodes = g.n;
+    rs_heapscan_sort_nodes(heap);
 
     int rc = g.oom ? -1 : 0;
+    uint64_t outside;              /* objects in no live block: not nodes */
     if (rs_modules_global_roots(roots) != 0 ||
         rs_threadroots_collect(roots, &self_ctx) != 0)
+        rc = -1;
+    rs_snapshot_trigger_drop_roots(roots);   /* refscope's helper thread */
+    if (rs_annotate_apply(heap, roots) != 0 ||
+        rs_refcount_apply(heap, hist, &outside) != 0)
         rc = -1;
     heap->roots = roots->items;
     heap->n_roots = roots->n;
 
-    rs_heapscan_sort_nodes(heap);
     if (rs_heapscan_edges(heap) != 0 || rs_heapscan_roots(heap) != 0 ||
         rs_classify(heap, summary) != 0)
         return -1;
@@ -279,25 +293,32 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
 
     rs_main_self_context(&self_ctx);
     rs_modules_refresh();
+    rs_refhooks_refresh();       /* modules dlopen'ed since the last poll */
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;
     rs_scratch_begin();
 
     rs_heap_t heap = {0};
     rs_rootvec_t roots = {0};
+    rs_ref_history_t hist = {0};
     rs_modules_lock();
+    rs_annotate_lock();
+    rs_refcount_lock_all();
     rs_blocktable_lock_all(rs_table);
     int stopped = rs_world_stop();
     rs_blocktable_unlock_all(rs_table);
+    rs_refcount_unlock_all();
     if (stopped < 0) {
+        rs_annotate_unlock();
         rs_modules_unlock();
         rs_line_t l = {.len = 0};
         rs_line_str(&l, "refscope: cannot stop the other threads; no analysis\n");
         rs_diag_emit(&l);
         goto out;
     }
-    int graph_rc = build_graph(&heap, &roots, &res->summary);
+    int graph_rc = build_graph(&heap, &roots, &hist, &res->summary);
     rs_world_resume();
+    rs_annotate_unlock();
     rs_modules_unlock();
     if (graph_rc != 0) {
         rs_diag_oom();
@@ -307,11 +328,16 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_snapshot_t snap;
     memset(&snap, 0, sizeof snap);
     fill_proc(&snap.proc, label, reason, next_seq++);
-    if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0) {
+    uint32_t total_errors = 0;
+    if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0 ||
+        rs_refcount_types(&snap.types, &snap.n_types) != 0 ||
+        rs_refcount_errors(&snap.rc_errors, &snap.n_rc_errors, &total_errors) != 0) {
         rs_diag_oom();
         goto out;
     }
+    res->summary.rc_errors = total_errors;
     snap.heap = heap;
+    snap.history = hist;
     snap.summary = res->summary;
     write_snapshot(&snap, res);
     rc = 0;
@@ -367,6 +393,10 @@ static void print_summary(const rs_analysis_result_t *res)
     rs_line_str(&l, " in ");
     rs_line_count(&l, r->blocks, "block", "blocks");
     rs_line_str(&l, " still reachable.");
+    if (s->rc_errors) {
+        rs_line_str(&l, " ");
+        rs_line_count(&l, s->rc_errors, "refcount error.", "refcount errors.");
+    }
     if (rs_mem_out_of_memory())
         rs_line_str(&l, " Incomplete: refscope ran out of memory.");
     if (res->written) {
@@ -381,6 +411,21 @@ static void print_summary(const rs_analysis_result_t *res)
         rs_line_str(&l, "\n");
     }
     rs_diag_emit(&l);
+}
+
+long rs_analysis_check(void)
+{
+    static rs_analysis_result_t res;     /* large; one check at a time */
+    static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&check_lock);
+    long n = -1;
+    if (rs_analysis_run("check", 2, &res) == 0) {
+        if (!rs_settings.quiet)
+            print_summary(&res);
+        n = (long)leaked_blocks(&res.summary);
+    }
+    pthread_mutex_unlock(&check_lock);
+    return n;
 }
 
 __attribute__((destructor)) static void rs_exit_trigger(void)

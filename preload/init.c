@@ -10,13 +10,15 @@
  * (the loader's own) are forwarded untouched and never recorded.  Start-up
  * resolves the real allocator, reads the settings, points
  * lib/'s rs_mem at glibc's un-interposed __libc_* allocator (scratch.c),
- * creates the stack depot and the block table, reads the module table,
- * registers the main thread, installs fork handlers, and only then sets
- * rs_active.  If anything fails refscope stays inactive (pass-through)
- * and says so once.
+ * creates the stack depot, the block table and the refcounted-object
+ * tables, reads the module table, registers the main thread, installs
+ * fork handlers, sets rs_active, and then installs the profile hooks of
+ * REFSCOPE_HOOKS (refhooks.c), whose events need rs_active.  If anything
+ * fails refscope stays inactive (pass-through) and says so once.
  *
  * Fork: prepare takes every refscope lock in the documented order (module
- * table, depot shards, block table shards) with the guard set, so that
+ * table, annotations, refcount side, depot shards, block table shards)
+ * with the guard set, so that
  * no lock is inherited held by a thread that does not exist in the child
  * and allocations by other prepare handlers pass through unrecorded;
  * parent and child release them.  The child forgets the other threads and
@@ -26,6 +28,8 @@
  */
 #include "guard.h"
 #include "preload.h"
+#include "refcount.h"
+#include "snapshot_trigger.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +44,8 @@ static void fork_prepare(void)
 {
     rs_guard_enter();
     rs_modules_lock();
+    rs_annotate_lock();
+    rs_refcount_lock_all();
     rs_stackdepot_lock_all(rs_depot);
     rs_blocktable_lock_all(rs_table);
 }
@@ -48,6 +54,8 @@ static void fork_release(void)
 {
     rs_blocktable_unlock_all(rs_table);
     rs_stackdepot_unlock_all(rs_depot);
+    rs_refcount_unlock_all();
+    rs_annotate_unlock();
     rs_modules_unlock();
 }
 
@@ -95,7 +103,11 @@ static void start(void)
         say_inactive("cannot install fork handlers");
         return;
     }
+    if (rs_refcount_init((uint32_t)rs_settings.history) != 0)
+        rs_diag_oom();            /* objects untracked, blocks still are */
     rs_active = 1;
+    rs_snapshot_trigger_init();
+    rs_refhooks_init();           /* hooks may fire from now on */
 }
 
 /* 0 = not tried, 1 = in progress or done. */

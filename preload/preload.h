@@ -64,6 +64,11 @@ typedef struct rs_settings {
     int      depth;           /* REFSCOPE_DEPTH: frames per stack         */
     int      exitcode;        /* REFSCOPE_EXITCODE, or -1 when unset      */
     char     out_dir[PATH_MAX]; /* REFSCOPE_OUT                           */
+    int      snapshot_signal; /* REFSCOPE_SNAPSHOT_SIGNAL, 0 = off         */
+    uint64_t snapshot_interval_ms; /* REFSCOPE_SNAPSHOT_INTERVAL, 0 = off  */
+    char     hooks[4096];     /* REFSCOPE_HOOKS: profile list, "" = none  */
+    int      history;         /* REFSCOPE_HISTORY: events kept per object
+                                 before compaction, 0 = no history        */
 } rs_settings_t;
 
 /* Read-only after rs_settings_load(). */
@@ -194,6 +199,11 @@ typedef struct rs_analysis_result {
  * progress on this thread, the world could not be stopped; said on
  * stderr where useful). */
 int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res);
+/* refscope_check(): analyses now (label "check", reason 2), prints the
+ * summary on stderr unless REFSCOPE_QUIET and returns the number of leaked
+ * blocks (classes leaked, indirect, cycle, leaked_ref); -1 when the
+ * analysis could not run. */
+long rs_analysis_check(void);
 void rs_analysis_atfork_child(void);
 
 #endif /* RS_PRELOAD_H */

@@ -24,8 +24,9 @@
  * undefined weak function to 0 for good.
  *
  * All functions are thread safe and may be called from any thread.  obj
- * is the address malloc (or calloc, realloc, ...) returned for the object;
- * objects inside another block cannot be tracked.  None of them ever
+ * is the object's address: the block malloc (or calloc, realloc, ...)
+ * returned, or a struct embedded in such a block (container_of style; the
+ * counter offset is then relative to obj).  None of them ever
  * blocks for long, allocates through the program's allocator, or aborts.
  *
  * Functions:
@@ -91,48 +92,51 @@ extern void refscope_impl_ignore(const void *ptr) REFSCOPE_WEAK_;
 extern void refscope_impl_root(const void *ptr, size_t len) REFSCOPE_WEAK_;
 
 #define REFSCOPE_LIKELY_OFF_(f) __builtin_expect((f) != 0, 0)
+/* Always inlined, even at -O0, so the caller's frame is the first one in
+ * the recorded stack. */
+#define REFSCOPE_INLINE_ static inline __attribute__((always_inline))
 
-static inline int refscope_active(void)
+REFSCOPE_INLINE_ int refscope_active(void)
 {
     return refscope_impl_object != 0;
 }
 
-static inline void refscope_object(const void *obj, const char *type_name,
+REFSCOPE_INLINE_ void refscope_object(const void *obj, const char *type_name,
                                    size_t rc_offset, size_t rc_width)
 {
     if (REFSCOPE_LIKELY_OFF_(refscope_impl_object))
         refscope_impl_object(obj, type_name, rc_offset, rc_width);
 }
 
-static inline void refscope_incref(const void *obj)
+REFSCOPE_INLINE_ void refscope_incref(const void *obj)
 {
     if (REFSCOPE_LIKELY_OFF_(refscope_impl_incref))
         refscope_impl_incref(obj);
 }
 
-static inline void refscope_decref(const void *obj)
+REFSCOPE_INLINE_ void refscope_decref(const void *obj)
 {
     if (REFSCOPE_LIKELY_OFF_(refscope_impl_decref))
         refscope_impl_decref(obj);
 }
 
-static inline int refscope_snapshot(const char *label)
+REFSCOPE_INLINE_ int refscope_snapshot(const char *label)
 {
     return refscope_impl_snapshot ? refscope_impl_snapshot(label) : 0;
 }
 
-static inline long refscope_check(void)
+REFSCOPE_INLINE_ long refscope_check(void)
 {
     return refscope_impl_check ? refscope_impl_check() : 0;
 }
 
-static inline void refscope_ignore(const void *ptr)
+REFSCOPE_INLINE_ void refscope_ignore(const void *ptr)
 {
     if (refscope_impl_ignore)
         refscope_impl_ignore(ptr);
 }
 
-static inline void refscope_root(const void *ptr, size_t len)
+REFSCOPE_INLINE_ void refscope_root(const void *ptr, size_t len)
 {
     if (refscope_impl_root)
         refscope_impl_root(ptr, len);

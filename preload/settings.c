@@ -8,14 +8,16 @@
  * used instead.  The README documents the same table; keep them in step.
  */
 #include "preload.h"
+#include "snapshot_trigger.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 rs_settings_t rs_settings;
 
-typedef enum setting_kind { SET_BOOL, SET_UINT, SET_PATH } setting_kind_t;
+typedef enum setting_kind { SET_BOOL, SET_UINT, SET_PATH, SET_STRING, SET_FUNC } setting_kind_t;
 
 typedef struct setting {
     const char    *name;
@@ -24,30 +26,67 @@ typedef struct setting {
     setting_kind_t kind;
     long           min, max;    /* SET_UINT range                          */
     size_t         offset;      /* field in rs_settings_t                  */
+    /* SET_FUNC: parses the value into the field (0, or -1 if malformed),
+     * and what a good value looks like, for the complaint. */
+    int          (*parse)(const char *value, void *field);
+    const char    *expected;
 } setting_t;
 
 #define FIELD(f) offsetof(rs_settings_t, f)
+
+static int parse_signal_setting(const char *v, void *field)
+{
+    return rs_snapshot_parse_signal(v, (int *)field);
+}
+
+static int parse_interval_setting(const char *v, void *field)
+{
+    return rs_snapshot_parse_interval(v, (uint64_t *)field);
+}
 
 static const setting_t settings_table[] = {
     {"REFSCOPE_ENABLE", "1",
      "0 turns refscope off: allocations are forwarded untouched and nothing "
      "is analysed or written",
-     SET_BOOL, 0, 1, FIELD(enable)},
+     SET_BOOL, 0, 1, FIELD(enable), NULL, NULL},
     {"REFSCOPE_OUT", "${TMPDIR:-/tmp}/refscope",
      "directory for snapshots, <exe>.<pid>.<seq>.rsnap; created if missing; "
      "a relative path is taken from the working directory at start-up",
-     SET_PATH, 0, 0, FIELD(out_dir)},
+     SET_PATH, 0, 0, FIELD(out_dir), NULL, NULL},
     {"REFSCOPE_DEPTH", "32",
      "frames kept per allocation stack (1..256); deeper costs more per "
      "allocation",
-     SET_UINT, 1, RS_STACK_MAX_FRAMES, FIELD(depth)},
+     SET_UINT, 1, RS_STACK_MAX_FRAMES, FIELD(depth), NULL, NULL},
     {"REFSCOPE_EXITCODE", "unset",
      "if set to N (0..255) and anything leaked, the process exits with "
      "status N after the analysis, like LeakSanitizer's exitcode",
-     SET_UINT, 0, 255, FIELD(exitcode)},
+     SET_UINT, 0, 255, FIELD(exitcode), NULL, NULL},
     {"REFSCOPE_QUIET", "0",
      "1 suppresses the summary on stderr (the snapshot is still written)",
-     SET_BOOL, 0, 1, FIELD(quiet)},
+     SET_BOOL, 0, 1, FIELD(quiet), NULL, NULL},
+    {"REFSCOPE_SNAPSHOT_SIGNAL", "off",
+     "on this signal a helper thread writes a snapshot "
+     "(<exe>.<pid>.<seq>-signal.rsnap) and the program runs on; a number "
+     "or a name (USR1, SIGUSR2, RTMIN+2, ...), on = SIGUSR2; off (the "
+     "default) installs no handler and starts no thread, so the program "
+     "keeps its signal dispositions and stays single-threaded",
+     SET_FUNC, 0, 0, FIELD(snapshot_signal), parse_signal_setting,
+     "a signal number or name, or off"},
+    {"REFSCOPE_SNAPSHOT_INTERVAL", "off",
+     "write a snapshot (<exe>.<pid>.<seq>-interval.rsnap) every period, "
+     "e.g. 10s, 500ms, 5m; at least 10ms; 0 or off disables it",
+     SET_FUNC, 0, 0, FIELD(snapshot_interval_ms), parse_interval_setting,
+     "a period such as 10s or 500ms, or off"},
+    {"REFSCOPE_HOOKS", "unset",
+     "comma-separated hook profiles for exported ref/unref functions: "
+     "built-in names (gobject, gst) and profile file paths, e.g. "
+     "gobject,/path/my.profile; an error in a profile is reported as "
+     "file:line and nothing is hooked",
+     SET_STRING, 0, 0, FIELD(hooks), NULL, NULL},
+    {"REFSCOPE_HISTORY", "1024",
+     "reference events kept per refcounted object before balanced pairs are "
+     "compacted away (0..1000000); 0 turns the reference history off",
+     SET_UINT, 0, 1000000, FIELD(history), NULL, NULL},
 };
 
 /* Says that name=value is malformed and which default is used. */
@@ -125,6 +164,10 @@ static void apply_defaults(rs_settings_t *s)
     s->quiet = 0;
     s->depth = 32;
     s->exitcode = -1;
+    s->hooks[0] = '\0';
+    s->history = 1024;
+    s->snapshot_signal = 0;
+    s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || set_path(s->out_dir, tmp, "/refscope") != 0)
         set_path(s->out_dir, "/tmp", "/refscope");
@@ -163,6 +206,16 @@ static void load_one(const setting_t *s)
     case SET_PATH:
         if (make_absolute(field, v) != 0)
             complain(s, v, "a path shorter than PATH_MAX");
+        break;
+    case SET_STRING:            /* REFSCOPE_HOOKS is the only one */
+        if (strlen(v) >= sizeof rs_settings.hooks)
+            complain(s, v, "at most 4095 bytes");
+        else
+            memcpy(field, v, strlen(v) + 1);
+        break;
+    case SET_FUNC:
+        if (s->parse(v, field) != 0)
+            complain(s, v, s->expected);
         break;
     }
 }

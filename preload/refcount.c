@@ -1,0 +1,619 @@
+/*
+ * refcount.c - refcounted objects in the running process: the object and
+ * type tables, reference events with their history, refcount errors, and
+ * the analysis-time view that turns objects into graph nodes.
+ *
+ * Keys.  An object is keyed by the pointer the program passes to its
+ * ref/unref functions (or annotations), which may lie inside a larger heap
+ * block (a refcount embedded in a struct, container_of style; every
+ * GObject with private data, whose instance follows the private part).
+ * When an object is first seen, the heap block holding it is found: the
+ * block starting at the pointer (one block-table lookup), else by probing
+ * 16-byte-aligned addresses below it, at most RS_INTERIOR_PROBE bytes back.
+ * An object inside a block but not at its start is entered in the
+ * interior map (block address -> object pointers) so that freeing the
+ * block forgets it.  An object found in no tracked block (a static or
+ * stack object, or more than RS_INTERIOR_PROBE bytes into its block) keeps
+ * its record and history but can never be a graph node; such objects are
+ * counted (rs_refcount_apply's *outside) and said to be so there.
+ *
+ * Counters.  With a counter field the count used by the analysis is read
+ * from the block at analysis time (so inline increfs count); the value
+ * seen at each event is used only to detect errors.  Without a field
+ * (rc_width 0) the count is the number of ctor/incref minus decref events.
+ *
+ * Refcount errors (DESIGN.md), detected at the event that shows them and
+ * reported at once in one stderr line (the first RS_RC_PRINT_MAX of them),
+ * kept (the first RS_RC_KEEP_MAX) for the snapshot.  The program is never
+ * affected.
+ *   decref_unknown   decref of an address with no record: freed (it is in
+ *                    the graveyard and its block was not reused; the other
+ *                    stack is the free) or never seen.
+ *   underflow        decref with the counter at 0 (field) or the event
+ *                    count going below 0 (events; not for objects first
+ *                    seen late, whose earlier references are unknown).
+ *   free_referenced  free() of a block holding an object whose count is
+ *                    above 0; the other stack is the block's allocation.
+ *   use_after_final  incref of a tracked object whose count was 0, or
+ *                    incref of a freed object (graveyard).
+ * Counter values at events: profile hooks read the field before the call;
+ * refscope_decref is called before the decrement (refscope.h) and
+ * refscope_incref after the increment, so its `before` is the field - 1.
+ *
+ * The graveyard remembers the last RS_GRAVE_SLOTS freed objects (direct
+ * mapped by address) with their type and free stack.
+ *
+ * Locking: see refcount.h for the order.  The interior map, graveyard and
+ * error list each have one mutex, taken for a few instructions and never
+ * two at once.  All memory comes from rs_mem; on exhaustion the event or
+ * entry is dropped and rs_diag_oom() says so once.
+ */
+#include "refcount.h"
+
+#include "guard.h"
+#include "heapscan.h"
+#include "preload.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define RS_INTERIOR_PROBE 4096   /* bytes searched below an object pointer */
+#define RS_GRAVE_SLOTS    4096
+#define RS_RC_PRINT_MAX   100
+#define RS_RC_KEEP_MAX    65536
+
+rs_objtable_t  *rs_objects;
+rs_typetable_t *rs_types;
+
+static uint32_t history_max;          /* REFSCOPE_HISTORY, 0 = off        */
+
+/* ---- stacks for the balancer's compaction -------------------------------- */
+
+static int depot_stack(void *ctx, uint32_t id, rs_stack_t *out)
+{
+    (void)ctx;
+    return rs_stackdepot_get(rs_depot, id, out);
+}
+
+static const rs_refhist_stacks_t depot_stacks = { depot_stack, NULL };
+
+uint32_t rs_refcount_stack_here(void)
+{
+    uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
+    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth);
+    return n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
+}
+
+/* ---- the interior map: block address -> object pointers ----------------- */
+
+/* Open addressing, linear probing, several entries per key allowed;
+ * deletion shifts later entries back (no tombstones).
+ * Invariant: every entry lies between its home slot and the first empty
+ * slot after it. */
+typedef struct interior {
+    uint64_t block, obj;              /* block 0 = empty                  */
+} interior_t;
+
+static pthread_mutex_t interior_lock = PTHREAD_MUTEX_INITIALIZER;
+static interior_t *interior;
+static uint32_t interior_cap, interior_n;
+static atomic_uint interior_live;     /* interior_n, readable lock-free   */
+static atomic_ullong outside_heap;    /* objects found in no block        */
+
+static uint32_t interior_home(uint64_t block, uint32_t cap)
+{
+    return (uint32_t)((block * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static int interior_grow(void)
+{
+    uint32_t cap = interior_cap ? interior_cap * 2 : 256;
+    interior_t *t = rs_mem_calloc(cap, sizeof *t);
+    if (!t)
+        return -1;
+    for (uint32_t i = 0; i < interior_cap; i++) {
+        if (!interior[i].block)
+            continue;
+        uint32_t j = interior_home(interior[i].block, cap);
+        while (t[j].block)
+            j = (j + 1) & (cap - 1);
+        t[j] = interior[i];
+    }
+    rs_mem_free(interior);
+    interior = t;
+    interior_cap = cap;
+    return 0;
+}
+
+static int interior_add(uint64_t block, uint64_t obj)
+{
+    int rc = 0;
+    pthread_mutex_lock(&interior_lock);
+    if ((interior_n + 1) * 2 > interior_cap && interior_grow() != 0) {
+        rc = -1;
+    } else {
+        uint32_t j = interior_home(block, interior_cap);
+        while (interior[j].block)
+            j = (j + 1) & (interior_cap - 1);
+        interior[j] = (interior_t){ block, obj };
+        interior_n++;
+        atomic_store_explicit(&interior_live, interior_n, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&interior_lock);
+    return rc;
+}
+
+static void interior_delete_slot(uint32_t i)
+{
+    uint32_t mask = interior_cap - 1;
+    for (uint32_t j = (i + 1) & mask; interior[j].block; j = (j + 1) & mask) {
+        uint32_t home = interior_home(interior[j].block, interior_cap);
+        /* Move j back to i when its home does not lie in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            interior[i] = interior[j];
+            i = j;
+        }
+    }
+    interior[i].block = interior[i].obj = 0;
+    interior_n--;
+}
+
+/* Removes up to max objects registered under block into objs; returns how
+ * many (call again while it returns max). */
+static uint32_t interior_take(uint64_t block, uint64_t *objs, uint32_t max)
+{
+    uint32_t k = 0;
+    pthread_mutex_lock(&interior_lock);
+    if (interior_cap) {
+        uint32_t i = interior_home(block, interior_cap);
+        while (interior[i].block && k < max) {
+            if (interior[i].block == block) {
+                objs[k++] = interior[i].obj;
+                interior_delete_slot(i);      /* slot i now holds the next */
+                continue;
+            }
+            i = (i + 1) & (interior_cap - 1);
+        }
+        atomic_store_explicit(&interior_live, interior_n, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&interior_lock);
+    return k;
+}
+
+/* Finds the live block holding obj (see the file comment).  Returns 1 and
+ * fills *b, or 0. */
+static int block_of(uint64_t obj, rs_block_t *b)
+{
+    if (rs_blocktable_lookup(rs_table, obj, b))
+        return 1;
+    for (uint64_t a = (obj & ~15ull); a + RS_INTERIOR_PROBE > obj && a >= 16; a -= 16) {
+        if (a != obj && rs_blocktable_lookup(rs_table, a, b))
+            return obj < b->addr + b->size;
+    }
+    return 0;
+}
+
+/* A newly created record: remember the block that must forget it. */
+static void place_new_object(uint64_t obj)
+{
+    rs_block_t b;
+    if (!block_of(obj, &b)) {
+        atomic_fetch_add_explicit(&outside_heap, 1, memory_order_relaxed);
+        return;
+    }
+    if (b.addr != obj && interior_add(b.addr, obj) != 0)
+        rs_diag_oom();
+}
+
+/* ---- the graveyard: recently freed objects ------------------------------- */
+
+typedef struct grave {
+    uint64_t obj, block;
+    uint32_t type_id, free_stack;
+} grave_t;
+
+static pthread_mutex_t grave_lock = PTHREAD_MUTEX_INITIALIZER;
+static grave_t graves[RS_GRAVE_SLOTS];
+
+static uint32_t grave_slot(uint64_t obj)
+{
+    return (uint32_t)((obj * 0x9E3779B97F4A7C15ull) >> 40) % RS_GRAVE_SLOTS;
+}
+
+static void grave_put(const grave_t *g)
+{
+    pthread_mutex_lock(&grave_lock);
+    graves[grave_slot(g->obj)] = *g;
+    pthread_mutex_unlock(&grave_lock);
+}
+
+/* 1 when obj was freed as an object and its block was not allocated again
+ * since; fills *g. */
+static int grave_find(uint64_t obj, grave_t *g)
+{
+    pthread_mutex_lock(&grave_lock);
+    *g = graves[grave_slot(obj)];
+    pthread_mutex_unlock(&grave_lock);
+    if (g->obj != obj)
+        return 0;
+    rs_block_t b;
+    return !rs_blocktable_lookup(rs_table, g->block, &b);
+}
+
+/* ---- refcount errors ----------------------------------------------------- */
+
+static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
+static rs_rc_error_t *errors;
+static uint32_t n_errors, cap_errors;
+static atomic_uint total_errors;
+
+static void line_hex(rs_line_t *l, uint64_t v)
+{
+    char buf[19];
+    int i = 18;
+    buf[i] = '\0';
+    do {
+        buf[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    rs_line_str(l, buf + i);
+}
+
+static void say_error(const rs_rc_error_t *e, int freed)
+{
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: refcount error: ");
+    switch (e->kind) {
+    case RS_RC_DECREF_UNKNOWN:
+        rs_line_str(&l, freed ? "decref of freed object " : "decref of untracked object ");
+        break;
+    case RS_RC_UNDERFLOW:         rs_line_str(&l, "count below zero at decref of object "); break;
+    case RS_RC_FREE_REFERENCED:   rs_line_str(&l, "free() of still referenced object "); break;
+    default:                      rs_line_str(&l, "incref after the final decref of object "); break;
+    }
+    line_hex(&l, e->addr);
+    const char *type = rs_typetable_name(rs_types, e->type_id);
+    if (type) {
+        rs_line_str(&l, " (");
+        rs_line_str(&l, type);
+        rs_line_str(&l, ")");
+    }
+    if (e->kind != RS_RC_DECREF_UNKNOWN) {
+        rs_line_str(&l, ", count ");
+        rs_line_i64(&l, e->count);
+    }
+    rs_line_str(&l, " \xe2\x80\x94 see the report\n");
+    rs_diag_emit(&l);
+}
+
+static void report_error(uint32_t kind, uint64_t obj, uint32_t type_id, int64_t count,
+                         uint32_t stack_id, uint32_t other_stack, int freed)
+{
+    rs_rc_error_t e = {
+        .kind = kind, .type_id = type_id, .addr = obj, .count = count,
+        .stack_id = stack_id, .other_stack_id = other_stack,
+        .tid = rs_alloc_thread_tid(),
+    };
+    uint32_t nth = atomic_fetch_add(&total_errors, 1);
+    pthread_mutex_lock(&error_lock);
+    if (n_errors < RS_RC_KEEP_MAX) {
+        if (n_errors == cap_errors) {
+            uint32_t cap = cap_errors ? cap_errors * 2 : 64;
+            rs_rc_error_t *a = rs_mem_realloc(errors, cap * sizeof *a);
+            if (a) {
+                errors = a;
+                cap_errors = cap;
+            }
+        }
+        if (n_errors < cap_errors)
+            errors[n_errors++] = e;
+        else
+            rs_diag_oom();
+    }
+    pthread_mutex_unlock(&error_lock);
+    if (nth < RS_RC_PRINT_MAX) {
+        say_error(&e, freed);
+    } else if (nth == RS_RC_PRINT_MAX) {
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: further refcount errors are only in the report\n");
+        rs_diag_emit(&l);
+    }
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+int rs_refcount_init(uint32_t max_events)
+{
+    history_max = max_events;
+    rs_objects = rs_objtable_create();
+    rs_types = rs_typetable_create();
+    if (rs_objects && rs_types)
+        return 0;
+    rs_objtable_destroy(rs_objects);
+    rs_typetable_destroy(rs_types);
+    rs_objects = NULL;
+    rs_types = NULL;
+    return -1;
+}
+
+int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out)
+{
+    const void *q = (const void *)(uintptr_t)p;
+    switch (width) {
+    case 1: *out = is_signed ? (int64_t)*(const int8_t *)q : (int64_t)*(const uint8_t *)q; return 0;
+    case 2: *out = is_signed ? (int64_t)*(const int16_t *)q : (int64_t)*(const uint16_t *)q; return 0;
+    case 4: *out = is_signed ? (int64_t)*(const int32_t *)q : (int64_t)*(const uint32_t *)q; return 0;
+    case 8: *out = *(const int64_t *)q; return 0;   /* 2^63+ counts: none */
+    default: return -1;
+    }
+}
+
+/* Errors an event on a tracked object shows (o: state after it). */
+static void check_event(const rs_rc_call_t *c, const rs_obj_t *o)
+{
+    int late = (o->flags & RS_OBJ_SEEN_LATE) != 0;
+    if (o->rc_width && c->counted) {
+        if (c->op == RS_REF_DECREF && c->before <= 0)
+            report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, c->before - 1,
+                         c->stack_id, 0, 0);
+        else if (c->op == RS_REF_INCREF && c->before == 0)
+            report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
+                         c->stack_id, 0, 0);
+    } else if (!o->rc_width && !late) {
+        if (c->op == RS_REF_DECREF && o->event_count < 0)
+            report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, o->event_count,
+                         c->stack_id, 0, 0);
+        else if (c->op == RS_REF_INCREF && o->event_count == 1)
+            report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
+                         c->stack_id, 0, 0);
+    }
+}
+
+rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
+{
+    if (!rs_objects || !c->obj)
+        return RS_OBJ_UNTRACKED;
+    rs_ref_event_t ev = {
+        .stack_id = c->stack_id, .seq = rs_refhist_next_seq(),
+        .thread = (uint16_t)rs_alloc_thread_tid(), .op = c->op,
+    };
+    rs_objtable_opts_t opts = { history_max != 0, history_max, &depot_stacks };
+    rs_obj_t o;
+    rs_obj_result_t r = rs_objtable_record(rs_objects, c->obj, &c->info, &ev, &opts, &o);
+    grave_t g;
+    switch (r) {
+    case RS_OBJ_UNTRACKED: {
+        int freed = grave_find(c->obj, &g);
+        report_error(RS_RC_DECREF_UNKNOWN, c->obj, freed ? g.type_id : c->info.type_id,
+                     c->counted ? c->before - 1 : 0, c->stack_id,
+                     freed ? g.free_stack : 0, freed);
+        return r;
+    }
+    case RS_OBJ_CREATED:
+        if (c->op == RS_REF_INCREF && grave_find(c->obj, &g)) {
+            rs_objtable_remove(rs_objects, c->obj, NULL);
+            report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, g.type_id, 1, c->stack_id,
+                         g.free_stack, 1);
+            return RS_OBJ_UNTRACKED;
+        }
+        place_new_object(c->obj);
+        break;
+    case RS_OBJ_UPDATED:
+        check_event(c, &o);
+        break;
+    case RS_OBJ_ERROR:
+        rs_diag_oom();
+        break;
+    default:
+        break;
+    }
+    if (out && r != RS_OBJ_UNTRACKED)
+        *out = o;
+    return r;
+}
+
+int rs_refcount_declare(uint64_t obj, const rs_obj_info_t *info)
+{
+    if (!rs_objects || !obj)
+        return -1;
+    int rc = rs_objtable_declare(rs_objects, obj, info);
+    if (rc == 1)
+        place_new_object(obj);
+    else if (rc < 0)
+        rs_diag_oom();
+    return rc;
+}
+
+/* ---- frees --------------------------------------------------------------- */
+
+/* The object o, inside block b, is gone with its block. */
+static void object_freed(const rs_obj_t *o, const rs_block_t *b, uint32_t *free_stack)
+{
+    int64_t count = o->event_count;
+    uint64_t field = o->addr + o->rc_offset;
+    if (o->rc_width && field >= b->addr && field + o->rc_width <= b->addr + b->size)
+        rs_refcount_read(field, o->rc_width, (o->flags & RS_OBJ_RC_SIGNED) != 0, &count);
+    if (!*free_stack)
+        *free_stack = rs_refcount_stack_here();
+    /* A free right after a decref is the final release: compilers drop the
+     * store of the last decrement to memory about to be freed, so the
+     * field may still say 1.  An object first seen late may hold
+     * references nobody saw: its event count proves nothing. */
+    int after_decref = o->hist ? o->hist->n && o->hist->events[o->hist->n - 1].op == RS_REF_DECREF
+                               : o->event_count <= 0;
+    if (count > 0 && !after_decref && (o->rc_width || !(o->flags & RS_OBJ_SEEN_LATE)))
+        report_error(RS_RC_FREE_REFERENCED, o->addr, o->type_id, count, *free_stack,
+                     b->stack_id, 0);
+    grave_put(&(grave_t){ o->addr, b->addr, o->type_id, *free_stack });
+    rs_refhist_free(o->hist);
+}
+
+void rs_refcount_block_freed(const rs_block_t *b)
+{
+    if (!rs_objects || rs_objtable_count(rs_objects) == 0)
+        return;
+    rs_guard_enter();
+    uint32_t free_stack = 0;
+    rs_obj_t o;
+    if (rs_objtable_remove(rs_objects, b->addr, &o))
+        object_freed(&o, b, &free_stack);
+    if (atomic_load_explicit(&interior_live, memory_order_relaxed)) {
+        uint64_t objs[16];
+        uint32_t k;
+        do {
+            k = interior_take(b->addr, objs, 16);
+            for (uint32_t i = 0; i < k; i++)
+                if (rs_objtable_remove(rs_objects, objs[i], &o))
+                    object_freed(&o, b, &free_stack);
+        } while (k == 16);
+    }
+    rs_guard_leave();
+}
+
+/* ---- analysis ------------------------------------------------------------ */
+
+void rs_refcount_lock_all(void)
+{
+    if (!rs_objects)
+        return;
+    rs_objtable_lock_all(rs_objects);
+    pthread_mutex_lock(&interior_lock);
+    pthread_mutex_lock(&grave_lock);
+    pthread_mutex_lock(&error_lock);
+}
+
+void rs_refcount_unlock_all(void)
+{
+    if (!rs_objects)
+        return;
+    pthread_mutex_unlock(&error_lock);
+    pthread_mutex_unlock(&grave_lock);
+    pthread_mutex_unlock(&interior_lock);
+    rs_objtable_unlock_all(rs_objects);
+}
+
+typedef struct apply_ctx {
+    rs_heap_t           *heap;
+    const rs_refhist_t **logs;       /* per node, the object's log        */
+    uint64_t             outside, n_events;
+} apply_ctx_t;
+
+/* The count the analysis uses: the field read now, or the events. */
+static int64_t current_count(const rs_obj_t *o, const rs_node_t *n, uint32_t rc_offset)
+{
+    int64_t v;
+    if (o->rc_width && (uint64_t)rc_offset + o->rc_width <= n->size &&
+        rs_refcount_read(n->addr + rc_offset, o->rc_width,
+                         (o->flags & RS_OBJ_RC_SIGNED) != 0, &v) == 0)
+        return v;
+    return o->event_count;
+}
+
+static void apply_object(const rs_obj_t *o, void *arg)
+{
+    apply_ctx_t *a = arg;
+    uint32_t i = rs_heapscan_find(a->heap, o->addr);
+    rs_node_t *n = i == UINT32_MAX ? NULL : &a->heap->nodes[i];
+    /* Not inside a live block (a static object, a freed block whose free
+     * refscope missed): recorded, but it cannot be a node. */
+    if (!n || o->addr >= n->addr + (n->size ? n->size : 1)) {
+        a->outside++;
+        return;
+    }
+    if (n->flags & RS_NODE_REFCOUNTED)
+        return;                     /* a second object in the block: first wins */
+    uint64_t off = o->addr - n->addr + o->rc_offset;
+    int field = o->rc_width && off + o->rc_width <= n->size;
+    n->flags |= RS_NODE_REFCOUNTED |
+                (field ? 0 : RS_NODE_RC_FROM_EVENTS) |
+                ((o->flags & RS_OBJ_RC_SIGNED) ? RS_NODE_RC_SIGNED : 0);
+    n->type_id = o->type_id;
+    n->rc_offset = field ? (uint32_t)off : 0;
+    n->rc_width = field ? o->rc_width : 0;
+    n->refcount = current_count(o, n, (uint32_t)off);
+    if (a->logs && o->hist) {
+        a->logs[i] = o->hist;
+        a->n_events += o->hist->n;
+    }
+}
+
+/* Builds the CSR history from the logs gathered per node. */
+static int build_history(const rs_heap_t *heap, const rs_refhist_t **logs,
+                         uint64_t n_events, rs_ref_history_t *hist)
+{
+    hist->event_start = rs_mem_calloc((size_t)heap->n_nodes + 1, sizeof *hist->event_start);
+    hist->events = rs_mem_alloc((n_events ? n_events : 1) * sizeof *hist->events);
+    if (!hist->event_start || !hist->events || n_events > UINT32_MAX)
+        return -1;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < heap->n_nodes; i++) {
+        hist->event_start[i] = k;
+        if (logs[i]) {
+            memcpy(&hist->events[k], logs[i]->events, logs[i]->n * sizeof *hist->events);
+            k += logs[i]->n;
+        }
+    }
+    hist->event_start[heap->n_nodes] = k;
+    hist->n_events = k;
+    return 0;
+}
+
+int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside)
+{
+    memset(hist, 0, sizeof *hist);
+    *outside = 0;
+    if (!rs_objects || rs_objtable_count(rs_objects) == 0)
+        return 0;
+    apply_ctx_t a = { heap, NULL, 0, 0 };
+    a.logs = rs_mem_calloc(heap->n_nodes ? heap->n_nodes : 1, sizeof *a.logs);
+    rs_objtable_foreach(rs_objects, apply_object, &a);
+    *outside = a.outside;
+    if (!a.logs)
+        return -1;
+    int rc = build_history(heap, a.logs, a.n_events, hist);
+    if (rc != 0)
+        memset(hist, 0, sizeof *hist);
+    rs_mem_free(a.logs);
+    return rc;
+}
+
+int rs_refcount_types(char ***types, uint32_t *n)
+{
+    *types = NULL;
+    *n = 0;
+    uint32_t count = rs_types ? rs_typetable_count(rs_types) : 0;
+    if (!count)
+        return 0;
+    char **t = rs_mem_calloc(count, sizeof *t);
+    if (!t)
+        return -1;
+    for (uint32_t id = 1; id <= count; id++) {
+        const char *name = rs_typetable_name(rs_types, id);
+        t[id - 1] = (char *)(name ? name : "?");
+    }
+    *types = t;
+    *n = count;
+    return 0;
+}
+
+int rs_refcount_errors(rs_rc_error_t **errs, uint32_t *n, uint32_t *total)
+{
+    *errs = NULL;
+    *n = 0;
+    *total = atomic_load(&total_errors);
+    int rc = 0;
+    pthread_mutex_lock(&error_lock);
+    rs_rc_error_t *e = n_errors ? rs_mem_alloc(n_errors * sizeof *e) : NULL;
+    if (e) {
+        memcpy(e, errors, n_errors * sizeof *e);
+        *errs = e;
+        *n = n_errors;
+    } else if (n_errors) {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&error_lock);
+    return rc;
+}

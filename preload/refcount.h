@@ -1,0 +1,131 @@
+/*
+ * refcount.h - private interface of the refcounted-object side of the
+ * preload: refcount.c (the object and type tables, reference events,
+ * refcount errors, the analysis-time view), annotate.c (refscope_ignore /
+ * refscope_root bookkeeping) and refhooks.c (profile hooks, dlopen
+ * polling).  Nothing here is exported from librefscope.so.
+ *
+ * Lock order (extends preload.h's): module table -> annotate.c's lock ->
+ * refcount side locks (objtable shards, then the interior map, the
+ * graveyard, the error list) -> stack depot -> block table shards ->
+ * rs_mem backend.  None is held while program code
+ * runs (type-name functions are called with no lock held).
+ */
+#ifndef RS_REFCOUNT_H
+#define RS_REFCOUNT_H
+
+#include "blocktable.h"
+#include "objtable.h"
+#include "rootvec.h"
+#include "rs_model.h"
+
+#include <stdint.h>
+
+/* ---- refcount.c ---------------------------------------------------------- */
+
+/* NULL until rs_refcount_init() succeeded. */
+extern rs_objtable_t  *rs_objects;
+extern rs_typetable_t *rs_types;
+
+/* Creates the tables; max_events is REFSCOPE_HISTORY (0: no history).
+ * Returns 0, or -1 when memory ran out (refcounted objects then stay
+ * untracked; allocation tracking is unaffected). */
+int rs_refcount_init(uint32_t max_events);
+
+/* One reference event as a hook or an annotation saw it. */
+typedef struct rs_rc_call {
+    uint64_t      obj;       /* the object pointer (the table key)           */
+    uint8_t       op;        /* RS_REF_CTOR / INCREF / DECREF                */
+    uint8_t       counted;   /* `before` holds the counter field's value      */
+    uint32_t      stack_id;  /* where it happened, 0 unknown                 */
+    int64_t       before;    /* counter value before this event              */
+    rs_obj_info_t info;      /* what a newly seen object is (type may be 0)  */
+} rs_rc_call_t;
+
+/*
+ * Records c in the object table (with history), registers a newly seen
+ * object's enclosing heap block, and detects refcount errors (reported at
+ * once on stderr and kept for the snapshot).  Never changes the program's
+ * state.  Returns the rs_objtable_record() result (RS_OBJ_UNTRACKED also
+ * for an event refused as a use after the final decref); *out (may be
+ * NULL) gets the object's state after the event.  Call with the guard set.
+ */
+rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out);
+
+/* Declares (refscope_object, or a type resolved after creation) the
+ * object at obj; registers its heap block when new.  -1 on exhaustion. */
+int rs_refcount_declare(uint64_t obj, const rs_obj_info_t *info);
+
+/* Reads a width-byte counter at p (1, 2, 4, 8), sign-extended when
+ * is_signed.  Returns 0, or -1 for another width. */
+int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out);
+
+/* The block b is being freed (its memory still valid): forgets the
+ * objects inside it, reporting a free of an object still referenced.
+ * Cheap when no object is tracked.  Call with the guard NOT set. */
+void rs_refcount_block_freed(const rs_block_t *b);
+
+/* Stack of the caller (refscope frames dropped), interned; 0 if none. */
+uint32_t rs_refcount_stack_here(void);
+
+/* World-stopping analysis: lock everything before stopping the world,
+ * unlock right after (like the block table), so no stopped thread holds
+ * one of these locks.  Also used by the fork handlers. */
+void rs_refcount_lock_all(void);
+void rs_refcount_unlock_all(void);
+
+/* With the world stopped and heap->nodes sorted: marks the node holding
+ * every tracked object RS_NODE_REFCOUNTED (type, counter offset relative
+ * to the block, count read from the block now or from events) and fills
+ * *hist (CSR over nodes, only refcounted nodes have events).  Objects
+ * outside any live block are counted in *outside.  Scratch memory.
+ * Returns 0, or -1 when memory ran out (nodes marked so far stay). */
+int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside);
+
+/* Copies of the type names (types[i] has id i + 1) and of the refcount
+ * errors kept so far; *total_errors counts every error, also those not
+ * kept.  Scratch memory; -1 when memory ran out. */
+int rs_refcount_types(char ***types, uint32_t *n);
+int rs_refcount_errors(rs_rc_error_t **errs, uint32_t *n, uint32_t *total_errors);
+
+/* ---- annotate.c ---------------------------------------------------------- */
+
+/* With the world stopped: marks refscope_ignore()d blocks RS_NODE_IGNORED
+ * (heap->nodes sorted) and appends refscope_root() regions to roots.
+ * Returns 0, or -1 when memory ran out. */
+int rs_annotate_apply(rs_heap_t *heap, rs_rootvec_t *roots);
+/* The block b is being freed: forget a refscope_ignore() inside it. */
+void rs_annotate_block_freed(const rs_block_t *b);
+/* Non-zero while some refscope_ignore() is in force (lock-free). */
+int rs_annotate_any_ignored(void);
+void rs_annotate_lock(void);
+void rs_annotate_unlock(void);
+
+/* ---- refhooks.c ---------------------------------------------------------- */
+
+/* Parses REFSCOPE_HOOKS (errors once on stderr) and installs the GOT
+ * hooks.  Call once at start-up, after rs_refcount_init(). */
+void rs_refhooks_init(void);
+
+/* Bumped by the exported dlopen (dl_hooks.c) before the real one runs. */
+extern unsigned long rs_dl_open_count;
+
+/* Patches modules dlopen'ed since the last call, if any (see refhooks.c
+ * for when that is safe).  pc0: innermost pc of the current allocation,
+ * 0 from a hook.  Cheap when nothing changed: one load and a compare. */
+void rs_refhooks_poll_slow(uint64_t pc0);
+/* Patches every module again now (before an analysis); no-op without
+ * hooks.  Never with the world stopped. */
+void rs_refhooks_refresh(void);
+extern unsigned long rs_refhooks_seen_opens;
+extern int rs_refhooks_installed;
+static inline void rs_refhooks_poll(uint64_t pc0)
+{
+    if (__builtin_expect(rs_refhooks_installed &&
+                         __atomic_load_n(&rs_dl_open_count, __ATOMIC_RELAXED) !=
+                             __atomic_load_n(&rs_refhooks_seen_opens, __ATOMIC_RELAXED),
+                         0))
+        rs_refhooks_poll_slow(pc0);
+}
+
+#endif /* RS_REFCOUNT_H */

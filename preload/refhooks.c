@@ -1,0 +1,301 @@
+/*
+ * refhooks.c - intercepts the ref/unref/constructor functions that the
+ * profiles in REFSCOPE_HOOKS name (profile.h), and turns each call into a
+ * reference event for refcount.c.
+ *
+ * At start-up the list is parsed (built-in names and profile files; an
+ * error is said once on stderr as "refscope: file:line: message" and no
+ * function is hooked - the program runs as usual) and every named function
+ * gets a GOT trampoline (got_hook.h).  Per call:
+ *   incref/decref arg=N   pre: the stack, the counter before the call,
+ *                         the event; no post hook.  A decref is recorded
+ *                         before the call that may free the object.
+ *   sink arg=N            pre reads the counter, post compares: an
+ *                         unchanged counter only sank a floating reference
+ *                         (nothing recorded); with an event-kept counter it
+ *                         is an incref.
+ *   ctor, or `returns`    pre captures the stack into the cookie, post
+ *                         records with the object (return value or arg).
+ * Arguments, return values and errno pass through untouched; the event
+ * code runs with the guard set, so allocations it causes are not recorded.
+ *
+ * Type names are resolved when an object is first recorded, never at
+ * analysis time (other threads are stopped then and a type function could
+ * wait on a lock they hold): `const` is interned once at start-up,
+ * `field` reads the char * in the object, `call` calls the function named
+ * in the profile (resolved with dlsym at start-up; when it is missing the
+ * profile's name is used) with no refscope lock held.
+ *
+ * Libraries loaded later.  dlopen cannot be wrapped by a C function: glibc
+ * derives the caller's RUNPATH/$ORIGIN from the return address.  dl_hooks.c
+ * exports an assembly dlopen that only bumps rs_dl_open_count and jumps to
+ * the real one with the caller's return address intact.  The count is
+ * polled (one load and compare) at every hook event, annotation and
+ * recorded allocation; when it moved, the GOT of every module is patched
+ * again (idempotent).  Not from an allocation made by ld.so itself (the
+ * dlopen in progress on this thread: its modules are not relocated yet);
+ * the new library's constructors run after relocation, so their first
+ * allocation or hooked call is where the refresh happens at the latest.
+ * Limit: a refresh by another thread racing with the relocation of the
+ * new module skips that module's slots (they do not hold the real
+ * function yet); the next dlopen, or rs_analysis, patches them.
+ *
+ * GLib before 2.76 takes objects from its slice allocator unless
+ * G_SLICE=always-malloc.  GLib reads G_SLICE in its own constructor, which
+ * runs before refscope's, so setting the variable at start-up is too late.
+ * Instead librefscope.so exports getenv (glibc's semantics, a plain scan of
+ * environ, so it works before start-up): when REFSCOPE_HOOKS names the
+ * gobject profile and G_SLICE is unset, getenv("G_SLICE") answers
+ * "always-malloc".  The environment itself is not changed.
+ */
+#include "refcount.h"
+
+#include "got_hook.h"
+#include "guard.h"
+#include "preload.h"
+#include "profile.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef const char *(*type_fn_t)(void *);
+
+static rs_profile_set_t *set;
+static const char *names[RS_PROFILE_MAX_HOOKS];
+static uint32_t fallback_type[RS_PROFILE_MAX_HOOKS];  /* const or profile name */
+static type_fn_t type_fn[RS_PROFILE_MAX_HOOKS];
+static uint64_t loader_lo, loader_hi;
+
+int rs_refhooks_installed;
+unsigned long rs_refhooks_seen_opens;
+
+/* ---- getenv -------------------------------------------------------------- */
+
+/* glibc's getenv: the value of the first "name=value" in environ. */
+static char *scan_environ(const char *name)
+{
+    if (!name || !environ || !*name)
+        return NULL;
+    size_t len = strlen(name);
+    for (char **e = environ; *e; e++)
+        if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+            return *e + len + 1;
+    return NULL;
+}
+
+/* REFSCOPE_HOOKS lists the gobject profile and refscope is enabled. */
+static int gobject_requested(void)
+{
+    const char *en = scan_environ("REFSCOPE_ENABLE");
+    if (en && (strcmp(en, "0") == 0 || strcmp(en, "no") == 0 ||
+               strcmp(en, "false") == 0 || strcmp(en, "off") == 0))
+        return 0;
+    const char *v = scan_environ("REFSCOPE_HOOKS");
+    while (v && *v) {
+        const char *end = strchr(v, ',');
+        size_t n = end ? (size_t)(end - v) : strlen(v);
+        if (n == 7 && strncmp(v, "gobject", 7) == 0)
+            return 1;
+        v = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+RS_EXPORT char *getenv(const char *name)
+{
+    char *v = scan_environ(name);
+    if (RS_UNLIKELY(!v && name && name[0] == 'G' && strcmp(name, "G_SLICE") == 0 &&
+                    gobject_requested()))
+        return (char *)"always-malloc";
+    return v;
+}
+
+/* ---- type names ---------------------------------------------------------- */
+
+static uint32_t intern(const char *name)
+{
+    return name && *name ? rs_typetable_intern(rs_types, name) : 0;
+}
+
+/* The type of obj for hook id; no refscope lock is held. */
+static uint32_t resolve_type(uint32_t id, uint64_t obj)
+{
+    const rs_typename_spec_t *t = &set->hooks[id].type;
+    uint32_t type = 0;
+    if (t->kind == RS_TYPENAME_FIELD) {
+        type = intern(*(const char *const *)(uintptr_t)(obj + t->offset));
+    } else if (t->kind == RS_TYPENAME_CALL && type_fn[id]) {
+        void *arg = t->call_on_word ? *(void *const *)(uintptr_t)(obj + t->offset)
+                                    : (void *)(uintptr_t)obj;
+        type = intern(type_fn[id](arg));
+    }
+    return type ? type : fallback_type[id];
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static rs_obj_info_t info_of(uint32_t id)
+{
+    const rs_hook_spec_t *h = &set->hooks[id];
+    return (rs_obj_info_t){
+        .type_id = 0, .rc_offset = h->counter.offset, .rc_width = h->counter.width,
+        .rc_signed = h->counter.is_signed, .hook = (uint16_t)id,
+    };
+}
+
+/* Reads hook id's counter of obj into *v; 0 when there is a field. */
+static int read_counter(uint32_t id, uint64_t obj, int64_t *v)
+{
+    const rs_counter_spec_t *c = &set->hooks[id].counter;
+    return c->width ? rs_refcount_read(obj + c->offset, c->width, c->is_signed, v) : -1;
+}
+
+static void hook_event(uint32_t id, uint64_t obj, uint8_t op, uint32_t stack,
+                       int counted, int64_t before)
+{
+    rs_rc_call_t c = { .obj = obj, .op = op, .counted = (uint8_t)counted,
+                       .stack_id = stack, .before = before, .info = info_of(id) };
+    if (op == RS_REF_CTOR)
+        c.info.type_id = resolve_type(id, obj);
+    rs_obj_t o;
+    if (rs_refcount_record(&c, &o) == RS_OBJ_CREATED && op != RS_REF_CTOR) {
+        c.info.type_id = resolve_type(id, obj);   /* first seen late */
+        rs_refcount_declare(obj, &c.info);
+    }
+}
+
+static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
+{
+    if (RS_UNLIKELY(rs_guard_active()) || !rs_active)
+        return 0;
+    const rs_hook_spec_t *h = &set->hooks[id];
+    uint64_t obj = h->arg >= 0 ? args[h->arg] : 0;
+    if (h->arg >= 0 && !obj)
+        return 0;
+    int saved_errno = errno;
+    rs_guard_enter();
+    rs_refhooks_poll(0);
+    uint32_t stack = rs_refcount_stack_here();
+    int64_t before = 0;
+    int counted = h->arg >= 0 && read_counter(id, obj, &before) == 0;
+    int want = 0;
+    if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
+        cookie[0] = obj;
+        cookie[1] = stack | (uint64_t)(uint32_t)before << 32;
+        want = 1;
+    } else {
+        hook_event(id, obj, h->kind == RS_HOOK_DECREF ? RS_REF_DECREF : RS_REF_INCREF,
+                   stack, counted, before);
+    }
+    rs_guard_leave();
+    errno = saved_errno;
+    return want;
+}
+
+static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
+{
+    if (RS_UNLIKELY(rs_guard_active()) || !rs_active)
+        return;
+    const rs_hook_spec_t *h = &set->hooks[id];
+    uint64_t obj = h->arg >= 0 ? cookie[0] : ret;
+    if (!obj)
+        return;
+    int saved_errno = errno;
+    rs_guard_enter();
+    uint32_t stack = (uint32_t)cookie[1];
+    int64_t now = 0;
+    int counted = read_counter(id, obj, &now) == 0;
+    if (h->kind == RS_HOOK_CTOR) {
+        hook_event(id, obj, RS_REF_CTOR, stack, 0, 0);
+    } else if (h->kind == RS_HOOK_SINK && h->arg >= 0) {
+        /* Only the low 32 bits of the value before fit in the cookie. */
+        if (counted && (uint32_t)now != (uint32_t)(cookie[1] >> 32))
+            hook_event(id, obj, RS_REF_INCREF, stack, 1, now - 1);
+    } else {
+        hook_event(id, obj, RS_REF_INCREF, stack, counted, now - 1);
+    }
+    rs_guard_leave();
+    errno = saved_errno;
+}
+
+/* ---- start-up and dlopen ------------------------------------------------- */
+
+static void say(const char *a, const char *b)
+{
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    rs_line_str(&l, a);
+    rs_line_str(&l, b);
+    rs_line_str(&l, "\n");
+    rs_diag_emit(&l);
+}
+
+static void prepare_hook(uint32_t id)
+{
+    const rs_hook_spec_t *h = &set->hooks[id];
+    names[id] = h->function;
+    const rs_typename_spec_t *t = &h->type;
+    fallback_type[id] = intern(t->kind == RS_TYPENAME_CONST
+                                   ? t->text : set->profiles[h->profile].name);
+    if (t->kind == RS_TYPENAME_CALL)
+        type_fn[id] = (type_fn_t)dlsym(RTLD_DEFAULT, t->text);
+}
+
+void rs_refhooks_init(void)
+{
+    const char *list = rs_settings.hooks;
+    if (!*list || !rs_objects)
+        return;
+    rs_profile_error_t err;
+    set = rs_profile_set_create();
+    if (!set) {
+        rs_diag_oom();
+        return;
+    }
+    if (rs_profile_list_parse(set, list, &err) != 0) {
+        say(err.message, "; no function is hooked");
+        rs_profile_set_free(set);
+        set = NULL;
+        return;
+    }
+    for (uint32_t i = 0; i < set->n_hooks; i++)
+        prepare_hook(i);
+    if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
+        loader_lo = loader_hi = 0;
+    rs_refhooks_seen_opens = __atomic_load_n(&rs_dl_open_count, __ATOMIC_RELAXED);
+    if (rs_got_hook_install(names, set->n_hooks, hook_pre, hook_post) < 0) {
+        say("cannot hook functions on this platform; REFSCOPE_HOOKS=", list);
+        return;
+    }
+    rs_refhooks_installed = 1;
+}
+
+void rs_refhooks_poll_slow(uint64_t pc0)
+{
+    if (pc0 && pc0 >= loader_lo && pc0 < loader_hi)
+        return;                    /* ld.so allocating: a dlopen in progress */
+    unsigned long now = __atomic_load_n(&rs_dl_open_count, __ATOMIC_RELAXED);
+    unsigned long seen = __atomic_load_n(&rs_refhooks_seen_opens, __ATOMIC_RELAXED);
+    if (now == seen ||
+        !__atomic_compare_exchange_n(&rs_refhooks_seen_opens, &seen, now, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;                    /* another thread refreshes              */
+    int saved_errno = errno;
+    rs_guard_enter();
+    rs_got_hook_refresh();
+    rs_guard_leave();
+    errno = saved_errno;
+}
+
+void rs_refhooks_refresh(void)
+{
+    if (!rs_refhooks_installed)
+        return;
+    rs_guard_enter();
+    rs_got_hook_refresh();
+    rs_guard_leave();
+}
