@@ -26,6 +26,25 @@
  *    "0x..." strings; "type" is the type name shared by the finding's
  *    blocks or null; "charged_to" is, for an indirect finding, the index
  *    in "findings" of the leak it is charged to, else null.
+ *    Class-specific members (findings.h says how findings are grouped):
+ *     cycle:      "groups": N (aggregated groups of the same shape),
+ *                 "type"/"stack" of the representative's first member,
+ *                 "members": [{"address","type","size",
+ *                              "refcount": N or null,"stack"}] (one
+ *                 representative group, by address),
+ *                 "edges": [{"from","to" (indices into members),"offset",
+ *                            "field": DWARF member name or null,
+ *                            "incref": [frames] or null}];
+ *     leaked_ref: "refs" (unexplained references in all), "refcount" and
+ *                 "pointers" (of the lowest-addressed object),
+ *                 "unbalanced": [{"count","stack"}];
+ *     rc_error:   (listed after every block finding) "kind"
+ *                 ("decref_unknown", "underflow", "free_referenced",
+ *                 "use_after_final"), "address" and "count" of the first
+ *                 occurrence, "occurrences", "stack", "other_stack":
+ *                 [frames] or null, "bytes": 0, "blocks": 0,
+ *                 "charged_to": null.
+ *    "findings_cut.findings" counts cut refcount error findings too.
  *
  * The summary figures are the snapshot's own (rs_snapshot_t.summary, the
  * analysis result); the findings are computed from its nodes.

@@ -99,11 +99,117 @@ static void frame(rs_json_t *j, const rs_frame_t *f)
     rs_json_end_object(j);
 }
 
-/* Writes one finding; returns -1 when memory is exhausted. */
-static int finding(rs_json_t *j, const rs_snapshot_t *snap,
-                   rs_symbolizer_t *sym, const rs_report_options_t *opt,
-                   const rs_finding_t *f, rs_frame_t *frames)
+/* Per-report state shared by the finding writers. */
+typedef struct json_ctx {
+    rs_json_t                 *j;
+    const rs_snapshot_t       *snap;
+    rs_symbolizer_t           *sym;
+    const rs_report_options_t *opt;
+    rs_frame_t                *frames;
+} json_ctx_t;
+
+/* "key": [frames of stack_id] (or null when null_if_none and stack_id is
+ * 0); returns -1 when memory is exhausted. */
+static int stack(json_ctx_t *c, const char *key, uint32_t stack_id,
+                 int null_if_none)
 {
+    rs_json_key(c->j, key);
+    if (null_if_none && stack_id == 0) {
+        rs_json_null(c->j);
+        return 0;
+    }
+    uint32_t max = RS_SYMBOLIZE_MAX_FRAMES;
+    if (c->opt->max_frames && c->opt->max_frames < max)
+        max = c->opt->max_frames;
+    int n = rs_symbolize_stack(c->sym, c->snap, stack_id, c->frames, max);
+    rs_json_begin_array(c->j);
+    for (int i = 0; i < n; i++)
+        frame(c->j, &c->frames[i]);
+    rs_json_end_array(c->j);
+    return n < 0 ? -1 : 0;
+}
+
+static void type_value(json_ctx_t *c, uint32_t type_id)
+{
+    rs_json_string(c->j, rs_findings_type_name(c->snap, type_id));
+}
+
+/* "members": [...] of a cycle finding; -1 when memory is exhausted. */
+static int cycle_members(json_ctx_t *c, const rs_finding_t *f)
+{
+    int rc = 0;
+    rs_json_key(c->j, "members");
+    rs_json_begin_array(c->j);
+    for (uint32_t m = 0; m < f->n_members && rc == 0; m++) {
+        const rs_node_t *n = &c->snap->heap.nodes[f->members[m]];
+        rs_json_begin_object(c->j);
+        rs_json_key(c->j, "address");
+        rs_json_hex(c->j, n->addr);
+        rs_json_key(c->j, "type");
+        type_value(c, n->type_id);
+        rs_json_key(c->j, "size");
+        rs_json_uint(c->j, n->size);
+        rs_json_key(c->j, "refcount");
+        if (n->flags & RS_NODE_REFCOUNTED)
+            rs_json_int(c->j, n->refcount);
+        else
+            rs_json_null(c->j);
+        rc = stack(c, "stack", n->stack_id, 0);
+        rs_json_end_object(c->j);
+    }
+    rs_json_end_array(c->j);
+    return rc;
+}
+
+/* "edges": [...] of a cycle finding; -1 when memory is exhausted. */
+static int cycle_edges(json_ctx_t *c, const rs_finding_t *f)
+{
+    int rc = 0;
+    rs_json_key(c->j, "edges");
+    rs_json_begin_array(c->j);
+    for (uint32_t e = 0; e < f->n_edges && rc == 0; e++) {
+        const rs_finding_edge_t *ed = &f->edges[e];
+        const rs_node_t *src = &c->snap->heap.nodes[f->members[ed->from]];
+        rs_json_begin_object(c->j);
+        rs_json_key(c->j, "from");
+        rs_json_uint(c->j, ed->from);
+        rs_json_key(c->j, "to");
+        rs_json_uint(c->j, ed->to);
+        rs_json_key(c->j, "offset");
+        rs_json_uint(c->j, ed->offset);
+        rs_json_key(c->j, "field");
+        rs_json_string(c->j, rs_symbolize_field(
+            c->sym, c->snap, src->stack_id,
+            rs_findings_type_name(c->snap, src->type_id), ed->offset));
+        rc = stack(c, "incref", ed->incref_stack, 1);
+        rs_json_end_object(c->j);
+    }
+    rs_json_end_array(c->j);
+    return rc;
+}
+
+/* "unbalanced": [...] of a leaked_ref finding; -1 when memory is
+ * exhausted. */
+static int unbalanced(json_ctx_t *c, const rs_finding_t *f)
+{
+    int rc = 0;
+    rs_json_key(c->j, "unbalanced");
+    rs_json_begin_array(c->j);
+    for (uint32_t u = 0; u < f->n_unbalanced && rc == 0; u++) {
+        rs_json_begin_object(c->j);
+        rs_json_key(c->j, "count");
+        rs_json_uint(c->j, f->unbalanced[u].count);
+        rc = stack(c, "stack", f->unbalanced[u].stack_id, 0);
+        rs_json_end_object(c->j);
+    }
+    rs_json_end_array(c->j);
+    return rc;
+}
+
+/* Writes one block finding; returns -1 when memory is exhausted. */
+static int finding(json_ctx_t *c, const rs_finding_t *f)
+{
+    rs_json_t *j = c->j;
     rs_json_begin_object(j);
     rs_json_key(j, "class");
     rs_json_string(j, rs_class_name(f->cls));
@@ -112,26 +218,61 @@ static int finding(rs_json_t *j, const rs_snapshot_t *snap,
     rs_json_key(j, "blocks");
     rs_json_uint(j, f->blocks);
     rs_json_key(j, "type");
-    if (f->type_id && f->type_id <= snap->n_types && snap->types)
-        rs_json_string(j, snap->types[f->type_id - 1]);
-    else
-        rs_json_null(j);
+    type_value(c, f->type_id);
     rs_json_key(j, "charged_to");
     if (f->charged_to != RS_FINDING_NONE)
         rs_json_uint(j, f->charged_to);
     else
         rs_json_null(j);
-    rs_json_key(j, "stack");
-    rs_json_begin_array(j);
-    uint32_t max = RS_SYMBOLIZE_MAX_FRAMES;
-    if (opt->max_frames && opt->max_frames < max)
-        max = opt->max_frames;
-    int n = rs_symbolize_stack(sym, snap, f->stack_id, frames, max);
-    for (int i = 0; i < n; i++)
-        frame(j, &frames[i]);
-    rs_json_end_array(j);
+    int rc = stack(c, "stack", f->stack_id, 0);
+    if (rc == 0 && f->cls == RS_CLASS_CYCLE) {
+        rs_json_key(j, "groups");
+        rs_json_uint(j, f->groups);
+        rc = cycle_members(c, f);
+        if (rc == 0)
+            rc = cycle_edges(c, f);
+    } else if (rc == 0 && f->cls == RS_CLASS_LEAKED_REF) {
+        rs_json_key(j, "refs");
+        rs_json_uint(j, f->refs);
+        rs_json_key(j, "refcount");
+        rs_json_int(j, f->refcount);
+        rs_json_key(j, "pointers");
+        rs_json_uint(j, f->pointers);
+        rc = unbalanced(c, f);
+    }
     rs_json_end_object(j);
-    return n < 0 ? -1 : 0;
+    return rc;
+}
+
+/* Writes one refcount error finding; returns -1 when memory is
+ * exhausted. */
+static int rc_error(json_ctx_t *c, const rs_rc_finding_t *e)
+{
+    rs_json_t *j = c->j;
+    rs_json_begin_object(j);
+    rs_json_key(j, "class");
+    rs_json_string(j, "rc_error");
+    rs_json_key(j, "kind");
+    rs_json_string(j, rs_rc_error_name(e->kind));
+    rs_json_key(j, "bytes");
+    rs_json_uint(j, 0);
+    rs_json_key(j, "blocks");
+    rs_json_uint(j, 0);
+    rs_json_key(j, "type");
+    type_value(c, e->type_id);
+    rs_json_key(j, "charged_to");
+    rs_json_null(j);
+    rs_json_key(j, "address");
+    rs_json_hex(j, e->addr);
+    rs_json_key(j, "count");
+    rs_json_int(j, e->count);
+    rs_json_key(j, "occurrences");
+    rs_json_uint(j, e->occurrences);
+    int rc = stack(c, "stack", e->stack_id, 0);
+    if (rc == 0)
+        rc = stack(c, "other_stack", e->other_stack_id, 1);
+    rs_json_end_object(j);
+    return rc;
 }
 
 int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
@@ -156,13 +297,16 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
     summary(j, &snap->summary);
     rs_json_key(j, "findings");
     rs_json_begin_array(j);
+    json_ctx_t c = { j, snap, sym, opt, frames };
     for (uint32_t i = 0; i < findings.n && rc == 0; i++)
-        rc = finding(j, snap, sym, opt, &findings.items[i], frames);
+        rc = finding(&c, &findings.items[i]);
+    for (uint32_t i = 0; i < findings.n_errors && rc == 0; i++)
+        rc = rc_error(&c, &findings.errors[i]);
     rs_json_end_array(j);
     rs_json_key(j, "findings_cut");
     rs_json_begin_object(j);
     rs_json_key(j, "findings");
-    rs_json_uint(j, findings.n_cut);
+    rs_json_uint(j, (uint64_t)findings.n_cut + findings.n_errors_cut);
     rs_json_key(j, "bytes");
     rs_json_uint(j, findings.cut.bytes);
     rs_json_key(j, "blocks");

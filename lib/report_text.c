@@ -11,6 +11,33 @@
  *
  *   SUMMARY: refscope: 160 bytes leaked in 4 blocks (...)
  *
+ * Refcounted objects get their own paragraphs:
+ *
+ *   Cycle of 2 Node objects (96 bytes), 1 group:
+ *     Node@0x55d0c0a1b2a0 size 48 refcount 1, allocated at:
+ *       #0 0x... in node_new samples/cycle.c:20 (cycle2)
+ *     ...
+ *     Node@0x55d0c0a1b2a0 +24 (next) → Node@0x55d0c0a1b2d0 +24 (next) → (back)
+ *     reference Node@0x55d0c0a1b2a0 +24 → Node@0x55d0c0a1b2d0 taken at:
+ *       #0 0x... in link samples/cycle.c:31 (cycle2)
+ *
+ *   Leaked reference: Node@0x... refcount 2, 1 pointer found, allocated at:
+ *       #0 ...
+ *     1 reference taken in borrow_wrong (samples/ref.c:42) was never released:
+ *       #0 ...
+ *   ("taken in" names the first frame that is not an incref function,
+ *   i.e. not named *ref, *ref_sink, *reference, *retain or *incref.)
+ *
+ *   Refcount error (underflow): decref of Node@0x... brought the count to
+ *   -1 at:
+ *       #0 ...
+ *     previous final decref at:
+ *       #0 ...
+ *
+ * The loop of a cycle is the shortest cycle through its first member
+ * (breadth-first over the edges between members); edges outside that
+ * loop are listed after it with "also:".
+ *
  * Source paths under the current directory are shown relative to it;
  * frames without a source line show "(module+0xoffset)" instead.
  */
@@ -21,6 +48,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 typedef struct text_ctx {
@@ -112,9 +140,11 @@ static void print_header(const text_ctx_t *c)
     fputc('\n', c->out);
 }
 
-static void print_frame(const text_ctx_t *c, uint32_t no, const rs_frame_t *f)
+static void print_frame(const text_ctx_t *c, int indent, uint32_t no,
+                        const rs_frame_t *f)
 {
-    fprintf(c->out, "    #%" PRIu32 " 0x%" PRIx64 " in %s", no, f->address,
+    fprintf(c->out, "%*s#%" PRIu32 " 0x%" PRIx64 " in %s", indent, "", no,
+            f->address,
             f->function ? f->function : "??");
     if (f->file) {
         fprintf(c->out, " %s", shown_path(c, f->file));
@@ -163,12 +193,24 @@ static int print_charge(text_ctx_t *c, uint32_t target)
 
 static const char *type_name(const rs_snapshot_t *snap, uint32_t type_id)
 {
-    if (type_id == 0 || type_id > snap->n_types || !snap->types)
-        return NULL;
-    return snap->types[type_id - 1];
+    return rs_findings_type_name(snap, type_id);
 }
 
-static int print_finding(text_ctx_t *c, const rs_finding_t *f)
+/* Prints the frames of stack_id at indent, or a placeholder; -1 when
+ * memory is exhausted. */
+static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
+{
+    int n = stack_frames(c, stack_id);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        fprintf(c->out, "%*s<no stack recorded>\n", indent, "");
+    for (int i = 0; i < n; i++)
+        print_frame(c, indent, (uint32_t)i, &c->frames[i]);
+    return 0;
+}
+
+static int print_block_finding(text_ctx_t *c, const rs_finding_t *f)
 {
     const char *type = type_name(c->snap, f->type_id);
     if (f->cls == RS_CLASS_REACHABLE)
@@ -179,33 +221,332 @@ static int print_finding(text_ctx_t *c, const rs_finding_t *f)
         fprintf(c->out, "Leak of %" PRIu64 " %s in %" PRIu64 " %s (",
                 f->bytes, plural(f->bytes, "byte", "bytes"), f->blocks,
                 plural(f->blocks, "block", "blocks"));
-    switch (f->cls) {
-    case RS_CLASS_INDIRECT:
+    if (f->cls == RS_CLASS_INDIRECT) {
         if (print_charge(c, f->charged_to) < 0)
             return -1;
-        break;
-    case RS_CLASS_CYCLE:
-        fputs("reference cycle", c->out);
-        if (f->cycle_group != RS_FINDING_NONE)
-            fprintf(c->out, " %" PRIu32, f->cycle_group);
-        break;
-    case RS_CLASS_LEAKED_REF:
-        fputs("leaked reference", c->out);
-        break;
-    default:
+    } else {
         fputs(rs_class_name(f->cls), c->out);
     }
     if (type)
         fprintf(c->out, ", type %s", type);
     fputs("), allocated at:\n", c->out);
+    if (print_stack(c, 4, f->stack_id) < 0)
+        return -1;
+    fputc('\n', c->out);
+    return 0;
+}
 
-    int n = stack_frames(c, f->stack_id);
+/* "Node@0x1234", or "<untyped>@0x1234" when the type is unknown
+ * ("block" for heap blocks, "object" for refcount error targets). */
+static void print_named(const text_ctx_t *c, uint32_t type_id, uint64_t addr,
+                        const char *untyped)
+{
+    const char *type = type_name(c->snap, type_id);
+    fprintf(c->out, "%s@0x%" PRIx64, type ? type : untyped, addr);
+}
+
+static void print_object(const text_ctx_t *c, uint32_t type_id, uint64_t addr)
+{
+    print_named(c, type_id, addr, "block");
+}
+
+static const rs_node_t *member(const text_ctx_t *c, const rs_finding_t *f,
+                               uint32_t m)
+{
+    return &c->snap->heap.nodes[f->members[m]];
+}
+
+/* "Node@0x10 +24 (next)": the source end of a cycle edge. */
+static void print_edge_source(text_ctx_t *c, const rs_finding_t *f,
+                              const rs_finding_edge_t *e)
+{
+    const rs_node_t *src = member(c, f, e->from);
+    print_object(c, src->type_id, src->addr);
+    fprintf(c->out, " +%" PRIu32, e->offset);
+    const char *field = rs_symbolize_field(c->sym, c->snap, src->stack_id,
+                                           type_name(c->snap, src->type_id),
+                                           e->offset);
+    if (field)
+        fprintf(c->out, " (%s)", field);
+}
+
+/* "Cycle of 2 Node objects (96 bytes), 1 group:" */
+static void print_cycle_header(text_ctx_t *c, const rs_finding_t *f)
+{
+    uint64_t bytes = 0;
+    uint32_t type = f->n_members ? member(c, f, 0)->type_id : 0;
+    for (uint32_t m = 0; m < f->n_members; m++) {
+        bytes += member(c, f, m)->size;
+        if (member(c, f, m)->type_id != type)
+            type = 0;
+    }
+    const char *tn = type_name(c->snap, type);
+    fprintf(c->out, "Cycle of %" PRIu32 " %s%s%s (%" PRIu64 " %s), %" PRIu32
+            " %s", f->n_members_total, tn ? tn : "", tn ? " " : "",
+            plural(f->n_members_total, "object", "objects"), bytes,
+            plural(bytes, "byte", "bytes"), f->groups,
+            plural(f->groups, "group", "groups"));
+    if (f->groups > 1)
+        fprintf(c->out, " (%" PRIu64 " bytes in %" PRIu64 " blocks in all)",
+                f->bytes, f->blocks);
+    fputs(":\n", c->out);
+    if (f->n_members < f->n_members_total)
+        fprintf(c->out, "  (first %" PRIu32 " members shown)\n", f->n_members);
+}
+
+/* The shortest loop through member 0, as edge indices into *loop (with
+ * n_members + 1 entries of room); returns its length, 0 if none, -1 when
+ * memory is exhausted.  Breadth-first: prev[m] is the edge that reached
+ * member m first. */
+static int find_loop(const rs_finding_t *f, uint32_t *loop)
+{
+    uint32_t *prev = malloc((f->n_members ? f->n_members : 1) * sizeof *prev);
+    uint32_t *queue = malloc((f->n_members ? f->n_members : 1) * sizeof *queue);
+    int len = -1;
+    if (!prev || !queue)
+        goto out;
+    len = 0;
+    for (uint32_t m = 0; m < f->n_members; m++)
+        prev[m] = UINT32_MAX;
+    uint32_t head = 0, tail = 0, closing = UINT32_MAX;
+    queue[tail++] = 0;
+    while (head < tail && closing == UINT32_MAX) {
+        uint32_t m = queue[head++];
+        for (uint32_t e = 0; e < f->n_edges; e++) {
+            const rs_finding_edge_t *ed = &f->edges[e];
+            if (ed->from != m)
+                continue;
+            if (ed->to == 0) {
+                closing = e;
+                break;
+            }
+            if (prev[ed->to] == UINT32_MAX) {
+                prev[ed->to] = e;
+                queue[tail++] = ed->to;
+            }
+        }
+    }
+    if (closing == UINT32_MAX)
+        goto out;
+    /* walk back from the closing edge, then reverse */
+    for (uint32_t e = closing;; e = prev[f->edges[e].from]) {
+        loop[len++] = e;
+        if (f->edges[e].from == 0)
+            break;
+    }
+    for (int i = 0, k = len - 1; i < k; i++, k--) {
+        uint32_t t = loop[i];
+        loop[i] = loop[k];
+        loop[k] = t;
+    }
+out:
+    free(prev);
+    free(queue);
+    return len;
+}
+
+static int print_cycle_members(text_ctx_t *c, const rs_finding_t *f)
+{
+    for (uint32_t m = 0; m < f->n_members; m++) {
+        const rs_node_t *n = member(c, f, m);
+        fputs("  ", c->out);
+        print_object(c, n->type_id, n->addr);
+        fprintf(c->out, " size %" PRIu64, n->size);
+        if (n->flags & RS_NODE_REFCOUNTED)
+            fprintf(c->out, " refcount %" PRId64, n->refcount);
+        fputs(", allocated at:\n", c->out);
+        if (print_stack(c, 6, n->stack_id) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The loop line, the other edges, and the increfs of every edge. */
+static int print_cycle_edges(text_ctx_t *c, const rs_finding_t *f)
+{
+    uint32_t *loop = malloc((f->n_edges + 1) * sizeof *loop);
+    uint8_t *in_loop = calloc(f->n_edges + 1, 1);
+    int len = loop && in_loop ? find_loop(f, loop) : -1;
+    int rc = -1;
+    if (len < 0)
+        goto out;
+    if (len > 0) {
+        fputs("  ", c->out);
+        for (int i = 0; i < len; i++) {
+            in_loop[loop[i]] = 1;
+            print_edge_source(c, f, &f->edges[loop[i]]);
+            fputs(" \u2192 ", c->out);
+        }
+        fputs("(back)\n", c->out);
+    }
+    for (uint32_t e = 0; e < f->n_edges; e++) {
+        if (in_loop[e])
+            continue;
+        const rs_node_t *dst = member(c, f, f->edges[e].to);
+        fputs("  also: ", c->out);
+        print_edge_source(c, f, &f->edges[e]);
+        fputs(" \u2192 ", c->out);
+        print_object(c, dst->type_id, dst->addr);
+        fputc('\n', c->out);
+    }
+    for (uint32_t e = 0; e < f->n_edges; e++) {
+        const rs_finding_edge_t *ed = &f->edges[e];
+        if (!ed->incref_stack)
+            continue;
+        const rs_node_t *dst = member(c, f, ed->to);
+        fputs("  reference ", c->out);
+        print_edge_source(c, f, ed);
+        fputs(" \u2192 ", c->out);
+        print_object(c, dst->type_id, dst->addr);
+        fputs(" taken at:\n", c->out);
+        if (print_stack(c, 6, ed->incref_stack) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(loop);
+    free(in_loop);
+    return rc;
+}
+
+static int print_cycle(text_ctx_t *c, const rs_finding_t *f)
+{
+    print_cycle_header(c, f);
+    if (print_cycle_members(c, f) < 0 || print_cycle_edges(c, f) < 0)
+        return -1;
+    fputc('\n', c->out);
+    return 0;
+}
+
+/* Non-zero if name looks like an incref function (widget_ref,
+ * g_object_ref_sink, cairo_surface_reference, X509_up_ref, CFRetain):
+ * the frame that took the reference is its caller. */
+static int is_ref_function(const char *name)
+{
+    static const char *const suffixes[] = { "ref", "ref_sink", "reference",
+                                             "retain", "incref" };
+    size_t len = name ? strlen(name) : 0;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (len >= k && strcasecmp(name + len - k, suffixes[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* "1 reference taken in borrow_wrong (file.c:42) was never released:",
+ * naming the first frame that is not an incref function itself. */
+static int print_unbalanced(text_ctx_t *c, const rs_finding_unbalanced_t *u)
+{
+    int n = stack_frames(c, u->stack_id);
     if (n < 0)
         return -1;
-    if (n == 0)
-        fputs("    <no stack recorded>\n", c->out);
-    for (int i = 0; i < n; i++)
-        print_frame(c, (uint32_t)i, &c->frames[i]);
+    fprintf(c->out, "  %" PRIu64 " %s taken", u->count,
+            plural(u->count, "reference", "references"));
+    if (n > 0) {
+        int k = 0;
+        while (k + 1 < n && is_ref_function(c->frames[k].function))
+            k++;
+        const rs_frame_t *fr = &c->frames[k];
+        fprintf(c->out, " in %s", fr->function ? fr->function : "??");
+        if (fr->file && fr->line)
+            fprintf(c->out, " (%s:%" PRIu32 ")", shown_path(c, fr->file),
+                    fr->line);
+    }
+    fprintf(c->out, " %s never released:\n", u->count == 1 ? "was" : "were");
+    return print_stack(c, 6, u->stack_id);
+}
+
+static int print_leaked_ref(text_ctx_t *c, const rs_finding_t *f)
+{
+    const rs_node_t *n = &c->snap->heap.nodes[f->first_node];
+    fputs("Leaked reference: ", c->out);
+    print_object(c, n->type_id, n->addr);
+    fprintf(c->out, " refcount %" PRId64 ", %" PRIu32 " %s found", f->refcount,
+            f->pointers, plural(f->pointers, "pointer", "pointers"));
+    if (f->blocks > 1)
+        fprintf(c->out, " (%" PRIu64 " objects, %" PRIu64 " bytes, %" PRIu64
+                " unexplained references)", f->blocks, f->bytes, f->refs);
+    fputs(", allocated at:\n", c->out);
+    if (print_stack(c, 4, f->stack_id) < 0)
+        return -1;
+    if (f->n_unbalanced == 0)
+        fputs("  no reference history: the increfs never released are "
+              "unknown\n", c->out);
+    for (uint32_t u = 0; u < f->n_unbalanced; u++)
+        if (print_unbalanced(c, &f->unbalanced[u]) < 0)
+            return -1;
+    if (f->unbalanced_cut)
+        fprintf(c->out, "  ... %" PRIu64 " more at other stacks\n",
+                f->unbalanced_cut);
+    fputc('\n', c->out);
+    return 0;
+}
+
+static int print_finding(text_ctx_t *c, const rs_finding_t *f)
+{
+    if (f->cls == RS_CLASS_CYCLE)
+        return print_cycle(c, f);
+    if (f->cls == RS_CLASS_LEAKED_REF)
+        return print_leaked_ref(c, f);
+    return print_block_finding(c, f);
+}
+
+/* What happened, per kind, and what the other stack is. */
+static void print_rc_what(text_ctx_t *c, const rs_rc_finding_t *e)
+{
+    switch (e->kind) {
+    case RS_RC_UNDERFLOW:
+        fputs("decref of ", c->out);
+        print_named(c, e->type_id, e->addr, "object");
+        fprintf(c->out, " brought the count to %" PRId64, e->count);
+        break;
+    case RS_RC_DECREF_UNKNOWN:
+        fputs("decref of ", c->out);
+        print_named(c, e->type_id, e->addr, "object");
+        fputs(", which is freed or was never tracked,", c->out);
+        break;
+    case RS_RC_FREE_REFERENCED:
+        fputs("free() of ", c->out);
+        print_named(c, e->type_id, e->addr, "object");
+        fprintf(c->out, " while its count was %" PRId64, e->count);
+        break;
+    case RS_RC_INCREF_AFTER_FINAL:
+        fputs("use of ", c->out);
+        print_named(c, e->type_id, e->addr, "object");
+        fputs(" after its final decref", c->out);
+        break;
+    default:
+        fputs("event on ", c->out);
+        print_named(c, e->type_id, e->addr, "object");
+    }
+}
+
+static const char *rc_other_label(rs_rc_error_kind_t k)
+{
+    switch (k) {
+    case RS_RC_UNDERFLOW:          return "previous final decref at:";
+    case RS_RC_DECREF_UNKNOWN:     return "freed at:";
+    case RS_RC_INCREF_AFTER_FINAL: return "final decref at:";
+    default:                       return "earlier event at:";
+    }
+}
+
+static int print_rc_error(text_ctx_t *c, const rs_rc_finding_t *e)
+{
+    const char *kind = rs_rc_error_name(e->kind);
+    fprintf(c->out, "Refcount error (%s): ", kind ? kind : "unknown");
+    print_rc_what(c, e);
+    if (e->occurrences > 1)
+        fprintf(c->out, " (%" PRIu64 " times)", e->occurrences);
+    fputs(" at:\n", c->out);
+    if (print_stack(c, 4, e->stack_id) < 0)
+        return -1;
+    if (e->other_stack_id) {
+        fprintf(c->out, "  %s\n", rc_other_label(e->kind));
+        if (print_stack(c, 6, e->other_stack_id) < 0)
+            return -1;
+    }
     fputc('\n', c->out);
     return 0;
 }
@@ -288,6 +629,13 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
     for (uint32_t i = 0; i < findings.n; i++)
         if (print_finding(c, &findings.items[i]) < 0)
             goto out;
+    for (uint32_t i = 0; i < findings.n_errors; i++)
+        if (print_rc_error(c, &findings.errors[i]) < 0)
+            goto out;
+    if (findings.n_errors_cut)
+        fprintf(out, "... %" PRIu32 " more refcount error %s not shown "
+                "(--limit)\n\n", findings.n_errors_cut,
+                plural(findings.n_errors_cut, "finding", "findings"));
     if (findings.n_cut)
         fprintf(out, "... %" PRIu32 " more %s (%" PRIu64 " %s in %" PRIu64
                 " %s) not shown (--limit)\n\n", findings.n_cut,

@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "uthash.h"
 
@@ -51,11 +52,32 @@ typedef struct sym_string {
     UT_hash_handle hh;
 } sym_string_t;
 
+/* A struct type looked up by name in one module file. */
+typedef struct sym_type {
+    char          *key;      /* "<file key>\n<type name>"                 */
+    int            found;
+    Dwarf_Die      die;      /* the struct/union, valid while file's Dwfl */
+    UT_hash_handle hh;
+} sym_type_t;
+
+typedef struct sym_field_key {
+    const sym_type_t *type;
+    uint64_t          offset;
+} sym_field_key_t;
+
+typedef struct sym_field {
+    sym_field_key_t key;
+    const char     *name;    /* interned, NULL when unknown               */
+    UT_hash_handle  hh;
+} sym_field_t;
+
 struct rs_symbolizer {
     FILE         *warnings;
     sym_file_t   *files;
     sym_entry_t  *entries;
     sym_string_t *strings;
+    sym_type_t   *types;
+    sym_field_t  *fields;
 };
 
 static char *debuginfo_path;
@@ -93,6 +115,17 @@ void rs_symbolizer_destroy(rs_symbolizer_t *s)
         free(f->key);
         free(f->path);
         free(f);
+    }
+    sym_field_t *fd, *fdtmp;
+    HASH_ITER(hh, s->fields, fd, fdtmp) {
+        HASH_DEL(s->fields, fd);
+        free(fd);
+    }
+    sym_type_t *t, *ttmp;
+    HASH_ITER(hh, s->types, t, ttmp) {
+        HASH_DEL(s->types, t);
+        free(t->key);
+        free(t);
     }
     sym_string_t *str, *stmp;
     HASH_ITER(hh, s->strings, str, stmp) {
@@ -394,6 +427,13 @@ int rs_symbolize_is_allocator(const rs_frame_t *f)
     return 0;
 }
 
+/* A refscope.h annotation wrapper (refscope_incref, ...) inlined into the
+ * program: not the program's own code. */
+static int is_annotation(const rs_frame_t *f)
+{
+    return f->function && strncmp(f->function, "refscope_", 9) == 0;
+}
+
 int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
                        uint32_t stack_id, rs_frame_t *out, uint32_t max)
 {
@@ -410,10 +450,257 @@ int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
         for (int j = 0; j < k && n < max; j++) {
             if (rs_symbolize_is_refscope(&tmp[j]))
                 continue;
-            if (n == 0 && rs_symbolize_is_allocator(&tmp[j]))
+            if (n == 0 && (rs_symbolize_is_allocator(&tmp[j]) ||
+                           is_annotation(&tmp[j])))
                 continue;
             out[n++] = tmp[j];
         }
     }
     return (int)n;
+}
+
+/* ---- struct member names ------------------------------------------------ */
+
+#define FIELD_MAX_DEPTH 8
+#define FIELD_MAX_NAME  256
+
+/* die's DW_AT_type, with typedefs and qualifiers peeled; 0 or -1. */
+static int peeled_type(Dwarf_Die *die, Dwarf_Die *out)
+{
+    Dwarf_Attribute mem;
+    Dwarf_Die cur;
+    if (!dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &mem), &cur))
+        return -1;
+    return dwarf_peel_type(&cur, out) == 0 ? 0 : -1;
+}
+
+static int is_record(int tag)
+{
+    return tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
+}
+
+/* How well a DIE name matches the type name: 2 exactly, 1 loosely
+ * ("Pnode" for struct pnode, "GtkButton" for struct _GtkButton), else 0. */
+static int name_match(const char *name, const char *type_name)
+{
+    if (!name)
+        return 0;
+    if (strcmp(name, type_name) == 0)
+        return 2;
+    if (strcasecmp(name, type_name) == 0 ||
+        (name[0] == '_' && strcmp(name + 1, type_name) == 0))
+        return 1;
+    return 0;
+}
+
+/* How well the top-level DIE d names type_name (name_match) when it leads
+ * to a defined struct or union, stored in *out; 0 when it does not. */
+static int matches_type(Dwarf_Die *d, const char *type_name, Dwarf_Die *out)
+{
+    int tag = dwarf_tag(d);
+    if (!is_record(tag) && tag != DW_TAG_typedef)
+        return 0;
+    int how = name_match(dwarf_diename(d), type_name);
+    if (!how)
+        return 0;
+    if (tag == DW_TAG_typedef) {
+        if (peeled_type(d, out) < 0)
+            return 0;
+    } else {
+        *out = *d;
+    }
+    if (!is_record(dwarf_tag(out)) || dwarf_hasattr(out, DW_AT_declaration))
+        return 0;
+    return how;
+}
+
+/* Searches the top level of every CU of mod for type_name: the first
+ * exact match, else the first loose one.  1 when found. */
+static int find_type_die(Dwfl_Module *mod, const char *type_name,
+                         Dwarf_Die *out)
+{
+    if (strncmp(type_name, "struct ", 7) == 0)
+        type_name += 7;
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = NULL, cand;
+    int loose = 0;
+    while ((cu = dwfl_module_nextcu(mod, cu, &bias))) {
+        Dwarf_Die child;
+        if (dwarf_child(cu, &child) != 0)
+            continue;
+        do {
+            int how = matches_type(&child, type_name, &cand);
+            if (how == 2) {
+                *out = cand;
+                return 1;
+            }
+            if (how == 1 && !loose) {
+                *out = cand;
+                loose = 1;
+            }
+        } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    return loose;
+}
+
+/* The cached lookup of type_name in file f; NULL when memory is
+ * exhausted. */
+static sym_type_t *get_type(rs_symbolizer_t *s, sym_file_t *f,
+                            const char *type_name)
+{
+    size_t len = strlen(f->key) + strlen(type_name) + 2;
+    char *key = malloc(len);
+    if (!key)
+        return NULL;
+    snprintf(key, len, "%s\n%s", f->key, type_name);
+    sym_type_t *t;
+    HASH_FIND_STR(s->types, key, t);
+    if (t) {
+        free(key);
+        return t;
+    }
+    if (!(t = calloc(1, sizeof *t))) {
+        free(key);
+        return NULL;
+    }
+    t->key = key;
+    t->found = f->mod && find_type_die(f->mod, type_name, &t->die);
+    HASH_ADD_KEYPTR(hh, s->types, t->key, strlen(t->key), t);
+    return t;
+}
+
+/* Appends text to buf (bounded); 0, or -1 when it does not fit. */
+static int append(char *buf, size_t *len, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > FIELD_MAX_NAME)
+        return -1;
+    memcpy(buf + *len, text, n + 1);
+    *len += n;
+    return 0;
+}
+
+static int member_at(Dwarf_Die *rec, uint64_t offset, char *buf, size_t *len,
+                     int depth);
+
+/* Continues a member name into the member's type t at offset rel: a
+ * nested record adds ".x", an array "[i]" (and then its element). */
+static int descend(Dwarf_Die *t, uint64_t rel, char *buf, size_t *len,
+                   int depth)
+{
+    int tag = dwarf_tag(t);
+    if (is_record(tag)) {
+        size_t before = *len;
+        if (append(buf, len, ".") < 0)
+            return -1;
+        if (member_at(t, rel, buf, len, depth + 1) == 0)
+            return 0;
+        buf[*len = before] = 0; /* e.g. padding: the outer name stays */
+        return 0;
+    }
+    if (tag != DW_TAG_array_type)
+        return 0;
+    Dwarf_Die elem;
+    Dwarf_Word esize;
+    if (peeled_type(t, &elem) < 0 || dwarf_aggregate_size(&elem, &esize) != 0
+        || esize == 0)
+        return 0;
+    char idx[32];
+    snprintf(idx, sizeof idx, "[%" PRIu64 "]", rel / esize);
+    if (append(buf, len, idx) < 0)
+        return -1;
+    return descend(&elem, rel % esize, buf, len, depth);
+}
+
+/* Appends the name of the member of record rec covering offset; 0, or -1
+ * when no member covers it (or the name is too long or too deep). */
+static int member_at(Dwarf_Die *rec, uint64_t offset, char *buf, size_t *len,
+                     int depth)
+{
+    Dwarf_Die m;
+    if (depth > FIELD_MAX_DEPTH || dwarf_child(rec, &m) != 0)
+        return -1;
+    do {
+        if (dwarf_tag(&m) != DW_TAG_member)
+            continue;
+        Dwarf_Attribute mem;
+        Dwarf_Word loc = 0, size;
+        Dwarf_Attribute *a = dwarf_attr(&m, DW_AT_data_member_location, &mem);
+        if (a && dwarf_formudata(a, &loc) != 0)
+            continue; /* a location expression: not a plain offset */
+        Dwarf_Die t;
+        if (peeled_type(&m, &t) < 0 || dwarf_aggregate_size(&t, &size) != 0)
+            continue;
+        if (offset < loc || offset - loc >= size)
+            continue;
+        const char *name = dwarf_diename(&m);
+        if (!name && is_record(dwarf_tag(&t))) /* anonymous struct/union */
+            return member_at(&t, offset - loc, buf, len, depth + 1);
+        if (append(buf, len, name ? name : "?") < 0)
+            return -1;
+        return descend(&t, offset - loc, buf, len, depth);
+    } while (dwarf_siblingof(&m, &m) == 0);
+    return -1;
+}
+
+/* The cached name of the member at offset of t; *oom set on failure. */
+static const char *field_of(rs_symbolizer_t *s, const sym_type_t *t,
+                            uint64_t offset, int *oom)
+{
+    sym_field_key_t key;
+    memset(&key, 0, sizeof key);
+    key.type = t;
+    key.offset = offset;
+    sym_field_t *fd;
+    HASH_FIND(hh, s->fields, &key, sizeof key, fd);
+    if (fd)
+        return fd->name;
+    char buf[FIELD_MAX_NAME] = "";
+    size_t len = 0;
+    Dwarf_Die die = t->die;
+    const char *name = NULL;
+    if (member_at(&die, offset, buf, &len, 0) == 0 && len)
+        name = intern(s, buf, oom);
+    if (*oom || !(fd = calloc(1, sizeof *fd))) {
+        *oom = 1;
+        return NULL;
+    }
+    fd->key = key;
+    fd->name = name;
+    HASH_ADD(hh, s->fields, key, sizeof key, fd);
+    return name;
+}
+
+const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                               uint32_t stack_id, const char *type_name,
+                               uint64_t offset)
+{
+    if (!type_name || stack_id == 0 || stack_id > snap->n_stacks)
+        return NULL;
+    const rs_stack_t *st = &snap->stacks[stack_id - 1];
+    const rs_module_t *tried[16];
+    uint32_t n_tried = 0;
+    for (uint32_t i = 0; i < st->n_frames; i++) {
+        const rs_module_t *m = find_module(snap->modules, snap->n_modules,
+                                           st->pcs[i], st->epoch);
+        if (!m || !m->path ||
+            strncmp(base_name(m->path), "librefscope", 11) == 0)
+            continue;
+        uint32_t k = 0;
+        while (k < n_tried && tried[k] != m)
+            k++;
+        if (k < n_tried)
+            continue;
+        if (n_tried < sizeof tried / sizeof tried[0])
+            tried[n_tried++] = m;
+        sym_file_t *f = get_file(s, m);
+        sym_type_t *t = f ? get_type(s, f, type_name) : NULL;
+        if (!t)
+            return NULL; /* memory exhausted */
+        if (!t->found)
+            continue;
+        int oom = 0;
+        return field_of(s, t, offset, &oom);
+    }
+    return NULL;
 }

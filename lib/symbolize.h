@@ -18,6 +18,9 @@
  *
  * Results are cached per (module file, pc); every string in an rs_frame_t
  * belongs to the symbolizer and stays valid until rs_symbolizer_destroy().
+ * Struct member names for cycle edges come from the same DWARF
+ * (rs_symbolize_field).
+ *
  * The symbolizer can serve several snapshots (the cache is keyed by file
  * and load bias, not by snapshot).  Not thread safe.
  */
@@ -65,12 +68,31 @@ int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
  * Symbolizes stack `stack_id` of snap into out[0..max) for display:
  * inlined frames expanded, frames inside librefscope dropped everywhere,
  * and leading allocator entry points (malloc, calloc, realloc, free, ...)
- * dropped so the first frame is the code that allocated.  Returns the
+ * and refscope.h annotation wrappers inlined into the program (functions
+ * named refscope_*) dropped so the first frame is the code that allocated
+ * or took the reference.  Returns the
  * number of frames written (0 for stack id 0 or an unknown id), or -1
  * when memory is exhausted.
  */
 int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
                        uint32_t stack_id, rs_frame_t *out, uint32_t max);
+
+/*
+ * The name of the member at byte `offset` of the struct called type_name
+ * ("Node", a typedef of a struct, or "struct node"), from the DWARF of
+ * the modules that stack `stack_id` of snap runs through: tried frame by
+ * frame, innermost (the allocating code) first, refscope's own module
+ * skipped, the first module that describes the type wins.  Nested structs
+ * and arrays are spelled "link.next", "slots[3]", "slots[1].obj"; an
+ * offset inside a scalar member gives that member's name.  Type lookups
+ * are cached per (module file, type name), results per (type, offset).
+ * Returns a string owned by the symbolizer (valid until it is destroyed),
+ * or NULL when unknown (no DWARF, no such struct, offset outside it) or
+ * when memory is exhausted.
+ */
+const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                               uint32_t stack_id, const char *type_name,
+                               uint64_t offset);
 
 /* Non-zero if a frame belongs to refscope itself (module librefscope*). */
 int rs_symbolize_is_refscope(const rs_frame_t *f);

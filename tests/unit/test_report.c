@@ -4,7 +4,11 @@
  * is parsed back with a tiny strict parser (below) and checked field by
  * field against the contract in report.h; the text is checked for the
  * lines people read.  A last test writes the snapshot with the snapshot
- * writer, reads it back and expects the very same JSON.
+ * writer, reads it back and expects the very same JSON.  A second
+ * snapshot holds refcounted objects (two 2-cycles of the same shape, a
+ * leaked reference with history, repeated refcount errors) and checks the
+ * cycle / leaked_ref / rc_error findings in both forms, with the field
+ * name of the cycle's pointer read from this binary's DWARF.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,14 +443,15 @@ static void test_json_findings_and_stacks(void **state)
     assert_string_equal(jstr(jget(fr, "address")), addr);
     assert_string_equal(jstr(jget(jat(st, 1), "function")), "report_target_b");
 
-    jval_t *f1 = jat(fs, 1);
-    assert_string_equal(jstr(jget(f1, "class")), "indirect");
-    assert_int_equal(jnum(jget(f1, "charged_to")), 0);
-    assert_int_equal(jget(f1, "type")->type, J_NULL);
+    jval_t *f1 = jat(fs, 1); /* the 1-byte leak without a stack */
+    assert_string_equal(jstr(jget(f1, "class")), "leaked");
+    assert_int_equal(jnum(jget(f1, "bytes")), 1);
+    assert_int_equal(jget(f1, "stack")->n, 0);
 
-    jval_t *f2 = jat(fs, 2); /* the 1-byte leak without a stack */
-    assert_int_equal(jnum(jget(f2, "bytes")), 1);
-    assert_int_equal(jget(f2, "stack")->n, 0);
+    jval_t *f2 = jat(fs, 2); /* indirect blocks list after the leaks */
+    assert_string_equal(jstr(jget(f2, "class")), "indirect");
+    assert_int_equal(jnum(jget(f2, "charged_to")), 0);
+    assert_int_equal(jget(f2, "type")->type, J_NULL);
     assert_int_equal(jpath_num(v, "findings_cut", "findings"), 0);
     jfree(v);
 }
@@ -454,20 +459,26 @@ static void test_json_findings_and_stacks(void **state)
 static void test_json_reachable_unknown_frame_and_limit(void **state)
 {
     fixture_t *fx = *state;
-    rs_report_options_t opt = { .show_reachable = 1, .limit = 2 };
+    rs_report_options_t opt = { .show_reachable = 1, .limit = 4 };
     jval_t *v = render_json(&fx->snap, &opt, 0, NULL);
     jval_t *fs = jget(v, "findings");
-    assert_int_equal(fs->n, 2);
-    jval_t *f0 = jat(fs, 0);
-    assert_string_equal(jstr(jget(f0, "class")), "reachable");
-    jval_t *fr = jat(jget(f0, "stack"), 0);
+    assert_int_equal(fs->n, 4);
+    jval_t *f3 = jat(fs, 3); /* reachable blocks list last */
+    assert_string_equal(jstr(jget(f3, "class")), "reachable");
+    jval_t *fr = jat(jget(f3, "stack"), 0);
     assert_int_equal(jget(fr, "function")->type, J_NULL);
     assert_int_equal(jget(fr, "file")->type, J_NULL);
     assert_int_equal(jget(fr, "line")->type, J_NULL);
     assert_int_equal(jget(fr, "module")->type, J_NULL);
     assert_string_equal(jstr(jget(fr, "address")), "0x10");
+    assert_int_equal(jpath_num(v, "findings_cut", "findings"), 0);
+    jfree(v);
+
+    opt.limit = 2; /* cuts the indirect and the reachable finding */
+    v = render_json(&fx->snap, &opt, 0, NULL);
+    assert_int_equal(jget(v, "findings")->n, 2);
     assert_int_equal(jpath_num(v, "findings_cut", "findings"), 2);
-    assert_int_equal(jpath_num(v, "findings_cut", "bytes"), 17);
+    assert_int_equal(jpath_num(v, "findings_cut", "bytes"), 116);
     assert_int_equal(jpath_num(v, "findings_cut", "blocks"), 2);
     jfree(v);
 }
@@ -508,11 +519,14 @@ static void test_text_report(void **state)
                               "block; 6 refcount errors\n"));
     free(t);
 
-    rs_report_options_t opt = { .show_reachable = 1, .limit = 1 };
+    rs_report_options_t opt = { .show_reachable = 1 };
     t = render_text(&fx->snap, &opt);
     assert_non_null(strstr(t, "Reachable: 100 bytes in 1 block (reachable), "
                               "allocated at:\n    #0 0x10 in ??\n"));
-    assert_non_null(strstr(t, "... 3 more findings (81 bytes in 4 blocks) "
+    free(t);
+    opt.limit = 1;
+    t = render_text(&fx->snap, &opt);
+    assert_non_null(strstr(t, "... 3 more findings (117 bytes in 3 blocks) "
                               "not shown (--limit)\n"));
     free(t);
 }
@@ -561,6 +575,311 @@ static void test_snapshot_round_trip(void **state)
     rs_snapshot_free(back);
 }
 
+/* ---- refcounted objects ------------------------------------------------- */
+
+/* The type the refcounted test objects claim to be: "next" at +24. */
+typedef struct Node {
+    int64_t      refcnt;
+    uint64_t     pad[2];
+    struct Node *next;
+    uint64_t     tail[2];
+} Node;
+
+Node report_node_instance; /* makes sure Node's DWARF is emitted */
+
+__attribute__((noinline)) void report_link(void) { sink += 3; }
+__attribute__((noinline)) void report_borrow_wrong(void) { sink += 4; }
+__attribute__((noinline)) void report_node_ref(void) { sink += 5; }
+
+typedef struct rc_fixture {
+    fixture_t     *base;
+    uint64_t       pcs[5][2];
+    rs_stack_t     stacks[5];
+    rs_node_t      nodes[6];
+    uint32_t       edge_start[7];
+    rs_edge_t      edges[4];
+    uint32_t       event_start[7];
+    rs_ref_event_t events[2];
+    rs_rc_error_t  errs[3];
+    char          *types[1];
+    rs_snapshot_t  snap;
+} rc_fixture_t;
+
+enum { RC_A = 1, RC_B, RC_LINK, RC_WRONG, RC_FAKE };
+
+/* Two A<->B cycles (+24 each way) of Node objects allocated in
+ * report_target_a, a leaked reference taken in report_borrow_wrong
+ * (through report_node_ref, an incref function), and
+ * an underflow (twice) in report_target_b after a final decref in
+ * report_target_a. */
+static void rc_fixture(fixture_t *base, rc_fixture_t *rc)
+{
+    memset(rc, 0, sizeof *rc);
+    void (*fns[4])(void) = { report_target_a, report_target_b, report_link,
+                             report_borrow_wrong };
+    for (int i = 0; i < 4; i++) {
+        rc->pcs[i][0] = pc_of(fns[i]);
+        rc->stacks[i] = (rs_stack_t){ 0, 1, rc->pcs[i] };
+    }
+    /* borrow_wrong's incref went through an incref function */
+    rc->pcs[RC_WRONG - 1][0] = pc_of(report_node_ref);
+    rc->pcs[RC_WRONG - 1][1] = pc_of(report_borrow_wrong);
+    rc->stacks[RC_WRONG - 1].n_frames = 2;
+    rc->pcs[4][0] = 0x1100; /* in the fake librefscope */
+    rc->stacks[4] = (rs_stack_t){ 0, 1, rc->pcs[4] };
+    for (uint32_t i = 0; i < 5; i++) {
+        rs_node_t *n = &rc->nodes[i];
+        *n = (rs_node_t){ .addr = 0x20000 + 0x40 * (uint64_t)i, .size = 48,
+                          .stack_id = RC_A, .type_id = 1,
+                          .flags = RS_NODE_REFCOUNTED, .cls = RS_CLASS_CYCLE,
+                          .owner = i / 2, .refcount = 1 };
+    }
+    rc->nodes[4].cls = RS_CLASS_LEAKED_REF;
+    rc->nodes[4].owner = UINT32_MAX;
+    rc->nodes[5] = (rs_node_t){ .addr = 0x20200, .size = 10, .stack_id = RC_B,
+                                .cls = RS_CLASS_REACHABLE,
+                                .owner = UINT32_MAX };
+    /* edges: 0 -> 1, 1 -> 0, 2 -> 3, 3 -> 2, all at +24 */
+    for (uint32_t i = 0; i < 4; i++) {
+        rc->edge_start[i + 1] = i + 1;
+        rc->edges[i] = (rs_edge_t){ i ^ 1, 24 };
+    }
+    rc->edge_start[5] = rc->edge_start[6] = 4;
+    /* history: node 0 got link's incref (from node 1's pointer); node 4
+     * got borrow_wrong's */
+    rc->events[0] = (rs_ref_event_t){ .stack_id = RC_LINK, .seq = 1,
+                                      .op = RS_REF_INCREF };
+    rc->events[1] = (rs_ref_event_t){ .stack_id = RC_WRONG, .seq = 2,
+                                      .op = RS_REF_INCREF };
+    uint32_t starts[7] = { 0, 1, 1, 1, 1, 2, 2 };
+    memcpy(rc->event_start, starts, sizeof starts);
+    for (int i = 0; i < 2; i++)
+        rc->errs[i] = (rs_rc_error_t){ .kind = RS_RC_UNDERFLOW, .type_id = 1,
+                                       .addr = 0x30000 + 0x100 * (uint64_t)i,
+                                       .count = -1 - i, .stack_id = RC_B,
+                                       .other_stack_id = RC_A, .tid = 5 };
+    rc->errs[2] = (rs_rc_error_t){ .kind = RS_RC_DECREF_UNKNOWN,
+                                   .addr = 0xdead0, .stack_id = RC_B,
+                                   .tid = 5 };
+    rc->types[0] = "Node";
+    rs_snapshot_t *s = &rc->snap;
+    *s = base->snap;
+    s->stacks = rc->stacks;
+    s->n_stacks = 5;
+    s->types = rc->types;
+    s->n_types = 1;
+    s->heap = (rs_heap_t){ .nodes = rc->nodes, .n_nodes = 6,
+                           .edge_start = rc->edge_start, .edges = rc->edges,
+                           .n_edges = 4 };
+    s->history = (rs_ref_history_t){ rc->event_start, rc->events, 2 };
+    s->rc_errors = rc->errs;
+    s->n_rc_errors = 3;
+    memset(&s->summary, 0, sizeof s->summary);
+    rs_summary_count(&s->heap, &s->summary);
+    s->summary.cycle_groups = 2;
+    s->summary.leaked_refs = 1;
+    s->summary.rc_errors = 3;
+}
+
+static const char *first_function(const jval_t *stack)
+{
+    return jstr(jget(jat(stack, 0), "function"));
+}
+
+static void check_rc_json(const jval_t *v)
+{
+    jval_t *s = jget(v, "summary");
+    assert_int_equal(jpath_num(s, "cycles", "groups"), 2);
+    assert_int_equal(jpath_num(s, "cycles", "objects"), 4);
+    assert_int_equal(jpath_num(s, "cycles", "bytes"), 192);
+    assert_int_equal(jpath_num(s, "leaked_refs", "objects"), 1);
+    assert_int_equal(jpath_num(s, "leaked_refs", "refs"), 1);
+    assert_int_equal(jpath_num(s, "leaked_refs", "bytes"), 48);
+    assert_int_equal(jnum(jget(s, "rc_errors")), 3);
+
+    jval_t *fs = jget(v, "findings");
+    assert_int_equal(fs->n, 4);
+    jval_t *c = jat(fs, 0);
+    assert_string_equal(jstr(jget(c, "class")), "cycle");
+    assert_int_equal(jnum(jget(c, "groups")), 2);
+    assert_int_equal(jnum(jget(c, "bytes")), 192);
+    assert_int_equal(jnum(jget(c, "blocks")), 4);
+    assert_string_equal(jstr(jget(c, "type")), "Node");
+    assert_string_equal(first_function(jget(c, "stack")), "report_target_a");
+    jval_t *m = jget(c, "members");
+    assert_int_equal(m->n, 2);
+    assert_string_equal(jstr(jget(jat(m, 0), "address")), "0x20000");
+    assert_string_equal(jstr(jget(jat(m, 1), "address")), "0x20040");
+    assert_string_equal(jstr(jget(jat(m, 1), "type")), "Node");
+    assert_int_equal(jnum(jget(jat(m, 0), "size")), 48);
+    assert_int_equal(jnum(jget(jat(m, 0), "refcount")), 1);
+    assert_string_equal(first_function(jget(jat(m, 0), "stack")),
+                        "report_target_a");
+    jval_t *e = jget(c, "edges");
+    assert_int_equal(e->n, 2);
+    jval_t *e0 = jat(e, 0), *e1 = jat(e, 1);
+    assert_int_equal(jnum(jget(e0, "from")), 0);
+    assert_int_equal(jnum(jget(e0, "to")), 1);
+    assert_int_equal(jnum(jget(e0, "offset")), 24);
+    assert_string_equal(jstr(jget(e0, "field")), "next");
+    /* node 1 has no history; node 0's unbalanced incref is link's */
+    assert_int_equal(jget(e0, "incref")->type, J_NULL);
+    assert_int_equal(jnum(jget(e1, "from")), 1);
+    assert_int_equal(jnum(jget(e1, "to")), 0);
+    assert_string_equal(first_function(jget(e1, "incref")), "report_link");
+    assert_int_equal(jget(c, "charged_to")->type, J_NULL);
+
+    jval_t *l = jat(fs, 1);
+    assert_string_equal(jstr(jget(l, "class")), "leaked_ref");
+    assert_int_equal(jnum(jget(l, "bytes")), 48);
+    assert_int_equal(jnum(jget(l, "blocks")), 1);
+    assert_int_equal(jnum(jget(l, "refs")), 1);
+    assert_int_equal(jnum(jget(l, "refcount")), 1);
+    assert_int_equal(jnum(jget(l, "pointers")), 0);
+    assert_string_equal(jstr(jget(l, "type")), "Node");
+    jval_t *u = jget(l, "unbalanced");
+    assert_int_equal(u->n, 1);
+    assert_int_equal(jnum(jget(jat(u, 0), "count")), 1);
+    assert_string_equal(first_function(jget(jat(u, 0), "stack")),
+                        "report_node_ref");
+    assert_string_equal(jstr(jget(jat(jget(jat(u, 0), "stack"), 1),
+                                  "function")), "report_borrow_wrong");
+
+    jval_t *r = jat(fs, 2);
+    assert_string_equal(jstr(jget(r, "class")), "rc_error");
+    assert_string_equal(jstr(jget(r, "kind")), "underflow");
+    assert_string_equal(jstr(jget(r, "type")), "Node");
+    assert_string_equal(jstr(jget(r, "address")), "0x30000");
+    assert_int_equal(jnum(jget(r, "count")), -1);
+    assert_int_equal(jnum(jget(r, "occurrences")), 2);
+    assert_int_equal(jnum(jget(r, "bytes")), 0);
+    assert_int_equal(jnum(jget(r, "blocks")), 0);
+    assert_string_equal(first_function(jget(r, "stack")), "report_target_b");
+    assert_string_equal(first_function(jget(r, "other_stack")),
+                        "report_target_a");
+    jval_t *r2 = jat(fs, 3);
+    assert_string_equal(jstr(jget(r2, "kind")), "decref_unknown");
+    assert_int_equal(jget(r2, "type")->type, J_NULL);
+    assert_int_equal(jget(r2, "other_stack")->type, J_NULL);
+    assert_int_equal(jnum(jget(r2, "occurrences")), 1);
+}
+
+static void test_json_refcount_findings(void **state)
+{
+    rc_fixture_t rc;
+    rc_fixture(*state, &rc);
+    jval_t *v = render_json(&rc.snap, NULL, 2, NULL);
+    check_rc_json(v);
+    jfree(v);
+
+    /* limit 1: one block finding and one error finding stay */
+    rs_report_options_t opt = { .limit = 1 };
+    v = render_json(&rc.snap, &opt, 0, NULL);
+    jval_t *fs = jget(v, "findings");
+    assert_int_equal(fs->n, 2);
+    assert_string_equal(jstr(jget(jat(fs, 0), "class")), "cycle");
+    assert_string_equal(jstr(jget(jat(fs, 1), "class")), "rc_error");
+    assert_int_equal(jpath_num(v, "findings_cut", "findings"), 2);
+    assert_int_equal(jpath_num(v, "findings_cut", "bytes"), 48);
+    jfree(v);
+}
+
+static void test_text_refcount_findings(void **state)
+{
+    rc_fixture_t rc;
+    rc_fixture(*state, &rc);
+    char *t = render_text(&rc.snap, NULL);
+    assert_non_null(strstr(t, "Cycle of 2 Node objects (96 bytes), 2 groups "
+                              "(192 bytes in 4 blocks in all):\n"));
+    assert_non_null(strstr(t, "  Node@0x20000 size 48 refcount 1, allocated "
+                              "at:\n      #0 0x"));
+    assert_non_null(strstr(t, "  Node@0x20040 size 48 refcount 1, allocated "
+                              "at:\n"));
+    assert_non_null(strstr(t, "  Node@0x20000 +24 (next) \u2192 Node@0x20040 "
+                              "+24 (next) \u2192 (back)\n"));
+    assert_null(strstr(t, "also:"));
+    const char *ref = strstr(t, "  reference Node@0x20040 +24 (next) \u2192 "
+                                "Node@0x20000 taken at:\n      #0 0x");
+    assert_non_null(ref);
+    assert_non_null(strstr(ref, " in report_link "));
+    assert_non_null(strstr(t, "Leaked reference: Node@0x20100 refcount 1, 0 "
+                              "pointers found, allocated at:\n    #0 0x"));
+    const char *lost = strstr(t, "  1 reference taken in report_borrow_wrong "
+                                 "(");
+    assert_non_null(lost);
+    assert_non_null(strstr(lost, "test_report.c:"));
+    assert_non_null(strstr(lost, ") was never released:\n      #0 0x"));
+    assert_non_null(strstr(lost, " in report_node_ref "));
+    assert_non_null(strstr(t, "Refcount error (underflow): decref of "
+                              "Node@0x30000 brought the count to -1 (2 times) "
+                              "at:\n    #0 0x"));
+    assert_non_null(strstr(t, "\n  previous final decref at:\n      #0 0x"));
+    assert_non_null(strstr(t, "Refcount error (decref_unknown): decref of "
+                              "object@0xdead0, which is freed or was never "
+                              "tracked, at:\n"));
+    assert_non_null(strstr(t, "cycles: 192 bytes in 4 blocks in 2 groups"));
+    assert_non_null(strstr(t, "leaked references: 48 bytes in 1 block holding "
+                              "1 reference"));
+    assert_non_null(strstr(t, "; 3 refcount errors\n"));
+    free(t);
+
+    /* errors past the limit are counted */
+    rs_report_options_t opt = { .limit = 1 };
+    t = render_text(&rc.snap, &opt);
+    assert_non_null(strstr(t, "... 1 more refcount error finding not shown "
+                              "(--limit)\n"));
+    free(t);
+}
+
+static void test_text_cycle_without_field_names(void **state)
+{
+    rc_fixture_t rc;
+    rc_fixture(*state, &rc);
+    /* a type this binary does not define, no history: no names, no
+     * increfs */
+    rc.types[0] = "NoSuchTypeAnywhere";
+    rc.snap.history = (rs_ref_history_t){ 0 };
+    char *t = render_text(&rc.snap, NULL);
+    assert_non_null(strstr(t, "  NoSuchTypeAnywhere@0x20000 +24 \u2192 "
+                              "NoSuchTypeAnywhere@0x20040 +24 \u2192 "
+                              "(back)\n"));
+    assert_null(strstr(t, "  reference "));
+    assert_non_null(strstr(t, "  no reference history: the increfs never "
+                              "released are unknown\n"));
+    free(t);
+    jval_t *v = render_json(&rc.snap, NULL, 0, NULL);
+    jval_t *e0 = jat(jget(jat(jget(v, "findings"), 0), "edges"), 0);
+    assert_int_equal(jget(e0, "field")->type, J_NULL);
+    jfree(v);
+}
+
+static void test_refcount_snapshot_round_trip(void **state)
+{
+    rc_fixture_t rc;
+    rc_fixture(*state, &rc);
+    char path[] = "/tmp/test_report_rc.XXXXXX.rsnap";
+    int fd = mkstemps(path, 6);
+    assert_true(fd >= 0);
+    close(fd);
+    rs_snapshot_error_t err = { "" };
+    if (rs_snapshot_write(&rc.snap, path, &err) < 0)
+        fail_msg("write: %s", err.message);
+    rs_snapshot_t *back = rs_snapshot_read(path, &err);
+    unlink(path);
+    if (!back)
+        fail_msg("read: %s", err.message);
+    char *a, *b;
+    jval_t *va = render_json(&rc.snap, NULL, 0, &a);
+    jval_t *vb = render_json(back, NULL, 0, &b);
+    check_rc_json(vb);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    jfree(va);
+    jfree(vb);
+    rs_snapshot_free(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +889,10 @@ int main(void)
         cmocka_unit_test(test_text_report),
         cmocka_unit_test(test_text_snapshot_header_and_clean_summary),
         cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_json_refcount_findings),
+        cmocka_unit_test(test_text_refcount_findings),
+        cmocka_unit_test(test_text_cycle_without_field_names),
+        cmocka_unit_test(test_refcount_snapshot_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

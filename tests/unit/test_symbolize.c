@@ -4,6 +4,8 @@
  * symbolizes addresses of its own functions and call sites, and checks
  * the failure paths: pc in no module, wrong epoch, changed file (build id
  * mismatch, warned once), missing file, and frame filtering for display.
+ * Struct member names (rs_symbolize_field) are looked up in the DWARF of
+ * structs compiled into this very binary.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +151,33 @@ __attribute__((noinline)) int refscope_test_target(int x)
     sink += x;
     return sink * 3;
 }
+
+/* Types whose members rs_symbolize_field must name (the globals make sure
+ * their DWARF is emitted). */
+struct rs_test_link {
+    struct rs_test_link *next, *prev;
+};
+
+typedef struct {
+    int refcnt;
+    int pad;
+    struct rs_test_link link;   /* offset 8  */
+    void *slots[4];             /* offset 24 */
+    union {                     /* offset 56, anonymous */
+        void *u_ptr;
+        long  u_long;
+    };
+    struct rs_test_link ring[2]; /* offset 64 */
+} rs_test_obj_t;
+
+rs_test_obj_t rs_test_obj_instance;
+
+struct _RsTestUnder {
+    void *first;
+    void *second;
+};
+struct _RsTestUnder rs_test_under_instance;
+struct rs_test_link rs_test_link_instance;
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -326,6 +355,32 @@ static void test_missing_file(void **state)
     rs_symbolizer_destroy(s);
 }
 
+/* Stands for a refscope.h wrapper inlined into a program. */
+__attribute__((noinline)) void refscope_fake_incref(void *p)
+{
+    sink += p != NULL;
+}
+
+static void test_stack_drops_leading_annotation_wrappers(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    calling_function();
+    uint64_t pcs[] = { (uint64_t)(uintptr_t)&refscope_fake_incref + 1,
+                       captured_pc,
+                       (uint64_t)(uintptr_t)&refscope_fake_incref + 1 };
+    rs_stack_t st = { .epoch = 0, .n_frames = 3, .pcs = pcs };
+    rs_snapshot_t snap = { .modules = sm->mods, .n_modules = sm->n,
+                           .stacks = &st, .n_stacks = 1 };
+    rs_frame_t f[16];
+    int n = rs_symbolize_stack(s, &snap, 1, f, 16);
+    assert_int_equal(n, 2);
+    assert_string_equal(f[0].function, "calling_function");
+    /* only leading ones are dropped */
+    assert_string_equal(f[1].function, "refscope_fake_incref");
+    rs_symbolizer_destroy(s);
+}
+
 static void test_stack_filters_allocator_and_refscope(void **state)
 {
     self_modules_t *sm = *state;
@@ -362,6 +417,101 @@ static void test_stack_filters_allocator_and_refscope(void **state)
     rs_symbolizer_destroy(s);
 }
 
+/* A snapshot over this process's modules with one stack: a refscope frame
+ * (skipped), then code of this binary. */
+typedef struct field_fixture {
+    rs_module_t   mods[MAX_MODULES + 1];
+    rs_segment_t  fake_seg;
+    uint64_t      pcs[2];
+    rs_stack_t    st;
+    rs_snapshot_t snap;
+} field_fixture_t;
+
+static void field_fixture(const self_modules_t *sm, field_fixture_t *fx)
+{
+    memcpy(fx->mods, sm->mods, sm->n * sizeof *fx->mods);
+    fx->fake_seg = (rs_segment_t){ 0x1000, 0x2000, 5 };
+    fx->mods[sm->n] = (rs_module_t){ .path = "/opt/x/lib/librefscope.so",
+                                     .segments = &fx->fake_seg,
+                                     .n_segments = 1,
+                                     .unload_epoch = RS_EPOCH_LIVE };
+    fx->pcs[0] = 0x1100;
+    fx->pcs[1] = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    fx->st = (rs_stack_t){ .epoch = 0, .n_frames = 2, .pcs = fx->pcs };
+    fx->snap = (rs_snapshot_t){ .modules = fx->mods, .n_modules = sm->n + 1,
+                                .stacks = &fx->st, .n_stacks = 1 };
+}
+
+static void expect_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                         const char *type, uint64_t offset, const char *want)
+{
+    const char *got = rs_symbolize_field(s, snap, 1, type, offset);
+    if (!want) {
+        if (got)
+            fail_msg("%s +%llu: expected no name, got %s", type,
+                     (unsigned long long)offset, got);
+        return;
+    }
+    if (!got)
+        fail_msg("%s +%llu: expected %s, got NULL", type,
+                 (unsigned long long)offset, want);
+    assert_string_equal(got, want);
+}
+
+static void test_field_names_from_dwarf(void **state)
+{
+    field_fixture_t fx;
+    field_fixture(*state, &fx);
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    const char *t = "rs_test_obj_t"; /* a typedef of an anonymous struct */
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, refcnt), "refcnt");
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, link.next),
+                 "link.next");
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, link.prev),
+                 "link.prev");
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, slots[2]),
+                 "slots[2]");
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, u_ptr), "u_ptr");
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, ring[1].prev),
+                 "ring[1].prev");
+    /* inside a scalar member: that member */
+    expect_field(s, &fx.snap, t, offsetof(rs_test_obj_t, refcnt) + 2,
+                 "refcnt");
+    /* past the end of the struct: unknown */
+    expect_field(s, &fx.snap, t, sizeof(rs_test_obj_t), NULL);
+    /* a struct tag, with and without "struct " */
+    expect_field(s, &fx.snap, "rs_test_link", 8, "prev");
+    expect_field(s, &fx.snap, "struct rs_test_link", 0, "next");
+    /* loose matches: case ("Pnode" for struct pnode), a leading '_'
+     * (GObject's struct _GtkButton) */
+    expect_field(s, &fx.snap, "RS_TEST_LINK", 8, "prev");
+    expect_field(s, &fx.snap, "RsTestUnder", 8, "second");
+    expect_field(s, &fx.snap, "TestUnder", 8, NULL);
+    /* cached: the same pointer comes back */
+    const char *a = rs_symbolize_field(s, &fx.snap, 1, t, 8);
+    assert_ptr_equal(a, rs_symbolize_field(s, &fx.snap, 1, t, 8));
+    /* unknown type, NULL type, unknown stacks */
+    expect_field(s, &fx.snap, "rs_no_such_type_anywhere", 0, NULL);
+    assert_null(rs_symbolize_field(s, &fx.snap, 1, NULL, 0));
+    assert_null(rs_symbolize_field(s, &fx.snap, 0, t, 8));
+    assert_null(rs_symbolize_field(s, &fx.snap, 2, t, 8));
+    rs_symbolizer_destroy(s);
+}
+
+static void test_field_names_without_dwarf(void **state)
+{
+    self_modules_t *sm = *state;
+    field_fixture_t fx;
+    field_fixture(sm, &fx);
+    /* the binary's module replaced by a missing file: nothing to read */
+    for (uint32_t i = 0; i < sm->n; i++)
+        fx.mods[i].path = "/nonexistent/refscope/prog";
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    assert_null(rs_symbolize_field(s, &fx.snap, 1, "rs_test_obj_t", 8));
+    rs_symbolizer_destroy(s);
+    rs_symbolize_field(NULL, &fx.snap, 0, "x", 0); /* stack 0: no access */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +524,9 @@ int main(void)
         cmocka_unit_test(test_build_id_mismatch),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_stack_filters_allocator_and_refscope),
+        cmocka_unit_test(test_stack_drops_leading_annotation_wrappers),
+        cmocka_unit_test(test_field_names_from_dwarf),
+        cmocka_unit_test(test_field_names_without_dwarf),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
