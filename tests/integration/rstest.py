@@ -13,7 +13,8 @@ Expectation lines in a sample header (one per line, inside the comment):
     @lsan[:proc]    direct|indirect <bytes>/<blocks>
 <class> of @total is a summary key (leaked, indirect, reachable, cycles,
 leaked_refs); of @finding a finding class (leaked, indirect, cycle,
-leaked_ref).  proc is "main" (default: the process refscope started) or
+leaked_ref, rc_error: its "allocating function" is the first program frame
+of the error's stack).  proc is "main" (default: the process refscope started) or
 "child" (the others).  A summary class without @total line must be 0/0,
 except reachable, which is then not checked; findings must match the
 @finding lines one to one; @lsan classes without a line must be 0/0.
@@ -25,6 +26,13 @@ import subprocess
 import sys
 import tempfile
 
+# The inline wrappers of preload/refscope.h: compiled -O0 they are real
+# frames of the program, between the hook and the function that called
+# refscope_incref/decref/object.
+ANNOTATION_WRAPPERS = {
+    "refscope_object", "refscope_incref", "refscope_decref",
+    "refscope_snapshot", "refscope_check", "refscope_ignore", "refscope_root",
+}
 ALLOCATORS = {
     "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
     "aligned_alloc", "memalign", "valloc", "pvalloc", "strdup", "strndup",
@@ -104,10 +112,12 @@ def split_json_tail(stdout):
                       + stdout[-2000:])
 
 
-def run_refscope(refscope, argv, outdir, env=None, timeout=300):
-    """Runs `refscope run --json --out outdir -- argv`.  Returns (exit
-    status, program stdout, JSON array, stderr)."""
-    cmd = [refscope, "run", "--json", "--out", outdir, "--"] + list(argv)
+def run_refscope(refscope, argv, outdir, env=None, timeout=300,
+                 extra_args=()):
+    """Runs `refscope run --json --out outdir [extra_args] -- argv`.
+    Returns (exit status, program stdout, JSON array, stderr)."""
+    cmd = ([refscope, "run", "--json", "--out", outdir] + list(extra_args)
+           + ["--"] + list(argv))
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                        env=env)
     prog_out, data = split_json_tail(p.stdout)
@@ -132,14 +142,22 @@ def pick_process(data, role):
 
 def program_frame(stack):
     """The first frame of an allocation stack that is neither an allocator
-    entry point nor inside refscope or libc: the allocating function."""
+    entry point nor inside refscope or libc, nor a refscope.h annotation
+    wrapper: the allocating function."""
     for frame in stack:
         fn = frame.get("function") or ""
         module = os.path.basename(frame.get("module") or "")
         if fn in ALLOCATORS or module.startswith(("librefscope", "libc.so")):
             continue
+        if fn in ANNOTATION_WRAPPERS:
+            continue
         return frame
     return None
+
+
+def stack_functions(stack):
+    """The function names of a JSON stack (None for unknown frames)."""
+    return [frame.get("function") for frame in stack or []]
 
 
 def describe_findings(findings):
