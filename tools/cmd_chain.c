@@ -1,0 +1,165 @@
+/*
+ * cmd_chain.c - `refscope chain SNAPSHOT TARGET`: why is a block alive —
+ * the shortest referrer chains from roots (lib/report_chain.h), or its
+ * direct referrers with --referrers.  Exit 0 when something was printed,
+ * 1 when the target matches no block, 2 on a usage error or an unreadable
+ * snapshot.
+ */
+#include "cli.h"
+#include "report_chain.h"
+#include "timeline_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "chain"
+
+static void usage(void)
+{
+    fputs("usage: refscope chain [options] SNAPSHOT TARGET\n"
+          "\n"
+          "Prints the shortest chains of pointers from a root (a global\n"
+          "variable, a thread's stack, registers or TLS) to TARGET: why it\n"
+          "is still alive.  For a leaked block, the chain from the leaked\n"
+          "block that holds it.  TARGET is one of\n"
+          "  0xADDRESS   the block containing this address\n"
+          "  #N          finding N of `refscope report SNAPSHOT`\n"
+          "  NAME        blocks of refcounted type NAME, else blocks\n"
+          "              allocated in function NAME\n"
+          "\n"
+          "  --max N       at most N chains (default 3, 0 = all)\n"
+          "  --referrers   list every pointer to the block instead (one hop;\n"
+          "                TARGET must name one block: its first match is used)\n"
+          "  --json        JSON (layout in lib/report_chain.h)\n"
+          "  --help        this text\n"
+          "\n"
+          "Exit status: 0 success, 1 nothing matches TARGET, 2 usage error or\n"
+          "unreadable snapshot.\n", stdout);
+}
+
+typedef struct chain_args {
+    uint32_t    max;
+    int         referrers, json;
+    const char *path, *target;
+} chain_args_t;
+
+static int parse(int argc, char **argv, chain_args_t *a)
+{
+    static const struct option options[] = {
+        { "max", required_argument, NULL, 'm' },
+        { "referrers", no_argument, NULL, 'r' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    a->max = 3;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'm':
+            if (rs_cli_parse_uint(CMD, "max", optarg, 0, UINT32_MAX, &a->max) < 0)
+                return RS_CLI_EXIT_USAGE;
+            break;
+        case 'r':
+            a->referrers = 1;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case ':':
+            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
+        default:
+            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return rs_cli_usage_error(CMD, "wants a snapshot file and a target");
+    a->path = argv[optind];
+    a->target = argv[optind + 1];
+    return -1;
+}
+
+static int print_referrers(const chain_args_t *a, const rs_snapshot_t *s, rs_namer_t *nm,
+                           const rs_chain_index_t *x, uint32_t node)
+{
+    rs_referrer_t *refs;
+    uint32_t n;
+    if (rs_chain_referrers(x, node, &refs, &n) != 0)
+        return rs_tl_oom(CMD);
+    int rc = 0;
+    if (a->json) {
+        rs_json_t j;
+        rs_json_init(&j, stdout, 2);
+        rs_referrers_print_json(&j, nm, s, node, refs, n);
+        rc = rs_tl_json_finish(CMD, &j);
+    } else {
+        rc = rs_referrers_print_text(stdout, nm, s, node, refs, n);
+    }
+    free(refs);
+    return rc ? RS_CLI_EXIT_USAGE : 0;
+}
+
+static int print_chains(const chain_args_t *a, const rs_snapshot_t *s, rs_namer_t *nm,
+                        const rs_chain_index_t *x, const uint32_t *nodes, uint32_t n)
+{
+    rs_chain_t *chains;
+    uint32_t nc;
+    if (rs_chain_find(x, nodes, n, a->max, &chains, &nc) != 0)
+        return rs_tl_oom(CMD);
+    int rc;
+    if (a->json) {
+        rs_json_t j;
+        rs_json_init(&j, stdout, 2);
+        rs_chain_print_json(&j, nm, s, a->target, chains, nc);
+        rc = rs_tl_json_finish(CMD, &j);
+    } else {
+        printf("%u block%s match%s '%s'\n", n, n == 1 ? "" : "s", n == 1 ? "es" : "",
+               a->target);
+        rc = rs_chain_print_text(stdout, nm, s, chains, nc);
+    }
+    rs_chains_free(chains, nc);
+    return rc ? RS_CLI_EXIT_USAGE : 0;
+}
+
+int rs_cmd_chain(int argc, char **argv)
+{
+    chain_args_t a;
+    memset(&a, 0, sizeof a);
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    rs_snapshot_t *s = rs_tl_load(CMD, a.path);
+    if (!s)
+        return RS_CLI_EXIT_USAGE;
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    rs_namer_t *nm = sym ? rs_namer_create(s, sym) : NULL;
+    rs_chain_index_t *x = nm ? rs_chain_index_build(s) : NULL;
+    uint32_t *nodes = NULL;
+    if (!x) {
+        rc = rs_tl_oom(CMD);
+        goto out;
+    }
+    char why[512];
+    long n = rs_target_resolve(nm, a.target, &nodes, why, sizeof why);
+    if (n <= 0) {
+        fprintf(stderr, "refscope %s: %s\n", CMD, why);
+        rc = n == 0 ? 1 : RS_CLI_EXIT_USAGE;
+        goto out;
+    }
+    rc = a.referrers ? print_referrers(&a, s, nm, x, nodes[0])
+                     : print_chains(&a, s, nm, x, nodes, (uint32_t)n);
+out:
+    free(nodes);
+    rs_chain_index_destroy(x);
+    rs_namer_destroy(nm);
+    rs_symbolizer_destroy(sym);
+    rs_snapshot_free(s);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/*
+ * cmd_diff.c - `refscope diff OLD NEW`: what grew between two snapshots
+ * of one program (lib/report_diff.h does the work).  Exit 0 on success,
+ * 2 on a usage error, an unreadable snapshot, or snapshots of different
+ * programs without --force.
+ */
+#include "cli.h"
+#include "report_diff.h"
+#include "timeline_cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CMD "diff"
+#define DEFAULT_TEXT_LIMIT 50
+
+static void usage(void)
+{
+    fputs("usage: refscope diff [options] OLD NEW\n"
+          "\n"
+          "Compares two snapshots of one program: live blocks grouped by\n"
+          "allocation site (or type, function, file) with count and bytes\n"
+          "before, after and the difference, largest growth first.\n"
+          "\n"
+          "  --by site|type|function|file   grouping (default site); type\n"
+          "                    groups refcounted types by name and plain\n"
+          "                    blocks by their allocating function\n"
+          "  --sort bytes|count  order by bytes delta (default) or count delta\n"
+          "  --min-delta N     hide groups whose delta (of the sort column)\n"
+          "                    is smaller than N in absolute value\n"
+          "  --class LIST      only blocks of these classes, comma separated\n"
+          "                    (reachable, leaked, indirect, cycle, leaked_ref)\n"
+          "  --limit N         at most N rows (0 = all; default 50 for text,\n"
+          "                    all for JSON)\n"
+          "  --force           diff snapshots of different programs\n"
+          "  --json            JSON (layout in lib/report_diff.h)\n"
+          "  --help            this text\n"
+          "\n"
+          "Exit status: 0 success, 2 usage error, unreadable snapshot or\n"
+          "different programs without --force.\n", stdout);
+}
+
+typedef struct diff_args {
+    rs_diff_options_t opt;
+    int               json, force, have_limit;
+    const char       *paths[2];
+} diff_args_t;
+
+/* Returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, diff_args_t *a)
+{
+    static const struct option options[] = {
+        { "by", required_argument, NULL, 'b' },
+        { "sort", required_argument, NULL, 's' },
+        { "min-delta", required_argument, NULL, 'm' },
+        { "class", required_argument, NULL, 'c' },
+        { "limit", required_argument, NULL, 'l' },
+        { "force", no_argument, NULL, 'f' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint32_t v;
+    int opt;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'b':
+            if (rs_group_by_from_name(optarg, &a->opt.by) != 0)
+                return rs_cli_usage_error(CMD, "--by wants site, type, function "
+                                          "or file, not '%s'", optarg);
+            break;
+        case 's':
+            if (strcmp(optarg, "count") != 0 && strcmp(optarg, "bytes") != 0)
+                return rs_cli_usage_error(CMD, "--sort wants bytes or count, not "
+                                          "'%s'", optarg);
+            a->opt.sort_count = strcmp(optarg, "count") == 0;
+            break;
+        case 'm':
+            if (rs_cli_parse_uint(CMD, "min-delta", optarg, 0, UINT32_MAX, &v) < 0)
+                return RS_CLI_EXIT_USAGE;
+            a->opt.min_delta = v;
+            break;
+        case 'c':
+            if (rs_tl_parse_classes(CMD, optarg, &a->opt.class_mask) < 0)
+                return RS_CLI_EXIT_USAGE;
+            break;
+        case 'l':
+            if (rs_cli_parse_uint(CMD, "limit", optarg, 0, UINT32_MAX, &a->opt.limit) < 0)
+                return RS_CLI_EXIT_USAGE;
+            a->have_limit = 1;
+            break;
+        case 'f':
+            a->force = 1;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'h':
+            usage();
+            return 0;
+        case ':':
+            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
+        default:
+            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return rs_cli_usage_error(CMD, "wants two snapshot files, OLD and NEW "
+                                  "(got %d)", argc - optind);
+    a->paths[0] = argv[optind];
+    a->paths[1] = argv[optind + 1];
+    if (!a->have_limit && !a->json)
+        a->opt.limit = DEFAULT_TEXT_LIMIT;
+    return -1;
+}
+
+static int render(const diff_args_t *a, rs_snapshot_t *const *s, rs_symbolizer_t *sym)
+{
+    rs_diff_t d;
+    if (rs_diff_compute(s[0], s[1], sym, &a->opt, &d) != 0)
+        return rs_tl_oom(CMD);
+    int rc = 0;
+    if (a->json) {
+        rs_json_t j;
+        rs_json_init(&j, stdout, 2);
+        rs_diff_json(&j, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt);
+        rc = rs_tl_json_finish(CMD, &j);
+    } else if (rs_diff_text(stdout, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt) != 0) {
+        fprintf(stderr, "refscope %s: cannot write the output\n", CMD);
+        rc = -1;
+    }
+    rs_diff_free(&d);
+    return rc ? RS_CLI_EXIT_USAGE : 0;
+}
+
+int rs_cmd_diff(int argc, char **argv)
+{
+    diff_args_t a;
+    memset(&a, 0, sizeof a);
+    int rc = parse(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    rs_snapshot_t *s[2] = { rs_tl_load(CMD, a.paths[0]), NULL };
+    s[1] = s[0] ? rs_tl_load(CMD, a.paths[1]) : NULL;
+    rs_symbolizer_t *sym = s[1] ? rs_symbolizer_create(stderr) : NULL;
+    char why[1024];
+    rc = RS_CLI_EXIT_USAGE;
+    if (!s[1])
+        goto out;
+    if (!sym) {
+        rs_tl_oom(CMD);
+        goto out;
+    }
+    if (!rs_group_same_program(s[0], s[1], why, sizeof why) && !a.force) {
+        fprintf(stderr, "refscope %s: %s; allocation sites would not match, so "
+                "the diff would mislead (use --force to diff anyway)\n", CMD, why);
+        goto out;
+    }
+    rc = render(&a, s, sym);
+out:
+    rs_symbolizer_destroy(sym);
+    rs_snapshot_free(s[0]);
+    rs_snapshot_free(s[1]);
+    return rc;
+}
