@@ -17,6 +17,23 @@
 /* Subcommand entry points: argv[0] is the subcommand name. */
 int rs_cmd_report(int argc, char **argv);
 int rs_cmd_run(int argc, char **argv);
+int rs_cmd_check(int argc, char **argv);
+int rs_cmd_diff(int argc, char **argv);
+int rs_cmd_trend(int argc, char **argv);
+int rs_cmd_chain(int argc, char **argv);
+int rs_cmd_graph(int argc, char **argv);
+int rs_cmd_export(int argc, char **argv);
+
+/*
+ * The gate of `refscope check` (cmd_check.c) over paths[0..n), with the
+ * check options in argv[1..argc) (argv[0] is not read; positional
+ * arguments are a usage error).  For `run --check`.  Returns the exit
+ * status: 0 passed, 1 failed, 2 usage error or unreadable input.  With
+ * paths NULL only the options are checked: -1 when they are valid, else
+ * the exit status (0 after --help).
+ */
+int rs_check_snapshots(const char *cmd, int argc, char **argv,
+                       char *const *paths, size_t n);
 
 /* Prints "refscope <cmd>: <reason> (try --help)" on stderr and returns
  * RS_CLI_EXIT_USAGE. */

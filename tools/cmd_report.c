@@ -7,6 +7,8 @@
  * be read (the reader's one-line message says why).
  */
 #include "cli.h"
+#include "report_export.h"
+#include "timeline_cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -17,12 +19,14 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope report [--json] [--show-reachable] [--limit N] "
+    fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N] "
           "SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
           "\n"
+          "  --folded          leaks as folded stacks for flame-graph tools:\n"
+          "                    one line per finding, \"main;f;g BYTES\"\n"
           "  --json            JSON: one object for one snapshot, an array\n"
           "                    for several\n"
           "  --show-reachable  also list blocks still reachable at exit\n"
@@ -35,17 +39,40 @@ static void usage(void)
           stdout);
 }
 
+/* --folded: the folded stacks of every file, in order. */
+static int print_folded(char **paths, int n, int json)
+{
+    if (json)
+        return rs_cli_usage_error(CMD, "--folded and --json exclude each other");
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    int rc = 0;
+    if (!sym)
+        return rs_tl_oom(CMD);
+    for (int i = 0; i < n; i++) {
+        rs_snapshot_t *s = rs_tl_load(CMD, paths[i]);
+        if (!s || rs_export_folded(stdout, s, sym) != 0) {
+            if (s)
+                fprintf(stderr, "refscope %s: cannot write the folded stacks\n", CMD);
+            rc = RS_CLI_EXIT_USAGE;
+        }
+        rs_snapshot_free(s);
+    }
+    rs_symbolizer_destroy(sym);
+    return rc;
+}
+
 int rs_cmd_report(int argc, char **argv)
 {
     static const struct option options[] = {
         { "json", no_argument, NULL, 'j' },
+        { "folded", no_argument, NULL, 'F' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     rs_cli_output_t out = { 0 };
-    int have_limit = 0;
+    int have_limit = 0, folded = 0;
     int opt;
 
     opterr = 0;
@@ -54,6 +81,9 @@ int rs_cmd_report(int argc, char **argv)
         switch (opt) {
         case 'j':
             out.json = 1;
+            break;
+        case 'F':
+            folded = 1;
             break;
         case 'r':
             out.show_reachable = 1;
@@ -77,6 +107,8 @@ int rs_cmd_report(int argc, char **argv)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no snapshot file given");
+    if (folded)
+        return print_folded(argv + optind, argc - optind, out.json);
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
 

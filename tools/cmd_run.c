@@ -53,6 +53,11 @@ typedef struct run_options {
     uint32_t        exitcode;
     rs_cli_output_t output;
     char          **program;    /* argv of the program, NULL terminated   */
+    char          **check_argv; /* --check: "--check" and the gate's
+                                   options (malloc'ed), else NULL         */
+    int             check_argc;
+    const char     *snapshot_every;  /* --snapshot-every PERIOD, or NULL   */
+    const char     *snapshot_signal; /* --snapshot-on-signal[=SIG], or NULL */
 } run_options_t;
 
 /* Pids of every process waited for; a growable set. */
@@ -89,13 +94,38 @@ static void usage(void)
           "  --show-reachable  also list blocks still reachable at exit\n"
           "  --limit N         at most N findings per process (0 = all;\n"
           "                    default 100 for text, all for JSON)\n"
+          "  --snapshot-every PERIOD  also write a snapshot every PERIOD\n"
+          "                    (e.g. 5s, 500ms, 2m) while the program runs\n"
+          "  --snapshot-on-signal[=SIG]  write a snapshot when the program\n"
+          "                    gets SIG (default USR2; off without this option)\n"
+          "                    Snapshots taken during the run stay in --out DIR\n"
+          "                    for 'refscope diff' and 'refscope trend'; the\n"
+          "                    report shows each process's last one\n"
           "  --help            this text\n"
+          "  --check [OPTS]    last before '--': apply the CI gate of\n"
+          "                    'refscope check' (with its OPTS) instead of\n"
+          "                    printing the reports; exit with the gate's\n"
+          "                    status (0/1/2) unless the program failed\n"
           "\n"
           "Environment: REFSCOPE_LIBRARY overrides where librefscope.so is\n"
           "looked for; other REFSCOPE_* settings pass through to the preload.\n"
           "Exit status: the program's (128+N when killed by signal N), 127 or\n"
           "126 when it cannot be run, 2 on a usage error.\n",
           stdout);
+}
+
+/* "5s", "500ms", "2m", "1h", "10" (seconds): the preload's
+ * REFSCOPE_SNAPSHOT_INTERVAL syntax (a period of at least 10ms). */
+static int valid_period(const char *v)
+{
+    char *end;
+    if (*v < '0' || *v > '9')
+        return 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (strcmp(end, "ms") == 0)
+        return n >= 10;
+    return n > 0 && (!*end || strcmp(end, "s") == 0 || strcmp(end, "m") == 0 ||
+                     strcmp(end, "h") == 0);
 }
 
 /* Parses argv into *o.  Returns -1 to continue, else an exit status. */
@@ -108,6 +138,8 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         { "exitcode", required_argument, NULL, 'e' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
+        { "snapshot-every", required_argument, NULL, 'S' },
+        { "snapshot-on-signal", optional_argument, NULL, 'G' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -145,6 +177,16 @@ static int parse_options(int argc, char **argv, run_options_t *o)
                 return RS_CLI_EXIT_USAGE;
             have_limit = 1;
             break;
+        case 'S':
+            if (!valid_period(optarg))
+                return rs_cli_usage_error(CMD, "--snapshot-every wants a period "
+                                          "such as 5s, 500ms or 2m, not '%s'",
+                                          optarg);
+            o->snapshot_every = optarg;
+            break;
+        case 'G':
+            o->snapshot_signal = optarg && *optarg ? optarg : "USR2";
+            break;
         case 'h':
             usage();
             return 0;
@@ -158,6 +200,10 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no program given");
+    if ((o->snapshot_every || o->snapshot_signal) && !o->out_dir)
+        fprintf(stderr, "refscope run: note: snapshots taken during the run "
+                "are removed with the temporary directory; use --out DIR to "
+                "keep them\n");
     if (!have_limit && !o->output.json)
         o->output.limit = DEFAULT_TEXT_LIMIT;
     o->output.json_array = 1;
@@ -288,7 +334,12 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
              setenv("REFSCOPE_QUIET", "1", 1) |
              (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
              (o->have_exitcode ? set_number("REFSCOPE_EXITCODE", o->exitcode)
-                               : 0);
+                               : 0) |
+             (o->snapshot_every ? setenv("REFSCOPE_SNAPSHOT_INTERVAL",
+                                         o->snapshot_every, 1) : 0) |
+             (o->snapshot_signal ? setenv("REFSCOPE_SNAPSHOT_SIGNAL",
+                                          o->snapshot_signal, 1)
+                                 : setenv("REFSCOPE_SNAPSHOT_SIGNAL", "off", 0));
     return rc ? -1 : 0;
 }
 
@@ -521,6 +572,34 @@ static long collect_snapshots(const char *dir, const struct timespec *start,
     return (long)n;
 }
 
+/* Keeps only the last snapshot of each pid (files sorted by pid, seq):
+ * the report is about each process as it ended.  The earlier ones (taken
+ * during the run) are deleted when the directory is temporary, else
+ * counted in a note.  Returns the new count. */
+static long drop_intermediate(snap_file_t *files, long n, int temporary,
+                              const char *dir)
+{
+    long kept = 0, dropped = 0;
+    for (long i = 0; i < n; i++) {
+        int last = 1;
+        for (long k = i + 1; k < n && last; k++)
+            last = files[k].pid != files[i].pid;
+        if (last) {
+            files[kept++] = files[i];
+            continue;
+        }
+        if (temporary)
+            unlink(files[i].path);
+        free(files[i].path);
+        dropped++;
+    }
+    if (dropped && !temporary)
+        fprintf(stderr, "refscope run: %ld snapshot%s taken during the run "
+                "kept in %s (compare them with 'refscope diff' or "
+                "'refscope trend')\n", dropped, dropped == 1 ? "" : "s", dir);
+    return kept;
+}
+
 static void free_snapshots(snap_file_t *files, long n, int remove_them)
 {
     for (long i = 0; i < n; i++) {
@@ -557,14 +636,67 @@ static int report_snapshots(const run_options_t *o, const snap_file_t *files,
     return rc < 0 ? -1 : (int)printed.leaking;
 }
 
+/* Takes "--check [check options]" (up to "--") out of argv into
+ * o->check_argv.  Returns 0, or -1 when memory is exhausted. */
+static int split_check(int *argc, char **argv, run_options_t *o)
+{
+    int c, d;
+    for (c = 1; c < *argc && strcmp(argv[c], "--") != 0; c++)
+        if (strcmp(argv[c], "--check") == 0)
+            break;
+    if (c == *argc || strcmp(argv[c], "--check") != 0)
+        return 0;
+    for (d = c + 1; d < *argc && strcmp(argv[d], "--") != 0; d++)
+        ;
+    o->check_argc = d - c;
+    o->check_argv = calloc((size_t)o->check_argc + 1, sizeof *o->check_argv);
+    if (!o->check_argv)
+        return -1;
+    memcpy(o->check_argv, argv + c, (size_t)o->check_argc * sizeof *argv);
+    memmove(argv + c, argv + d, (size_t)(*argc - d + 1) * sizeof *argv);
+    *argc -= d - c;
+    return 0;
+}
+
+/* --check: the gate over the snapshots; returns the exit status (the
+ * program's when it failed, else the gate's). */
+static int check_snapshots(const run_options_t *o, const snap_file_t *files,
+                           long n, int code)
+{
+    char **paths = calloc(n ? (size_t)n : 1, sizeof *paths);
+    int gate = RS_CLI_EXIT_USAGE;
+    if (!paths) {
+        fputs("refscope run: out of memory\n", stderr);
+        return code ? code : RS_CLI_EXIT_USAGE;
+    }
+    for (long i = 0; i < n; i++)
+        paths[i] = files[i].path;
+    if (n == 0)
+        fprintf(stderr, "refscope run: --check: no snapshot was written, "
+                "nothing to check\n");
+    else
+        gate = rs_check_snapshots(CMD, o->check_argc, o->check_argv, paths,
+                                  (size_t)n);
+    free(paths);
+    return code ? code : gate;
+}
+
 int rs_cmd_run(int argc, char **argv)
 {
     run_options_t o = { 0 };
     pid_set_t seen = { 0 };
     int created = 0, rc;
 
-    if ((rc = parse_options(argc, argv, &o)) >= 0)
+    if (split_check(&argc, argv, &o) < 0) {
+        fputs("refscope run: out of memory\n", stderr);
+        return RS_CLI_EXIT_USAGE;
+    }
+    if ((rc = parse_options(argc, argv, &o)) >= 0 ||
+        (o.check_argv && (rc = rs_check_snapshots(CMD, o.check_argc,
+                                                  o.check_argv, NULL, 0)) >= 0)) {
+        free(o.check_argv);
         return rc;
+    }
     char *out_dir = make_out_dir(o.out_dir, &created);
     if (!out_dir)
         return RS_CLI_EXIT_USAGE;
@@ -592,7 +724,12 @@ int rs_cmd_run(int argc, char **argv)
 
     snap_file_t *files;
     long n = collect_snapshots(out_dir, &start, &seen, child, &files);
-    if (n >= 0) {
+    if (n > 0)
+        n = drop_intermediate(files, n, created, out_dir);
+    if (n >= 0 && o.check_argv) {
+        rc = check_snapshots(&o, files, n, rc);
+        free_snapshots(files, n, created);
+    } else if (n >= 0) {
         int leaking = report_snapshots(&o, files, n, rc);
         if (leaking > 0 && o.have_exitcode && rc == 0)
             rc = (int)o.exitcode;
@@ -603,5 +740,6 @@ out:
         rmdir(out_dir);
     free(out_dir);
     free(seen.pids);
+    free(o.check_argv);
     return rc;
 }

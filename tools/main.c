@@ -19,6 +19,18 @@ static const command_t commands[] = {
       "run a program under the preload and report its leaks" },
     { "report", rs_cmd_report,
       "print the report of snapshot files" },
+    { "check", rs_cmd_check,
+      "the CI gate: exit 1 when snapshots show leaks (0 clean, 2 error)" },
+    { "diff", rs_cmd_diff,
+      "what grew between two snapshots, by site, type, function or file" },
+    { "trend", rs_cmd_trend,
+      "sites and types that grow across a series of snapshots" },
+    { "chain", rs_cmd_chain,
+      "why a block is alive: shortest pointer chains from the roots" },
+    { "graph", rs_cmd_graph,
+      "Graphviz DOT (or SVG/PNG) of leaks, cycles or a block's referrers" },
+    { "export", rs_cmd_export,
+      "a whole snapshot as JSON, for other tools" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
