@@ -196,6 +196,16 @@ static const char *type_name(const rs_snapshot_t *snap, uint32_t type_id)
     return rs_findings_type_name(snap, type_id);
 }
 
+/* Frames below main (the C library's start-up code) say nothing to a
+ * person hunting a leak; the text report stops at main.  JSON keeps them. */
+static int below_main(const rs_frame_t *frames, int n)
+{
+    for (int i = 0; i + 1 < n; i++)
+        if (frames[i].function && strcmp(frames[i].function, "main") == 0)
+            return i + 1;
+    return n;
+}
+
 /* Prints the frames of stack_id at indent, or a placeholder; -1 when
  * memory is exhausted. */
 static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
@@ -203,6 +213,7 @@ static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
     int n = stack_frames(c, stack_id);
     if (n < 0)
         return -1;
+    n = below_main(c->frames, n);
     if (n == 0)
         fprintf(c->out, "%*s<no stack recorded>\n", indent, "");
     for (int i = 0; i < n; i++)
