@@ -16,11 +16,52 @@
  * Depth: REFSCOPE_DEPTH frames are kept (default 32).  Cost grows about
  * linearly with the frames actually walked; see the measurements in the
  * report of tests/bench.
+ *
+ * File descriptors: libunwind opens a pipe on its first walk (it validates
+ * addresses through it when mincore() is unusable) and keeps it for the
+ * life of the process.  Taking the lowest free numbers would shift every
+ * descriptor the program opens afterwards (the first open() returning 5
+ * instead of 3) and show in /proc/self/fd.  So pipe2() is interposed: a
+ * call made while the reentrancy guard is set (refscope's own code,
+ * libunwind included) gets its descriptors moved to RS_BT_FD_MIN or above;
+ * every other call is the plain system call.
+ *
+ * Stack room: unw_backtrace() needs about 4 KiB of stack (its cursor and
+ * context, and the loader's lazy binding on a first call saves the
+ * vector registers), where malloc itself needs a few hundred bytes.  A
+ * program that allocates with little stack left - deep in a thread with a
+ * minimum-size stack, in a signal handler on a SIGSTKSZ alternate stack -
+ * would crash under refscope only.  So the capture first measures the
+ * room below the stack pointer and records no stack (0 frames) when it is
+ * under RS_BT_STACK_NEED.  The thread's stack range comes from the thread
+ * registry (rs_backtrace_thread_stack(), cached in TLS); a stack pointer
+ * outside it means an alternate signal stack (asked with sigaltstack(),
+ * only then) or a stack the program switched to itself (makecontext), whose
+ * size is unknown: captured as before.
  */
 #include "got_hook.h"
+#include "guard.h"
 #include "preload.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libunwind.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Above diag.c's spare stderr (512), below common soft limits (1024). */
+#define RS_BT_FD_MIN 600
+/* Stack the unwinder may use, with a margin (measured: 3.3 KiB, 5 KiB on
+ * a first call). */
+#define RS_BT_STACK_NEED 8192
+/* Taken as the main thread's stack size under an unlimited RLIMIT_STACK. */
+#define RS_BT_STACK_UNLIMITED (1ULL << 30)
+
+/* The calling thread's stack; lo 0 = unknown. */
+static _Thread_local uint64_t bt_stack_lo __attribute__((tls_model("initial-exec")));
+static _Thread_local uint64_t bt_stack_hi __attribute__((tls_model("initial-exec")));
 
 static uint64_t self_lo, self_hi;
 
@@ -30,8 +71,67 @@ void rs_backtrace_init(void)
         self_lo = self_hi = 0;
 }
 
+/* Moves fd to RS_BT_FD_MIN or above, keeping its flags (F_DUPFD_CLOEXEC
+ * sets close-on-exec, which libunwind asks for anyway); keeps it where it
+ * is if that fails (a descriptor limit below RS_BT_FD_MIN). */
+static int move_high(int fd)
+{
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
+/* pipe2() for the whole process.  Fails as the system call does. */
+RS_EXPORT int pipe2(int fds[2], int flags)
+{
+    if (syscall(SYS_pipe2, fds, flags) != 0)
+        return -1;
+    if (RS_UNLIKELY(rs_guard_active())) {
+        int saved_errno = errno;
+        fds[0] = move_high(fds[0]);
+        fds[1] = move_high(fds[1]);
+        errno = saved_errno;
+    }
+    return 0;
+}
+
+void rs_backtrace_thread_stack(uint64_t lo, uint64_t hi)
+{
+    struct rlimit rl;
+    if (!lo && hi && getrlimit(RLIMIT_STACK, &rl) == 0) {
+        /* The main thread: its stack grows down to RLIMIT_STACK. */
+        uint64_t max = rl.rlim_cur == RLIM_INFINITY ? RS_BT_STACK_UNLIMITED
+                                                    : (uint64_t)rl.rlim_cur;
+        lo = max < hi ? hi - max : 0;
+    }
+    bt_stack_lo = lo;
+    bt_stack_hi = hi;
+}
+
+/* 1 when the stack below sp has room for the unwinder or its size is
+ * unknown. */
+static int stack_room_ok(uint64_t sp)
+{
+    uint64_t lo = bt_stack_lo, hi = bt_stack_hi;
+    if (RS_LIKELY(sp >= lo && sp < hi))
+        return sp - lo >= RS_BT_STACK_NEED;
+    if (!lo)
+        return 1;
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+        return 1;
+    lo = (uint64_t)(uintptr_t)ss.ss_sp;
+    if (sp < lo || sp >= lo + ss.ss_size)
+        return 1;
+    return sp - lo >= RS_BT_STACK_NEED;
+}
+
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
 {
+    if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
+        return 0;
     if (max > RS_STACK_MAX_FRAMES)
         max = RS_STACK_MAX_FRAMES;
     /* uint64_t and void * have the same size on the 64-bit targets

@@ -265,6 +265,7 @@ static void register_self(void)
     rs_guard_enter();           /* pthread_getattr_np and setspecific may
                                    allocate: not the program's blocks */
     own_stack(&info);
+    rs_backtrace_thread_stack(info.stack_lo, info.stack_hi);
 
     rs_threads_lock();
     rs_slot_t *slot = NULL;
