@@ -16,6 +16,11 @@ Parts (--only NAME runs one):
             GitHub workflow commands
   cmake     refscope_add_test() fails a ctest run on a leaking test, from
             the source tree and through find_package() after install
+  preload   the bare preload with REFSCOPE_EXITCODE=23 and
+            REFSCOPE_SUPPRESSIONS: leaks all suppressed exit with the
+            program's status, some left exit 23, a bad or missing file or
+            tool fails closed (23) with one line, no REFSCOPE_EXITCODE
+            keeps the program's status and runs nothing
 A small C program is written and compiled in a temporary directory: it
 leaks on request ("a=2 b=1 c=1": that many 16/32/48-byte blocks from
 leak_a, leak_b, leak_c).
@@ -89,6 +94,9 @@ class Ctx:
         self.samples = args.samples_dir
         self.source_dir = args.source_dir
         self.build_dir = args.build_dir
+        self.preload = args.preload or os.path.join(
+            os.path.dirname(os.path.abspath(args.refscope)), "..", "lib",
+            "librefscope.so")
         self.tmp = tmp
         self.n = 0
 
@@ -485,9 +493,101 @@ def part_cmake(c):
                [f"-DCMAKE_PREFIX_PATH={prefix}"])
 
 
+# The leak functions static: the preload alone could not name them.
+STATIC_PROG = PROG.replace("__attribute__((noinline)) void *leak_",
+                           "__attribute__((noinline)) static void *leak_")
+
+
+def preloaded(c, argv, **settings):
+    """Runs argv under the bare preload (cwd: the temporary directory) with
+    REFSCOPE_* settings; returns (status, stdout, stderr)."""
+    env = clean_env()
+    for k in [k for k in env if k.startswith("REFSCOPE_")]:
+        del env[k]
+    env.update(LD_PRELOAD=c.preload, REFSCOPE_OUT=c.path("pre_out"))
+    env.update(settings)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                       env=env, cwd=c.tmp)
+    return p.returncode, p.stdout, p.stderr
+
+
+def one_line(err, prefix, what):
+    lines = [l for l in err.splitlines() if l.startswith(prefix)]
+    check(len(lines) == 1, f"{what}: expected one line starting with "
+          f"{prefix!r}, got {lines}\nstderr:\n{err}")
+    return lines[0]
+
+
+def part_preload(c):
+    check(os.path.exists(c.preload), f"no preload at {c.preload}")
+    prog = c.compile("sprog", STATIC_PROG)
+    with open(c.path("a.supp"), "w") as f:      # LSan syntax, unchanged
+        f.write("# LeakSanitizer suppressions\nleak:^leak_a$\n")
+    with open(c.path("b.supp"), "w") as f:
+        f.write("leak:leak_b\n")
+    with open(c.path("all.supp"), "w") as f:
+        f.write("leak:libnot_loaded.so\nleak:sprog.c\n")
+    with open(c.path("bad.supp"), "w") as f:
+        f.write("leak:ok\n\nfrobnicate:x\n")
+    gate = dict(REFSCOPE_EXITCODE="23")
+    leaks = [prog, "a=2", "b=1"]
+
+    # Without suppressions: any leak fails (the old rule).
+    expect(preloaded(c, leaks, **gate), 23, "no suppressions", "3 leaks",
+           stream=2)
+    # Everything suppressed: the program's own status and output.
+    for supp in ("all.supp", c.path("all.supp"), "a.supp:b.supp",
+                 ":a.supp::b.supp:"):
+        r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS=supp, **gate)
+        expect(r, 0, f"all suppressed by {supp}", "refscope check: PASSED",
+               stream=2)
+        check(r[1] == "done\n", f"{supp}: stdout {r[1]!r}")
+    expect(preloaded(c, leaks + ["bad"], REFSCOPE_SUPPRESSIONS="all.supp",
+                     **gate), 3, "all suppressed, program fails")
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="all.supp",
+                  REFSCOPE_QUIET="1", **gate)
+    check(r[0] == 0 and r[2] == "", f"quiet, all suppressed: {r}")
+    # Only part suppressed: 23, whatever the program returned.
+    expect(preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="a.supp", **gate), 23,
+           "leak_b left", "refscope check: FAILED", stream=2)
+    expect(preloaded(c, leaks + ["bad"], REFSCOPE_SUPPRESSIONS="a.supp",
+                     **gate), 23, "leak_b left, program fails")
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="a.supp",
+                  REFSCOPE_QUIET="1", **gate)
+    check(r[0] == 23, f"quiet, leak_b left: {r}")
+    # A bad suppression file, a missing one, no tool: fail closed, said in
+    # one line (after check's own naming file and line).
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="a.supp:bad.supp", **gate)
+    expect(r, 23, "bad file", f"{c.path('bad.supp')}:3: unknown suppression "
+           "kind 'frobnicate'", stream=2)
+    line = one_line(r[2], "refscope: cannot apply", "bad file")
+    check("status 2" in line and "every leak counts" in line, line)
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="none.supp", **gate)
+    expect(r, 23, "missing file", "none.supp: No such file", stream=2)
+    one_line(r[2], "refscope: cannot apply", "missing file")
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="all.supp",
+                  REFSCOPE_TOOL=c.path("no-such-tool"), **gate)
+    expect(r, 23, "missing tool")
+    line = one_line(r[2], "refscope: cannot apply", "missing tool")
+    check("no-such-tool" in line, line)
+    r = preloaded(c, leaks, REFSCOPE_SUPPRESSIONS="all.supp",
+                  REFSCOPE_TOOL=os.path.abspath(c.refscope), **gate)
+    expect(r, 0, "REFSCOPE_TOOL")
+    # Nothing leaked: nothing run, the program's status.
+    r = preloaded(c, [prog], REFSCOPE_SUPPRESSIONS="bad.supp", **gate)
+    check(r[0] == 0 and "refscope check" not in r[2], f"no leak: {r}")
+    # No REFSCOPE_EXITCODE: the program's status, and nothing is run.
+    for supp in ("a.supp", "bad.supp"):
+        for extra, status in (([], 0), (["bad"], 3)):
+            r = preloaded(c, leaks + extra, REFSCOPE_SUPPRESSIONS=supp)
+            check(r[0] == status and "refscope check" not in r[2] and
+                  "cannot apply" not in r[2],
+                  f"no REFSCOPE_EXITCODE, {supp} {extra}: {r}")
+
+
 PARTS = {"exit": part_exit, "classes": part_classes, "supp": part_supp,
          "baseline": part_baseline, "formats": part_formats,
-         "cmake": part_cmake}
+         "cmake": part_cmake, "preload": part_preload}
 
 
 def run(args):
@@ -507,6 +607,8 @@ def main():
     ap.add_argument("--samples-dir", required=True)
     ap.add_argument("--source-dir", required=True)
     ap.add_argument("--build-dir")
+    ap.add_argument("--preload", help="librefscope.so (default: ../lib/ "
+                    "next to the directory of --refscope)")
     ap.add_argument("--only", choices=sorted(PARTS))
     args = ap.parse_args()
     os.environ.pop("REFSCOPE_SUPPRESSIONS", None)
