@@ -1,20 +1,34 @@
 #!/usr/bin/env python3
-"""bench.py - refscope's overhead on an allocation-heavy program.
+"""bench.py - refscope's overhead on allocation-heavy and refcount-heavy programs.
 
-Runs bench_alloc natively, under refscope (LD_PRELOAD=librefscope.so,
-REFSCOPE_QUIET=1, REFSCOPE_STATS=1), under LeakSanitizer (liblsan.so.0),
-under heaptrack (record only: heaptrack -r) and under valgrind memcheck
-(with --valgrind-scale times fewer operations, compared with a native run
-of the same size).  Each configuration runs --repeat times; the table shows
-the median wall time, its ratio to native, the peak RSS (/usr/bin/time
-%M) and refscope's bookkeeping bytes per live block.  That last figure
-comes from the preload's REFSCOPE_STATS output when it prints one (a line
-with "bytes per block" / "bytes/block"); otherwise it is estimated as
-(RSS under refscope - native RSS) / max live blocks and marked "est.".
-The checksum printed by bench_alloc must agree across tools.
+Part 1, allocations (bench_alloc): the program natively, under refscope
+(LD_PRELOAD=librefscope.so, REFSCOPE_QUIET=1, REFSCOPE_STATS=1) at the
+default REFSCOPE_DEPTH=32 and at each --depths value, under LeakSanitizer
+(liblsan.so.0), under heaptrack (record only: heaptrack -r) and under
+valgrind memcheck (with --valgrind-scale times fewer operations, compared
+with a native run of the same size).
+
+Part 2, refcount traffic (bench_refs, libbenchobj.so): millions of
+bobj_ref/bobj_unref calls natively, under refscope without hooks, and
+under refscope with REFSCOPE_HOOKS=benchobj.profile, with the reference
+history on (REFSCOPE_HISTORY default) and off (REFSCOPE_HISTORY=0).
+
+Each configuration runs --repeat times (valgrind once); the tables show the
+median wall time and CPU time (user+sys, less disturbed by other load on
+the machine) with their ratios to native, and the peak RSS (/usr/bin/time
+%M, the largest of the runs).  Refscope rows also show its bookkeeping
+from the REFSCOPE_STATS line (preload/stats.c): bytes per live block
+(block table + stack depot + object table + history, divided by the live
+blocks at exit) and, in part 2, the history bytes kept per live object
+and the overhead per hooked call.  Without a stats line the per-block
+figure is estimated as (RSS - native RSS) / max live blocks and marked
+"est.".  The checksum each program prints must agree across tools.
 
 Usage: bench.py --build BUILD_DIR [--threads T] [--ops N] [--repeat R]
-                [--valgrind-scale S] [--skip tool,tool]
+                [--valgrind-scale S] [--depths 16,64] [--ref-ops N]
+                [--objects O] [--skip tool,tool]
+  --skip takes first words of row names: native is never skipped;
+  refscope, lsan, heaptrack, valgrind, depth, refs (all of part 2).
 """
 import argparse
 import os
@@ -25,50 +39,80 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "integration"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import rstest  # noqa: E402
 
 STATS = re.compile(r"([\d.]+)\s*(?:bytes per (?:live |tracked )?block|"
                    r"bytes/block|B/block)", re.I)
+STATS_LINE = re.compile(r"^refscope: stats:(.*)$", re.M)
 
 
-def timed(argv, env, tmp):
-    """Runs argv under /usr/bin/time; returns (seconds, max RSS KiB,
-    stdout, stderr)."""
+def timed(argv, extra, tmp):
+    """Runs argv with the extra environment under /usr/bin/time; returns
+    (wall s, cpu s, max RSS KiB, stdout, stderr).  The extra variables are
+    set through env(1) so that /usr/bin/time itself is not preloaded."""
     tfile = os.path.join(tmp, "time.out")
-    p = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", tfile] + argv,
-                       env=env, capture_output=True, text=True, timeout=3600)
+    sets = [f"{k}={v}" for k, v in extra.items()]
+    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile,
+                        "env"] + sets + argv,
+                       capture_output=True, text=True, timeout=3600)
     if p.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {p.returncode}: "
+        raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: "
                            f"{p.stderr[-1000:]}")
     with open(tfile) as f:
-        secs, rss = f.read().split()[-2:]
-    return float(secs), int(rss), p.stdout, p.stderr
+        wall, user, sys_, rss = f.read().split()[-4:]
+    return float(wall), float(user) + float(sys_), int(rss), p.stdout, p.stderr
 
 
-def measure(name, argv, env, repeat, tmp):
-    runs = [timed(argv, env, tmp) for _ in range(repeat)]
-    secs = statistics.median(r[0] for r in runs)
-    rss = max(r[1] for r in runs)
-    m = re.search(r"checksum=(\w+)", runs[0][2])
-    live = re.search(r"max_live_blocks=(\d+)", runs[0][2])
-    stats = STATS.search(runs[0][3])
-    return {"name": name, "secs": secs, "rss": rss,
-            "checksum": m.group(1) if m else "?",
-            "max_live": int(live.group(1)) if live else 0,
-            "stats": float(stats.group(1)) if stats else None}
+def parse_stats(stderr):
+    """The last REFSCOPE_STATS line as a dict of its key=value numbers plus
+    "per_block"; {} when there is none."""
+    lines = STATS_LINE.findall(stderr)
+    if not lines:
+        m = STATS.search(stderr)
+        return {"per_block": float(m.group(1))} if m else {}
+    line = lines[-1]
+    out = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    m = STATS.search(line)
+    if m:
+        out["per_block"] = float(m.group(1))
+    return out
 
 
-def configs(args, tmp):
-    """(name, argv prefix, extra env, ops scale) of every tool to run."""
-    lib = os.path.join(args.build, "lib", "librefscope.so")
+def measure(name, argv, extra, repeat, tmp):
+    runs = [timed(argv, extra, tmp) for _ in range(repeat)]
+    out = runs[0][3]
+
+    def field(key):
+        m = re.search(key + r"=(\w+)", out)
+        return m.group(1) if m else None
+    return {"name": name,
+            "wall": statistics.median(r[0] for r in runs),
+            "cpu": statistics.median(r[1] for r in runs),
+            "rss": max(r[2] for r in runs),
+            "checksum": field("checksum") or "?",
+            "max_live": int(field("max_live_blocks") or 0),
+            "calls": int(field("ref_calls") or 0),
+            "stats": parse_stats(runs[0][4])}
+
+
+def refscope_env(lib, tmp, **more):
+    env = {"LD_PRELOAD": lib, "REFSCOPE_QUIET": "1", "REFSCOPE_STATS": "1",
+           "REFSCOPE_OUT": tmp}
+    env.update(more)
+    return env
+
+
+def alloc_configs(args, lib, tmp):
+    """(name, argv prefix, extra env, ops scale) of part 1."""
     lsan = rstest.find_lsan()
     out = [("native", [], {}, 1)]
     if os.path.exists(lib):
-        out.append(("refscope", [], {"LD_PRELOAD": lib, "REFSCOPE_QUIET": "1",
-                                     "REFSCOPE_STATS": "1",
-                                     "REFSCOPE_OUT": tmp}, 1))
+        out.append(("refscope", [], refscope_env(lib, tmp), 1))
+        for d in filter(None, args.depths.split(",")):
+            out.append((f"depth={d}", [],
+                        refscope_env(lib, tmp, REFSCOPE_DEPTH=d), 1))
     if lsan:
         out.append(("lsan", [], {"LD_PRELOAD": lsan,
                                  "LSAN_OPTIONS": "exitcode=0"}, 1))
@@ -80,28 +124,111 @@ def configs(args, tmp):
         out.append(("valgrind", ["valgrind", "-q", "--leak-check=full",
                                  "--error-exitcode=0"], {},
                     args.valgrind_scale))
-    return [c for c in out if c[0].split()[0] not in args.skip.split(",")]
+    return out
 
 
-def print_table(results):
-    base = {1: None}
-    print(f"{'tool':<16} {'ops/thread':>10} {'wall s':>8} {'x native':>9} "
-          f"{'peak RSS MiB':>13} {'B/live block':>13} checksum")
+def ref_configs(lib, tmp):
+    """(name, extra env) of part 2."""
+    prof = os.path.join(HERE, "benchobj.profile")
+    return [("native", {}),
+            ("refscope, no hooks", refscope_env(lib, tmp)),
+            ("refscope hooks", refscope_env(lib, tmp, REFSCOPE_HOOKS=prof)),
+            ("hooks, HISTORY=0", refscope_env(lib, tmp, REFSCOPE_HOOKS=prof,
+                                              REFSCOPE_HISTORY="0"))]
+
+
+def skipped(name, args):
+    first = name.split()[0].split("=")[0].rstrip(",")
+    return first != "native" and first in args.skip.split(",")
+
+
+def ratio(r, nat, key):
+    return r[key] / nat[key] if nat and nat[key] > 0 else 0.0
+
+
+def per_block(r, nat):
+    st = r["stats"]
+    if "per_block" in st:
+        return f"{st['per_block']:.1f}"
+    if "REFSCOPE_STATS" in r.get("env", {}) and \
+            nat and r["max_live"]:
+        return f"{(r['rss'] - nat['rss']) * 1024 / r['max_live']:.1f} est."
+    return ""
+
+
+def print_alloc_table(results):
+    base = {}
+    print(f"{'tool':<16} {'ops/thread':>10} {'wall s':>7} {'x native':>8} "
+          f"{'cpu s':>7} {'x native':>8} {'peak RSS MiB':>12} "
+          f"{'B/live block':>12} checksum")
     for r in results:
         if r["name"].startswith("native"):
             base[r["scale"]] = r
         nat = base.get(r["scale"])
-        ratio = r["secs"] / nat["secs"] if nat and nat["secs"] > 0 else 0
-        per_block = ""
-        if r["name"] == "refscope":
-            if r["stats"] is not None:
-                per_block = f"{r['stats']:.1f}"
-            elif nat and r["max_live"]:
-                per_block = (f"{(r['rss'] - nat['rss']) * 1024 / r['max_live']:.1f}"
-                             " est.")
-        print(f"{r['name']:<16} {r['ops']:>10} {r['secs']:>8.2f} "
-              f"{ratio:>9.2f} {r['rss'] / 1024:>13.1f} {per_block:>13} "
-              f"{r['checksum']}")
+        print(f"{r['name']:<16} {r['ops']:>10} {r['wall']:>7.2f} "
+              f"{ratio(r, nat, 'wall'):>8.2f} {r['cpu']:>7.2f} "
+              f"{ratio(r, nat, 'cpu'):>8.2f} {r['rss'] / 1024:>12.1f} "
+              f"{per_block(r, nat):>12} {r['checksum']}")
+
+
+def print_ref_table(results):
+    nat = results[0]
+    print(f"{'config':<19} {'ref calls':>9} {'wall s':>7} {'x native':>8} "
+          f"{'cpu s':>7} {'x native':>8} {'ns/call':>7} "
+          f"{'peak RSS MiB':>12} {'objects':>7} {'hist B/obj':>10} "
+          f"{'B/live block':>12} checksum")
+    for r in results:
+        st = r["stats"]
+        extra_ns = ""
+        if r is not nat and r["calls"]:
+            extra_ns = f"{(r['cpu'] - nat['cpu']) * 1e9 / r['calls']:.0f}"
+        hist = ""
+        if st.get("objects"):
+            hist = f"{st.get('history_bytes', 0) / st['objects']:.0f}"
+        print(f"{r['name']:<19} {r['calls']:>9} {r['wall']:>7.2f} "
+              f"{ratio(r, nat, 'wall'):>8.2f} {r['cpu']:>7.2f} "
+              f"{ratio(r, nat, 'cpu'):>8.2f} {extra_ns:>7} "
+              f"{r['rss'] / 1024:>12.1f} {st.get('objects', ''):>7} "
+              f"{hist:>10} {per_block(r, nat):>12} {r['checksum']}")
+    print("ns/call: extra CPU time per bobj_new/ref/unref call over native.")
+
+
+def run_alloc(args, lib, tmp):
+    exe = os.path.join(args.build, "bin", "bench_alloc")
+    results = []
+    for name, prefix, extra, scale in alloc_configs(args, lib, tmp):
+        if skipped(name, args):
+            continue
+        ops = max(1, args.ops // scale)
+        argv = prefix + [exe, "-t", str(args.threads), "-n", str(ops),
+                         "-l", str(args.long_lived // scale)]
+        r = measure(name, argv, extra,
+                    1 if name == "valgrind" else args.repeat, tmp)
+        r.update(scale=scale, ops=ops, env=extra)
+        results.append(r)
+    print(f"== allocations: bench_alloc, {args.threads} threads, "
+          f"{args.long_lived} long-lived blocks, median of {args.repeat}")
+    print_alloc_table(results)
+    return {(r["scale"], r["checksum"]) for r in results}
+
+
+def run_refs(args, lib, tmp):
+    exe = os.path.join(args.build, "bin", "bench_refs")
+    if not os.path.exists(exe) or not os.path.exists(lib):
+        print("(no bench_refs or librefscope.so: refcount part skipped)")
+        return set()
+    argv = [exe, "-t", str(args.threads), "-n", str(args.ref_ops),
+            "-o", str(args.objects)]
+    results = []
+    for name, extra in ref_configs(lib, tmp):
+        r = measure(name, argv, extra, args.repeat, tmp)
+        r["env"] = extra
+        results.append(r)
+    print(f"\n== refcount traffic: bench_refs, {args.threads} threads, "
+          f"{args.ref_ops} ops/thread, {args.objects} objects, "
+          f"median of {args.repeat}")
+    print_ref_table(results)
+    return {("refs", r["checksum"]) for r in results}
 
 
 def main():
@@ -112,22 +239,18 @@ def main():
     ap.add_argument("--long-lived", type=int, default=100000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--valgrind-scale", type=int, default=10)
+    ap.add_argument("--depths", default="16,64",
+                    help="extra REFSCOPE_DEPTH rows (32 is the default row)")
+    ap.add_argument("--ref-ops", type=int, default=1000000)
+    ap.add_argument("--objects", type=int, default=20000)
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
-    exe = os.path.join(args.build, "bin", "bench_alloc")
-    results = []
+    args.build = os.path.abspath(args.build)
+    lib = os.path.join(args.build, "lib", "librefscope.so")
     with tempfile.TemporaryDirectory(prefix="rs-bench-") as tmp:
-        for name, prefix, extra, scale in configs(args, tmp):
-            ops = max(1, args.ops // scale)
-            argv = prefix + [exe, "-t", str(args.threads), "-n", str(ops),
-                             "-l", str(args.long_lived // scale)]
-            env = dict(os.environ, **extra)
-            r = measure(name, argv, env, 1 if name == "valgrind"
-                        else args.repeat, tmp)
-            r.update(scale=scale, ops=ops)
-            results.append(r)
-    print_table(results)
-    sums = {(r["scale"], r["checksum"]) for r in results}
+        sums = run_alloc(args, lib, tmp)
+        if "refs" not in args.skip.split(","):
+            sums |= run_refs(args, lib, tmp)
     if len({s for s, _ in sums}) != len(sums):
         print("WARNING: checksums differ between tools", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,76 @@
+/*
+ * stats.c - REFSCOPE_STATS=1: what refscope's own bookkeeping costs.
+ *
+ * At the end of each analysis (exit_analysis.c) one line goes to stderr:
+ *
+ *   refscope: stats: live_blocks=N block_table_bytes=N stack_depot_bytes=N
+ *   stacks=N objects=N object_table_bytes=N history_bytes=N total_bytes=N;
+ *   X.Y bytes per block
+ *
+ * (one line, wrapped here).  live_blocks is the block table's count;
+ * object_table_bytes excludes the histories, which history_bytes counts
+ * (rs_objtable_bytes() is their sum); total_bytes is block table + stack
+ * depot + object table + history, and "bytes per block" is total_bytes /
+ * live_blocks with one decimal (0.0 when nothing is live).  The benchmark
+ * (tests/bench/bench.py) parses this line: keep the key=value names.
+ *
+ * Runs on the analysing thread after the world was resumed, with the guard
+ * set; takes the object table's shard locks one at a time (the same order
+ * as any other table user), writes with write(2) only, allocates nothing.
+ */
+#include "preload.h"
+#include "refcount.h"
+
+/* Sums the reference histories of the tracked objects. */
+static void add_history(const rs_obj_t *o, void *arg)
+{
+    *(uint64_t *)arg += rs_refhist_bytes(o->hist);
+}
+
+/* " key=value" */
+static void add_field(rs_line_t *l, const char *key, uint64_t v)
+{
+    rs_line_str(l, " ");
+    rs_line_str(l, key);
+    rs_line_str(l, "=");
+    rs_line_u64(l, v);
+}
+
+/* num / den with one decimal, rounded; "0.0" when den is 0. */
+static void add_ratio(rs_line_t *l, uint64_t num, uint64_t den)
+{
+    uint64_t tenths = den ? (num * 10 + den / 2) / den : 0;
+    rs_line_u64(l, tenths / 10);
+    rs_line_str(l, ".");
+    rs_line_u64(l, tenths % 10);
+}
+
+void rs_stats_report(void)
+{
+    if (!rs_settings.stats || !rs_active)
+        return;
+    uint64_t blocks = rs_blocktable_count(rs_table);
+    uint64_t table = rs_blocktable_bytes(rs_table);
+    uint64_t depot = rs_stackdepot_bytes(rs_depot);
+    uint64_t objects = rs_objtable_count(rs_objects);
+    uint64_t objtab = rs_objtable_bytes(rs_objects), history = 0;
+    if (rs_objects)
+        rs_objtable_foreach(rs_objects, add_history, &history);
+    objtab = objtab > history ? objtab - history : 0;
+    uint64_t total = table + depot + objtab + history;
+
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: stats:");
+    add_field(&l, "live_blocks", blocks);
+    add_field(&l, "block_table_bytes", table);
+    add_field(&l, "stack_depot_bytes", depot);
+    add_field(&l, "stacks", rs_stackdepot_count(rs_depot));
+    add_field(&l, "objects", objects);
+    add_field(&l, "object_table_bytes", objtab);
+    add_field(&l, "history_bytes", history);
+    add_field(&l, "total_bytes", total);
+    rs_line_str(&l, "; ");
+    add_ratio(&l, total, blocks);
+    rs_line_str(&l, " bytes per block\n");
+    rs_diag_emit(&l);
+}
