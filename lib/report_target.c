@@ -358,6 +358,45 @@ static const char *const reg_names[16] = {
     "rdi", "rsi", "rbp", "rbx", "rdx", "rax", "rcx", "rsp",
 };
 
+/* The frame of thread tid whose stack part holds addr, or NULL.  Frames
+ * are sorted by tid, then depth (snapshot.h). */
+static const rs_thread_frame_t *owning_frame(const rs_snapshot_t *s, uint32_t tid,
+                                             uint64_t addr)
+{
+    const rs_thread_frame_t *f = s->thread_frames;
+    uint32_t lo = 0, hi = s->n_thread_frames;
+    while (lo < hi) {                 /* first frame of tid */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (f[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const rs_thread_frame_t *best = NULL;
+    for (uint32_t i = lo; i < s->n_thread_frames && f[i].tid == tid && f[i].sp <= addr; i++)
+        best = &f[i];
+    return best;
+}
+
+/* Fills the frame part of a stack root's name. */
+static void name_frame(rs_namer_t *n, const rs_root_t *r, rs_root_name_t *out)
+{
+    const rs_snapshot_t *s = n->snap;
+    const rs_thread_frame_t *f = owning_frame(s, r->tid, out->address);
+    if (!f)
+        return;
+    out->has_frame = 1;
+    out->frame = f->depth;
+    out->frame_offset = out->address - f->sp;
+    rs_frame_t fr[16];
+    if (!n->sym || rs_symbolize_pc(n->sym, s->modules, s->n_modules, f->pc,
+                                   s->frames_epoch, fr, 16) < 1)
+        return;
+    out->function = fr[0].function;
+    out->file = fr[0].file;
+    out->line = fr[0].line;
+}
+
 void rs_namer_root(rs_namer_t *n, uint32_t root, uint64_t offset, rs_root_name_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -371,6 +410,8 @@ void rs_namer_root(rs_namer_t *n, uint32_t root, uint64_t offset, rs_root_name_t
     out->address = r->start + offset;
     if (r->kind == RS_ROOT_REGISTERS && offset / 8 < 16)
         out->reg = reg_names[offset / 8];
+    if (r->kind == RS_ROOT_STACK && r->tid)
+        name_frame(n, r, out);
     if (r->kind != RS_ROOT_GLOBAL || r->module >= n->snap->n_modules)
         return;
     const rs_module_t *m = &n->snap->modules[r->module];
@@ -380,6 +421,12 @@ void rs_namer_root(rs_namer_t *n, uint32_t root, uint64_t offset, rs_root_name_t
         out->symbol = s->name;
         out->symbol_offset = out->address - m->load_bias - s->start;
     }
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
 }
 
 char *rs_root_name_format(const rs_root_name_t *r, char *buf, size_t len)
@@ -393,6 +440,15 @@ char *rs_root_name_format(const rs_root_name_t *r, char *buf, size_t len)
         snprintf(buf, len, "global data of %s at 0x%" PRIx64, mod, r->address);
     else if (r->reg)
         snprintf(buf, len, "register %s of thread %" PRIu32, r->reg, r->tid);
+    else if (r->has_frame && r->file && r->line)
+        snprintf(buf, len, "%s of thread %" PRIu32 ", frame #%" PRIu32 " %s (%s:%" PRIu32
+                 "), sp+0x%" PRIx64 " at 0x%" PRIx64, r->kind, r->tid, r->frame,
+                 r->function ? r->function : "??", base_name(r->file), r->line,
+                 r->frame_offset, r->address);
+    else if (r->has_frame)
+        snprintf(buf, len, "%s of thread %" PRIu32 ", frame #%" PRIu32 " %s, sp+0x%" PRIx64
+                 " at 0x%" PRIx64, r->kind, r->tid, r->frame,
+                 r->function ? r->function : "??", r->frame_offset, r->address);
     else if (r->tid)
         snprintf(buf, len, "%s of thread %" PRIu32 " at 0x%" PRIx64, r->kind, r->tid,
                  r->address);

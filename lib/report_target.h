@@ -60,13 +60,24 @@ typedef struct rs_root_name {
     uint64_t    symbol_offset;  /* address - symbol start                 */
     uint64_t    address;        /* where the pointer is                   */
     const char *reg;            /* REGISTERS: register name, or NULL      */
+    /* STACK, when the snapshot has the thread's frames (THREAD_FRAMES):
+     * the frame whose part of the stack holds the pointer. */
+    uint8_t     has_frame;
+    uint32_t    frame;          /* frame number, 0 = innermost            */
+    uint64_t    frame_offset;   /* address - the frame's sp               */
+    const char *function;       /* the frame's function, or NULL          */
+    const char *file;           /* its source file, or NULL               */
+    uint32_t    line;           /* 0 when unknown                         */
 } rs_root_name_t;
 
-/* Names the pointer at byte `offset` of root region `root`. */
+/* Names the pointer at byte `offset` of root region `root`.  A stack slot
+ * is attributed to frame i of its thread when sp_i <= address < sp_{i+1}
+ * (the outermost frame takes everything above its sp). */
 void rs_namer_root(rs_namer_t *n, uint32_t root, uint64_t offset, rs_root_name_t *out);
 
-/* Formats a root name in one line ("global cache+8 (cache_growth)") into
- * buf; returns buf. */
+/* Formats a root name in one line ("global cache+8 (cache_growth)",
+ * "stack of thread 12, frame #2 worker (daemon.c:41), sp+0x18 at 0x..")
+ * into buf; returns buf. */
 char *rs_root_name_format(const rs_root_name_t *r, char *buf, size_t len);
 
 #endif /* RS_REPORT_TARGET_H */

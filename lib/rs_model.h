@@ -145,6 +145,18 @@ typedef struct rs_stack {
     const uint64_t *pcs;          /* innermost first, return addresses       */
 } rs_stack_t;
 
+/* One frame of a thread's call stack as unwound when the analysis ran
+ * (the world stopped).  Frames of a thread are numbered from depth 0, the
+ * innermost; frame d's locals lie in [sp, sp of frame d + 1) (the last
+ * frame's up to the stack's top).  pc is the interrupted instruction for
+ * depth 0 of a stopped thread, a return address otherwise. */
+typedef struct rs_thread_frame {
+    uint64_t pc;
+    uint64_t sp;          /* the frame's stack pointer (callee's CFA)       */
+    uint32_t tid;         /* kernel thread id                               */
+    uint32_t depth;       /* 0 = innermost                                  */
+} rs_thread_frame_t;
+
 /* ---- refcounted objects: reference history and refcount errors ------- */
 
 typedef enum rs_ref_op {

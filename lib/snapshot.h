@@ -33,6 +33,10 @@ typedef struct rs_snapshot {
     rs_ref_history_t history;    /* reference events of refcounted nodes   */
     rs_rc_error_t *rc_errors;    /* in the order they happened             */
     uint32_t       n_rc_errors;
+    rs_thread_frame_t *thread_frames; /* sorted by tid, then depth 0, 1, ..;
+                                   NULL when none were taken             */
+    uint32_t       n_thread_frames;
+    uint32_t       frames_epoch;  /* module epoch the frames were taken in  */
     void          *storage;      /* reader-owned backing memory             */
 } rs_snapshot_t;
 

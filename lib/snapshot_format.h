@@ -17,11 +17,13 @@
  * they know).  Changing the encoding of an existing section is a major
  * change.  The required sections (types 1..RS_SNAP_SECT_REQUIRED) must be
  * present exactly once; the optional ones (RC_HISTORY, RC_ERRORS, added in
- * 1.1) at most once, and a file without them (every 1.0 file) reads as
- * "no history" and "no refcount errors".  Every known section present
+ * 1.1, THREAD_FRAMES, added in 1.2) at most once, and a file without them (every 1.0 file) reads as
+ * "no history" and "no refcount errors" (and a file without
+ * THREAD_FRAMES as "no frames known").  Every known section present
  * must be consumed exactly, with no bytes left over.
  *
- * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS.
+ * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS; 1.2
+ * adds THREAD_FRAMES.
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
  * (CRC-32, error formatting, section names): snapshot.c.
@@ -181,6 +183,27 @@
  *   Size: 7 bytes at least, 41 at most; 11-17 bytes for a typical error,
  *   against 40 in memory.
  *
+ * ---- THREAD_FRAMES (optional, since 1.2; count n_thread_frames) ----------
+ *
+ *   Written exactly when n_thread_frames > 0; absent means no frames are
+ *   known.  Every thread's call stack when the analysis ran, threads in
+ *   strictly rising tid order, each thread's frames from depth 0 up:
+ *
+ *   e frames_epoch, v number of threads T (<= the count), then T x
+ *     v tid - previous thread's tid - 1 (the first: the tid itself);
+ *       < 2^32
+ *     v n, the thread's number of frames (>= 1, at most the frames the
+ *       count leaves), then n frames:
+ *       Field  Enc  Check
+ *       pc     s    pc - previous frame's pc (the first: from 0), mod 2^64
+ *       sp     v    sp - previous frame's sp (the first: sp itself); sp
+ *                   never goes down within a thread, no overflow
+ *   Depths are not stored: frame k of a thread has depth k.  The frame
+ *   counts must add up to the count.
+ *
+ *   Size: 2 bytes at least, 20 at most per frame; 4-8 bytes for a typical
+ *   frame, against 24 in memory.  Each thread adds 2-6 bytes.
+ *
  * ---- Section types reserved for later minor versions ---------------------
  *
  *   12 LABELS (not written yet).
@@ -197,7 +220,7 @@
 #define RS_SNAP_MAGIC          "RSNAP\0\r\n"
 #define RS_SNAP_MAGIC_SIZE     8
 #define RS_SNAP_VERSION_MAJOR  1
-#define RS_SNAP_VERSION_MINOR  1
+#define RS_SNAP_VERSION_MINOR  2
 
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32
@@ -239,8 +262,10 @@ typedef enum rs_snap_section {
     RS_SNAP_SECT_SUMMARY    = 9,
     RS_SNAP_SECT_RC_HISTORY = 10,   /* optional, since 1.1                 */
     RS_SNAP_SECT_RC_ERRORS  = 11,   /* optional, since 1.1                 */
+    /* 12 is reserved for LABELS (see above); readers skip it. */
+    RS_SNAP_SECT_THREAD_FRAMES = 13, /* optional, since 1.2                */
     RS_SNAP_SECT_REQUIRED   = 9,    /* types 1..this must be present       */
-    RS_SNAP_SECT_KNOWN      = 11    /* highest type this version knows     */
+    RS_SNAP_SECT_KNOWN      = 13    /* highest type this version knows     */
 } rs_snap_section_t;
 
 /* ---- shared helpers, defined in snapshot.c ------------------------------ */

@@ -817,6 +817,74 @@ static int read_rc_errors(reader_t *r)
     return section_close(r, &c);
 }
 
+/* One thread's n frames, at most left; sp never goes down. */
+static int read_thread(reader_t *r, cursor_t *c, uint32_t tid, rs_thread_frame_t *out,
+                       uint32_t n)
+{
+    uint64_t pc = 0, sp = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        const uint8_t *rec = c->p;
+        pc += (uint64_t)rd_svarint(c);
+        uint64_t d = rd_varint(c);
+        if (c->fault)
+            return fail_cursor(r, c, "thread frame", k);
+        if (sp + d < sp)
+            return fail(r, offset_of(r, rec), "frame %u of thread %u: stack "
+                        "pointer overflows", k, tid);
+        sp += d;
+        out[k] = (rs_thread_frame_t){ .pc = pc, .sp = sp, .tid = tid, .depth = k };
+    }
+    return 0;
+}
+
+static int read_thread_frames(reader_t *r)
+{
+    rs_snapshot_t *s = &r->out->snap;
+    const section_t *sec = &r->sect[RS_SNAP_SECT_THREAD_FRAMES];
+    cursor_t c;
+    if (!sec->present)
+        return 0;                 /* no frames known: thread_frames NULL */
+    if (section_open(r, RS_SNAP_SECT_THREAD_FRAMES, &c, UINT32_MAX, 2, 2) < 0)
+        return -1;
+    s->frames_epoch = rd_plus1(&c);
+    const uint8_t *at = c.p;
+    uint64_t threads = rd_varint(&c);
+    if (c.fault)
+        return fail_cursor(r, &c, "thread count", UINT64_MAX);
+    if (threads > sec->count)
+        return fail(r, offset_of(r, at), "%llu threads but only %llu frames",
+                    (unsigned long long)threads, (unsigned long long)sec->count);
+    s->thread_frames = keep(r, sec->count, sizeof *s->thread_frames);
+    if (!s->thread_frames)
+        return -1;
+    uint64_t tid = 0, done = 0;
+    for (uint64_t t = 0; t < threads; t++) {
+        const uint8_t *rec = c.p;
+        uint64_t gap = rd_varint(&c), n = rd_varint(&c);
+        if (c.fault)
+            return fail_cursor(r, &c, "thread", t);
+        if (gap <= UINT32_MAX)
+            tid = t ? tid + gap + 1 : gap;
+        if (gap > UINT32_MAX || tid > UINT32_MAX)
+            return fail(r, offset_of(r, rec), "thread %llu has a thread id "
+                        "above 2^32-1", (unsigned long long)t);
+        if (n == 0 || n > sec->count - done)
+            return fail(r, offset_of(r, rec), "thread %u has %llu frames; "
+                        "between 1 and %llu expected", (uint32_t)tid,
+                        (unsigned long long)n,
+                        (unsigned long long)(sec->count - done));
+        if (read_thread(r, &c, (uint32_t)tid, s->thread_frames + done, (uint32_t)n) < 0)
+            return -1;
+        done += n;
+    }
+    if (done != sec->count)
+        return fail(r, sec->offset, "the threads hold %llu frames but the "
+                    "count is %llu", (unsigned long long)done,
+                    (unsigned long long)sec->count);
+    s->n_thread_frames = (uint32_t)done;
+    return section_close(r, &c);
+}
+
 /* ---- header and directory ---------------------------------------------- */
 
 static uint64_t get_le(const uint8_t *p, int bytes)
@@ -981,7 +1049,7 @@ static int decode(reader_t *r)
     static int (*const readers[])(reader_t *) = {
         read_meta, read_modules, read_stacks, read_types, read_nodes,
         read_edges, read_roots, read_root_edges, read_summary, read_history,
-        read_rc_errors,
+        read_rc_errors, read_thread_frames,
     };
     uint64_t dir_end = 0;
     if (read_header(r, &dir_end) < 0 || read_directory(r, dir_end) < 0)

@@ -376,6 +376,37 @@ static void write_rc_errors(writer_t *wr)
     section_end(wr, RS_SNAP_SECT_RC_ERRORS, s->n_rc_errors);
 }
 
+static void write_thread_frames(writer_t *wr)
+{
+    wbuf_t *w = &wr->w;
+    const rs_snapshot_t *s = wr->snap;
+    const rs_thread_frame_t *f = s->thread_frames;
+    uint32_t n = s->n_thread_frames, threads = 0;
+    for (uint32_t i = 0; i < n; i++)
+        threads += f[i].depth == 0;
+    section_begin(wr);
+    wb_plus1(w, s->frames_epoch);
+    wb_varint(w, threads);
+    uint64_t prev_tid = UINT64_MAX;               /* so the first gap is tid */
+    for (uint32_t i = 0; i < n;) {
+        uint32_t k = i + 1;
+        while (k < n && f[k].depth != 0)
+            k++;
+        wb_varint(w, f[i].tid - prev_tid - 1);
+        wb_varint(w, k - i);
+        uint64_t pc = 0, sp = 0;
+        for (uint32_t j = i; j < k; j++) {
+            wb_svarint(w, (int64_t)(f[j].pc - pc));
+            wb_varint(w, f[j].sp - sp);
+            pc = f[j].pc;
+            sp = f[j].sp;
+        }
+        prev_tid = f[i].tid;
+        i = k;
+    }
+    section_end(wr, RS_SNAP_SECT_THREAD_FRAMES, n);
+}
+
 /* ---- checks of the input ------------------------------------------------- */
 
 /* A CSR index start[0..n] must run monotonically from 0 to total.
@@ -412,6 +443,26 @@ static const char *check_history(const rs_snapshot_t *s)
         "event_start is not monotone",
     };
     return check_csr(hist->event_start, s->heap.n_nodes, hist->n_events, why);
+}
+
+/* Thread frames grouped as the format needs: threads by strictly rising
+ * tid, each from depth 0 up by one, sp never going down.  NULL or what is
+ * wrong. */
+static const char *check_thread_frames(const rs_snapshot_t *s)
+{
+    const rs_thread_frame_t *f = s->thread_frames;
+    if (s->n_thread_frames && !f)
+        return "an array is NULL but its count is not 0";
+    for (uint32_t i = 0; i < s->n_thread_frames; i++) {
+        int first = i == 0 || f[i].tid != f[i - 1].tid;
+        if (first && i && f[i].tid < f[i - 1].tid)
+            return "thread frames are not sorted by rising thread id";
+        if (first ? f[i].depth != 0 : f[i].depth != f[i - 1].depth + 1)
+            return "a thread's frames do not run from depth 0 up by one";
+        if (!first && f[i].sp < f[i - 1].sp)
+            return "a thread's frame has a lower sp than the frame inside it";
+    }
+    return NULL;
 }
 
 /* The writer refuses a snapshot it cannot encode or that would crash it
@@ -456,6 +507,8 @@ static int check_input(const rs_snapshot_t *s, const char *path,
         what = check_csr(h->edge_start, h->n_nodes, h->n_edges, edge_why);
     if (!what)
         what = check_history(s);
+    if (!what)
+        what = check_thread_frames(s);
     if (!what)
         return 0;
     rs_snapshot_errorf(err, "%s: cannot write snapshot: %s", path, what);
@@ -550,9 +603,11 @@ static int write_file(writer_t *wr, const char **op)
     uint8_t hdr[RS_SNAP_HEADER_SIZE];
     int history = wr->snap->history.event_start != NULL;
     int rc_errors = wr->snap->n_rc_errors > 0;
+    int frames = wr->snap->n_thread_frames > 0;
 
     *op = "write";
-    wr->n_planned = RS_SNAP_SECT_REQUIRED + (uint32_t)history + (uint32_t)rc_errors;
+    wr->n_planned = RS_SNAP_SECT_REQUIRED + (uint32_t)history + (uint32_t)rc_errors +
+                    (uint32_t)frames;
     wb_bytes(w, zeros, RS_SNAP_HEADER_SIZE +
                        (size_t)wr->n_planned * RS_SNAP_DIRENT_SIZE);
     write_meta(wr);
@@ -567,6 +622,8 @@ static int write_file(writer_t *wr, const char **op)
         write_history(wr);
     if (rc_errors)
         write_rc_errors(wr);
+    if (frames)
+        write_thread_frames(wr);
     wb_flush(w);
     if (w->error)
         return w->error;

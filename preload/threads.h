@@ -64,6 +64,8 @@ enum rs_stop_state {
 typedef struct rs_stopped {
     uint64_t          regs[16];   /* uc_mcontext.gregs[0..15] (R8..RSP)     */
     uint64_t          sp;         /* stack pointer at interruption          */
+    uint64_t          pc;         /* instruction pointer at interruption
+                                     (REG_RIP; stack_frames.c unwinds from it) */
     uint64_t          tp;         /* thread pointer (%fs:0)                 */
     rs_thread_info_t  info;       /* registry entry, if registered          */
     uint32_t          tid;

@@ -154,6 +154,7 @@ static void save_context(rs_stopped_t *r, const ucontext_t *uc)
     for (int i = 0; i < 16; i++)            /* REG_R8 .. REG_RSP */
         r->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
     r->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+    r->pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
     uint64_t tp;
     __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
     r->tp = tp;
@@ -162,6 +163,7 @@ static void save_context(rs_stopped_t *r, const ucontext_t *uc)
      * scanned, which still holds whatever the kernel saved. */
     memset(r->regs, 0, sizeof r->regs);
     r->sp = (uint64_t)(uintptr_t)&r;
+    r->pc = 0;
     r->tp = (uint64_t)pthread_self();
 #endif
 }
@@ -335,7 +337,7 @@ static int add_thread(uint32_t tid, uint32_t gen, uint32_t self)
         return 0;
     rs_stopped_t *r = record(i);
     memset(r->regs, 0, sizeof r->regs);
-    r->sp = r->tp = 0;
+    r->sp = r->tp = r->pc = 0;
     r->tid = tid;
     r->registered = (uint8_t)rs_threads_lookup(tid, &r->info);
     atomic_store(&r->word, pack(gen, RS_STOP_SIGNALLED));

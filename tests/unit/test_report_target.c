@@ -136,12 +136,59 @@ static void test_roots(void **state)
     assert_string_equal(r.kind, "unknown");
 }
 
+/* A stack slot is named by the frame of its thread with sp <= slot < the
+ * next frame's sp; without frames (or below the innermost sp) the old
+ * name stays. */
+static void test_stack_root_frames(void **state)
+{
+    fx_t *f = *state;
+    rs_root_name_t r;
+    char buf[256];
+    static rs_root_t stack_root[1] = {
+        { .start = 0x9000, .size = 0x400, .kind = RS_ROOT_STACK, .module = UINT32_MAX,
+          .tid = 9 },
+    };
+    static rs_thread_frame_t frames[] = {
+        { 0x11, 0x100, 5, 0 },
+        { 0x21, 0x9010, 9, 0 }, { 0x22, 0x9100, 9, 1 }, { 0x23, 0x9300, 9, 2 },
+        { 0x31, 0x9000, 11, 0 },
+    };
+    f->snap.heap.roots = stack_root;
+    f->snap.heap.n_roots = 1;
+    rs_namer_root(f->nm, 0, 0x20, &r);
+    assert_int_equal(r.has_frame, 0);          /* no frames in the snapshot */
+    assert_non_null(strstr(rs_root_name_format(&r, buf, sizeof buf),
+                           "stack of thread 9 at 0x9020"));
+    f->snap.thread_frames = frames;
+    f->snap.n_thread_frames = 5;
+    rs_namer_root(f->nm, 0, 0x8, &r);          /* below the innermost sp */
+    assert_int_equal(r.has_frame, 0);
+    rs_namer_root(f->nm, 0, 0x20, &r);
+    assert_int_equal(r.has_frame, 1);
+    assert_int_equal(r.frame, 0);
+    assert_int_equal(r.frame_offset, 0x10);
+    rs_namer_root(f->nm, 0, 0x100, &r);
+    assert_int_equal(r.frame, 1);
+    assert_int_equal(r.frame_offset, 0);
+    assert_null(r.function);                   /* pc in no module */
+    assert_non_null(strstr(rs_root_name_format(&r, buf, sizeof buf),
+                           "stack of thread 9, frame #1 ??, sp+0x0 at 0x9100"));
+    rs_namer_root(f->nm, 0, 0x3ff, &r);        /* the outermost frame */
+    assert_int_equal(r.frame, 2);
+    assert_int_equal(r.frame_offset, 0xff);
+    stack_root[0].tid = 12;                    /* a thread without frames */
+    rs_namer_root(f->nm, 0, 0x3ff, &r);
+    assert_int_equal(r.has_frame, 0);
+    stack_root[0].tid = 9;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_findings_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stack_root_frames, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

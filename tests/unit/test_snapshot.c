@@ -152,6 +152,16 @@ static rs_rc_error_t rc_errors[] = {
     { RS_RC_INCREF_AFTER_FINAL, 2, UINT64_MAX, INT64_MIN, 0, 2, 0, 0 },
 };
 
+/* Two threads: 77 with 3 frames (pcs falling and rising, equal sps),
+ * UINT32_MAX with 2 (extreme pc and sp). */
+static rs_thread_frame_t thread_frames[] = {
+    { 0x401234, 0x7ffd0000, 77, 0 },
+    { 0x7f0000001000, 0x7ffd0000, 77, 1 },
+    { 0x400100, 0x7ffd0100, 77, 2 },
+    { UINT64_MAX, 0x10, UINT32_MAX, 0 },
+    { 0, UINT64_MAX, UINT32_MAX, 1 },
+};
+
 static rs_snapshot_t sample(void)
 {
     rs_snapshot_t s;
@@ -194,6 +204,9 @@ static rs_snapshot_t sample(void)
     s.history.n_events = 6;
     s.rc_errors = rc_errors;
     s.n_rc_errors = 4;
+    s.thread_frames = thread_frames;
+    s.n_thread_frames = 5;
+    s.frames_epoch = 3;
     return s;
 }
 
@@ -204,6 +217,9 @@ static rs_snapshot_t sample_without_refcounting(void)
     memset(&s.history, 0, sizeof s.history);
     s.rc_errors = NULL;
     s.n_rc_errors = 0;
+    s.thread_frames = NULL;
+    s.n_thread_frames = 0;
+    s.frames_epoch = 0;
     return s;
 }
 
@@ -336,8 +352,24 @@ static void compare_refcounting(const rs_snapshot_t *a, const rs_snapshot_t *b)
     }
 }
 
+static void compare_frames(const rs_snapshot_t *a, const rs_snapshot_t *b)
+{
+    assert_int_equal(a->n_thread_frames, b->n_thread_frames);
+    assert_int_equal(a->thread_frames == NULL, b->thread_frames == NULL);
+    if (a->n_thread_frames)
+        assert_int_equal(a->frames_epoch, b->frames_epoch);
+    for (uint32_t i = 0; i < a->n_thread_frames; i++) {
+        const rs_thread_frame_t *p = &a->thread_frames[i], *q = &b->thread_frames[i];
+        assert_int_equal(p->pc, q->pc);
+        assert_int_equal(p->sp, q->sp);
+        assert_int_equal(p->tid, q->tid);
+        assert_int_equal(p->depth, q->depth);
+    }
+}
+
 static void compare_snapshots(const rs_snapshot_t *a, const rs_snapshot_t *b)
 {
+    compare_frames(a, b);
     compare_refcounting(a, b);
     compare_proc(&a->proc, &b->proc);
     compare_modules(a, b);
@@ -1051,6 +1083,7 @@ static void patch_hide_refcounting(uint8_t *buf, size_t size)
 {
     put(dirent_of(buf, RS_SNAP_SECT_RC_HISTORY) + RS_SNAP_DIRENT_TYPE, 98, 4);
     put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_TYPE, 99, 4);
+    put(dirent_of(buf, RS_SNAP_SECT_THREAD_FRAMES) + RS_SNAP_DIRENT_TYPE, 12, 4);
 }
 
 static void test_old_files_read(void **state)
@@ -1329,6 +1362,117 @@ static void test_errorf_formats(void **state)
     rs_snapshot_errorf(NULL, "%s", "ignored");
 }
 
+/* ---- THREAD_FRAMES (1.2) ------------------------------------------------- */
+
+/* A 1.1 file: the sample without frames, minor version 1. */
+static void test_frames_absent_in_old_files(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample();
+    s.thread_frames = NULL;
+    s.n_thread_frames = 0;
+    size_t size;
+    char *path = write_ok(&s, "v11.rsnap");
+    uint8_t *buf = load(path, &size);
+    assert_int_equal(le(buf + RS_SNAP_OFF_NSECT, 4), RS_SNAP_SECT_REQUIRED + 2);
+    put(buf + RS_SNAP_OFF_MINOR, 1, 2);
+    fix_crcs(buf, size);
+    store(path, buf, size);
+    free(buf);
+    rs_snapshot_t *got = rs_snapshot_read(path, &err);
+    if (!got)
+        fail_msg("1.1 file refused: %s", err.message);
+    assert_null(got->thread_frames);
+    assert_int_equal(got->n_thread_frames, 0);
+    compare_snapshots(&s, got);
+    rs_snapshot_free(got);
+}
+
+static void test_write_refuses_bad_frames(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample();
+    rs_thread_frame_t f[3];
+    memcpy(f, thread_frames, sizeof f);
+    s.thread_frames = f;
+    s.n_thread_frames = 3;
+    f[1].depth = 2;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("a.rsnap"), &err), -1);
+    assert_contains(err.message, "depth 0 up by one");
+    memcpy(f, thread_frames, sizeof f);
+    f[2].sp = f[1].sp - 1;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("b.rsnap"), &err), -1);
+    assert_contains(err.message, "lower sp");
+    memcpy(f, thread_frames, sizeof f);
+    f[2] = (rs_thread_frame_t){ 1, 1, 76, 0 };
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("c.rsnap"), &err), -1);
+    assert_contains(err.message, "rising thread id");
+    s.thread_frames = NULL;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("d.rsnap"), &err), -1);
+    assert_contains(err.message, "NULL");
+    assert_int_equal(count_dir_entries(tmpdir), 0);
+}
+
+/* Section bytes: epoch+1 (4), T (2), then thread 77: gap 77, n 3, ... */
+static void patch_frames_threads(uint8_t *buf, size_t size)
+{
+    uint8_t *f = section_of(buf, RS_SNAP_SECT_THREAD_FRAMES, NULL);
+    assert_int_equal(f[0], 4);
+    assert_int_equal(f[1], 2);
+    f[1] = 6;
+}
+
+static void patch_frames_zero(uint8_t *buf, size_t size)
+{
+    uint8_t *f = section_of(buf, RS_SNAP_SECT_THREAD_FRAMES, NULL);
+    assert_int_equal(f[2], 77);
+    assert_int_equal(f[3], 3);
+    f[3] = 0;
+}
+
+static void patch_frames_too_many(uint8_t *buf, size_t size)
+{
+    uint8_t *f = section_of(buf, RS_SNAP_SECT_THREAD_FRAMES, NULL);
+    f[3] = 6;
+}
+
+static void patch_frames_count(uint8_t *buf, size_t size)
+{
+    uint8_t *e = dirent_of(buf, RS_SNAP_SECT_THREAD_FRAMES);
+    put(e + RS_SNAP_DIRENT_COUNT, 6, 8);
+}
+
+static void patch_frames_run_off(uint8_t *buf, size_t size)
+{
+    uint64_t len;
+    uint8_t *f = section_of(buf, RS_SNAP_SECT_THREAD_FRAMES, &len);
+    f[len - 1] |= 0x80;
+}
+
+static void patch_frames_duplicate(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_TYPE,
+        RS_SNAP_SECT_THREAD_FRAMES, 4);
+}
+
+static void test_frames_corruption(void **state)
+{
+    expect_read_error(patched("fthreads.rsnap", patch_frames_threads),
+                      "section THREAD_FRAMES at offset 0x", "6 threads but only 5 "
+                      "frames");
+    expect_read_error(patched("fzero.rsnap", patch_frames_zero),
+                      "section THREAD_FRAMES", "thread 77 has 0 frames; between 1 "
+                      "and 5 expected");
+    expect_read_error(patched("fmany.rsnap", patch_frames_too_many),
+                      "section THREAD_FRAMES", "thread 77 has 6 frames");
+    expect_read_error(patched("fcount.rsnap", patch_frames_count),
+                      "section THREAD_FRAMES", "hold 5 frames but the count is 6");
+    expect_read_error(patched("frunoff.rsnap", patch_frames_run_off),
+                      "section THREAD_FRAMES", "thread frame 1: number longer");
+    expect_read_error(patched("fdup.rsnap", patch_frames_duplicate),
+                      "second THREAD_FRAMES section", "directory entry");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1360,6 +1504,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refcount_semantic_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_error_offset_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_refuses_bad_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_absent_in_old_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_refuses_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_corruption, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
