@@ -36,6 +36,8 @@
  */
 #include "findings.h"
 
+#include "report_array.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +80,8 @@ typedef struct stack_set {
 typedef struct build {
     const rs_snapshot_t *snap;
     rs_finding_t *groups;
-    uint32_t      n_groups, cap;
+    uint32_t      n_groups;
+    size_t        cap;
     group_ref_t  *table;
     uint32_t     *node_group; /* per node: group index or RS_FINDING_NONE */
     uint32_t     *variant;    /* per node: shape or stack-set id          */
@@ -94,7 +97,8 @@ typedef struct build {
     stack_set_t  *sets;
     uint32_t      n_sets;
     uint64_t     *lr_counts;  /* per leaked-ref node, parallel to its set */
-    uint32_t      n_lr_counts, lr_cap;
+    uint32_t      n_lr_counts;
+    size_t        lr_cap;
     uint32_t     *lr_off;     /* per node: offset into lr_counts          */
 } build_t;
 
@@ -114,22 +118,6 @@ const char *rs_findings_type_name(const rs_snapshot_t *snap, uint32_t type_id)
 static rs_class_t node_class(const rs_node_t *n)
 {
     return n->cls < RS_CLASS_COUNT ? (rs_class_t)n->cls : RS_CLASS_UNCLASSIFIED;
-}
-
-/* Grows *arr (elements of size el) to hold at least need; 0 or -1. */
-static int grow(void *arr, uint32_t *cap, uint32_t need, size_t el)
-{
-    if (need <= *cap)
-        return 0;
-    uint32_t c = *cap ? *cap : 8;
-    while (c < need)
-        c *= 2;
-    void *p = realloc(*(void **)arr, (size_t)c * el);
-    if (!p)
-        return -1;
-    *(void **)arr = p;
-    *cap = c;
-    return 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -375,7 +363,7 @@ static int node_stack_set(build_t *b, uint32_t i, uint64_t *ev,
         HASH_FIND(hh, b->set_table, stk, (size_t)u * sizeof *stk, ref);
         s[id] = (stack_set_t){ ref->words, u };
     }
-    if (grow(&b->lr_counts, &b->lr_cap, b->n_lr_counts + u,
+    if (rs_array_reserve(&b->lr_counts, &b->lr_cap, (size_t)b->n_lr_counts + u,
              sizeof *b->lr_counts) < 0)
         return -1;
     b->variant[i] = id;
@@ -464,7 +452,7 @@ static uint32_t group_for(build_t *b, group_key_t key, uint32_t node)
     HASH_FIND(hh, b->table, &key, sizeof key, ref);
     if (ref)
         return ref->index;
-    if (grow(&b->groups, &b->cap, b->n_groups + 1, sizeof *b->groups) < 0)
+    if (rs_array_reserve(&b->groups, &b->cap, (size_t)b->n_groups + 1, sizeof *b->groups) < 0)
         return RS_FINDING_NONE;
     if (!(ref = calloc(1, sizeof *ref)))
         return RS_FINDING_NONE;
@@ -698,7 +686,7 @@ static int detail_cycle(build_t *b, rs_finding_t *f)
         return -1;
     memcpy(f->members, b->cyc + s->rep_start, n * sizeof *f->members);
     f->n_members = n;
-    uint32_t cap = 0;
+    size_t cap = 0;
     for (uint32_t m = 0; m < n && heap->edge_start && heap->edges; m++) {
         uint32_t src = f->members[m];
         for (uint64_t e = heap->edge_start[src];
@@ -706,7 +694,7 @@ static int detail_cycle(build_t *b, rs_finding_t *f)
             uint32_t to = member_index(f->members, n, heap->edges[e].dst);
             if (to == RS_FINDING_NONE)
                 continue;
-            if (grow(&f->edges, &cap, f->n_edges + 1, sizeof *f->edges) < 0)
+            if (rs_array_reserve(&f->edges, &cap, (size_t)f->n_edges + 1, sizeof *f->edges) < 0)
                 return -1;
             f->edges[f->n_edges++] = (rs_finding_edge_t){
                 .from = m, .to = to, .offset = heap->edges[e].offset };
@@ -770,14 +758,14 @@ static int compare_errors(const void *pa, const void *pb)
 static int group_errors(const rs_snapshot_t *snap, rs_findings_t *out,
                         err_ref_t **table)
 {
-    uint32_t cap = 0;
+    size_t cap = 0;
     for (uint32_t i = 0; snap->rc_errors && i < snap->n_rc_errors; i++) {
         const rs_rc_error_t *e = &snap->rc_errors[i];
         err_key_t key = { e->kind, e->stack_id, e->other_stack_id };
         err_ref_t *ref;
         HASH_FIND(hh, *table, &key, sizeof key, ref);
         if (!ref) {
-            if (grow(&out->errors, &cap, out->n_errors + 1,
+            if (rs_array_reserve(&out->errors, &cap, (size_t)out->n_errors + 1,
                      sizeof *out->errors) < 0 ||
                 !(ref = calloc(1, sizeof *ref)))
                 return -1;

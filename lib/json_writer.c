@@ -249,6 +249,40 @@ void rs_json_hex(rs_json_t *j, uint64_t v)
 void rs_json_bool(rs_json_t *j, int v) { raw_value(j, v ? "true" : "false"); }
 void rs_json_null(rs_json_t *j) { raw_value(j, "null"); }
 
+/* rs_json_member_<kind>(j, key, v): the key, then rs_json_<kind>(j, v). */
+#define MEMBER(kind, type)                                              \
+    void rs_json_member_##kind(rs_json_t *j, const char *key, type v)   \
+    {                                                                   \
+        rs_json_key(j, key);                                            \
+        rs_json_##kind(j, v);                                           \
+    }
+
+MEMBER(string, const char *)
+MEMBER(int, int64_t)
+MEMBER(uint, uint64_t)
+MEMBER(bool, int)
+MEMBER(hex, uint64_t)
+
+void rs_json_member_null(rs_json_t *j, const char *key)
+{
+    rs_json_key(j, key);
+    rs_json_null(j);
+}
+
+/* rs_json_member_<kind>_or_null(j, key, v, known). */
+#define MEMBER_OR_NULL(kind, type)                                      \
+    void rs_json_member_##kind##_or_null(rs_json_t *j, const char *key, \
+                                         type v, int known)             \
+    {                                                                   \
+        if (known)                                                      \
+            rs_json_member_##kind(j, key, v);                           \
+        else                                                            \
+            rs_json_member_null(j, key);                                \
+    }
+
+MEMBER_OR_NULL(int, int64_t)
+MEMBER_OR_NULL(uint, uint64_t)
+
 int rs_json_finish(rs_json_t *j)
 {
     if (j->depth != 0 || j->have_key)

@@ -1,6 +1,6 @@
 /*
  * json_writer.h - a small streaming JSON writer used by every JSON output
- * of refscope (reports, run, future check/export).
+ * of refscope (report, run, check, export, diff, trend, chain).
  *
  * The writer keeps a stack of open containers and inserts commas, colons
  * and (optionally) indentation itself, so callers only say what comes
@@ -56,6 +56,20 @@ void rs_json_bool(rs_json_t *j, int v);
 void rs_json_null(rs_json_t *j);
 /* An address as the string "0x..." (lower-case hex, no padding). */
 void rs_json_hex(rs_json_t *j, uint64_t v);
+
+/* Members: rs_json_key(j, key) and the value in one call (only directly
+ * inside an object; misuse sets the error flag as rs_json_key() does). */
+void rs_json_member_string(rs_json_t *j, const char *key, const char *s);
+void rs_json_member_int(rs_json_t *j, const char *key, int64_t v);
+void rs_json_member_uint(rs_json_t *j, const char *key, uint64_t v);
+void rs_json_member_bool(rs_json_t *j, const char *key, int v);
+void rs_json_member_null(rs_json_t *j, const char *key);
+void rs_json_member_hex(rs_json_t *j, const char *key, uint64_t v);
+/* The member key: v when known is non-zero, else null. */
+void rs_json_member_uint_or_null(rs_json_t *j, const char *key, uint64_t v,
+                                 int known);
+void rs_json_member_int_or_null(rs_json_t *j, const char *key, int64_t v,
+                                int known);
 
 /* Writes the escaped form of s[0..len), without quotes, to out.  Exposed
  * for the unit test and for code that embeds JSON strings by hand.

@@ -82,6 +82,22 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
 int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
                    rs_symbolizer_t *sym, const rs_report_options_t *opt);
 
+/*
+ * Pieces of the JSON report that the other JSON renderers (export, check)
+ * reuse, so a frame, a tally or a process looks the same in every output.  They cannot fail; misuse and write errors are left in j.
+ */
+
+/* "key": {"bytes": t->bytes, "blocks": t->blocks} (inside an object). */
+void rs_report_json_tally(rs_json_t *j, const char *key, const rs_tally_t *t);
+
+/* One frame object {"function","file","line","module","address"}; the
+ * line is null when the file or the line is unknown. */
+void rs_report_json_frame(rs_json_t *j, const rs_frame_t *f);
+
+/* The members "pid", "ppid", "exe", "argv" and "exit_status" (null when
+ * unknown) of p, inside an object the caller opened. */
+void rs_report_json_process_members(rs_json_t *j, const rs_proc_info_t *p);
+
 /* Bytes and blocks in all leak classes (leaked, indirect, cycle,
  * leaked_ref) according to the snapshot's summary. */
 rs_tally_t rs_report_leak_total(const rs_snapshot_t *snap);

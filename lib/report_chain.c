@@ -10,6 +10,8 @@
  */
 #include "report_chain.h"
 
+#include "report_array.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,19 +175,14 @@ void rs_chains_free(rs_chain_t *chains, uint32_t n)
 
 typedef struct chain_list {
     rs_chain_t *items;
-    uint32_t    n, cap;
+    uint32_t    n;
+    size_t      cap;
 } chain_list_t;
 
 static rs_chain_t *list_add(chain_list_t *l, uint32_t n_hops)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 8;
-        rs_chain_t *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return NULL;
-        l->items = items;
-        l->cap = cap;
-    }
+    if (rs_array_reserve(&l->items, &l->cap, (size_t)l->n + 1, sizeof *l->items) < 0)
+        return NULL;
     rs_chain_t *c = &l->items[l->n];
     c->hops = calloc(n_hops ? n_hops : 1, sizeof *c->hops);
     if (!c->hops)
@@ -345,14 +342,13 @@ int rs_chain_referrers(const rs_chain_index_t *x, uint32_t node,
                        rs_referrer_t **out, uint32_t *n_out)
 {
     const rs_heap_t *h = &x->snap->heap;
-    uint32_t n = 0, cap = 16;
-    rs_referrer_t *r = malloc(cap * sizeof *r);
+    uint32_t n = 0;
+    size_t cap = 0;
+    rs_referrer_t *r = NULL;
     *out = NULL;
     *n_out = 0;
-    if (!r || node >= h->n_nodes) {
-        free(r);
-        return r ? 0 : -1;
-    }
+    if (node >= h->n_nodes)
+        return 0;
     for (uint64_t i = 0; i <= h->n_root_edges + (x->rstart[node + 1] - x->rstart[node]); i++) {
         rs_referrer_t item;
         if (i < h->n_root_edges) {
@@ -365,13 +361,9 @@ int rs_chain_referrers(const rs_chain_index_t *x, uint32_t node,
                 break;
             item = (rs_referrer_t){ x->rsrc[e], 0, x->roff[e] };
         }
-        if (n == cap) {
-            rs_referrer_t *g = realloc(r, (cap *= 2) * sizeof *r);
-            if (!g) {
-                free(r);
-                return -1;
-            }
-            r = g;
+        if (rs_array_reserve(&r, &cap, (size_t)n + 1, sizeof *r) < 0) {
+            free(r);
+            return -1;
         }
         r[n++] = item;
     }
@@ -442,23 +434,18 @@ static void json_root(rs_json_t *j, rs_namer_t *nm, uint32_t root, uint64_t off)
     rs_root_name_t rn;
     rs_namer_root(nm, root, off, &rn);
     rs_json_begin_object(j);
-    rs_json_key(j, "kind");
-    rs_json_string(j, rn.kind);
-    rs_json_key(j, "tid");
-    if (rn.tid)
-        rs_json_uint(j, rn.tid);
-    else
-        rs_json_null(j);
-    rs_json_key(j, "module");
-    rs_json_string(j, rn.module);
-    rs_json_key(j, "symbol");
-    rs_json_string(j, rn.symbol);
-    rs_json_key(j, "offset");
-    rs_json_uint(j, rn.symbol ? rn.symbol_offset : off);
-    rs_json_key(j, "address");
-    rs_json_hex(j, rn.address);
-    rs_json_key(j, "register");
-    rs_json_string(j, rn.reg);
+    rs_json_member_string(j, "kind", rn.kind);
+    rs_json_member_uint_or_null(j, "tid", rn.tid, rn.tid);
+    rs_json_member_string(j, "module", rn.module);
+    rs_json_member_string(j, "symbol", rn.symbol);
+    rs_json_member_uint(j, "offset", rn.symbol ? rn.symbol_offset : off);
+    rs_json_member_hex(j, "address", rn.address);
+    rs_json_member_string(j, "register", rn.reg);
+    /* stack roots with known frames */
+    rs_json_member_uint_or_null(j, "frame", rn.frame, rn.has_frame);
+    rs_json_member_string(j, "function", rn.function);
+    rs_json_member_string(j, "file", rn.file);
+    rs_json_member_uint_or_null(j, "line", rn.line, rn.line);
     rs_json_end_object(j);
 }
 
@@ -468,25 +455,15 @@ static void json_block(rs_json_t *j, rs_namer_t *nm, const rs_snapshot_t *snap,
     const rs_node_t *nd = &snap->heap.nodes[i];
     const char *type = nd->type_id && nd->type_id <= snap->n_types ? snap->types[nd->type_id - 1] : NULL;
     rs_json_begin_object(j);
-    rs_json_key(j, "address");
-    rs_json_hex(j, nd->addr);
-    rs_json_key(j, "size");
-    rs_json_uint(j, nd->size);
-    rs_json_key(j, "class");
-    rs_json_string(j, rs_class_name((rs_class_t)nd->cls));
-    rs_json_key(j, "type");
-    rs_json_string(j, type);
-    rs_json_key(j, "function");
-    rs_json_string(j, rs_namer_function(nm, i));
-    rs_json_key(j, "site");
-    rs_json_string(j, rs_namer_site(nm, i));
-    rs_json_key(j, "offset");
-    if (has_off)
-        rs_json_uint(j, off);
-    else
-        rs_json_null(j);
-    rs_json_key(j, "field");
-    rs_json_string(j, has_off && holder != RS_CHAIN_NONE ? rs_namer_field(nm, holder, off) : NULL);
+    rs_json_member_hex(j, "address", nd->addr);
+    rs_json_member_uint(j, "size", nd->size);
+    rs_json_member_string(j, "class", rs_class_name((rs_class_t)nd->cls));
+    rs_json_member_string(j, "type", type);
+    rs_json_member_string(j, "function", rs_namer_function(nm, i));
+    rs_json_member_string(j, "site", rs_namer_site(nm, i));
+    rs_json_member_uint_or_null(j, "offset", off, has_off);
+    rs_json_member_string(j, "field", has_off && holder != RS_CHAIN_NONE
+                                      ? rs_namer_field(nm, holder, off) : NULL);
     rs_json_end_object(j);
 }
 
@@ -494,8 +471,7 @@ void rs_chain_print_json(rs_json_t *j, rs_namer_t *nm, const rs_snapshot_t *snap
                          const char *target, const rs_chain_t *chains, uint32_t n)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "target");
-    rs_json_string(j, target);
+    rs_json_member_string(j, "target", target);
     rs_json_key(j, "chains");
     rs_json_begin_array(j);
     for (uint32_t c = 0; c < n; c++) {

@@ -18,6 +18,7 @@
 #include "report_check.h"
 
 #include "findings.h"
+#include "report_array.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -136,14 +137,8 @@ static rs_check_frame_t *copy_frames(const rs_check_frame_t *src, uint32_t *n,
 
 int rs_check_set_add(rs_check_set_t *set, const rs_check_item_t *item)
 {
-    if (set->n == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 16;
-        rs_check_item_t *items = realloc(set->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        set->items = items;
-        set->cap = cap;
-    }
+    if (rs_array_reserve(&set->items, &set->cap, set->n + 1, sizeof *set->items) < 0)
+        return -1;
     int ok = 1;
     rs_check_item_t c;
     memset(&c, 0, sizeof c);
@@ -413,7 +408,7 @@ void rs_check_fingerprint(const rs_check_item_t *item, uint32_t fp_frames,
 
 /* ---- the gate ----------------------------------------------------------- */
 
-static int by_fingerprint(const void *pa, const void *pb, void *arg)
+int rs_check_cmp_fingerprint(const void *pa, const void *pb, void *arg)
 {
     const rs_check_set_t *set = arg;
     const rs_check_item_t *a = &set->items[*(const size_t *)pa];
@@ -484,7 +479,7 @@ static int apply_baseline(rs_check_set_t *set, const rs_baseline_t *base)
     for (size_t i = 0; i < set->n; i++)
         if (set->items[i].status == RS_CHECK_COUNTED)
             order[n++] = i;
-    qsort_r(order, n, sizeof *order, by_fingerprint, set);
+    qsort_r(order, n, sizeof *order, rs_check_cmp_fingerprint, set);
     for (size_t lo = 0, hi; lo < n; lo = hi) {
         for (hi = lo + 1; hi < n && strcmp(set->items[order[hi]].fingerprint,
                                            set->items[order[lo]].fingerprint)

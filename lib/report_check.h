@@ -164,6 +164,10 @@ uint32_t rs_check_fp_select(const rs_check_item_t *item, uint32_t fp_frames,
  * else of the module, else "?". */
 const char *rs_check_fp_file(const rs_check_frame_t *f);
 
+/* qsort_r() comparator of item indices (size_t) into the set arg: by
+ * fingerprint, then by index, so equal fingerprints keep set order. */
+int rs_check_cmp_fingerprint(const void *pa, const void *pb, void *arg);
+
 /* Writes the fingerprint of item over fp_frames frames into out (16 hex
  * digits and a NUL).  Never fails. */
 void rs_check_fingerprint(const rs_check_item_t *item, uint32_t fp_frames,

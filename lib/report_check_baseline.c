@@ -220,17 +220,6 @@ void rs_baseline_free(rs_baseline_t *b)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static int by_fingerprint(const void *pa, const void *pb, void *arg)
-{
-    const rs_check_set_t *set = arg;
-    const rs_check_item_t *a = &set->items[*(const size_t *)pa];
-    const rs_check_item_t *b = &set->items[*(const size_t *)pb];
-    int c = strcmp(a->fingerprint, b->fingerprint);
-    if (c)
-        return c;
-    return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
-}
-
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
@@ -256,8 +245,7 @@ static void write_entry(rs_json_t *j, const rs_check_set_t *set,
         bytes = min_u64(bytes, e->bytes);
     }
     rs_json_begin_object(j);
-    rs_json_key(j, "fingerprint");
-    rs_json_string(j, first->fingerprint);
+    rs_json_member_string(j, "fingerprint", first->fingerprint);
     rs_json_key(j, "class");
     if (first->detail) {
         char name[64];
@@ -266,12 +254,9 @@ static void write_entry(rs_json_t *j, const rs_check_set_t *set,
     } else {
         rs_json_string(j, rs_check_class_name(first->kind));
     }
-    rs_json_key(j, "type");
-    rs_json_string(j, first->type);
-    rs_json_key(j, "count");
-    rs_json_uint(j, count);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, bytes);
+    rs_json_member_string(j, "type", first->type);
+    rs_json_member_uint(j, "count", count);
+    rs_json_member_uint(j, "bytes", bytes);
     rs_json_key(j, "frames");
     rs_json_begin_array(j);
     uint32_t idx[RS_CHECK_MAX_FRAMES];
@@ -292,10 +277,8 @@ static void write_document(rs_json_t *j, const rs_check_set_t *set,
                            const rs_baseline_t *ratchet)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "refscope_baseline");
-    rs_json_uint(j, BASELINE_VERSION);
-    rs_json_key(j, "fingerprint_frames");
-    rs_json_uint(j, fp_frames);
+    rs_json_member_uint(j, "refscope_baseline", BASELINE_VERSION);
+    rs_json_member_uint(j, "fingerprint_frames", fp_frames);
     rs_json_key(j, "findings");
     rs_json_begin_array(j);
     for (size_t lo = 0, hi; lo < n; lo = hi) {
@@ -320,7 +303,7 @@ static size_t *sorted_items(const rs_check_set_t *set, size_t *n)
     for (size_t i = 0; i < set->n; i++)
         if (set->items[i].status != RS_CHECK_SUPPRESSED)
             order[(*n)++] = i;
-    qsort_r(order, *n, sizeof *order, by_fingerprint, (void *)set);
+    qsort_r(order, *n, sizeof *order, rs_check_cmp_fingerprint, (void *)set);
     return order;
 }
 

@@ -8,6 +8,8 @@
  */
 #include "report_check.h"
 
+#include "report_array.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,14 +130,8 @@ long rs_supp_match(const rs_supp_list_t *l, const rs_check_item_t *item)
 static int add_supp(rs_supp_list_t *l, rs_supp_kind_t kind, const char *pat,
                     size_t plen, const char *name, uint32_t line)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        rs_supp_t *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
+    if (rs_array_reserve(&l->items, &l->cap, l->n + 1, sizeof *l->items) < 0)
+        return -1;
     rs_supp_t *s = &l->items[l->n];
     memset(s, 0, sizeof *s);
     s->kind = kind;

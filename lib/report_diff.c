@@ -145,14 +145,10 @@ static void json_snap(rs_json_t *j, const char *key, const rs_snapshot_t *s,
 {
     rs_json_key(j, key);
     rs_json_begin_object(j);
-    rs_json_key(j, "path");
-    rs_json_string(j, path);
-    rs_json_key(j, "pid");
-    rs_json_int(j, s->proc.pid);
-    rs_json_key(j, "label");
-    rs_json_string(j, s->proc.label);
-    rs_json_key(j, "seq");
-    rs_json_uint(j, s->proc.seq);
+    rs_json_member_string(j, "path", path);
+    rs_json_member_int(j, "pid", s->proc.pid);
+    rs_json_member_string(j, "label", s->proc.label);
+    rs_json_member_uint(j, "seq", s->proc.seq);
     rs_json_end_object(j);
 }
 
@@ -161,20 +157,15 @@ static void json_row(rs_json_t *j, const rs_diff_row_t *r)
     static const char *const names[] = { "count_before", "count_after",
                                           "bytes_before", "bytes_after" };
     rs_json_begin_object(j);
-    rs_json_key(j, "key");
-    rs_json_string(j, r->key);
-    rs_json_key(j, "label");
-    rs_json_string(j, r->label);
-    rs_json_key(j, "file");
-    rs_json_string(j, r->file);
+    rs_json_member_string(j, "key", r->key);
+    rs_json_member_string(j, "label", r->label);
+    rs_json_member_string(j, "file", r->file);
     const uint64_t v[4] = { r->count[0], r->count[1], r->bytes[0], r->bytes[1] };
     for (int i = 0; i < 4; i++) {
-        rs_json_key(j, names[i]);
-        rs_json_uint(j, v[i]);
-        if (i == 1 || i == 3) {
-            rs_json_key(j, i == 1 ? "count_delta" : "bytes_delta");
-            rs_json_int(j, i == 1 ? r->count_delta : r->bytes_delta);
-        }
+        rs_json_member_uint(j, names[i], v[i]);
+        if (i == 1 || i == 3)
+            rs_json_member_int(j, i == 1 ? "count_delta" : "bytes_delta",
+                               i == 1 ? r->count_delta : r->bytes_delta);
     }
     rs_json_end_object(j);
 }
@@ -199,10 +190,8 @@ void rs_diff_json(rs_json_t *j, const rs_diff_t *d, const rs_snapshot_t *old_sna
     rs_json_begin_object(j);
     json_snap(j, "old", old_snap, old_path);
     json_snap(j, "new", new_snap, new_path);
-    rs_json_key(j, "by");
-    rs_json_string(j, rs_group_by_name(opt->by));
-    rs_json_key(j, "sort");
-    rs_json_string(j, opt->sort_count ? "count" : "bytes");
+    rs_json_member_string(j, "by", rs_group_by_name(opt->by));
+    rs_json_member_string(j, "sort", opt->sort_count ? "count" : "bytes");
     rs_json_key(j, "classes");
     rs_diff_json_classes(j, opt->class_mask);
     rs_json_key(j, "rows");
@@ -212,7 +201,6 @@ void rs_diff_json(rs_json_t *j, const rs_diff_t *d, const rs_snapshot_t *old_sna
     rs_json_end_array(j);
     rs_json_key(j, "total");
     json_row(j, &d->total);
-    rs_json_key(j, "rows_cut");
-    rs_json_uint(j, d->n_cut);
+    rs_json_member_uint(j, "rows_cut", d->n_cut);
     rs_json_end_object(j);
 }

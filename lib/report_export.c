@@ -1,10 +1,13 @@
 /*
  * report_export.c - JSON export of a whole snapshot and folded stacks
- * (the schema and line format are in report_export.h).
+ * (the schema and line format are in report_export.h).  Process, tally
+ * and frame objects come from the JSON report's writers (report.h), so
+ * they match `refscope report --json`.
  */
 #include "report_export.h"
 
 #include "findings.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,43 +18,15 @@ static const char *reason_name(uint8_t r)
     return r == 0 ? "exit" : r == 1 ? "snapshot" : r == 2 ? "check" : "unknown";
 }
 
-static void uint_or_null(rs_json_t *j, const char *key, uint64_t v, int valid)
-{
-    rs_json_key(j, key);
-    if (valid)
-        rs_json_uint(j, v);
-    else
-        rs_json_null(j);
-}
-
 static void export_process(rs_json_t *j, const rs_proc_info_t *p)
 {
     rs_json_key(j, "process");
     rs_json_begin_object(j);
-    rs_json_key(j, "pid");
-    rs_json_int(j, p->pid);
-    rs_json_key(j, "ppid");
-    rs_json_int(j, p->ppid);
-    rs_json_key(j, "exe");
-    rs_json_string(j, p->exe);
-    rs_json_key(j, "argv");
-    rs_json_begin_array(j);
-    for (uint32_t i = 0; i < p->argc; i++)
-        rs_json_string(j, p->argv[i]);
-    rs_json_end_array(j);
-    rs_json_key(j, "exit_status");
-    if (p->has_exit_status)
-        rs_json_int(j, p->exit_status);
-    else
-        rs_json_null(j);
-    rs_json_key(j, "reason");
-    rs_json_string(j, reason_name(p->reason));
-    rs_json_key(j, "seq");
-    rs_json_uint(j, p->seq);
-    rs_json_key(j, "time_ns");
-    rs_json_uint(j, p->time_ns);
-    rs_json_key(j, "label");
-    rs_json_string(j, p->label);
+    rs_report_json_process_members(j, p);
+    rs_json_member_string(j, "reason", reason_name(p->reason));
+    rs_json_member_uint(j, "seq", p->seq);
+    rs_json_member_uint(j, "time_ns", p->time_ns);
+    rs_json_member_string(j, "label", p->label);
     rs_json_end_object(j);
 }
 
@@ -59,21 +34,11 @@ static void export_summary(rs_json_t *j, const rs_summary_t *s)
 {
     rs_json_key(j, "summary");
     rs_json_begin_object(j);
-    for (int c = 1; c < RS_CLASS_COUNT; c++) {
-        rs_json_key(j, rs_class_name((rs_class_t)c));
-        rs_json_begin_object(j);
-        rs_json_key(j, "bytes");
-        rs_json_uint(j, s->by_class[c].bytes);
-        rs_json_key(j, "blocks");
-        rs_json_uint(j, s->by_class[c].blocks);
-        rs_json_end_object(j);
-    }
-    rs_json_key(j, "cycle_groups");
-    rs_json_uint(j, s->cycle_groups);
-    rs_json_key(j, "leaked_refs");
-    rs_json_uint(j, s->leaked_refs);
-    rs_json_key(j, "rc_errors");
-    rs_json_uint(j, s->rc_errors);
+    for (int c = 1; c < RS_CLASS_COUNT; c++)
+        rs_report_json_tally(j, rs_class_name((rs_class_t)c), &s->by_class[c]);
+    rs_json_member_uint(j, "cycle_groups", s->cycle_groups);
+    rs_json_member_uint(j, "leaked_refs", s->leaked_refs);
+    rs_json_member_uint(j, "rc_errors", s->rc_errors);
     rs_json_end_object(j);
 }
 
@@ -87,28 +52,22 @@ static void export_modules(rs_json_t *j, const rs_snapshot_t *s)
         for (uint32_t k = 0; k < m->build_id_len && k < 20; k++)
             snprintf(hex + 2 * k, 3, "%02x", m->build_id[k]);
         rs_json_begin_object(j);
-        rs_json_key(j, "path");
-        rs_json_string(j, m->path);
-        rs_json_key(j, "build_id");
-        rs_json_string(j, m->build_id_len ? hex : NULL);
-        rs_json_key(j, "load_bias");
-        rs_json_hex(j, m->load_bias);
+        rs_json_member_string(j, "path", m->path);
+        rs_json_member_string(j, "build_id", m->build_id_len ? hex : NULL);
+        rs_json_member_hex(j, "load_bias", m->load_bias);
         rs_json_key(j, "segments");
         rs_json_begin_array(j);
         for (uint32_t g = 0; g < m->n_segments; g++) {
             rs_json_begin_object(j);
-            rs_json_key(j, "start");
-            rs_json_hex(j, m->segments[g].start);
-            rs_json_key(j, "end");
-            rs_json_hex(j, m->segments[g].end);
-            rs_json_key(j, "flags");
-            rs_json_uint(j, m->segments[g].flags);
+            rs_json_member_hex(j, "start", m->segments[g].start);
+            rs_json_member_hex(j, "end", m->segments[g].end);
+            rs_json_member_uint(j, "flags", m->segments[g].flags);
             rs_json_end_object(j);
         }
         rs_json_end_array(j);
-        rs_json_key(j, "load_epoch");
-        rs_json_uint(j, m->load_epoch);
-        uint_or_null(j, "unload_epoch", m->unload_epoch, m->unload_epoch != RS_EPOCH_LIVE);
+        rs_json_member_uint(j, "load_epoch", m->load_epoch);
+        rs_json_member_uint_or_null(j, "unload_epoch", m->unload_epoch,
+                                    m->unload_epoch != RS_EPOCH_LIVE);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);
@@ -119,21 +78,6 @@ static void export_modules(rs_json_t *j, const rs_snapshot_t *s)
     rs_json_end_array(j);
 }
 
-static void export_frame(rs_json_t *j, const rs_frame_t *f)
-{
-    rs_json_begin_object(j);
-    rs_json_key(j, "address");
-    rs_json_hex(j, f->address);
-    rs_json_key(j, "function");
-    rs_json_string(j, f->function);
-    rs_json_key(j, "file");
-    rs_json_string(j, f->file);
-    uint_or_null(j, "line", f->line, f->line != 0);
-    rs_json_key(j, "module");
-    rs_json_string(j, f->module);
-    rs_json_end_object(j);
-}
-
 static int export_stacks(rs_json_t *j, const rs_snapshot_t *s, rs_symbolizer_t *sym)
 {
     rs_frame_t frames[64];
@@ -142,10 +86,8 @@ static int export_stacks(rs_json_t *j, const rs_snapshot_t *s, rs_symbolizer_t *
     for (uint32_t id = 1; id <= s->n_stacks; id++) {
         const rs_stack_t *st = &s->stacks[id - 1];
         rs_json_begin_object(j);
-        rs_json_key(j, "id");
-        rs_json_uint(j, id);
-        rs_json_key(j, "epoch");
-        rs_json_uint(j, st->epoch);
+        rs_json_member_uint(j, "id", id);
+        rs_json_member_uint(j, "epoch", st->epoch);
         rs_json_key(j, "frames");
         rs_json_begin_array(j);
         for (uint32_t k = 0; k < st->n_frames; k++) {
@@ -154,7 +96,7 @@ static int export_stacks(rs_json_t *j, const rs_snapshot_t *s, rs_symbolizer_t *
             if (n < 0)
                 return -1;
             for (int f = 0; f < n; f++)
-                export_frame(j, &frames[f]);
+                rs_report_json_frame(j, &frames[f]);
         }
         rs_json_end_array(j);
         rs_json_end_object(j);
@@ -170,26 +112,18 @@ static void export_blocks(rs_json_t *j, const rs_heap_t *h)
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         const rs_node_t *n = &h->nodes[i];
         rs_json_begin_object(j);
-        rs_json_key(j, "index");
-        rs_json_uint(j, i);
-        rs_json_key(j, "address");
-        rs_json_hex(j, n->addr);
-        rs_json_key(j, "size");
-        rs_json_uint(j, n->size);
-        rs_json_key(j, "class");
-        rs_json_string(j, n->cls < RS_CLASS_COUNT ? rs_class_name((rs_class_t)n->cls) : NULL);
-        uint_or_null(j, "stack", n->stack_id, n->stack_id != 0);
-        uint_or_null(j, "type", n->type_id, n->type_id != 0);
-        rs_json_key(j, "refcount");
-        if (n->flags & RS_NODE_REFCOUNTED)
-            rs_json_int(j, n->refcount);
-        else
-            rs_json_null(j);
-        rs_json_key(j, "flags");
-        rs_json_uint(j, n->flags);
-        uint_or_null(j, "owner", n->owner, n->owner != UINT32_MAX);
-        rs_json_key(j, "thread");
-        rs_json_uint(j, n->alloc_tid);
+        rs_json_member_uint(j, "index", i);
+        rs_json_member_hex(j, "address", n->addr);
+        rs_json_member_uint(j, "size", n->size);
+        rs_json_member_string(j, "class", n->cls < RS_CLASS_COUNT
+                                          ? rs_class_name((rs_class_t)n->cls) : NULL);
+        rs_json_member_uint_or_null(j, "stack", n->stack_id, n->stack_id != 0);
+        rs_json_member_uint_or_null(j, "type", n->type_id, n->type_id != 0);
+        rs_json_member_int_or_null(j, "refcount", n->refcount,
+                                   n->flags & RS_NODE_REFCOUNTED);
+        rs_json_member_uint(j, "flags", n->flags);
+        rs_json_member_uint_or_null(j, "owner", n->owner, n->owner != UINT32_MAX);
+        rs_json_member_uint(j, "thread", n->alloc_tid);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);
@@ -213,16 +147,12 @@ static void export_roots(rs_json_t *j, const rs_heap_t *h)
     for (uint32_t i = 0; i < h->n_roots; i++) {
         const rs_root_t *r = &h->roots[i];
         rs_json_begin_object(j);
-        rs_json_key(j, "index");
-        rs_json_uint(j, i);
-        rs_json_key(j, "kind");
-        rs_json_string(j, rs_root_kind_name((rs_root_kind_t)r->kind));
-        rs_json_key(j, "start");
-        rs_json_hex(j, r->start);
-        rs_json_key(j, "size");
-        rs_json_uint(j, r->size);
-        uint_or_null(j, "module", r->module, r->module != UINT32_MAX);
-        uint_or_null(j, "tid", r->tid, r->tid != 0);
+        rs_json_member_uint(j, "index", i);
+        rs_json_member_string(j, "kind", rs_root_kind_name((rs_root_kind_t)r->kind));
+        rs_json_member_hex(j, "start", r->start);
+        rs_json_member_uint(j, "size", r->size);
+        rs_json_member_uint_or_null(j, "module", r->module, r->module != UINT32_MAX);
+        rs_json_member_uint_or_null(j, "tid", r->tid, r->tid != 0);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);
@@ -245,17 +175,14 @@ static void export_rc_errors(rs_json_t *j, const rs_snapshot_t *s)
     for (uint32_t i = 0; i < s->n_rc_errors; i++) {
         const rs_rc_error_t *e = &s->rc_errors[i];
         rs_json_begin_object(j);
-        rs_json_key(j, "kind");
-        rs_json_string(j, rs_rc_error_name((rs_rc_error_kind_t)e->kind));
-        uint_or_null(j, "type", e->type_id, e->type_id != 0);
-        rs_json_key(j, "address");
-        rs_json_hex(j, e->addr);
-        rs_json_key(j, "count");
-        rs_json_int(j, e->count);
-        uint_or_null(j, "stack", e->stack_id, e->stack_id != 0);
-        uint_or_null(j, "other_stack", e->other_stack_id, e->other_stack_id != 0);
-        rs_json_key(j, "tid");
-        rs_json_uint(j, e->tid);
+        rs_json_member_string(j, "kind", rs_rc_error_name((rs_rc_error_kind_t)e->kind));
+        rs_json_member_uint_or_null(j, "type", e->type_id, e->type_id != 0);
+        rs_json_member_hex(j, "address", e->addr);
+        rs_json_member_int(j, "count", e->count);
+        rs_json_member_uint_or_null(j, "stack", e->stack_id, e->stack_id != 0);
+        rs_json_member_uint_or_null(j, "other_stack", e->other_stack_id,
+                                    e->other_stack_id != 0);
+        rs_json_member_uint(j, "tid", e->tid);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);
@@ -264,10 +191,8 @@ static void export_rc_errors(rs_json_t *j, const rs_snapshot_t *s)
 int rs_export_json(rs_json_t *j, const rs_snapshot_t *snap, rs_symbolizer_t *sym)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "format");
-    rs_json_string(j, "refscope-snapshot-json");
-    rs_json_key(j, "version");
-    rs_json_uint(j, 1);
+    rs_json_member_string(j, "format", "refscope-snapshot-json");
+    rs_json_member_uint(j, "version", 1);
     export_process(j, &snap->proc);
     export_summary(j, &snap->summary);
     export_modules(j, snap);

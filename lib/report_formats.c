@@ -11,11 +11,14 @@
  * Escaping is per format and complete: XML escapes markup characters and
  * drops characters XML 1.0 forbids; SARIF and JSON go through the JSON
  * writer (which also repairs invalid UTF-8); workflow commands escape
- * '%', CR and LF in data and also ':' and ',' in properties.
+ * '%', CR and LF in data and also ':' and ',' in properties.  JSON frames
+ * are written by rs_report_json_frame() (report.h), so they read the same
+ * as in `refscope report --json`.
  */
 #include "report_check.h"
 
 #include "json_writer.h"
+#include "report.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -216,21 +219,10 @@ static void json_frames(const ctx_t *c, rs_json_t *j, const char *key,
     rs_json_key(j, key);
     rs_json_begin_array(j);
     for (uint32_t i = 0; i < n; i++) {
-        rs_json_begin_object(j);
-        rs_json_key(j, "function");
-        rs_json_string(j, f[i].function);
-        rs_json_key(j, "file");
-        rs_json_string(j, shown_path(c, f[i].file));
-        rs_json_key(j, "line");
-        if (f[i].file && f[i].line)
-            rs_json_uint(j, f[i].line);
-        else
-            rs_json_null(j);
-        rs_json_key(j, "module");
-        rs_json_string(j, f[i].module);
-        rs_json_key(j, "address");
-        rs_json_hex(j, f[i].address);
-        rs_json_end_object(j);
+        rs_frame_t fr = { .address = f[i].address, .function = f[i].function,
+                          .file = shown_path(c, f[i].file), .line = f[i].line,
+                          .module = f[i].module };
+        rs_report_json_frame(j, &fr);
     }
     rs_json_end_array(j);
 }
@@ -238,21 +230,14 @@ static void json_frames(const ctx_t *c, rs_json_t *j, const char *key,
 static void json_supp(rs_json_t *j, const rs_supp_t *s, int with_hits)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "file");
-    rs_json_string(j, s->file);
-    rs_json_key(j, "line");
-    rs_json_uint(j, s->line);
-    rs_json_key(j, "kind");
-    rs_json_string(j, rs_supp_kind_name(s->kind));
-    rs_json_key(j, "pattern");
-    rs_json_string(j, s->pattern);
+    rs_json_member_string(j, "file", s->file);
+    rs_json_member_uint(j, "line", s->line);
+    rs_json_member_string(j, "kind", rs_supp_kind_name(s->kind));
+    rs_json_member_string(j, "pattern", s->pattern);
     if (with_hits) {
-        rs_json_key(j, "hits");
-        rs_json_uint(j, s->hits);
-        rs_json_key(j, "count");
-        rs_json_uint(j, s->count);
-        rs_json_key(j, "bytes");
-        rs_json_uint(j, s->bytes);
+        rs_json_member_uint(j, "hits", s->hits);
+        rs_json_member_uint(j, "count", s->count);
+        rs_json_member_uint(j, "bytes", s->bytes);
     }
     rs_json_end_object(j);
 }
@@ -260,29 +245,19 @@ static void json_supp(rs_json_t *j, const rs_supp_t *s, int with_hits)
 static void json_item(const ctx_t *c, rs_json_t *j, const rs_check_item_t *it)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "class");
-    rs_json_string(j, rs_check_class_name(it->kind));
-    rs_json_key(j, "kind");
-    rs_json_string(j, it->detail);
-    rs_json_key(j, "status");
-    rs_json_string(j, status_name(it));
-    rs_json_key(j, "fingerprint");
-    rs_json_string(j, it->fingerprint);
-    rs_json_key(j, "type");
-    rs_json_string(j, it->type);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, it->bytes);
-    rs_json_key(j, "count");
-    rs_json_uint(j, it->count);
+    rs_json_member_string(j, "class", rs_check_class_name(it->kind));
+    rs_json_member_string(j, "kind", it->detail);
+    rs_json_member_string(j, "status", status_name(it));
+    rs_json_member_string(j, "fingerprint", it->fingerprint);
+    rs_json_member_string(j, "type", it->type);
+    rs_json_member_uint(j, "bytes", it->bytes);
+    rs_json_member_uint(j, "count", it->count);
     rs_json_key(j, "baseline");
     if (it->in_baseline) {
         rs_json_begin_object(j);
-        rs_json_key(j, "count");
-        rs_json_uint(j, it->base_count);
-        rs_json_key(j, "bytes");
-        rs_json_uint(j, it->base_bytes);
-        rs_json_key(j, "grown");
-        rs_json_bool(j, it->grown);
+        rs_json_member_uint(j, "count", it->base_count);
+        rs_json_member_uint(j, "bytes", it->base_bytes);
+        rs_json_member_bool(j, "grown", it->grown);
         rs_json_end_object(j);
     } else {
         rs_json_null(j);
@@ -307,20 +282,13 @@ static void json_totals(const ctx_t *c, rs_json_t *j)
     const rs_check_verdict_t *v = c->v;
     rs_json_key(j, "totals");
     rs_json_begin_object(j);
-    rs_json_key(j, "counted");
-    rs_json_uint(j, v->counted);
-    rs_json_key(j, "counted_bytes");
-    rs_json_uint(j, v->counted_bytes);
-    rs_json_key(j, "suppressed");
-    rs_json_uint(j, v->suppressed);
-    rs_json_key(j, "baselined");
-    rs_json_uint(j, v->baselined);
-    rs_json_key(j, "not_gated");
-    rs_json_uint(j, v->not_gated);
-    rs_json_key(j, "new");
-    rs_json_uint(j, v->new_items);
-    rs_json_key(j, "grown");
-    rs_json_uint(j, v->grown_items);
+    rs_json_member_uint(j, "counted", v->counted);
+    rs_json_member_uint(j, "counted_bytes", v->counted_bytes);
+    rs_json_member_uint(j, "suppressed", v->suppressed);
+    rs_json_member_uint(j, "baselined", v->baselined);
+    rs_json_member_uint(j, "not_gated", v->not_gated);
+    rs_json_member_uint(j, "new", v->new_items);
+    rs_json_member_uint(j, "grown", v->grown_items);
     rs_json_end_object(j);
 }
 
@@ -329,12 +297,9 @@ static int render_json(const ctx_t *c)
     rs_json_t j;
     rs_json_init(&j, c->out, 2);
     rs_json_begin_object(&j);
-    rs_json_key(&j, "passed");
-    rs_json_bool(&j, !c->v->failed);
-    rs_json_key(&j, "reason");
-    rs_json_string(&j, c->v->failed ? c->v->reason : NULL);
-    rs_json_key(&j, "fingerprint_frames");
-    rs_json_uint(&j, c->v->fp_frames);
+    rs_json_member_bool(&j, "passed", !c->v->failed);
+    rs_json_member_string(&j, "reason", c->v->failed ? c->v->reason : NULL);
+    rs_json_member_uint(&j, "fingerprint_frames", c->v->fp_frames);
     json_totals(c, &j);
     rs_json_key(&j, "findings");
     rs_json_begin_array(&j);
@@ -518,24 +483,20 @@ static void sarif_location(const ctx_t *c, rs_json_t *j,
     rs_json_begin_object(j);
     rs_json_key(j, "artifactLocation");
     rs_json_begin_object(j);
-    rs_json_key(j, "uri");
-    rs_json_string(j, uri);
+    rs_json_member_string(j, "uri", uri);
     if (relative) {
-        rs_json_key(j, "uriBaseId");
-        rs_json_string(j, "SRCROOT");
+        rs_json_member_string(j, "uriBaseId", "SRCROOT");
     }
     rs_json_end_object(j);
     rs_json_key(j, "region");
     rs_json_begin_object(j);
-    rs_json_key(j, "startLine");
-    rs_json_uint(j, f->line);
+    rs_json_member_uint(j, "startLine", f->line);
     rs_json_end_object(j);
     rs_json_end_object(j);
     if (message) {
         rs_json_key(j, "message");
         rs_json_begin_object(j);
-        rs_json_key(j, "text");
-        rs_json_string(j, message);
+        rs_json_member_string(j, "text", message);
         rs_json_end_object(j);
     }
     rs_json_end_object(j);
@@ -547,19 +508,15 @@ static void sarif_rules(rs_json_t *j)
     rs_json_begin_array(j);
     for (int k = 0; k < RS_CHECK_KIND_COUNT; k++) {
         rs_json_begin_object(j);
-        rs_json_key(j, "id");
-        rs_json_string(j, rs_check_class_name((rs_check_kind_t)k));
-        rs_json_key(j, "name");
-        rs_json_string(j, rs_check_kind_name((rs_check_kind_t)k));
+        rs_json_member_string(j, "id", rs_check_class_name((rs_check_kind_t)k));
+        rs_json_member_string(j, "name", rs_check_kind_name((rs_check_kind_t)k));
         rs_json_key(j, "shortDescription");
         rs_json_begin_object(j);
-        rs_json_key(j, "text");
-        rs_json_string(j, rule_text[k]);
+        rs_json_member_string(j, "text", rule_text[k]);
         rs_json_end_object(j);
         rs_json_key(j, "defaultConfiguration");
         rs_json_begin_object(j);
-        rs_json_key(j, "level");
-        rs_json_string(j, k == RS_CHECK_INDIRECT ? "warning" : "error");
+        rs_json_member_string(j, "level", k == RS_CHECK_INDIRECT ? "warning" : "error");
         rs_json_end_object(j);
         rs_json_end_object(j);
     }
@@ -597,16 +554,12 @@ static void sarif_result(const ctx_t *c, rs_json_t *j,
     char what[512];
     what_line(it, what, sizeof what);
     rs_json_begin_object(j);
-    rs_json_key(j, "ruleId");
-    rs_json_string(j, rs_check_class_name(it->kind));
-    rs_json_key(j, "ruleIndex");
-    rs_json_uint(j, (uint64_t)it->kind);
-    rs_json_key(j, "level");
-    rs_json_string(j, sarif_level(c, it));
+    rs_json_member_string(j, "ruleId", rs_check_class_name(it->kind));
+    rs_json_member_uint(j, "ruleIndex", (uint64_t)it->kind);
+    rs_json_member_string(j, "level", sarif_level(c, it));
     rs_json_key(j, "message");
     rs_json_begin_object(j);
-    rs_json_key(j, "text");
-    rs_json_string(j, what);
+    rs_json_member_string(j, "text", what);
     rs_json_end_object(j);
     rs_json_key(j, "locations");
     rs_json_begin_array(j);
@@ -617,8 +570,7 @@ static void sarif_result(const ctx_t *c, rs_json_t *j,
     sarif_related(c, j, it);
     rs_json_key(j, "partialFingerprints");
     rs_json_begin_object(j);
-    rs_json_key(j, "refscope/v1");
-    rs_json_string(j, it->fingerprint);
+    rs_json_member_string(j, "refscope/v1", it->fingerprint);
     rs_json_end_object(j);
     if (c->v->have_baseline) {
         rs_json_key(j, "baselineState");
@@ -629,15 +581,13 @@ static void sarif_result(const ctx_t *c, rs_json_t *j,
         rs_json_key(j, "suppressions");
         rs_json_begin_array(j);
         rs_json_begin_object(j);
-        rs_json_key(j, "kind");
-        rs_json_string(j, "external");
+        rs_json_member_string(j, "kind", "external");
         if (c->ropt->supp && (size_t)it->suppression < c->ropt->supp->n) {
             const rs_supp_t *s = &c->ropt->supp->items[it->suppression];
             char just[1400];
             snprintf(just, sizeof just, "%s:%s (%s:%u)",
                      rs_supp_kind_name(s->kind), s->pattern, s->file, s->line);
-            rs_json_key(j, "justification");
-            rs_json_string(j, just);
+            rs_json_member_string(j, "justification", just);
         }
         rs_json_end_object(j);
         rs_json_end_array(j);
@@ -651,10 +601,8 @@ static int render_sarif(const ctx_t *c)
     char root[PATH_MAX * 3 + 16];
     rs_json_init(&j, c->out, 2);
     rs_json_begin_object(&j);
-    rs_json_key(&j, "$schema");
-    rs_json_string(&j, "https://json.schemastore.org/sarif-2.1.0.json");
-    rs_json_key(&j, "version");
-    rs_json_string(&j, "2.1.0");
+    rs_json_member_string(&j, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+    rs_json_member_string(&j, "version", "2.1.0");
     rs_json_key(&j, "runs");
     rs_json_begin_array(&j);
     rs_json_begin_object(&j);
@@ -662,8 +610,7 @@ static int render_sarif(const ctx_t *c)
     rs_json_begin_object(&j);
     rs_json_key(&j, "driver");
     rs_json_begin_object(&j);
-    rs_json_key(&j, "name");
-    rs_json_string(&j, "refscope");
+    rs_json_member_string(&j, "name", "refscope");
     sarif_rules(&j);
     rs_json_end_object(&j);
     rs_json_end_object(&j);
@@ -674,8 +621,7 @@ static int render_sarif(const ctx_t *c)
         rs_json_begin_object(&j);
         rs_json_key(&j, "SRCROOT");
         rs_json_begin_object(&j);
-        rs_json_key(&j, "uri");
-        rs_json_string(&j, root);
+        rs_json_member_string(&j, "uri", root);
         rs_json_end_object(&j);
         rs_json_end_object(&j);
     }

@@ -10,6 +10,8 @@
  */
 #include "report_groups.h"
 
+#include "report_array.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +32,8 @@ struct rs_group_table {
     uint32_t        class_mask;
     uint32_t        n_slots;
     rs_group_row_t *rows;
-    uint32_t        n, cap;
+    uint32_t        n;
+    size_t          cap;
     row_index_t    *index;
 };
 
@@ -155,6 +158,15 @@ static void add_function(sbuf_t *b, const rs_frame_t *f)
         sb_add(b, "?" "?(0x%" PRIx64 ")", f->address);
 }
 
+/* "function" of the innermost of frames[0..n), or "(unknown stack)". */
+static void add_top_function(sbuf_t *b, const rs_frame_t *frames, int n)
+{
+    if (n)
+        add_function(b, &frames[0]);
+    else
+        sb_add(b, "(unknown stack)");
+}
+
 static void add_frame(sbuf_t *b, const rs_frame_t *f)
 {
     add_function(b, f);
@@ -202,34 +214,24 @@ static int stack_parts(rs_group_by_t by, const rs_snapshot_t *snap,
             sb_add(&key, "(unknown stack)");
         break;
     case RS_GROUP_FUNCTION:
-        if (n)
-            add_function(&key, &frames[0]);
-        else
-            sb_add(&key, "(unknown stack)");
-        free(label.s);
-        label = (sbuf_t){ 0 };
-        sb_add(&label, "%s", key.s ? key.s : "");
+        add_top_function(&key, frames, n);
         break;
     case RS_GROUP_FILE:
         sb_add(&key, "%s", n && frames[0].file ? frames[0].file : "??");
-        free(label.s);
-        label = (sbuf_t){ 0 };
-        sb_add(&label, "%s", key.s ? key.s : "");
         break;
     case RS_GROUP_TYPE:
         if (type) {
             sb_add(&key, "%s", type);
         } else {
             sb_add(&key, "plain from ");
-            if (n)
-                add_function(&key, &frames[0]);
-            else
-                sb_add(&key, "(unknown stack)");
+            add_top_function(&key, frames, n);
         }
+        break;
+    }
+    if (by != RS_GROUP_SITE) { /* the key names the group: the label is it */
         free(label.s);
         label = (sbuf_t){ 0 };
         sb_add(&label, "%s", key.s ? key.s : "");
-        break;
     }
     out->key = key.s;
     out->label = label.s;
@@ -251,14 +253,8 @@ static uint32_t find_or_add(rs_group_table_t *t, key_parts_t *parts)
         free_parts(parts);
         return e->row;
     }
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 64;
-        rs_group_row_t *rows = realloc(t->rows, cap * sizeof *rows);
-        if (!rows)
-            goto oom;
-        t->rows = rows;
-        t->cap = cap;
-    }
+    if (rs_array_reserve(&t->rows, &t->cap, (size_t)t->n + 1, sizeof *t->rows) < 0)
+        goto oom;
     rs_tally_t *cells = calloc(t->n_slots, sizeof *cells);
     e = malloc(sizeof *e);
     if (!cells || !e) {

@@ -1,6 +1,8 @@
 /*
  * report_json.c - the report scripts read: one JSON object per snapshot
- * (the contract is spelled out in report.h; keep both in step).
+ * (the contract is spelled out in report.h; keep both in step), and the
+ * pieces of it (frame, tally, process) that the other JSON renderers
+ * share (rs_report_json_*).
  *
  * Every value that may be unknown is written as null rather than left
  * out, so consumers can index without checking for presence.
@@ -11,38 +13,26 @@
 
 #include <stdlib.h>
 
-static void tally(rs_json_t *j, const char *key, const rs_tally_t *t)
+void rs_report_json_tally(rs_json_t *j, const char *key, const rs_tally_t *t)
 {
     rs_json_key(j, key);
     rs_json_begin_object(j);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, t->bytes);
-    rs_json_key(j, "blocks");
-    rs_json_uint(j, t->blocks);
+    rs_json_member_uint(j, "bytes", t->bytes);
+    rs_json_member_uint(j, "blocks", t->blocks);
     rs_json_end_object(j);
 }
 
-static void process(rs_json_t *j, const rs_proc_info_t *p)
+void rs_report_json_process_members(rs_json_t *j, const rs_proc_info_t *p)
 {
-    rs_json_key(j, "process");
-    rs_json_begin_object(j);
-    rs_json_key(j, "pid");
-    rs_json_int(j, p->pid);
-    rs_json_key(j, "ppid");
-    rs_json_int(j, p->ppid);
-    rs_json_key(j, "exe");
-    rs_json_string(j, p->exe);
+    rs_json_member_int(j, "pid", p->pid);
+    rs_json_member_int(j, "ppid", p->ppid);
+    rs_json_member_string(j, "exe", p->exe);
     rs_json_key(j, "argv");
     rs_json_begin_array(j);
     for (uint32_t i = 0; p->argv && i < p->argc; i++)
         rs_json_string(j, p->argv[i] ? p->argv[i] : "");
     rs_json_end_array(j);
-    rs_json_key(j, "exit_status");
-    if (p->has_exit_status)
-        rs_json_int(j, p->exit_status);
-    else
-        rs_json_null(j);
-    rs_json_end_object(j);
+    rs_json_member_int_or_null(j, "exit_status", p->exit_status, p->has_exit_status);
 }
 
 static void summary(rs_json_t *j, const rs_summary_t *s)
@@ -50,53 +40,48 @@ static void summary(rs_json_t *j, const rs_summary_t *s)
     const rs_tally_t *k = s->by_class;
     rs_json_key(j, "summary");
     rs_json_begin_object(j);
-    tally(j, "leaked", &k[RS_CLASS_LEAKED]);
-    tally(j, "indirect", &k[RS_CLASS_INDIRECT]);
-    tally(j, "reachable", &k[RS_CLASS_REACHABLE]);
+    rs_report_json_tally(j, "leaked", &k[RS_CLASS_LEAKED]);
+    rs_report_json_tally(j, "indirect", &k[RS_CLASS_INDIRECT]);
+    rs_report_json_tally(j, "reachable", &k[RS_CLASS_REACHABLE]);
     rs_json_key(j, "cycles");
     rs_json_begin_object(j);
-    rs_json_key(j, "groups");
-    rs_json_uint(j, s->cycle_groups);
-    rs_json_key(j, "objects");
-    rs_json_uint(j, k[RS_CLASS_CYCLE].blocks);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, k[RS_CLASS_CYCLE].bytes);
-    rs_json_key(j, "blocks"); /* == objects, so every class has bytes/blocks */
-    rs_json_uint(j, k[RS_CLASS_CYCLE].blocks);
+    rs_json_member_uint(j, "groups", s->cycle_groups);
+    rs_json_member_uint(j, "objects", k[RS_CLASS_CYCLE].blocks);
+    rs_json_member_uint(j, "bytes", k[RS_CLASS_CYCLE].bytes);
+    /* "blocks" == "objects", so every class has bytes and blocks */
+    rs_json_member_uint(j, "blocks", k[RS_CLASS_CYCLE].blocks);
     rs_json_end_object(j);
     rs_json_key(j, "leaked_refs");
     rs_json_begin_object(j);
-    rs_json_key(j, "objects");
-    rs_json_uint(j, k[RS_CLASS_LEAKED_REF].blocks);
-    rs_json_key(j, "refs");
-    rs_json_uint(j, s->leaked_refs);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, k[RS_CLASS_LEAKED_REF].bytes);
-    rs_json_key(j, "blocks");
-    rs_json_uint(j, k[RS_CLASS_LEAKED_REF].blocks);
+    rs_json_member_uint(j, "objects", k[RS_CLASS_LEAKED_REF].blocks);
+    rs_json_member_uint(j, "refs", s->leaked_refs);
+    rs_json_member_uint(j, "bytes", k[RS_CLASS_LEAKED_REF].bytes);
+    rs_json_member_uint(j, "blocks", k[RS_CLASS_LEAKED_REF].blocks);
     rs_json_end_object(j);
-    rs_json_key(j, "rc_errors");
-    rs_json_uint(j, s->rc_errors);
+    rs_json_member_uint(j, "rc_errors", s->rc_errors);
     rs_json_end_object(j);
 }
 
-static void frame(rs_json_t *j, const rs_frame_t *f)
+void rs_report_json_frame(rs_json_t *j, const rs_frame_t *f)
 {
     rs_json_begin_object(j);
-    rs_json_key(j, "function");
-    rs_json_string(j, f->function);
-    rs_json_key(j, "file");
-    rs_json_string(j, f->file);
-    rs_json_key(j, "line");
-    if (f->file && f->line)
-        rs_json_uint(j, f->line);
-    else
-        rs_json_null(j);
-    rs_json_key(j, "module");
-    rs_json_string(j, f->module);
-    rs_json_key(j, "address");
-    rs_json_hex(j, f->address);
+    rs_json_member_string(j, "function", f->function);
+    rs_json_member_string(j, "file", f->file);
+    rs_json_member_uint_or_null(j, "line", f->line, f->file && f->line);
+    rs_json_member_string(j, "module", f->module);
+    rs_json_member_hex(j, "address", f->address);
     rs_json_end_object(j);
+}
+
+/* "key": [frames[0..n)]. */
+static void json_frames(rs_json_t *j, const char *key, const rs_frame_t *frames,
+                        int n)
+{
+    rs_json_key(j, key);
+    rs_json_begin_array(j);
+    for (int i = 0; i < n; i++)
+        rs_report_json_frame(j, &frames[i]);
+    rs_json_end_array(j);
 }
 
 /* Per-report state shared by the finding writers. */
@@ -113,19 +98,15 @@ typedef struct json_ctx {
 static int stack(json_ctx_t *c, const char *key, uint32_t stack_id,
                  int null_if_none)
 {
-    rs_json_key(c->j, key);
     if (null_if_none && stack_id == 0) {
-        rs_json_null(c->j);
+        rs_json_member_null(c->j, key);
         return 0;
     }
     uint32_t max = RS_SYMBOLIZE_MAX_FRAMES;
     if (c->opt->max_frames && c->opt->max_frames < max)
         max = c->opt->max_frames;
     int n = rs_symbolize_stack(c->sym, c->snap, stack_id, c->frames, max);
-    rs_json_begin_array(c->j);
-    for (int i = 0; i < n; i++)
-        frame(c->j, &c->frames[i]);
-    rs_json_end_array(c->j);
+    json_frames(c->j, key, c->frames, n);
     return n < 0 ? -1 : 0;
 }
 
@@ -143,17 +124,12 @@ static int cycle_members(json_ctx_t *c, const rs_finding_t *f)
     for (uint32_t m = 0; m < f->n_members && rc == 0; m++) {
         const rs_node_t *n = &c->snap->heap.nodes[f->members[m]];
         rs_json_begin_object(c->j);
-        rs_json_key(c->j, "address");
-        rs_json_hex(c->j, n->addr);
+        rs_json_member_hex(c->j, "address", n->addr);
         rs_json_key(c->j, "type");
         type_value(c, n->type_id);
-        rs_json_key(c->j, "size");
-        rs_json_uint(c->j, n->size);
-        rs_json_key(c->j, "refcount");
-        if (n->flags & RS_NODE_REFCOUNTED)
-            rs_json_int(c->j, n->refcount);
-        else
-            rs_json_null(c->j);
+        rs_json_member_uint(c->j, "size", n->size);
+        rs_json_member_int_or_null(c->j, "refcount", n->refcount,
+                                   n->flags & RS_NODE_REFCOUNTED);
         rc = stack(c, "stack", n->stack_id, 0);
         rs_json_end_object(c->j);
     }
@@ -171,12 +147,9 @@ static int cycle_edges(json_ctx_t *c, const rs_finding_t *f)
         const rs_finding_edge_t *ed = &f->edges[e];
         const rs_node_t *src = &c->snap->heap.nodes[f->members[ed->from]];
         rs_json_begin_object(c->j);
-        rs_json_key(c->j, "from");
-        rs_json_uint(c->j, ed->from);
-        rs_json_key(c->j, "to");
-        rs_json_uint(c->j, ed->to);
-        rs_json_key(c->j, "offset");
-        rs_json_uint(c->j, ed->offset);
+        rs_json_member_uint(c->j, "from", ed->from);
+        rs_json_member_uint(c->j, "to", ed->to);
+        rs_json_member_uint(c->j, "offset", ed->offset);
         rs_json_key(c->j, "field");
         rs_json_string(c->j, rs_symbolize_field(
             c->sym, c->snap, src->stack_id,
@@ -197,8 +170,7 @@ static int unbalanced(json_ctx_t *c, const rs_finding_t *f)
     rs_json_begin_array(c->j);
     for (uint32_t u = 0; u < f->n_unbalanced && rc == 0; u++) {
         rs_json_begin_object(c->j);
-        rs_json_key(c->j, "count");
-        rs_json_uint(c->j, f->unbalanced[u].count);
+        rs_json_member_uint(c->j, "count", f->unbalanced[u].count);
         rc = stack(c, "stack", f->unbalanced[u].stack_id, 0);
         rs_json_end_object(c->j);
     }
@@ -211,33 +183,23 @@ static int finding(json_ctx_t *c, const rs_finding_t *f)
 {
     rs_json_t *j = c->j;
     rs_json_begin_object(j);
-    rs_json_key(j, "class");
-    rs_json_string(j, rs_class_name(f->cls));
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, f->bytes);
-    rs_json_key(j, "blocks");
-    rs_json_uint(j, f->blocks);
+    rs_json_member_string(j, "class", rs_class_name(f->cls));
+    rs_json_member_uint(j, "bytes", f->bytes);
+    rs_json_member_uint(j, "blocks", f->blocks);
     rs_json_key(j, "type");
     type_value(c, f->type_id);
-    rs_json_key(j, "charged_to");
-    if (f->charged_to != RS_FINDING_NONE)
-        rs_json_uint(j, f->charged_to);
-    else
-        rs_json_null(j);
+    rs_json_member_uint_or_null(j, "charged_to", f->charged_to,
+                                f->charged_to != RS_FINDING_NONE);
     int rc = stack(c, "stack", f->stack_id, 0);
     if (rc == 0 && f->cls == RS_CLASS_CYCLE) {
-        rs_json_key(j, "groups");
-        rs_json_uint(j, f->groups);
+        rs_json_member_uint(j, "groups", f->groups);
         rc = cycle_members(c, f);
         if (rc == 0)
             rc = cycle_edges(c, f);
     } else if (rc == 0 && f->cls == RS_CLASS_LEAKED_REF) {
-        rs_json_key(j, "refs");
-        rs_json_uint(j, f->refs);
-        rs_json_key(j, "refcount");
-        rs_json_int(j, f->refcount);
-        rs_json_key(j, "pointers");
-        rs_json_uint(j, f->pointers);
+        rs_json_member_uint(j, "refs", f->refs);
+        rs_json_member_int(j, "refcount", f->refcount);
+        rs_json_member_uint(j, "pointers", f->pointers);
         rc = unbalanced(c, f);
     }
     rs_json_end_object(j);
@@ -250,24 +212,16 @@ static int rc_error(json_ctx_t *c, const rs_rc_finding_t *e)
 {
     rs_json_t *j = c->j;
     rs_json_begin_object(j);
-    rs_json_key(j, "class");
-    rs_json_string(j, "rc_error");
-    rs_json_key(j, "kind");
-    rs_json_string(j, rs_rc_error_name(e->kind));
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, 0);
-    rs_json_key(j, "blocks");
-    rs_json_uint(j, 0);
+    rs_json_member_string(j, "class", "rc_error");
+    rs_json_member_string(j, "kind", rs_rc_error_name(e->kind));
+    rs_json_member_uint(j, "bytes", 0);
+    rs_json_member_uint(j, "blocks", 0);
     rs_json_key(j, "type");
     type_value(c, e->type_id);
-    rs_json_key(j, "charged_to");
-    rs_json_null(j);
-    rs_json_key(j, "address");
-    rs_json_hex(j, e->addr);
-    rs_json_key(j, "count");
-    rs_json_int(j, e->count);
-    rs_json_key(j, "occurrences");
-    rs_json_uint(j, e->occurrences);
+    rs_json_member_null(j, "charged_to");
+    rs_json_member_hex(j, "address", e->addr);
+    rs_json_member_int(j, "count", e->count);
+    rs_json_member_uint(j, "occurrences", e->occurrences);
     int rc = stack(c, "stack", e->stack_id, 0);
     if (rc == 0)
         rc = stack(c, "other_stack", e->other_stack_id, 1);
@@ -293,7 +247,10 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
         return -1;
     }
     rs_json_begin_object(j);
-    process(j, &snap->proc);
+    rs_json_key(j, "process");
+    rs_json_begin_object(j);
+    rs_report_json_process_members(j, &snap->proc);
+    rs_json_end_object(j);
     summary(j, &snap->summary);
     rs_json_key(j, "findings");
     rs_json_begin_array(j);
@@ -305,15 +262,11 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
     rs_json_end_array(j);
     rs_json_key(j, "findings_cut");
     rs_json_begin_object(j);
-    rs_json_key(j, "findings");
-    rs_json_uint(j, (uint64_t)findings.n_cut + findings.n_errors_cut);
-    rs_json_key(j, "bytes");
-    rs_json_uint(j, findings.cut.bytes);
-    rs_json_key(j, "blocks");
-    rs_json_uint(j, findings.cut.blocks);
+    rs_json_member_uint(j, "findings", (uint64_t)findings.n_cut + findings.n_errors_cut);
+    rs_json_member_uint(j, "bytes", findings.cut.bytes);
+    rs_json_member_uint(j, "blocks", findings.cut.blocks);
     rs_json_end_object(j);
-    rs_json_key(j, "snapshot");
-    rs_json_string(j, opt->snapshot_path);
+    rs_json_member_string(j, "snapshot", opt->snapshot_path);
     rs_json_end_object(j);
     if (rc < 0)
         j->error = 1;

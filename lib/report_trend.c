@@ -119,36 +119,25 @@ void rs_trend_json(rs_json_t *j, const rs_trend_t *t, const rs_snapshot_t *const
     rs_json_begin_array(j);
     for (uint32_t s = 0; s < t->n_snaps; s++) {
         rs_json_begin_object(j);
-        rs_json_key(j, "path");
-        rs_json_string(j, paths[s]);
-        rs_json_key(j, "pid");
-        rs_json_int(j, snaps[s]->proc.pid);
-        rs_json_key(j, "seq");
-        rs_json_uint(j, snaps[s]->proc.seq);
-        rs_json_key(j, "label");
-        rs_json_string(j, snaps[s]->proc.label);
+        rs_json_member_string(j, "path", paths[s]);
+        rs_json_member_int(j, "pid", snaps[s]->proc.pid);
+        rs_json_member_uint(j, "seq", snaps[s]->proc.seq);
+        rs_json_member_string(j, "label", snaps[s]->proc.label);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);
-    rs_json_key(j, "by");
-    rs_json_string(j, rs_group_by_name(opt->by));
-    rs_json_key(j, "min_share");
-    rs_json_uint(j, (uint64_t)(opt->min_share * 100.0 + 0.5));
+    rs_json_member_string(j, "by", rs_group_by_name(opt->by));
+    rs_json_member_uint(j, "min_share", (uint64_t)(opt->min_share * 100.0 + 0.5));
     rs_json_key(j, "findings");
     rs_json_begin_array(j);
     for (uint32_t i = 0; i < t->n; i++) {
         const rs_trend_item_t *it = &t->items[i];
         rs_json_begin_object(j);
-        rs_json_key(j, "key");
-        rs_json_string(j, it->row->key);
-        rs_json_key(j, "label");
-        rs_json_string(j, it->row->label);
-        rs_json_key(j, "file");
-        rs_json_string(j, it->row->file);
-        rs_json_key(j, "grew_in");
-        rs_json_uint(j, it->grew_in);
-        rs_json_key(j, "intervals");
-        rs_json_uint(j, t->n_snaps - 1);
+        rs_json_member_string(j, "key", it->row->key);
+        rs_json_member_string(j, "label", it->row->label);
+        rs_json_member_string(j, "file", it->row->file);
+        rs_json_member_uint(j, "grew_in", it->grew_in);
+        rs_json_member_uint(j, "intervals", t->n_snaps - 1);
         rs_json_key(j, "bytes");
         rs_json_begin_array(j);
         for (uint32_t s = 0; s < t->n_snaps; s++)
@@ -159,10 +148,8 @@ void rs_trend_json(rs_json_t *j, const rs_trend_t *t, const rs_snapshot_t *const
         for (uint32_t s = 0; s < t->n_snaps; s++)
             rs_json_uint(j, it->row->cells[s].blocks);
         rs_json_end_array(j);
-        rs_json_key(j, "bytes_per_interval");
-        rs_json_int(j, it->bytes_per_interval);
-        rs_json_key(j, "count_per_interval");
-        rs_json_int(j, it->count_per_interval);
+        rs_json_member_int(j, "bytes_per_interval", it->bytes_per_interval);
+        rs_json_member_int(j, "count_per_interval", it->count_per_interval);
         rs_json_end_object(j);
     }
     rs_json_end_array(j);

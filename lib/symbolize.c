@@ -2,13 +2,15 @@
  * symbolize.c - offline symbolization with elfutils libdw (see
  * symbolize.h for the rules).
  *
- * Three caches, all uthash tables owned by the symbolizer:
+ * Five caches, all uthash tables owned by the symbolizer:
  *  - files:   one entry per (path, load bias, recorded build id), holding
  *             a Dwfl with that single module reported at its bias, or no
  *             Dwfl when the file is missing, unreadable or changed;
  *  - entries: one per (file entry, pc): the resolved frames;
  *  - strings: interned function and file names, so frames can point at
- *             them for the symbolizer's lifetime.
+ *             them for the symbolizer's lifetime;
+ *  - types:   struct types looked up by name in a file (for field names);
+ *  - fields:  one per (type, offset): the member name there.
  * Invariants: a files entry never changes once created (a changed file
  * stays unusable for the whole run, so the warning is printed once), and
  * every cached frame's strings point into `strings` or a files entry.
@@ -97,42 +99,55 @@ rs_symbolizer_t *rs_symbolizer_create(FILE *warnings)
     return s;
 }
 
+/* Deletes and frees every element (of type type) of the uthash table
+ * head, after release(element) has freed what the element owns. */
+#define FREE_TABLE(type, head, release)           \
+    do {                                          \
+        type *elt_, *tmp_;                        \
+        HASH_ITER(hh, head, elt_, tmp_) {         \
+            HASH_DEL(head, elt_);                 \
+            release(elt_);                        \
+            free(elt_);                           \
+        }                                         \
+    } while (0)
+
+static void release_entry(sym_entry_t *e)
+{
+    free(e->frames);
+}
+
+static void release_file(sym_file_t *f)
+{
+    if (f->dwfl)
+        dwfl_end(f->dwfl);
+    free(f->key);
+    free(f->path);
+}
+
+static void release_field(sym_field_t *f)
+{
+    (void)f; /* the name is interned in strings */
+}
+
+static void release_type(sym_type_t *t)
+{
+    free(t->key);
+}
+
+static void release_string(sym_string_t *s)
+{
+    free(s->s);
+}
+
 void rs_symbolizer_destroy(rs_symbolizer_t *s)
 {
     if (!s)
         return;
-    sym_entry_t *e, *etmp;
-    HASH_ITER(hh, s->entries, e, etmp) {
-        HASH_DEL(s->entries, e);
-        free(e->frames);
-        free(e);
-    }
-    sym_file_t *f, *ftmp;
-    HASH_ITER(hh, s->files, f, ftmp) {
-        HASH_DEL(s->files, f);
-        if (f->dwfl)
-            dwfl_end(f->dwfl);
-        free(f->key);
-        free(f->path);
-        free(f);
-    }
-    sym_field_t *fd, *fdtmp;
-    HASH_ITER(hh, s->fields, fd, fdtmp) {
-        HASH_DEL(s->fields, fd);
-        free(fd);
-    }
-    sym_type_t *t, *ttmp;
-    HASH_ITER(hh, s->types, t, ttmp) {
-        HASH_DEL(s->types, t);
-        free(t->key);
-        free(t);
-    }
-    sym_string_t *str, *stmp;
-    HASH_ITER(hh, s->strings, str, stmp) {
-        HASH_DEL(s->strings, str);
-        free(str->s);
-        free(str);
-    }
+    FREE_TABLE(sym_entry_t, s->entries, release_entry);
+    FREE_TABLE(sym_file_t, s->files, release_file);
+    FREE_TABLE(sym_field_t, s->fields, release_field);
+    FREE_TABLE(sym_type_t, s->types, release_type);
+    FREE_TABLE(sym_string_t, s->strings, release_string);
     free(s);
 }
 

@@ -7,9 +7,9 @@
 #include "cli.h"
 
 #include "report.h"
-#include "snapshot.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,28 @@ int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
     return RS_CLI_EXIT_USAGE;
 }
 
+void rs_cli_getopt_start(void)
+{
+    opterr = 0;
+    optind = 1;
+}
+
+int rs_cli_option_error(const char *cmd, int opt, char **argv)
+{
+    if (opt == ':')
+        return rs_cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
+    return rs_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int rs_cli_option_default(const char *cmd, int opt, char **argv,
+                          void (*usage)(void))
+{
+    if (opt != 'h')
+        return rs_cli_option_error(cmd, opt, argv);
+    usage();
+    return 0;
+}
+
 int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
                       uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -39,6 +61,23 @@ int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+rs_snapshot_t *rs_cli_load(const char *cmd, const char *path)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t *s = rs_snapshot_read(path, &err);
+    if (!s) {
+        fflush(stdout);
+        fprintf(stderr, "refscope %s: %s\n", cmd, err.message[0] ? err.message : path);
+    }
+    return s;
+}
+
+int rs_cli_oom(const char *cmd)
+{
+    fprintf(stderr, "refscope %s: out of memory\n", cmd);
+    return RS_CLI_EXIT_USAGE;
 }
 
 /* Prints one snapshot's report; returns -1 on exhaustion or I/O error. */
@@ -66,19 +105,15 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
 
     memset(printed, 0, sizeof *printed);
     if (!sym) {
-        fprintf(stderr, "refscope %s: out of memory\n", cmd);
+        rs_cli_oom(cmd);
         return -1;
     }
     rs_json_init(&j, stdout, 2);
     if (array)
         rs_json_begin_array(&j);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rs_snapshot_error_t err = { "" };
-        rs_snapshot_t *snap = rs_snapshot_read(paths[i], &err);
+        rs_snapshot_t *snap = rs_cli_load(cmd, paths[i]);
         if (!snap) {
-            fflush(stdout);
-            fprintf(stderr, "refscope %s: %s\n", cmd,
-                    err.message[0] ? err.message : paths[i]);
             printed->unreadable++;
             continue;
         }

@@ -1,6 +1,7 @@
 /*
  * cli.h - what the refscope subcommands share: the command table, usage
- * errors, option value parsing, and printing reports of snapshot files.
+ * errors, option parsing, loading a snapshot with a one-line error, and
+ * printing reports of snapshot files.
  *
  * Exit status conventions of every subcommand: 0 success, 2 usage error
  * or bad input (one line on stderr: "refscope <cmd>: <reason>"), except
@@ -8,6 +9,8 @@
  */
 #ifndef RS_CLI_H
 #define RS_CLI_H
+
+#include "snapshot.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,10 +43,35 @@ int rs_check_snapshots(const char *cmd, int argc, char **argv,
 int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Prepares getopt_long() for a subcommand's argv: from argv[1], no
+ * messages of its own (the subcommand prints its usage errors). */
+void rs_cli_getopt_start(void);
+
+/*
+ * What a subcommand's getopt_long() switch does with a value it has no
+ * case for: 'h' (--help) prints usage() and returns 0; ':' (an option
+ * without its value) and anything else (an unknown option) print the
+ * usage error and return RS_CLI_EXIT_USAGE.
+ */
+int rs_cli_option_default(const char *cmd, int opt, char **argv,
+                          void (*usage)(void));
+
+/* Prints the usage error for what getopt_long() returned as ':' (a value
+ * missing) or anything else (an unknown option), naming argv[optind - 1];
+ * returns RS_CLI_EXIT_USAGE. */
+int rs_cli_option_error(const char *cmd, int opt, char **argv);
+
 /* Parses a decimal option value in [min, max] into *out.  On error prints
  * the usage error for --<option> and returns -1 (*out unchanged). */
 int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
                       uint32_t min, uint32_t max, uint32_t *out);
+
+/* Reads path.  On failure prints "refscope <cmd>: <reader's message>"
+ * (after flushing stdout) and returns NULL. */
+rs_snapshot_t *rs_cli_load(const char *cmd, const char *path);
+
+/* Prints "refscope <cmd>: out of memory" and returns RS_CLI_EXIT_USAGE. */
+int rs_cli_oom(const char *cmd);
 
 /* How reports are printed. */
 typedef struct rs_cli_output {

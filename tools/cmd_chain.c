@@ -56,8 +56,7 @@ static int parse(int argc, char **argv, chain_args_t *a)
     };
     int opt;
     a->max = 3;
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
         case 'm':
@@ -70,13 +69,8 @@ static int parse(int argc, char **argv, chain_args_t *a)
         case 'j':
             a->json = 1;
             break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            return rs_cli_option_default(CMD, opt, argv, usage);
         }
     }
     if (argc - optind != 2)
@@ -86,43 +80,42 @@ static int parse(int argc, char **argv, chain_args_t *a)
     return -1;
 }
 
-static int print_referrers(const chain_args_t *a, const rs_snapshot_t *s, rs_namer_t *nm,
-                           const rs_chain_index_t *x, uint32_t node)
+static int print_referrers(const chain_args_t *a, rs_tl_graph_t *g, uint32_t node)
 {
     rs_referrer_t *refs;
     uint32_t n;
-    if (rs_chain_referrers(x, node, &refs, &n) != 0)
-        return rs_tl_oom(CMD);
+    if (rs_chain_referrers(g->x, node, &refs, &n) != 0)
+        return rs_cli_oom(CMD);
     int rc = 0;
     if (a->json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
-        rs_referrers_print_json(&j, nm, s, node, refs, n);
+        rs_referrers_print_json(&j, g->nm, g->snap, node, refs, n);
         rc = rs_tl_json_finish(CMD, &j);
     } else {
-        rc = rs_referrers_print_text(stdout, nm, s, node, refs, n);
+        rc = rs_referrers_print_text(stdout, g->nm, g->snap, node, refs, n);
     }
     free(refs);
     return rc ? RS_CLI_EXIT_USAGE : 0;
 }
 
-static int print_chains(const chain_args_t *a, const rs_snapshot_t *s, rs_namer_t *nm,
-                        const rs_chain_index_t *x, const uint32_t *nodes, uint32_t n)
+static int print_chains(const chain_args_t *a, rs_tl_graph_t *g,
+                        const uint32_t *nodes, uint32_t n)
 {
     rs_chain_t *chains;
     uint32_t nc;
-    if (rs_chain_find(x, nodes, n, a->max, &chains, &nc) != 0)
-        return rs_tl_oom(CMD);
+    if (rs_chain_find(g->x, nodes, n, a->max, &chains, &nc) != 0)
+        return rs_cli_oom(CMD);
     int rc;
     if (a->json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
-        rs_chain_print_json(&j, nm, s, a->target, chains, nc);
+        rs_chain_print_json(&j, g->nm, g->snap, a->target, chains, nc);
         rc = rs_tl_json_finish(CMD, &j);
     } else {
         printf("%u block%s match%s '%s'\n", n, n == 1 ? "" : "s", n == 1 ? "es" : "",
                a->target);
-        rc = rs_chain_print_text(stdout, nm, s, chains, nc);
+        rc = rs_chain_print_text(stdout, g->nm, g->snap, chains, nc);
     }
     rs_chains_free(chains, nc);
     return rc ? RS_CLI_EXIT_USAGE : 0;
@@ -135,31 +128,15 @@ int rs_cmd_chain(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    rs_snapshot_t *s = rs_tl_load(CMD, a.path);
-    if (!s)
-        return RS_CLI_EXIT_USAGE;
-    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
-    rs_namer_t *nm = sym ? rs_namer_create(s, sym) : NULL;
-    rs_chain_index_t *x = nm ? rs_chain_index_build(s) : NULL;
-    uint32_t *nodes = NULL;
-    if (!x) {
-        rc = rs_tl_oom(CMD);
-        goto out;
-    }
-    char why[512];
-    long n = rs_target_resolve(nm, a.target, &nodes, why, sizeof why);
-    if (n <= 0) {
-        fprintf(stderr, "refscope %s: %s\n", CMD, why);
-        rc = n == 0 ? 1 : RS_CLI_EXIT_USAGE;
-        goto out;
-    }
-    rc = a.referrers ? print_referrers(&a, s, nm, x, nodes[0])
-                     : print_chains(&a, s, nm, x, nodes, (uint32_t)n);
-out:
+    rs_tl_graph_t g;
+    uint32_t *nodes = NULL, n = 0;
+    rc = rs_tl_graph_open(CMD, a.path, &g);
+    if (rc == 0)
+        rc = rs_tl_resolve(CMD, &g, a.target, &nodes, &n);
+    if (rc == 0)
+        rc = a.referrers ? print_referrers(&a, &g, nodes[0])
+                         : print_chains(&a, &g, nodes, n);
     free(nodes);
-    rs_chain_index_destroy(x);
-    rs_namer_destroy(nm);
-    rs_symbolizer_destroy(sym);
-    rs_snapshot_free(s);
+    rs_tl_graph_close(&g);
     return rc;
 }

@@ -202,15 +202,10 @@ static int parse_options(check_args_t *a, int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int opt, rc;
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        if (opt == ':')
-            return rs_cli_usage_error(a->cmd, "%s needs a value",
-                                      argv[optind - 1]);
-        if (opt == '?')
-            return rs_cli_usage_error(a->cmd, "unknown option '%s'",
-                                      argv[optind - 1]);
+        if (opt == ':' || opt == '?')
+            return rs_cli_option_error(a->cmd, opt, argv);
         if ((rc = one_option(a, opt, optarg)) >= 0)
             return rc;
     }
@@ -263,20 +258,17 @@ static int load_snapshots(const check_args_t *a, char *const *paths,
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     int rc = 0;
     if (!sym) {
-        fprintf(stderr, "refscope %s: out of memory\n", a->cmd);
+        rs_cli_oom(a->cmd);
         return -1;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rs_snapshot_error_t err = { "" };
-        rs_snapshot_t *snap = rs_snapshot_read(paths[i], &err);
+        rs_snapshot_t *snap = rs_cli_load(a->cmd, paths[i]);
         if (!snap) {
-            fprintf(stderr, "refscope %s: %s\n", a->cmd,
-                    err.message[0] ? err.message : paths[i]);
             rc = -1;
             break;
         }
         if (rs_check_set_add_snapshot(set, snap, sym, paths[i]) < 0) {
-            fprintf(stderr, "refscope %s: out of memory\n", a->cmd);
+            rs_cli_oom(a->cmd);
             rc = -1;
         }
         rs_snapshot_free(snap);

@@ -42,36 +42,25 @@ static void usage(void)
 }
 
 typedef struct diff_args {
-    rs_diff_options_t opt;
-    int               json, force, have_limit;
-    const char       *paths[2];
+    rs_diff_options_t  opt;
+    rs_tl_group_args_t g;
+    char              *paths[2];
 } diff_args_t;
 
 /* Returns -1 to go on, else an exit status. */
 static int parse(int argc, char **argv, diff_args_t *a)
 {
     static const struct option options[] = {
-        { "by", required_argument, NULL, 'b' },
         { "sort", required_argument, NULL, 's' },
         { "min-delta", required_argument, NULL, 'm' },
-        { "class", required_argument, NULL, 'c' },
-        { "limit", required_argument, NULL, 'l' },
-        { "force", no_argument, NULL, 'f' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
+        RS_TL_GROUP_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     uint32_t v;
-    int opt;
-    opterr = 0;
-    optind = 1;
+    int opt, rc;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-        case 'b':
-            if (rs_group_by_from_name(optarg, &a->opt.by) != 0)
-                return rs_cli_usage_error(CMD, "--by wants site, type, function "
-                                          "or file, not '%s'", optarg);
-            break;
         case 's':
             if (strcmp(optarg, "count") != 0 && strcmp(optarg, "bytes") != 0)
                 return rs_cli_usage_error(CMD, "--sort wants bytes or count, not "
@@ -83,28 +72,9 @@ static int parse(int argc, char **argv, diff_args_t *a)
                 return RS_CLI_EXIT_USAGE;
             a->opt.min_delta = v;
             break;
-        case 'c':
-            if (rs_tl_parse_classes(CMD, optarg, &a->opt.class_mask) < 0)
-                return RS_CLI_EXIT_USAGE;
-            break;
-        case 'l':
-            if (rs_cli_parse_uint(CMD, "limit", optarg, 0, UINT32_MAX, &a->opt.limit) < 0)
-                return RS_CLI_EXIT_USAGE;
-            a->have_limit = 1;
-            break;
-        case 'f':
-            a->force = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            if ((rc = rs_tl_group_option(CMD, opt, optarg, argv, &a->g, usage)) >= 0)
+                return rc;
         }
     }
     if (argc - optind != 2)
@@ -112,8 +82,9 @@ static int parse(int argc, char **argv, diff_args_t *a)
                                   "(got %d)", argc - optind);
     a->paths[0] = argv[optind];
     a->paths[1] = argv[optind + 1];
-    if (!a->have_limit && !a->json)
-        a->opt.limit = DEFAULT_TEXT_LIMIT;
+    a->opt.by = a->g.by;
+    a->opt.class_mask = a->g.class_mask;
+    a->opt.limit = a->g.have_limit || a->g.json ? a->g.limit : DEFAULT_TEXT_LIMIT;
     return -1;
 }
 
@@ -121,9 +92,9 @@ static int render(const diff_args_t *a, rs_snapshot_t *const *s, rs_symbolizer_t
 {
     rs_diff_t d;
     if (rs_diff_compute(s[0], s[1], sym, &a->opt, &d) != 0)
-        return rs_tl_oom(CMD);
+        return rs_cli_oom(CMD);
     int rc = 0;
-    if (a->json) {
+    if (a->g.json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
         rs_diff_json(&j, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt);
@@ -143,18 +114,18 @@ int rs_cmd_diff(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    rs_snapshot_t *s[2] = { rs_tl_load(CMD, a.paths[0]), NULL };
-    s[1] = s[0] ? rs_tl_load(CMD, a.paths[1]) : NULL;
-    rs_symbolizer_t *sym = s[1] ? rs_symbolizer_create(stderr) : NULL;
+    rs_snapshot_t *s[2] = { NULL, NULL };
+    rs_symbolizer_t *sym = NULL;
     char why[1024];
     rc = RS_CLI_EXIT_USAGE;
-    if (!s[1])
+    if (rs_tl_load_series(CMD, a.paths, 2, s) < 0)
         goto out;
+    sym = rs_symbolizer_create(stderr);
     if (!sym) {
-        rs_tl_oom(CMD);
+        rs_cli_oom(CMD);
         goto out;
     }
-    if (!rs_group_same_program(s[0], s[1], why, sizeof why) && !a.force) {
+    if (!rs_group_same_program(s[0], s[1], why, sizeof why) && !a.g.force) {
         fprintf(stderr, "refscope %s: %s; allocation sites would not match, so "
                 "the diff would mislead (use --force to diff anyway)\n", CMD, why);
         goto out;

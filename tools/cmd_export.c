@@ -37,31 +37,27 @@ int rs_cmd_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int opt, json = 0;
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
         case 'j':
             json = 1;
             break;
-        case 'h':
-            usage();
-            return 0;
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            return rs_cli_option_default(CMD, opt, argv, usage);
         }
     }
     if (!json)
         return rs_cli_usage_error(CMD, "--json is required (the only export format)");
     if (argc - optind != 1)
         return rs_cli_usage_error(CMD, "wants exactly one snapshot file");
-    rs_snapshot_t *s = rs_tl_load(CMD, argv[optind]);
+    rs_snapshot_t *s = rs_cli_load(CMD, argv[optind]);
     if (!s)
         return RS_CLI_EXIT_USAGE;
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     int rc = RS_CLI_EXIT_USAGE;
     if (!sym) {
-        rs_tl_oom(CMD);
+        rs_cli_oom(CMD);
     } else {
         rs_json_t j;
         rs_json_init(&j, stdout, 0);
@@ -69,7 +65,7 @@ int rs_cmd_export(int argc, char **argv)
         if (rs_tl_json_finish(CMD, &j) == 0 && e == 0)
             rc = 0;
         else if (e)
-            rs_tl_oom(CMD);
+            rs_cli_oom(CMD);
     }
     rs_symbolizer_destroy(sym);
     rs_snapshot_free(s);

@@ -62,8 +62,7 @@ static int parse(int argc, char **argv, graph_args_t *a)
     int opt, cycles = 0;
     a->opt.depth = 3;
     a->opt.max_nodes = 500;
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -84,13 +83,8 @@ static int parse(int argc, char **argv, graph_args_t *a)
         case 'o':
             a->output = optarg;
             break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            return rs_cli_option_default(CMD, opt, argv, usage);
         }
     }
     if (cycles && a->around)
@@ -181,8 +175,7 @@ static int close_renderer(FILE *f, pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int write_graph(const graph_args_t *a, const rs_snapshot_t *s, rs_namer_t *nm,
-                       const rs_chain_index_t *x)
+static int write_graph(const graph_args_t *a, rs_tl_graph_t *g)
 {
     const char *fmt = render_format(a->output);
     char *dot = NULL;
@@ -200,7 +193,7 @@ static int write_graph(const graph_args_t *a, const rs_snapshot_t *s, rs_namer_t
         return RS_CLI_EXIT_USAGE;
     }
     rs_dot_stats_t st;
-    int rc = rs_dot_write(out, s, nm, x, &a->opt, &st);
+    int rc = rs_dot_write(out, g->snap, g->nm, g->x, &a->opt, &st);
     if (fmt) {
         int status = close_renderer(out, pid);
         if (status != 0) {
@@ -228,34 +221,16 @@ int rs_cmd_graph(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    rs_snapshot_t *s = rs_tl_load(CMD, a.path);
-    if (!s)
-        return RS_CLI_EXIT_USAGE;
-    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
-    rs_namer_t *nm = sym ? rs_namer_create(s, sym) : NULL;
-    rs_chain_index_t *x = nm ? rs_chain_index_build(s) : NULL;
+    rs_tl_graph_t g;
     uint32_t *nodes = NULL;
-    if (!x) {
-        rc = rs_tl_oom(CMD);
-        goto out;
-    }
-    if (a.around) {
-        char why[512];
-        long n = rs_target_resolve(nm, a.around, &nodes, why, sizeof why);
-        if (n <= 0) {
-            fprintf(stderr, "refscope %s: %s\n", CMD, why);
-            rc = n == 0 ? 1 : RS_CLI_EXIT_USAGE;
-            goto out;
-        }
+    rc = rs_tl_graph_open(CMD, a.path, &g);
+    if (rc == 0 && a.around) {
+        rc = rs_tl_resolve(CMD, &g, a.around, &nodes, &a.opt.n_targets);
         a.opt.targets = nodes;
-        a.opt.n_targets = (uint32_t)n;
     }
-    rc = write_graph(&a, s, nm, x);
-out:
+    if (rc == 0)
+        rc = write_graph(&a, &g);
     free(nodes);
-    rs_chain_index_destroy(x);
-    rs_namer_destroy(nm);
-    rs_symbolizer_destroy(sym);
-    rs_snapshot_free(s);
+    rs_tl_graph_close(&g);
     return rc;
 }

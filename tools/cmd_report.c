@@ -47,9 +47,9 @@ static int print_folded(char **paths, int n, int json)
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     int rc = 0;
     if (!sym)
-        return rs_tl_oom(CMD);
+        return rs_cli_oom(CMD);
     for (int i = 0; i < n; i++) {
-        rs_snapshot_t *s = rs_tl_load(CMD, paths[i]);
+        rs_snapshot_t *s = rs_cli_load(CMD, paths[i]);
         if (!s || rs_export_folded(stdout, s, sym) != 0) {
             if (s)
                 fprintf(stderr, "refscope %s: cannot write the folded stacks\n", CMD);
@@ -75,8 +75,7 @@ int rs_cmd_report(int argc, char **argv)
     int have_limit = 0, folded = 0;
     int opt;
 
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
         case 'j':
@@ -94,15 +93,8 @@ int rs_cmd_report(int argc, char **argv)
                 return RS_CLI_EXIT_USAGE;
             have_limit = 1;
             break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value",
-                                      argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'",
-                                      argv[optind - 1]);
+            return rs_cli_option_default(CMD, opt, argv, usage);
         }
     }
     if (optind == argc)

@@ -23,6 +23,8 @@
  */
 #include "cli.h"
 
+#include "report_array.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -145,8 +147,7 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     };
     int have_limit = 0, opt;
 
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
         switch (opt) {
         case 'o':
@@ -187,15 +188,8 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         case 'G':
             o->snapshot_signal = optarg && *optarg ? optarg : "USR2";
             break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value",
-                                      argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'",
-                                      argv[optind - 1]);
+            return rs_cli_option_default(CMD, opt, argv, usage);
         }
     }
     if (optind == argc)
@@ -257,7 +251,7 @@ static int set_preload(const char *lib)
     size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
     char *value = malloc(n);
     if (!value) {
-        fputs("refscope run: out of memory\n", stderr);
+        rs_cli_oom(CMD);
         return -1;
     }
     if (old && *old)
@@ -428,14 +422,8 @@ static pid_t start_program(char **program, int *exec_errno)
 
 static int pid_set_add(pid_set_t *s, pid_t pid)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        pid_t *p = realloc(s->pids, cap * sizeof *p);
-        if (!p)
-            return -1;
-        s->pids = p;
-        s->cap = cap;
-    }
+    if (rs_array_reserve(&s->pids, &s->cap, s->n + 1, sizeof *s->pids) < 0)
+        return -1;
     s->pids[s->n++] = pid;
     return 0;
 }
@@ -552,15 +540,9 @@ static long collect_snapshots(const char *dir, const struct timespec *start,
             free(path);
             continue;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            snap_file_t *l = realloc(list, ncap * sizeof *l);
-            if (!l) {
-                free(path);
-                break;
-            }
-            list = l;
-            cap = ncap;
+        if (rs_array_reserve(&list, &cap, n + 1, sizeof *list) < 0) {
+            free(path);
+            break;
         }
         list[n++] = (snap_file_t){ path, pid, seq };
     }
@@ -610,18 +592,28 @@ static void free_snapshots(snap_file_t *files, long n, int remove_them)
     free(files);
 }
 
+/* The paths of files[0..n) in a malloc'ed array (borrowed strings), or
+ * NULL with "out of memory" printed. */
+static char **file_paths(const snap_file_t *files, long n)
+{
+    char **paths = calloc(n ? (size_t)n : 1, sizeof *paths);
+    if (!paths) {
+        rs_cli_oom(CMD);
+        return NULL;
+    }
+    for (long i = 0; i < n; i++)
+        paths[i] = files[i].path;
+    return paths;
+}
+
 /* Prints the reports; returns how many processes leaked, or -1.
  * code is the program's exit code, for the hint when nothing was written. */
 static int report_snapshots(const run_options_t *o, const snap_file_t *files,
                             long n, int code)
 {
-    char **paths = calloc(n ? (size_t)n : 1, sizeof *paths);
-    if (!paths) {
-        fputs("refscope run: out of memory\n", stderr);
+    char **paths = file_paths(files, n);
+    if (!paths)
         return -1;
-    }
-    for (long i = 0; i < n; i++)
-        paths[i] = files[i].path;
     if (n == 0 && code > 128)
         fprintf(stderr, "refscope run: no snapshot was written (the program "
                 "was killed by signal %d before it could be analysed)\n",
@@ -663,14 +655,10 @@ static int split_check(int *argc, char **argv, run_options_t *o)
 static int check_snapshots(const run_options_t *o, const snap_file_t *files,
                            long n, int code)
 {
-    char **paths = calloc(n ? (size_t)n : 1, sizeof *paths);
+    char **paths = file_paths(files, n);
     int gate = RS_CLI_EXIT_USAGE;
-    if (!paths) {
-        fputs("refscope run: out of memory\n", stderr);
+    if (!paths)
         return code ? code : RS_CLI_EXIT_USAGE;
-    }
-    for (long i = 0; i < n; i++)
-        paths[i] = files[i].path;
     if (n == 0)
         fprintf(stderr, "refscope run: --check: no snapshot was written, "
                 "nothing to check\n");
@@ -687,10 +675,8 @@ int rs_cmd_run(int argc, char **argv)
     pid_set_t seen = { 0 };
     int created = 0, rc;
 
-    if (split_check(&argc, argv, &o) < 0) {
-        fputs("refscope run: out of memory\n", stderr);
-        return RS_CLI_EXIT_USAGE;
-    }
+    if (split_check(&argc, argv, &o) < 0)
+        return rs_cli_oom(CMD);
     if ((rc = parse_options(argc, argv, &o)) >= 0 ||
         (o.check_argv && (rc = rs_check_snapshots(CMD, o.check_argc,
                                                   o.check_argv, NULL, 0)) >= 0)) {

@@ -41,7 +41,7 @@ static void usage(void)
 
 typedef struct trend_args {
     rs_trend_options_t opt;
-    int                json, force;
+    rs_tl_group_args_t g;
     char             **paths;
     uint32_t           n;
 } trend_args_t;
@@ -49,28 +49,17 @@ typedef struct trend_args {
 static int parse(int argc, char **argv, trend_args_t *a)
 {
     static const struct option options[] = {
-        { "by", required_argument, NULL, 'b' },
         { "min-share", required_argument, NULL, 'm' },
         { "count", no_argument, NULL, 'n' },
-        { "class", required_argument, NULL, 'c' },
-        { "limit", required_argument, NULL, 'l' },
-        { "force", no_argument, NULL, 'f' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
+        RS_TL_GROUP_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     uint32_t v;
-    int opt;
+    int opt, rc;
     a->opt.min_share = 1.0;
-    opterr = 0;
-    optind = 1;
+    rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (opt) {
-        case 'b':
-            if (rs_group_by_from_name(optarg, &a->opt.by) != 0)
-                return rs_cli_usage_error(CMD, "--by wants site, type, function "
-                                          "or file, not '%s'", optarg);
-            break;
         case 'm':
             if (rs_cli_parse_uint(CMD, "min-share", optarg, 1, 100, &v) < 0)
                 return RS_CLI_EXIT_USAGE;
@@ -79,31 +68,16 @@ static int parse(int argc, char **argv, trend_args_t *a)
         case 'n':
             a->opt.by_count = 1;
             break;
-        case 'c':
-            if (rs_tl_parse_classes(CMD, optarg, &a->opt.class_mask) < 0)
-                return RS_CLI_EXIT_USAGE;
-            break;
-        case 'l':
-            if (rs_cli_parse_uint(CMD, "limit", optarg, 0, UINT32_MAX, &a->opt.limit) < 0)
-                return RS_CLI_EXIT_USAGE;
-            break;
-        case 'f':
-            a->force = 1;
-            break;
-        case 'j':
-            a->json = 1;
-            break;
-        case 'h':
-            usage();
-            return 0;
-        case ':':
-            return rs_cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
         default:
-            return rs_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+            if ((rc = rs_tl_group_option(CMD, opt, optarg, argv, &a->g, usage)) >= 0)
+                return rc;
         }
     }
     if (argc - optind < 2)
         return rs_cli_usage_error(CMD, "wants at least two snapshot files");
+    a->opt.by = a->g.by;
+    a->opt.class_mask = a->g.class_mask;
+    a->opt.limit = a->g.limit;
     a->paths = argv + optind;
     a->n = (uint32_t)(argc - optind);
     return -1;
@@ -113,7 +87,7 @@ static int check_programs(const trend_args_t *a, rs_snapshot_t **s)
 {
     char why[1024];
     for (uint32_t i = 1; i < a->n; i++)
-        if (!rs_group_same_program(s[0], s[i], why, sizeof why) && !a->force) {
+        if (!rs_group_same_program(s[0], s[i], why, sizeof why) && !a->g.force) {
             fprintf(stderr, "refscope %s: %s and %s: %s (use --force to accept)\n",
                     CMD, a->paths[0], a->paths[i], why);
             return -1;
@@ -132,20 +106,19 @@ int rs_cmd_trend(int argc, char **argv)
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     rc = RS_CLI_EXIT_USAGE;
     if (!s || !sym) {
-        rs_tl_oom(CMD);
+        rs_cli_oom(CMD);
         goto out;
     }
-    for (uint32_t i = 0; i < a.n; i++)
-        if (!(s[i] = rs_tl_load(CMD, a.paths[i])))
-            goto out;
+    if (rs_tl_load_series(CMD, a.paths, a.n, s) < 0)
+        goto out;
     if (check_programs(&a, s) != 0)
         goto out;
     rs_trend_t t;
     if (rs_trend_compute((const rs_snapshot_t *const *)s, a.n, sym, &a.opt, &t) != 0) {
-        rs_tl_oom(CMD);
+        rs_cli_oom(CMD);
         goto out;
     }
-    if (a.json) {
+    if (a.g.json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
         rs_trend_json(&j, &t, (const rs_snapshot_t *const *)s, a.paths, &a.opt);
