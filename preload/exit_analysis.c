@@ -27,8 +27,14 @@
  * The exit trigger is a destructor of librefscope.so: it runs inside
  * exit(), after the program's atexit handlers and the executable's
  * destructors.  It prints one summary paragraph on stderr (unless
- * REFSCOPE_QUIET) and, with REFSCOPE_EXITCODE=N and a leak, flushes stdio
- * and ends the process with _exit(N).
+ * REFSCOPE_QUIET) when there is something to say: a leak, a refcount
+ * error, a snapshot not written, refscope out of memory.  A clean process
+ * is silent, as under LeakSanitizer, because parents parse their
+ * children's stderr (cmake reads `uname -m 2>&1`, configure scripts check
+ * that the compiler said nothing).  With REFSCOPE_EXITCODE=N and a leak
+ * it flushes stdio and ends the process with _exit(N) - unless
+ * REFSCOPE_SUPPRESSIONS hide every leak, which `refscope check` decides
+ * (exit_gate.c).
  */
 #include "guard.h"
 #include "preload.h"
@@ -301,6 +307,9 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_heap_t heap = {0};
     rs_rootvec_t roots = {0};
     rs_ref_history_t hist = {0};
+    rs_thread_frame_t *frames = NULL;   /* every thread's call stack      */
+    uint32_t n_frames = 0, frames_epoch = rs_modules_epoch();
+    rs_stack_frames_prepare();   /* unwind tables, world running (stack_frames.c) */
     rs_modules_lock();
     rs_annotate_lock();
     rs_refcount_lock_all();
@@ -317,6 +326,7 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
         goto out;
     }
     int graph_rc = build_graph(&heap, &roots, &hist, &res->summary);
+    rs_stack_frames_collect(&self_ctx, &frames, &n_frames);  /* partial on OOM */
     rs_world_resume();
     rs_annotate_unlock();
     rs_modules_unlock();
@@ -338,8 +348,12 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     res->summary.rc_errors = total_errors;
     snap.heap = heap;
     snap.history = hist;
+    snap.thread_frames = frames;
+    snap.n_thread_frames = n_frames;
+    snap.frames_epoch = frames_epoch;
     snap.summary = res->summary;
     write_snapshot(&snap, res);
+    rs_stats_report();           /* REFSCOPE_STATS=1: one line (stats.c) */
     rc = 0;
 out:
     rs_scratch_end();            /* frees heap, roots and the snapshot */
@@ -428,6 +442,13 @@ long rs_analysis_check(void)
     return n;
 }
 
+/* Whether the exit summary has news: see the file comment. */
+static int worth_saying(const rs_analysis_result_t *res)
+{
+    return leaked_blocks(&res->summary) > 0 || res->summary.rc_errors > 0 ||
+           !res->written || rs_mem_out_of_memory();
+}
+
 __attribute__((destructor)) static void rs_exit_trigger(void)
 {
     if (!rs_active)
@@ -435,9 +456,10 @@ __attribute__((destructor)) static void rs_exit_trigger(void)
     static rs_analysis_result_t res;
     if (rs_analysis_run("exit", 0, &res) != 0)
         return;
-    if (!rs_settings.quiet)
+    if (!rs_settings.quiet && worth_saying(&res))
         print_summary(&res);
-    if (rs_settings.exitcode >= 0 && leaked_blocks(&res.summary) > 0) {
+    if (rs_settings.exitcode >= 0 && leaked_blocks(&res.summary) > 0 &&
+        rs_gate_fails(&res)) {           /* REFSCOPE_SUPPRESSIONS: exit_gate.c */
         fflush(NULL);
         _exit(rs_settings.exitcode);
     }

@@ -58,6 +58,8 @@ size_t rs_real_pool_size(const void *p);
 
 /* ---- settings.c: REFSCOPE_* environment variables ------------------- */
 
+#define RS_SETTINGS_LIST_MAX 4096   /* bytes of a list-valued setting     */
+
 typedef struct rs_settings {
     int      enable;          /* REFSCOPE_ENABLE: 0 = pass-through        */
     int      quiet;           /* REFSCOPE_QUIET: no stderr summary        */
@@ -69,6 +71,12 @@ typedef struct rs_settings {
     char     hooks[4096];     /* REFSCOPE_HOOKS: profile list, "" = none  */
     int      history;         /* REFSCOPE_HISTORY: events kept per object
                                  before compaction, 0 = no history        */
+    int      stats;           /* REFSCOPE_STATS: bookkeeping line on stderr
+                                 after each analysis (stats.c)            */
+    char     suppressions[RS_SETTINGS_LIST_MAX]; /* REFSCOPE_SUPPRESSIONS:
+                                 absolute paths separated by ':', "" = none */
+    char     tool[PATH_MAX];  /* REFSCOPE_TOOL: refscope for the gate, ""
+                                 = look for it (exit_gate.c)              */
 } rs_settings_t;
 
 /* Read-only after rs_settings_load(). */
@@ -77,6 +85,9 @@ extern rs_settings_t rs_settings;
 /* Reads every REFSCOPE_* variable; a malformed value is reported in one
  * line on stderr and the default is used.  Never fails. */
 void rs_settings_load(void);
+/* dst (PATH_MAX bytes) = path, a relative one made absolute against the
+ * current directory.  Returns 0, or -1 if it does not fit. */
+int rs_settings_make_absolute(char *dst, const char *path);
 
 /* ---- diag.c: messages on stderr without stdio or malloc ------------- */
 
@@ -127,9 +138,15 @@ void rs_backtrace_init(void);
 /* Captures up to max (<= RS_STACK_MAX_FRAMES) return addresses of the
  * caller's stack, refscope's own innermost frames removed, into pcs, which
  * must hold max + RS_BACKTRACE_SLACK entries.  Returns the number of
- * frames kept (0 when unwinding failed). */
+ * frames kept (0 when unwinding failed or the stack is too short for it,
+ * see rs_backtrace_thread_stack()). */
 #define RS_BACKTRACE_SLACK 6
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
+/* Tells rs_backtrace_capture() the calling thread's stack, [lo, hi) (lo 0:
+ * unknown), so that it captures nothing (returns 0) where too little of
+ * the stack is left for the unwinder: a deep recursion in a small thread
+ * stack, a signal handler on a small alternate stack.  Cannot fail. */
+void rs_backtrace_thread_stack(uint64_t lo, uint64_t hi);
 
 /* ---- modules.c: the module table ------------------------------------ */
 
@@ -205,5 +222,44 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res);
  * analysis could not run. */
 long rs_analysis_check(void);
 void rs_analysis_atfork_child(void);
+
+/* ---- exit_gate.c: REFSCOPE_SUPPRESSIONS at exit ------------------------ */
+
+/* SET_FUNC parser of REFSCOPE_SUPPRESSIONS: files separated by ':' into
+ * field (char[RS_SETTINGS_LIST_MAX]), each made absolute, empty entries
+ * dropped.  Returns 0, or -1 (field unchanged) when the list is empty
+ * or does not fit. */
+int rs_gate_parse_suppressions(const char *value, void *field);
+/* Whether the leaks of the exit analysis res fail REFSCOPE_EXITCODE: 1
+ * without REFSCOPE_SUPPRESSIONS; with it, what `refscope check` says about
+ * res's snapshot (0 passed, 1 failed).  Fails closed: when the tool cannot
+ * be found, run or read its inputs, says so in one line on stderr and
+ * returns 1.  Call with something leaked only: it runs a process. */
+int rs_gate_fails(const rs_analysis_result_t *res);
+
+/* ---- stack_frames.c: every thread's call stack at analysis time ------ */
+
+/* Call before rs_world_stop(), after rs_scratch_begin(), world running:
+ * records every module's unwind table (dl_iterate_phdr) for the next
+ * rs_stack_frames_collect().  Returns 0, or -1 when nothing can be
+ * unwound (no memory, libunwind unusable); collect then finds no frames. */
+int rs_stack_frames_prepare(void);
+/* World stopped: unwinds the calling thread from its current context,
+ * keeping the frames at or above self->program_sp, and every stopped
+ * thread from its saved registers, at most 64 frames each; never faults
+ * (every read is checked).  *out (rs_mem) holds *n frames sorted by tid,
+ * then depth.  Returns 0, or -1 when memory ran out (*out keeps the frames
+ * found so far). */
+int rs_stack_frames_collect(const rs_self_context_t *self, rs_thread_frame_t **out,
+                            uint32_t *n);
+
+/* ---- stats.c: REFSCOPE_STATS ------------------------------------------ */
+
+/* With REFSCOPE_STATS=1, writes one line on stderr: live blocks, bytes of
+ * block table, stack depot (and stack count), object table and reference
+ * history, and bookkeeping bytes per live block.  Call at the end of an
+ * analysis, world running, guard set.  Does nothing otherwise; cannot
+ * fail (a write error is ignored). */
+void rs_stats_report(void);
 
 #endif /* RS_PRELOAD_H */

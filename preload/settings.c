@@ -61,6 +61,17 @@ static const setting_t settings_table[] = {
      "if set to N (0..255) and anything leaked, the process exits with "
      "status N after the analysis, like LeakSanitizer's exitcode",
      SET_UINT, 0, 255, FIELD(exitcode), NULL, NULL},
+    {"REFSCOPE_SUPPRESSIONS", "unset",
+     "suppression files separated by ':' (LeakSanitizer's leak: lines and "
+     "refscope's cycle:, ref:, rc:, type:); with REFSCOPE_EXITCODE, leaks "
+     "they all hide do not change the exit status: `refscope check` decides "
+     "on the snapshot (REFSCOPE_TOOL); if it cannot, every leak counts",
+     SET_FUNC, 0, 0, FIELD(suppressions), rs_gate_parse_suppressions,
+     "files separated by ':', at most 4095 bytes once absolute"},
+    {"REFSCOPE_TOOL", "unset",
+     "the refscope program REFSCOPE_SUPPRESSIONS runs; unset: ../bin/refscope "
+     "next to librefscope.so's directory, else the installed one",
+     SET_PATH, 0, 0, FIELD(tool), NULL, NULL},
     {"REFSCOPE_QUIET", "0",
      "1 suppresses the summary on stderr (the snapshot is still written)",
      SET_BOOL, 0, 1, FIELD(quiet), NULL, NULL},
@@ -87,6 +98,11 @@ static const setting_t settings_table[] = {
      "reference events kept per refcounted object before balanced pairs are "
      "compacted away (0..1000000); 0 turns the reference history off",
      SET_UINT, 0, 1000000, FIELD(history), NULL, NULL},
+    {"REFSCOPE_STATS", "0",
+     "1 prints one line on stderr after each analysis with refscope's own "
+     "memory: live blocks, block table, stack depot, object table and "
+     "history bytes, and bytes per live block",
+     SET_BOOL, 0, 1, FIELD(stats), NULL, NULL},
 };
 
 /* Says that name=value is malformed and which default is used. */
@@ -147,7 +163,7 @@ static int set_path(char *dst, const char *a, const char *b)
 
 /* dst = v, relative paths made absolute now: the program may chdir
  * before the snapshot is written.  -1 if it does not fit. */
-static int make_absolute(char *dst, const char *v)
+int rs_settings_make_absolute(char *dst, const char *v)
 {
     char cwd[PATH_MAX];
     if (v[0] == '/' || !getcwd(cwd, sizeof cwd - 1))
@@ -165,6 +181,8 @@ static void apply_defaults(rs_settings_t *s)
     s->depth = 32;
     s->exitcode = -1;
     s->hooks[0] = '\0';
+    s->suppressions[0] = '\0';
+    s->tool[0] = '\0';
     s->history = 1024;
     s->snapshot_signal = 0;
     s->snapshot_interval_ms = 0;
@@ -204,7 +222,7 @@ static void load_one(const setting_t *s)
         break;
     }
     case SET_PATH:
-        if (make_absolute(field, v) != 0)
+        if (rs_settings_make_absolute(field, v) != 0)
             complain(s, v, "a path shorter than PATH_MAX");
         break;
     case SET_STRING:            /* REFSCOPE_HOOKS is the only one */
