@@ -296,6 +296,7 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_guard_enter();
     pthread_mutex_lock(&analysis_lock);
     memset(res, 0, sizeof *res);
+    uint64_t t_start = rs_stats_now_ns(), t_stopped = 0, t_resumed = 0;
 
     rs_main_self_context(&self_ctx);
     rs_modules_refresh();
@@ -315,6 +316,7 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_refcount_lock_all();
     rs_blocktable_lock_all(rs_table);
     int stopped = rs_world_stop();
+    t_stopped = rs_stats_now_ns();
     rs_blocktable_unlock_all(rs_table);
     rs_refcount_unlock_all();
     if (stopped < 0) {
@@ -328,6 +330,7 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     int graph_rc = build_graph(&heap, &roots, &hist, &res->summary);
     rs_stack_frames_collect(&self_ctx, &frames, &n_frames);  /* partial on OOM */
     rs_world_resume();
+    t_resumed = rs_stats_now_ns();
     rs_annotate_unlock();
     rs_modules_unlock();
     if (graph_rc != 0) {
@@ -353,7 +356,8 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     snap.frames_epoch = frames_epoch;
     snap.summary = res->summary;
     write_snapshot(&snap, res);
-    rs_stats_report();           /* REFSCOPE_STATS=1: one line (stats.c) */
+    /* REFSCOPE_STATS=1: one line (stats.c) */
+    rs_stats_report(rs_stats_now_ns() - t_start, t_resumed - t_stopped);
     rc = 0;
 out:
     rs_scratch_end();            /* frees heap, roots and the snapshot */

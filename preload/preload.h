@@ -260,6 +260,10 @@ int rs_stack_frames_collect(const rs_self_context_t *self, rs_thread_frame_t **o
  * history, and bookkeeping bytes per live block.  Call at the end of an
  * analysis, world running, guard set.  Does nothing otherwise; cannot
  * fail (a write error is ignored). */
-void rs_stats_report(void);
+/* Prints the stats line when REFSCOPE_STATS=1: bookkeeping bytes, the
+ * analysis' wall time and how long the other threads were stopped. */
+void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t rs_stats_now_ns(void);
 
 #endif /* RS_PRELOAD_H */

@@ -4,14 +4,17 @@
  * At the end of each analysis (exit_analysis.c) one line goes to stderr:
  *
  *   refscope: stats: live_blocks=N block_table_bytes=N stack_depot_bytes=N
- *   stacks=N objects=N object_table_bytes=N history_bytes=N total_bytes=N;
- *   X.Y bytes per block
+ *   stacks=N objects=N object_table_bytes=N history_bytes=N total_bytes=N
+ *   analysis_ms=N stopped_ms=N; X.Y bytes per block
  *
  * (one line, wrapped here).  live_blocks is the block table's count;
  * object_table_bytes excludes the histories, which history_bytes counts
  * (rs_objtable_bytes() is their sum); total_bytes is block table + stack
  * depot + object table + history, and "bytes per block" is total_bytes /
- * live_blocks with one decimal (0.0 when nothing is live).  The benchmark
+ * live_blocks with one decimal (0.0 when nothing is live).  analysis_ms is
+ * the wall time of the analysis up to the written snapshot, stopped_ms how
+ * long the program's other threads were parked (the scan and the
+ * classification).  The benchmark
  * (tests/bench/bench.py) parses this line: keep the key=value names.
  *
  * Runs on the analysing thread after the world was resumed, with the guard
@@ -20,6 +23,8 @@
  */
 #include "preload.h"
 #include "refcount.h"
+
+#include <time.h>
 
 /* Sums the reference histories of the tracked objects. */
 static void add_history(const rs_obj_t *o, void *arg)
@@ -45,7 +50,14 @@ static void add_ratio(rs_line_t *l, uint64_t num, uint64_t den)
     rs_line_u64(l, tenths % 10);
 }
 
-void rs_stats_report(void)
+uint64_t rs_stats_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
 {
     if (!rs_settings.stats || !rs_active)
         return;
@@ -69,6 +81,8 @@ void rs_stats_report(void)
     add_field(&l, "object_table_bytes", objtab);
     add_field(&l, "history_bytes", history);
     add_field(&l, "total_bytes", total);
+    add_field(&l, "analysis_ms", analysis_ns / 1000000u);
+    add_field(&l, "stopped_ms", stopped_ns / 1000000u);
     rs_line_str(&l, "; ");
     add_ratio(&l, total, blocks);
     rs_line_str(&l, " bytes per block\n");
