@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "blocktable.h"
 #include "rs_mem.h"
 
@@ -57,13 +59,7 @@ static void test_insert_lookup_remove_replace(void **state)
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static uint64_t rnd(void) { return rs_test_xorshift(&rng_state); }
 
 /* Random inserts and removes on a small key space (many collisions, long
  * probe runs, wrap-around) checked against a direct-indexed model. */
@@ -144,11 +140,7 @@ static void test_foreach(void **state)
 
 /* ---- failure injection ------------------------------------------------- */
 
-static int allocs_left;
-static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
-static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
-static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
-static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+/* failing rs_mem backend: test_support.h */
 
 static void test_out_of_memory(void **state)
 {

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "heapscan.h"
 #include "rs_mem.h"
 
@@ -71,13 +73,7 @@ static void test_find(void **state)
 }
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static uint64_t rnd(void) { return rs_test_xorshift(&rng_state); }
 
 /* Sorts n nodes made by gen(i) and checks order and that each node kept
  * its own fields (size and seq are derived from addr). */
@@ -290,11 +286,7 @@ static void test_no_nodes(void **state)
 
 /* ---- failure injection ------------------------------------------------- */
 
-static int allocs_left;
-static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
-static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
-static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
-static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+/* failing rs_mem backend: test_support.h */
 
 static void test_out_of_memory(void **state)
 {

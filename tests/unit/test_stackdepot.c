@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "rs_mem.h"
 #include "stackdepot.h"
 
@@ -111,11 +113,7 @@ static void test_get_bad_id(void **state)
 
 /* ---- failure injection ------------------------------------------------- */
 
-static int allocs_left;
-static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
-static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
-static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
-static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+/* failing rs_mem backend: test_support.h */
 
 static void test_out_of_memory(void **state)
 {

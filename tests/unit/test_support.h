@@ -1,0 +1,33 @@
+/*
+ * test_support.h - small helpers shared by the cmocka unit tests of lib/:
+ * a failing rs_mem backend for out-of-memory paths and a seeded xorshift
+ * generator for randomised tests.  Header-only: every test file gets its
+ * own copy of the state, so tests stay independent.
+ */
+#ifndef RS_TEST_SUPPORT_H
+#define RS_TEST_SUPPORT_H
+
+#include "rs_mem.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* rs_mem backend whose allocations succeed allocs_left times, then fail:
+ *     allocs_left = k; rs_mem_set_backend(&failing); ...; rs_mem_set_backend(NULL); */
+static int allocs_left;
+static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
+static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
+static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
+static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+
+/* xorshift64: deterministic pseudo-random numbers from *state (non-zero). */
+static inline uint64_t rs_test_xorshift(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+#endif /* RS_TEST_SUPPORT_H */
