@@ -10,8 +10,12 @@
  * drops the wrappers refscope puts between the program's frames (the main
  * wrapper below main, a thread start wrapper below a thread's function).
  * The one refscope address that stands for a program frame is the return
- * stub of a hooked ref/unref call (got_hook.h): it is replaced by the
- * original return address kept on the thread's shadow stack.
+ * stub of a hooked ref/unref call (got_hook.h).  Its unwind info ends the
+ * walk there (so libunwind stays on its fast path instead of stepping
+ * through a return address it cannot read); the stub is replaced by the
+ * stack the hook's pre captured for that call (its first frame is the
+ * original return address), or, when pre recorded none, by the original
+ * return address alone, kept on the thread's shadow stack.
  *
  * Depth: REFSCOPE_DEPTH frames are kept (default 32).  Cost grows about
  * linearly with the frames actually walked; see the measurements in the
@@ -128,6 +132,20 @@ static int stack_room_ok(uint64_t sp)
     return sp - lo >= RS_BT_STACK_NEED;
 }
 
+/* Appends to pcs[0..*kept) the stack that pre captured for the k-th
+ * pending hooked call, up to max frames in all; 1 when done, 0 when that
+ * call carries no stack (the caller falls back to its return address). */
+static int append_caller_stack(uint32_t k, uint64_t *pcs, uint32_t *kept, uint32_t max)
+{
+    rs_stack_t st;
+    uint32_t id = rs_got_hook_pending_stack(k);
+    if (!id || rs_stackdepot_get(rs_depot, id, &st) != 0)
+        return 0;
+    for (uint32_t j = 0; j < st.n_frames && *kept < max; j++)
+        pcs[(*kept)++] = st.pcs[j];
+    return 1;
+}
+
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
 {
     if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
@@ -146,8 +164,9 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
         if (RS_UNLIKELY(pc >= self_lo && pc < self_hi)) {
             if (!rs_got_hook_is_return_stub(pc))
                 continue;
-            /* A hooked call's swapped return address: the real one is on
-             * the thread's shadow stack (got_hook.h). */
+            /* A hooked call's swapped return address (got_hook.h). */
+            if (append_caller_stack(stubs, pcs, &kept, max))
+                break;
             pc = rs_got_hook_pending_return(stubs++);
             if (!pc)
                 continue;

@@ -124,16 +124,24 @@ __asm__(
     "    jmp *%r11\n"
     ".cfi_endproc\n"
     /* Entered by the hooked function's `ret`: rsp = slot + 8.  The nop
-     * keeps return_stub - 1 inside the stub's CFI for unwinders. */
+     * keeps return_stub - 1 inside the stub's CFI for unwinders, which
+     * look up a return address's caller at address - 1: there rip is
+     * undefined, so a walk from inside the hooked function ends cleanly
+     * at the stub (the slot holds the stub itself, nothing to unwind
+     * through) and libunwind's cached fast path stays usable; the walker
+     * continues with the pending call's stack (got_hook.h).  From the
+     * stub's body on (post hooks) the slot holds the real address again. */
     ".balign 16\n"
     ".cfi_startproc\n"
     ".cfi_def_cfa_offset 0\n"
+    ".cfi_undefined %rip\n"
     "    nop\n"
     ".globl rs_got_return_stub\n"
     ".hidden rs_got_return_stub\n"
     "rs_got_return_stub:\n"
     "    subq $8, %rsp\n"              /* the slot: leave refills it     */
     ".cfi_def_cfa_offset 8\n"
+    ".cfi_restore %rip\n"
     "    pushq %rax\n"
     ".cfi_adjust_cfa_offset 8\n"
     "    pushq %rdx\n"
@@ -166,11 +174,13 @@ typedef struct shadow_entry {
     uint64_t slot;         /* where it was on the stack                */
     uint64_t cookie[2];
     uint32_t id;
+    uint32_t stack;        /* caller's stack id given by pre, 0 = none  */
 } shadow_entry_t;
 
 typedef struct shadow {
     uint32_t       depth;
     int            busy;   /* reentrancy guard                         */
+    uint32_t       pre_stack; /* set by pre through set_caller_stack   */
     shadow_entry_t e[RS_GOT_HOOK_SHADOW];
 } shadow_t;
 
@@ -261,10 +271,12 @@ __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *
     sh->busy = 1;
     uint64_t cookie[2] = { 0, 0 };
     int internal = id >= RS_GOT_HOOK_MAX;
+    sh->pre_stack = 0;
     int want = internal ? dlsym_pre(args, cookie) : pre_hook(id, args, cookie);
     if (want && (internal || post_hook) && sh->depth < RS_GOT_HOOK_SHADOW) {
         sh->e[sh->depth] = (shadow_entry_t){ *slot, (uint64_t)slot,
-                                             { cookie[0], cookie[1] }, id };
+                                             { cookie[0], cookie[1] }, id,
+                                             sh->pre_stack };
         sh->depth++;
         *slot = (uint64_t)rs_got_return_stub;
     }
@@ -554,17 +566,34 @@ int rs_got_hook_is_return_stub(uint64_t pc)
     return pc == (uint64_t)rs_got_return_stub;
 }
 
-uint64_t rs_got_hook_pending_return(uint32_t k)
+/* The calling thread's k-th pending entry holding a real return address,
+ * or NULL.  Chained entries (tail calls) share one stub occurrence on the
+ * stack: only entries holding a real return address count. */
+static const shadow_entry_t *pending_entry(uint32_t k)
 {
     shadow_t *sh = &shadow;
-    /* Chained entries (tail calls) share one stub occurrence on the stack:
-     * only entries holding a real return address count. */
     for (uint32_t d = sh->depth; d > 0; d--) {
-        uint64_t ret = sh->e[d - 1].ret;
-        if (ret != (uint64_t)rs_got_return_stub && k-- == 0)
-            return ret;
+        if (sh->e[d - 1].ret != (uint64_t)rs_got_return_stub && k-- == 0)
+            return &sh->e[d - 1];
     }
-    return 0;
+    return NULL;
+}
+
+uint64_t rs_got_hook_pending_return(uint32_t k)
+{
+    const shadow_entry_t *e = pending_entry(k);
+    return e ? e->ret : 0;
+}
+
+void rs_got_hook_set_caller_stack(uint32_t stack_id)
+{
+    shadow.pre_stack = stack_id;
+}
+
+uint32_t rs_got_hook_pending_stack(uint32_t k)
+{
+    const shadow_entry_t *e = pending_entry(k);
+    return e ? e->stack : 0;
 }
 
 void rs_got_hook_stats(uint64_t *patched, uint64_t *skipped)
@@ -588,6 +617,8 @@ void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
 void *rs_got_hook_filter_dlsym(const char *name, void *result) { return result; }
 int rs_got_hook_is_return_stub(uint64_t pc) { return 0; }
 uint64_t rs_got_hook_pending_return(uint32_t k) { return 0; }
+void rs_got_hook_set_caller_stack(uint32_t stack_id) { (void)stack_id; }
+uint32_t rs_got_hook_pending_stack(uint32_t k) { return 0; }
 void rs_got_hook_stats(uint64_t *patched, uint64_t *skipped)
 {
     if (patched)

@@ -30,7 +30,13 @@
  * rs_got_hook_is_return_stub() is true must replace it with
  * rs_got_hook_pending_return(k) (k = how many stubs it met before, from
  * the innermost) and continue from there.  Capture stacks in pre when you
- * can, and carry them to post in the cookie.
+ * can, and carry them to post in the cookie.  The stub's unwind info ends
+ * a DWARF walk from inside the hooked function at the stub (a return
+ * address of the stub reads as "rip undefined": the real caller is only on
+ * the shadow stack), so a walker cannot continue by itself; when pre gave
+ * the call its caller's stack (rs_got_hook_set_caller_stack(), a stack id
+ * whose first frame is the hooked call's return address), the walker
+ * appends rs_got_hook_pending_stack(k) in place of the stub instead.
  *
  * Limits: x86-64 Linux/glibc only (elsewhere install returns -1).  A slot
  * bound to a different definition than the one dlsym(RTLD_DEFAULT) finds
@@ -84,6 +90,13 @@ int rs_got_hook_is_return_stub(uint64_t pc);
 /* Original return address of the calling thread's k-th pending post hook
  * counted from the innermost, or 0 when there are not that many. */
 uint64_t rs_got_hook_pending_return(uint32_t k);
+/* Called from pre: tags the call being entered with stack_id (opaque to
+ * this module; 0 = none), kept with its shadow entry when a post hook is
+ * asked for.  Never fails; without a pending post the tag is dropped. */
+void rs_got_hook_set_caller_stack(uint32_t stack_id);
+/* The tag of the calling thread's k-th pending post hook (counted as for
+ * rs_got_hook_pending_return), or 0 when untagged or not that many. */
+uint32_t rs_got_hook_pending_stack(uint32_t k);
 
 /* Slots patched and slots left alone (bound elsewhere, mprotect failed)
  * since install. */
