@@ -55,7 +55,21 @@ static const char builtin_gst[] =
     "typename call=g_type_name word=0\n"
     "ctor   gst_mini_object_init  arg=0\n"
     "incref gst_mini_object_ref   arg=0\n"
-    "decref gst_mini_object_unref arg=0\n";
+    "decref gst_mini_object_unref arg=0\n"
+    "# libgstreamer calls gst_mini_object_init directly, never through its\n"
+    "# GOT, so the public constructors a program calls are hooked too.\n"
+    "ctor   gst_buffer_new              returns\n"
+    "ctor   gst_buffer_new_allocate     returns\n"
+    "ctor   gst_buffer_new_wrapped      returns\n"
+    "ctor   gst_buffer_new_wrapped_full returns\n"
+    "ctor   gst_buffer_new_memdup       returns\n"
+    "ctor   gst_buffer_copy_region      returns\n"
+    "ctor   gst_buffer_copy_deep        returns\n"
+    "ctor   gst_mini_object_copy        returns\n"
+    "ctor   gst_caps_new_empty          returns\n"
+    "ctor   gst_caps_new_any            returns\n"
+    "ctor   gst_caps_new_empty_simple   returns\n"
+    "ctor   gst_caps_from_string        returns\n";
 
 static const struct {
     const char *name;

@@ -16,6 +16,9 @@
  *                         is an incref.
  *   ctor, or `returns`    pre captures the stack into the cookie, post
  *                         records with the object (return value or arg).
+ * Every call with a post hook is also tagged with its pre stack
+ * (rs_got_hook_set_caller_stack): stacks captured inside the call (its
+ * allocations) end at the return stub and continue with that stack.
  * Arguments, return values and errno pass through untouched; the event
  * code runs with the guard set, so allocations it causes are not recorded.
  *
@@ -45,7 +48,8 @@
  * runs before refscope's, so setting the variable at start-up is too late.
  * Instead librefscope.so exports getenv (glibc's semantics, a plain scan of
  * environ, so it works before start-up): when REFSCOPE_HOOKS names the
- * gobject profile and G_SLICE is unset, getenv("G_SLICE") answers
+ * gobject or the gst profile (GStreamer 1.22 takes GstBuffer, GstEvent...
+ * from g_slice too) and G_SLICE is unset, getenv("G_SLICE") answers
  * "always-malloc".  The environment itself is not changed.
  */
 #include "refcount.h"
@@ -87,8 +91,9 @@ static char *scan_environ(const char *name)
     return NULL;
 }
 
-/* REFSCOPE_HOOKS lists the gobject profile and refscope is enabled. */
-static int gobject_requested(void)
+/* REFSCOPE_HOOKS lists a profile of GLib-sliced objects (gobject, gst)
+ * and refscope is enabled. */
+static int slice_profile_requested(void)
 {
     const char *en = scan_environ("REFSCOPE_ENABLE");
     if (en && (strcmp(en, "0") == 0 || strcmp(en, "no") == 0 ||
@@ -98,7 +103,8 @@ static int gobject_requested(void)
     while (v && *v) {
         const char *end = strchr(v, ',');
         size_t n = end ? (size_t)(end - v) : strlen(v);
-        if (n == 7 && strncmp(v, "gobject", 7) == 0)
+        if ((n == 7 && strncmp(v, "gobject", 7) == 0) ||
+            (n == 3 && strncmp(v, "gst", 3) == 0))
             return 1;
         v = end ? end + 1 : NULL;
     }
@@ -109,7 +115,7 @@ RS_EXPORT char *getenv(const char *name)
 {
     char *v = scan_environ(name);
     if (RS_UNLIKELY(!v && name && name[0] == 'G' && strcmp(name, "G_SLICE") == 0 &&
-                    gobject_requested()))
+                    slice_profile_requested()))
         return (char *)"always-malloc";
     return v;
 }
@@ -186,6 +192,7 @@ static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
     if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
         cookie[0] = obj;
         cookie[1] = stack | (uint64_t)(uint32_t)before << 32;
+        rs_got_hook_set_caller_stack(stack);   /* for stacks taken inside */
         want = 1;
     } else {
         hook_event(id, obj, h->kind == RS_HOOK_DECREF ? RS_REF_DECREF : RS_REF_INCREF,

@@ -36,7 +36,8 @@ def compare(args):
     rstest.check(lsan is not None, "liblsan.so.0 not found (apt: liblsan0)")
     names = sorted(n[:-2] for n in os.listdir(args.source_dir)
                    if n.endswith(".c") and n != "sample_util.c"
-                   and not n.startswith(("plugin_", "rcobj", "gobject_")))
+                   and not n.startswith(("plugin_", "rcobj", "gobject_",
+                                          "gst_")))
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     failures = []

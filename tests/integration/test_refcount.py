@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_leak,
-gobject_*.c) under `refscope run --json` and asserts exactly what its
+gobject_*.c, gst_*.c) under `refscope run --json` and asserts exactly what its
 header promises about reference counts: the summary's cycles, leaked_refs
 and rc_errors (and the plain classes), and every finding of class cycle,
 leaked_ref and rc_error field by field (type names, sizes, refcounts,
@@ -210,6 +210,13 @@ SPECS = {
         hooks="gobject",
         reachable_types=[("RsItem", 48, 1, "keep_model")],
         text=("RsNode", "RsItem", "leak_a_ref")),
+    "gst_leak": spec(
+        {"leaked_refs": (1, 1, 280, 1), "reachable": None},
+        [leaked_ref(280, 1, "GstBuffer", "make_leak", 1, 1, 0,
+                    [(1, "leak_buffer_ref")])],
+        hooks="gst",
+        reachable_types=[("GstBuffer", 280, 1, "keep_buffer")],
+        text=("GstBuffer", "leak_buffer_ref")),
 }
 
 # ---- checking ---------------------------------------------------------------
