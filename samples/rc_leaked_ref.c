@@ -13,7 +13,7 @@
  * unexplained reference, and one unbalanced incref (count 1) taken in
  * borrow_wrong ("1 reference taken in borrow_wrong was never released";
  * borrow_ok's pair and the ctor/final-unref pair are balanced: see the
- * pairing rule in lib/refhistory.h).  The label is "indirect", 16 bytes,
+ * pairing rule in lib/model/refhistory.h).  The label is "indirect", 16 bytes,
  * allocated in make_label, charged to the widget.  summary.leaked_refs:
  * 1 object, 1 ref, 40 bytes.  No cycle, leaked or rc_error.
  *

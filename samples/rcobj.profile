@@ -1,6 +1,6 @@
 # rcobj.profile - the example user profile: librcobj (samples/rcobj.h).
 # Use it with  REFSCOPE_HOOKS=/path/to/rcobj.profile  (the build copies it
-# next to the samples).  The file format is documented in lib/profile.h
+# next to the samples).  The file format is documented in lib/model/profile.h
 # and the README.
 profile rcobj
 ctor    rcobj_new   returns

@@ -1,6 +1,6 @@
 /*
  * cmd_chain.c - `refscope chain SNAPSHOT TARGET`: why is a block alive —
- * the shortest referrer chains from roots (lib/report_chain.h), or its
+ * the shortest referrer chains from roots (lib/report/report_chain.h), or its
  * direct referrers with --referrers.  Exit 0 when something was printed,
  * 1 when the target matches no block, 2 on a usage error or an unreadable
  * snapshot.
@@ -32,7 +32,7 @@ static void usage(void)
           "  --max N       at most N chains (default 3, 0 = all)\n"
           "  --referrers   list every pointer to the block instead (one hop;\n"
           "                TARGET must name one block: its first match is used)\n"
-          "  --json        JSON (layout in lib/report_chain.h)\n"
+          "  --json        JSON (layout in lib/report/report_chain.h)\n"
           "  --help        this text\n"
           "\n"
           "Exit status: 0 success, 1 nothing matches TARGET, 2 usage error or\n"

@@ -1,6 +1,6 @@
 /*
  * cmd_diff.c - `refscope diff OLD NEW`: what grew between two snapshots
- * of one program (lib/report_diff.h does the work).  Exit 0 on success,
+ * of one program (lib/report/report_diff.h does the work).  Exit 0 on success,
  * 2 on a usage error, an unreadable snapshot, or snapshots of different
  * programs without --force.
  */
@@ -34,7 +34,7 @@ static void usage(void)
           "  --limit N         at most N rows (0 = all; default 50 for text,\n"
           "                    all for JSON)\n"
           "  --force           diff snapshots of different programs\n"
-          "  --json            JSON (layout in lib/report_diff.h)\n"
+          "  --json            JSON (layout in lib/report/report_diff.h)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error, unreadable snapshot or\n"

@@ -1,6 +1,6 @@
 /*
  * cmd_export.c - `refscope export --json SNAPSHOT`: the whole snapshot as
- * JSON for other tools (schema in lib/report_export.h).  Exit 0 success,
+ * JSON for other tools (schema in lib/report/report_export.h).  Exit 0 success,
  * 2 on a usage error or an unreadable snapshot.
  */
 #include "cli.h"
@@ -20,7 +20,7 @@ static void usage(void)
           "Writes everything a snapshot holds as one JSON object on stdout:\n"
           "process, summary, modules, types, symbolized stacks, every block\n"
           "with its class, the pointer edges, the roots and root pointers,\n"
-          "refcount errors.  The schema is documented in lib/report_export.h\n"
+          "refcount errors.  The schema is documented in lib/report/report_export.h\n"
           "(\"format\": \"refscope-snapshot-json\", \"version\": 1).\n"
           "\n"
           "  --json     the output format (the only one, and required)\n"

@@ -1,6 +1,6 @@
 /*
  * cmd_graph.c - `refscope graph SNAPSHOT`: the heap graph, or a part of
- * it, as Graphviz DOT (lib/report_dot.h); rendered to SVG/PNG/PDF with
+ * it, as Graphviz DOT (lib/report/report_dot.h); rendered to SVG/PNG/PDF with
  * Graphviz's `dot` when -o names such a file.  Exit 0 success, 1 when
  * --around matches no block, 2 on a usage error, an unreadable snapshot
  * or when `dot` is missing or fails.

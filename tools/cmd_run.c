@@ -88,7 +88,7 @@ static void usage(void)
           "  --out DIR         keep the snapshots in DIR (created if missing);\n"
           "                    default: a temporary directory, removed after\n"
           "  --json            print a JSON array with one object per process\n"
-          "                    (layout in lib/report.h; \"snapshot\" is null\n"
+          "                    (layout in lib/report/report.h; \"snapshot\" is null\n"
           "                    unless --out keeps the files)\n"
           "  --depth N         frames kept per allocation stack (1..256)\n"
           "  --exitcode N      exit N (0..255) when anything leaked and the\n"

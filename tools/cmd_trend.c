@@ -1,6 +1,6 @@
 /*
  * cmd_trend.c - `refscope trend SNAP...`: groups that grow across a series
- * of snapshots of one run (lib/report_trend.h).  Exit 0 success, 2 on a
+ * of snapshots of one run (lib/report/report_trend.h).  Exit 0 success, 2 on a
  * usage error, an unreadable snapshot or snapshots of different programs
  * (without --force).
  */
@@ -32,7 +32,7 @@ static void usage(void)
           "  --class LIST      only blocks of these classes (comma separated)\n"
           "  --limit N         at most N findings (0 = all, the default)\n"
           "  --force           accept snapshots of different programs\n"
-          "  --json            JSON (layout in lib/report_trend.h)\n"
+          "  --json            JSON (layout in lib/report/report_trend.h)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success (whether or not anything grows), 2 usage\n"

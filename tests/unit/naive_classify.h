@@ -2,7 +2,7 @@
  * naive_classify.h - an obviously correct, slow reference for rs_classify,
  * used by the differential test in test_classify.c.
  *
- * It states the rules of lib/classify.c directly on an adjacency matrix of
+ * It states the rules of lib/model/classify.c directly on an adjacency matrix of
  * edge multiplicities, for graphs of at most NAIVE_MAX nodes:
  *  - reachability by repeated relaxation until nothing changes;
  *  - gc_refs by summing a matrix column;
@@ -10,7 +10,7 @@
  *    restricted to the garbage, "cyclic" as "reaches itself";
  *  - BFS owners as "smallest (distance, seed index)", distances by
  *    Bellman-Ford style relaxation through the allowed nodes.
- * It shares no code with lib/classify.c.
+ * It shares no code with lib/model/classify.c.
  */
 #ifndef NAIVE_CLASSIFY_H
 #define NAIVE_CLASSIFY_H

@@ -1,5 +1,5 @@
 /*
- * test_blocktable.c - unit tests of lib/blocktable.c: insert, lookup,
+ * test_blocktable.c - unit tests of lib/model/blocktable.c: insert, lookup,
  * remove, replace, growth, deletion keeping probe runs intact (checked
  * against a plain array model), foreach, allocation failure, fork locks,
  * and four threads inserting and removing with exact final counts.

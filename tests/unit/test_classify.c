@@ -1,5 +1,5 @@
 /*
- * test_classify.c - unit tests of lib/classify.c.
+ * test_classify.c - unit tests of lib/model/classify.c.
  *
  * Hand-built graphs for each rule in classify.c's header comment, a
  * differential test against naive_classify.h on thousands of random small

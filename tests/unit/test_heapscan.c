@@ -1,5 +1,5 @@
 /*
- * test_heapscan.c - unit tests of lib/heapscan.c on real memory: malloc'd
+ * test_heapscan.c - unit tests of lib/model/heapscan.c on real memory: malloc'd
  * blocks wired together (start, interior and one-past-end pointers, the
  * adjacency rule, unaligned words and words past a block's size ignored,
  * self pointers), root regions with unaligned starts, sorting, edge-array

@@ -1,5 +1,5 @@
 /*
- * test_json_parse.c - unit tests of lib/json_parse.c: values, escapes,
+ * test_json_parse.c - unit tests of lib/report/json_parse.c: values, escapes,
  * numbers, every class of syntax error with its line and column, depth
  * limits, and random garbage (which must never crash, only fail or
  * parse).  Round trip: what json_writer writes, json_parse reads back.

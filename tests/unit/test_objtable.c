@@ -1,5 +1,5 @@
 /*
- * test_objtable.c - unit tests of lib/objtable.c: event recording rules
+ * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
  * (create by ctor/incref, duplicate ctor, untracked decref), declare,
  * remove with history hand-over, a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads

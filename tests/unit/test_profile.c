@@ -1,5 +1,5 @@
 /*
- * test_profile.c - unit tests of lib/profile.c: the built-in profiles, the
+ * test_profile.c - unit tests of lib/model/profile.c: the built-in profiles, the
  * accepted syntax, every error message (exact text, file and line), the
  * all-or-nothing rule, files and lists, and robustness on random bytes.
  */

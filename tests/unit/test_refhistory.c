@@ -1,5 +1,5 @@
 /*
- * test_refhistory.c - unit tests of lib/refhistory.c: the pairing rule case
+ * test_refhistory.c - unit tests of lib/model/refhistory.c: the pairing rule case
  * by case (leaf-only differences, borrow_wrong, thread preference, depth
  * tie-break, recency, unmatched decrefs), a differential test against a
  * naive filter-then-maximise version of the rule on random logs, log

@@ -1,6 +1,6 @@
 /*
  * test_report_check.c - unit tests of the CI gate (lib/report_check*.c,
- * lib/report_formats.c): LSan-style pattern matching, suppression files
+ * lib/report/report_formats.c): LSan-style pattern matching, suppression files
  * and their errors, which item each suppression kind hides, fingerprint
  * stability (addresses, lines and system frames do not matter; functions,
  * files, class and type do), baseline round trip, growth and ratchet,

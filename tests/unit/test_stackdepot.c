@@ -1,5 +1,5 @@
 /*
- * test_stackdepot.c - unit tests of lib/stackdepot.c: deduplication, dense
+ * test_stackdepot.c - unit tests of lib/model/stackdepot.c: deduplication, dense
  * ids, epochs, frame clamping, bad ids, allocation failure, and concurrent
  * interning of overlapping stacks from four threads.
  */
