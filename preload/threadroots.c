@@ -20,6 +20,9 @@
  * main thread contains its TLS and descriptor at the top; the stack region
  * stops where the TLS region starts so no word is scanned twice.
  *
+ * Ghosts (threads of the parent process that survive a fork as memory
+ * only, threads.c) contribute their whole stack and TLS, no registers.
+ *
  * Not reentrant (static maps table): called by one analysing thread,
  * between rs_world_stop() and rs_world_resume().
  */
@@ -302,6 +305,21 @@ static int push_stopped(rs_rootvec_t *out, rs_stopped_t *r)
     return push_thread(out, &t);
 }
 
+typedef struct ghost_ctx {
+    rs_rootvec_t *out;
+    int           rc;
+} ghost_ctx_t;
+
+/* A thread of a parent process (threads.c): its whole stack and its TLS,
+ * like a thread that did not answer the stop. */
+static void push_ghost(const rs_thread_info_t *info, void *arg)
+{
+    ghost_ctx_t *g = arg;
+    rs_thread_view_t t = { .tid = info->tid, .tp = info->self, .info = info };
+    if (g->rc == 0 && push_thread(g->out, &t) != 0)
+        g->rc = -1;
+}
+
 int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self)
 {
     rs_threadroots_init();
@@ -314,5 +332,12 @@ int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self)
     for (uint32_t i = 0; i < n; i++)
         if (push_stopped(out, rs_world_record(i)) != 0)
             return -1;
-    return 0;
+    ghost_ctx_t g = { out, 0 };
+    int locked = rs_world_active();    /* the stopper holds the registry */
+    if (!locked)
+        rs_threads_lock();
+    rs_threads_foreach_ghost(push_ghost, &g);
+    if (!locked)
+        rs_threads_unlock();
+    return g.rc;
 }

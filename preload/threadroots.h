@@ -27,8 +27,16 @@ typedef struct rs_self_context {
 /* Registers the calling thread as the main thread; call once at init. */
 void rs_threads_init(void);
 
-/* In a fork child: forget every thread but the calling one. */
+/* In a fork child: the parent's other threads do not exist here, but
+ * their stacks and TLS stay mapped with their content: they become
+ * "ghosts", kept as roots (whole stack, TLS; no registers) until a new
+ * thread's stack overlaps one.  The calling thread registers anew. */
 void rs_threads_atfork_child(void);
+
+/* Bytes of stack left below sp on the thread whose stack holds sp (the
+ * main thread's may grow to RLIMIT_STACK); UINT64_MAX when unknown.
+ * Async-signal-safe (reads /proc/self/maps with read(2)). */
+uint64_t rs_threads_stack_room(uint64_t sp);
 
 /* Stops every other thread of the process (signal + handshake), each one
  * saving its registers and stack pointer.  Threads that do not answer in
@@ -40,7 +48,9 @@ void rs_world_resume(void);
 
 /* Appends, for every thread including the caller, the roots that thread
  * contributes: live stack, saved registers, static TLS + thread descriptor
- * (holds pthread_setspecific values), and the DTV (dynamic TLS).
+ * (holds pthread_setspecific values), and the DTV (dynamic TLS); and for
+ * every ghost of a thread of a parent process (fork), its whole stack and
+ * TLS.
  * Must be called between rs_world_stop() and rs_world_resume().
  * Returns 0, or -1 if memory ran out (the vector keeps what it had). */
 int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self);

@@ -11,8 +11,16 @@
  * Threads the registry never saw (created before refscope loaded, or by a
  * raw clone) are still found by world.c through /proc/self/task.
  *
+ * Fork: in the child only the forking thread exists, but the others'
+ * stacks, descriptors and TLS stay mapped with the content they had (glibc
+ * keeps them in its stack cache).  Their slots become ghosts: never found
+ * by tid (the number may be reused), not stopped, but scanned as roots in
+ * whole (threadroots.c), so that what only the parent's other threads held
+ * is not reported as leaked by the child.  A ghost is dropped when a
+ * thread registers with a stack overlapping it (glibc reused the stack).
+ *
  * Invariants:
- *  - A slot is free iff its tid is 0.  Slots live in a static first chunk
+ *  - A slot is free iff its tid is 0; a ghost slot keeps its old tid.  Slots live in a static first chunk
  *    and in mmap'ed chunks that are never freed, so a slot pointer held in
  *    a thread's key value stays valid for the life of the process.
  *  - Registry memory never comes from the interposed malloc.
@@ -33,6 +41,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define RS_CHUNK_SLOTS 256
@@ -73,24 +82,43 @@ void rs_threads_unlock(void)
     pthread_mutex_unlock(&g_lock);
 }
 
-int rs_threads_lookup(uint32_t tid, rs_thread_info_t *out)
+/* The slot of live thread tid (not a ghost), or NULL. */
+static rs_slot_t *find_live(uint32_t tid)
 {
     for (rs_chunk_t *c = &g_first; c; c = c->next)
         for (int i = 0; i < RS_CHUNK_SLOTS; i++)
-            if (tid != 0 && c->slots[i].info.tid == tid) {
-                *out = c->slots[i].info;
-                return 1;
-            }
-    return 0;
+            if (tid != 0 && c->slots[i].info.tid == tid && !c->slots[i].info.ghost)
+                return &c->slots[i];
+    return NULL;
+}
+
+int rs_threads_lookup(uint32_t tid, rs_thread_info_t *out)
+{
+    rs_slot_t *slot = find_live(tid);
+    if (slot)
+        *out = slot->info;
+    return slot != NULL;
+}
+
+static void foreach_kind(void (*fn)(const rs_thread_info_t *t, void *ctx),
+                         void *ctx, uint8_t ghost)
+{
+    for (rs_chunk_t *c = &g_first; c; c = c->next)
+        for (int i = 0; i < RS_CHUNK_SLOTS; i++)
+            if (c->slots[i].info.tid != 0 && c->slots[i].info.ghost == ghost)
+                fn(&c->slots[i].info, ctx);
 }
 
 void rs_threads_foreach(void (*fn)(const rs_thread_info_t *t, void *ctx),
                         void *ctx)
 {
-    for (rs_chunk_t *c = &g_first; c; c = c->next)
-        for (int i = 0; i < RS_CHUNK_SLOTS; i++)
-            if (c->slots[i].info.tid != 0)
-                fn(&c->slots[i].info, ctx);
+    foreach_kind(fn, ctx, 0);
+}
+
+void rs_threads_foreach_ghost(void (*fn)(const rs_thread_info_t *t, void *ctx),
+                              void *ctx)
+{
+    foreach_kind(fn, ctx, 1);
 }
 
 /* With the lock held: a free slot, growing the registry with mmap if
@@ -212,6 +240,29 @@ static int find_map_fn(uint64_t start, uint64_t end, int readable,
     return 0;
 }
 
+static int stack_room_fn(uint64_t start, uint64_t end, int readable,
+                         const char *name, void *ctx)
+{
+    uint64_t *sp_room = ctx;               /* in: sp, out: room */
+    (void)readable;
+    if (sp_room[0] < start || sp_room[0] >= end)
+        return 0;
+    uint64_t lo = start;
+    struct rlimit rl;
+    if (strcmp(name, "[stack]") == 0 && getrlimit(RLIMIT_STACK, &rl) == 0)
+        lo = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= end ? 0 : end - rl.rlim_cur;
+    sp_room[1] = sp_room[0] > lo ? sp_room[0] - lo : 0;
+    return 1;
+}
+
+uint64_t rs_threads_stack_room(uint64_t sp)
+{
+    uint64_t sp_room[2] = { sp, UINT64_MAX };
+    if (rs_threads_maps_foreach(stack_room_fn, sp_room) != 0)
+        return UINT64_MAX;
+    return sp_room[1];
+}
+
 /* ---- registration ---------------------------------------------------- */
 
 static void unregister_slot(void *p)
@@ -255,6 +306,21 @@ static void own_stack(rs_thread_info_t *info)
     pthread_attr_destroy(&attr);
 }
 
+/* With the lock held: frees the ghosts whose stack overlaps t's (glibc
+ * gave a ghost's cached stack to the new thread t). */
+static void drop_ghosts_under(const rs_thread_info_t *t)
+{
+    if (!t->stack_lo || !t->stack_hi)
+        return;
+    for (rs_chunk_t *c = &g_first; c; c = c->next)
+        for (int i = 0; i < RS_CHUNK_SLOTS; i++) {
+            rs_thread_info_t *g = &c->slots[i].info;
+            if (g->tid && g->ghost && g->stack_hi > t->stack_lo &&
+                (g->stack_lo ? g->stack_lo : g->stack_hi - 1) < t->stack_hi)
+                g->tid = 0;
+        }
+}
+
 /* Registers the calling thread (replacing an entry left with its tid);
  * on failure the thread stays unregistered and is found by /proc. */
 static void register_self(void)
@@ -268,11 +334,8 @@ static void register_self(void)
     rs_backtrace_thread_stack(info.stack_lo, info.stack_hi);
 
     rs_threads_lock();
-    rs_slot_t *slot = NULL;
-    for (rs_chunk_t *c = &g_first; c && !slot; c = c->next)
-        for (int i = 0; i < RS_CHUNK_SLOTS && !slot; i++)
-            if (c->slots[i].info.tid == info.tid)
-                slot = &c->slots[i];
+    drop_ghosts_under(&info);
+    rs_slot_t *slot = find_live(info.tid);
     if (!slot)
         slot = slot_alloc();
     if (slot)
@@ -292,10 +355,16 @@ void rs_threads_init(void)
 
 void rs_threads_atfork_child(void)
 {
+    uint64_t self = (uint64_t)pthread_self();   /* same as in the parent */
     pthread_mutex_init(&g_lock, NULL);
     for (rs_chunk_t *c = &g_first; c; c = c->next)
-        for (int i = 0; i < RS_CHUNK_SLOTS; i++)
-            c->slots[i].info.tid = 0;
+        for (int i = 0; i < RS_CHUNK_SLOTS; i++) {
+            rs_thread_info_t *t = &c->slots[i].info;
+            if (t->tid && t->self == self)
+                t->tid = 0;
+            else if (t->tid)
+                t->ghost = 1;
+        }
     /* The caller again, under its new tid (the key value is replaced). */
     register_self();
 }

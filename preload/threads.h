@@ -26,6 +26,8 @@ typedef struct rs_thread_info {
     uint64_t  self;       /* pthread_self() == thread pointer on x86_64     */
     uint64_t  stack_lo;   /* [stack_lo, stack_hi); stack_lo 0 = unknown     */
     uint64_t  stack_hi;
+    uint8_t   ghost;      /* a thread of a parent process (fork): its tid
+                             means nothing here, only its memory is left */
 } rs_thread_info_t;
 
 void rs_threads_lock(void);
@@ -33,9 +35,12 @@ void rs_threads_unlock(void);
 /* With the lock held: copies the entry of kernel thread tid into *out and
  * returns 1, or returns 0 if tid is not registered. */
 int  rs_threads_lookup(uint32_t tid, rs_thread_info_t *out);
-/* With the lock held: calls fn for every registered thread. */
+/* With the lock held: calls fn for every registered thread of this
+ * process (ghosts excluded), or for every ghost. */
 void rs_threads_foreach(void (*fn)(const rs_thread_info_t *t, void *ctx),
                         void *ctx);
+void rs_threads_foreach_ghost(void (*fn)(const rs_thread_info_t *t, void *ctx),
+                              void *ctx);
 
 /* ---- threads.c: /proc/self/maps, read with read(2), no allocation ---- */
 
