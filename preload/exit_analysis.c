@@ -24,17 +24,24 @@
  * While the world is stopped nothing here calls malloc, the loader or
  * stdio: a stopped thread may hold their locks.
  *
- * The exit trigger is a destructor of librefscope.so: it runs inside
- * exit(), after the program's atexit handlers and the executable's
- * destructors.  It prints one summary paragraph on stderr (unless
- * REFSCOPE_QUIET) when there is something to say: a leak, a refcount
- * error, a snapshot not written, refscope out of memory.  A clean process
- * is silent, as under LeakSanitizer, because parents parse their
- * children's stderr (cmake reads `uname -m 2>&1`, configure scripts check
- * that the compiler said nothing).  With REFSCOPE_EXITCODE=N and a leak
- * it flushes stdio and ends the process with _exit(N) - unless
- * REFSCOPE_SUPPRESSIONS hide every leak, which `refscope check` decides
- * (exit_gate.c).
+ * The end-of-process analysis runs once per process, from whichever of
+ * these comes first: a destructor of librefscope.so, inside exit() after
+ * the program's atexit handlers and the executable's destructors; the
+ * _exit()/_Exit() hook (exit_hooks.c); the handler of a fatal signal
+ * whose action is the default (fatal_signals.c).  The last two use the
+ * final mode (run_final()), safe in a signal handler that interrupted
+ * malloc.  A vfork child and a fork child whose exec failed never
+ * analyse (rs_exit_process_is_ours()).  It prints one summary paragraph
+ * on stderr (unless REFSCOPE_QUIET) when there is something to say: a
+ * leak, a refcount error, a snapshot not written, refscope out of memory.
+ * A clean process is silent, as under LeakSanitizer, because parents
+ * parse their children's stderr (cmake reads `uname -m 2>&1`, configure
+ * scripts check that the compiler said nothing).  With
+ * REFSCOPE_EXITCODE=N and a leak, an exit() or _exit() ends the process
+ * with _exit(N) (stdio flushed first only when it came through exit()) -
+ * unless REFSCOPE_SUPPRESSIONS hide every leak, which `refscope check`
+ * decides (exit_gate.c).  A fatal signal always ends the process as it
+ * would have without refscope.
  */
 #include "guard.h"
 #include "preload.h"
@@ -48,6 +55,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +64,8 @@
 #include <unistd.h>
 
 static pthread_mutex_t analysis_lock = PTHREAD_MUTEX_INITIALIZER;
+/* 0 until the end-of-process analysis has been claimed in this process. */
+static atomic_int end_claimed;
 static uint32_t next_seq;
 /* Root memory for the analysing thread's registers: must outlive the scan. */
 static rs_self_context_t self_ctx;
@@ -64,6 +75,7 @@ static uint64_t loader_lo, loader_hi;
 void rs_analysis_atfork_child(void)
 {
     next_seq = 0;
+    atomic_store(&end_claimed, 0);
     pthread_mutex_init(&analysis_lock, NULL);
 }
 
@@ -287,23 +299,52 @@ static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
 
 /* ---- the driver --------------------------------------------------------- */
 
-int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
+/* The analysis lock: taken, or in final mode only tried (a fatal signal
+ * may have interrupted an analysis on another thread, which a stopped
+ * world cannot finish).  Returns 0 when held. */
+static int lock_analysis(int final)
+{
+    if (!final) {
+        pthread_mutex_lock(&analysis_lock);
+        return 0;
+    }
+    if (pthread_mutex_trylock(&analysis_lock) == 0)
+        return 0;
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: another analysis is in progress; none at this end\n");
+    rs_diag_emit(&l);
+    return -1;
+}
+
+/* See rs_analysis_run() and run_final() below. */
+static int analyse(const char *label, int reason, const rs_self_context_t *self,
+                   int final, rs_analysis_result_t *res)
 {
     if (!rs_active || rs_guard_active())
         return -1;
     int saved_errno = errno;
     int rc = -1;
     rs_guard_enter();
-    pthread_mutex_lock(&analysis_lock);
+    if (lock_analysis(final) != 0) {
+        rs_guard_leave();
+        return -1;
+    }
     memset(res, 0, sizeof *res);
     uint64_t t_start = rs_stats_now_ns(), t_stopped = 0, t_resumed = 0;
 
-    rs_main_self_context(&self_ctx);
+    if (self)
+        self_ctx = *self;
+    else
+        rs_main_self_context(&self_ctx);
+    if (final)
+        rs_scratch_begin();      /* no malloc at all from here on */
     rs_modules_refresh();
-    rs_refhooks_refresh();       /* modules dlopen'ed since the last poll */
+    if (!final)
+        rs_refhooks_refresh();   /* modules dlopen'ed since the last poll */
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;
-    rs_scratch_begin();
+    if (!final)
+        rs_scratch_begin();
 
     rs_heap_t heap = {0};
     rs_rootvec_t roots = {0};
@@ -341,6 +382,8 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_snapshot_t snap;
     memset(&snap, 0, sizeof snap);
     fill_proc(&snap.proc, label, reason, next_seq++);
+    if (self)                    /* a fatal signal: no exit status */
+        snap.proc.has_exit_status = 0;
     uint32_t total_errors = 0;
     if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0 ||
         rs_refcount_types(&snap.types, &snap.n_types) != 0 ||
@@ -360,11 +403,35 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     rs_stats_report(rs_stats_now_ns() - t_start, t_resumed - t_stopped);
     rc = 0;
 out:
-    rs_scratch_end();            /* frees heap, roots and the snapshot */
-    pthread_mutex_unlock(&analysis_lock);
+    if (!final) {
+        rs_scratch_end();        /* frees heap, roots and the snapshot */
+        pthread_mutex_unlock(&analysis_lock);
+    }                            /* final: no other analysis may end scratch
+                                    mode (its memory is shared) */
     rs_guard_leave();
     errno = saved_errno;
     return rc;
+}
+
+int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
+{
+    return analyse(label, reason, NULL, 0, res);
+}
+
+/* The final mode, for an analysis after which the process ends (_exit, a
+ * fatal signal), possibly called from a signal handler that interrupted
+ * malloc or the loader: the lock is only tried; this thread allocates
+ * from scratch memory from the start (so the module table's refresh does
+ * too) and stays in scratch mode, keeping it all, since other threads
+ * run on until the process is gone (the analysis lock stays held, so no
+ * later analysis, e.g. the snapshot thread's, can end scratch mode); modules dlopen'ed since the last poll
+ * get no profile hooks (dlsym may allocate).  self: the interrupted
+ * thread's state for a fatal signal (the snapshot then has no exit
+ * status), NULL for _exit (main_hook.c's). */
+static int run_final(const char *label, const rs_self_context_t *self,
+                                 rs_analysis_result_t *res)
+{
+    return analyse(label, 0, self, 1, res);
 }
 
 /* ---- the exit trigger ---------------------------------------------------- */
@@ -453,18 +520,49 @@ static int worth_saying(const rs_analysis_result_t *res)
            !res->written || rs_mem_out_of_memory();
 }
 
-__attribute__((destructor)) static void rs_exit_trigger(void)
+/* Whether the caller runs the end-of-process analysis: refscope is on,
+ * the process is ours (exit_hooks.c) and nobody claimed it before. */
+static int claim_end(void)
 {
-    if (!rs_active)
-        return;
+    int expected = 0;
+    return rs_active && rs_exit_process_is_ours() &&
+           atomic_compare_exchange_strong(&end_claimed, &expected, 1);
+}
+
+void rs_analysis_at_exit(int final)
+{
     static rs_analysis_result_t res;
-    if (rs_analysis_run("exit", 0, &res) != 0)
+    if (!claim_end())
+        return;
+    int rc = final ? run_final("exit", NULL, &res)
+                   : rs_analysis_run("exit", 0, &res);
+    if (rc != 0)
         return;
     if (!rs_settings.quiet && worth_saying(&res))
         print_summary(&res);
     if (rs_settings.exitcode >= 0 && leaked_blocks(&res.summary) > 0 &&
         rs_gate_fails(&res)) {           /* REFSCOPE_SUPPRESSIONS: exit_gate.c */
-        fflush(NULL);
-        _exit(rs_settings.exitcode);
+        if (!final)
+            fflush(NULL);                /* exit() flushes; _exit() does not */
+        rs_exit_now(rs_settings.exitcode);
     }
+}
+
+void rs_analysis_at_signal(int sig, const rs_self_context_t *ctx)
+{
+    static rs_analysis_result_t res;
+    char label[16] = "SIG";
+    const char *abbrev = sigabbrev_np(sig);
+    if (!claim_end())
+        return;
+    if (abbrev && strlen(abbrev) < sizeof label - 3)
+        memcpy(label + 3, abbrev, strlen(abbrev) + 1);
+    if (run_final(label, ctx, &res) == 0 && !rs_settings.quiet &&
+        worth_saying(&res))
+        print_summary(&res);
+}
+
+__attribute__((destructor)) static void rs_exit_trigger(void)
+{
+    rs_analysis_at_exit(0);
 }

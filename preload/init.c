@@ -12,7 +12,8 @@
  * lib/'s rs_mem at glibc's un-interposed __libc_* allocator (scratch.c),
  * creates the stack depot, the block table and the refcounted-object
  * tables, reads the module table, registers the main thread, installs
- * fork handlers, sets rs_active, and then installs the profile hooks of
+ * fork handlers, sets rs_active, installs the fatal-signal handlers
+ * (fatal_signals.c), and then installs the profile hooks of
  * REFSCOPE_HOOKS (refhooks.c), whose events need rs_active.  If anything
  * fails refscope stays inactive (pass-through) and says so once.
  *
@@ -24,7 +25,8 @@
  * parent and child release them.  The child forgets the other threads and
  * its cached thread id and restarts the snapshot sequence; it keeps the
  * blocks inherited from the parent and writes its own snapshot, under its
- * own pid, when it exits.
+ * own pid, when it exits.  The other threads' stacks stay mapped in the
+ * child with their content; they remain roots there (threads.c).
  */
 #include "guard.h"
 #include "preload.h"
@@ -37,6 +39,8 @@
 #include <unistd.h>
 
 int rs_active;
+pid_t rs_self_pid;
+int rs_forked;
 rs_stackdepot_t *rs_depot;
 rs_blocktable_t *rs_table;
 
@@ -72,6 +76,9 @@ static void fork_child(void)
     rs_diag_atfork_child();
     rs_threads_atfork_child();
     rs_analysis_atfork_child();
+    rs_exit_hooks_atfork_child();
+    rs_self_pid = getpid();
+    rs_forked = 1;
     rs_guard_leave();
 }
 
@@ -98,6 +105,7 @@ static void start(void)
     if (rs_modules_init() != 0)
         rs_diag_oom();
     rs_backtrace_init();
+    rs_stack_frames_init();
     rs_threads_init();
     if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
         say_inactive("cannot install fork handlers");
@@ -105,7 +113,10 @@ static void start(void)
     }
     if (rs_refcount_init((uint32_t)rs_settings.history) != 0)
         rs_diag_oom();            /* objects untracked, blocks still are */
+    rs_self_pid = getpid();
+    rs_exit_hooks_init();
     rs_active = 1;
+    rs_fatal_signals_init();      /* after rs_active: it stands in for SIG_DFL */
     rs_snapshot_trigger_init();
     rs_refhooks_init();           /* hooks may fire from now on */
 }

@@ -15,6 +15,8 @@
  *  - otherwise the current stack pointer.
  * glibc's own call of exit() after main returns is internal to libc and
  * does not reach the interposed exit(), so the two cases do not mix.
+ * _exit() and _Exit() get the same entry stub (their C half and the
+ * analysis they trigger are in exit_hooks.c).
  *
  * __libc_start_main is interposed through the executable's PLT; a static
  * executable never loads the preload at all.
@@ -71,40 +73,58 @@ RS_EXPORT int __libc_start_main(main_fn_t main_fn, int argc, char **argv,
                 fini, rtld_fini, stack_end);
 }
 
-/* The C half of exit(): the stub has saved the registers. */
-__attribute__((noreturn, used)) void rs_exit_hook(int status)
+void rs_main_note_exit(int status)
 {
     exit_status = status;
     exit_tid = rs_alloc_thread_tid();
+}
+
+/* The C half of exit(): the stub has saved the registers. */
+__attribute__((noreturn, used)) void rs_exit_hook(int status)
+{
+    rs_main_note_exit(status);
     if (!real_exit)
         real_exit = (exit_fn_t)dlsym(RTLD_NEXT, "exit");
     if (real_exit)
         real_exit(status);
-    _exit(status);
+    rs_exit_now(status);
 }
 
 #if defined(__x86_64__)
-/* exit(): save the caller's stack pointer and callee-saved registers,
- * then tail-jump to rs_exit_hook with the status still in %edi. */
-__asm__(".text\n"
-        ".globl exit\n"
-        ".type exit, @function\n"
-        "exit:\n"
-        "    movq %rbx, rs_exit_regs+0(%rip)\n"
-        "    movq %rbp, rs_exit_regs+8(%rip)\n"
-        "    movq %r12, rs_exit_regs+16(%rip)\n"
-        "    movq %r13, rs_exit_regs+24(%rip)\n"
-        "    movq %r14, rs_exit_regs+32(%rip)\n"
-        "    movq %r15, rs_exit_regs+40(%rip)\n"
-        "    movq %rsp, rs_exit_sp(%rip)\n"
-        "    jmp rs_exit_hook\n"
-        ".size exit, .-exit\n");
+/* An entry stub for name: save the caller's stack pointer and callee-saved
+ * registers, then tail-jump to hook with the status still in %edi.  Used
+ * for exit() here and for _exit() and _Exit() (exit_hooks.c). */
+#define RS_EXIT_STUB(name, hook)                                        \
+    __asm__(".text\n"                                                  \
+            ".globl " #name "\n"                                       \
+            ".type " #name ", @function\n"                             \
+            #name ":\n"                                                \
+            "    movq %rbx, rs_exit_regs+0(%rip)\n"                    \
+            "    movq %rbp, rs_exit_regs+8(%rip)\n"                    \
+            "    movq %r12, rs_exit_regs+16(%rip)\n"                   \
+            "    movq %r13, rs_exit_regs+24(%rip)\n"                   \
+            "    movq %r14, rs_exit_regs+32(%rip)\n"                   \
+            "    movq %r15, rs_exit_regs+40(%rip)\n"                   \
+            "    movq %rsp, rs_exit_sp(%rip)\n"                        \
+            "    jmp " #hook "\n"                                      \
+            ".size " #name ", .-" #name "\n")
+RS_EXIT_STUB(exit, rs_exit_hook);
+RS_EXIT_STUB(_exit, rs_quick_exit_hook);
+RS_EXIT_STUB(_Exit, rs_quick_exit_hook);
 #else
+#define RS_EXIT_ENTRY(name)                                             \
+    RS_EXPORT __attribute__((noreturn)) void name(int status)           \
+    {                                                                   \
+        rs_exit_sp = current_sp();                                      \
+        rs_quick_exit_hook(status);                                     \
+    }
 RS_EXPORT __attribute__((noreturn)) void exit(int status)
 {
     rs_exit_sp = current_sp();
     rs_exit_hook(status);
 }
+RS_EXIT_ENTRY(_exit)
+RS_EXIT_ENTRY(_Exit)
 #endif
 
 void rs_main_self_context(rs_self_context_t *ctx)

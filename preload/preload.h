@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define RS_EXPORT      __attribute__((visibility("default")))
 #define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -116,6 +117,11 @@ void rs_diag_oom(void);
 /* Non-zero once start-up completed with REFSCOPE_ENABLE on: the hooks
  * record.  Plain int read on the hot path; written only at start-up. */
 extern int rs_active;
+/* The pid of the process refscope set up: at start-up and in a fork child
+ * (exit_hooks.c compares it with the kernel's); rs_forked: this process
+ * is a fork child.  Written at start-up and in the fork child handler. */
+extern pid_t rs_self_pid;
+extern int rs_forked;
 extern rs_stackdepot_t *rs_depot;
 extern rs_blocktable_t *rs_table;
 
@@ -188,6 +194,29 @@ void rs_dl_hooks_init(void);
 void rs_main_self_context(rs_self_context_t *ctx);
 /* Returns 1 and sets *status when the exit status is known. */
 int rs_main_exit_status(int32_t *status);
+/* Records that the calling thread ends the process with status (exit,
+ * _exit): the analysis then reports it and uses the stub's registers. */
+void rs_main_note_exit(int status);
+
+/* ---- exit_hooks.c: _exit, _Exit, failed exec --------------------------- */
+
+/* Resolves the real _exit and exec functions (call at start-up). */
+void rs_exit_hooks_init(void);
+void rs_exit_hooks_atfork_child(void);
+/* Whether this process may analyse itself at its end: it is the process
+ * refscope set up (not a vfork child sharing its parent's memory) and not
+ * a fork child whose exec failed.  Async-signal-safe. */
+int rs_exit_process_is_ours(void);
+/* The real _exit(status). */
+__attribute__((noreturn)) void rs_exit_now(int status);
+/* The C half of _exit() and _Exit() (entry stub in main_hook.c). */
+__attribute__((noreturn)) void rs_quick_exit_hook(int status);
+
+/* ---- fatal_signals.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT ---------- */
+
+/* Stands refscope's handler in for every fatal signal whose action is
+ * SIG_DFL now (call at start-up, rs_active set). */
+void rs_fatal_signals_init(void);
 
 /* ---- scratch.c: analysis-time allocator ----------------------------- */
 
@@ -222,6 +251,17 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res);
  * analysis could not run. */
 long rs_analysis_check(void);
 void rs_analysis_atfork_child(void);
+/* The end-of-process analysis, at most once per process and only when
+ * rs_exit_process_is_ours(): the summary on stderr, REFSCOPE_EXITCODE.
+ * final = 0: from refscope's destructor inside exit(); final = 1: from
+ * _exit() (the process ends right after: no malloc, see rs_analysis_run
+ * in exit_analysis.c).  Returns when the process goes on ending. */
+void rs_analysis_at_exit(int final);
+/* The same for a fatal signal sig (final mode), ctx the interrupted
+ * thread's state; never changes how the process ends.  Async-signal
+ * context: skips (one line on stderr) when another analysis holds the
+ * lock. */
+void rs_analysis_at_signal(int sig, const rs_self_context_t *ctx);
 
 /* ---- exit_gate.c: REFSCOPE_SUPPRESSIONS at exit ------------------------ */
 
@@ -244,6 +284,9 @@ int rs_gate_fails(const rs_analysis_result_t *res);
  * rs_stack_frames_collect().  Returns 0, or -1 when nothing can be
  * unwound (no memory, libunwind unusable); collect then finds no frames. */
 int rs_stack_frames_prepare(void);
+/* Creates libunwind's address space (it mallocs): call at start-up, so
+ * that an analysis in a fatal-signal handler does not. */
+void rs_stack_frames_init(void);
 /* World stopped: unwinds the calling thread from its current context,
  * keeping the frames at or above self->program_sp, and every stopped
  * thread from its saved registers, at most 64 frames each; never faults

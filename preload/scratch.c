@@ -10,7 +10,10 @@
  * allocates from private anonymous mappings: bump-allocated chunks for
  * small requests, one mapping each (grown with mremap) for large ones.
  * rs_scratch_end() unmaps everything; nothing allocated in between may be
- * used afterwards.
+ * used afterwards.  An analysis after which the process ends
+ * (exit_analysis.c's final mode) starts scratch mode earlier and never
+ * leaves it (no rs_scratch_end()): the module table may grow into scratch
+ * memory then, and other threads run until the process is gone.
  *
  * Invariants: scratch mode is per thread (a thread-local flag) and only
  * one thread is in it at a time (the analysis is serialised by its

@@ -247,9 +247,14 @@ static void create_space(void)
         unw_set_caching_policy(g_as, UNW_CACHE_NONE);
 }
 
-int rs_stack_frames_prepare(void)
+void rs_stack_frames_init(void)
 {
     pthread_once(&g_as_once, create_space);
+}
+
+int rs_stack_frames_prepare(void)
+{
+    rs_stack_frames_init();
     g_mods = NULL;                     /* the last analysis's was scratch */
     g_n_mods = g_cap_mods = 0;
     g_pid = getpid();

@@ -220,7 +220,7 @@ typedef struct rs_proc_info {
     char    *exe;                 /* /proc/self/exe                          */
     char   **argv;                /* argc entries                            */
     uint32_t argc;
-    char    *label;               /* snapshot label or "exit"                */
+    char    *label;               /* snapshot label, "exit", or the fatal signal ("SIGSEGV") */
 } rs_proc_info_t;
 
 typedef struct rs_tally {

@@ -135,6 +135,8 @@ static void print_header(const text_ctx_t *c)
         fprintf(c->out, " check '%s' #%" PRIu32, label, p->seq);
     else if (p->has_exit_status)
         fprintf(c->out, " exited with status %" PRId32, p->exit_status);
+    else if (strncmp(label, "SIG", 3) == 0)   /* a fatal signal's name */
+        fprintf(c->out, " killed by %s", label);
     else
         fputs(" exited", c->out);
     fputc('\n', c->out);

@@ -1,0 +1,247 @@
+/*
+ * fatal_signals.c - the end-of-process analysis when the program dies by
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT (abort() raises it), with the
+ * program's own handlers and the way it dies left exactly as they are.
+ *
+ * refscope's handler stands in for SIG_DFL, and only for it: at start-up
+ * for every fatal signal whose action is SIG_DFL, and later whenever the
+ * program sets SIG_DFL again.  sigaction() and signal() are interposed:
+ * for these five signals a handler or SIG_IGN from the program is
+ * installed for real (so it is what runs), SIG_DFL is recorded as the
+ * program's view and refscope's handler installed instead; a query
+ * answers the program's view while refscope's handler is in place, the
+ * kernel's action otherwise (a program that bypassed the hooks, e.g.
+ * with a raw syscall, sees what it set).  Other signals pass through.
+ *
+ * The handler (async-signal context):
+ *  1. analyses, unless the process is not ours (a vfork child), the
+ *     signal hit refscope's own code (its guard is set on this thread:
+ *     locks may be held), or less than RS_SIGNAL_STACK_MIN of this
+ *     thread's stack is left (the analysis needs stack; it is not run on
+ *     an alternate stack, so a real stack overflow, which the kernel
+ *     cannot deliver without one, kills the process as it would anyway).
+ *     Each skip is one line on stderr.  The analysis is the final mode of
+ *     exit_analysis.c: no malloc, its lock only tried, the interrupted
+ *     registers and stack pointer as the thread's roots;
+ *  2. sets SIG_DFL and lets the signal kill the process as it would have:
+ *     a fault raised by the kernel (si_code > 0) is re-executed by
+ *     returning, so the core dump shows the faulting instruction; a
+ *     signal sent by a process or by abort()/raise() is raised again with
+ *     the signal unblocked.  The shell sees 128+N, a parent WIFSIGNALED.
+ *
+ * Locking: view_lock serialises the interposed sigaction() calls for the
+ * five signals, taken with every signal blocked (sigaction() is
+ * async-signal-safe: a handler may call it); the handler takes no lock of
+ * its own.
+ */
+#include "guard.h"
+#include "preload.h"
+#include "threadroots.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+#define RS_SIGNAL_STACK_MIN (256u << 10)
+#define RS_RED_ZONE         128
+
+typedef int (*sigaction_fn_t)(int, const struct sigaction *, struct sigaction *);
+
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+static sigaction_fn_t   real_sigaction;
+static pthread_mutex_t  view_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The program's view of the action of a fatal signal while refscope's
+ * handler stands in for its SIG_DFL. */
+static struct sigaction view[NSIG];
+
+static int is_fatal(int sig)
+{
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+        if (fatal_signals[i] == sig)
+            return 1;
+    return 0;
+}
+
+static int call_real(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (!real_sigaction)
+        real_sigaction = (sigaction_fn_t)dlsym(RTLD_NEXT, "sigaction");
+    if (!real_sigaction) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_sigaction(sig, act, old);
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+static void say(const char *what, int sig)
+{
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    rs_line_str(&l, what);
+    rs_line_str(&l, " (signal ");
+    rs_line_i64(&l, sig);
+    rs_line_str(&l, "); no analysis\n");
+    rs_diag_emit(&l);
+}
+
+static void context_of(const ucontext_t *uc, rs_self_context_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+#if defined(__x86_64__)
+    for (int i = 0; i < 16; i++)            /* REG_R8 .. REG_RSP */
+        ctx->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+    ctx->n_regs = 16;
+    uint64_t sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+    ctx->program_sp = sp > RS_RED_ZONE ? sp - RS_RED_ZONE : sp;
+#else
+    (void)uc;
+    ctx->program_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+#endif
+}
+
+static void analyse(int sig, const ucontext_t *uc)
+{
+    if (!rs_exit_process_is_ours())
+        return;
+    if (rs_guard_active()) {
+        say("fatal signal inside refscope", sig);
+        return;
+    }
+    uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    if (rs_threads_stack_room(here) < RS_SIGNAL_STACK_MIN) {
+        say("fatal signal with too little stack left", sig);
+        return;
+    }
+    rs_self_context_t ctx;
+    context_of(uc, &ctx);
+    rs_analysis_at_signal(sig, &ctx);
+}
+
+static void on_fatal(int sig, siginfo_t *si, void *uc)
+{
+    int saved_errno = errno;
+    analyse(sig, uc);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    call_real(sig, &dfl, NULL);
+    errno = saved_errno;
+    if (si && si->si_code > 0)
+        return;                     /* a fault: it happens again, unhandled */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);   /* delivered: the end */
+}
+
+/* Installs refscope's handler for sig; 0 or -1 (errno set). */
+static int install_ours(int sig)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fatal;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask);        /* nothing interrupts the analysis */
+    return call_real(sig, &sa, NULL);
+}
+
+static int is_ours(const struct sigaction *sa)
+{
+    return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fatal;
+}
+
+void rs_fatal_signals_init(void)
+{
+    pthread_mutex_lock(&view_lock);
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+        int sig = fatal_signals[i];
+        struct sigaction cur;
+        if (call_real(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+            (cur.sa_flags & SA_SIGINFO))
+            continue;               /* inherited SIG_IGN: left alone */
+        view[sig] = cur;
+        install_ours(sig);
+    }
+    pthread_mutex_unlock(&view_lock);
+}
+
+/* ---- the interposed functions --------------------------------------------- */
+
+/* With view_lock held: act is SIG_DFL; records it as the view (as the
+ * kernel would report it: with libc's restorer) and stands in for it. */
+static int set_default(int sig, const struct sigaction *act)
+{
+    if (install_ours(sig) != 0)
+        return -1;
+    struct sigaction mine;
+    view[sig] = *act;
+    if (call_real(sig, NULL, &mine) == 0) {
+        view[sig].sa_flags |= mine.sa_flags & SA_RESTORER;
+        view[sig].sa_restorer = mine.sa_restorer;
+    }
+    return 0;
+}
+
+static int is_default(const struct sigaction *act)
+{
+    return !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
+}
+
+RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (!is_fatal(sig) || !rs_active)
+        return call_real(sig, act, old);
+    int saved_errno = errno;
+    sigset_t all, mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &mask);   /* a handler's sigaction() */
+    pthread_mutex_lock(&view_lock);
+    struct sigaction cur;
+    int rc = call_real(sig, NULL, &cur);
+    if (rc == 0 && old)
+        *old = is_ours(&cur) ? view[sig] : cur;
+    if (rc == 0 && act)
+        rc = is_default(act) ? set_default(sig, act) : call_real(sig, act, NULL);
+    int err = errno;
+    pthread_mutex_unlock(&view_lock);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    errno = rc == 0 ? saved_errno : err;
+    return rc;
+}
+
+/* signal(): for a fatal signal, glibc's BSD semantics (handler kept,
+ * SA_RESTART, the signal blocked while its handler runs) through
+ * sigaction() above; the real signal() for the others. */
+RS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+{
+    typedef __sighandler_t (*signal_fn_t)(int, __sighandler_t);
+    static signal_fn_t real_signal;
+    if (!is_fatal(sig) || !rs_active) {
+        if (!real_signal)
+            real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
+        return real_signal ? real_signal(sig, handler) : SIG_ERR;
+    }
+    struct sigaction act, old;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, sig);
+    act.sa_flags = SA_RESTART;
+    if (handler == SIG_ERR) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
