@@ -22,6 +22,7 @@ except reachable, which is then not checked; findings must match the
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -296,7 +297,11 @@ def lsan_result(logs, role):
 
 
 def main_wrapper(fn):
-    """Runs fn(), printing a TestFailure and exiting 1 on failure."""
+    """Runs fn(), printing a TestFailure and exiting 1 on failure.  Core
+    dumps are off for everything the test runs (samples that die by a
+    signal leave no core files behind)."""
+    resource.setrlimit(resource.RLIMIT_CORE,
+                       (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
     try:
         fn()
     except TestFailure as e:
