@@ -532,6 +532,16 @@ static int claim_end(void)
 void rs_analysis_at_exit(int final)
 {
     static rs_analysis_result_t res;
+    if (final && rs_active && rs_guard_active() && rs_exit_process_is_ours()) {
+        /* _exit() from a signal handler that interrupted refscope, which
+         * may hold its locks */
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: _exit() interrupted refscope's own code; "
+                        "no analysis\n");
+        if (!rs_settings.quiet)
+            rs_diag_emit(&l);
+        return;
+    }
     if (!claim_end())
         return;
     int rc = final ? run_final("exit", NULL, &res)

@@ -54,10 +54,12 @@
 #define RS_RED_ZONE         128
 
 typedef int (*sigaction_fn_t)(int, const struct sigaction *, struct sigaction *);
+typedef __sighandler_t (*signal_fn_t)(int, __sighandler_t);
 
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 
-static sigaction_fn_t   real_sigaction;
+static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or  */
+static signal_fn_t      real_signal;      /* at the first call before  */
 static pthread_mutex_t  view_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The program's view of the action of a fatal signal while refscope's
  * handler stands in for its SIG_DFL. */
@@ -164,6 +166,7 @@ static int is_ours(const struct sigaction *sa)
 
 void rs_fatal_signals_init(void)
 {
+    real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
     pthread_mutex_lock(&view_lock);
     for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
         int sig = fatal_signals[i];
@@ -226,8 +229,6 @@ RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
  * sigaction() above; the real signal() for the others. */
 RS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
 {
-    typedef __sighandler_t (*signal_fn_t)(int, __sighandler_t);
-    static signal_fn_t real_signal;
     if (!is_fatal(sig) || !rs_active) {
         if (!real_signal)
             real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
