@@ -550,6 +550,30 @@ static void test_text_snapshot_header_and_clean_summary(void **state)
     assert_int_equal(rs_report_leak_total(&fx->snap).bytes, 81);
 }
 
+/* The end of a process: its status, the fatal signal that killed it (the
+ * preload's label, no status), or neither. */
+static void test_text_exit_headers(void **state)
+{
+    fixture_t *fx = *state;
+    rs_snapshot_t snap = fx->snap;
+    snap.proc.reason = 0;
+    snap.proc.has_exit_status = 0;
+    snap.proc.label = "SIGSEGV";
+    char *t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "') killed by SIGSEGV\n"));
+    free(t);
+    snap.proc.label = "exit";
+    t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "') exited\n"));
+    assert_null(strstr(t, "killed"));
+    free(t);
+    snap.proc.has_exit_status = 1;
+    snap.proc.exit_status = 3;
+    t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "') exited with status 3\n"));
+    free(t);
+}
+
 static void test_snapshot_round_trip(void **state)
 {
     fixture_t *fx = *state;
@@ -888,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_json_reachable_unknown_frame_and_limit),
         cmocka_unit_test(test_text_report),
         cmocka_unit_test(test_text_snapshot_header_and_clean_summary),
+        cmocka_unit_test(test_text_exit_headers),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_json_refcount_findings),
         cmocka_unit_test(test_text_refcount_findings),
