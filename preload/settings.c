@@ -59,7 +59,8 @@ static const setting_t settings_table[] = {
      SET_UINT, 1, RS_STACK_MAX_FRAMES, FIELD(depth), NULL, NULL},
     {"REFSCOPE_EXITCODE", "unset",
      "if set to N (0..255) and anything leaked, the process exits with "
-     "status N after the analysis, like LeakSanitizer's exitcode",
+     "status N after the analysis, like LeakSanitizer's exitcode (also "
+     "when it ends by _exit; one killed by a signal keeps its signal)",
      SET_UINT, 0, 255, FIELD(exitcode), NULL, NULL},
     {"REFSCOPE_SUPPRESSIONS", "unset",
      "suppression files separated by ':' (LeakSanitizer's leak: lines and "

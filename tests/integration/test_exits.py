@@ -12,6 +12,8 @@ under `refscope run --json`, all with core dumps off, and asserts
   - exactly one snapshot, whose `refscope report --json` has exactly the
     header's summary and findings, and an exit status only when the
     process exited (null when a signal killed it);
+  - with REFSCOPE_EXITCODE=23 (every sample leaks), an _exit becomes 23
+    and a death by a signal stays the same;
   - `refscope run` reports the same.
 With "sh": `sh -c 'leak_direct; true'` exits 0 like natively, the shell
 wrote its own snapshot, and leak_direct's leaks are reported once, in
@@ -55,6 +57,16 @@ def check_exit_status(obj, native_rc, where):
                  f"expected {want!r} (native returncode {native_rc})")
 
 
+def check_exitcode(exe, env, native_rc, name):
+    """REFSCOPE_EXITCODE=23 with a leak: an exit (here _exit) becomes 23,
+    a death by a signal stays one."""
+    rc = run_native([exe], dict(env, REFSCOPE_EXITCODE="23",
+                                REFSCOPE_QUIET="1")).returncode
+    want = native_rc if native_rc < 0 else 23
+    rstest.check(rc == want, f"{name}: with REFSCOPE_EXITCODE=23, "
+                 f"returncode {rc}, expected {want}")
+
+
 def check_sample(args):
     name = args.name
     exe = os.path.join(args.samples_dir, name)
@@ -76,6 +88,7 @@ def check_sample(args):
         obj = report_json(args.refscope, snaps[0], where)
         check_exit_status(obj, native.returncode, where)
         rstest.check_process(obj, totals, findings, where)
+        check_exitcode(exe, env, native.returncode, name)
 
     with tempfile.TemporaryDirectory(prefix="rs-exits-") as out:
         status, prog_out, data, err = rstest.run_refscope(args.refscope,
