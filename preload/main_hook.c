@@ -16,7 +16,10 @@
  * glibc's own call of exit() after main returns is internal to libc and
  * does not reach the interposed exit(), so the two cases do not mix.
  * _exit() and _Exit() get the same entry stub (their C half and the
- * analysis they trigger are in exit_hooks.c).
+ * analysis they trigger are in exit_hooks.c).  In a vfork child the stub
+ * writes the parent's rs_exit_regs/rs_exit_sp (shared memory); harmless,
+ * as they are read only by the thread that set exit_tid, which the child's
+ * hook never does.
  *
  * __libc_start_main is interposed through the executable's PLT; a static
  * executable never loads the preload at all.
@@ -82,7 +85,8 @@ void rs_main_note_exit(int status)
 /* The C half of exit(): the stub has saved the registers. */
 __attribute__((noreturn, used)) void rs_exit_hook(int status)
 {
-    rs_main_note_exit(status);
+    if (rs_exit_process_is_ours())   /* not a vfork child: shared memory */
+        rs_main_note_exit(status);
     if (!real_exit)
         real_exit = (exit_fn_t)dlsym(RTLD_NEXT, "exit");
     if (real_exit)
@@ -112,19 +116,15 @@ RS_EXIT_STUB(exit, rs_exit_hook);
 RS_EXIT_STUB(_exit, rs_quick_exit_hook);
 RS_EXIT_STUB(_Exit, rs_quick_exit_hook);
 #else
-#define RS_EXIT_ENTRY(name)                                             \
+#define RS_EXIT_STUB(name, hook)                                        \
     RS_EXPORT __attribute__((noreturn)) void name(int status)           \
     {                                                                   \
         rs_exit_sp = current_sp();                                      \
-        rs_quick_exit_hook(status);                                     \
+        hook(status);                                                   \
     }
-RS_EXPORT __attribute__((noreturn)) void exit(int status)
-{
-    rs_exit_sp = current_sp();
-    rs_exit_hook(status);
-}
-RS_EXIT_ENTRY(_exit)
-RS_EXIT_ENTRY(_Exit)
+RS_EXIT_STUB(exit, rs_exit_hook)
+RS_EXIT_STUB(_exit, rs_quick_exit_hook)
+RS_EXIT_STUB(_Exit, rs_quick_exit_hook)
 #endif
 
 void rs_main_self_context(rs_self_context_t *ctx)
