@@ -11,7 +11,10 @@
  * program's view and refscope's handler installed instead; a query
  * answers the program's view while refscope's handler is in place, the
  * kernel's action otherwise (a program that bypassed the hooks, e.g.
- * with a raw syscall, sees what it set).  Other signals pass through.
+ * with a raw syscall, sysv_signal() or sigset(), which are not
+ * interposed, sees what it set; refscope then no longer stands in until
+ * the program sets SIG_DFL through sigaction() or signal()).  Other
+ * signals pass through.
  *
  * The handler (async-signal context):
  *  1. analyses, unless the process is not ours (a vfork child), the
