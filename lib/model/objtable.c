@@ -149,6 +149,23 @@ static rs_obj_t make_obj(uint64_t addr, const rs_obj_info_t *info, int late)
     return o;
 }
 
+/* A ctor for a tracked object o starts a new life (the library recycled
+ * it from a pool of released objects) rather than being a nested ctor. */
+static int recycled(const rs_obj_t *o)
+{
+    return o->rc_width == 0 && o->event_count <= 0;
+}
+
+/* A duplicate ctor right after the object's ctor is the call that
+ * contained it (a hooked constructor calling another through its PLT):
+ * its stack, the one the program called, replaces the inner one. */
+static void outer_ctor(rs_obj_t *o, const rs_ref_event_t *ev)
+{
+    rs_refhist_t *h = o->hist;
+    if (h && h->n && h->events[h->n - 1].op == RS_REF_CTOR)
+        h->events[h->n - 1].stack_id = ev->stack_id;
+}
+
 /* Finds or creates the entry for an event.  Shard locked.  *result gets
  * CREATED/UPDATED/DUP_CTOR/UNTRACKED/ERROR; returns the entry or NULL. */
 static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
@@ -157,7 +174,8 @@ static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
 {
     int64_t i = find(s, addr);
     if (i >= 0) {
-        *result = op == RS_REF_CTOR ? RS_OBJ_DUP_CTOR : RS_OBJ_UPDATED;
+        *result = op == RS_REF_CTOR && !recycled(&s->slots[i]) ? RS_OBJ_DUP_CTOR
+                                                               : RS_OBJ_UPDATED;
         return &s->slots[i];
     }
     if (op == RS_REF_DECREF || !info) {
@@ -185,6 +203,8 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     rs_obj_result_t result;
     pthread_mutex_lock(&s->lock);
     rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
+    if (o && result == RS_OBJ_DUP_CTOR)
+        outer_ctor(o, ev);
     if (o && result != RS_OBJ_DUP_CTOR) {
         o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
         if (opts && opts->history &&

@@ -1,6 +1,7 @@
 /*
  * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
- * (create by ctor/incref, duplicate ctor, untracked decref), declare,
+ * (create by ctor/incref, duplicate ctor, nested and recycled ctors,
+ * untracked decref), declare,
  * remove with history hand-over, a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
  * hammering shared objects, allocation failure, and type-name interning.
@@ -58,7 +59,7 @@ static void test_record_rules(void **state)
                      RS_OBJ_UPDATED);
     assert_int_equal(o.event_count, 1);
     assert_int_equal(o.hist->n, 3);
-    assert_int_equal(o.hist->events[0].stack_id, 2);
+    assert_int_equal(o.hist->events[0].stack_id, 3);   /* the outer ctor's */
     assert_int_equal(o.hist->events[2].op, RS_REF_DECREF);
 
     /* An incref of an unknown object creates it, flagged late; without a
@@ -91,6 +92,60 @@ static void test_record_rules(void **state)
     assert_int_equal(rs_objtable_count(t), 0);
     rs_objtable_destroy(t);
     rs_objtable_destroy(NULL);
+}
+
+/* A nested ctor (a hooked constructor calling another) is recorded once,
+ * with the outer call's stack; a ctor of a released events-kept object
+ * (a library's pool handing it out again) starts a new life; with a
+ * counter field the count is read from the object, so a ctor on a tracked
+ * object is always a duplicate. */
+static void test_ctor_rules(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t events = { .type_id = 1, .hook = 2 };
+    rs_obj_info_t field = { .type_id = 1, .rc_offset = 0, .rc_width = 4, .hook = 2 };
+    rs_obj_t o;
+    rs_ref_event_t e = ev(RS_REF_CTOR, 10);          /* inner ctor       */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_CREATED);
+    e = ev(RS_REF_CTOR, 11);                          /* outer ctor       */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.event_count, 1);
+    assert_int_equal(o.hist->n, 1);
+    assert_int_equal(o.hist->events[0].stack_id, 11);
+    e = ev(RS_REF_INCREF, 12);
+    rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
+    e = ev(RS_REF_CTOR, 13);      /* not right after the ctor: no rewrite */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.hist->n, 2);
+    assert_int_equal(o.hist->events[0].stack_id, 11);
+    assert_int_equal(o.hist->events[1].stack_id, 12);
+    for (uint32_t k = 0; k < 2; k++) {
+        e = ev(RS_REF_DECREF, 14);
+        rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
+    }
+    assert_int_equal(o.event_count, 0);
+    e = ev(RS_REF_CTOR, 15);                          /* recycled          */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_UPDATED);
+    assert_int_equal(o.event_count, 1);
+    assert_int_equal(o.hist->n, 5);
+    assert_int_equal(o.hist->events[4].op, RS_REF_CTOR);
+    assert_int_equal(o.hist->events[4].stack_id, 15);
+    /* Counter field: released, then a ctor: still a duplicate. */
+    e = ev(RS_REF_CTOR, 20);
+    rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o);
+    e = ev(RS_REF_DECREF, 21);
+    rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o);
+    assert_int_equal(o.event_count, 0);
+    e = ev(RS_REF_CTOR, 22);
+    assert_int_equal(rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.event_count, 0);
+    assert_int_equal(o.hist->events[0].stack_id, 20);
+    rs_objtable_destroy(t);
 }
 
 static void test_declare(void **state)
@@ -153,8 +208,13 @@ static void test_differential(void **state)
                 assert_int_equal(r, what == 3 ? RS_OBJ_UNTRACKED : RS_OBJ_CREATED);
                 present[k] = what != 3;
                 counts[k] = what != 3;
-            } else if (what == 1) {
+            } else if (what == 1 && counts[k] > 0) {
                 assert_int_equal(r, RS_OBJ_DUP_CTOR);
+            } else if (what == 1) {     /* released, counted from events:
+                                           recycled, a new life */
+                assert_int_equal(r, RS_OBJ_UPDATED);
+                counts[k] += 1;
+                assert_int_equal(o.event_count, counts[k]);
             } else {
                 assert_int_equal(r, RS_OBJ_UPDATED);
                 counts[k] += what == 2 ? 1 : -1;
@@ -304,6 +364,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_rules),
+        cmocka_unit_test(test_ctor_rules),
         cmocka_unit_test(test_declare),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_threads),
