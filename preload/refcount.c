@@ -36,6 +36,14 @@
  *                    above 0; the other stack is the block's allocation.
  *   use_after_final  incref of a tracked object whose count was 0, or
  *                    incref of a freed object (graveyard).
+ * Static objects of a library.  Libraries hand out inert objects that live
+ * in their data segment and ignore ref/unref (HarfBuzz's empty blob and
+ * face, returned on failure even by constructors).  Their event counts
+ * mean nothing, so for an object outside every heap block that a profile
+ * hook counts from events no underflow or use-after-final is reported,
+ * and a profile decref of an untracked address outside the heap (never
+ * freed) is not an error either.  Found by block_of() on these error
+ * paths only.
  * Counter values at events: profile hooks read the field before the call;
  * refscope_decref is called before the decrement (refscope.h) and
  * refscope_incref after the increment, so its `before` is the field - 1.
@@ -351,10 +359,21 @@ int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out)
     }
 }
 
+/* A profile hook's call on obj, an address in no heap block: one of the
+ * library's static objects (see the file comment). */
+static int static_object(const rs_rc_call_t *c)
+{
+    rs_block_t b;
+    return c->info.hook != UINT16_MAX && !block_of(c->obj, &b);
+}
+
 /* Errors an event on a tracked object shows (o: state after it). */
 static void check_event(const rs_rc_call_t *c, const rs_obj_t *o)
 {
     int late = (o->flags & RS_OBJ_SEEN_LATE) != 0;
+    if (!o->rc_width && (o->event_count < 0 || o->event_count == 1) &&
+        static_object(c))
+        return;
     if (o->rc_width && c->counted) {
         if (c->op == RS_REF_DECREF && c->before <= 0)
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, c->before - 1,
@@ -387,6 +406,8 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
     switch (r) {
     case RS_OBJ_UNTRACKED: {
         int freed = grave_find(c->obj, &g);
+        if (!freed && static_object(c))
+            return r;
         report_error(RS_RC_DECREF_UNKNOWN, c->obj, freed ? g.type_id : c->info.type_id,
                      c->counted ? c->before - 1 : 0, c->stack_id,
                      freed ? g.free_stack : 0, freed);
