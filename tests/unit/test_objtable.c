@@ -1,7 +1,7 @@
 /*
  * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
  * (create by ctor/incref, duplicate ctor, nested and recycled ctors,
- * untracked decref), declare,
+ * untracked decref), the annotation-order rule (held decrefs), declare,
  * remove with history hand-over, a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
  * hammering shared objects, allocation failure, and type-name interning.
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const rs_objtable_opts_t with_history = { 1, 0, NULL };
+static const rs_objtable_opts_t with_history = { 1, 0, NULL, 0, NULL };
 
 static rs_ref_event_t ev(rs_ref_op_t op, uint32_t stack)
 {
@@ -148,6 +148,91 @@ static void test_ctor_rules(void **state)
     rs_objtable_destroy(t);
 }
 
+/* The annotation-order rule (objtable.h): a held decref is ended by the
+ * next event (a real underflow, handed back), survives until the free
+ * (the wrong order: the removed object says so), or is ended by
+ * rs_objtable_end_holds. */
+static void count_holds(const rs_obj_t *o, const rs_ref_event_t *held, void *arg)
+{
+    uint32_t *stacks = arg;
+    assert_false(o->flags & RS_OBJ_HELD);
+    assert_int_equal(held->op, RS_REF_DECREF);
+    stacks[o->addr == 0x2000 ? 0 : 1] = held->stack_id;
+}
+
+static void test_hold_rules(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t info = { .type_id = 1, .rc_width = 4, .hook = UINT16_MAX };
+    rs_ref_event_t ended = { .op = 9 };
+    rs_objtable_opts_t plain = { 1, 0, NULL, 0, &ended };
+    rs_objtable_opts_t hold = { 1, 0, NULL, 1, &ended };
+    rs_obj_t o;
+    /* Wrong order: ctor, held decref, free. */
+    rs_ref_event_t e = ev(RS_REF_CTOR, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.op, 0);
+    e = ev(RS_REF_DECREF, 2);
+    assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &hold, &o), RS_OBJ_UPDATED);
+    assert_true(o.flags & RS_OBJ_HELD);
+    assert_int_equal(ended.op, 0);
+    assert_int_equal(rs_objtable_declare(t, 0x1000, &info), 0);   /* kept */
+    assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 1);
+    assert_true(o.flags & RS_OBJ_HELD);
+    rs_refhist_free(o.hist);
+    /* Real underflow: the held decref is ended by the next event. */
+    e = ev(RS_REF_CTOR, 3);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 4);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 5);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    e = ev(RS_REF_DECREF, 6);
+    assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &plain, &o), RS_OBJ_UPDATED);
+    assert_false(o.flags & RS_OBJ_HELD);
+    assert_int_equal(ended.op, RS_REF_DECREF);
+    assert_int_equal(ended.stack_id, 5);
+    e = ev(RS_REF_INCREF, 7);           /* nothing held any more */
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.op, 0);
+    /* A held decref ended by an incref; a hold needs a decref. */
+    e = ev(RS_REF_INCREF, 8);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    assert_false(o.flags & RS_OBJ_HELD);
+    e = ev(RS_REF_DECREF, 9);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    e = ev(RS_REF_INCREF, 10);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.stack_id, 9);
+    /* Without history the held decref has no stack. */
+    rs_objtable_opts_t bare_hold = { 0, 0, NULL, 1, &ended };
+    rs_objtable_opts_t bare = { 0, 0, NULL, 0, &ended };
+    e = ev(RS_REF_CTOR, 11);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare, &o);
+    e = ev(RS_REF_DECREF, 12);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare_hold, &o);
+    e = ev(RS_REF_DECREF, 13);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare, &o);
+    assert_int_equal(ended.op, RS_REF_DECREF);
+    assert_int_equal(ended.stack_id, 0);
+    /* Holds left at an analysis: ended in batches of at most max. */
+    e = ev(RS_REF_CTOR, 14);
+    rs_objtable_record(t, 0x2000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 15);
+    rs_objtable_record(t, 0x2000, &info, &e, &hold, &o);
+    e = ev(RS_REF_DECREF, 16);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    uint32_t stacks[2] = { 0, 0 };
+    assert_int_equal(rs_objtable_end_holds(t, 1, count_holds, stacks), 1);
+    assert_int_equal(rs_objtable_end_holds(t, 8, count_holds, stacks), 1);
+    assert_int_equal(stacks[0], 15);
+    assert_int_equal(stacks[1], 16);
+    assert_int_equal(rs_objtable_end_holds(t, 8, count_holds, stacks), 0);
+    assert_int_equal(rs_objtable_lookup(t, 0x2000, &o), 1);
+    assert_false(o.flags & RS_OBJ_HELD);
+    rs_objtable_destroy(t);
+}
+
 static void test_declare(void **state)
 {
     rs_objtable_t *t = rs_objtable_create();
@@ -271,7 +356,7 @@ static void test_threads(void **state)
 {
     rs_objtable_t *t = rs_objtable_create();
     rs_obj_info_t info = { .type_id = 1 };
-    rs_objtable_opts_t opts = { 1, 64, NULL };
+    rs_objtable_opts_t opts = { 1, 64, NULL, 0, NULL };
     for (uint64_t s = 0; s < 8; s++) {
         rs_ref_event_t e = ev(RS_REF_CTOR, 0);
         rs_objtable_record(t, 0x100 + s * 16, &info, &e, &opts, NULL);
@@ -365,6 +450,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_rules),
         cmocka_unit_test(test_ctor_rules),
+        cmocka_unit_test(test_hold_rules),
         cmocka_unit_test(test_declare),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_threads),
