@@ -299,6 +299,7 @@ int rs_analysis_run(const char *label, int reason, rs_analysis_result_t *res)
     uint64_t t_start = rs_stats_now_ns(), t_stopped = 0, t_resumed = 0;
 
     rs_main_self_context(&self_ctx);
+    rs_refcount_settle();        /* held decrefs left: underflows (objtable.h) */
     rs_modules_refresh();
     rs_refhooks_refresh();       /* modules dlopen'ed since the last poll */
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)

@@ -67,7 +67,7 @@ def plain(cls, nbytes, blocks, alloc):
 
 
 def spec(summary, findings, hooks=None, reachable_types=(), text=(),
-         timed=False, indirect_through=None):
+         timed=False, indirect_through=None, stderr=None):
     """summary: {"cycles": (groups, objects, bytes, blocks), "leaked_refs":
     (objects, refs, bytes, blocks), "rc_errors": n, "leaked"/"indirect"/
     "reachable": (bytes, blocks) or None (unchecked)}; missing keys are
@@ -79,10 +79,11 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
     the library's own blocks (one "indirect" finding per allocation site
     inside the library): every indirect finding must have this function
     in its allocation stack, and together they must make the summary's
-    "indirect" bytes and blocks exactly."""
+    "indirect" bytes and blocks exactly.  stderr: {text: n}, exactly n
+    lines of refscope's stderr contain text."""
     return dict(summary=summary, findings=findings, hooks=hooks,
                 reachable_types=reachable_types, text=text, timed=timed,
-                indirect_through=indirect_through)
+                indirect_through=indirect_through, stderr=stderr or {})
 
 
 SPECS = {
@@ -176,7 +177,16 @@ SPECS = {
         [rc_error("underflow", "Conn", -1, 1, "cleanup_request",
                   other="handle_request")],
         reachable_types=[("Conn", 48, 1, "conn_get")],
-        text=("underflow", "Conn", "cleanup_request")),
+        text=("underflow", "Conn", "cleanup_request"),
+        stderr={"count below zero at decref of object": 1,
+                "refscope_decref_after()": 0}),
+    "rc_decref_late": spec(
+        {}, [],
+        stderr={"refscope: refscope_decref() was called after the decrement":
+                1, "refscope_decref_after()": 1, "refcount error": 0}),
+    "rc_decref_after": spec(
+        {}, [],
+        stderr={"refscope_decref_after()": 0, "refcount error": 0}),
     "rc_free_referenced": spec(
         {"rc_errors": 1},
         [rc_error("free_referenced", "Blob", 2, 1, "drop_badly")],
@@ -623,6 +633,10 @@ def run(args):
         c.expect(obj["process"].get("exit_status") == 0, "exit_status "
                  f"{obj['process'].get('exit_status')}")
         check_summary(c, obj["summary"], s["summary"])
+        for text, n in s["stderr"].items():
+            got = sum(text in line for line in err.splitlines())
+            c.expect(got == n, f"stderr: expected {n} line(s) with {text!r}, "
+                     f"got {got}:\n{err[-2000:]}")
         check_findings(c, obj.get("findings", []), s["findings"],
                        s["indirect_through"],
                        s["summary"].get("indirect", ZERO))
