@@ -435,9 +435,6 @@ static int static_object(const rs_rc_call_t *c)
 static void check_event(const rs_rc_call_t *c, const rs_obj_t *o, int held)
 {
     int late = (o->flags & RS_OBJ_SEEN_LATE) != 0;
-    if (!o->rc_width && (o->event_count < 0 || o->event_count == 1) &&
-        static_object(c))
-        return;
     if (o->rc_width && c->counted) {
         if (c->op == RS_REF_DECREF && c->before <= 0 && !held)
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, c->before - 1,
@@ -446,10 +443,11 @@ static void check_event(const rs_rc_call_t *c, const rs_obj_t *o, int held)
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     } else if (!o->rc_width && !late) {
-        if (c->op == RS_REF_DECREF && o->event_count < 0)
+        /* static_object() last: it costs block lookups. */
+        if (c->op == RS_REF_DECREF && o->event_count < 0 && !static_object(c))
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, o->event_count,
                          c->stack_id, 0, 0);
-        else if (c->op == RS_REF_INCREF && o->event_count == 1)
+        else if (c->op == RS_REF_INCREF && o->event_count == 1 && !static_object(c))
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     }
