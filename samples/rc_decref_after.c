@@ -9,16 +9,24 @@
  * decrements, then calls refscope_decref_after(), then frees at 0.
  * refscope reads the counter as it was before the decrement.
  *
- * refscope must report nothing: no finding, summary.rc_errors 0, and no
- * advice line about refscope_decref_after() on stderr.  Every block is
- * freed.
+ * One more Msg proves that the decrefs are recorded: leak_one() creates
+ * it, keep_extra_ref() takes a reference through msg_ref() and never
+ * drops it, leak_one() releases its own (msg_unref: refcount 1 left).
  *
- * LeakSanitizer reports nothing.
+ * refscope must report one "leaked_ref" finding: type "Msg", 24 bytes in
+ * 1 block, allocated in msg_new, refcount 1, pointers 0, refs 1, and
+ * exactly one unbalanced incref, whose stack names keep_extra_ref (were
+ * the refscope_decref_after() calls not recorded, the creation would be
+ * unbalanced too).  summary.rc_errors 0, and no advice line about
+ * refscope_decref_after() on stderr.  Every other block is freed.
+ *
+ * LeakSanitizer reports the leaked Msg as a direct leak.
  *
  * Expected (machine-read by tests/integration/rstest.py):
- *   @total   leaked     0/0
- *   @total   reachable  0/0
- *   @lsan    direct     0/0
+ *   @total   leaked_refs 24/1
+ *   @total   reachable   0/0
+ *   @finding leaked_ref  24/1  msg_new
+ *   @lsan    direct      24/1
  */
 #include "sample_util.h"
 
@@ -56,6 +64,24 @@ SAMPLE_NOINLINE static void msg_unref(struct msg *m)
         free(m);
 }
 
+SAMPLE_NOINLINE static void msg_ref(struct msg *m)
+{
+    m->refcnt++;
+    refscope_incref(m);
+}
+
+SAMPLE_NOINLINE static void keep_extra_ref(struct msg *m)
+{
+    msg_ref(m);                  /* never released: the leak */
+}
+
+SAMPLE_NOINLINE static void leak_one(void)
+{
+    struct msg *m = msg_new(-1);
+    keep_extra_ref(m);
+    msg_unref(m);
+}
+
 SAMPLE_NOINLINE static void queue_push(struct msg *m)
 {
     m->refcnt++;
@@ -91,6 +117,7 @@ int main(void)
     }
     long sum = queue_drain();
     sample_check(sum == (long)N_MSGS * (N_MSGS - 1) / 2, "payload sum");
+    leak_one();
     sample_scrub_stack();
     sample_say("rc_decref_after: %d messages released, refscope_decref_after\n",
                N_MSGS);

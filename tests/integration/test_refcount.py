@@ -185,7 +185,9 @@ SPECS = {
         stderr={"refscope: refscope_decref() was called after the decrement":
                 1, "refscope_decref_after()": 1, "refcount error": 0}),
     "rc_decref_after": spec(
-        {}, [],
+        {"leaked_refs": (1, 1, 24, 1)},
+        [leaked_ref(24, 1, "Msg", "msg_new", 1, 1, 0,
+                    [(1, "keep_extra_ref")])],
         stderr={"refscope_decref_after()": 0, "refcount error": 0}),
     "rc_free_referenced": spec(
         {"rc_errors": 1},
