@@ -6,9 +6,12 @@
  *
  * Object annotations become reference events in refcount.c, with the
  * caller's stack: refscope_object is the creation reference (a ctor),
- * refscope_incref is called after the program's increment and
- * refscope_decref before its decrement (refscope.h), which is how the
- * counter values they see are interpreted.  refscope_ignore and
+ * refscope_incref is called after the program's increment,
+ * refscope_decref before its decrement and refscope_decref_after after it
+ * (refscope.h), which is how the counter values they see are interpreted.
+ * A refscope_decref that sees the counter at 0 may be one called after
+ * the decrement: refcount.c holds it (objtable.h, the annotation-order
+ * rule).  refscope_ignore and
  * refscope_root are kept here, in two small arrays under one mutex, and
  * applied at each analysis (rs_annotate_apply): an ignored block is found
  * by any address inside it and forgotten when it is freed; a root region
@@ -51,7 +54,9 @@ static inline void leave(int saved_errno)
 
 /* ---- objects ------------------------------------------------------------- */
 
-static void event(const void *obj, uint8_t op)
+/* Counter already changed when the annotation runs: the value before the
+ * event is the field minus this (incref: +1, decref_after: -1). */
+static void event(const void *obj, uint8_t op, int changed, int may_follow)
 {
     int saved;
     if (!obj || !enter(&saved))
@@ -60,6 +65,7 @@ static void event(const void *obj, uint8_t op)
     rs_rc_call_t c = { .obj = (uint64_t)(uintptr_t)obj, .op = op,
                        .stack_id = rs_refcount_stack_here() };
     c.info.hook = UINT16_MAX;
+    c.may_follow = (uint8_t)may_follow;
     rs_obj_t o;
     /* Read the counter of a known object to check the event; an unknown
      * one is declared with events-kept counting (refscope_object not
@@ -68,8 +74,7 @@ static void event(const void *obj, uint8_t op)
         rs_refcount_read(c.obj + o.rc_offset, o.rc_width,
                          (o.flags & RS_OBJ_RC_SIGNED) != 0, &c.before) == 0) {
         c.counted = 1;
-        if (op == RS_REF_INCREF)
-            c.before -= 1;          /* called after the increment */
+        c.before -= changed;
     }
     rs_refcount_record(&c, NULL);
     leave(saved);
@@ -103,12 +108,17 @@ RS_EXPORT void refscope_impl_object(const void *obj, const char *type_name,
 
 RS_EXPORT void refscope_impl_incref(const void *obj)
 {
-    event(obj, RS_REF_INCREF);
+    event(obj, RS_REF_INCREF, 1, 0);         /* after the increment */
 }
 
 RS_EXPORT void refscope_impl_decref(const void *obj)
 {
-    event(obj, RS_REF_DECREF);
+    event(obj, RS_REF_DECREF, 0, 1);         /* before the decrement */
+}
+
+RS_EXPORT void refscope_impl_decref_after(const void *obj)
+{
+    event(obj, RS_REF_DECREF, -1, 0);        /* after the decrement */
 }
 
 /* ---- analyses ------------------------------------------------------------ */

@@ -336,6 +336,8 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
         self_ctx = *self;
     else
         rs_main_self_context(&self_ctx);
+    if (!final)
+        rs_refcount_settle();    /* held decrefs left: underflows (objtable.h) */
     if (final)
         rs_scratch_begin();      /* no malloc at all from here on */
     rs_modules_refresh();

@@ -45,7 +45,7 @@
 
 #define INTERNAL_DLSYM  RS_GOT_HOOK_MAX
 #define INTERNAL_DLVSYM (RS_GOT_HOOK_MAX + 1)
-#define N_TRAMPOLINES   66       /* literal: also used by the assembly */
+#define N_TRAMPOLINES   258      /* literal: also used by the assembly */
 _Static_assert(N_TRAMPOLINES == RS_GOT_HOOK_MAX + 2, "trampoline count");
 #define STR_(x) #x
 #define STR(x)  STR_(x)

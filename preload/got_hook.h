@@ -55,7 +55,7 @@
 
 #include <stdint.h>
 
-#define RS_GOT_HOOK_MAX    64   /* hooked functions                        */
+#define RS_GOT_HOOK_MAX    256  /* hooked functions                        */
 #define RS_GOT_HOOK_SHADOW 64   /* pending post hooks per thread           */
 
 /* Returns non-zero to have post called when this call returns.  cookie

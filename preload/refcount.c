@@ -32,10 +32,24 @@
  *   underflow        decref with the counter at 0 (field) or the event
  *                    count going below 0 (events; not for objects first
  *                    seen late, whose earlier references are unknown).
+ *                    A refscope_decref() that sees the field at 0 is held
+ *                    (objtable.h, the annotation-order rule): reported at
+ *                    the object's next event or the next analysis, or,
+ *                    when the object is freed first, taken as a
+ *                    refscope_decref() called after the decrement: no
+ *                    error, one advice line for the whole run.
  *   free_referenced  free() of a block holding an object whose count is
  *                    above 0; the other stack is the block's allocation.
  *   use_after_final  incref of a tracked object whose count was 0, or
  *                    incref of a freed object (graveyard).
+ * Static objects of a library.  Libraries hand out inert objects that live
+ * in their data segment and ignore ref/unref (HarfBuzz's empty blob and
+ * face, returned on failure even by constructors).  Their event counts
+ * mean nothing, so for an object outside every heap block that a profile
+ * hook counts from events no underflow or use-after-final is reported,
+ * and a profile decref of an untracked address outside the heap (never
+ * freed) is not an error either.  Found by block_of() on these error
+ * paths only.
  * Counter values at events: profile hooks read the field before the call;
  * refscope_decref is called before the decrement (refscope.h) and
  * refscope_incref after the increment, so its `before` is the field - 1.
@@ -323,6 +337,63 @@ static void report_error(uint32_t kind, uint64_t obj, uint32_t type_id, int64_t 
     }
 }
 
+/* The wrong-order pattern was seen on o (a held decref, then its free):
+ * say once how to fix it. */
+static void advise_order(const rs_obj_t *o)
+{
+    static atomic_int said;
+    if (atomic_exchange(&said, 1))
+        return;
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: refscope_decref() was called after the decrement "
+                    "(count already 0, then the object was freed) on ");
+    const char *type = rs_typetable_name(rs_types, o->type_id);
+    rs_line_str(&l, type ? type : "an object");
+    rs_line_str(&l, " ");
+    line_hex(&l, o->addr);
+    rs_line_str(&l, ": call refscope_decref_after() there (or refscope_decref() "
+                    "before the decrement); not counted as errors\n");
+    rs_diag_emit(&l);
+}
+
+/* A held decref turned out a real underflow (the counter was at 0). */
+static void held_underflow(uint64_t obj, uint32_t type_id, const rs_ref_event_t *held)
+{
+    report_error(RS_RC_UNDERFLOW, obj, type_id, -1, held->stack_id, 0, 0);
+}
+
+typedef struct held {
+    uint64_t       addr;
+    uint32_t       type_id;
+    rs_ref_event_t ev;
+} held_t;
+
+typedef struct held_batch {
+    held_t   h[32];
+    uint32_t n;
+} held_batch_t;
+
+static void collect_held(const rs_obj_t *o, const rs_ref_event_t *ev, void *arg)
+{
+    held_batch_t *b = arg;
+    b->h[b->n++] = (held_t){ o->addr, o->type_id, *ev };
+}
+
+void rs_refcount_settle(void)
+{
+    if (!rs_objects || rs_objtable_count(rs_objects) == 0)
+        return;
+    rs_guard_enter();
+    held_batch_t b;
+    do {
+        b.n = 0;      /* errors are reported with no shard lock held */
+        rs_objtable_end_holds(rs_objects, 32, collect_held, &b);
+        for (uint32_t i = 0; i < b.n; i++)
+            held_underflow(b.h[i].addr, b.h[i].type_id, &b.h[i].ev);
+    } while (b.n == 32);
+    rs_guard_leave();
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 int rs_refcount_init(uint32_t max_events)
@@ -351,22 +422,32 @@ int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out)
     }
 }
 
-/* Errors an event on a tracked object shows (o: state after it). */
-static void check_event(const rs_rc_call_t *c, const rs_obj_t *o)
+/* A profile hook's call on obj, an address in no heap block: one of the
+ * library's static objects (see the file comment). */
+static int static_object(const rs_rc_call_t *c)
+{
+    rs_block_t b;
+    return c->info.hook != UINT16_MAX && !block_of(c->obj, &b);
+}
+
+/* Errors an event on a tracked object shows (o: state after it; held:
+ * the event is a decref held by the annotation-order rule). */
+static void check_event(const rs_rc_call_t *c, const rs_obj_t *o, int held)
 {
     int late = (o->flags & RS_OBJ_SEEN_LATE) != 0;
     if (o->rc_width && c->counted) {
-        if (c->op == RS_REF_DECREF && c->before <= 0)
+        if (c->op == RS_REF_DECREF && c->before <= 0 && !held)
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, c->before - 1,
                          c->stack_id, 0, 0);
         else if (c->op == RS_REF_INCREF && c->before == 0)
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     } else if (!o->rc_width && !late) {
-        if (c->op == RS_REF_DECREF && o->event_count < 0)
+        /* static_object() last: it costs block lookups. */
+        if (c->op == RS_REF_DECREF && o->event_count < 0 && !static_object(c))
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, o->event_count,
                          c->stack_id, 0, 0);
-        else if (c->op == RS_REF_INCREF && o->event_count == 1)
+        else if (c->op == RS_REF_INCREF && o->event_count == 1 && !static_object(c))
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     }
@@ -380,13 +461,20 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
         .stack_id = c->stack_id, .seq = rs_refhist_next_seq(),
         .thread = (uint16_t)rs_alloc_thread_tid(), .op = c->op,
     };
-    rs_objtable_opts_t opts = { history_max != 0, history_max, &depot_stacks };
+    int hold = c->may_follow && c->op == RS_REF_DECREF && c->counted && c->before == 0;
+    rs_ref_event_t ended = { 0 };
+    rs_objtable_opts_t opts = { history_max != 0, history_max, &depot_stacks,
+                                (uint8_t)hold, &ended };
     rs_obj_t o;
     rs_obj_result_t r = rs_objtable_record(rs_objects, c->obj, &c->info, &ev, &opts, &o);
+    if (ended.op && r != RS_OBJ_UNTRACKED)
+        held_underflow(c->obj, o.type_id, &ended);
     grave_t g;
     switch (r) {
     case RS_OBJ_UNTRACKED: {
         int freed = grave_find(c->obj, &g);
+        if (!freed && static_object(c))
+            return r;
         report_error(RS_RC_DECREF_UNKNOWN, c->obj, freed ? g.type_id : c->info.type_id,
                      c->counted ? c->before - 1 : 0, c->stack_id,
                      freed ? g.free_stack : 0, freed);
@@ -402,7 +490,7 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
         place_new_object(c->obj);
         break;
     case RS_OBJ_UPDATED:
-        check_event(c, &o);
+        check_event(c, &o, hold);
         break;
     case RS_OBJ_ERROR:
         rs_diag_oom();
@@ -444,6 +532,8 @@ static void object_freed(const rs_obj_t *o, const rs_block_t *b, uint32_t *free_
      * references nobody saw: its event count proves nothing. */
     int after_decref = o->hist ? o->hist->n && o->hist->events[o->hist->n - 1].op == RS_REF_DECREF
                                : o->event_count <= 0;
+    if (o->flags & RS_OBJ_HELD)
+        advise_order(o);
     if (count > 0 && !after_decref && (o->rc_width || !(o->flags & RS_OBJ_SEEN_LATE)))
         report_error(RS_RC_FREE_REFERENCED, o->addr, o->type_id, count, *free_stack,
                      b->stack_id, 0);

@@ -37,6 +37,9 @@ typedef struct rs_rc_call {
     uint64_t      obj;       /* the object pointer (the table key)           */
     uint8_t       op;        /* RS_REF_CTOR / INCREF / DECREF                */
     uint8_t       counted;   /* `before` holds the counter field's value      */
+    uint8_t       may_follow;/* refscope_decref: may have been called after
+                                the decrement (objtable.h, the annotation-
+                                order rule): a `before` of 0 is held         */
     uint32_t      stack_id;  /* where it happened, 0 unknown                 */
     int64_t       before;    /* counter value before this event              */
     rs_obj_info_t info;      /* what a newly seen object is (type may be 0)  */
@@ -51,6 +54,10 @@ typedef struct rs_rc_call {
  * NULL) gets the object's state after the event.  Call with the guard set.
  */
 rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out);
+
+/* Before an analysis, world running: ends the holds of the annotation-
+ * order rule (objtable.h) still on, reporting each as an underflow. */
+void rs_refcount_settle(void);
 
 /* Declares (refscope_object, or a type resolved after creation) the
  * object at obj; registers its heap block when new.  -1 on exhaustion. */

@@ -16,6 +16,9 @@
  *                         is an incref.
  *   ctor, or `returns`    pre captures the stack into the cookie, post
  *                         records with the object (return value or arg).
+ *   ctor out=N            pre keeps args[N] (a T **) in the cookie; post
+ *                         reads the object through it when the call
+ *                         returned an int >= 0 (see profile.h).
  * Every call with a post hook is also tagged with its pre stack
  * (rs_got_hook_set_caller_stack): stacks captured inside the call (its
  * allocations) end at the return stub and continue with that stack.
@@ -187,7 +190,7 @@ static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
     rs_refhooks_poll(0);
     uint32_t stack = rs_refcount_stack_here();
     int64_t before = 0;
-    int counted = h->arg >= 0 && read_counter(id, obj, &before) == 0;
+    int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
     if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
         cookie[0] = obj;
@@ -209,6 +212,8 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
         return;
     const rs_hook_spec_t *h = &set->hooks[id];
     uint64_t obj = h->arg >= 0 ? cookie[0] : ret;
+    if (h->out)                    /* T ** kept by pre; int result < 0: failed */
+        obj = (int)ret >= 0 ? *(const uint64_t *)(uintptr_t)obj : 0;
     if (!obj)
         return;
     int saved_errno = errno;

@@ -44,6 +44,14 @@
  *   refscope_decref(obj)
  *       Records that a reference was dropped.  Call it BEFORE the
  *       decrement that may free the object.
+ *   refscope_decref_after(obj)
+ *       The same, for code that annotates AFTER the decrement, while the
+ *       object is still valid:
+ *           if (--o->refcnt == 0) { refscope_decref_after(o); free(o); }
+ *       (or `--o->refcnt; refscope_decref_after(o);` on every release).
+ *       refscope_decref() in that place makes every final release look
+ *       like a count going below zero; refscope notices the pattern (the
+ *       object is freed right after) and says once to use this instead.
  *       At analysis time, a leaked object's report shows the increfs that
  *       no decref balanced (see the pairing rule in the README).
  *   refscope_snapshot(label)
@@ -86,6 +94,7 @@ extern void refscope_impl_object(const void *obj, const char *type_name,
                                  size_t rc_offset, size_t rc_width) REFSCOPE_WEAK_;
 extern void refscope_impl_incref(const void *obj) REFSCOPE_WEAK_;
 extern void refscope_impl_decref(const void *obj) REFSCOPE_WEAK_;
+extern void refscope_impl_decref_after(const void *obj) REFSCOPE_WEAK_;
 extern int  refscope_impl_snapshot(const char *label) REFSCOPE_WEAK_;
 extern long refscope_impl_check(void) REFSCOPE_WEAK_;
 extern void refscope_impl_ignore(const void *ptr) REFSCOPE_WEAK_;
@@ -118,6 +127,12 @@ REFSCOPE_INLINE_ void refscope_decref(const void *obj)
 {
     if (REFSCOPE_LIKELY_OFF_(refscope_impl_decref))
         refscope_impl_decref(obj);
+}
+
+REFSCOPE_INLINE_ void refscope_decref_after(const void *obj)
+{
+    if (REFSCOPE_LIKELY_OFF_(refscope_impl_decref_after))
+        refscope_impl_decref_after(obj);
 }
 
 REFSCOPE_INLINE_ int refscope_snapshot(const char *label)
@@ -154,6 +169,7 @@ static inline void refscope_object(const void *obj, const char *type_name,
 }
 static inline void refscope_incref(const void *obj) { (void)obj; }
 static inline void refscope_decref(const void *obj) { (void)obj; }
+static inline void refscope_decref_after(const void *obj) { (void)obj; }
 static inline int refscope_snapshot(const char *label) { (void)label; return 0; }
 static inline long refscope_check(void) { return 0; }
 static inline void refscope_ignore(const void *ptr) { (void)ptr; }

@@ -16,8 +16,12 @@
  * b.addr <= w <= b.addr + b.size (one past the end included, as C allows
  * that pointer).  If w is one block's end and another's start, the binary
  * search finds the block that starts at w.  Words that are not 8-aligned
- * are never read as pointers.  A block pointing into itself gets a
- * self-edge.  An offset beyond 4 GiB inside one block is stored as
+ * are never read as pointers.  A block pointing to its own start gets a
+ * self-edge; a word pointing into the rest of its own block makes no edge
+ * (an embedded empty list head, next == prev == &head, or a cursor into
+ * the block's own buffer is not a reference: cairo surfaces and patterns
+ * hold several, and counting them would make every such refcounted
+ * object look held by a cycle).  An offset beyond 4 GiB inside one block is stored as
  * UINT32_MAX (rs_edge_t.offset is 32 bits).  RS_NODE_IGNORED blocks are scanned like any other block;
  * classify.c treats them as roots (no root edges are made for them).
  *
@@ -212,10 +216,11 @@ static int reserve_one(void **arr, uint64_t used, uint64_t *cap, size_t size)
 }
 
 /* Calls visit(ctx, offset, node) for every aligned word of [start,
- * start+size) that points into a block.  Stops early and returns -1 when
- * visit does. */
+ * start+size) that points into a block, except words pointing into node
+ * self (the region's own block, UINT32_MAX for roots) but not at its
+ * start.  Stops early and returns -1 when visit does. */
 static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
-                       uint64_t size, int exact_only,
+                       uint64_t size, uint32_t self, int exact_only,
                        int (*visit)(void *, uint64_t, uint32_t), void *ctx)
 {
     uint64_t end = start + size;
@@ -226,7 +231,7 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
         if (w < r.lo || w > r.hi)
             continue;
         uint32_t dst = rs_heapscan_find(heap, w);
-        if (dst == UINT32_MAX || (exact_only && heap->nodes[dst].addr != w))
+        if (dst == UINT32_MAX || ((exact_only || dst == self) && heap->nodes[dst].addr != w))
             continue;
         if (visit(ctx, p - start, dst) != 0)
             return -1;
@@ -261,7 +266,7 @@ int rs_heapscan_edges(rs_heap_t *heap)
     for (uint32_t i = 0; i < heap->n_nodes; i++) {
         start[i] = (uint32_t)c.n;
         const rs_node_t *n = &heap->nodes[i];
-        if (scan_region(heap, r, n->addr, n->size, 0, add_edge, &c) != 0)
+        if (scan_region(heap, r, n->addr, n->size, i, 0, add_edge, &c) != 0)
             goto fail;
     }
     start[heap->n_nodes] = (uint32_t)c.n;
@@ -299,7 +304,7 @@ int rs_heapscan_roots(rs_heap_t *heap)
     root_ctx_t c = {NULL, 0, 0, 0};
     for (c.root = 0; c.root < heap->n_roots; c.root++) {
         const rs_root_t *root = &heap->roots[c.root];
-        if (scan_region(heap, r, root->start, root->size,
+        if (scan_region(heap, r, root->start, root->size, UINT32_MAX,
                         (root->flags & RS_ROOT_FLAG_EXACT) != 0, add_root_edge, &c) != 0) {
             rs_mem_free(c.edges);
             heap->root_edges = NULL;

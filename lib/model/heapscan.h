@@ -6,7 +6,8 @@
  * readable at their addresses in this process, and root regions.  Every
  * aligned, pointer-sized word of a block or root that points into a live
  * block (from its first byte up to and including one past its last byte)
- * becomes an edge.  A word equal to one block's end and another's start
+ * becomes an edge, except a word pointing into its own block anywhere but
+ * at its start (an embedded list head: not a reference).  A word equal to one block's end and another's start
  * goes to the block that starts there.  Blocks with RS_NODE_IGNORED count
  * as roots.  From a root flagged RS_ROOT_FLAG_EXACT only words equal to a
  * block's first byte count.

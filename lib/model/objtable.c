@@ -149,6 +149,38 @@ static rs_obj_t make_obj(uint64_t addr, const rs_obj_info_t *info, int late)
     return o;
 }
 
+/* A ctor for a tracked object o starts a new life (the library recycled
+ * it from a pool of released objects) rather than being a nested ctor. */
+static int recycled(const rs_obj_t *o)
+{
+    return o->rc_width == 0 && o->event_count <= 0;
+}
+
+/* A duplicate ctor right after the object's ctor is the call that
+ * contained it (a hooked constructor calling another through its PLT):
+ * its stack, the one the program called, replaces the inner one. */
+static void outer_ctor(rs_obj_t *o, const rs_ref_event_t *ev)
+{
+    rs_refhist_t *h = o->hist;
+    if (h && h->n && h->events[h->n - 1].op == RS_REF_CTOR)
+        h->events[h->n - 1].stack_id = ev->stack_id;
+}
+
+/* Ends o's hold (objtable.h, the annotation-order rule); *held (may be
+ * NULL) gets the held decref: the last history event, or one with stack 0
+ * when there is no history. */
+static void end_hold(rs_obj_t *o, rs_ref_event_t *held)
+{
+    o->flags &= (uint8_t)~RS_OBJ_HELD;
+    if (!held)
+        return;
+    rs_refhist_t *h = o->hist;
+    if (h && h->n && h->events[h->n - 1].op == RS_REF_DECREF)
+        *held = h->events[h->n - 1];
+    else
+        *held = (rs_ref_event_t){ .op = RS_REF_DECREF };
+}
+
 /* Finds or creates the entry for an event.  Shard locked.  *result gets
  * CREATED/UPDATED/DUP_CTOR/UNTRACKED/ERROR; returns the entry or NULL. */
 static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
@@ -157,7 +189,8 @@ static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
 {
     int64_t i = find(s, addr);
     if (i >= 0) {
-        *result = op == RS_REF_CTOR ? RS_OBJ_DUP_CTOR : RS_OBJ_UPDATED;
+        *result = op == RS_REF_CTOR && !recycled(&s->slots[i]) ? RS_OBJ_DUP_CTOR
+                                                               : RS_OBJ_UPDATED;
         return &s->slots[i];
     }
     if (op == RS_REF_DECREF || !info) {
@@ -185,11 +218,19 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     rs_obj_result_t result;
     pthread_mutex_lock(&s->lock);
     rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
+    if (opts && opts->ended)
+        opts->ended->op = 0;
+    if (o && result == RS_OBJ_DUP_CTOR)
+        outer_ctor(o, ev);
     if (o && result != RS_OBJ_DUP_CTOR) {
+        if (o->flags & RS_OBJ_HELD)
+            end_hold(o, opts ? opts->ended : NULL);
         o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
         if (opts && opts->history &&
             rs_refhist_append(&o->hist, ev, opts->max_events, opts->stacks))
             result = RS_OBJ_ERROR;
+        if (opts && opts->hold && ev->op == RS_REF_DECREF)
+            o->flags |= RS_OBJ_HELD;
     }
     if (o && out)
         *out = *o;
@@ -208,7 +249,7 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
     if (i >= 0) {
         rs_obj_t *o = &s->slots[i];
         rs_obj_t fresh = make_obj(addr, info, 0);
-        fresh.flags |= o->flags & RS_OBJ_SEEN_LATE;
+        fresh.flags |= o->flags & (RS_OBJ_SEEN_LATE | RS_OBJ_HELD);
         fresh.event_count = o->event_count;
         fresh.hist = o->hist;
         *o = fresh;
@@ -223,6 +264,30 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
+                               void (*fn)(const rs_obj_t *o, const rs_ref_event_t *held,
+                                          void *arg),
+                               void *arg)
+{
+    uint32_t n = 0;
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS && n < max; i++) {
+        shard_t *s = &t->shards[i];
+        pthread_mutex_lock(&s->lock);
+        for (uint32_t k = 0; k < s->cap && n < max; k++) {
+            rs_obj_t *o = &s->slots[k];
+            if (!o->addr || !(o->flags & RS_OBJ_HELD))
+                continue;
+            rs_ref_event_t held;
+            end_hold(o, &held);
+            if (fn)
+                fn(o, &held, arg);
+            n++;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+    return n;
 }
 
 int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)

@@ -34,6 +34,8 @@ enum {
     RS_OBJ_SEEN_LATE      = 1u << 2, /* first seen by incref/decref/declare,
                                         not by a ctor: references taken
                                         before may be missing                */
+    RS_OBJ_HELD           = 1u << 3, /* the latest event is a decref held by
+                                        the annotation-order rule (below)    */
 };
 
 typedef struct rs_obj {
@@ -57,11 +59,37 @@ typedef struct rs_obj_info {
     uint16_t hook;
 } rs_obj_info_t;
 
+/*
+ * ---- The annotation-order rule ------------------------------------------
+ *
+ * refscope_decref() must be called before the program's decrement; a
+ * program that calls it after (`if (--o->rc == 0) { refscope_decref(o);
+ * free(o); }`) shows the counter at 0 at every final release, exactly
+ * what a real underflow (a decref with no reference left) shows.  What
+ * comes next tells them apart: after a misplaced annotation the object is
+ * freed at once; after a real underflow it is not (the program's own
+ * decrement took the count below zero, so it did not free).  So a decref
+ * that saw the counter at 0 (the caller says so: opts.hold) is held on
+ * the object (RS_OBJ_HELD) instead of being reported, and
+ *   - the next event on the object ends the hold: the held decref was a
+ *     real underflow (rs_objtable_record hands it back in *opts.ended);
+ *   - the free of the object's block with the hold still on is the wrong
+ *     order (rs_objtable_remove's *out has RS_OBJ_HELD): no error;
+ *   - at an analysis, rs_objtable_end_holds() ends the holds left: real
+ *     underflows (the object was never freed).
+ * A counter already below 0 at a decref is never held.  The held decref
+ * is the object's last history event; without history its stack is 0.
+ */
+
 /* Options for rs_objtable_record(). */
 typedef struct rs_objtable_opts {
     uint8_t                    history;     /* append events to the history  */
     uint32_t                   max_events;  /* compaction threshold, 0 never */
     const rs_refhist_stacks_t *stacks;      /* for compaction                */
+    uint8_t                    hold;        /* a decref that saw 0: hold it  */
+    rs_ref_event_t            *ended;       /* out, may be NULL: the held
+                                               decref this event ended (op
+                                               RS_REF_DECREF), else op 0     */
 } rs_objtable_opts_t;
 
 /* Results of rs_objtable_record(). */
@@ -84,7 +112,14 @@ void rs_objtable_destroy(rs_objtable_t *t);
  * Records reference event *ev (op RS_REF_CTOR/INCREF/DECREF) on the object
  * at addr under one shard lock.  An unknown address is created by a ctor
  * or an incref (the latter flagged RS_OBJ_SEEN_LATE) with *info; a decref
- * of an unknown address records nothing.  event_count moves by +1/-1.  If
+ * of an unknown address records nothing.  event_count moves by +1/-1.
+ * A ctor of a tracked object is ignored (RS_OBJ_DUP_CTOR: a constructor
+ * calling another hooked one; when the object's latest event is its ctor,
+ * the outer call's stack replaces the inner one's in the history, so the
+ * creation is shown where the program called), except when its count is kept from events
+ * and is 0 or below: the library recycled a released object from a pool
+ * of its own (cairo's patterns, libdbus's message cache), so the ctor is
+ * recorded (RS_OBJ_UPDATED) and starts the object's new life.  If
  * out is not NULL the object's state after the event is copied there.
  * Returns an rs_obj_result_t.  When only the history append fails the
  * count is still updated and RS_OBJ_ERROR is returned.
@@ -100,6 +135,17 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
  * new).  Returns 1 if created, 0 if updated, -1 on exhaustion.
  */
 int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info);
+
+/*
+ * Ends up to max holds of the annotation-order rule: for each held object
+ * calls fn(o, held decref) with its shard locked (fn must not call back
+ * into the table nor take the type table's lock) and clears the flag.
+ * Returns how many it ended (call again while that is max).
+ */
+uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
+                               void (*fn)(const rs_obj_t *o, const rs_ref_event_t *held,
+                                          void *arg),
+                               void *arg);
 
 /*
  * Removes the object at addr (its block was freed).  Returns 1 and copies

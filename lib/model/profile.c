@@ -1,5 +1,6 @@
 /*
- * profile.c - parser for hook profiles (format documented in profile.h).
+ * profile.c - parser for hook profiles (format documented in profile.h;
+ * the built-in texts are in profile_builtin.c).
  *
  * The text is cut into lines, each line into at most RS_PROFILE_MAX_WORDS
  * words in a fixed stack buffer; the first word selects a directive and
@@ -28,66 +29,6 @@
 #define RS_PROFILE_MAX_FILE  (1u << 20)
 #define MAX_OFFSET           (1u << 20)
 #define MAX_NAME             255
-
-/* ---- built-in profiles ------------------------------------------------ */
-
-static const char builtin_gobject[] =
-    "# GLib's GObject (libgobject-2.0).\n"
-    "# struct _GObject { GTypeInstance g_type_instance; /* GTypeClass *g_class */\n"
-    "#                   guint ref_count; GData *qdata; }\n"
-    "profile gobject\n"
-    "counter  offset=8 width=4 unsigned\n"
-    "typename call=g_type_name_from_instance\n"
-    "ctor   g_object_new                 returns\n"
-    "ctor   g_object_new_with_properties returns\n"
-    "ctor   g_object_newv                returns\n"
-    "ctor   g_object_new_valist          returns\n"
-    "incref g_object_ref                 arg=0\n"
-    "sink   g_object_ref_sink            arg=0\n"
-    "decref g_object_unref               arg=0\n";
-
-static const char builtin_gst[] =
-    "# GStreamer mini objects (libgstreamer-1.0): buffers, events, caps...\n"
-    "# struct _GstMiniObject { GType type; gint refcount; gint lockstate; ... }\n"
-    "# GstObject is a GObject: its refs go through g_object_ref (gobject).\n"
-    "profile gst\n"
-    "counter  offset=8 width=4 signed\n"
-    "typename call=g_type_name word=0\n"
-    "ctor   gst_mini_object_init  arg=0\n"
-    "incref gst_mini_object_ref   arg=0\n"
-    "decref gst_mini_object_unref arg=0\n"
-    "# libgstreamer calls gst_mini_object_init directly, never through its\n"
-    "# GOT, so the public constructors a program calls are hooked too.\n"
-    "ctor   gst_buffer_new              returns\n"
-    "ctor   gst_buffer_new_allocate     returns\n"
-    "ctor   gst_buffer_new_wrapped      returns\n"
-    "ctor   gst_buffer_new_wrapped_full returns\n"
-    "ctor   gst_buffer_new_memdup       returns\n"
-    "ctor   gst_buffer_copy_region      returns\n"
-    "ctor   gst_buffer_copy_deep        returns\n"
-    "ctor   gst_mini_object_copy        returns\n"
-    "ctor   gst_caps_new_empty          returns\n"
-    "ctor   gst_caps_new_any            returns\n"
-    "ctor   gst_caps_new_empty_simple   returns\n"
-    "ctor   gst_caps_from_string        returns\n";
-
-static const struct {
-    const char *name;
-    const char *text;
-} builtins[] = {
-    { "gobject", builtin_gobject },
-    { "gst", builtin_gst },
-};
-
-const char *rs_profile_builtin(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof builtins / sizeof builtins[0]; i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            return builtins[i].text;
-    return NULL;
-}
-
-const char *rs_profile_builtin_names(void) { return "gobject,gst"; }
 
 const char *rs_hook_kind_name(int kind)
 {
@@ -242,7 +183,9 @@ static int find_profile(const rs_profile_set_t *set, const char *name)
 
 enum {
     OPT_ARG, OPT_RETURNS, OPT_OFFSET, OPT_WIDTH, OPT_SIGNED, OPT_UNSIGNED,
-    OPT_EVENTS, OPT_TYPE, OPT_CONST, OPT_FIELD, OPT_CALL, OPT_WORD, OPT_COUNT
+    OPT_EVENTS, OPT_TYPE, OPT_CONST, OPT_FIELD, OPT_CALL, OPT_WORD,
+    OPT_OUT,
+    OPT_COUNT
 };
 
 static const struct {
@@ -255,10 +198,12 @@ static const struct {
     [OPT_EVENTS] = { "events", 0 },  [OPT_TYPE] = { "type", 1 },
     [OPT_CONST] = { "const", 1 },    [OPT_FIELD] = { "field", 1 },
     [OPT_CALL] = { "call", 1 },      [OPT_WORD] = { "word", 1 },
+    [OPT_OUT] = { "out", 1 },
 };
 
 #define BIT(o) (1u << (o))
-#define FUNC_OPTS (BIT(OPT_ARG) | BIT(OPT_RETURNS) | COUNTER_OPTS | BIT(OPT_TYPE))
+#define FUNC_OPTS (BIT(OPT_ARG) | BIT(OPT_RETURNS) | COUNTER_OPTS | BIT(OPT_TYPE) | \
+                   BIT(OPT_OUT))
 #define COUNTER_OPTS (BIT(OPT_OFFSET) | BIT(OPT_WIDTH) | BIT(OPT_SIGNED) | \
                       BIT(OPT_UNSIGNED) | BIT(OPT_EVENTS))
 #define TYPENAME_OPTS (BIT(OPT_CONST) | BIT(OPT_FIELD) | BIT(OPT_CALL) | BIT(OPT_WORD))
@@ -349,9 +294,9 @@ static int valid_name(const char *s)
 static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
 {
     switch (o) {
-    case OPT_ARG:
+    case OPT_ARG: case OPT_OUT:
         if (parse_number(v, num) || *num > 5)
-            return FAIL(p, "arg must be 0..5, not '%s'", v);
+            return FAIL(p, "%s must be 0..5, not '%s'", option_table[o].key, v);
         return 0;
     case OPT_WIDTH:
         if (parse_number(v, num) || (*num != 1 && *num != 2 && *num != 4 && *num != 8))
@@ -527,6 +472,20 @@ static int do_typename(parser_t *p, char **w, int n)
     return 0;
 }
 
+/* `out=N` (ctor only, without arg/returns): h->out set. */
+static int build_out(parser_t *p, rs_hook_kind_t kind, const opts_t *o,
+                     rs_hook_spec_t *h)
+{
+    if (!(o->seen & BIT(OPT_OUT)))
+        return 0;
+    if (kind != RS_HOOK_CTOR)
+        return FAIL(p, "'out' only goes with 'ctor'");
+    if (o->seen & (BIT(OPT_ARG) | BIT(OPT_RETURNS)))
+        return FAIL(p, "'out' excludes 'arg' and 'returns'");
+    h->out = 1;
+    return 0;
+}
+
 /* Fills the object location and overrides of hook h from options o. */
 static int build_hook(parser_t *p, rs_hook_kind_t kind, const opts_t *o,
                       rs_hook_spec_t *h, uint32_t index)
@@ -536,7 +495,11 @@ static int build_hook(parser_t *p, rs_hook_kind_t kind, const opts_t *o,
         return FAIL(p, "'arg' and 'returns' exclude each other");
     if (kind == RS_HOOK_DECREF && (o->seen & BIT(OPT_RETURNS)))
         return FAIL(p, "decref: the object cannot be the return value");
-    if (o->seen & BIT(OPT_ARG))
+    if (build_out(p, kind, o, h))
+        return -1;
+    if (o->seen & BIT(OPT_OUT))
+        h->arg = (int8_t)o->num[OPT_OUT];
+    else if (o->seen & BIT(OPT_ARG))
         h->arg = (int8_t)o->num[OPT_ARG];
     else if ((o->seen & BIT(OPT_RETURNS)) || kind == RS_HOOK_CTOR)
         h->arg = RS_HOOK_RETURNS;

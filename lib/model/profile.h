@@ -32,16 +32,26 @@
  *       (it only sank a floating reference, g_object_ref_sink) no reference
  *       is recorded.  Needs a counter field to tell the difference; with an
  *       event-kept counter it is treated as incref.
- *   ctor   FUNC [returns | arg=N] [FUNC-OPTIONS]
+ *   ctor   FUNC [returns | arg=N | out=N] [FUNC-OPTIONS]
  *       FUNC creates the object with one reference.  Default: `returns`.
  *       A ctor seen for an object that is already tracked (a constructor
- *       calling another hooked constructor) is recorded once.
+ *       calling another hooked constructor) is recorded once, unless the
+ *       object's count is kept from events and is 0: then the library
+ *       recycled a released object (cairo's pattern pool, libdbus's
+ *       message cache) and the ctor starts its new life (objtable.h).
  *
  *     arg=N     the object is the N-th integer/pointer argument, 0..5,
  *               counting only integer-class arguments (floating-point
  *               arguments travel in other registers and do not count).
  *               Default 0 for incref, decref and sink.
  *     returns   the object is the function's return value.
+ *     out=N     (ctor only) the N-th integer/pointer argument, 0..5, is a
+ *               `T **` through which FUNC stores the new object, and FUNC
+ *               returns an int, negative on failure (sd-bus:
+ *               int sd_bus_message_new_method_call(sd_bus *, sd_bus_message
+ *               **m, ...) is `out=1`).  The object is read through the
+ *               pointer when the call returns, and recorded only when the
+ *               return value, as an int, is >= 0 and the object not NULL.
  *     FUNC-OPTIONS override the profile's counter and type name for this
  *     function only:
  *       offset=N width=W signed|unsigned   (as for `counter`)
@@ -90,6 +100,48 @@
  *            counter itself is read from the object, so counts are right).
  *            Like gobject, gst makes GLib's slice allocator use malloc.
  *
+ *   cairo    counter events (cairo_reference_count_t lives in private
+ *            structs); surfaces (cairo_image_surface_create, _for_data,
+ *            _from_png, cairo_surface_create_similar, _similar_image,
+ *            _for_rectangle, cairo_recording_surface_create: ctors;
+ *            cairo_surface_reference, cairo_surface_destroy), contexts
+ *            (cairo_create, cairo_reference, cairo_destroy), patterns
+ *            (cairo_pattern_create_rgb, _rgba, _for_surface, _linear,
+ *            _radial, _mesh, cairo_pop_group; cairo_pattern_reference,
+ *            cairo_pattern_destroy); types cairo_surface_t, cairo_t,
+ *            cairo_pattern_t.
+ *   harfbuzz counter events (hb_object_header_t is private); hb_blob_*
+ *            (create, create_or_fail, create_sub_blob, create_from_file,
+ *            create_from_file_or_fail, copy_writable_or_fail; reference,
+ *            destroy), hb_buffer_* (create, create_similar; reference,
+ *            destroy), hb_face_* (create, create_for_tables,
+ *            hb_face_builder_create; reference, destroy), hb_font_*
+ *            (create, create_sub_font; reference, destroy), hb_set_*
+ *            (create, reference, destroy); types hb_blob_t, hb_buffer_t,
+ *            hb_face_t, hb_font_t, hb_set_t.
+ *   dbus     libdbus-1, counter events; dbus_message_new, _new_method_call,
+ *            _new_method_return, _new_signal, _new_error, _copy,
+ *            _demarshal (ctors), dbus_message_ref / _unref (DBusMessage);
+ *            dbus_connection_open, _open_private, dbus_bus_get,
+ *            _get_private (ctors), dbus_connection_ref / _unref
+ *            (DBusConnection); dbus_pending_call_ref / _unref
+ *            (DBusPendingCall).
+ *   openssl  OpenSSL 3, counter events; for X509 (X509_new, X509_dup),
+ *            X509_CRL, X509_STORE, EVP_PKEY (EVP_PKEY_new, EVP_PKEY_dup),
+ *            BIO, SSL_CTX (SSL_CTX_new, SSL_CTX_new_ex), SSL, SSL_SESSION:
+ *            TYPE_new (ctor), TYPE_up_ref (incref), TYPE_free (decref);
+ *            the type is the OpenSSL type name.
+ *   sdbus    libsystemd's sd-bus, counter events; sd_bus_new, sd_bus_open,
+ *            _open_user, _open_system (ctors, out=0), sd_bus_ref,
+ *            sd_bus_unref, sd_bus_flush_close_unref, sd_bus_close_unref
+ *            (sd_bus); sd_bus_message_new, _new_method_call, _new_signal,
+ *            _new_method_return, _new_method_error (ctors, out=1),
+ *            sd_bus_message_ref / _unref (sd_bus_message).
+ *   With `counter events` the count is the calls refscope sees: the
+ *   libraries call most of their own ref/unref functions through their
+ *   PLT (hooked too), but a reference a library takes by a direct
+ *   internal call is not seen, nor its release.
+ *
  * Invariants of a parsed set: every hook's function name is unique; hook
  * i's `profile` indexes profiles[]; counter and type name of every hook
  * are resolved (profile defaults applied).
@@ -100,7 +152,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RS_PROFILE_MAX_HOOKS 64    /* hooked functions in one set: one
+#define RS_PROFILE_MAX_HOOKS 256   /* hooked functions in one set: one
                                       trampoline each (RS_GOT_HOOK_MAX)   */
 #define RS_PROFILE_MAX_LINE  1023  /* bytes per line, without the newline  */
 #define RS_HOOK_RETURNS      (-1)  /* rs_hook_spec_t.arg: the return value  */
@@ -135,6 +187,7 @@ typedef struct rs_hook_spec {
     char              *function;  /* exported symbol to hook              */
     uint8_t            kind;      /* rs_hook_kind_t                       */
     int8_t             arg;       /* 0..5 or RS_HOOK_RETURNS              */
+    uint8_t            out;       /* ctor `out=arg`: args[arg] is a T **  */
     uint32_t           profile;   /* index into rs_profile_set_t.profiles */
     rs_counter_spec_t  counter;   /* effective for this function          */
     rs_typename_spec_t type;      /* effective; text shared, do not free  */
@@ -182,7 +235,8 @@ int rs_profile_load_file(rs_profile_set_t *set, const char *path,
 
 /* The text of built-in profile `name`, or NULL if there is none. */
 const char *rs_profile_builtin(const char *name);
-/* Comma-separated names of the built-in profiles ("gobject,gst"). */
+/* Comma-separated names of the built-in profiles ("gobject,gst,...").
+ * Both live in profile_builtin.c. */
 const char *rs_profile_builtin_names(void);
 
 /*

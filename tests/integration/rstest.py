@@ -32,6 +32,7 @@ import tempfile
 # refscope_incref/decref/object.
 ANNOTATION_WRAPPERS = {
     "refscope_object", "refscope_incref", "refscope_decref",
+    "refscope_decref_after",
     "refscope_snapshot", "refscope_check", "refscope_ignore", "refscope_root",
 }
 ALLOCATORS = {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_leak,
-gobject_*.c, gst_*.c) under `refscope run --json` and asserts exactly what its
-header promises about reference counts: the summary's cycles, leaked_refs
+and the samples of the built-in profiles: gobject_*.c, gst_*.c, cairo_*.c,
+harfbuzz_*.c, dbus_*.c, openssl_*.c, sdbus_*.c) under `refscope run
+--json` and asserts exactly what its header promises about reference counts: the summary's cycles, leaked_refs
 and rc_errors (and the plain classes), and every finding of class cycle,
 leaked_ref and rc_error field by field (type names, sizes, refcounts,
 members, edges with offsets, unbalanced increfs with the functions in
@@ -66,16 +67,23 @@ def plain(cls, nbytes, blocks, alloc):
 
 
 def spec(summary, findings, hooks=None, reachable_types=(), text=(),
-         timed=False):
+         timed=False, indirect_through=None, stderr=None):
     """summary: {"cycles": (groups, objects, bytes, blocks), "leaked_refs":
     (objects, refs, bytes, blocks), "rc_errors": n, "leaked"/"indirect"/
     "reachable": (bytes, blocks) or None (unchecked)}; missing keys are
     zero.  reachable_types: [(type, bytes, blocks, function)] that a
     --show-reachable run must list as reachable findings (proof that the
     annotations or hooks were seen).  text: words the text report must
-    contain.  hooks: REFSCOPE_HOOKS value ("{samples}" is replaced)."""
+    contain.  hooks: REFSCOPE_HOOKS value ("{samples}" is replaced).
+    indirect_through: for a real library's leaked object, whose fields are
+    the library's own blocks (one "indirect" finding per allocation site
+    inside the library): every indirect finding must have this function
+    in its allocation stack, and together they must make the summary's
+    "indirect" bytes and blocks exactly.  stderr: {text: n}, exactly n
+    lines of refscope's stderr contain text."""
     return dict(summary=summary, findings=findings, hooks=hooks,
-                reachable_types=reachable_types, text=text, timed=timed)
+                reachable_types=reachable_types, text=text, timed=timed,
+                indirect_through=indirect_through, stderr=stderr or {})
 
 
 SPECS = {
@@ -169,7 +177,18 @@ SPECS = {
         [rc_error("underflow", "Conn", -1, 1, "cleanup_request",
                   other="handle_request")],
         reachable_types=[("Conn", 48, 1, "conn_get")],
-        text=("underflow", "Conn", "cleanup_request")),
+        text=("underflow", "Conn", "cleanup_request"),
+        stderr={"count below zero at decref of object": 1,
+                "refscope_decref_after()": 0}),
+    "rc_decref_late": spec(
+        {}, [],
+        stderr={"refscope: refscope_decref() was called after the decrement":
+                1, "refscope_decref_after()": 1, "refcount error": 0}),
+    "rc_decref_after": spec(
+        {"leaked_refs": (1, 1, 24, 1)},
+        [leaked_ref(24, 1, "Msg", "msg_new", 1, 1, 0,
+                    [(1, "keep_extra_ref")])],
+        stderr={"refscope_decref_after()": 0, "refcount error": 0}),
     "rc_free_referenced": spec(
         {"rc_errors": 1},
         [rc_error("free_referenced", "Blob", 2, 1, "drop_badly")],
@@ -217,6 +236,46 @@ SPECS = {
         hooks="gst",
         reachable_types=[("GstBuffer", 280, 1, "keep_buffer")],
         text=("GstBuffer", "leak_buffer_ref")),
+    "cairo_leak": spec(
+        {"leaked_refs": (1, 1, 392, 1), "indirect": (1288, 2),
+         "reachable": None},
+        [leaked_ref(392, 1, "cairo_surface_t", "make_leak", 1, 1, 0,
+                    [(1, "cache_surface")])],
+        hooks="cairo", indirect_through="make_leak",
+        reachable_types=[("cairo_surface_t", 392, 1, "keep_surface")],
+        text=("cairo_surface_t", "cache_surface")),
+    "harfbuzz_leak": spec(
+        {"leaked_refs": (1, 1, 48, 1), "reachable": None},
+        [leaked_ref(48, 1, "hb_blob_t", "make_leak", 1, 1, 0,
+                    [(1, "keep_blob_ref")])],
+        hooks="harfbuzz",
+        reachable_types=[("hb_font_t", 168, 1, "keep_font")],
+        text=("hb_blob_t", "keep_blob_ref")),
+    "dbus_leak": spec(
+        {"leaked_refs": (1, 1, 184, 1), "indirect": (200, 2),
+         "reachable": None},
+        [leaked_ref(184, 1, "DBusMessage", "make_leak", 1, 1, 0,
+                    [(1, "queue_message")])],
+        hooks="dbus", indirect_through="make_leak",
+        reachable_types=[("DBusMessage", 184, 1, "keep_message")],
+        text=("DBusMessage", "queue_message")),
+    "openssl_leak": spec(
+        {"leaked_refs": (1, 1, 384, 1), "indirect": (400, 12),
+         "reachable": None},
+        [leaked_ref(384, 1, "X509", "make_leak", 1, 1, 0,
+                    [(1, "remember_cert")])],
+        hooks="openssl", indirect_through="make_leak",
+        reachable_types=[("X509", 384, 1, "keep_cert")],
+        text=("X509", "remember_cert")),
+    "sdbus_leak": spec(
+        {"leaked_refs": (1, 1, 800, 1), "indirect": (128, 1),
+         "reachable": None},
+        [leaked_ref(800, 1, "sd_bus_message", "make_leak", 1, 1, 0,
+                    [(1, "hold_message")])],
+        hooks="sdbus", indirect_through="make_leak",
+        reachable_types=[("sd_bus_message", 800, 1, "keep_message"),
+                         ("sd_bus", 1800, 1, "main")],
+        text=("sd_bus_message", "hold_message")),
 }
 
 # ---- checking ---------------------------------------------------------------
@@ -431,8 +490,24 @@ def want_key(w):
     return (w["cls"], w["alloc"])
 
 
-def check_findings(c, findings, wants):
+def take_library_indirect(c, remaining, fn, want):
+    """Removes the indirect findings allocated through fn from remaining
+    and checks that they add up to want (bytes, blocks)."""
+    mine = [f for f in remaining if f.get("class") == "indirect"
+            and has_fn(f.get("stack"), fn)]
+    for f in mine:
+        remaining.remove(f)
+    got = (sum(f.get("bytes", 0) for f in mine),
+           sum(f.get("blocks", 0) for f in mine))
+    c.expect(got == tuple(want), f"indirect findings allocated through "
+             f"{fn}: expected {want}, got {got}")
+
+
+def check_findings(c, findings, wants, indirect_through=None,
+                   indirect=ZERO):
     remaining = list(findings)
+    if indirect_through:
+        take_library_indirect(c, remaining, indirect_through, indirect)
     for w in wants:
         if w["cls"] == "cycle" and w["type"] is None:
             match = [f for f in remaining if f.get("class") == "cycle"]
@@ -560,7 +635,13 @@ def run(args):
         c.expect(obj["process"].get("exit_status") == 0, "exit_status "
                  f"{obj['process'].get('exit_status')}")
         check_summary(c, obj["summary"], s["summary"])
-        check_findings(c, obj.get("findings", []), s["findings"])
+        for text, n in s["stderr"].items():
+            got = sum(text in line for line in err.splitlines())
+            c.expect(got == n, f"stderr: expected {n} line(s) with {text!r}, "
+                     f"got {got}:\n{err[-2000:]}")
+        check_findings(c, obj.get("findings", []), s["findings"],
+                       s["indirect_through"],
+                       s["summary"].get("indirect", ZERO))
         for f in obj.get("findings", []):
             c.expect("type" in f, f"finding {finding_key(f)} has no 'type' "
                      "key (null when plain)")

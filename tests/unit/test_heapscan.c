@@ -133,6 +133,8 @@ static void test_edges_real_blocks(void **state)
     put(b, 0, (char *)a + 64);      /* one past the end of a         */
     put(b, 16, (void *)12345);      /* a small integer: ignored      */
     put(c, 0, c);                   /* self pointer                  */
+    put(c, 8, (char *)c + 8);       /* into itself, not its start:
+                                       an empty list head, no edge   */
     put(c, 16, a);                  /* past c's size (20): ignored   */
     rs_node_t nodes[3] = {node(c, 20), node(a, 64), node(b, 40)};
     rs_heap_t h = {.nodes = nodes, .n_nodes = 3};
@@ -164,22 +166,34 @@ static void test_edges_real_blocks(void **state)
 
 static void test_adjacent_blocks(void **state)
 {
-    /* Two blocks carved from one buffer: x ends exactly where y starts. */
-    char *buf = calloc(1, 128);
+    /* Two blocks carved from one buffer: x ends exactly where y starts;
+     * z, a third block, points at the same boundaries from outside (a
+     * block's pointers into itself, other than to its start, make no
+     * edge, so the boundaries are checked from z). */
+    char *buf = calloc(1, 128), *z = calloc(1, 32);
     put(buf, 8, buf + 64);      /* x's end == y's start: goes to y     */
-    put(buf, 16, buf + 63);     /* x's last byte                       */
-    put(buf + 64, 0, buf + 128); /* y's end, nothing starts there: y   */
-    rs_node_t nodes[2] = {node(buf + 64, 64), node(buf, 64)};
-    rs_heap_t h = {.nodes = nodes, .n_nodes = 2};
+    put(buf, 16, buf + 63);     /* x's last byte: x itself, no edge    */
+    put(buf + 64, 0, buf + 128); /* y's end: y itself, no edge         */
+    put(buf + 64, 8, buf + 64); /* y's start: a self-edge              */
+    put(z, 0, buf + 63);        /* x's last byte: goes to x            */
+    put(z, 8, buf + 128);       /* y's end, nothing starts there: y    */
+    rs_node_t nodes[3] = {node(buf + 64, 64), node(buf, 64), node(z, 16)};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3};
     rs_heapscan_sort_nodes(&h);
-    assert_int_equal(nodes[0].addr, A(buf));
+    uint32_t ix = rs_heapscan_find(&h, A(buf)), iy = rs_heapscan_find(&h, A(buf + 64)),
+             iz = rs_heapscan_find(&h, A(z));
     assert_int_equal(rs_heapscan_edges(&h), 0);
-    assert_int_equal(h.n_edges, 3);
-    assert_true(has_edge(&h, 0, 1, 8));
-    assert_true(has_edge(&h, 0, 0, 16));
-    assert_true(has_edge(&h, 1, 1, 0));
+    assert_int_equal(h.n_edges, 4);
+    assert_int_equal(out_degree(&h, ix), 1);
+    assert_true(has_edge(&h, ix, iy, 8));
+    assert_int_equal(out_degree(&h, iy), 1);
+    assert_true(has_edge(&h, iy, iy, 8));
+    assert_int_equal(out_degree(&h, iz), 2);
+    assert_true(has_edge(&h, iz, ix, 0));
+    assert_true(has_edge(&h, iz, iy, 8));
     rs_heapscan_free_edges(&h);
     free(buf);
+    free(z);
 }
 
 static void test_many_edges_grow(void **state)

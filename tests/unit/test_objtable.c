@@ -1,6 +1,7 @@
 /*
  * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
- * (create by ctor/incref, duplicate ctor, untracked decref), declare,
+ * (create by ctor/incref, duplicate ctor, nested and recycled ctors,
+ * untracked decref), the annotation-order rule (held decrefs), declare,
  * remove with history hand-over, a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
  * hammering shared objects, allocation failure, and type-name interning.
@@ -18,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const rs_objtable_opts_t with_history = { 1, 0, NULL };
+static const rs_objtable_opts_t with_history = { 1, 0, NULL, 0, NULL };
 
 static rs_ref_event_t ev(rs_ref_op_t op, uint32_t stack)
 {
@@ -58,7 +59,7 @@ static void test_record_rules(void **state)
                      RS_OBJ_UPDATED);
     assert_int_equal(o.event_count, 1);
     assert_int_equal(o.hist->n, 3);
-    assert_int_equal(o.hist->events[0].stack_id, 2);
+    assert_int_equal(o.hist->events[0].stack_id, 3);   /* the outer ctor's */
     assert_int_equal(o.hist->events[2].op, RS_REF_DECREF);
 
     /* An incref of an unknown object creates it, flagged late; without a
@@ -91,6 +92,145 @@ static void test_record_rules(void **state)
     assert_int_equal(rs_objtable_count(t), 0);
     rs_objtable_destroy(t);
     rs_objtable_destroy(NULL);
+}
+
+/* A nested ctor (a hooked constructor calling another) is recorded once,
+ * with the outer call's stack; a ctor of a released events-kept object
+ * (a library's pool handing it out again) starts a new life; with a
+ * counter field the count is read from the object, so a ctor on a tracked
+ * object is always a duplicate. */
+static void test_ctor_rules(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t events = { .type_id = 1, .hook = 2 };
+    rs_obj_info_t field = { .type_id = 1, .rc_offset = 0, .rc_width = 4, .hook = 2 };
+    rs_obj_t o;
+    rs_ref_event_t e = ev(RS_REF_CTOR, 10);          /* inner ctor       */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_CREATED);
+    e = ev(RS_REF_CTOR, 11);                          /* outer ctor       */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.event_count, 1);
+    assert_int_equal(o.hist->n, 1);
+    assert_int_equal(o.hist->events[0].stack_id, 11);
+    e = ev(RS_REF_INCREF, 12);
+    rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
+    e = ev(RS_REF_CTOR, 13);      /* not right after the ctor: no rewrite */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.hist->n, 2);
+    assert_int_equal(o.hist->events[0].stack_id, 11);
+    assert_int_equal(o.hist->events[1].stack_id, 12);
+    for (uint32_t k = 0; k < 2; k++) {
+        e = ev(RS_REF_DECREF, 14);
+        rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
+    }
+    assert_int_equal(o.event_count, 0);
+    e = ev(RS_REF_CTOR, 15);                          /* recycled          */
+    assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
+                     RS_OBJ_UPDATED);
+    assert_int_equal(o.event_count, 1);
+    assert_int_equal(o.hist->n, 5);
+    assert_int_equal(o.hist->events[4].op, RS_REF_CTOR);
+    assert_int_equal(o.hist->events[4].stack_id, 15);
+    /* Counter field: released, then a ctor: still a duplicate. */
+    e = ev(RS_REF_CTOR, 20);
+    rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o);
+    e = ev(RS_REF_DECREF, 21);
+    rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o);
+    assert_int_equal(o.event_count, 0);
+    e = ev(RS_REF_CTOR, 22);
+    assert_int_equal(rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.event_count, 0);
+    assert_int_equal(o.hist->events[0].stack_id, 20);
+    rs_objtable_destroy(t);
+}
+
+/* The annotation-order rule (objtable.h): a held decref is ended by the
+ * next event (a real underflow, handed back), survives until the free
+ * (the wrong order: the removed object says so), or is ended by
+ * rs_objtable_end_holds. */
+static void count_holds(const rs_obj_t *o, const rs_ref_event_t *held, void *arg)
+{
+    uint32_t *stacks = arg;
+    assert_false(o->flags & RS_OBJ_HELD);
+    assert_int_equal(held->op, RS_REF_DECREF);
+    stacks[o->addr == 0x2000 ? 0 : 1] = held->stack_id;
+}
+
+static void test_hold_rules(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t info = { .type_id = 1, .rc_width = 4, .hook = UINT16_MAX };
+    rs_ref_event_t ended = { .op = 9 };
+    rs_objtable_opts_t plain = { 1, 0, NULL, 0, &ended };
+    rs_objtable_opts_t hold = { 1, 0, NULL, 1, &ended };
+    rs_obj_t o;
+    /* Wrong order: ctor, held decref, free. */
+    rs_ref_event_t e = ev(RS_REF_CTOR, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.op, 0);
+    e = ev(RS_REF_DECREF, 2);
+    assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &hold, &o), RS_OBJ_UPDATED);
+    assert_true(o.flags & RS_OBJ_HELD);
+    assert_int_equal(ended.op, 0);
+    assert_int_equal(rs_objtable_declare(t, 0x1000, &info), 0);   /* kept */
+    assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 1);
+    assert_true(o.flags & RS_OBJ_HELD);
+    rs_refhist_free(o.hist);
+    /* Real underflow: the held decref is ended by the next event. */
+    e = ev(RS_REF_CTOR, 3);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 4);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 5);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    e = ev(RS_REF_DECREF, 6);
+    assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &plain, &o), RS_OBJ_UPDATED);
+    assert_false(o.flags & RS_OBJ_HELD);
+    assert_int_equal(ended.op, RS_REF_DECREF);
+    assert_int_equal(ended.stack_id, 5);
+    e = ev(RS_REF_INCREF, 7);           /* nothing held any more */
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.op, 0);
+    /* A held decref ended by an incref; a hold needs a decref. */
+    e = ev(RS_REF_INCREF, 8);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    assert_false(o.flags & RS_OBJ_HELD);
+    e = ev(RS_REF_DECREF, 9);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    e = ev(RS_REF_INCREF, 10);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.stack_id, 9);
+    /* Without history the held decref has no stack. */
+    rs_objtable_opts_t bare_hold = { 0, 0, NULL, 1, &ended };
+    rs_objtable_opts_t bare = { 0, 0, NULL, 0, &ended };
+    e = ev(RS_REF_CTOR, 11);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare, &o);
+    e = ev(RS_REF_DECREF, 12);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare_hold, &o);
+    e = ev(RS_REF_DECREF, 13);
+    rs_objtable_record(t, 0x3000, &info, &e, &bare, &o);
+    assert_int_equal(ended.op, RS_REF_DECREF);
+    assert_int_equal(ended.stack_id, 0);
+    /* Holds left at an analysis: ended in batches of at most max. */
+    e = ev(RS_REF_CTOR, 14);
+    rs_objtable_record(t, 0x2000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 15);
+    rs_objtable_record(t, 0x2000, &info, &e, &hold, &o);
+    e = ev(RS_REF_DECREF, 16);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    uint32_t stacks[2] = { 0, 0 };
+    assert_int_equal(rs_objtable_end_holds(t, 1, count_holds, stacks), 1);
+    assert_int_equal(rs_objtable_end_holds(t, 8, count_holds, stacks), 1);
+    assert_int_equal(stacks[0], 15);
+    assert_int_equal(stacks[1], 16);
+    assert_int_equal(rs_objtable_end_holds(t, 8, count_holds, stacks), 0);
+    assert_int_equal(rs_objtable_lookup(t, 0x2000, &o), 1);
+    assert_false(o.flags & RS_OBJ_HELD);
+    rs_objtable_destroy(t);
 }
 
 static void test_declare(void **state)
@@ -153,8 +293,13 @@ static void test_differential(void **state)
                 assert_int_equal(r, what == 3 ? RS_OBJ_UNTRACKED : RS_OBJ_CREATED);
                 present[k] = what != 3;
                 counts[k] = what != 3;
-            } else if (what == 1) {
+            } else if (what == 1 && counts[k] > 0) {
                 assert_int_equal(r, RS_OBJ_DUP_CTOR);
+            } else if (what == 1) {     /* released, counted from events:
+                                           recycled, a new life */
+                assert_int_equal(r, RS_OBJ_UPDATED);
+                counts[k] += 1;
+                assert_int_equal(o.event_count, counts[k]);
             } else {
                 assert_int_equal(r, RS_OBJ_UPDATED);
                 counts[k] += what == 2 ? 1 : -1;
@@ -211,7 +356,7 @@ static void test_threads(void **state)
 {
     rs_objtable_t *t = rs_objtable_create();
     rs_obj_info_t info = { .type_id = 1 };
-    rs_objtable_opts_t opts = { 1, 64, NULL };
+    rs_objtable_opts_t opts = { 1, 64, NULL, 0, NULL };
     for (uint64_t s = 0; s < 8; s++) {
         rs_ref_event_t e = ev(RS_REF_CTOR, 0);
         rs_objtable_record(t, 0x100 + s * 16, &info, &e, &opts, NULL);
@@ -304,6 +449,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_rules),
+        cmocka_unit_test(test_ctor_rules),
+        cmocka_unit_test(test_hold_rules),
         cmocka_unit_test(test_declare),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_threads),

@@ -78,13 +78,107 @@ static void test_builtin_gst_and_list(void **state)
     assert_int_equal(s->hooks[i].kind, RS_HOOK_CTOR);
     assert_int_equal(s->hooks[i].arg, 0);
     assert_non_null(rs_profile_builtin("gst"));
-    assert_null(rs_profile_builtin("cairo"));
+    assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
-    assert_string_equal(rs_profile_builtin_names(), "gobject,gst");
+    assert_string_equal(rs_profile_builtin_names(),
+                        "gobject,gst,cairo,harfbuzz,dbus,openssl,sdbus");
     /* The same built-in twice is a duplicate profile, and nothing is added. */
     assert_int_equal(rs_profile_list_parse(s, "gst", &err), -1);
     assert_string_equal(err.message, "built-in:gst:4: profile 'gst' defined twice");
     assert_int_equal(s->n_profiles, 2);
+    rs_profile_set_free(s);
+}
+
+/* Every built-in profile parses alone and all of them together (every
+ * name in rs_profile_builtin_names() has a text); the set fits in one
+ * hook table. */
+static void test_builtin_all(void **state)
+{
+    char names[256];
+    strcpy(names, rs_profile_builtin_names());
+    uint32_t n = 0;
+    for (char *save, *tok = strtok_r(names, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save), n++) {
+        rs_profile_set_t *one = rs_profile_set_create();
+        rs_profile_error_t err = { "" };
+        assert_non_null(rs_profile_builtin(tok));
+        if (rs_profile_list_parse(one, tok, &err) != 0)
+            fail_msg("built-in %s: %s", tok, err.message);
+        assert_int_equal(one->n_profiles, 1);
+        assert_string_equal(one->profiles[0].name, tok);
+        rs_profile_set_free(one);
+    }
+    assert_int_equal(n, 7);
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err = { "" };
+    assert_int_equal(rs_profile_list_parse(s, "cairo,harfbuzz,dbus,openssl,sdbus",
+                                           &err), 0);
+    assert_int_equal(s->n_profiles, 5);
+    rs_profile_set_free(s);
+}
+
+/* The new built-ins: events-kept counters, per-function types, out=. */
+static void test_builtin_library_profiles(void **state)
+{
+    static const struct {
+        const char *profile, *function, *type;
+        uint8_t     kind;
+        int8_t      arg;
+        uint8_t     out;
+    } cases[] = {
+        { "cairo", "cairo_image_surface_create", "cairo_surface_t", RS_HOOK_CTOR,
+          RS_HOOK_RETURNS, 0 },
+        { "cairo", "cairo_surface_reference", "cairo_surface_t", RS_HOOK_INCREF, 0, 0 },
+        { "cairo", "cairo_pattern_destroy", "cairo", RS_HOOK_DECREF, 0, 0 },
+        { "cairo", "cairo_create", "cairo_t", RS_HOOK_CTOR, RS_HOOK_RETURNS, 0 },
+        { "harfbuzz", "hb_blob_reference", "hb_blob_t", RS_HOOK_INCREF, 0, 0 },
+        { "harfbuzz", "hb_font_create", "hb_font_t", RS_HOOK_CTOR, RS_HOOK_RETURNS, 0 },
+        { "dbus", "dbus_message_ref", "DBusMessage", RS_HOOK_INCREF, 0, 0 },
+        { "dbus", "dbus_connection_unref", "dbus", RS_HOOK_DECREF, 0, 0 },
+        { "openssl", "X509_up_ref", "X509", RS_HOOK_INCREF, 0, 0 },
+        { "openssl", "EVP_PKEY_new", "EVP_PKEY", RS_HOOK_CTOR, RS_HOOK_RETURNS, 0 },
+        { "openssl", "SSL_CTX_free", "openssl", RS_HOOK_DECREF, 0, 0 },
+        { "sdbus", "sd_bus_new", "sd_bus", RS_HOOK_CTOR, 0, 1 },
+        { "sdbus", "sd_bus_message_new_method_call", "sd_bus_message", RS_HOOK_CTOR, 1, 1 },
+        { "sdbus", "sd_bus_message_unref", "sdbus", RS_HOOK_DECREF, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rs_profile_set_t *s = rs_profile_set_create();
+        rs_profile_error_t err;
+        assert_int_equal(rs_profile_list_parse(s, cases[i].profile, &err), 0);
+        int h = rs_profile_find_hook(s, cases[i].function);
+        if (h < 0)
+            fail_msg("%s: no hook %s", cases[i].profile, cases[i].function);
+        assert_int_equal(s->hooks[h].kind, cases[i].kind);
+        assert_int_equal(s->hooks[h].arg, cases[i].arg);
+        assert_int_equal(s->hooks[h].out, cases[i].out);
+        assert_int_equal(s->hooks[h].counter.width, 0);     /* events */
+        assert_int_equal(s->hooks[h].type.kind, RS_TYPENAME_CONST);
+        assert_string_equal(s->hooks[h].type.text, cases[i].type);
+        rs_profile_set_free(s);
+    }
+}
+
+/* ctor out=N: the object is stored through argument N. */
+static void test_out_parameter(void **state)
+{
+    rs_profile_set_t *s = parse_ok("profile p\n"
+                                   "ctor  p_new  out=1 type=P\n"
+                                   "ctor  p_make out=0x0\n"
+                                   "ctor  p_dup\n"
+                                   "ctor  p_init arg=2\n");
+    int i = rs_profile_find_hook(s, "p_new");
+    assert_int_equal(s->hooks[i].arg, 1);
+    assert_int_equal(s->hooks[i].out, 1);
+    i = rs_profile_find_hook(s, "p_make");
+    assert_int_equal(s->hooks[i].arg, 0);
+    assert_int_equal(s->hooks[i].out, 1);
+    i = rs_profile_find_hook(s, "p_dup");
+    assert_int_equal(s->hooks[i].arg, RS_HOOK_RETURNS);
+    assert_int_equal(s->hooks[i].out, 0);
+    i = rs_profile_find_hook(s, "p_init");
+    assert_int_equal(s->hooks[i].arg, 2);
+    assert_int_equal(s->hooks[i].out, 0);
     rs_profile_set_free(s);
 }
 
@@ -204,6 +298,12 @@ static const struct {
     { "profile a\ntypename field=abc\n", "t.prof:2: bad number 'abc' for 'field'" },
     { "profile a\ntypename const=A\ntypename const=B\n",
       "t.prof:3: typename given twice in profile 'a'" },
+    { "profile a\nincref f out=1\n", "t.prof:2: 'out' only goes with 'ctor'" },
+    { "profile a\nctor f out=1 returns\n",
+      "t.prof:2: 'out' excludes 'arg' and 'returns'" },
+    { "profile a\nctor f out=1 arg=0\n", "t.prof:2: 'out' excludes 'arg' and 'returns'" },
+    { "profile a\nctor f out=6\n", "t.prof:2: out must be 0..5, not '6'" },
+    { "profile a\nctor f out\n", "t.prof:2: option 'out' needs a value" },
     { "profile a\nincref f a b c d e f g h i j k l m n o\n",
       "t.prof:2: too many words (at most 16)" },
 };
@@ -381,6 +481,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_gobject),
         cmocka_unit_test(test_builtin_gst_and_list),
+        cmocka_unit_test(test_builtin_all),
+        cmocka_unit_test(test_builtin_library_profiles),
+        cmocka_unit_test(test_out_parameter),
         cmocka_unit_test(test_full_syntax),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_nul_long_line_and_limit),
