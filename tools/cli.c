@@ -80,6 +80,29 @@ int rs_cli_oom(const char *cmd)
     return RS_CLI_EXIT_USAGE;
 }
 
+FILE *rs_cli_open_output(const char *cmd, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
+                strerror(errno));
+    return f;
+}
+
+int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr)
+{
+    int err = ferror(f) ? errno : 0;
+    if (fclose(f) != 0 && !err)
+        err = errno;
+    if (werr || err) {
+        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
+                err ? strerror(err) : "out of memory");
+        return -1;
+    }
+    fprintf(stderr, "refscope %s: wrote %s\n", cmd, path);
+    return 0;
+}
+
 /* Prints one snapshot's report; returns -1 on exhaustion or I/O error. */
 static int print_one(const rs_snapshot_t *snap, const char *path,
                      const rs_cli_output_t *out, rs_symbolizer_t *sym,

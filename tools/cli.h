@@ -13,6 +13,7 @@
 #include "snapshot.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define RS_CLI_EXIT_USAGE 2
@@ -72,6 +73,15 @@ rs_snapshot_t *rs_cli_load(const char *cmd, const char *path);
 
 /* Prints "refscope <cmd>: out of memory" and returns RS_CLI_EXIT_USAGE. */
 int rs_cli_oom(const char *cmd);
+
+/* Opens path for writing a page (--html); on failure prints "refscope
+ * <cmd>: cannot write <path>: <reason>" and returns NULL. */
+FILE *rs_cli_open_output(const char *cmd, const char *path);
+
+/* Closes what rs_cli_open_output() opened; when writing failed (werr or
+ * the close) prints "cannot write" and returns -1, else prints
+ * "refscope <cmd>: wrote <path>" on stderr and returns 0. */
+int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr);
 
 /* How reports are printed. */
 typedef struct rs_cli_output {

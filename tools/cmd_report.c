@@ -2,16 +2,20 @@
  * cmd_report.c - `refscope report`: print the report of snapshot files.
  *
  * Text by default; --json prints one object for one file and an array
- * for several (the object layout is documented in lib/report/report.h).  Exit 0
+ * for several (the object layout is documented in lib/report/report.h);
+ * --html FILE writes one page of every file (lib/report/report_html.h).  Exit 0
  * when every file was read, 2 on a usage error or when a file could not
  * be read (the reader's one-line message says why).
  */
 #include "cli.h"
+#include "graphviz.h"
 #include "report_export.h"
+#include "report_html.h"
 #include "timeline_cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CMD "report"
@@ -19,8 +23,8 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N] "
-          "SNAPSHOT...\n"
+    fputs("usage: refscope report [--json | --folded | --html FILE] [--show-reachable]\n"
+          "                       [--limit N] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -29,6 +33,11 @@ static void usage(void)
           "                    one line per finding, \"main;f;g BYTES\"\n"
           "  --json            JSON: one object for one snapshot, an array\n"
           "                    for several\n"
+          "  --html FILE       one self-contained HTML page (no network needed\n"
+          "                    to view it): summary, the findings with\n"
+          "                    collapsible stacks and source lines, graphs of\n"
+          "                    cycles and referrers (SVG by Graphviz's dot when\n"
+          "                    installed), a flame graph of the leaked bytes\n"
           "  --show-reachable  also list blocks still reachable at exit\n"
           "  --limit N         at most N findings per snapshot (0 = all;\n"
           "                    default 100 for text, all for JSON); the\n"
@@ -37,6 +46,45 @@ static void usage(void)
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
           stdout);
+}
+
+/* --html: one page of every readable file, in order. */
+static int write_html(char **paths, int n, const rs_cli_output_t *out,
+                      const char *html)
+{
+    rs_snapshot_t **snaps = calloc((size_t)n, sizeof *snaps);
+    char **names = calloc((size_t)n, sizeof *names);
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    rs_html_options_t opt = { .report = { .show_reachable = out->show_reachable,
+                                          .limit = out->limit },
+                              .dot_path = rs_graphviz_find_dot() };
+    uint32_t got = 0;
+    int rc = RS_CLI_EXIT_USAGE, unreadable = 0;
+    FILE *f = NULL;
+    if (!snaps || !names || !sym) {
+        rs_cli_oom(CMD);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((snaps[got] = rs_cli_load(CMD, paths[i])) != NULL)
+            names[got++] = paths[i];
+        else
+            unreadable = 1;
+    }
+    if (got == 0 || !(f = rs_cli_open_output(CMD, html)))
+        goto out;
+    int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps, names, got,
+                              sym, &opt);
+    if (rs_cli_close_output(CMD, f, html, werr) == 0 && !unreadable)
+        rc = 0;
+out:
+    for (uint32_t i = 0; i < got; i++)
+        rs_snapshot_free(snaps[i]);
+    free(snaps);
+    free(names);
+    free((char *)opt.dot_path);
+    rs_symbolizer_destroy(sym);
+    return rc;
 }
 
 /* --folded: the folded stacks of every file, in order. */
@@ -66,6 +114,7 @@ int rs_cmd_report(int argc, char **argv)
     static const struct option options[] = {
         { "json", no_argument, NULL, 'j' },
         { "folded", no_argument, NULL, 'F' },
+        { "html", required_argument, NULL, 'H' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
@@ -73,6 +122,7 @@ int rs_cmd_report(int argc, char **argv)
     };
     rs_cli_output_t out = { 0 };
     int have_limit = 0, folded = 0;
+    const char *html = NULL;
     int opt;
 
     rs_cli_getopt_start();
@@ -83,6 +133,9 @@ int rs_cmd_report(int argc, char **argv)
             break;
         case 'F':
             folded = 1;
+            break;
+        case 'H':
+            html = optarg;
             break;
         case 'r':
             out.show_reachable = 1;
@@ -99,10 +152,14 @@ int rs_cmd_report(int argc, char **argv)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no snapshot file given");
-    if (folded)
-        return print_folded(argv + optind, argc - optind, out.json);
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
+    if (html && (folded || out.json))
+        return rs_cli_usage_error(CMD, "--html excludes --json and --folded");
+    if (html)
+        return write_html(argv + optind, argc - optind, &out, html);
+    if (folded)
+        return print_folded(argv + optind, argc - optind, out.json);
 
     rs_cli_printed_t printed;
     int rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),

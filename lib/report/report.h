@@ -74,6 +74,39 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                    rs_symbolizer_t *sym, const rs_report_options_t *opt);
 
 /*
+ * Hooks through which another renderer reuses the text report's wording
+ * (report_html.c): the text still goes to `out`, but before each part of
+ * the report `part` is called, and a stack's frames (already cut below
+ * main, and to max_frames) go to `stack` instead of being printed.  A
+ * hook returning non-zero stops the report (rs_report_text_hooked then
+ * returns -1).  Either hook may be NULL.
+ */
+typedef enum rs_report_part {
+    RS_REPORT_PART_HEADER,     /* the process line                         */
+    RS_REPORT_PART_FINDING,    /* a block finding; `finding` is set        */
+    RS_REPORT_PART_RC_ERROR,   /* a refcount error finding; `error` is set */
+    RS_REPORT_PART_CUT,        /* the lines saying what --limit cut        */
+    RS_REPORT_PART_SUMMARY,    /* the SUMMARY line                         */
+    RS_REPORT_PART_END,        /* nothing more follows                     */
+} rs_report_part_t;
+
+struct rs_finding;
+struct rs_rc_finding;
+
+typedef struct rs_report_hooks {
+    void *ctx;
+    int (*part)(void *ctx, rs_report_part_t part,
+                const struct rs_finding *finding,
+                const struct rs_rc_finding *error);
+    int (*stack)(void *ctx, const rs_frame_t *frames, int n);
+} rs_report_hooks_t;
+
+/* rs_report_text() with hooks (NULL: none). */
+int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
+                          rs_symbolizer_t *sym, const rs_report_options_t *opt,
+                          const rs_report_hooks_t *hooks);
+
+/*
  * Writes the JSON object of snap as the next value of j (top level or
  * inside an array).  Returns 0; -1 when memory is exhausted (the object
  * is then closed early and j's error flag set).  Write errors are left in

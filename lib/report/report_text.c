@@ -57,6 +57,7 @@ typedef struct text_ctx {
     rs_symbolizer_t           *sym;
     const rs_report_options_t *opt;
     const rs_findings_t       *findings;
+    const rs_report_hooks_t   *hooks;
     char                       cwd[4096];
     size_t                     cwd_len;
     rs_frame_t                 frames[RS_SYMBOLIZE_MAX_FRAMES];
@@ -214,6 +215,8 @@ static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
     if (n < 0)
         return -1;
     n = below_main(c->frames, n);
+    if (c->hooks && c->hooks->stack)
+        return c->hooks->stack(c->hooks->ctx, c->frames, n) ? -1 : 0;
     if (n == 0)
         fprintf(c->out, "%*s<no stack recorded>\n", indent, "");
     for (int i = 0; i < n; i++)
@@ -612,8 +615,25 @@ static void print_summary(const text_ctx_t *c)
             s->rc_errors, plural(s->rc_errors, "error", "errors"));
 }
 
+/* Tells the hooks what comes next; -1 when they ask to stop. */
+static int tell_hooks(const text_ctx_t *c, rs_report_part_t p, const rs_finding_t *f,
+                const rs_rc_finding_t *e)
+{
+    if (!c->hooks || !c->hooks->part)
+        return 0;
+    fflush(c->out);
+    return c->hooks->part(c->hooks->ctx, p, f, e) ? -1 : 0;
+}
+
 int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                    rs_symbolizer_t *sym, const rs_report_options_t *opt)
+{
+    return rs_report_text_hooked(out, snap, sym, opt, NULL);
+}
+
+int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
+                          rs_symbolizer_t *sym, const rs_report_options_t *opt,
+                          const rs_report_hooks_t *hooks)
 {
     static const rs_report_options_t defaults;
     rs_findings_t findings;
@@ -629,20 +649,27 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
         return -1;
     }
     *c = (text_ctx_t){ .out = out, .snap = snap, .sym = sym, .opt = opt,
-                       .findings = &findings };
+                       .findings = &findings, .hooks = hooks };
     if (getcwd(c->cwd, sizeof c->cwd))
         c->cwd_len = strlen(c->cwd);
     if (c->cwd_len == 1) /* "/": paths stay absolute */
         c->cwd_len = 0;
 
+    if (tell_hooks(c, RS_REPORT_PART_HEADER, NULL, NULL) < 0)
+        goto out;
     print_header(c);
     fputc('\n', out);
     for (uint32_t i = 0; i < findings.n; i++)
-        if (print_finding(c, &findings.items[i]) < 0)
+        if (tell_hooks(c, RS_REPORT_PART_FINDING, &findings.items[i], NULL) < 0 ||
+            print_finding(c, &findings.items[i]) < 0)
             goto out;
     for (uint32_t i = 0; i < findings.n_errors; i++)
-        if (print_rc_error(c, &findings.errors[i]) < 0)
+        if (tell_hooks(c, RS_REPORT_PART_RC_ERROR, NULL, &findings.errors[i]) < 0 ||
+            print_rc_error(c, &findings.errors[i]) < 0)
             goto out;
+    if ((findings.n_errors_cut || findings.n_cut) &&
+        tell_hooks(c, RS_REPORT_PART_CUT, NULL, NULL) < 0)
+        goto out;
     if (findings.n_errors_cut)
         fprintf(out, "... %" PRIu32 " more refcount error %s not shown "
                 "(--limit)\n\n", findings.n_errors_cut,
@@ -654,7 +681,11 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                 findings.cut.bytes, plural(findings.cut.bytes, "byte", "bytes"),
                 findings.cut.blocks,
                 plural(findings.cut.blocks, "block", "blocks"));
+    if (tell_hooks(c, RS_REPORT_PART_SUMMARY, NULL, NULL) < 0)
+        goto out;
     print_summary(c);
+    if (tell_hooks(c, RS_REPORT_PART_END, NULL, NULL) < 0)
+        goto out;
     rc = ferror(out) ? -1 : 0;
 out:
     rs_findings_free(&findings);
