@@ -3,9 +3,13 @@
  *
  * Reports of several snapshots share one symbolizer, so a library that
  * every process of a run loaded is opened and its DWARF read only once.
+ * Loading shows its progress (progress.h), and so does rendering, when
+ * the report does not go to the terminal itself (where the findings
+ * appearing are the progress, and a progress line would cut into them).
  */
 #include "cli.h"
 
+#include "progress.h"
 #include "report.h"
 
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -66,7 +71,9 @@ int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
 rs_snapshot_t *rs_cli_load(const char *cmd, const char *path)
 {
     rs_snapshot_error_t err = { "" };
-    rs_snapshot_t *s = rs_snapshot_read(path, &err);
+    rs_snapshot_progress_t progress = { rs_progress_snapshot_cb, NULL };
+    rs_snapshot_t *s = rs_snapshot_read_progress(path, &err, &progress);
+    rs_progress_clear();
     if (!s) {
         fflush(stdout);
         fprintf(stderr, "refscope %s: %s\n", cmd, err.message[0] ? err.message : path);
@@ -78,6 +85,12 @@ int rs_cli_oom(const char *cmd)
 {
     fprintf(stderr, "refscope %s: out of memory\n", cmd);
     return RS_CLI_EXIT_USAGE;
+}
+
+void rs_cli_report_progress(rs_report_options_t *opt, FILE *out)
+{
+    if (rs_progress_enabled() && !isatty(fileno(out)))
+        opt->progress = rs_progress_findings_cb;
 }
 
 FILE *rs_cli_open_output(const char *cmd, const char *path)
@@ -111,6 +124,7 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
                                 .snapshot_path = out->temporary ? NULL : path };
+    rs_cli_report_progress(&opt, stdout);
     if (out->json)
         return rs_report_json(j, snap, sym, &opt);
     if (!first)
@@ -145,6 +159,7 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         if (rs_report_leak_total(snap).blocks)
             printed->leaking++;
         rs_snapshot_free(snap);
+        rs_progress_clear();
     }
     if (array)
         rs_json_end_array(&j);

@@ -10,6 +10,7 @@
 #ifndef RS_CLI_H
 #define RS_CLI_H
 
+#include "report.h"
 #include "snapshot.h"
 
 #include <stddef.h>
@@ -73,6 +74,11 @@ rs_snapshot_t *rs_cli_load(const char *cmd, const char *path);
 
 /* Prints "refscope <cmd>: out of memory" and returns RS_CLI_EXIT_USAGE. */
 int rs_cli_oom(const char *cmd);
+
+/* Sets opt->progress to show "symbolizing N/M findings" when progress
+ * is shown (progress.h) and the report goes to `out`, which is not a
+ * terminal. */
+void rs_cli_report_progress(rs_report_options_t *opt, FILE *out);
 
 /* Opens path for writing a page (--html); on failure prints "refscope
  * <cmd>: cannot write <path>: <reason>" and returns NULL. */

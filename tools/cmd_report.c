@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "graphviz.h"
+#include "progress.h"
 #include "report_export.h"
 #include "report_html.h"
 #include "timeline_cli.h"
@@ -73,8 +74,10 @@ static int write_html(char **paths, int n, const rs_cli_output_t *out,
     }
     if (got == 0 || !(f = rs_cli_open_output(CMD, html)))
         goto out;
+    rs_cli_report_progress(&opt.report, f);
     int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps, names, got,
                               sym, &opt);
+    rs_progress_clear();
     if (rs_cli_close_output(CMD, f, html, werr) == 0 && !unreadable)
         rc = 0;
 out:

@@ -64,7 +64,14 @@ typedef struct rs_report_options {
     uint32_t    limit;          /* findings per snapshot, 0 = all          */
     uint32_t    max_frames;     /* frames per stack, 0 = all               */
     const char *snapshot_path;  /* file the snapshot came from, or NULL    */
+    /* Called before each finding (refcount errors included) is rendered,
+     * with its number from 1 and the count; NULL = not called.          */
+    void       (*progress)(void *ctx, uint32_t done, uint32_t total);
+    void        *progress_ctx;
 } rs_report_options_t;
+
+/* Calls opt->progress, if any, for finding i (from 0) of total. */
+void rs_report_progress(const rs_report_options_t *opt, uint32_t i, uint32_t total);
 
 /*
  * Writes the text report of snap to out.  Returns 0; -1 when memory is

@@ -75,6 +75,12 @@ rs_tally_t rs_report_leak_total(const rs_snapshot_t *snap)
     return t;
 }
 
+void rs_report_progress(const rs_report_options_t *opt, uint32_t i, uint32_t total)
+{
+    if (opt && opt->progress)
+        opt->progress(opt->progress_ctx, i + 1, total);
+}
+
 static const char *plural(uint64_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -659,14 +665,19 @@ int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
         goto out;
     print_header(c);
     fputc('\n', out);
-    for (uint32_t i = 0; i < findings.n; i++)
+    uint32_t total = findings.n + findings.n_errors;
+    for (uint32_t i = 0; i < findings.n; i++) {
+        rs_report_progress(opt, i, total);
         if (tell_hooks(c, RS_REPORT_PART_FINDING, &findings.items[i], NULL) < 0 ||
             print_finding(c, &findings.items[i]) < 0)
             goto out;
-    for (uint32_t i = 0; i < findings.n_errors; i++)
+    }
+    for (uint32_t i = 0; i < findings.n_errors; i++) {
+        rs_report_progress(opt, findings.n + i, total);
         if (tell_hooks(c, RS_REPORT_PART_RC_ERROR, NULL, &findings.errors[i]) < 0 ||
             print_rc_error(c, &findings.errors[i]) < 0)
             goto out;
+    }
     if ((findings.n_errors_cut || findings.n_cut) &&
         tell_hooks(c, RS_REPORT_PART_CUT, NULL, NULL) < 0)
         goto out;
