@@ -2,19 +2,22 @@
  * svg_chart.c - the line chart (see svg_chart.h).  The plot area is the
  * SVG minus fixed margins for the axis labels (left), the x labels
  * (bottom) and the legend (right); the scale functions are pure so the
- * unit tests can check them without parsing SVG.
+ * unit tests can check them without parsing SVG.  Legend labels longer
+ * than LEGEND_CHARS are cut, with the whole label as their hover title.
  */
 #include "svg_chart.h"
 
 #include "html_writer.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #define M_LEFT   72.0
 #define M_RIGHT  230.0
 #define M_TOP    16.0
 #define M_BOTTOM 40.0
 #define GRID     5
+#define LEGEND_CHARS 32   /* longer series labels are cut in the legend */
 
 static const char *const palette[] = {
     "#d1495b", "#2e86ab", "#edae49", "#3b8b5a", "#7d5ba6",
@@ -112,7 +115,16 @@ static void print_series(FILE *out, const rs_chart_t *c, uint32_t s,
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" "
             "fill=\"%s\"/><text class=\"lg\" x=\"%.1f\" y=\"%.1f\">",
             right + 16, ly - 9, col, right + 30, ly);
-    rs_html_text(out, se->label);
+    size_t len = strlen(se->label);
+    if (len > LEGEND_CHARS) {                 /* whole label on hover */
+        fputs("<title>", out);
+        rs_html_text(out, se->label);
+        fputs("</title>", out);
+        rs_html_text_n(out, se->label, LEGEND_CHARS - 2);
+        fputs("..", out);
+    } else {
+        rs_html_text(out, se->label);
+    }
     fputs("</text>\n", out);
 }
 

@@ -7,7 +7,8 @@
  * ten, at least the largest value, 1 when every value is 0) with five
  * gridlines; x points are spread evenly, first at the left edge of the
  * plot, last at the right.  Each point has a <title> (series label, x
- * label, value) for hover.  Series colours cycle through a fixed palette,
+ * label, value) for hover.  Long labels are cut in the legend (the whole
+ * label is its hover title).  Series colours cycle through a fixed palette,
  * and a legend lists the series in order.
  */
 #ifndef RS_SVG_CHART_H
