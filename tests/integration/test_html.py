@@ -20,6 +20,11 @@ and loads it in headless Debian chromium:
                 of the finding classes (so the style sheet applied).  It
                 is kept in the build directory as an artifact.
 
+The graphs of the findings are SVG when dot is on PATH and the marked
+DOT text when it is not.  The diff and trend pages of
+samples/cache_growth's rounds show the growth row of make_value and a
+chart with one line per growing site, with no script error either.
+
 Exit 77 (ctest SKIP) only when chromium is not installed.
 """
 import argparse
@@ -157,6 +162,105 @@ def check_dom(name, dom, proc, exp):
         check(chip in dom, f"{name}: no summary chip {chip!r}")
 
 
+def check_graphs(name, dom, proc, snap, args, outdir):
+    """One graph per cycle, indirect and leaked_ref finding: SVG drawn by
+    dot here; without dot on PATH the DOT text, in a marked box."""
+    wanted = sum(f["class"] in ("cycle", "indirect", "leaked_ref")
+                 for f in proc["findings"])
+    drawn = len(re.findall(r'<div class="graph"><svg', dom))
+    check(drawn == wanted, f"{name}: {drawn} SVG graphs, expected {wanted}")
+    page = os.path.join(outdir, f"{name}.nodot.html")
+    env = dict(os.environ, PATH="/nonexistent")
+    p = subprocess.run([os.path.abspath(args.refscope), "report", "--html",
+                        page, snap], capture_output=True, text=True, env=env,
+                       timeout=120)
+    check(p.returncode == 0, f"{name}: report --html without dot: {p.stderr}")
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    boxes = text.count('<div class="dotsrc"><p class="note">Graphviz&#39;s '
+                       'dot is not installed')
+    check(boxes == wanted and text.count("digraph refscope {") == wanted,
+          f"{name}: without dot, {boxes} DOT boxes, expected {wanted}")
+
+
+def check_bad_input(args, outdir):
+    """Usage errors and an unwritable page: one line, exit 2, no page."""
+    snapdir = os.path.join(outdir, "leak_indirect.snap")
+    snap = [os.path.join(snapdir, f) for f in os.listdir(snapdir)][0]
+    page = os.path.join(outdir, "never.html")
+    cases = (
+        (["report", "--html", page, "--json", snap], "--html excludes --json"),
+        (["report", "--html", page, "--folded", snap], "--html excludes --json"),
+        (["diff", "--json", "--html", page, snap, snap],
+         "--json and --html exclude each other"),
+        (["trend", "--html", page, "--json", snap, snap],
+         "--json and --html exclude each other"),
+        (["report", "--html", "/nonexistent/dir/p.html", snap],
+         "cannot write /nonexistent/dir/p.html: No such file or directory"),
+        (["report", "--html", page, os.path.join(outdir, "missing.rsnap")],
+         "missing.rsnap"),
+    )
+    for argv, message in cases:
+        p = subprocess.run([args.refscope] + argv, capture_output=True,
+                           text=True, timeout=60)
+        lines = p.stderr.strip().splitlines()
+        check(p.returncode == 2 and len(lines) == 1 and message in lines[0]
+              and not os.path.exists(page),
+              f"{argv}: expected exit 2 and one line with {message!r}, got "
+              f"{p.returncode}: {p.stderr!r}")
+
+
+def check_growth_pages(args, outdir):
+    """diff --html and trend --html of samples/cache_growth's rounds."""
+    snapdir = os.path.join(outdir, "cache_growth.snap")
+    shutil.rmtree(snapdir, ignore_errors=True)
+    p = subprocess.run([args.refscope, "run", "--out", snapdir, "--",
+                        os.path.join(args.samples_dir, "cache_growth")],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, f"cache_growth: exit {p.returncode}\n{p.stderr}")
+    rounds = sorted(os.path.join(snapdir, f) for f in os.listdir(snapdir)
+                    if "-round" in f)
+    check(len(rounds) == 4, f"cache_growth: expected 4 rounds, got {rounds}")
+    diff = os.path.join(outdir, "cache_growth.diff.html")
+    trend = os.path.join(outdir, "cache_growth.trend.html")
+    for cmd in (["diff", "--html", diff, rounds[0], rounds[3]],
+                ["trend", "--html", trend] + rounds):
+        p = subprocess.run([args.refscope] + cmd, capture_output=True,
+                           text=True, timeout=120)
+        check(p.returncode == 0, f"{cmd[0]} --html: {p.stderr}")
+
+    dom, log = chromium(diff, ["--dump-dom"])
+    counted, ready, console = page_errors(diff, dom, log)
+    check(counted == 0 and ready and not console,
+          f"diff page: errors {counted}, ready {ready}, console {console}")
+    # make_value: 100 -> 400 blocks of 96 bytes (the sample's header)
+    row = re.search(r"<tr><td[^>]*>100</td><td[^>]*>400</td><td[^>]*>\+300</td>"
+                    r"<td[^>]*>9600</td><td[^>]*>38400</td><td[^>]*>\+28800</td>"
+                    r'<td class="fn">make_value ', dom)
+    check(row, "diff page: no make_value row 100 -> 400, +28800 bytes")
+
+    dom, log = chromium(trend, ["--dump-dom"])
+    counted, ready, console = page_errors(trend, dom, log)
+    check(counted == 0 and ready and not console,
+          f"trend page: errors {counted}, ready {ready}, console {console}")
+    check(dom.count("<polyline") == 2, "trend page: expected 2 lines (make_value, "
+          f"make_entry), got {dom.count('<polyline')}")
+    for fn, per in (("make_value", 9600), ("make_entry", 4800)):
+        check(re.search(rf'<td class="fn">{fn} .*?\+{per}</td>', dom),
+              f"trend page: no {fn} row growing by {per} bytes per interval")
+        check(re.search(rf"<title>{fn} [^<]*: {per * 4} bytes</title>", dom),
+              f"trend page: no hover title for {fn}'s last point")
+    shot = os.path.join(outdir, "cache_growth.trend.png")
+    chromium(trend, [f"--screenshot={shot}", "--window-size=1200,1600",
+                     "--hide-scrollbars"])
+    w, h, ch, rows = decode_png(shot)
+    line_rgb = (0xd1, 0x49, 0x5b)     # the first series' colour
+    hits = sum(1 for row in rows[::2] for x in range(0, w * ch, ch)
+               if all(abs(row[x + i] - line_rgb[i]) <= 8 for i in range(3)))
+    check(hits > 200, f"trend screenshot: the first line is missing ({hits} px)")
+    print(f"cache_growth: diff and trend pages checked, screenshot {shot}")
+
+
 # ---- PNG ------------------------------------------------------------------
 
 def paeth(a, b, c):
@@ -274,6 +378,7 @@ def run_sample(args, name, outdir):
     check(ready, f"{name}: the page's script did not finish (no data-js-ready)")
     check(not console, f"{name}: console messages:\n" + "\n".join(console))
     check_dom(name, dom, proc, exp)
+    check_graphs(name, dom, proc, snaps[0], args, outdir)
 
     shot = os.path.join(outdir, f"{name}.png")
     if os.path.exists(shot):
@@ -289,6 +394,7 @@ def run_sample(args, name, outdir):
 
 def main():
     ap = argparse.ArgumentParser()
+    # leak_indirect comes first: check_bad_input() uses its snapshot
     ap.add_argument("--refscope", required=True)
     ap.add_argument("--samples-dir", required=True)
     ap.add_argument("--source-dir", required=True)
@@ -305,6 +411,8 @@ def main():
         control_page(args.out_dir)
         for name in args.samples:
             run_sample(args, name, args.out_dir)
+        check_growth_pages(args, args.out_dir)
+        check_bad_input(args, args.out_dir)
 
     rstest.main_wrapper(body)
 
