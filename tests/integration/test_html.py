@@ -47,6 +47,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage",
          "--enable-logging=stderr", "--v=0"]
 # Colours of the style sheet (lib/report/html_page.c) per class.
 CLASS_RGB = {"leaked": (0xc0, 0x39, 0x2b), "indirect": (0xd9, 0x82, 0x2b),
