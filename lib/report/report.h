@@ -70,6 +70,19 @@ typedef struct rs_report_options {
     void        *progress_ctx;
 } rs_report_options_t;
 
+/* Source paths as every report shows them: relative to the current
+ * directory when under it (absolute when the current directory is "/"). */
+typedef struct rs_report_cwd {
+    char   dir[4096];
+    size_t len;                 /* 0: paths stay as they are             */
+} rs_report_cwd_t;
+
+/* Records the current directory (getcwd) in *c; cannot fail (a directory
+ * that cannot be named leaves paths absolute). */
+void rs_report_cwd_init(rs_report_cwd_t *c);
+/* path as shown (points into path). */
+const char *rs_report_cwd_path(const rs_report_cwd_t *c, const char *path);
+
 /* Calls opt->progress, if any, for finding i (from 0) of total. */
 void rs_report_progress(const rs_report_options_t *opt, uint32_t i, uint32_t total);
 

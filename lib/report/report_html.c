@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define FLAME_WIDTH 1180.0
 
@@ -46,8 +45,7 @@ typedef struct html_ctx {
     rs_source_cache_t       *src;
     rs_namer_t              *nm;      /* built for the first graph         */
     rs_chain_index_t        *x;
-    char                     cwd[4096];
-    size_t                   cwd_len;
+    rs_report_cwd_t          cwd;
 } html_ctx_t;
 
 /* ---- text of the text report ------------------------------------------- */
@@ -94,18 +92,10 @@ static int drain(html_ctx_t *c)
 
 /* ---- stacks -------------------------------------------------------------- */
 
-static const char *shown_path(const html_ctx_t *c, const char *path)
-{
-    if (c->cwd_len && strncmp(path, c->cwd, c->cwd_len) == 0 &&
-        path[c->cwd_len] == '/')
-        return path + c->cwd_len + 1;
-    return path;
-}
-
 static void frame_location(FILE *out, const html_ctx_t *c, const rs_frame_t *f)
 {
     if (f->file) {
-        rs_html_text(out, shown_path(c, f->file));
+        rs_html_text(out, rs_report_cwd_path(&c->cwd, f->file));
         if (f->line)
             fprintf(out, ":%" PRIu32, f->line);
     } else if (f->module) {
@@ -348,10 +338,7 @@ int rs_report_html(FILE *out, const rs_snapshot_t *const *snaps,
         o.report.snapshot_path = paths ? paths[i] : NULL;
         *c = (html_ctx_t){ .out = b, .snap = snaps[i], .sym = sym, .opt = &o,
                            .src = src };
-        if (getcwd(c->cwd, sizeof c->cwd))
-            c->cwd_len = strlen(c->cwd);
-        if (c->cwd_len == 1)       /* "/": paths stay absolute */
-            c->cwd_len = 0;
+        rs_report_cwd_init(&c->cwd);
         int r = snapshot_body(c);
         c->src = NULL;
         headers[i] = c->header;

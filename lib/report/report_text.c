@@ -58,8 +58,7 @@ typedef struct text_ctx {
     const rs_report_options_t *opt;
     const rs_findings_t       *findings;
     const rs_report_hooks_t   *hooks;
-    char                       cwd[4096];
-    size_t                     cwd_len;
+    rs_report_cwd_t            cwd;
     rs_frame_t                 frames[RS_SYMBOLIZE_MAX_FRAMES];
 } text_ctx_t;
 
@@ -92,13 +91,24 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
+void rs_report_cwd_init(rs_report_cwd_t *c)
+{
+    c->len = getcwd(c->dir, sizeof c->dir) ? strlen(c->dir) : 0;
+    if (c->len == 1) /* "/": paths stay absolute */
+        c->len = 0;
+}
+
+const char *rs_report_cwd_path(const rs_report_cwd_t *c, const char *path)
+{
+    if (c->len && strncmp(path, c->dir, c->len) == 0 && path[c->len] == '/')
+        return path + c->len + 1;
+    return path;
+}
+
 /* A source path as shown: relative when under the current directory. */
 static const char *shown_path(const text_ctx_t *c, const char *path)
 {
-    if (c->cwd_len && strncmp(path, c->cwd, c->cwd_len) == 0 &&
-        path[c->cwd_len] == '/')
-        return path + c->cwd_len + 1;
-    return path;
+    return rs_report_cwd_path(&c->cwd, path);
 }
 
 /* Prints an argument, quoted for a POSIX shell when it needs it. */
@@ -656,10 +666,7 @@ int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
     }
     *c = (text_ctx_t){ .out = out, .snap = snap, .sym = sym, .opt = opt,
                        .findings = &findings, .hooks = hooks };
-    if (getcwd(c->cwd, sizeof c->cwd))
-        c->cwd_len = strlen(c->cwd);
-    if (c->cwd_len == 1) /* "/": paths stay absolute */
-        c->cwd_len = 0;
+    rs_report_cwd_init(&c->cwd);
 
     if (tell_hooks(c, RS_REPORT_PART_HEADER, NULL, NULL) < 0)
         goto out;
