@@ -30,6 +30,16 @@ static void dot_options(const rs_finding_t *f, rs_dot_options_t *o)
     }
 }
 
+/* What the picture shows, above it. */
+static const char *caption(const rs_finding_t *f)
+{
+    if (f->cls == RS_CLASS_CYCLE)
+        return "The cycle: its members and the pointers between them";
+    if (f->cls == RS_CLASS_INDIRECT)
+        return "What holds it: the blocks that point to it, up to 4 back";
+    return "What points to it: referrers up to 2 back";
+}
+
 static void fallback(FILE *out, const char *dot, size_t len, const char *why)
 {
     fputs("<div class=\"dotsrc\"><p class=\"note\">", out);
@@ -57,6 +67,9 @@ int rs_html_graph(FILE *out, const rs_snapshot_t *snap, rs_namer_t *nm,
         free(dot);
         return -1;
     }
+    fputs("<p class=\"gcap\">", out);
+    rs_html_text(out, caption(f));
+    fputs("</p>\n", out);
     if (!dot_path)
         fallback(out, dot, len, "Graphviz's dot is not installed, so this "
                  "graph is not drawn.");
