@@ -9,8 +9,10 @@
  */
 #include "cli.h"
 
+#include "graphviz.h"
 #include "progress.h"
 #include "report.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -132,6 +134,64 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     return rs_report_text(stdout, snap, sym, &opt);
 }
 
+/* Loads the readable ones of paths[0..n) into snaps/names (n entries of
+ * room each) and counts them in *printed; returns how many were read. */
+static uint32_t load_all(const char *cmd, char *const *paths, size_t n,
+                         rs_snapshot_t **snaps, char **names,
+                         rs_cli_printed_t *printed)
+{
+    uint32_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(snaps[got] = rs_cli_load(cmd, paths[i]))) {
+            printed->unreadable++;
+            continue;
+        }
+        if (rs_report_leak_total(snaps[got]).blocks)
+            printed->leaking++;
+        names[got++] = paths[i];
+    }
+    printed->reports = got;
+    return got;
+}
+
+/* out->html: one page of every readable snapshot.  Returns 0 or -1. */
+static int write_page(const char *cmd, char *const *paths, size_t n,
+                      const rs_cli_output_t *out, rs_symbolizer_t *sym,
+                      rs_cli_printed_t *printed)
+{
+    rs_snapshot_t **snaps = calloc(n ? n : 1, sizeof *snaps);
+    char **names = calloc(n ? n : 1, sizeof *names);
+    rs_html_options_t opt = { .report = { .show_reachable = out->show_reachable,
+                                          .limit = out->limit },
+                              .dot_path = rs_graphviz_find_dot() };
+    uint32_t got = 0;
+    int rc = -1;
+    FILE *f = NULL;
+    if (!snaps || !names) {
+        rs_cli_oom(cmd);
+        goto done;
+    }
+    got = load_all(cmd, paths, n, snaps, names, printed);
+    rc = 0;
+    if (got == 0)
+        goto done;
+    rc = -1;
+    if (!(f = rs_cli_open_output(cmd, out->html)))
+        goto done;
+    rs_cli_report_progress(&opt.report, f);
+    int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps,
+                              out->temporary ? NULL : names, got, sym, &opt);
+    rs_progress_clear();
+    rc = rs_cli_close_output(cmd, f, out->html, werr);
+done:
+    for (uint32_t i = 0; i < got; i++)
+        rs_snapshot_free(snaps[i]);
+    free(snaps);
+    free(names);
+    free((char *)opt.dot_path);
+    return rc;
+}
+
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
                          const rs_cli_output_t *out, rs_cli_printed_t *printed)
 {
@@ -144,6 +204,11 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
     if (!sym) {
         rs_cli_oom(cmd);
         return -1;
+    }
+    if (out->html) {
+        rc = write_page(cmd, paths, n, out, sym, printed);
+        rs_symbolizer_destroy(sym);
+        return rc;
     }
     rs_json_init(&j, stdout, 2);
     if (array)

@@ -97,6 +97,8 @@ typedef struct rs_cli_output {
     uint32_t limit;           /* findings per snapshot, 0 = all             */
     int      temporary;       /* the files are removed afterwards: do not
                                  name them in the reports                   */
+    const char *html;         /* write one HTML page here instead of
+                                 printing (report_html.h), or NULL          */
 } rs_cli_output_t;
 
 /* Result of printing a set of reports. */
@@ -107,11 +109,13 @@ typedef struct rs_cli_printed {
 } rs_cli_printed_t;
 
 /*
- * Reads each of paths[0..n) and prints its report on stdout, in order.
+ * Reads each of paths[0..n) and prints its report on stdout, in order
+ * (with out->html: writes one page of all of them to that file, unless
+ * none could be read, and says "refscope <cmd>: wrote FILE" on stderr).
  * A snapshot that cannot be read is reported on stderr as
  * "refscope <cmd>: <reader's message>" and skipped.  Returns 0, or -1
- * when memory is exhausted or stdout could not be written (said on
- * stderr); *printed says what happened.
+ * when memory is exhausted or stdout (or the page) could not be written
+ * (said on stderr); *printed says what happened.
  */
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
                          const rs_cli_output_t *out, rs_cli_printed_t *printed);

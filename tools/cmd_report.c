@@ -8,15 +8,11 @@
  * be read (the reader's one-line message says why).
  */
 #include "cli.h"
-#include "graphviz.h"
-#include "progress.h"
 #include "report_export.h"
-#include "report_html.h"
 #include "timeline_cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define CMD "report"
@@ -47,47 +43,6 @@ static void usage(void)
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
           stdout);
-}
-
-/* --html: one page of every readable file, in order. */
-static int write_html(char **paths, int n, const rs_cli_output_t *out,
-                      const char *html)
-{
-    rs_snapshot_t **snaps = calloc((size_t)n, sizeof *snaps);
-    char **names = calloc((size_t)n, sizeof *names);
-    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
-    rs_html_options_t opt = { .report = { .show_reachable = out->show_reachable,
-                                          .limit = out->limit },
-                              .dot_path = rs_graphviz_find_dot() };
-    uint32_t got = 0;
-    int rc = RS_CLI_EXIT_USAGE, unreadable = 0;
-    FILE *f = NULL;
-    if (!snaps || !names || !sym) {
-        rs_cli_oom(CMD);
-        goto out;
-    }
-    for (int i = 0; i < n; i++) {
-        if ((snaps[got] = rs_cli_load(CMD, paths[i])) != NULL)
-            names[got++] = paths[i];
-        else
-            unreadable = 1;
-    }
-    if (got == 0 || !(f = rs_cli_open_output(CMD, html)))
-        goto out;
-    rs_cli_report_progress(&opt.report, f);
-    int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps, names, got,
-                              sym, &opt);
-    rs_progress_clear();
-    if (rs_cli_close_output(CMD, f, html, werr) == 0 && !unreadable)
-        rc = 0;
-out:
-    for (uint32_t i = 0; i < got; i++)
-        rs_snapshot_free(snaps[i]);
-    free(snaps);
-    free(names);
-    free((char *)opt.dot_path);
-    rs_symbolizer_destroy(sym);
-    return rc;
 }
 
 /* --folded: the folded stacks of every file, in order. */
@@ -125,7 +80,6 @@ int rs_cmd_report(int argc, char **argv)
     };
     rs_cli_output_t out = { 0 };
     int have_limit = 0, folded = 0;
-    const char *html = NULL;
     int opt;
 
     rs_cli_getopt_start();
@@ -138,7 +92,7 @@ int rs_cmd_report(int argc, char **argv)
             folded = 1;
             break;
         case 'H':
-            html = optarg;
+            out.html = optarg;
             break;
         case 'r':
             out.show_reachable = 1;
@@ -157,10 +111,8 @@ int rs_cmd_report(int argc, char **argv)
         return rs_cli_usage_error(CMD, "no snapshot file given");
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
-    if (html && (folded || out.json))
+    if (out.html && (folded || out.json))
         return rs_cli_usage_error(CMD, "--html excludes --json and --folded");
-    if (html)
-        return write_html(argv + optind, argc - optind, &out, html);
     if (folded)
         return print_folded(argv + optind, argc - optind, out.json);
 

@@ -25,6 +25,8 @@ DOT text when it is not.  The diff and trend pages of
 samples/cache_growth's rounds show the growth row of make_value and a
 chart with one line per growing site, with no script error either.
 
+`refscope run --html` writes the same page straight from a run.
+
 Exit 77 (ctest SKIP) only when chromium is not installed.
 """
 import argparse
@@ -191,6 +193,10 @@ def check_bad_input(args, outdir):
     page = os.path.join(outdir, "never.html")
     cases = (
         (["report", "--html", page, "--json", snap], "--html excludes --json"),
+        (["run", "--html", page, "--json", "--", "true"],
+         "--json and --html exclude each other"),
+        (["run", "--html", page, "--check", "--", "true"],
+         "--check replaces the reports: it excludes --html"),
         (["report", "--html", page, "--folded", snap], "--html excludes --json"),
         (["diff", "--json", "--html", page, snap, snap],
          "--json and --html exclude each other"),
@@ -380,6 +386,23 @@ def run_sample(args, name, outdir):
     check(not console, f"{name}: console messages:\n" + "\n".join(console))
     check_dom(name, dom, proc, exp)
     check_graphs(name, dom, proc, snaps[0], args, outdir)
+
+    # `refscope run --html`: the same page straight from a run (temporary
+    # snapshots, so no snapshot path on the page); the program's own
+    # output and status are unchanged
+    page_run = os.path.join(outdir, f"{name}.run.html")
+    p = subprocess.run([args.refscope, "run", "--html", page_run, "--",
+                        os.path.join(args.samples_dir, name)],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0 and f"wrote {page_run}" in p.stderr,
+          f"{name}: run --html: exit {p.returncode}, {p.stderr}")
+    check("SUMMARY" not in p.stdout, f"{name}: run --html printed the report")
+    dom_run, log = chromium(page_run, ["--dump-dom"])
+    check(page_errors(page_run, dom_run, log) == (0, True, []),
+          f"{name}: run --html page has script errors")
+    check_dom(name + " (run --html)", dom_run, proc, exp)
+    check("snapshot " not in re.sub(r"<[^>]*>", "", dom_run.split("<main>")[1]),
+          f"{name}: run --html names a temporary snapshot")
 
     shot = os.path.join(outdir, f"{name}.png")
     if os.path.exists(shot):
