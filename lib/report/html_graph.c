@@ -13,7 +13,7 @@
 int rs_html_graph_wanted(const rs_finding_t *f)
 {
     return f->cls == RS_CLASS_CYCLE || f->cls == RS_CLASS_INDIRECT ||
-           f->cls == RS_CLASS_LEAKED_REF;
+           (f->cls == RS_CLASS_LEAKED_REF && f->pointers > 0);
 }
 
 static void dot_options(const rs_finding_t *f, rs_dot_options_t *o)

@@ -9,7 +9,8 @@
  * What is drawn per class (RS_DOT_AROUND of report_dot.h):
  *   cycle       the representative group's listed members, depth 0;
  *   indirect    the finding's lowest block and its referrers, 4 back;
- *   leaked_ref  the lowest object and its referrers, 2 back;
+ *   leaked_ref  the lowest object and its referrers, 2 back, when some
+ *               pointer to it was found;
  *   others      nothing (a direct leak has no referrer by definition).
  * At most RS_HTML_GRAPH_MAX_NODES blocks per graph.
  */

@@ -166,9 +166,11 @@ def check_dom(name, dom, proc, exp):
 
 
 def check_graphs(name, dom, proc, snap, args, outdir):
-    """One graph per cycle, indirect and leaked_ref finding: SVG drawn by
-    dot here; without dot on PATH the DOT text, in a marked box."""
-    wanted = sum(f["class"] in ("cycle", "indirect", "leaked_ref")
+    """One graph per cycle, indirect and (pointed to) leaked_ref finding:
+    SVG drawn by dot here; without dot on PATH the DOT text, in a marked
+    box."""
+    wanted = sum(f["class"] in ("cycle", "indirect")
+                 or (f["class"] == "leaked_ref" and f["pointers"] > 0)
                  for f in proc["findings"])
     drawn = len(re.findall(r'<div class="graph"><svg', dom))
     check(drawn == wanted, f"{name}: {drawn} SVG graphs, expected {wanted}")
