@@ -20,6 +20,10 @@
  * Strings are copied into one arena per section, so the result owns a
  * dozen allocations, never one per node.  Every error message is
  * "<file>: <header|directory entry N|section NAME> at offset 0x...: <what>".
+ *
+ * rs_snapshot_read_progress() reports how far it got: the file is then
+ * read in chunks of READ_CHUNK bytes, each reported, and every section
+ * decoded is reported too (see snapshot.h).
  */
 #include "snapshot_format.h"
 
