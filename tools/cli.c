@@ -3,10 +3,16 @@
  *
  * Reports of several snapshots share one symbolizer, so a library that
  * every process of a run loaded is opened and its DWARF read only once.
+ * Loading shows its progress (progress.h), and so does rendering, when
+ * the report does not go to the terminal itself (where the findings
+ * appearing are the progress, and a progress line would cut into them).
  */
 #include "cli.h"
 
+#include "graphviz.h"
+#include "progress.h"
 #include "report.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -66,7 +73,9 @@ int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
 rs_snapshot_t *rs_cli_load(const char *cmd, const char *path)
 {
     rs_snapshot_error_t err = { "" };
-    rs_snapshot_t *s = rs_snapshot_read(path, &err);
+    rs_snapshot_progress_t progress = { rs_progress_snapshot_cb, NULL };
+    rs_snapshot_t *s = rs_snapshot_read_progress(path, &err, &progress);
+    rs_progress_clear();
     if (!s) {
         fflush(stdout);
         fprintf(stderr, "refscope %s: %s\n", cmd, err.message[0] ? err.message : path);
@@ -80,6 +89,35 @@ int rs_cli_oom(const char *cmd)
     return RS_CLI_EXIT_USAGE;
 }
 
+void rs_cli_report_progress(rs_report_options_t *opt, FILE *out)
+{
+    if (rs_progress_enabled() && !isatty(fileno(out)))
+        opt->progress = rs_progress_findings_cb;
+}
+
+FILE *rs_cli_open_output(const char *cmd, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
+                strerror(errno));
+    return f;
+}
+
+int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr)
+{
+    int err = ferror(f) ? errno : 0;
+    if (fclose(f) != 0 && !err)
+        err = errno;
+    if (werr || err) {
+        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
+                err ? strerror(err) : "out of memory");
+        return -1;
+    }
+    fprintf(stderr, "refscope %s: wrote %s\n", cmd, path);
+    return 0;
+}
+
 /* Prints one snapshot's report; returns -1 on exhaustion or I/O error. */
 static int print_one(const rs_snapshot_t *snap, const char *path,
                      const rs_cli_output_t *out, rs_symbolizer_t *sym,
@@ -88,11 +126,70 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
                                 .snapshot_path = out->temporary ? NULL : path };
+    rs_cli_report_progress(&opt, stdout);
     if (out->json)
         return rs_report_json(j, snap, sym, &opt);
     if (!first)
         fputc('\n', stdout);
     return rs_report_text(stdout, snap, sym, &opt);
+}
+
+/* Loads the readable ones of paths[0..n) into snaps/names (n entries of
+ * room each) and counts them in *printed; returns how many were read. */
+static uint32_t load_all(const char *cmd, char *const *paths, size_t n,
+                         rs_snapshot_t **snaps, char **names,
+                         rs_cli_printed_t *printed)
+{
+    uint32_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(snaps[got] = rs_cli_load(cmd, paths[i]))) {
+            printed->unreadable++;
+            continue;
+        }
+        if (rs_report_leak_total(snaps[got]).blocks)
+            printed->leaking++;
+        names[got++] = paths[i];
+    }
+    printed->reports = got;
+    return got;
+}
+
+/* out->html: one page of every readable snapshot.  Returns 0 or -1. */
+static int write_page(const char *cmd, char *const *paths, size_t n,
+                      const rs_cli_output_t *out, rs_symbolizer_t *sym,
+                      rs_cli_printed_t *printed)
+{
+    rs_snapshot_t **snaps = calloc(n ? n : 1, sizeof *snaps);
+    char **names = calloc(n ? n : 1, sizeof *names);
+    rs_html_options_t opt = { .report = { .show_reachable = out->show_reachable,
+                                          .limit = out->limit },
+                              .dot_path = rs_graphviz_find_dot() };
+    uint32_t got = 0;
+    int rc = -1;
+    FILE *f = NULL;
+    if (!snaps || !names) {
+        rs_cli_oom(cmd);
+        goto done;
+    }
+    got = load_all(cmd, paths, n, snaps, names, printed);
+    rc = 0;
+    if (got == 0)
+        goto done;
+    rc = -1;
+    if (!(f = rs_cli_open_output(cmd, out->html)))
+        goto done;
+    rs_cli_report_progress(&opt.report, f);
+    int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps,
+                              out->temporary ? NULL : names, got, sym, &opt);
+    rs_progress_clear();
+    rc = rs_cli_close_output(cmd, f, out->html, werr);
+done:
+    for (uint32_t i = 0; i < got; i++)
+        rs_snapshot_free(snaps[i]);
+    free(snaps);
+    free(names);
+    free((char *)opt.dot_path);
+    return rc;
 }
 
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
@@ -108,6 +205,11 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         rs_cli_oom(cmd);
         return -1;
     }
+    if (out->html) {
+        rc = write_page(cmd, paths, n, out, sym, printed);
+        rs_symbolizer_destroy(sym);
+        return rc;
+    }
     rs_json_init(&j, stdout, 2);
     if (array)
         rs_json_begin_array(&j);
@@ -122,6 +224,7 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         if (rs_report_leak_total(snap).blocks)
             printed->leaking++;
         rs_snapshot_free(snap);
+        rs_progress_clear();
     }
     if (array)
         rs_json_end_array(&j);

@@ -10,9 +10,11 @@
 #ifndef RS_CLI_H
 #define RS_CLI_H
 
+#include "report.h"
 #include "snapshot.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define RS_CLI_EXIT_USAGE 2
@@ -73,6 +75,20 @@ rs_snapshot_t *rs_cli_load(const char *cmd, const char *path);
 /* Prints "refscope <cmd>: out of memory" and returns RS_CLI_EXIT_USAGE. */
 int rs_cli_oom(const char *cmd);
 
+/* Sets opt->progress to show "symbolizing N/M findings" when progress
+ * is shown (progress.h) and the report goes to `out`, which is not a
+ * terminal. */
+void rs_cli_report_progress(rs_report_options_t *opt, FILE *out);
+
+/* Opens path for writing a page (--html); on failure prints "refscope
+ * <cmd>: cannot write <path>: <reason>" and returns NULL. */
+FILE *rs_cli_open_output(const char *cmd, const char *path);
+
+/* Closes what rs_cli_open_output() opened; when writing failed (werr or
+ * the close) prints "cannot write" and returns -1, else prints
+ * "refscope <cmd>: wrote <path>" on stderr and returns 0. */
+int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr);
+
 /* How reports are printed. */
 typedef struct rs_cli_output {
     int      json;            /* JSON instead of text                       */
@@ -81,6 +97,8 @@ typedef struct rs_cli_output {
     uint32_t limit;           /* findings per snapshot, 0 = all             */
     int      temporary;       /* the files are removed afterwards: do not
                                  name them in the reports                   */
+    const char *html;         /* write one HTML page here instead of
+                                 printing (report_html.h), or NULL          */
 } rs_cli_output_t;
 
 /* Result of printing a set of reports. */
@@ -91,11 +109,13 @@ typedef struct rs_cli_printed {
 } rs_cli_printed_t;
 
 /*
- * Reads each of paths[0..n) and prints its report on stdout, in order.
+ * Reads each of paths[0..n) and prints its report on stdout, in order
+ * (with out->html: writes one page of all of them to that file, unless
+ * none could be read, and says "refscope <cmd>: wrote FILE" on stderr).
  * A snapshot that cannot be read is reported on stderr as
  * "refscope <cmd>: <reader's message>" and skipped.  Returns 0, or -1
- * when memory is exhausted or stdout could not be written (said on
- * stderr); *printed says what happened.
+ * when memory is exhausted or stdout (or the page) could not be written
+ * (said on stderr); *printed says what happened.
  */
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
                          const rs_cli_output_t *out, rs_cli_printed_t *printed);

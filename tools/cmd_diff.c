@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "report_diff.h"
+#include "report_html.h"
 #include "timeline_cli.h"
 
 #include <getopt.h>
@@ -17,7 +18,7 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope diff [options] OLD NEW\n"
+    fputs("usage: refscope diff [options] [--json | --html FILE] OLD NEW\n"
           "\n"
           "Compares two snapshots of one program: live blocks grouped by\n"
           "allocation site (or type, function, file) with count and bytes\n"
@@ -35,6 +36,8 @@ static void usage(void)
           "                    all for JSON)\n"
           "  --force           diff snapshots of different programs\n"
           "  --json            JSON (layout in lib/report/report_diff.h)\n"
+          "  --html FILE       write the growth table as one self-contained\n"
+          "                    HTML page to FILE (no network needed to view)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error, unreadable snapshot or\n"
@@ -77,6 +80,8 @@ static int parse(int argc, char **argv, diff_args_t *a)
                 return rc;
         }
     }
+    if ((rc = rs_tl_group_check(CMD, &a->g)) >= 0)
+        return rc;
     if (argc - optind != 2)
         return rs_cli_usage_error(CMD, "wants two snapshot files, OLD and NEW "
                                   "(got %d)", argc - optind);
@@ -84,7 +89,8 @@ static int parse(int argc, char **argv, diff_args_t *a)
     a->paths[1] = argv[optind + 1];
     a->opt.by = a->g.by;
     a->opt.class_mask = a->g.class_mask;
-    a->opt.limit = a->g.have_limit || a->g.json ? a->g.limit : DEFAULT_TEXT_LIMIT;
+    a->opt.limit = a->g.have_limit || a->g.json || a->g.html ? a->g.limit
+                                                             : DEFAULT_TEXT_LIMIT;
     return -1;
 }
 
@@ -94,7 +100,12 @@ static int render(const diff_args_t *a, rs_snapshot_t *const *s, rs_symbolizer_t
     if (rs_diff_compute(s[0], s[1], sym, &a->opt, &d) != 0)
         return rs_cli_oom(CMD);
     int rc = 0;
-    if (a->g.json) {
+    if (a->g.html) {
+        FILE *f = rs_cli_open_output(CMD, a->g.html);
+        rc = !f ? -1 : rs_cli_close_output(CMD, f, a->g.html,
+                                           rs_diff_html(f, &d, s[0], a->paths[0], s[1],
+                                                        a->paths[1], &a->opt));
+    } else if (a->g.json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
         rs_diff_json(&j, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt);

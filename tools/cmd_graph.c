@@ -6,6 +6,7 @@
  * or when `dot` is missing or fails.
  */
 #include "cli.h"
+#include "graphviz.h"
 #include "report_dot.h"
 #include "timeline_cli.h"
 
@@ -107,32 +108,11 @@ static const char *render_format(const char *path)
     return NULL;
 }
 
-/* Finds `dot` on PATH; returns a malloc'ed path or NULL. */
-static char *find_dot(void)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        const char *colon = strchr(path, ':');
-        size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        char *cand = malloc(len + 5);
-        if (!cand)
-            return NULL;
-        snprintf(cand, len + 5, "%.*s/dot", (int)len, len ? path : ".");
-        if (access(cand, X_OK) == 0)
-            return cand;
-        free(cand);
-        path += len + (colon != NULL);
-    }
-    return NULL;
-}
-
 /* Starts `dot -T<fmt> -o output` reading from a pipe; returns the pipe's
  * writing end and sets *pid, or NULL with a message printed. */
 static FILE *open_renderer(const char *fmt, const char *output, char **dot, pid_t *pid)
 {
-    *dot = find_dot();
+    *dot = rs_graphviz_find_dot();
     if (!*dot) {
         fprintf(stderr, "refscope %s: cannot render %s: Graphviz's 'dot' is not "
                 "installed (apt-get install graphviz); write the DOT text with "

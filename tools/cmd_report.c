@@ -2,7 +2,8 @@
  * cmd_report.c - `refscope report`: print the report of snapshot files.
  *
  * Text by default; --json prints one object for one file and an array
- * for several (the object layout is documented in lib/report/report.h).  Exit 0
+ * for several (the object layout is documented in lib/report/report.h);
+ * --html FILE writes one page of every file (lib/report/report_html.h).  Exit 0
  * when every file was read, 2 on a usage error or when a file could not
  * be read (the reader's one-line message says why).
  */
@@ -19,8 +20,8 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N] "
-          "SNAPSHOT...\n"
+    fputs("usage: refscope report [--json | --folded | --html FILE] [--show-reachable]\n"
+          "                       [--limit N] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -29,6 +30,11 @@ static void usage(void)
           "                    one line per finding, \"main;f;g BYTES\"\n"
           "  --json            JSON: one object for one snapshot, an array\n"
           "                    for several\n"
+          "  --html FILE       one self-contained HTML page (no network needed\n"
+          "                    to view it): summary, the findings with\n"
+          "                    collapsible stacks and source lines, graphs of\n"
+          "                    cycles and referrers (SVG by Graphviz's dot when\n"
+          "                    installed), a flame graph of the leaked bytes\n"
           "  --show-reachable  also list blocks still reachable at exit\n"
           "  --limit N         at most N findings per snapshot (0 = all;\n"
           "                    default 100 for text, all for JSON); the\n"
@@ -66,6 +72,7 @@ int rs_cmd_report(int argc, char **argv)
     static const struct option options[] = {
         { "json", no_argument, NULL, 'j' },
         { "folded", no_argument, NULL, 'F' },
+        { "html", required_argument, NULL, 'H' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
@@ -84,6 +91,9 @@ int rs_cmd_report(int argc, char **argv)
         case 'F':
             folded = 1;
             break;
+        case 'H':
+            out.html = optarg;
+            break;
         case 'r':
             out.show_reachable = 1;
             break;
@@ -99,10 +109,12 @@ int rs_cmd_report(int argc, char **argv)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no snapshot file given");
-    if (folded)
-        return print_folded(argv + optind, argc - optind, out.json);
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
+    if (out.html && (folded || out.json))
+        return rs_cli_usage_error(CMD, "--html excludes --json and --folded");
+    if (folded)
+        return print_folded(argv + optind, argc - optind, out.json);
 
     rs_cli_printed_t printed;
     int rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),

@@ -90,6 +90,9 @@ static void usage(void)
           "  --json            print a JSON array with one object per process\n"
           "                    (layout in lib/report/report.h; \"snapshot\" is null\n"
           "                    unless --out keeps the files)\n"
+          "  --html FILE       write the reports as one self-contained HTML\n"
+          "                    page to FILE instead of printing them (what\n"
+          "                    'refscope report --html' shows)\n"
           "  --depth N         frames kept per allocation stack (1..256)\n"
           "  --exitcode N      exit N (0..255) when anything leaked and the\n"
           "                    program itself exited 0\n"
@@ -136,6 +139,7 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     static const struct option options[] = {
         { "out", required_argument, NULL, 'o' },
         { "json", no_argument, NULL, 'j' },
+        { "html", required_argument, NULL, 'H' },
         { "depth", required_argument, NULL, 'd' },
         { "exitcode", required_argument, NULL, 'e' },
         { "show-reachable", no_argument, NULL, 'r' },
@@ -157,6 +161,9 @@ static int parse_options(int argc, char **argv, run_options_t *o)
             break;
         case 'j':
             o->output.json = 1;
+            break;
+        case 'H':
+            o->output.html = optarg;
             break;
         case 'd':
             if (rs_cli_parse_uint(CMD, "depth", optarg, 1, MAX_DEPTH,
@@ -194,6 +201,11 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no program given");
+    if (o->output.html && o->output.json)
+        return rs_cli_usage_error(CMD, "--json and --html exclude each other");
+    if (o->output.html && o->check_argv)
+        return rs_cli_usage_error(CMD, "--check replaces the reports: it "
+                                  "excludes --html");
     if ((o->snapshot_every || o->snapshot_signal) && !o->out_dir)
         fprintf(stderr, "refscope run: note: snapshots taken during the run "
                 "are removed with the temporary directory; use --out DIR to "

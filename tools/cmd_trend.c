@@ -5,6 +5,7 @@
  * (without --force).
  */
 #include "cli.h"
+#include "report_html.h"
 #include "report_trend.h"
 #include "timeline_cli.h"
 
@@ -17,7 +18,7 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope trend [options] SNAPSHOT SNAPSHOT...\n"
+    fputs("usage: refscope trend [options] [--json | --html FILE] SNAPSHOT SNAPSHOT...\n"
           "\n"
           "Reads a series of snapshots of one run, in the order given (oldest\n"
           "first), and lists the allocation sites (or types) that grow in\n"
@@ -33,6 +34,9 @@ static void usage(void)
           "  --limit N         at most N findings (0 = all, the default)\n"
           "  --force           accept snapshots of different programs\n"
           "  --json            JSON (layout in lib/report/report_trend.h)\n"
+          "  --html FILE       write a chart of the bytes of each growing\n"
+          "                    group per snapshot, and the table, as one\n"
+          "                    self-contained HTML page to FILE\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success (whether or not anything grows), 2 usage\n"
@@ -73,6 +77,8 @@ static int parse(int argc, char **argv, trend_args_t *a)
                 return rc;
         }
     }
+    if ((rc = rs_tl_group_check(CMD, &a->g)) >= 0)
+        return rc;
     if (argc - optind < 2)
         return rs_cli_usage_error(CMD, "wants at least two snapshot files");
     a->opt.by = a->g.by;
@@ -118,7 +124,13 @@ int rs_cmd_trend(int argc, char **argv)
         rs_cli_oom(CMD);
         goto out;
     }
-    if (a.g.json) {
+    if (a.g.html) {
+        FILE *f = rs_cli_open_output(CMD, a.g.html);
+        rc = f && rs_cli_close_output(CMD, f, a.g.html,
+                                      rs_trend_html(f, &t, (const rs_snapshot_t *const *)s,
+                                                    a.paths, &a.opt)) == 0
+                 ? 0 : RS_CLI_EXIT_USAGE;
+    } else if (a.g.json) {
         rs_json_t j;
         rs_json_init(&j, stdout, 2);
         rs_trend_json(&j, &t, (const rs_snapshot_t *const *)s, a.paths, &a.opt);

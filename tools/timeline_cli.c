@@ -44,9 +44,19 @@ int rs_tl_group_option(const char *cmd, int opt, const char *arg,
     case 'j':
         g->json = 1;
         return -1;
+    case 'H':
+        g->html = arg;
+        return -1;
     default:
         return rs_cli_option_default(cmd, opt, argv, usage);
     }
+}
+
+int rs_tl_group_check(const char *cmd, const rs_tl_group_args_t *g)
+{
+    if (g->json && g->html)
+        return rs_cli_usage_error(cmd, "--json and --html exclude each other");
+    return -1;
 }
 
 int rs_tl_parse_classes(const char *cmd, const char *arg, uint32_t *mask)

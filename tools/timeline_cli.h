@@ -2,7 +2,7 @@
  * timeline_cli.h - what the snapshot-analysis subcommands (diff, trend,
  * chain, graph, export) share beyond cli.h: loading a series of
  * snapshots, the grouping options of diff and trend (--by, --class,
- * --limit, --force, --json), opening one snapshot with what chain and
+ * --limit, --force, --json, --html), opening one snapshot with what chain and
  * graph need to walk it, resolving a TARGET, and ending JSON output.
  */
 #ifndef RS_TIMELINE_CLI_H
@@ -31,6 +31,7 @@ int rs_tl_load_series(const char *cmd, char *const *paths, uint32_t n,
     { "limit", required_argument, NULL, 'l' },       \
     { "force", no_argument, NULL, 'f' },             \
     { "json", no_argument, NULL, 'j' },              \
+    { "html", required_argument, NULL, 'H' },        \
     { "help", no_argument, NULL, 'h' }
 
 /* What RS_TL_GROUP_OPTIONS set (zero-initialised = the defaults). */
@@ -41,6 +42,7 @@ typedef struct rs_tl_group_args {
     int           have_limit;  /* --limit was given                       */
     int           force;       /* --force: accept different programs      */
     int           json;        /* --json                                  */
+    const char   *html;        /* --html FILE, or NULL                    */
 } rs_tl_group_args_t;
 
 /*
@@ -51,6 +53,10 @@ typedef struct rs_tl_group_args {
  */
 int rs_tl_group_option(const char *cmd, int opt, const char *arg,
                        char **argv, rs_tl_group_args_t *g, void (*usage)(void));
+
+/* After parsing: --json and --html exclude each other.  Returns -1 when
+ * the options agree, else prints the usage error and returns its status. */
+int rs_tl_group_check(const char *cmd, const rs_tl_group_args_t *g);
 
 /* Parses "leaked,indirect" (class names, comma separated) into a mask of
  * 1 << rs_class_t.  On error prints the usage error and returns -1. */

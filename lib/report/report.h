@@ -64,7 +64,27 @@ typedef struct rs_report_options {
     uint32_t    limit;          /* findings per snapshot, 0 = all          */
     uint32_t    max_frames;     /* frames per stack, 0 = all               */
     const char *snapshot_path;  /* file the snapshot came from, or NULL    */
+    /* Called before each finding (refcount errors included) is rendered,
+     * with its number from 1 and the count; NULL = not called.          */
+    void       (*progress)(void *ctx, uint32_t done, uint32_t total);
+    void        *progress_ctx;
 } rs_report_options_t;
+
+/* Source paths as every report shows them: relative to the current
+ * directory when under it (absolute when the current directory is "/"). */
+typedef struct rs_report_cwd {
+    char   dir[4096];
+    size_t len;                 /* 0: paths stay as they are             */
+} rs_report_cwd_t;
+
+/* Records the current directory (getcwd) in *c; cannot fail (a directory
+ * that cannot be named leaves paths absolute). */
+void rs_report_cwd_init(rs_report_cwd_t *c);
+/* path as shown (points into path). */
+const char *rs_report_cwd_path(const rs_report_cwd_t *c, const char *path);
+
+/* Calls opt->progress, if any, for finding i (from 0) of total. */
+void rs_report_progress(const rs_report_options_t *opt, uint32_t i, uint32_t total);
 
 /*
  * Writes the text report of snap to out.  Returns 0; -1 when memory is
@@ -72,6 +92,39 @@ typedef struct rs_report_options {
  */
 int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                    rs_symbolizer_t *sym, const rs_report_options_t *opt);
+
+/*
+ * Hooks through which another renderer reuses the text report's wording
+ * (report_html.c): the text still goes to `out`, but before each part of
+ * the report `part` is called, and a stack's frames (already cut below
+ * main, and to max_frames) go to `stack` instead of being printed.  A
+ * hook returning non-zero stops the report (rs_report_text_hooked then
+ * returns -1).  Either hook may be NULL.
+ */
+typedef enum rs_report_part {
+    RS_REPORT_PART_HEADER,     /* the process line                         */
+    RS_REPORT_PART_FINDING,    /* a block finding; `finding` is set        */
+    RS_REPORT_PART_RC_ERROR,   /* a refcount error finding; `error` is set */
+    RS_REPORT_PART_CUT,        /* the lines saying what --limit cut        */
+    RS_REPORT_PART_SUMMARY,    /* the SUMMARY line                         */
+    RS_REPORT_PART_END,        /* nothing more follows                     */
+} rs_report_part_t;
+
+struct rs_finding;
+struct rs_rc_finding;
+
+typedef struct rs_report_hooks {
+    void *ctx;
+    int (*part)(void *ctx, rs_report_part_t part,
+                const struct rs_finding *finding,
+                const struct rs_rc_finding *error);
+    int (*stack)(void *ctx, const rs_frame_t *frames, int n);
+} rs_report_hooks_t;
+
+/* rs_report_text() with hooks (NULL: none). */
+int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
+                          rs_symbolizer_t *sym, const rs_report_options_t *opt,
+                          const rs_report_hooks_t *hooks);
 
 /*
  * Writes the JSON object of snap as the next value of j (top level or

@@ -221,31 +221,76 @@ static void folded_frame(FILE *out, const rs_frame_t *f)
     }
 }
 
-int rs_export_folded(FILE *out, const rs_snapshot_t *snap, rs_symbolizer_t *sym)
+/* The folded line of one stack ("main;f;g") into a new string, or NULL
+ * when memory is exhausted. */
+static char *fold_stack(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
+                        uint32_t stack_id, rs_frame_t *frames)
+{
+    char *line = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&line, &len);
+    if (!m)
+        return NULL;
+    int n = rs_symbolize_stack(sym, snap, stack_id, frames, RS_SYMBOLIZE_MAX_FRAMES);
+    if (n == 0)
+        fputs("??", m);
+    for (int k = n - 1; k >= 0; k--) {
+        folded_frame(m, &frames[k]);
+        if (k)
+            fputc(';', m);
+    }
+    if (fclose(m) != 0 || n < 0) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}
+
+int rs_folded_collect(const rs_snapshot_t *snap, rs_symbolizer_t *sym,
+                      rs_folded_t *out)
 {
     static rs_frame_t frames[RS_SYMBOLIZE_MAX_FRAMES];
     rs_findings_t f;
     rs_findings_options_t opt = { 0 };
+    memset(out, 0, sizeof *out);
     if (rs_findings_build(snap, &opt, &f) != 0)
         return -1;
-    int rc = 0;
+    out->stacks = calloc(f.n ? f.n : 1, sizeof *out->stacks);
+    out->bytes = calloc(f.n ? f.n : 1, sizeof *out->bytes);
+    int rc = out->stacks && out->bytes ? 0 : -1;
     for (uint32_t i = 0; i < f.n && rc == 0; i++) {
-        int n = rs_symbolize_stack(sym, snap, f.items[i].stack_id, frames,
-                                   RS_SYMBOLIZE_MAX_FRAMES);
-        if (n < 0) {
+        out->stacks[i] = fold_stack(sym, snap, f.items[i].stack_id, frames);
+        out->bytes[i] = f.items[i].bytes;
+        if (!out->stacks[i])
             rc = -1;
-            break;
-        }
-        if (n == 0)
-            fputs("??", out);
-        for (int k = n - 1; k >= 0; k--) {
-            folded_frame(out, &frames[k]);
-            if (k)
-                fputc(';', out);
-        }
-        fprintf(out, " %" PRIu64 "\n", f.items[i].bytes);
+        else
+            out->n++;
     }
     rs_findings_free(&f);
+    if (rc < 0)
+        rs_folded_free(out);
+    return rc;
+}
+
+void rs_folded_free(rs_folded_t *f)
+{
+    if (!f)
+        return;
+    for (uint32_t i = 0; i < f->n; i++)
+        free(f->stacks[i]);
+    free(f->stacks);
+    free(f->bytes);
+    memset(f, 0, sizeof *f);
+}
+
+int rs_export_folded(FILE *out, const rs_snapshot_t *snap, rs_symbolizer_t *sym)
+{
+    rs_folded_t f;
+    if (rs_folded_collect(snap, sym, &f) != 0)
+        return -1;
+    for (uint32_t i = 0; i < f.n; i++)
+        fprintf(out, "%s %" PRIu64 "\n", f.stacks[i], f.bytes[i]);
+    rs_folded_free(&f);
     fflush(out);
-    return rc == 0 && !ferror(out) ? 0 : -1;
+    return ferror(out) ? -1 : 0;
 }

@@ -40,11 +40,27 @@
 #include "snapshot.h"
 #include "symbolize.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Writes the export object as the next value of j.  Returns 0, or -1 when
  * memory is exhausted (errors of j are left for rs_json_finish). */
 int rs_export_json(rs_json_t *j, const rs_snapshot_t *snap, rs_symbolizer_t *sym);
+
+/* The folded stacks of snap's leak findings, in report order: stacks[i]
+ * is the line without its count, bytes[i] the count (the flame graph of
+ * the HTML report draws them, svg_flame.h). */
+typedef struct rs_folded {
+    char     **stacks;
+    uint64_t  *bytes;
+    uint32_t   n;
+} rs_folded_t;
+
+/* Fills *out (overwritten).  Returns 0, or -1 when memory is exhausted
+ * (*out is then empty). */
+int rs_folded_collect(const rs_snapshot_t *snap, rs_symbolizer_t *sym,
+                      rs_folded_t *out);
+void rs_folded_free(rs_folded_t *f);   /* accepts NULL and an empty one */
 
 /* Writes the folded stacks of snap's leak findings.  Returns 0, or -1
  * when memory is exhausted or writing failed. */

@@ -255,10 +255,15 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
     rs_json_key(j, "findings");
     rs_json_begin_array(j);
     json_ctx_t c = { j, snap, sym, opt, frames };
-    for (uint32_t i = 0; i < findings.n && rc == 0; i++)
+    uint32_t total = findings.n + findings.n_errors;
+    for (uint32_t i = 0; i < findings.n && rc == 0; i++) {
+        rs_report_progress(opt, i, total);
         rc = finding(&c, &findings.items[i]);
-    for (uint32_t i = 0; i < findings.n_errors && rc == 0; i++)
+    }
+    for (uint32_t i = 0; i < findings.n_errors && rc == 0; i++) {
+        rs_report_progress(opt, findings.n + i, total);
         rc = rc_error(&c, &findings.errors[i]);
+    }
     rs_json_end_array(j);
     rs_json_key(j, "findings_cut");
     rs_json_begin_object(j);

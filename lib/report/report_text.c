@@ -57,8 +57,8 @@ typedef struct text_ctx {
     rs_symbolizer_t           *sym;
     const rs_report_options_t *opt;
     const rs_findings_t       *findings;
-    char                       cwd[4096];
-    size_t                     cwd_len;
+    const rs_report_hooks_t   *hooks;
+    rs_report_cwd_t            cwd;
     rs_frame_t                 frames[RS_SYMBOLIZE_MAX_FRAMES];
 } text_ctx_t;
 
@@ -74,6 +74,12 @@ rs_tally_t rs_report_leak_total(const rs_snapshot_t *snap)
     return t;
 }
 
+void rs_report_progress(const rs_report_options_t *opt, uint32_t i, uint32_t total)
+{
+    if (opt && opt->progress)
+        opt->progress(opt->progress_ctx, i + 1, total);
+}
+
 static const char *plural(uint64_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
@@ -85,13 +91,24 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
+void rs_report_cwd_init(rs_report_cwd_t *c)
+{
+    c->len = getcwd(c->dir, sizeof c->dir) ? strlen(c->dir) : 0;
+    if (c->len == 1) /* "/": paths stay absolute */
+        c->len = 0;
+}
+
+const char *rs_report_cwd_path(const rs_report_cwd_t *c, const char *path)
+{
+    if (c->len && strncmp(path, c->dir, c->len) == 0 && path[c->len] == '/')
+        return path + c->len + 1;
+    return path;
+}
+
 /* A source path as shown: relative when under the current directory. */
 static const char *shown_path(const text_ctx_t *c, const char *path)
 {
-    if (c->cwd_len && strncmp(path, c->cwd, c->cwd_len) == 0 &&
-        path[c->cwd_len] == '/')
-        return path + c->cwd_len + 1;
-    return path;
+    return rs_report_cwd_path(&c->cwd, path);
 }
 
 /* Prints an argument, quoted for a POSIX shell when it needs it. */
@@ -216,6 +233,8 @@ static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
     if (n < 0)
         return -1;
     n = below_main(c->frames, n);
+    if (c->hooks && c->hooks->stack)
+        return c->hooks->stack(c->hooks->ctx, c->frames, n) ? -1 : 0;
     if (n == 0)
         fprintf(c->out, "%*s<no stack recorded>\n", indent, "");
     for (int i = 0; i < n; i++)
@@ -614,8 +633,25 @@ static void print_summary(const text_ctx_t *c)
             s->rc_errors, plural(s->rc_errors, "error", "errors"));
 }
 
+/* Tells the hooks what comes next; -1 when they ask to stop. */
+static int tell_hooks(const text_ctx_t *c, rs_report_part_t p, const rs_finding_t *f,
+                const rs_rc_finding_t *e)
+{
+    if (!c->hooks || !c->hooks->part)
+        return 0;
+    fflush(c->out);
+    return c->hooks->part(c->hooks->ctx, p, f, e) ? -1 : 0;
+}
+
 int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                    rs_symbolizer_t *sym, const rs_report_options_t *opt)
+{
+    return rs_report_text_hooked(out, snap, sym, opt, NULL);
+}
+
+int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
+                          rs_symbolizer_t *sym, const rs_report_options_t *opt,
+                          const rs_report_hooks_t *hooks)
 {
     static const rs_report_options_t defaults;
     rs_findings_t findings;
@@ -631,20 +667,29 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
         return -1;
     }
     *c = (text_ctx_t){ .out = out, .snap = snap, .sym = sym, .opt = opt,
-                       .findings = &findings };
-    if (getcwd(c->cwd, sizeof c->cwd))
-        c->cwd_len = strlen(c->cwd);
-    if (c->cwd_len == 1) /* "/": paths stay absolute */
-        c->cwd_len = 0;
+                       .findings = &findings, .hooks = hooks };
+    rs_report_cwd_init(&c->cwd);
 
+    if (tell_hooks(c, RS_REPORT_PART_HEADER, NULL, NULL) < 0)
+        goto out;
     print_header(c);
     fputc('\n', out);
-    for (uint32_t i = 0; i < findings.n; i++)
-        if (print_finding(c, &findings.items[i]) < 0)
+    uint32_t total = findings.n + findings.n_errors;
+    for (uint32_t i = 0; i < findings.n; i++) {
+        rs_report_progress(opt, i, total);
+        if (tell_hooks(c, RS_REPORT_PART_FINDING, &findings.items[i], NULL) < 0 ||
+            print_finding(c, &findings.items[i]) < 0)
             goto out;
-    for (uint32_t i = 0; i < findings.n_errors; i++)
-        if (print_rc_error(c, &findings.errors[i]) < 0)
+    }
+    for (uint32_t i = 0; i < findings.n_errors; i++) {
+        rs_report_progress(opt, findings.n + i, total);
+        if (tell_hooks(c, RS_REPORT_PART_RC_ERROR, NULL, &findings.errors[i]) < 0 ||
+            print_rc_error(c, &findings.errors[i]) < 0)
             goto out;
+    }
+    if ((findings.n_errors_cut || findings.n_cut) &&
+        tell_hooks(c, RS_REPORT_PART_CUT, NULL, NULL) < 0)
+        goto out;
     if (findings.n_errors_cut)
         fprintf(out, "... %" PRIu32 " more refcount error %s not shown "
                 "(--limit)\n\n", findings.n_errors_cut,
@@ -656,7 +701,11 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                 findings.cut.bytes, plural(findings.cut.bytes, "byte", "bytes"),
                 findings.cut.blocks,
                 plural(findings.cut.blocks, "block", "blocks"));
+    if (tell_hooks(c, RS_REPORT_PART_SUMMARY, NULL, NULL) < 0)
+        goto out;
     print_summary(c);
+    if (tell_hooks(c, RS_REPORT_PART_END, NULL, NULL) < 0)
+        goto out;
     rc = ferror(out) ? -1 : 0;
 out:
     rs_findings_free(&findings);

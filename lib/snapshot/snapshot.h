@@ -63,6 +63,21 @@ int rs_snapshot_write(const rs_snapshot_t *snap, const char *path,
  */
 rs_snapshot_t *rs_snapshot_read(const char *path, rs_snapshot_error_t *err);
 
+/*
+ * How far rs_snapshot_read_progress() got: fn(ctx, done, total) is called
+ * after each chunk of the file read and each section decoded, with done
+ * growing to total (reading is the first half of total, decoding the
+ * second).  fn must not call back into the reader.
+ */
+typedef struct rs_snapshot_progress {
+    void (*fn)(void *ctx, uint64_t done, uint64_t total);
+    void *ctx;
+} rs_snapshot_progress_t;
+
+/* rs_snapshot_read() that reports its progress (progress may be NULL). */
+rs_snapshot_t *rs_snapshot_read_progress(const char *path, rs_snapshot_error_t *err,
+                                         const rs_snapshot_progress_t *progress);
+
 void rs_snapshot_free(rs_snapshot_t *snap);
 
 #endif /* RS_SNAPSHOT_H */

@@ -20,6 +20,10 @@
  * Strings are copied into one arena per section, so the result owns a
  * dozen allocations, never one per node.  Every error message is
  * "<file>: <header|directory entry N|section NAME> at offset 0x...: <what>".
+ *
+ * rs_snapshot_read_progress() reports how far it got: the file is then
+ * read in chunks of READ_CHUNK bytes, each reported, and every section
+ * decoded is reported too (see snapshot.h).
  */
 #include "snapshot_format.h"
 
@@ -56,6 +60,7 @@ typedef struct reader {
     section_t            sect[RS_SNAP_SECT_KNOWN + 1];
     where_t              where;      /* what the next error message blames   */
     uint32_t             where_id;   /* entry number or section type         */
+    const rs_snapshot_progress_t *progress; /* or NULL                       */
 } reader_t;
 
 typedef enum { CUR_OK, CUR_END, CUR_LONG, CUR_WIDE, CUR_NUL } cur_fault_t;
@@ -991,6 +996,16 @@ static int read_directory(reader_t *r, uint64_t dir_end)
 
 /* ---- file ---------------------------------------------------------------- */
 
+/* Reads of at most this many bytes when progress is reported. */
+#define READ_CHUNK (1u << 20)
+
+/* Progress: reading the file is the first half, decoding the second. */
+static void report_progress(const reader_t *r, uint64_t done, uint64_t size)
+{
+    if (r->progress && r->progress->fn)
+        r->progress->fn(r->progress->ctx, done, 2 * size);
+}
+
 /* Reads the whole regular file at path into *data (rs_mem).  Returns 0,
  * or -1 with the error reported. */
 static int slurp(reader_t *r, uint8_t **data, size_t *size)
@@ -1024,7 +1039,10 @@ static int slurp(reader_t *r, uint8_t **data, size_t *size)
         return -1;
     }
     while (n < cap) {
-        ssize_t k = read(fd, buf + n, cap - n);
+        size_t want = cap - n;
+        if (r->progress && want > READ_CHUNK)
+            want = READ_CHUNK;
+        ssize_t k = read(fd, buf + n, want);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
@@ -1037,6 +1055,7 @@ static int slurp(reader_t *r, uint8_t **data, size_t *size)
         if (k == 0)
             break;       /* shrank under us: the header check will say so */
         n += (size_t)k;
+        report_progress(r, n, cap);
     }
     close(fd);
     *data = buf;
@@ -1054,16 +1073,25 @@ static int decode(reader_t *r)
     uint64_t dir_end = 0;
     if (read_header(r, &dir_end) < 0 || read_directory(r, dir_end) < 0)
         return -1;
-    for (size_t i = 0; i < sizeof readers / sizeof readers[0]; i++)
+    size_t n = sizeof readers / sizeof readers[0];
+    for (size_t i = 0; i < n; i++) {
         if (readers[i](r) < 0)
             return -1;
+        report_progress(r, r->size + r->size * (i + 1) / n, r->size);
+    }
     return 0;
 }
 
 rs_snapshot_t *rs_snapshot_read(const char *path, rs_snapshot_error_t *err)
 {
+    return rs_snapshot_read_progress(path, err, NULL);
+}
+
+rs_snapshot_t *rs_snapshot_read_progress(const char *path, rs_snapshot_error_t *err,
+                                         const rs_snapshot_progress_t *progress)
+{
     reader_t r = { .path = path ? path : "(null)", .err = err,
-                   .where = IN_HEADER };
+                   .where = IN_HEADER, .progress = progress };
     uint8_t *data = NULL;
 
     if (!path || slurp(&r, &data, &r.size) < 0)

@@ -8,7 +8,9 @@
  * snapshot holds refcounted objects (two 2-cycles of the same shape, a
  * leaked reference with history, repeated refcount errors) and checks the
  * cycle / leaked_ref / rc_error findings in both forms, with the field
- * name of the cycle's pointer read from this binary's DWARF.
+ * name of the cycle's pointer read from this binary's DWARF.  The text
+ * renderer's hooks (the HTML report's way in) are checked on the first
+ * snapshot, and so is the HTML page's source line under a real frame.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +24,9 @@
 #include <link.h>
 #include <unistd.h>
 
+#include "html_writer.h"
 #include "report.h"
+#include "report_html.h"
 
 /* ---- a tiny JSON parser --------------------------------------------------- */
 
@@ -531,6 +535,124 @@ static void test_text_report(void **state)
     free(t);
 }
 
+/* What the hooks of rs_report_text_hooked() saw. */
+typedef struct hook_log {
+    char     parts[64];   /* one letter per part: H F E C S Z            */
+    int      n_parts;
+    int      stacks;
+    char     first_fn[64];
+} hook_log_t;
+
+static int log_part(void *ctx, rs_report_part_t p, const struct rs_finding *f,
+                    const struct rs_rc_finding *e)
+{
+    hook_log_t *l = ctx;
+    static const char letters[] = "HFECSZ";
+    assert_true((p == RS_REPORT_PART_FINDING) == (f != NULL));
+    assert_true((p == RS_REPORT_PART_RC_ERROR) == (e != NULL));
+    if (l->n_parts < 63)
+        l->parts[l->n_parts++] = letters[p];
+    return 0;
+}
+
+static int log_stack(void *ctx, const rs_frame_t *frames, int n)
+{
+    hook_log_t *l = ctx;
+    if (l->stacks++ == 0 && n > 0 && frames[0].function)
+        snprintf(l->first_fn, sizeof l->first_fn, "%s", frames[0].function);
+    return 0;
+}
+
+static int fail_part(void *ctx, rs_report_part_t p, const struct rs_finding *f,
+                     const struct rs_rc_finding *e)
+{
+    (void)ctx;
+    (void)f;
+    (void)e;
+    return p == RS_REPORT_PART_SUMMARY ? -1 : 0;
+}
+
+static void test_text_hooks(void **state)
+{
+    fixture_t *fx = *state;
+    hook_log_t log = { 0 };
+    rs_report_hooks_t hooks = { .ctx = &log, .part = log_part, .stack = log_stack };
+    rs_report_options_t opt = { .limit = 2 };
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    assert_int_equal(rs_report_text_hooked(f, &fx->snap, sym, &opt, &hooks), 0);
+    fclose(f);
+    /* header, 2 findings (--limit 2), the cut, summary, end */
+    assert_string_equal(log.parts, "HFFCSZ");
+    assert_string_equal(log.first_fn, "report_target_a");
+    assert_int_equal(log.stacks, 2);     /* one per finding shown */
+    /* the words stay in the text, the frames went to the hook */
+    assert_non_null(strstr(buf, "Leak of 64 bytes in 2 blocks (leaked, type Node), "
+                                "allocated at:\n"));
+    assert_null(strstr(buf, "#0 0x"));
+    free(buf);
+
+    /* a hook that fails stops the report */
+    hooks.part = fail_part;
+    f = open_memstream(&buf, &size);
+    assert_int_equal(rs_report_text_hooked(f, &fx->snap, sym, &opt, &hooks), -1);
+    fclose(f);
+    assert_null(strstr(buf, "SUMMARY"));
+    free(buf);
+
+    /* hooks left NULL: the plain text report */
+    hooks.stack = NULL;
+    hooks.part = NULL;
+    f = open_memstream(&buf, &size);
+    assert_int_equal(rs_report_text_hooked(f, &fx->snap, sym, &opt, &hooks), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "#0 0x"));
+    free(buf);
+    rs_symbolizer_destroy(sym);
+}
+
+/* The HTML page of this snapshot (report_html.h): its stacks are real, so
+ * a frame's source line, read from this very file, is shown under it. */
+static void test_html_source_lines(void **state)
+{
+    fixture_t *fx = *state;
+    rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
+    rs_frame_t frames[8];
+    int n = rs_symbolize_stack(sym, &fx->snap, 1, frames, 8);
+    assert_true(n >= 1);
+    assert_string_equal(frames[0].function, "report_target_a");
+    assert_non_null(frames[0].file);
+    /* the line, read independently */
+    FILE *src = fopen(frames[0].file, "r");
+    assert_non_null(src);
+    char line[512] = "";
+    for (uint32_t i = 0; i < frames[0].line && fgets(line, sizeof line, src); i++)
+        ;
+    fclose(src);
+    line[strcspn(line, "\n")] = '\0';
+    char esc[2048];
+    rs_html_escape(esc, sizeof esc, line);
+    char want[2200];
+    snprintf(want, sizeof want, "<tr class=\"src\"><td colspan=\"4\"><code>%s</code>",
+             esc);
+
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    const rs_snapshot_t *snaps[1] = { &fx->snap };
+    rs_html_options_t opt = { .report = { .limit = 0 } };
+    assert_int_equal(rs_report_html(f, snaps, NULL, 1, sym, &opt), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "<td class=\"fn\">report_target_a</td>"));
+    if (!strstr(buf, want))
+        fail_msg("no source line %s in the page", want);
+    assert_non_null(strstr(buf, "<details class=\"stack\"><summary>report_target_a &mdash; "));
+    free(buf);
+    rs_symbolizer_destroy(sym);
+}
+
 static void test_text_snapshot_header_and_clean_summary(void **state)
 {
     fixture_t *fx = *state;
@@ -911,6 +1033,8 @@ int main(void)
         cmocka_unit_test(test_json_findings_and_stacks),
         cmocka_unit_test(test_json_reachable_unknown_frame_and_limit),
         cmocka_unit_test(test_text_report),
+        cmocka_unit_test(test_text_hooks),
+        cmocka_unit_test(test_html_source_lines),
         cmocka_unit_test(test_text_snapshot_header_and_clean_summary),
         cmocka_unit_test(test_text_exit_headers),
         cmocka_unit_test(test_snapshot_round_trip),

@@ -494,6 +494,53 @@ static void test_round_trip_full(void **state)
     rs_snapshot_free(got);
 }
 
+/* What rs_snapshot_read_progress() reported. */
+typedef struct progress_log {
+    uint64_t calls, last, total;
+    int      backwards, total_changed;
+} progress_log_t;
+
+static void log_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_log_t *l = ctx;
+    if (l->calls && done < l->last)
+        l->backwards = 1;
+    if (l->calls && total != l->total)
+        l->total_changed = 1;
+    l->calls++;
+    l->last = done;
+    l->total = total;
+}
+
+static void test_read_progress(void **state)
+{
+    (void)state;
+    rs_snapshot_t s = sample();
+    rs_snapshot_error_t err = { "" };
+    char *path = write_ok(&s, "progress.rsnap");
+    progress_log_t log = { 0 };
+    rs_snapshot_progress_t p = { log_progress, &log };
+    rs_snapshot_t *got = rs_snapshot_read_progress(path, &err, &p);
+    if (!got)
+        fail_msg("read failed: %s", err.message);
+    compare_snapshots(&s, got);
+    rs_snapshot_free(got);
+    /* at least the read and every section, growing to the total */
+    assert_true(log.calls >= 2);
+    assert_false(log.backwards);
+    assert_false(log.total_changed);
+    assert_true(log.total > 0);
+    assert_int_equal(log.last, log.total);
+    /* a file that cannot be read reports an error, not progress to 100% */
+    memset(&log, 0, sizeof log);
+    assert_null(rs_snapshot_read_progress("/nonexistent.rsnap", &err, &p));
+    assert_int_equal(log.calls, 0);
+    /* no callback: the plain reader */
+    got = rs_snapshot_read_progress(path, &err, NULL);
+    assert_non_null(got);
+    rs_snapshot_free(got);
+}
+
 static void test_round_trip_empty(void **state)
 {
     rs_snapshot_t s;
@@ -1481,6 +1528,7 @@ int main(void)
         cmocka_unit_test(test_errorf_formats),
         cmocka_unit_test_setup_teardown(test_round_trip_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_random_graph, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_replaces_existing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_relative_path, setup, teardown),
