@@ -17,6 +17,14 @@
  * its record and history but can never be a graph node; such objects are
  * counted (rs_refcount_apply's *outside) and said to be so there.
  *
+ * Realloc.  The objects of a block being realloc'ed are taken out of the
+ * table before the real call (like the block itself, so a thread handed
+ * the old address cannot meet them) and put back afterwards at the same
+ * offset inside the new block, with their type, counter location, count
+ * and history: a decref through the new pointer is an ordinary event.  An
+ * object the block no longer reaches after a shrink is forgotten like a
+ * freed one.
+ *
  * Counters.  With a counter field the count used by the analysis is read
  * from the block at analysis time (so inline increfs count); the value
  * seen at each event is used only to detect errors.  Without a field
@@ -470,6 +478,81 @@ void rs_refcount_block_freed(const rs_block_t *b)
                     object_freed(&o, b, &free_stack);
         } while (k == 16);
     }
+    rs_guard_leave();
+}
+
+/* ---- realloc: objects move with their block ------------------------------ */
+
+static void moving_add(rs_rc_moving_t *m, const rs_obj_t *o)
+{
+    if (m->n == m->cap) {
+        uint32_t cap = m->cap ? m->cap * 2 : 8;
+        rs_obj_t *a = rs_mem_realloc(m->objs, cap * sizeof *a);
+        if (!a) {                       /* the object is lost, said once */
+            rs_diag_oom();
+            rs_refhist_free(o->hist);
+            return;
+        }
+        m->objs = a;
+        m->cap = cap;
+    }
+    m->objs[m->n++] = *o;
+}
+
+void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!rs_objects || rs_objtable_count(rs_objects) == 0)
+        return;
+    rs_guard_enter();
+    rs_obj_t o;
+    if (rs_objtable_remove(rs_objects, b->addr, &o))
+        moving_add(m, &o);
+    if (atomic_load_explicit(&interior_live, memory_order_relaxed)) {
+        uint64_t objs[16];
+        uint32_t k;
+        do {
+            k = interior_take(b->addr, objs, 16);
+            for (uint32_t i = 0; i < k; i++)
+                if (rs_objtable_remove(rs_objects, objs[i], &o))
+                    moving_add(m, &o);
+        } while (k == 16);
+    }
+    rs_guard_leave();
+}
+
+/* Puts the moved object o (o->addr already its new address, inside block
+ * now) back in the table and, when interior, in the interior map. */
+static void object_moved(rs_obj_t *o, const rs_block_t *now)
+{
+    if (rs_objtable_insert(rs_objects, o) < 0) {
+        rs_diag_oom();
+        rs_refhist_free(o->hist);
+        return;
+    }
+    if (o->addr != now->addr && interior_add(now->addr, o->addr) != 0)
+        rs_diag_oom();
+}
+
+void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now)
+{
+    if (!m->n) {
+        rs_mem_free(m->objs);
+        return;
+    }
+    rs_guard_enter();
+    uint32_t free_stack = 0;
+    for (uint32_t i = 0; i < m->n; i++) {
+        rs_obj_t *o = &m->objs[i];
+        uint64_t offset = o->addr - old_addr;
+        o->addr = now->addr + offset;
+        if (offset < now->size || offset == 0)
+            object_moved(o, now);
+        else
+            object_freed(o, now, &free_stack);   /* cut off by a shrink */
+    }
+    rs_mem_free(m->objs);
+    memset(m, 0, sizeof *m);
     rs_guard_leave();
 }
 

@@ -65,6 +65,27 @@ int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out);
  * Cheap when no object is tracked.  Call with the guard NOT set. */
 void rs_refcount_block_freed(const rs_block_t *b);
 
+/* The objects of a block being realloc'ed, out of the table while the real
+ * realloc runs (rs_refcount_block_detach / _attach). */
+typedef struct rs_rc_moving {
+    rs_obj_t *objs;          /* rs_mem; NULL when the block held none        */
+    uint32_t  n, cap;
+} rs_rc_moving_t;
+
+/* The block b is about to be realloc'ed: takes every object inside it out
+ * of the table (and the interior map) into *m, before the real call, so
+ * that another thread handed b's address cannot meet them.  Cheap when no
+ * object is tracked.  Call with the guard NOT set. */
+void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m);
+
+/* The realloc is over: the objects of *m, detached from the block at
+ * old_addr, now live in block *now (the same address when it stayed or the
+ * call failed).  Each keeps its offset inside the block, type, counter,
+ * count and history; one that no longer starts inside the shrunk block is
+ * forgotten like a freed one.  Frees m's array.  Call with the guard NOT
+ * set. */
+void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now);
+
 /* Stack of the caller (refscope frames dropped), interned; 0 if none. */
 uint32_t rs_refcount_stack_here(void);
 

@@ -151,6 +151,17 @@ SPECS = {
         [leaked_ref(40, 1, "Device", "device_new", 1, 1, 0,
                     [(1, "probe_wrong")])],
         text=("Device", "probe_wrong")),
+    "rc_realloc": spec(
+        {"cycles": (1, 2, 512, 2), "leaked_refs": (1, 1, 256, 1)},
+        [cycle(1, 512, 2, "Buf", "buf_grow",
+               [("Buf", 256, 1), ("Buf", 256, 1)],
+               [("Buf", "Buf", 8), ("Buf", "Buf", 8)],
+               fields={("Buf", 8): "peer"},
+               increfs={("Buf", "Buf", 8): "buf_set_peer"},
+               member_allocs={"Buf": "make_cycle"}),
+         leaked_ref(256, 1, "Chunk", "chunk_grow", 1, 1, 0,
+                    [(1, "keep_wrong")])],
+        text=("Buf", "Chunk", "keep_wrong")),
     "rc_list_nodes": spec(
         {"cycles": (1, 4, 168, 4)},
         [cycle(1, 168, 4, "Queue", "queue_new",
