@@ -25,6 +25,12 @@
  * object the block no longer reaches after a shrink is forgotten like a
  * freed one.
  *
+ * Nodes.  At analysis time every object inside a live block becomes a
+ * graph node: a block holding several objects (a pool, an array of
+ * objects) is split into one node per object first (lib/model/objnodes.h
+ * states the rule), then each node gets its object's type, counter and
+ * history.
+ *
  * Counters.  With a counter field the count used by the analysis is read
  * from the block at analysis time (so inline increfs count); the value
  * seen at each event is used only to detect errors.  Without a field
@@ -60,6 +66,7 @@
 
 #include "guard.h"
 #include "heapscan.h"
+#include "objnodes.h"
 #include "preload.h"
 
 #include <pthread.h>
@@ -607,7 +614,7 @@ static void apply_object(const rs_obj_t *o, void *arg)
         return;
     }
     if (n->flags & RS_NODE_REFCOUNTED)
-        return;                     /* a second object in the block: first wins */
+        return;     /* a second object in a block left whole (out of memory) */
     uint64_t off = o->addr - n->addr + o->rc_offset;
     int field = o->rc_width && off + o->rc_width <= n->size;
     n->flags |= RS_NODE_REFCOUNTED |
@@ -644,12 +651,42 @@ static int build_history(const rs_heap_t *heap, const rs_refhist_t **logs,
     return 0;
 }
 
+typedef struct addr_list {
+    uint64_t *addrs;
+    uint32_t  n, cap;
+} addr_list_t;
+
+static void collect_addr(const rs_obj_t *o, void *arg)
+{
+    addr_list_t *l = arg;
+    if (l->n < l->cap)
+        l->addrs[l->n++] = o->addr;
+}
+
+/* Makes each object of a block holding several its own node (objnodes.h).
+ * World stopped, the table's count is exact.  -1 when memory ran out (the
+ * blocks stay whole: the first object of each becomes its node). */
+static int split_blocks(rs_heap_t *heap)
+{
+    uint64_t n = rs_objtable_count(rs_objects);
+    if (n > UINT32_MAX)
+        return -1;
+    addr_list_t l = { rs_mem_alloc((size_t)n * sizeof *l.addrs), 0, (uint32_t)n };
+    if (!l.addrs)
+        return -1;
+    rs_objtable_foreach(rs_objects, collect_addr, &l);
+    int rc = rs_objnodes_split(heap, l.addrs, l.n);
+    rs_mem_free(l.addrs);
+    return rc;
+}
+
 int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside)
 {
     memset(hist, 0, sizeof *hist);
     *outside = 0;
     if (!rs_objects || rs_objtable_count(rs_objects) == 0)
         return 0;
+    int split_rc = split_blocks(heap);
     apply_ctx_t a = { heap, NULL, 0, 0 };
     a.logs = rs_mem_calloc(heap->n_nodes ? heap->n_nodes : 1, sizeof *a.logs);
     rs_objtable_foreach(rs_objects, apply_object, &a);
@@ -660,7 +697,7 @@ int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside
     if (rc != 0)
         memset(hist, 0, sizeof *hist);
     rs_mem_free(a.logs);
-    return rc;
+    return rc ? rc : split_rc;
 }
 
 int rs_refcount_types(char ***types, uint32_t *n)

@@ -95,9 +95,11 @@ uint32_t rs_refcount_stack_here(void);
 void rs_refcount_lock_all(void);
 void rs_refcount_unlock_all(void);
 
-/* With the world stopped and heap->nodes sorted: marks the node holding
+/* With the world stopped, heap->nodes sorted and no edges yet: splits
+ * blocks holding several objects into one node per object
+ * (rs_objnodes_split: heap->nodes may be replaced), marks the node holding
  * every tracked object RS_NODE_REFCOUNTED (type, counter offset relative
- * to the block, count read from the block now or from events) and fills
+ * to the node, count read from the block now or from events) and fills
  * *hist (CSR over nodes, only refcounted nodes have events).  Objects
  * outside any live block are counted in *outside.  Scratch memory.
  * Returns 0, or -1 when memory ran out (nodes marked so far stay). */

@@ -162,6 +162,17 @@ SPECS = {
          leaked_ref(256, 1, "Chunk", "chunk_grow", 1, 1, 0,
                     [(1, "keep_wrong")])],
         text=("Buf", "Chunk", "keep_wrong")),
+    "rc_pool": spec(
+        {"cycles": (1, 2, 64, 2), "leaked_refs": (1, 1, 40, 1)},
+        [cycle(1, 64, 2, "Node", "pool_new",
+               [("Node", 32, 1), ("Node", 32, 1)],
+               [("Node", "Node", 8), ("Node", "Node", 8)],
+               fields={("Node", 8): "peer"},
+               increfs={("Node", "Node", 8): "node_set_peer"},
+               member_allocs={"Node": "make_pool"}),
+         leaked_ref(40, 1, "Node", "pool_new", 1, 1, 0,
+                    [(1, "keep_wrong")])],
+        text=("Node", "keep_wrong")),
     "rc_list_nodes": spec(
         {"cycles": (1, 4, 168, 4)},
         [cycle(1, 168, 4, "Queue", "queue_new",
