@@ -88,11 +88,12 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
                                 .snapshot_path = out->temporary ? NULL : path };
+    FILE *fp = out->stream ? out->stream : stdout;
     if (out->json)
         return rs_report_json(j, snap, sym, &opt);
     if (!first)
-        fputc('\n', stdout);
-    return rs_report_text(stdout, snap, sym, &opt);
+        fputc('\n', fp);
+    return rs_report_text(fp, snap, sym, &opt);
 }
 
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
@@ -108,7 +109,8 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         rs_cli_oom(cmd);
         return -1;
     }
-    rs_json_init(&j, stdout, 2);
+    FILE *fp = out->stream ? out->stream : stdout;
+    rs_json_init(&j, fp, 2);
     if (array)
         rs_json_begin_array(&j);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -127,11 +129,11 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         rs_json_end_array(&j);
     if (out->json && (array || printed->reports) && rs_json_finish(&j) < 0)
         rc = -1;
-    if (fflush(stdout) == EOF || ferror(stdout))
+    if (fflush(fp) == EOF || ferror(fp))
         rc = -1;
     if (rc < 0)
         fprintf(stderr, "refscope %s: cannot write the report: %s\n", cmd,
-                ferror(stdout) ? strerror(errno) : "out of memory");
+                ferror(fp) ? strerror(errno) : "out of memory");
     rs_symbolizer_destroy(sym);
     return rc;
 }

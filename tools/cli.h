@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RS_CLI_EXIT_USAGE 2
 
@@ -73,8 +74,28 @@ rs_snapshot_t *rs_cli_load(const char *cmd, const char *path);
 /* Prints "refscope <cmd>: out of memory" and returns RS_CLI_EXIT_USAGE. */
 int rs_cli_oom(const char *cmd);
 
+/* ---- cli_sink.c: where a report goes ------------------------------------ */
+
+typedef struct rs_cli_sink {
+    FILE       *fp;           /* stdout, or the temporary file             */
+    const char *path;         /* -o FILE, NULL for stdout                  */
+    char       *tmp;          /* FILE.XXXXXX while it is being written      */
+} rs_cli_sink_t;
+
+/* Opens the report's destination: stdout when path is NULL, else a new
+ * temporary file next to path.  Returns 0, or -1 with
+ * "refscope <cmd>: cannot write 'path': reason" printed (s then unusable). */
+int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s);
+
+/* Flushes and closes s.  With ok and nothing failed, the temporary file is
+ * renamed to path (atomically replacing it) and 0 is returned; otherwise
+ * the temporary file is removed, -1 returned, and a write failure (when
+ * ok) said in one line.  stdout is flushed, never closed. */
+int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok);
+
 /* How reports are printed. */
 typedef struct rs_cli_output {
+    FILE    *stream;          /* where to, NULL = stdout                   */
     int      json;            /* JSON instead of text                       */
     int      json_array;      /* JSON: always an array, even of one         */
     int      show_reachable;
@@ -91,10 +112,11 @@ typedef struct rs_cli_printed {
 } rs_cli_printed_t;
 
 /*
- * Reads each of paths[0..n) and prints its report on stdout, in order.
+ * Reads each of paths[0..n) and prints its report on out->stream (stdout
+ * when NULL), in order.
  * A snapshot that cannot be read is reported on stderr as
  * "refscope <cmd>: <reader's message>" and skipped.  Returns 0, or -1
- * when memory is exhausted or stdout could not be written (said on
+ * when memory is exhausted or the stream could not be written (said on
  * stderr); *printed says what happened.
  */
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,

@@ -19,8 +19,8 @@
 
 static void usage(void)
 {
-    fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N] "
-          "SNAPSHOT...\n"
+    fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N]\n"
+          "                       [-o FILE] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -33,6 +33,8 @@ static void usage(void)
           "  --limit N         at most N findings per snapshot (0 = all;\n"
           "                    default 100 for text, all for JSON); the\n"
           "                    report says how many were cut\n"
+          "  -o, --output FILE write the report to FILE (replaced atomically:\n"
+          "                    written under a temporary name, then renamed)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
@@ -40,17 +42,15 @@ static void usage(void)
 }
 
 /* --folded: the folded stacks of every file, in order. */
-static int print_folded(char **paths, int n, int json)
+static int print_folded(FILE *fp, char **paths, int n)
 {
-    if (json)
-        return rs_cli_usage_error(CMD, "--folded and --json exclude each other");
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     int rc = 0;
     if (!sym)
         return rs_cli_oom(CMD);
     for (int i = 0; i < n; i++) {
         rs_snapshot_t *s = rs_cli_load(CMD, paths[i]);
-        if (!s || rs_export_folded(stdout, s, sym) != 0) {
+        if (!s || rs_export_folded(fp, s, sym) != 0) {
             if (s)
                 fprintf(stderr, "refscope %s: cannot write the folded stacks\n", CMD);
             rc = RS_CLI_EXIT_USAGE;
@@ -68,21 +68,26 @@ int rs_cmd_report(int argc, char **argv)
         { "folded", no_argument, NULL, 'F' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
+        { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     rs_cli_output_t out = { 0 };
     int have_limit = 0, folded = 0;
+    const char *output = NULL;
     int opt;
 
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
         switch (opt) {
         case 'j':
             out.json = 1;
             break;
         case 'F':
             folded = 1;
+            break;
+        case 'o':
+            output = optarg;
             break;
         case 'r':
             out.show_reachable = 1;
@@ -99,15 +104,25 @@ int rs_cmd_report(int argc, char **argv)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no snapshot file given");
-    if (folded)
-        return print_folded(argv + optind, argc - optind, out.json);
+    if (folded && out.json)
+        return rs_cli_usage_error(CMD, "--folded and --json exclude each other");
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
 
-    rs_cli_printed_t printed;
-    int rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),
-                                  &out, &printed);
-    if (rc < 0 || printed.unreadable)
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(CMD, output, &sink) < 0)
         return RS_CLI_EXIT_USAGE;
-    return 0;
+    int rc;
+    if (folded) {
+        rc = print_folded(sink.fp, argv + optind, argc - optind);
+    } else {
+        rs_cli_printed_t printed;
+        out.stream = sink.fp;
+        rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),
+                                  &out, &printed);
+        rc = rc < 0 || printed.unreadable ? RS_CLI_EXIT_USAGE : 0;
+    }
+    if (rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = RS_CLI_EXIT_USAGE;
+    return rc;
 }

@@ -33,6 +33,8 @@ static void usage(void)
           "  --limit N         at most N findings (0 = all, the default)\n"
           "  --force           accept snapshots of different programs\n"
           "  --json            JSON (layout in lib/report/report_trend.h)\n"
+          "  -o, --output FILE write to FILE (replaced atomically: written\n"
+          "                    under a temporary name, then renamed)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success (whether or not anything grows), 2 usage\n"
@@ -58,7 +60,7 @@ static int parse(int argc, char **argv, trend_args_t *a)
     int opt, rc;
     a->opt.min_share = 1.0;
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, RS_TL_GROUP_SHORT, options, NULL)) != -1) {
         switch (opt) {
         case 'm':
             if (rs_cli_parse_uint(CMD, "min-share", optarg, 1, 100, &v) < 0)
@@ -118,14 +120,21 @@ int rs_cmd_trend(int argc, char **argv)
         rs_cli_oom(CMD);
         goto out;
     }
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(CMD, a.g.output, &sink) < 0) {
+        rs_trend_free(&t);
+        goto out;
+    }
     if (a.g.json) {
         rs_json_t j;
-        rs_json_init(&j, stdout, 2);
+        rs_json_init(&j, sink.fp, 2);
         rs_trend_json(&j, &t, (const rs_snapshot_t *const *)s, a.paths, &a.opt);
         rc = rs_tl_json_finish(CMD, &j) ? RS_CLI_EXIT_USAGE : 0;
     } else {
-        rc = rs_trend_text(stdout, &t, &a.opt) ? RS_CLI_EXIT_USAGE : 0;
+        rc = rs_trend_text(sink.fp, &t, &a.opt) ? RS_CLI_EXIT_USAGE : 0;
     }
+    if (rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = RS_CLI_EXIT_USAGE;
     rs_trend_free(&t);
 out:
     for (uint32_t i = 0; s && i < a.n; i++)
