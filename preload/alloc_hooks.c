@@ -28,8 +28,9 @@
  *    the objects inside it, before the real free (refcount.c): a test of
  *    one counter when there are none.  realloc() takes them out of the
  *    object table before the real call and puts them back at the same
- *    offset in the block it returns (or the old one when it failed);
- *    realloc(p, 0) frees p like free().
+ *    offset in the block it returns (or the old one when it failed), and
+ *    a refscope_ignore() inside it follows it; realloc(p, 0) frees p like
+ *    free().
  */
 #include "guard.h"
 #include "preload.h"
@@ -220,13 +221,15 @@ static __attribute__((noinline)) void tracked_block_realloc(const rs_block_t *b,
     errno = saved_errno;
 }
 
-/* The objects detached from the block at old_addr now live in [q, q+size). */
-static __attribute__((noinline)) void objects_follow(rs_rc_moving_t *moving, uint64_t old_addr,
+/* The block *old now lives in [q, q+size): the objects detached from it
+ * and a refscope_ignore() inside it follow. */
+static __attribute__((noinline)) void objects_follow(rs_rc_moving_t *moving, const rs_block_t *old,
                                                      void *q, size_t size)
 {
     int saved_errno = errno;
     rs_block_t now = { .addr = (uint64_t)(uintptr_t)q, .size = size };
-    rs_refcount_block_attach(moving, old_addr, &now);
+    rs_refcount_block_attach(moving, old->addr, &now);
+    rs_annotate_block_moved(old, now.addr, size);
     errno = saved_errno;
 }
 
@@ -247,8 +250,8 @@ static void *do_realloc(void *p, size_t size)
     void *q = rs_real.realloc(p, size);
     if (q) {
         record_alloc(q, size);
-        if (RS_UNLIKELY(moving.n))
-            objects_follow(&moving, old.addr, q, size);
+        if (RS_UNLIKELY(moving.n || (had && rs_annotate_any_ignored())))
+            objects_follow(&moving, &old, q, size);
         return q;
     }
     /* NULL: either p was freed (size 0, glibc) or the call failed and p
@@ -256,7 +259,7 @@ static void *do_realloc(void *p, size_t size)
     if (had && size != 0) {
         record_restore(&old);
         if (RS_UNLIKELY(moving.n))
-            objects_follow(&moving, old.addr, p, old.size);
+            objects_follow(&moving, &old, p, old.size);
     }
     return NULL;
 }

@@ -119,6 +119,9 @@ int rs_refcount_errors(rs_rc_error_t **errs, uint32_t *n, uint32_t *total_errors
 int rs_annotate_apply(rs_heap_t *heap, rs_rootvec_t *roots);
 /* The block b is being freed: forget a refscope_ignore() inside it. */
 void rs_annotate_block_freed(const rs_block_t *b);
+/* realloc moved (or resized) block *old to [addr, addr + size): a
+ * refscope_ignore() inside it follows at the same offset. */
+void rs_annotate_block_moved(const rs_block_t *old, uint64_t addr, uint64_t size);
 /* Non-zero while some refscope_ignore() is in force (lock-free). */
 int rs_annotate_any_ignored(void);
 void rs_annotate_lock(void);

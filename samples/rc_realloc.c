@@ -14,9 +14,12 @@
  * drops its own references (buf_unref, through the new pointers).
  * make_leak() creates a Chunk, grows it (chunk_grow), gets and puts a
  * reference (use_ok), gets one and never puts it (keep_wrong), then puts
- * its own: refcount 1, no pointer to it.  make_temp() creates a Buf, grows
- * it and releases it with no other event in between: the decref and the
- * free happen at its new address, nothing to report.
+ * its own: refcount 1, no pointer to it.  make_ignored() allocates a
+ * plain 32-byte block, marks it with refscope_ignore(), grows it to 256
+ * bytes (moved) and drops the pointer: the ignore follows the block, which
+ * is therefore a root and "reachable", not leaked.  make_temp() creates a
+ * Buf, grows it and releases it with no other event in between: the
+ * decref and the free happen at its new address, nothing to report.
  *
  * refscope must report, with the objects at their new addresses:
  *  - one "cycle" finding: 1 group, type "Buf", 2 members of 256 bytes
@@ -27,21 +30,23 @@
  *    allocated in chunk_grow, refcount 1 (read at block offset 16),
  *    pointers 0, one unbalanced incref taken in keep_wrong.
  * No refcount error: the decrefs and frees after the moves are those of
- * tracked objects (when the records stayed at the old addresses, make_temp's
- * decref was a "decref of untracked object", the Chunk lost its history
- * and type and was reported as a plain leak).  No leaked, indirect or
- * reachable block.
+ * tracked objects.  (When the records stayed at the old addresses,
+ * make_temp's decref was a "decref of untracked object", the Chunk lost
+ * its history and type and was reported as a plain leak, and the ignored
+ * block as leaked.)  No leaked or indirect block; the ignored block is
+ * the only reachable one (256 bytes).
  *
  * LeakSanitizer: the Bufs point to each other, 512 bytes in 2 blocks
- * indirect; the Chunk is 256 bytes direct.
+ * indirect; the Chunk and the ignored block are 512 bytes in 2 blocks
+ * direct.
  *
  * Expected (machine-read by tests/integration/rstest.py):
  *   @total   cycles      512/2
  *   @total   leaked_refs 256/1
- *   @total   reachable   0/0
+ *   @total   reachable   256/1
  *   @finding cycle       512/2  buf_grow
  *   @finding leaked_ref  256/1  chunk_grow
- *   @lsan    direct      256/1
+ *   @lsan    direct      512/2
  *   @lsan    indirect    512/2
  */
 #include "sample_util.h"
@@ -193,6 +198,22 @@ SAMPLE_NOINLINE static void keep_wrong(struct chunk *c)
     /* forgot kref_put(&c->kref) */
 }
 
+/* ---- a plain block under refscope_ignore() ---- */
+
+SAMPLE_NOINLINE static void make_ignored(void)
+{
+    char *cache = calloc(1, 32);
+    sample_check(cache != NULL, "calloc(cache)");
+    refscope_ignore(cache);
+    void *f = fence();
+    uintptr_t before = (uintptr_t)cache;
+    cache = realloc(cache, GROWN);
+    check_moved(before, cache);
+    free(f);
+    memset(cache, 0, GROWN);
+    sample_drop(cache);
+}
+
 /* ---- the scenarios ---- */
 
 SAMPLE_NOINLINE static void make_cycle(void)
@@ -235,6 +256,7 @@ int main(void)
 {
     make_cycle();
     make_leak();
+    make_ignored();
     make_temp();
     sample_scrub_stack();
     sample_say("rc_realloc: two grown Bufs hold each other, a grown Chunk "

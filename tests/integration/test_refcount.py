@@ -164,7 +164,8 @@ SPECS = {
                     [(1, "probe_wrong")])],
         text=("Device", "probe_wrong")),
     "rc_realloc": spec(
-        {"cycles": (1, 2, 512, 2), "leaked_refs": (1, 1, 256, 1)},
+        {"cycles": (1, 2, 512, 2), "leaked_refs": (1, 1, 256, 1),
+         "reachable": (256, 1)},
         [cycle(1, 512, 2, "Buf", "buf_grow",
                [("Buf", 256, 1), ("Buf", 256, 1)],
                [("Buf", "Buf", 8), ("Buf", "Buf", 8)],
