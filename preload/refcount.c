@@ -664,8 +664,8 @@ static void collect_addr(const rs_obj_t *o, void *arg)
 }
 
 /* Makes each object of a block holding several its own node (objnodes.h).
- * World stopped, the table's count is exact.  -1 when memory ran out (the
- * blocks stay whole: the first object of each becomes its node). */
+ * World stopped, the table's count is exact.  -1 when memory ran out: the
+ * blocks stay whole and the first object of each becomes its node. */
 static int split_blocks(rs_heap_t *heap)
 {
     uint64_t n = rs_objtable_count(rs_objects);
@@ -686,7 +686,8 @@ int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside
     *outside = 0;
     if (!rs_objects || rs_objtable_count(rs_objects) == 0)
         return 0;
-    int split_rc = split_blocks(heap);
+    if (split_blocks(heap) != 0)
+        rs_diag_oom();              /* said once; the analysis goes on */
     apply_ctx_t a = { heap, NULL, 0, 0 };
     a.logs = rs_mem_calloc(heap->n_nodes ? heap->n_nodes : 1, sizeof *a.logs);
     rs_objtable_foreach(rs_objects, apply_object, &a);
@@ -697,7 +698,7 @@ int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside
     if (rc != 0)
         memset(hist, 0, sizeof *hist);
     rs_mem_free(a.logs);
-    return rc ? rc : split_rc;
+    return rc;
 }
 
 int rs_refcount_types(char ***types, uint32_t *n)
