@@ -2,7 +2,9 @@
  * cmd_report.c - `refscope report`: print the report of snapshot files.
  *
  * Text by default; --json prints one object for one file and an array
- * for several (the object layout is documented in lib/report/report.h).  Exit 0
+ * for several (the object layout is documented in lib/report/report.h);
+ * -o FILE writes it to FILE atomically (cli_sink.c), and leaves FILE as
+ * it was when the command fails.  Exit 0
  * when every file was read, 2 on a usage error or when a file could not
  * be read (the reader's one-line message says why).
  */
