@@ -26,7 +26,11 @@
  *  - Pointers from the bootstrap pool are never passed to the real free.
  *  - free() of a block while refcounted objects are tracked also forgets
  *    the objects inside it, before the real free (refcount.c): a test of
- *    one counter when there are none.
+ *    one counter when there are none.  realloc() takes them out of the
+ *    object table before the real call and puts them back at the same
+ *    offset in the block it returns (or the old one when it failed), and
+ *    a refscope_ignore() inside it follows it; realloc(p, 0) frees p like
+ *    free().
  */
 #include "guard.h"
 #include "preload.h"
@@ -203,6 +207,32 @@ RS_EXPORT void free(void *p)
     real_free(p);
 }
 
+/* A tracked block is being realloc'ed (still valid).  To size 0 glibc
+ * frees it: like free().  Otherwise its objects leave the object table
+ * into *moving until the real call tells where the block went. */
+static __attribute__((noinline)) void tracked_block_realloc(const rs_block_t *b, size_t size,
+                                                            rs_rc_moving_t *moving)
+{
+    int saved_errno = errno;
+    if (size == 0)
+        forget_annotations(b);
+    else
+        rs_refcount_block_detach(b, moving);
+    errno = saved_errno;
+}
+
+/* The block *old now lives in [q, q+size): the objects detached from it
+ * and a refscope_ignore() inside it follow. */
+static __attribute__((noinline)) void objects_follow(rs_rc_moving_t *moving, const rs_block_t *old,
+                                                     void *q, size_t size)
+{
+    int saved_errno = errno;
+    rs_block_t now = { .addr = (uint64_t)(uintptr_t)q, .size = size };
+    rs_refcount_block_attach(moving, old->addr, &now);
+    rs_annotate_block_moved(old, now.addr, size);
+    errno = saved_errno;
+}
+
 static void *do_realloc(void *p, size_t size)
 {
     if (RS_UNLIKELY(p && rs_real_pool_owns(p)))
@@ -214,13 +244,23 @@ static void *do_realloc(void *p, size_t size)
 
     rs_block_t old;
     int had = p ? record_free(p, &old) : 0;
+    rs_rc_moving_t moving = { 0 };
+    if (had && RS_UNLIKELY(rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()))
+        tracked_block_realloc(&old, size, &moving);
     void *q = rs_real.realloc(p, size);
-    if (q)
-        return record_alloc(q, size);
+    if (q) {
+        record_alloc(q, size);
+        if (RS_UNLIKELY(moving.n || (had && rs_annotate_any_ignored())))
+            objects_follow(&moving, &old, q, size);
+        return q;
+    }
     /* NULL: either p was freed (size 0, glibc) or the call failed and p
      * is still live. */
-    if (had && size != 0)
+    if (had && size != 0) {
         record_restore(&old);
+        if (RS_UNLIKELY(moving.n))
+            objects_follow(&moving, &old, p, old.size);
+    }
     return NULL;
 }
 

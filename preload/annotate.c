@@ -14,8 +14,9 @@
  * rule).  refscope_ignore and
  * refscope_root are kept here, in two small arrays under one mutex, and
  * applied at each analysis (rs_annotate_apply): an ignored block is found
- * by any address inside it and forgotten when it is freed; a root region
- * stays for the life of the process.
+ * by any address inside it, follows it when realloc moves it and is
+ * forgotten when it is freed; a root region stays for the life of the
+ * process.
  *
  * Every entry point returns at once when refscope is inactive or the
  * calling thread is inside refscope (the guard), never allocates through
@@ -205,6 +206,25 @@ void rs_annotate_block_freed(const rs_block_t *b)
             ignored[i] = ignored[--n_ignored];
         else
             i++;
+    }
+    atomic_store(&ignored_live, n_ignored);
+    pthread_mutex_unlock(&annot_lock);
+}
+
+void rs_annotate_block_moved(const rs_block_t *old, uint64_t addr, uint64_t size)
+{
+    if (RS_LIKELY(atomic_load_explicit(&ignored_live, memory_order_relaxed) == 0))
+        return;
+    pthread_mutex_lock(&annot_lock);
+    for (uint32_t i = 0; i < n_ignored;) {
+        uint64_t off = ignored[i] - old->addr;
+        if (ignored[i] < old->addr || off >= (old->size ? old->size : 1)) {
+            i++;
+        } else if (off < (size ? size : 1)) {
+            ignored[i++] = addr + off;     /* same place in the moved block */
+        } else {
+            ignored[i] = ignored[--n_ignored];   /* cut off by a shrink */
+        }
     }
     atomic_store(&ignored_live, n_ignored);
     pthread_mutex_unlock(&annot_lock);

@@ -17,6 +17,20 @@
  * its record and history but can never be a graph node; such objects are
  * counted (rs_refcount_apply's *outside) and said to be so there.
  *
+ * Realloc.  The objects of a block being realloc'ed are taken out of the
+ * table before the real call (like the block itself, so a thread handed
+ * the old address cannot meet them) and put back afterwards at the same
+ * offset inside the new block, with their type, counter location, count
+ * and history: a decref through the new pointer is an ordinary event.  An
+ * object the block no longer reaches after a shrink is forgotten like a
+ * freed one.
+ *
+ * Nodes.  At analysis time every object inside a live block becomes a
+ * graph node: a block holding several objects (a pool, an array of
+ * objects) is split into one node per object first (lib/model/objnodes.h
+ * states the rule), then each node gets its object's type, counter and
+ * history.
+ *
  * Counters.  With a counter field the count used by the analysis is read
  * from the block at analysis time (so inline increfs count); the value
  * seen at each event is used only to detect errors.  Without a field
@@ -66,6 +80,7 @@
 
 #include "guard.h"
 #include "heapscan.h"
+#include "objnodes.h"
 #include "preload.h"
 
 #include <pthread.h>
@@ -563,6 +578,81 @@ void rs_refcount_block_freed(const rs_block_t *b)
     rs_guard_leave();
 }
 
+/* ---- realloc: objects move with their block ------------------------------ */
+
+static void moving_add(rs_rc_moving_t *m, const rs_obj_t *o)
+{
+    if (m->n == m->cap) {
+        uint32_t cap = m->cap ? m->cap * 2 : 8;
+        rs_obj_t *a = rs_mem_realloc(m->objs, cap * sizeof *a);
+        if (!a) {                       /* the object is lost, said once */
+            rs_diag_oom();
+            rs_refhist_free(o->hist);
+            return;
+        }
+        m->objs = a;
+        m->cap = cap;
+    }
+    m->objs[m->n++] = *o;
+}
+
+void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!rs_objects || rs_objtable_count(rs_objects) == 0)
+        return;
+    rs_guard_enter();
+    rs_obj_t o;
+    if (rs_objtable_remove(rs_objects, b->addr, &o))
+        moving_add(m, &o);
+    if (atomic_load_explicit(&interior_live, memory_order_relaxed)) {
+        uint64_t objs[16];
+        uint32_t k;
+        do {
+            k = interior_take(b->addr, objs, 16);
+            for (uint32_t i = 0; i < k; i++)
+                if (rs_objtable_remove(rs_objects, objs[i], &o))
+                    moving_add(m, &o);
+        } while (k == 16);
+    }
+    rs_guard_leave();
+}
+
+/* Puts the moved object o (o->addr already its new address, inside block
+ * now) back in the table and, when interior, in the interior map. */
+static void object_moved(rs_obj_t *o, const rs_block_t *now)
+{
+    if (rs_objtable_insert(rs_objects, o) < 0) {
+        rs_diag_oom();
+        rs_refhist_free(o->hist);
+        return;
+    }
+    if (o->addr != now->addr && interior_add(now->addr, o->addr) != 0)
+        rs_diag_oom();
+}
+
+void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now)
+{
+    if (!m->n) {
+        rs_mem_free(m->objs);
+        return;
+    }
+    rs_guard_enter();
+    uint32_t free_stack = 0;
+    for (uint32_t i = 0; i < m->n; i++) {
+        rs_obj_t *o = &m->objs[i];
+        uint64_t offset = o->addr - old_addr;
+        o->addr = now->addr + offset;
+        if (offset < now->size || offset == 0)
+            object_moved(o, now);
+        else
+            object_freed(o, now, &free_stack);   /* cut off by a shrink */
+    }
+    rs_mem_free(m->objs);
+    memset(m, 0, sizeof *m);
+    rs_guard_leave();
+}
+
 /* ---- analysis ------------------------------------------------------------ */
 
 void rs_refcount_lock_all(void)
@@ -614,7 +704,7 @@ static void apply_object(const rs_obj_t *o, void *arg)
         return;
     }
     if (n->flags & RS_NODE_REFCOUNTED)
-        return;                     /* a second object in the block: first wins */
+        return;     /* a second object in a block left whole (out of memory) */
     uint64_t off = o->addr - n->addr + o->rc_offset;
     int field = o->rc_width && off + o->rc_width <= n->size;
     n->flags |= RS_NODE_REFCOUNTED |
@@ -651,12 +741,43 @@ static int build_history(const rs_heap_t *heap, const rs_refhist_t **logs,
     return 0;
 }
 
+typedef struct addr_list {
+    uint64_t *addrs;
+    uint32_t  n, cap;
+} addr_list_t;
+
+static void collect_addr(const rs_obj_t *o, void *arg)
+{
+    addr_list_t *l = arg;
+    if (l->n < l->cap)
+        l->addrs[l->n++] = o->addr;
+}
+
+/* Makes each object of a block holding several its own node (objnodes.h).
+ * World stopped, the table's count is exact.  -1 when memory ran out: the
+ * blocks stay whole and the first object of each becomes its node. */
+static int split_blocks(rs_heap_t *heap)
+{
+    uint64_t n = rs_objtable_count(rs_objects);
+    if (n > UINT32_MAX)
+        return -1;
+    addr_list_t l = { rs_mem_alloc((size_t)n * sizeof *l.addrs), 0, (uint32_t)n };
+    if (!l.addrs)
+        return -1;
+    rs_objtable_foreach(rs_objects, collect_addr, &l);
+    int rc = rs_objnodes_split(heap, l.addrs, l.n);
+    rs_mem_free(l.addrs);
+    return rc;
+}
+
 int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside)
 {
     memset(hist, 0, sizeof *hist);
     *outside = 0;
     if (!rs_objects || rs_objtable_count(rs_objects) == 0)
         return 0;
+    if (split_blocks(heap) != 0)
+        rs_diag_oom();              /* said once; the analysis goes on */
     apply_ctx_t a = { heap, NULL, 0, 0 };
     a.logs = rs_mem_calloc(heap->n_nodes ? heap->n_nodes : 1, sizeof *a.logs);
     rs_objtable_foreach(rs_objects, apply_object, &a);

@@ -72,6 +72,27 @@ int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out);
  * Cheap when no object is tracked.  Call with the guard NOT set. */
 void rs_refcount_block_freed(const rs_block_t *b);
 
+/* The objects of a block being realloc'ed, out of the table while the real
+ * realloc runs (rs_refcount_block_detach / _attach). */
+typedef struct rs_rc_moving {
+    rs_obj_t *objs;          /* rs_mem; NULL when the block held none        */
+    uint32_t  n, cap;
+} rs_rc_moving_t;
+
+/* The block b is about to be realloc'ed: takes every object inside it out
+ * of the table (and the interior map) into *m, before the real call, so
+ * that another thread handed b's address cannot meet them.  Cheap when no
+ * object is tracked.  Call with the guard NOT set. */
+void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m);
+
+/* The realloc is over: the objects of *m, detached from the block at
+ * old_addr, now live in block *now (the same address when it stayed or the
+ * call failed).  Each keeps its offset inside the block, type, counter,
+ * count and history; one that no longer starts inside the shrunk block is
+ * forgotten like a freed one.  Frees m's array.  Call with the guard NOT
+ * set. */
+void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now);
+
 /* Stack of the caller (refscope frames dropped), interned; 0 if none. */
 uint32_t rs_refcount_stack_here(void);
 
@@ -81,9 +102,11 @@ uint32_t rs_refcount_stack_here(void);
 void rs_refcount_lock_all(void);
 void rs_refcount_unlock_all(void);
 
-/* With the world stopped and heap->nodes sorted: marks the node holding
+/* With the world stopped, heap->nodes sorted and no edges yet: splits
+ * blocks holding several objects into one node per object
+ * (rs_objnodes_split: heap->nodes may be replaced), marks the node holding
  * every tracked object RS_NODE_REFCOUNTED (type, counter offset relative
- * to the block, count read from the block now or from events) and fills
+ * to the node, count read from the block now or from events) and fills
  * *hist (CSR over nodes, only refcounted nodes have events).  Objects
  * outside any live block are counted in *outside.  Scratch memory.
  * Returns 0, or -1 when memory ran out (nodes marked so far stay). */
@@ -103,6 +126,9 @@ int rs_refcount_errors(rs_rc_error_t **errs, uint32_t *n, uint32_t *total_errors
 int rs_annotate_apply(rs_heap_t *heap, rs_rootvec_t *roots);
 /* The block b is being freed: forget a refscope_ignore() inside it. */
 void rs_annotate_block_freed(const rs_block_t *b);
+/* realloc moved (or resized) block *old to [addr, addr + size): a
+ * refscope_ignore() inside it follows at the same offset. */
+void rs_annotate_block_moved(const rs_block_t *old, uint64_t addr, uint64_t size);
 /* Non-zero while some refscope_ignore() is in force (lock-free). */
 int rs_annotate_any_ignored(void);
 void rs_annotate_lock(void);

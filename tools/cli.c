@@ -95,25 +95,14 @@ void rs_cli_report_progress(rs_report_options_t *opt, FILE *out)
         opt->progress = rs_progress_findings_cb;
 }
 
-FILE *rs_cli_open_output(const char *cmd, const char *path)
+int rs_cli_page_close(const char *cmd, rs_cli_sink_t *s, int werr)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
-                strerror(errno));
-    return f;
-}
-
-int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr)
-{
-    int err = ferror(f) ? errno : 0;
-    if (fclose(f) != 0 && !err)
-        err = errno;
-    if (werr || err) {
-        fprintf(stderr, "refscope %s: cannot write %s: %s\n", cmd, path,
-                err ? strerror(err) : "out of memory");
+    const char *path = s->path;          /* rs_cli_sink_close clears s */
+    if (werr)
+        fprintf(stderr, "refscope %s: cannot write %s: out of memory\n", cmd,
+                path);
+    if (rs_cli_sink_close(cmd, s, !werr) < 0)
         return -1;
-    }
     fprintf(stderr, "refscope %s: wrote %s\n", cmd, path);
     return 0;
 }
@@ -126,12 +115,13 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
                                 .snapshot_path = out->temporary ? NULL : path };
-    rs_cli_report_progress(&opt, stdout);
+    FILE *fp = out->stream ? out->stream : stdout;
+    rs_cli_report_progress(&opt, fp);
     if (out->json)
         return rs_report_json(j, snap, sym, &opt);
     if (!first)
-        fputc('\n', stdout);
-    return rs_report_text(stdout, snap, sym, &opt);
+        fputc('\n', fp);
+    return rs_report_text(fp, snap, sym, &opt);
 }
 
 /* Loads the readable ones of paths[0..n) into snaps/names (n entries of
@@ -166,7 +156,7 @@ static int write_page(const char *cmd, char *const *paths, size_t n,
                               .dot_path = rs_graphviz_find_dot() };
     uint32_t got = 0;
     int rc = -1;
-    FILE *f = NULL;
+    rs_cli_sink_t page = { 0 };
     if (!snaps || !names) {
         rs_cli_oom(cmd);
         goto done;
@@ -176,13 +166,13 @@ static int write_page(const char *cmd, char *const *paths, size_t n,
     if (got == 0)
         goto done;
     rc = -1;
-    if (!(f = rs_cli_open_output(cmd, out->html)))
+    if (rs_cli_sink_open(cmd, out->html, &page) < 0)
         goto done;
-    rs_cli_report_progress(&opt.report, f);
-    int werr = rs_report_html(f, (const rs_snapshot_t *const *)snaps,
+    rs_cli_report_progress(&opt.report, page.fp);
+    int werr = rs_report_html(page.fp, (const rs_snapshot_t *const *)snaps,
                               out->temporary ? NULL : names, got, sym, &opt);
     rs_progress_clear();
-    rc = rs_cli_close_output(cmd, f, out->html, werr);
+    rc = rs_cli_page_close(cmd, &page, werr);
 done:
     for (uint32_t i = 0; i < got; i++)
         rs_snapshot_free(snaps[i]);
@@ -210,7 +200,8 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         rs_symbolizer_destroy(sym);
         return rc;
     }
-    rs_json_init(&j, stdout, 2);
+    FILE *fp = out->stream ? out->stream : stdout;
+    rs_json_init(&j, fp, 2);
     if (array)
         rs_json_begin_array(&j);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -230,11 +221,11 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         rs_json_end_array(&j);
     if (out->json && (array || printed->reports) && rs_json_finish(&j) < 0)
         rc = -1;
-    if (fflush(stdout) == EOF || ferror(stdout))
+    if (fflush(fp) == EOF || ferror(fp))
         rc = -1;
     if (rc < 0)
         fprintf(stderr, "refscope %s: cannot write the report: %s\n", cmd,
-                ferror(stdout) ? strerror(errno) : "out of memory");
+                ferror(fp) ? strerror(errno) : "out of memory");
     rs_symbolizer_destroy(sym);
     return rc;
 }

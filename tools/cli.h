@@ -14,8 +14,8 @@
 #include "snapshot.h"
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define RS_CLI_EXIT_USAGE 2
 
@@ -80,17 +80,34 @@ int rs_cli_oom(const char *cmd);
  * terminal. */
 void rs_cli_report_progress(rs_report_options_t *opt, FILE *out);
 
-/* Opens path for writing a page (--html); on failure prints "refscope
- * <cmd>: cannot write <path>: <reason>" and returns NULL. */
-FILE *rs_cli_open_output(const char *cmd, const char *path);
+/* ---- cli_sink.c: where a report goes ------------------------------------ */
 
-/* Closes what rs_cli_open_output() opened; when writing failed (werr or
- * the close) prints "cannot write" and returns -1, else prints
+typedef struct rs_cli_sink {
+    FILE       *fp;           /* stdout, or the temporary file             */
+    const char *path;         /* -o FILE, NULL for stdout                  */
+    char       *tmp;          /* FILE.XXXXXX while it is being written      */
+} rs_cli_sink_t;
+
+/* Opens the report's destination: stdout when path is NULL, else a new
+ * temporary file next to path.  Returns 0, or -1 with
+ * "refscope <cmd>: cannot write 'path': reason" printed (s then unusable). */
+int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s);
+
+/* Flushes and closes s.  With ok and nothing failed, the temporary file is
+ * renamed to path (atomically replacing it) and 0 is returned; otherwise
+ * the temporary file is removed, -1 returned, and a write failure (when
+ * ok) said in one line.  stdout is flushed, never closed. */
+int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok);
+
+/* Closes a page opened with rs_cli_sink_open() (--html FILE): when writing
+ * failed (werr, or the sink) prints "cannot write" and returns -1, leaving
+ * an existing FILE as it was; else renames it into place, prints
  * "refscope <cmd>: wrote <path>" on stderr and returns 0. */
-int rs_cli_close_output(const char *cmd, FILE *f, const char *path, int werr);
+int rs_cli_page_close(const char *cmd, rs_cli_sink_t *s, int werr);
 
 /* How reports are printed. */
 typedef struct rs_cli_output {
+    FILE    *stream;          /* where to, NULL = stdout                   */
     int      json;            /* JSON instead of text                       */
     int      json_array;      /* JSON: always an array, even of one         */
     int      show_reachable;
@@ -109,13 +126,14 @@ typedef struct rs_cli_printed {
 } rs_cli_printed_t;
 
 /*
- * Reads each of paths[0..n) and prints its report on stdout, in order
- * (with out->html: writes one page of all of them to that file, unless
- * none could be read, and says "refscope <cmd>: wrote FILE" on stderr).
+ * Reads each of paths[0..n) and prints its report on out->stream (stdout
+ * when NULL), in order (with out->html: writes one page of all of them to
+ * that file, unless none could be read, and says "refscope <cmd>: wrote
+ * FILE" on stderr).
  * A snapshot that cannot be read is reported on stderr as
  * "refscope <cmd>: <reader's message>" and skipped.  Returns 0, or -1
- * when memory is exhausted or stdout (or the page) could not be written
- * (said on stderr); *printed says what happened.
+ * when memory is exhausted or the stream (or the page) could not be
+ * written (said on stderr); *printed says what happened.
  */
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
                          const rs_cli_output_t *out, rs_cli_printed_t *printed);

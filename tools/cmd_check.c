@@ -78,8 +78,10 @@ static void usage(FILE *out)
           "                          own)\n"
           "  --format F              text (default), json, junit, sarif, "
           "github\n"
-          "  --output FILE           write the report to FILE; the verdict\n"
-          "                          line still goes to stderr\n"
+          "  -o, --output FILE       write the report to FILE (replaced\n"
+          "                          atomically: a temporary name, then a\n"
+          "                          rename); the verdict line still goes\n"
+          "                          to stderr\n"
           "  --source-root DIR       show paths relative to DIR (default: "
           "the\n"
           "                          current directory)\n"
@@ -203,7 +205,7 @@ static int parse_options(check_args_t *a, int argc, char **argv)
     };
     int opt, rc;
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
         if (opt == ':' || opt == '?')
             return rs_cli_option_error(a->cmd, opt, argv);
         if ((rc = one_option(a, opt, optarg)) >= 0)
@@ -283,18 +285,15 @@ static int load_snapshots(const check_args_t *a, char *const *paths,
 static int render(const check_args_t *a, const rs_check_set_t *set,
                   const rs_check_verdict_t *v)
 {
-    FILE *out = stdout;
-    if (a->output && !(out = fopen(a->output, "w"))) {
-        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", a->cmd,
-                a->output, strerror(errno));
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(a->cmd, a->output, &sink) < 0)
         return -1;
-    }
-    int rc = rs_check_render(out, set, v, &a->opt, &a->ropt);
-    if (out != stdout && fclose(out) == EOF)
-        rc = -1;
+    int rc = rs_check_render(sink.fp, set, v, &a->opt, &a->ropt);
     if (rc < 0)
         fprintf(stderr, "refscope %s: cannot write the report: %s\n", a->cmd,
                 strerror(errno));
+    if (rs_cli_sink_close(a->cmd, &sink, rc == 0) < 0)
+        rc = -1;
     if (rc == 0 && (a->output || a->ropt.format != RS_CHECK_FORMAT_TEXT) &&
         a->ropt.format != RS_CHECK_FORMAT_GITHUB)
         fprintf(stderr, "refscope check: %s%s\n",

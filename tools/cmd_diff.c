@@ -38,6 +38,8 @@ static void usage(void)
           "  --json            JSON (layout in lib/report/report_diff.h)\n"
           "  --html FILE       write the growth table as one self-contained\n"
           "                    HTML page to FILE (no network needed to view)\n"
+          "  -o, --output FILE write to FILE (replaced atomically: written\n"
+          "                    under a temporary name, then renamed)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error, unreadable snapshot or\n"
@@ -62,7 +64,7 @@ static int parse(int argc, char **argv, diff_args_t *a)
     uint32_t v;
     int opt, rc;
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, RS_TL_GROUP_SHORT, options, NULL)) != -1) {
         switch (opt) {
         case 's':
             if (strcmp(optarg, "count") != 0 && strcmp(optarg, "bytes") != 0)
@@ -99,21 +101,27 @@ static int render(const diff_args_t *a, rs_snapshot_t *const *s, rs_symbolizer_t
     rs_diff_t d;
     if (rs_diff_compute(s[0], s[1], sym, &a->opt, &d) != 0)
         return rs_cli_oom(CMD);
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(CMD, a->g.html ? a->g.html : a->g.output, &sink) < 0) {
+        rs_diff_free(&d);
+        return RS_CLI_EXIT_USAGE;
+    }
     int rc = 0;
     if (a->g.html) {
-        FILE *f = rs_cli_open_output(CMD, a->g.html);
-        rc = !f ? -1 : rs_cli_close_output(CMD, f, a->g.html,
-                                           rs_diff_html(f, &d, s[0], a->paths[0], s[1],
-                                                        a->paths[1], &a->opt));
+        int werr = rs_diff_html(sink.fp, &d, s[0], a->paths[0], s[1],
+                                a->paths[1], &a->opt);
+        rc = rs_cli_page_close(CMD, &sink, werr);
     } else if (a->g.json) {
         rs_json_t j;
-        rs_json_init(&j, stdout, 2);
+        rs_json_init(&j, sink.fp, 2);
         rs_diff_json(&j, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt);
         rc = rs_tl_json_finish(CMD, &j);
-    } else if (rs_diff_text(stdout, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt) != 0) {
+    } else if (rs_diff_text(sink.fp, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt) != 0) {
         fprintf(stderr, "refscope %s: cannot write the output\n", CMD);
         rc = -1;
     }
+    if (sink.fp && rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = -1;
     rs_diff_free(&d);
     return rc ? RS_CLI_EXIT_USAGE : 0;
 }

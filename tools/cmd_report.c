@@ -3,7 +3,9 @@
  *
  * Text by default; --json prints one object for one file and an array
  * for several (the object layout is documented in lib/report/report.h);
- * --html FILE writes one page of every file (lib/report/report_html.h).  Exit 0
+ * --html FILE writes one page of every file (lib/report/report_html.h);
+ * -o FILE writes the text or JSON to FILE atomically (cli_sink.c), and
+ * leaves FILE as it was when the command fails.  Exit 0
  * when every file was read, 2 on a usage error or when a file could not
  * be read (the reader's one-line message says why).
  */
@@ -21,7 +23,7 @@
 static void usage(void)
 {
     fputs("usage: refscope report [--json | --folded | --html FILE] [--show-reachable]\n"
-          "                       [--limit N] SNAPSHOT...\n"
+          "                       [--limit N] [-o FILE] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -39,6 +41,8 @@ static void usage(void)
           "  --limit N         at most N findings per snapshot (0 = all;\n"
           "                    default 100 for text, all for JSON); the\n"
           "                    report says how many were cut\n"
+          "  -o, --output FILE write the report to FILE (replaced atomically:\n"
+          "                    written under a temporary name, then renamed)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
@@ -46,17 +50,15 @@ static void usage(void)
 }
 
 /* --folded: the folded stacks of every file, in order. */
-static int print_folded(char **paths, int n, int json)
+static int print_folded(FILE *fp, char **paths, int n)
 {
-    if (json)
-        return rs_cli_usage_error(CMD, "--folded and --json exclude each other");
     rs_symbolizer_t *sym = rs_symbolizer_create(stderr);
     int rc = 0;
     if (!sym)
         return rs_cli_oom(CMD);
     for (int i = 0; i < n; i++) {
         rs_snapshot_t *s = rs_cli_load(CMD, paths[i]);
-        if (!s || rs_export_folded(stdout, s, sym) != 0) {
+        if (!s || rs_export_folded(fp, s, sym) != 0) {
             if (s)
                 fprintf(stderr, "refscope %s: cannot write the folded stacks\n", CMD);
             rc = RS_CLI_EXIT_USAGE;
@@ -75,15 +77,17 @@ int rs_cmd_report(int argc, char **argv)
         { "html", required_argument, NULL, 'H' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
+        { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     rs_cli_output_t out = { 0 };
     int have_limit = 0, folded = 0;
+    const char *output = NULL;
     int opt;
 
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
         switch (opt) {
         case 'j':
             out.json = 1;
@@ -93,6 +97,9 @@ int rs_cmd_report(int argc, char **argv)
             break;
         case 'H':
             out.html = optarg;
+            break;
+        case 'o':
+            output = optarg;
             break;
         case 'r':
             out.show_reachable = 1;
@@ -109,17 +116,29 @@ int rs_cmd_report(int argc, char **argv)
     }
     if (optind == argc)
         return rs_cli_usage_error(CMD, "no snapshot file given");
+    if (folded && out.json)
+        return rs_cli_usage_error(CMD, "--folded and --json exclude each other");
     if (!have_limit && !out.json)
         out.limit = DEFAULT_TEXT_LIMIT;
     if (out.html && (folded || out.json))
         return rs_cli_usage_error(CMD, "--html excludes --json and --folded");
-    if (folded)
-        return print_folded(argv + optind, argc - optind, out.json);
+    if (out.html && output)
+        return rs_cli_usage_error(CMD, "--html names its own file: it excludes -o");
 
-    rs_cli_printed_t printed;
-    int rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),
-                                  &out, &printed);
-    if (rc < 0 || printed.unreadable)
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(CMD, output, &sink) < 0)
         return RS_CLI_EXIT_USAGE;
-    return 0;
+    int rc;
+    if (folded) {
+        rc = print_folded(sink.fp, argv + optind, argc - optind);
+    } else {
+        rs_cli_printed_t printed;
+        out.stream = sink.fp;
+        rc = rs_cli_print_reports(CMD, argv + optind, (size_t)(argc - optind),
+                                  &out, &printed);
+        rc = rc < 0 || printed.unreadable ? RS_CLI_EXIT_USAGE : 0;
+    }
+    if (rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = RS_CLI_EXIT_USAGE;
+    return rc;
 }

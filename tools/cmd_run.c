@@ -17,6 +17,11 @@
  *     directory written during the run (modified since the start, or named
  *     after a process we waited for), the direct child first, then by pid
  *     and sequence number.
+ * The report goes to stdout after the program's own output, or with
+ * -o FILE to FILE (written atomically, cli_sink.c).  With --json and no
+ * -o the program's stdout is sent to our stderr instead, so that stdout
+ * carries nothing but the JSON array: `refscope run --json -- prog | jq .`
+ * always parses.
  * The exit status is the program's (128 + signal when killed).  With
  * --exitcode N the preload makes leaking processes exit N, and refscope
  * run exits N when the program exited 0 but any of its processes leaked.
@@ -50,6 +55,8 @@
 
 typedef struct run_options {
     const char     *out_dir;    /* --out, or NULL for a temporary one     */
+    const char     *output_file; /* -o/--output FILE for the report, or
+                                    NULL for stdout                       */
     uint32_t        depth;      /* --depth, 0 = preload default           */
     int             have_exitcode;
     uint32_t        exitcode;
@@ -89,7 +96,13 @@ static void usage(void)
           "                    default: a temporary directory, removed after\n"
           "  --json            print a JSON array with one object per process\n"
           "                    (layout in lib/report/report.h; \"snapshot\" is null\n"
-          "                    unless --out keeps the files)\n"
+          "                    unless --out keeps the files).  Without -o the\n"
+          "                    program's stdout goes to refscope's stderr, so\n"
+          "                    that stdout holds only the JSON (| jq . works)\n"
+          "  -o, --output FILE write the report (text or JSON) to FILE instead\n"
+          "                    of stdout, replaced atomically (a temporary\n"
+          "                    name, then a rename); the program's stdout is\n"
+          "                    left alone\n"
           "  --html FILE       write the reports as one self-contained HTML\n"
           "                    page to FILE instead of printing them (what\n"
           "                    'refscope report --html' shows)\n"
@@ -137,7 +150,8 @@ static int valid_period(const char *v)
 static int parse_options(int argc, char **argv, run_options_t *o)
 {
     static const struct option options[] = {
-        { "out", required_argument, NULL, 'o' },
+        { "out", required_argument, NULL, 'O' },
+        { "output", required_argument, NULL, 'o' },
         { "json", no_argument, NULL, 'j' },
         { "html", required_argument, NULL, 'H' },
         { "depth", required_argument, NULL, 'd' },
@@ -152,12 +166,17 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     int have_limit = 0, opt;
 
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:ho:", options, NULL)) != -1) {
         switch (opt) {
-        case 'o':
+        case 'O':
             if (!*optarg)
                 return rs_cli_usage_error(CMD, "--out wants a directory");
             o->out_dir = optarg;
+            break;
+        case 'o':
+            if (!*optarg)
+                return rs_cli_usage_error(CMD, "--output wants a file name");
+            o->output_file = optarg;
             break;
         case 'j':
             o->output.json = 1;
@@ -206,6 +225,12 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     if (o->output.html && o->check_argv)
         return rs_cli_usage_error(CMD, "--check replaces the reports: it "
                                   "excludes --html");
+    if (o->output_file && o->check_argv)
+        return rs_cli_usage_error(CMD, "with --check the report goes where the "
+                                  "gate's own --output says: put -o FILE after "
+                                  "--check");
+    if (o->output_file && o->output.html)
+        return rs_cli_usage_error(CMD, "--html names its own file: it excludes -o");
     if ((o->snapshot_every || o->snapshot_signal) && !o->out_dir)
         fprintf(stderr, "refscope run: note: snapshots taken during the run "
                 "are removed with the temporary directory; use --out DIR to "
@@ -374,9 +399,17 @@ static void install_forwarding(sigset_t *set)
     }
 }
 
-/* In the child: exec the program or report errno through the pipe. */
-static void exec_child(char **program, int err_fd, const sigset_t *old_mask)
+/* In the child: exec the program or report errno through the pipe.  With
+ * stdout_to_stderr the program's stdout is refscope's stderr. */
+static void exec_child(char **program, int err_fd, const sigset_t *old_mask,
+                       int stdout_to_stderr)
 {
+    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        int e = errno;
+        while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
+            ;
+        _exit(127);
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
@@ -390,9 +423,10 @@ static void exec_child(char **program, int err_fd, const sigset_t *old_mask)
     _exit(127);
 }
 
-/* Starts the program.  Returns its pid, or -1 with *exec_errno set when it
- * could not be started (0 when fork itself failed, message printed). */
-static pid_t start_program(char **program, int *exec_errno)
+/* Starts the program (its stdout on our stderr with stdout_to_stderr).
+ * Returns its pid, or -1 with *exec_errno set when it could not be started
+ * (0 when fork itself failed, message printed). */
+static pid_t start_program(char **program, int stdout_to_stderr, int *exec_errno)
 {
     int fds[2];
     sigset_t forwarded_set, old_mask;
@@ -407,7 +441,7 @@ static pid_t start_program(char **program, int *exec_errno)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(program, fds[1], &old_mask);
+        exec_child(program, fds[1], &old_mask, stdout_to_stderr);
     if (pid > 0)
         child_pid = pid;
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
@@ -618,10 +652,10 @@ static char **file_paths(const snap_file_t *files, long n)
     return paths;
 }
 
-/* Prints the reports; returns how many processes leaked, or -1.
+/* Prints the reports to sink; returns how many processes leaked, or -1.
  * code is the program's exit code, for the hint when nothing was written. */
-static int report_snapshots(const run_options_t *o, const snap_file_t *files,
-                            long n, int code)
+static int report_snapshots(const run_options_t *o, rs_cli_sink_t *sink,
+                            const snap_file_t *files, long n, int code)
 {
     char **paths = file_paths(files, n);
     if (!paths)
@@ -634,9 +668,12 @@ static int report_snapshots(const run_options_t *o, const snap_file_t *files,
         fprintf(stderr, "refscope run: no snapshot was written (a static "
                 "program, or one that cleared LD_PRELOAD?)\n");
     rs_cli_printed_t printed;
-    int rc = rs_cli_print_reports(CMD, paths, (size_t)n, &o->output,
-                                  &printed);
+    rs_cli_output_t out = o->output;
+    out.stream = sink->fp;
+    int rc = rs_cli_print_reports(CMD, paths, (size_t)n, &out, &printed);
     free(paths);
+    if (rs_cli_sink_close(CMD, sink, rc == 0) < 0)
+        rc = -1;
     return rc < 0 ? -1 : (int)printed.leaking;
 }
 
@@ -699,7 +736,9 @@ int rs_cmd_run(int argc, char **argv)
     if (!out_dir)
         return RS_CLI_EXIT_USAGE;
     o.output.temporary = created;
-    if (prepare_environment(&o, out_dir) < 0) {
+    rs_cli_sink_t sink = { 0 };
+    if (prepare_environment(&o, out_dir) < 0 ||
+        (!o.check_argv && rs_cli_sink_open(CMD, o.output_file, &sink) < 0)) {
         rc = RS_CLI_EXIT_USAGE;
         goto out;
     }
@@ -710,7 +749,9 @@ int rs_cmd_run(int argc, char **argv)
     struct timespec start;
     clock_gettime(CLOCK_REALTIME_COARSE, &start);
     int exec_errno;
-    pid_t child = start_program(o.program, &exec_errno);
+    /* run --json | jq: the JSON alone on stdout (the file comment) */
+    int stdout_to_stderr = o.output.json && !o.output_file && !o.check_argv;
+    pid_t child = start_program(o.program, stdout_to_stderr, &exec_errno);
     if (child < 0) {
         if (exec_errno)
             fprintf(stderr, "refscope run: cannot run '%s': %s\n",
@@ -728,12 +769,14 @@ int rs_cmd_run(int argc, char **argv)
         rc = check_snapshots(&o, files, n, rc);
         free_snapshots(files, n, created);
     } else if (n >= 0) {
-        int leaking = report_snapshots(&o, files, n, rc);
+        int leaking = report_snapshots(&o, &sink, files, n, rc);
         if (leaking > 0 && o.have_exitcode && rc == 0)
             rc = (int)o.exitcode;
         free_snapshots(files, n, created);
     }
 out:
+    if (sink.fp)
+        rs_cli_sink_close(CMD, &sink, 0);   /* not reported: no FILE */
     if (created)
         rmdir(out_dir);
     free(out_dir);

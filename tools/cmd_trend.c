@@ -37,6 +37,8 @@ static void usage(void)
           "  --html FILE       write a chart of the bytes of each growing\n"
           "                    group per snapshot, and the table, as one\n"
           "                    self-contained HTML page to FILE\n"
+          "  -o, --output FILE write to FILE (replaced atomically: written\n"
+          "                    under a temporary name, then renamed)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success (whether or not anything grows), 2 usage\n"
@@ -62,7 +64,7 @@ static int parse(int argc, char **argv, trend_args_t *a)
     int opt, rc;
     a->opt.min_share = 1.0;
     rs_cli_getopt_start();
-    while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, RS_TL_GROUP_SHORT, options, NULL)) != -1) {
         switch (opt) {
         case 'm':
             if (rs_cli_parse_uint(CMD, "min-share", optarg, 1, 100, &v) < 0)
@@ -124,20 +126,25 @@ int rs_cmd_trend(int argc, char **argv)
         rs_cli_oom(CMD);
         goto out;
     }
+    rs_cli_sink_t sink;
+    if (rs_cli_sink_open(CMD, a.g.html ? a.g.html : a.g.output, &sink) < 0) {
+        rs_trend_free(&t);
+        goto out;
+    }
     if (a.g.html) {
-        FILE *f = rs_cli_open_output(CMD, a.g.html);
-        rc = f && rs_cli_close_output(CMD, f, a.g.html,
-                                      rs_trend_html(f, &t, (const rs_snapshot_t *const *)s,
-                                                    a.paths, &a.opt)) == 0
-                 ? 0 : RS_CLI_EXIT_USAGE;
+        int werr = rs_trend_html(sink.fp, &t, (const rs_snapshot_t *const *)s,
+                                 a.paths, &a.opt);
+        rc = rs_cli_page_close(CMD, &sink, werr) == 0 ? 0 : RS_CLI_EXIT_USAGE;
     } else if (a.g.json) {
         rs_json_t j;
-        rs_json_init(&j, stdout, 2);
+        rs_json_init(&j, sink.fp, 2);
         rs_trend_json(&j, &t, (const rs_snapshot_t *const *)s, a.paths, &a.opt);
         rc = rs_tl_json_finish(CMD, &j) ? RS_CLI_EXIT_USAGE : 0;
     } else {
-        rc = rs_trend_text(stdout, &t, &a.opt) ? RS_CLI_EXIT_USAGE : 0;
+        rc = rs_trend_text(sink.fp, &t, &a.opt) ? RS_CLI_EXIT_USAGE : 0;
     }
+    if (sink.fp && rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = RS_CLI_EXIT_USAGE;
     rs_trend_free(&t);
 out:
     for (uint32_t i = 0; s && i < a.n; i++)

@@ -47,6 +47,9 @@ int rs_tl_group_option(const char *cmd, int opt, const char *arg,
     case 'H':
         g->html = arg;
         return -1;
+    case 'o':
+        g->output = arg;
+        return -1;
     default:
         return rs_cli_option_default(cmd, opt, argv, usage);
     }
@@ -56,6 +59,8 @@ int rs_tl_group_check(const char *cmd, const rs_tl_group_args_t *g)
 {
     if (g->json && g->html)
         return rs_cli_usage_error(cmd, "--json and --html exclude each other");
+    if (g->output && g->html)
+        return rs_cli_usage_error(cmd, "--html names its own file: it excludes -o");
     return -1;
 }
 
@@ -124,9 +129,9 @@ int rs_tl_resolve(const char *cmd, rs_tl_graph_t *g, const char *target,
 
 int rs_tl_json_finish(const char *cmd, rs_json_t *j)
 {
-    if (rs_json_finish(j) == 0 && fflush(stdout) == 0 && !ferror(stdout))
+    if (rs_json_finish(j) == 0 && fflush(j->out) == 0 && !ferror(j->out))
         return 0;
     fprintf(stderr, "refscope %s: cannot write the output: %s\n", cmd,
-            ferror(stdout) ? strerror(errno) : "internal JSON error");
+            ferror(j->out) ? strerror(errno) : "internal JSON error");
     return -1;
 }

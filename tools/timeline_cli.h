@@ -2,8 +2,9 @@
  * timeline_cli.h - what the snapshot-analysis subcommands (diff, trend,
  * chain, graph, export) share beyond cli.h: loading a series of
  * snapshots, the grouping options of diff and trend (--by, --class,
- * --limit, --force, --json, --html), opening one snapshot with what chain and
- * graph need to walk it, resolving a TARGET, and ending JSON output.
+ * --limit, --force, --json, --html, -o/--output), opening one snapshot
+ * with what chain and graph need to walk it, resolving a TARGET, and
+ * ending JSON output.
  */
 #ifndef RS_TIMELINE_CLI_H
 #define RS_TIMELINE_CLI_H
@@ -32,7 +33,11 @@ int rs_tl_load_series(const char *cmd, char *const *paths, uint32_t n,
     { "force", no_argument, NULL, 'f' },             \
     { "json", no_argument, NULL, 'j' },              \
     { "html", required_argument, NULL, 'H' },        \
+    { "output", required_argument, NULL, 'o' },      \
     { "help", no_argument, NULL, 'h' }
+
+/* Their short options, for getopt_long()'s optstring. */
+#define RS_TL_GROUP_SHORT ":ho:"
 
 /* What RS_TL_GROUP_OPTIONS set (zero-initialised = the defaults). */
 typedef struct rs_tl_group_args {
@@ -43,6 +48,7 @@ typedef struct rs_tl_group_args {
     int           force;       /* --force: accept different programs      */
     int           json;        /* --json                                  */
     const char   *html;        /* --html FILE, or NULL                    */
+    const char   *output;      /* -o/--output FILE, NULL = stdout         */
 } rs_tl_group_args_t;
 
 /*
@@ -85,8 +91,8 @@ void rs_tl_graph_close(rs_tl_graph_t *g);
 int rs_tl_resolve(const char *cmd, rs_tl_graph_t *g, const char *target,
                   uint32_t **nodes, uint32_t *n);
 
-/* Finishes JSON on stdout; returns 0, or prints "cannot write" and
- * returns -1. */
+/* Finishes JSON and flushes its stream; returns 0, or prints "cannot
+ * write" and returns -1. */
 int rs_tl_json_finish(const char *cmd, rs_json_t *j);
 
 #endif /* RS_TIMELINE_CLI_H */

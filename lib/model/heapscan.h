@@ -2,8 +2,10 @@
  * heapscan.h - turn memory into a heap graph: edges between blocks and
  * from root regions to blocks.
  *
- * Input: nodes sorted by address (the live blocks) whose contents are
- * readable at their addresses in this process, and root regions.  Every
+ * Input: nodes sorted by address (the live blocks, a block holding
+ * several refcounted objects already cut into one node per object by
+ * objnodes.h) whose contents are readable at their addresses in this
+ * process, and root regions.  Every
  * aligned, pointer-sized word of a block or root that points into a live
  * block (from its first byte up to and including one past its last byte)
  * becomes an edge, except a word pointing into its own block anywhere but

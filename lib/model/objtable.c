@@ -290,6 +290,32 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
     return n;
 }
 
+int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
+{
+    if (!t || !o || o->addr == 0)
+        return -1;
+    shard_t *s = shard_of(t, o->addr);
+    rs_refhist_t *stale = NULL;
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    int64_t i = find(s, o->addr);
+    if (i >= 0) {
+        stale = s->slots[i].hist;
+        s->slots[i] = *o;
+        rc = 0;
+    } else if (reserve(s)) {
+        rc = -1;
+    } else {
+        place(s, o);
+        atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+        rc = 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (stale != o->hist)
+        rs_refhist_free(stale);
+    return rc;
+}
+
 int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
 {
     if (!t || addr == 0 || atomic_load_explicit(&t->count, memory_order_relaxed) == 0)

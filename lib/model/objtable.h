@@ -155,6 +155,17 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
  */
 int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
 
+/*
+ * Inserts the record *o as it is: an object whose block moved (realloc)
+ * keeps its type, counter, count and history under its new address
+ * o->addr.  The table takes over o->hist.  A record already at o->addr (an
+ * object whose block was freed where refscope could not see it) is
+ * replaced and its history freed.  Returns 1 if created, 0 if it replaced
+ * one, -1 on exhaustion or a zero address (nothing changed: the caller
+ * still owns o->hist).
+ */
+int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o);
+
 /* Copies the object at addr to *out; returns 1 if found, else 0.  out->hist
  * stays owned by the table (read it only with the world stopped). */
 int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);

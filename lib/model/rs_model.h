@@ -7,7 +7,9 @@
  * them back and renders reports.  Nothing here allocates or does I/O.
  *
  * Invariants:
- *  - rs_heap_t.nodes is sorted by addr, blocks never overlap.
+ *  - rs_heap_t.nodes is sorted by addr, blocks never overlap.  A node is
+ *    a live block, or one object's part of a block that holds several
+ *    refcounted objects (objnodes.h: RS_NODE_PART).
  *  - Edges are stored CSR style: the out-edges of node i are
  *    edges[edge_start[i] .. edge_start[i+1]) with edge_start[n_nodes] ==
  *    n_edges; every edge's dst is < n_nodes.
@@ -47,6 +49,9 @@ enum {
     RS_NODE_RC_SIGNED  = 1u << 1, /* the counter field is signed            */
     RS_NODE_RC_FROM_EVENTS = 1u << 2, /* count kept from incref/decref events */
     RS_NODE_IGNORED    = 1u << 3, /* refscope_ignore(): treated as a root    */
+    RS_NODE_PART       = 1u << 4, /* a later object of a block split into
+                                     objects (objnodes.h); the block starts
+                                     at the nearest node before without it */
 };
 
 typedef struct rs_node {

@@ -36,6 +36,7 @@
  */
 #include "findings.h"
 
+#include "objnodes.h"
 #include "report_array.h"
 
 #include <stdlib.h>
@@ -113,6 +114,25 @@ const char *rs_findings_type_name(const rs_snapshot_t *snap, uint32_t type_id)
     if (type_id == 0 || type_id > snap->n_types || !snap->types)
         return NULL;
     return snap->types[type_id - 1];
+}
+
+int rs_findings_block_of(const rs_snapshot_t *snap, uint32_t node,
+                         rs_finding_block_t *out)
+{
+    const rs_heap_t *h = &snap->heap;
+    if (node >= h->n_nodes)
+        return 0;
+    uint32_t start = rs_objnodes_block_start(h, node), end = start + 1;
+    while (end < h->n_nodes && (h->nodes[end].flags & RS_NODE_PART))
+        end++;
+    if (end - start < 2)
+        return 0;
+    const rs_node_t *last = &h->nodes[end - 1];
+    out->addr = h->nodes[start].addr;
+    out->size = last->addr + last->size - out->addr;
+    out->object = node - start + 1;
+    out->objects = end - start;
+    return 1;
 }
 
 static rs_class_t node_class(const rs_node_t *n)

@@ -173,4 +173,17 @@ int rs_findings_unbalanced_events(const rs_snapshot_t *snap, uint32_t node,
 /* The type name of type_id in snap, or NULL for 0 / unknown ids. */
 const char *rs_findings_type_name(const rs_snapshot_t *snap, uint32_t type_id);
 
+/* Where an object node lies when its block holds several objects and was
+ * split into one node per object (objnodes.h, RS_NODE_PART). */
+typedef struct rs_finding_block {
+    uint64_t addr, size;     /* the whole block                          */
+    uint32_t object;         /* the node's position in it, from 1        */
+    uint32_t objects;        /* objects (nodes) in the block             */
+} rs_finding_block_t;
+
+/* Fills *out and returns 1 when node `node` of snap is one object of a
+ * split block; returns 0 for a node that is a whole block. */
+int rs_findings_block_of(const rs_snapshot_t *snap, uint32_t node,
+                         rs_finding_block_t *out);
+
 #endif /* RS_FINDINGS_H */

@@ -30,14 +30,19 @@
  *     cycle:      "groups": N (aggregated groups of the same shape),
  *                 "type"/"stack" of the representative's first member,
  *                 "members": [{"address","type","size",
- *                              "refcount": N or null,"stack"}] (one
- *                 representative group, by address),
+ *                              "refcount": N or null,"block","stack"}]
+ *                 (one representative group, by address),
  *                 "edges": [{"from","to" (indices into members),"offset",
  *                            "field": DWARF member name or null,
  *                            "incref": [frames] or null}];
  *     leaked_ref: "refs" (unexplained references in all), "refcount" and
- *                 "pointers" (of the lowest-addressed object),
- *                 "unbalanced": [{"count","stack"}];
+ *                 "pointers" (of the lowest-addressed object), "block"
+ *                 (of that object), "unbalanced": [{"count","stack"}];
+ *     "block" is null for an object that is a whole heap block, and
+ *                 {"address","size","object","objects"} for one of several
+ *                 objects of one block (lib/model/objnodes.h): the block,
+ *                 the object's position in it (from 1) and how many.
+ *                 The finding's "bytes" then count the object's part.
  *     rc_error:   (listed after every block finding) "kind"
  *                 ("decref_unknown", "underflow", "free_referenced",
  *                 "use_after_final"), "address" and "count" of the first

@@ -115,6 +115,24 @@ static void type_value(json_ctx_t *c, uint32_t type_id)
     rs_json_string(c->j, rs_findings_type_name(c->snap, type_id));
 }
 
+/* "block": {"address","size","object","objects"} for an object of a block
+ * split into objects, null for a whole block. */
+static void block_member(json_ctx_t *c, uint32_t node)
+{
+    rs_finding_block_t b;
+    rs_json_key(c->j, "block");
+    if (!rs_findings_block_of(c->snap, node, &b)) {
+        rs_json_null(c->j);
+        return;
+    }
+    rs_json_begin_object(c->j);
+    rs_json_member_hex(c->j, "address", b.addr);
+    rs_json_member_uint(c->j, "size", b.size);
+    rs_json_member_uint(c->j, "object", b.object);
+    rs_json_member_uint(c->j, "objects", b.objects);
+    rs_json_end_object(c->j);
+}
+
 /* "members": [...] of a cycle finding; -1 when memory is exhausted. */
 static int cycle_members(json_ctx_t *c, const rs_finding_t *f)
 {
@@ -130,6 +148,7 @@ static int cycle_members(json_ctx_t *c, const rs_finding_t *f)
         rs_json_member_uint(c->j, "size", n->size);
         rs_json_member_int_or_null(c->j, "refcount", n->refcount,
                                    n->flags & RS_NODE_REFCOUNTED);
+        block_member(c, f->members[m]);
         rc = stack(c, "stack", n->stack_id, 0);
         rs_json_end_object(c->j);
     }
@@ -200,6 +219,7 @@ static int finding(json_ctx_t *c, const rs_finding_t *f)
         rs_json_member_uint(j, "refs", f->refs);
         rs_json_member_int(j, "refcount", f->refcount);
         rs_json_member_uint(j, "pointers", f->pointers);
+        block_member(c, f->first_node);
         rc = unbalanced(c, f);
     }
     rs_json_end_object(j);

@@ -377,6 +377,16 @@ out:
     return len;
 }
 
+/* " (object 2 of 3 in a 104-byte block at 0x...)" for an object of a
+ * block split into objects; nothing for a whole block. */
+static void print_block_note(text_ctx_t *c, uint32_t node)
+{
+    rs_finding_block_t b;
+    if (rs_findings_block_of(c->snap, node, &b))
+        fprintf(c->out, " (object %" PRIu32 " of %" PRIu32 " in a %" PRIu64
+                "-byte block at 0x%" PRIx64 ")", b.object, b.objects, b.size, b.addr);
+}
+
 static int print_cycle_members(text_ctx_t *c, const rs_finding_t *f)
 {
     for (uint32_t m = 0; m < f->n_members; m++) {
@@ -384,6 +394,7 @@ static int print_cycle_members(text_ctx_t *c, const rs_finding_t *f)
         fputs("  ", c->out);
         print_object(c, n->type_id, n->addr);
         fprintf(c->out, " size %" PRIu64, n->size);
+        print_block_note(c, f->members[m]);
         if (n->flags & RS_NODE_REFCOUNTED)
             fprintf(c->out, " refcount %" PRId64, n->refcount);
         fputs(", allocated at:\n", c->out);
@@ -494,6 +505,7 @@ static int print_leaked_ref(text_ctx_t *c, const rs_finding_t *f)
     const rs_node_t *n = &c->snap->heap.nodes[f->first_node];
     fputs("Leaked reference: ", c->out);
     print_object(c, n->type_id, n->addr);
+    print_block_note(c, f->first_node);
     fprintf(c->out, " refcount %" PRId64 ", %" PRIu32 " %s found", f->refcount,
             f->pointers, plural(f->pointers, "pointer", "pointers"));
     if (f->blocks > 1)

@@ -1,6 +1,6 @@
 """rstest - shared helpers of refscope's integration tests.
 
-Runs samples and other programs under `refscope run --json`, under the
+Runs samples and other programs under `refscope run --json -o FILE`, under the
 bare preload, or under LeakSanitizer; reads the machine-readable
 expectations from a sample's header comment (the "@"-lines); picks
 processes and findings out of refscope's JSON.  Every helper raises
@@ -100,32 +100,25 @@ def processes_of(exp):
 
 # ---- running under refscope ---------------------------------------------
 
-def split_json_tail(stdout):
-    """Splits refscope run's stdout into (program output, parsed JSON
-    array).  The array is the last thing printed and starts a line."""
-    starts = [0] if stdout.startswith("[") else []
-    starts += [m.start() + 1 for m in re.finditer(r"\n\[", stdout)]
-    for pos in starts:
-        try:
-            return stdout[:pos], json.loads(stdout[pos:])
-        except ValueError:
-            continue
-    raise TestFailure("no JSON array at the end of refscope's output:\n"
-                      + stdout[-2000:])
-
-
 def run_refscope(refscope, argv, outdir, env=None, timeout=300,
                  extra_args=()):
-    """Runs `refscope run --json --out outdir [extra_args] -- argv`.
-    Returns (exit status, program stdout, JSON array, stderr)."""
-    cmd = ([refscope, "run", "--json", "--out", outdir] + list(extra_args)
-           + ["--"] + list(argv))
+    """Runs `refscope run --json --out outdir -o outdir/report.json
+    [extra_args] -- argv`: the program's stdout stays refscope's stdout,
+    the JSON goes to the file.  Returns (exit status, program stdout, JSON
+    array, stderr)."""
+    report = os.path.join(outdir, "report.json")
+    cmd = ([refscope, "run", "--json", "--out", outdir, "-o", report]
+           + list(extra_args) + ["--"] + list(argv))
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                        env=env)
-    prog_out, data = split_json_tail(p.stdout)
+    check(os.path.exists(report), f"refscope run wrote no {report} (exit "
+          f"{p.returncode}); stderr:\n{p.stderr[-2000:]}")
+    with open(report, encoding="utf-8") as f:
+        data = json.load(f)
+    os.unlink(report)
     check(isinstance(data, list) and data, f"expected a non-empty JSON array"
           f" of processes, got {json.dumps(data)[:300]}")
-    return p.returncode, prog_out, data, p.stderr
+    return p.returncode, p.stdout, data, p.stderr
 
 
 def pick_process(data, role):

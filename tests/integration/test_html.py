@@ -205,7 +205,7 @@ def check_bad_input(args, outdir):
         (["trend", "--html", page, "--json", snap, snap],
          "--json and --html exclude each other"),
         (["report", "--html", "/nonexistent/dir/p.html", snap],
-         "cannot write /nonexistent/dir/p.html: No such file or directory"),
+         "cannot write '/nonexistent/dir/p.html': No such file or directory"),
         (["report", "--html", page, os.path.join(outdir, "missing.rsnap")],
          "missing.rsnap"),
     )

@@ -33,26 +33,38 @@ ZERO = (0, 0)
 
 
 def cycle(groups, nbytes, blocks, type_, alloc, members, edges,
-          fields=None, increfs=None, member_allocs=None):
+          fields=None, increfs=None, member_allocs=None, member_blocks=None):
     """A cycle finding (type_/alloc None: member 0 may be of any type, as
     when GLib's plain GData blocks take part).  members: [(type, size, refcount)] as a multiset
     (type None and refcount None for plain blocks); edges: [(from type, to
     type, offset)] as a multiset; fields: {(from type, offset): name};
     increfs: {(from type, to type, offset): function that must be in the
     edge's incref stack when it has one}; member_allocs: {type: function in
-    each such member's allocation stack}."""
+    each such member's allocation stack}; member_blocks: [(object,
+    objects, block size)] as a multiset, one per member of a block split
+    into objects (objnodes.h), None for a member that is a whole block
+    (the default: every member)."""
     return dict(cls="cycle", groups=groups, bytes=nbytes, blocks=blocks,
                 type=type_, alloc=alloc, members=members, edges=edges,
                 fields=fields or {}, increfs=increfs or {},
-                member_allocs=member_allocs or {})
+                member_allocs=member_allocs or {},
+                member_blocks=member_blocks or [None] * len(members))
 
 
 def leaked_ref(nbytes, blocks, type_, alloc, refs, refcount, pointers,
-               unbalanced):
-    """A leaked_ref finding; unbalanced: [(count, function in the stack)]."""
+               unbalanced, block=None):
+    """A leaked_ref finding; unbalanced: [(count, function in the stack)];
+    block: (object, objects, block size) when the object is one of several
+    in its block, else None."""
     return dict(cls="leaked_ref", bytes=nbytes, blocks=blocks, type=type_,
                 alloc=alloc, refs=refs, refcount=refcount, pointers=pointers,
-                unbalanced=unbalanced)
+                unbalanced=unbalanced, block=block)
+
+
+def block_key(b):
+    """A JSON "block" as (object, objects, size), or None."""
+    return None if b is None else (b.get("object"), b.get("objects"),
+                                   b.get("size"))
 
 
 def rc_error(kind, type_, count, occurrences, where, other=None):
@@ -159,6 +171,31 @@ SPECS = {
         [leaked_ref(40, 1, "Device", "device_new", 1, 1, 0,
                     [(1, "probe_wrong")])],
         text=("Device", "probe_wrong")),
+    "rc_realloc": spec(
+        {"cycles": (1, 2, 512, 2), "leaked_refs": (1, 1, 256, 1),
+         "reachable": (256, 1)},
+        [cycle(1, 512, 2, "Buf", "buf_grow",
+               [("Buf", 256, 1), ("Buf", 256, 1)],
+               [("Buf", "Buf", 8), ("Buf", "Buf", 8)],
+               fields={("Buf", 8): "peer"},
+               increfs={("Buf", "Buf", 8): "buf_set_peer"},
+               member_allocs={"Buf": "make_cycle"}),
+         leaked_ref(256, 1, "Chunk", "chunk_grow", 1, 1, 0,
+                    [(1, "keep_wrong")])],
+        text=("Buf", "Chunk", "keep_wrong")),
+    "rc_pool": spec(
+        {"cycles": (1, 2, 64, 2), "leaked_refs": (1, 1, 40, 1)},
+        [cycle(1, 64, 2, "Node", "pool_new",
+               [("Node", 32, 1), ("Node", 32, 1)],
+               [("Node", "Node", 8), ("Node", "Node", 8)],
+               fields={("Node", 8): "peer"},
+               increfs={("Node", "Node", 8): "node_set_peer"},
+               member_allocs={"Node": "make_pool"},
+               member_blocks=[(2, 3, 104), (3, 3, 104)]),
+         leaked_ref(40, 1, "Node", "pool_new", 1, 1, 0,
+                    [(1, "keep_wrong")], block=(1, 3, 104))],
+        text=("Node", "keep_wrong", "object 1 of 3 in a 104-byte block",
+              "object 3 of 3 in a 104-byte block")),
     "rc_list_nodes": spec(
         {"cycles": (1, 4, 168, 4)},
         [cycle(1, 168, 4, "Queue", "queue_new",
@@ -357,6 +394,11 @@ def check_cycle(c, f, w):
     c.expect(got == collections.Counter(w["members"]), f"{tag}: members "
              f"expected {sorted(w['members'], key=str)}, got "
              f"{sorted(got.elements(), key=str)}")
+    blocks = [m.get("block", "missing") for m in members]
+    got = collections.Counter(block_key(b) if b is None or isinstance(b, dict)
+                              else repr(b) for b in blocks)
+    c.expect(got == collections.Counter(w["member_blocks"]), f"{tag}: member "
+             f"blocks expected {w['member_blocks']}, got {blocks}")
     if not members:
         return
     addrs = [int(m.get("address", "0"), 16) for m in members]
@@ -424,6 +466,9 @@ def check_leaked_ref(c, f, w):
                  f"got {f.get(key)!r}")
     c.expect(alloc_ok(f.get("stack"), w["alloc"]), f"{tag}: allocation "
              f"stack lacks {w['alloc']}: {fns(f.get('stack'))}")
+    c.expect("block" in f and block_key(f["block"]) == w["block"],
+             f"{tag}: block expected {w['block']}, got "
+             f"{f.get('block', 'missing')}")
     unbalanced = f.get("unbalanced") or []
     c.expect(len(unbalanced) == len(w["unbalanced"]), f"{tag}: expected "
              f"{len(w['unbalanced'])} unbalanced incref stack(s), got "

@@ -262,7 +262,7 @@ def run_with_options(args, outdir):
                         "--snapshot-every", "20ms", "--json", "--", exe],
                        capture_output=True, text=True, timeout=120)
     check(p.returncode == 0, f"run --snapshot-every: {p.returncode} {p.stderr}")
-    _, data = rstest.split_json_tail(p.stdout)
+    data = json.loads(p.stdout)     # --json without -o: stdout is the JSON
     check(len(data) == 1, f"run --snapshot-every reported {len(data)} objects")
     tool(args, "run", "--snapshot-every", "5x", "--", exe, ok=(2,))
     p = subprocess.Popen([args.refscope, "run", "--out", outdir,

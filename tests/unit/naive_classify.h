@@ -11,6 +11,14 @@
  *  - BFS owners as "smallest (distance, seed index)", distances by
  *    Bellman-Ford style relaxation through the allowed nodes.
  * It shares no code with lib/model/classify.c.
+ *
+ * naive_object_heap() states objnodes.h's rule (several refcounted objects
+ * in one block are several nodes) and heapscan.h's pointer rule directly
+ * on a memory image: for any address it asks "which block contains it
+ * (the one starting there on a tie), and which of that block's objects is
+ * the last one at or below it (else its first one)" by looping over all
+ * blocks and objects.  It shares no code with objnodes.c or heapscan.c;
+ * its graph then goes through naive_classify().
  */
 #ifndef NAIVE_CLASSIFY_H
 #define NAIVE_CLASSIFY_H
@@ -171,6 +179,146 @@ static inline int naive_classify(const rs_heap_t *h, naive_result_t *r)
     for (uint32_t v = 0; v < n; v++)
         allowed[v] = r->cls[v] == RS_CLASS_UNCLASSIFIED;
     naive_charge(n, adj, seed, allowed, r);
+    return 0;
+}
+
+/* ---- object-level graphs from a memory image ----------------------- */
+
+#define NAIVE_MEM_MAX 64
+
+/* Blocks (8-aligned, readable at their addresses, non-overlapping), the
+ * object pointers inside them with their refcounts, and root words. */
+typedef struct naive_mem {
+    uint32_t        n_blocks;
+    uint64_t        block_addr[NAIVE_MEM_MAX], block_size[NAIVE_MEM_MAX];
+    uint32_t        n_objs;
+    uint64_t        obj_addr[NAIVE_MEM_MAX];   /* distinct                  */
+    int64_t         obj_rc[NAIVE_MEM_MAX];
+    const uint64_t *root_words;
+    uint32_t        n_root_words;
+} naive_mem_t;
+
+/* A vertex: block b, and object o inside it (-1: a block without one). */
+typedef struct naive_vertex {
+    uint32_t block;
+    int32_t  obj;
+    uint64_t start;          /* the block's start for its first vertex    */
+} naive_vertex_t;
+
+/* Storage for the rs_heap_t naive_object_heap() builds. */
+typedef struct naive_graph {
+    naive_vertex_t v[NAIVE_MAX];
+    uint32_t       n;
+    rs_node_t      nodes[NAIVE_MAX];
+    uint32_t       edge_start[NAIVE_MAX + 1];
+    rs_edge_t      edges[NAIVE_MAX * NAIVE_MEM_MAX];
+    rs_root_edge_t root_edges[NAIVE_MEM_MAX];
+    rs_heap_t      heap;
+} naive_graph_t;
+
+static inline int naive_in_block(const naive_mem_t *m, uint32_t b, uint64_t a, int end_ok)
+{
+    return a >= m->block_addr[b] &&
+           (a < m->block_addr[b] + m->block_size[b] ||
+            (end_ok && a == m->block_addr[b] + m->block_size[b]));
+}
+
+/* The object of block b that owns address a: the last one at or below a,
+ * else the first one; -1 when b holds none. */
+static inline int32_t naive_owner_obj(const naive_mem_t *m, uint32_t b, uint64_t a)
+{
+    int32_t best = -1, first = -1;
+    for (uint32_t o = 0; o < m->n_objs; o++) {
+        if (!naive_in_block(m, b, m->obj_addr[o], 0))
+            continue;
+        if (first < 0 || m->obj_addr[o] < m->obj_addr[first])
+            first = (int32_t)o;
+        if (m->obj_addr[o] <= a && (best < 0 || m->obj_addr[o] > m->obj_addr[best]))
+            best = (int32_t)o;
+    }
+    return best >= 0 ? best : first;
+}
+
+/* The vertex a pointer word with value a refers to, or NAIVE_INF. */
+static inline uint32_t naive_vertex_of(const naive_graph_t *g, const naive_mem_t *m,
+                                       uint64_t a)
+{
+    uint32_t blk = NAIVE_INF;
+    for (uint32_t b = 0; b < m->n_blocks; b++)
+        if (naive_in_block(m, b, a, 1) &&
+            (blk == NAIVE_INF || m->block_addr[b] == a))
+            blk = b;
+    if (blk == NAIVE_INF)
+        return NAIVE_INF;
+    int32_t obj = naive_owner_obj(m, blk, a);
+    for (uint32_t v = 0; v < g->n; v++)
+        if (g->v[v].block == blk && g->v[v].obj == obj)
+            return v;
+    return NAIVE_INF;
+}
+
+/* Builds g->heap from m: one vertex per block without objects and per
+ * object, ordered by start address; every 8-aligned word of every block
+ * and every root word that points into a block is an edge, except a word
+ * pointing into its own vertex other than at its start.  Returns 0, or
+ * -1 when there are more than NAIVE_MAX vertices or too many edges. */
+static inline int naive_object_heap(const naive_mem_t *m, naive_graph_t *g)
+{
+    memset(g, 0, sizeof *g);
+    for (uint32_t b = 0; b < m->n_blocks; b++) {
+        int32_t first = naive_owner_obj(m, b, m->block_addr[b]);
+        for (int32_t o = -1; o < (int32_t)m->n_objs; o++) {
+            int mine = o < 0 ? first < 0 : naive_in_block(m, b, m->obj_addr[o], 0);
+            if (!mine)
+                continue;
+            if (g->n == NAIVE_MAX)
+                return -1;
+            uint64_t start = o == first || o < 0 ? m->block_addr[b] : m->obj_addr[o];
+            g->v[g->n++] = (naive_vertex_t){ b, o, start };
+        }
+    }
+    for (uint32_t i = 1; i < g->n; i++)            /* insertion sort by start */
+        for (uint32_t j = i; j > 0 && g->v[j - 1].start > g->v[j].start; j--) {
+            naive_vertex_t t = g->v[j];
+            g->v[j] = g->v[j - 1];
+            g->v[j - 1] = t;
+        }
+    uint32_t ne = 0;
+    for (uint32_t v = 0; v < g->n; v++) {
+        rs_node_t *n = &g->nodes[v];
+        n->addr = g->v[v].start;
+        n->owner = UINT32_MAX;
+        if (g->v[v].obj >= 0) {
+            n->flags = RS_NODE_REFCOUNTED;
+            n->refcount = m->obj_rc[g->v[v].obj];
+        }
+        g->edge_start[v] = ne;
+        uint32_t b = g->v[v].block;
+        for (uint64_t w = m->block_addr[b]; w + 8 <= m->block_addr[b] + m->block_size[b]; w += 8) {
+            if (naive_vertex_of(g, m, w) != v)
+                continue;                   /* the word belongs to a sibling */
+            uint64_t val;
+            memcpy(&val, (const void *)(uintptr_t)w, sizeof val);
+            uint32_t dst = naive_vertex_of(g, m, val);
+            if (dst == NAIVE_INF)
+                continue;
+            if (dst == v && val != n->addr)
+                continue;       /* into itself, not at its start: no edge */
+            if (ne == NAIVE_MAX * NAIVE_MEM_MAX)
+                return -1;
+            g->edges[ne++] = (rs_edge_t){ dst, (uint32_t)(w - n->addr) };
+        }
+    }
+    g->edge_start[g->n] = ne;
+    uint32_t nr = 0;
+    for (uint32_t r = 0; r < m->n_root_words && r < NAIVE_MEM_MAX; r++) {
+        uint32_t dst = naive_vertex_of(g, m, m->root_words[r]);
+        if (dst != NAIVE_INF)
+            g->root_edges[nr++] = (rs_root_edge_t){ 0, dst, (uint64_t)r * 8 };
+    }
+    g->heap = (rs_heap_t){ .nodes = g->nodes, .n_nodes = g->n, .edge_start = g->edge_start,
+                           .edges = g->edges, .n_edges = ne, .root_edges = g->root_edges,
+                           .n_root_edges = nr };
     return 0;
 }
 

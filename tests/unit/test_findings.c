@@ -2,7 +2,8 @@
  * test_findings.c - unit tests of lib/findings on hand-built snapshots:
  * grouping by (class, stack), the total sort order, reachable groups on
  * request, the limit and what it cut, charges of indirect leaks (direct,
- * through chains, mixed, corrupt), shared types and cycle groups.
+ * through chains, mixed, corrupt), shared types and cycle groups, and
+ * where an object of a block split into objects lies (block_of).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -725,6 +726,34 @@ static void test_rc_errors_grouped(void **state)
     rc_free(h);
 }
 
+/* Nodes split from one block (RS_NODE_PART) say where they lie; whole
+ * blocks, before and after, do not. */
+static void test_block_of_split_objects(void **state)
+{
+    fixture_t fx;
+    memset(&fx, 0, sizeof fx);
+    add(&fx, RS_CLASS_LEAKED, 1, 16, NONE, 0);              /* whole */
+    uint32_t p0 = add(&fx, RS_CLASS_LEAKED_REF, 2, 0x100, NONE, 1);
+    uint32_t p1 = add(&fx, RS_CLASS_CYCLE, 2, 0x100, 0, 1);
+    uint32_t p2 = add(&fx, RS_CLASS_CYCLE, 2, 0x28, 0, 1);
+    fx.nodes[p1].flags |= RS_NODE_PART;
+    fx.nodes[p2].flags |= RS_NODE_PART;
+    add(&fx, RS_CLASS_LEAKED, 3, 8, NONE, 0);               /* whole */
+    rs_finding_block_t b;
+    assert_int_equal(rs_findings_block_of(&fx.snap, 0, &b), 0);
+    assert_int_equal(rs_findings_block_of(&fx.snap, 4, &b), 0);
+    assert_int_equal(rs_findings_block_of(&fx.snap, 5, &b), 0);   /* no node */
+    const uint32_t parts[3] = { p0, p1, p2 };
+    for (uint32_t k = 0; k < 3; k++) {
+        memset(&b, 0, sizeof b);
+        assert_int_equal(rs_findings_block_of(&fx.snap, parts[k], &b), 1);
+        assert_int_equal(b.addr, fx.nodes[p0].addr);
+        assert_int_equal(b.size, 0x228);
+        assert_int_equal(b.object, k + 1);
+        assert_int_equal(b.objects, 3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_leaked_refs_grouped_by_unbalanced_stacks),
         cmocka_unit_test(test_many_unbalanced_stacks_are_capped),
         cmocka_unit_test(test_rc_errors_grouped),
+        cmocka_unit_test(test_block_of_split_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
  * (create by ctor/incref, duplicate ctor, nested and recycled ctors,
  * untracked decref), the annotation-order rule (held decrefs), declare,
- * remove with history hand-over, a differential test of the sharded hash
+ * remove with history hand-over, insert (a record moved to a new address
+ * by realloc, replacing a stale one), a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
  * hammering shared objects, allocation failure, and type-name interning.
  */
@@ -257,6 +258,52 @@ static void test_declare(void **state)
     rs_objtable_destroy(t);
 }
 
+/* A block moved by realloc: remove at the old address, insert the same
+ * record at the new one; type, counter, count and history follow. */
+static void test_insert_moves_record(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t info = { .type_id = 4, .rc_offset = 8, .rc_width = 4, .rc_signed = 1 };
+    rs_ref_event_t e = ev(RS_REF_CTOR, 1);
+    rs_objtable_record(t, 0x7000, &info, &e, &with_history, NULL);
+    e = ev(RS_REF_INCREF, 2);
+    rs_objtable_record(t, 0x7000, NULL, &e, &with_history, NULL);
+    rs_obj_t o, moved;
+    assert_int_equal(rs_objtable_remove(t, 0x7000, &o), 1);
+    o.addr = 0x9000;
+    assert_int_equal(rs_objtable_insert(t, &o), 1);
+    assert_int_equal(rs_objtable_count(t), 1);
+    assert_int_equal(rs_objtable_lookup(t, 0x7000, NULL), 0);
+    assert_int_equal(rs_objtable_lookup(t, 0x9000, &moved), 1);
+    assert_int_equal(moved.type_id, 4);
+    assert_int_equal(moved.rc_offset, 8);
+    assert_int_equal(moved.rc_width, 4);
+    assert_int_equal(moved.flags, RS_OBJ_RC_SIGNED);
+    assert_int_equal(moved.event_count, 2);
+    assert_ptr_equal(moved.hist, o.hist);
+    assert_int_equal(moved.hist->n, 2);
+    /* A decref at the new address is an update, not an untracked object. */
+    e = ev(RS_REF_DECREF, 3);
+    assert_int_equal(rs_objtable_record(t, 0x9000, NULL, &e, &with_history, &moved),
+                     RS_OBJ_UPDATED);
+    assert_int_equal(moved.event_count, 1);
+    assert_int_equal(moved.hist->n, 3);
+    /* A stale record at the target is replaced (its history freed). */
+    e = ev(RS_REF_CTOR, 4);
+    rs_objtable_record(t, 0xA000, &info, &e, &with_history, NULL);
+    assert_int_equal(rs_objtable_remove(t, 0x9000, &o), 1);
+    o.addr = 0xA000;
+    assert_int_equal(rs_objtable_insert(t, &o), 0);
+    assert_int_equal(rs_objtable_count(t), 1);
+    assert_int_equal(rs_objtable_lookup(t, 0xA000, &moved), 1);
+    assert_int_equal(moved.event_count, 1);
+    assert_int_equal(moved.hist->n, 3);
+    o.addr = 0;
+    assert_int_equal(rs_objtable_insert(t, &o), -1);
+    assert_int_equal(rs_objtable_insert(NULL, &o), -1);
+    rs_objtable_destroy(t);
+}
+
 static void count_cb(const rs_obj_t *o, void *arg)
 {
     uint64_t *sum = arg;
@@ -399,6 +446,9 @@ static void test_out_of_memory(void **state)
     assert_int_equal(rs_objtable_record(t, 0x100, &info, &e, NULL, &o), RS_OBJ_ERROR);
     assert_int_equal(rs_objtable_count(t), 0);
     assert_int_equal(rs_objtable_declare(t, 0x100, &info), -1);
+    rs_obj_t moved = { .addr = 0x200, .type_id = 1 };
+    assert_int_equal(rs_objtable_insert(t, &moved), -1);
+    assert_int_equal(rs_objtable_count(t), 0);
     assert_int_equal(rs_typetable_intern(tt, "X"), 0);
     assert_int_equal(rs_typetable_count(tt), 0);
     fail_alloc = 0;
@@ -452,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_ctor_rules),
         cmocka_unit_test(test_hold_rules),
         cmocka_unit_test(test_declare),
+        cmocka_unit_test(test_insert_moves_record),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_out_of_memory),

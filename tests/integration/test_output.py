@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""test_output - where refscope's reports go: `run --json` without -o keeps
+the program's stdout off the JSON (a shell pipe into a JSON parser always
+parses, the program's output comes out on stderr), `run -o FILE` (JSON and
+text) leaves the program's stdout byte-identical to a native run and puts
+the report in FILE, and report/diff/trend/check -o FILE write exactly what
+they print on stdout.  FILE is replaced atomically: a failing command
+leaves an existing FILE unchanged and no temporary file behind; an
+unwritable FILE is one line and exit 2, before the program runs.  Usage:
+    test_output.py --refscope PATH --samples-dir DIR
+"""
+import argparse
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+import rstest
+from rstest import check
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, timeout=300, **kw)
+
+
+def no_leftovers(d, expected):
+    """d holds exactly the files named in expected (no FILE.XXXXXX)."""
+    got = sorted(os.listdir(d))
+    check(got == sorted(expected), f"{d}: expected {sorted(expected)}, "
+          f"found {got}")
+
+
+def check_run_json_pipe(args, exe, native):
+    """`refscope run --json -- prog | python3 -m json.tool` parses; the
+    program's output is on refscope's stderr."""
+    pipe = (f"{shlex.quote(args.refscope)} run --json -- {shlex.quote(exe)} "
+            f"2>{shlex.quote(args.tmp)}/err | {shlex.quote(sys.executable)} "
+            f"-c 'import json, sys; d = json.load(sys.stdin); "
+            f"print(len(d), d[0][\"summary\"][\"leaked\"][\"bytes\"])'")
+    p = subprocess.run(["sh", "-c", pipe], capture_output=True, text=True,
+                       timeout=300)
+    check(p.returncode == 0, f"JSON from `run --json | parser` did not "
+          f"parse: {p.stderr}")
+    check(p.stdout == "1 153\n", f"parsed JSON says {p.stdout!r}, expected "
+          f"one process with 153 leaked bytes")
+    with open(os.path.join(args.tmp, "err"), "rb") as f:
+        err = f.read()
+    check(native.stdout in err, f"the program's stdout {native.stdout!r} is "
+          f"not on refscope's stderr: {err!r}")
+    # The same without a shell: stdout is nothing but the JSON array.
+    p = run([args.refscope, "run", "--json", "--", exe])
+    check(p.returncode == 0, f"run --json exited {p.returncode}")
+    data = json.loads(p.stdout)
+    check(len(data) == 1 and data[0]["summary"]["leaked"]["blocks"] == 4,
+          f"run --json: unexpected JSON {p.stdout[:300]!r}")
+    return data
+
+
+def check_run_output_file(args, exe, native, piped):
+    """run --json -o FILE and run -o FILE (text)."""
+    d = os.path.join(args.tmp, "run")
+    os.mkdir(d)
+    report = os.path.join(d, "report.json")
+    p = run([args.refscope, "run", "--json", "-o", report, "--", exe])
+    check(p.returncode == 0, f"run --json -o exited {p.returncode}")
+    check(p.stdout == native.stdout, f"run --json -o: program stdout "
+          f"{p.stdout!r} differs from the native {native.stdout!r}")
+    with open(report, encoding="utf-8") as f:
+        data = json.load(f)
+    check(len(data) == 1 and data[0]["summary"] == piped[0]["summary"],
+          f"run -o FILE: summary {data[0]['summary']} != the piped run's "
+          f"{piped[0]['summary']}")
+    text = os.path.join(d, "report.txt")
+    p = run([args.refscope, "run", "--output", text, "--", exe])
+    check(p.returncode == 0 and p.stdout == native.stdout, f"run --output "
+          f"(text): exit {p.returncode}, stdout {p.stdout!r}")
+    with open(text, encoding="utf-8") as f:
+        body = f.read()
+    check("SUMMARY: refscope: 153 bytes leaked in 4 blocks" in body,
+          f"run --output: no summary line in {body[:500]!r}")
+    no_leftovers(d, ["report.json", "report.txt"])
+    # Unwritable: one line, exit 2, the program is not run.
+    p = run([args.refscope, "run", "-o", os.path.join(d, "nodir", "r"),
+             "--", exe])
+    lines = p.stderr.decode().splitlines()
+    check(p.returncode == 2 and p.stdout == b"" and len(lines) == 1 and
+          "cannot write" in lines[0] and "nodir" in lines[0],
+          f"unwritable -o: exit {p.returncode}, stdout {p.stdout!r}, "
+          f"stderr {lines}")
+    p = run([args.refscope, "run", "-o", report, "--check", "--", exe])
+    check(p.returncode == 2 and b"after --check" in p.stderr,
+          f"run -o with --check: exit {p.returncode}, {p.stderr!r}")
+
+
+def same_as_stdout(args, cmd, d, name):
+    """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
+    p = run([args.refscope] + cmd)
+    check(p.returncode in (0, 1), f"{cmd}: exit {p.returncode} "
+          f"{p.stderr!r}")
+    out = os.path.join(d, name)
+    q = run([args.refscope] + cmd[:1] + ["-o", out] + cmd[1:])
+    check(q.returncode == p.returncode and q.stdout == b"", f"{cmd} -o: exit "
+          f"{q.returncode} (stdout run: {p.returncode}), stdout {q.stdout!r}")
+    with open(out, "rb") as f:
+        got = f.read()
+    check(got == p.stdout and got, f"{cmd} -o FILE differs from its stdout")
+    return out
+
+
+def check_tools(args):
+    d = os.path.join(args.tmp, "tools")
+    snaps = os.path.join(args.tmp, "snaps")
+    os.mkdir(d)
+    exe = os.path.join(args.samples_dir, "cache_growth")
+    p = run([args.refscope, "run", "--out", snaps, "--", exe])
+    check(p.returncode == 0, f"run cache_growth: {p.returncode}")
+    rounds = sorted(glob.glob(os.path.join(snaps, "*-round*.rsnap")))
+    final = sorted(set(glob.glob(os.path.join(snaps, "*.rsnap"))) - set(rounds))
+    check(len(rounds) >= 3 and len(final) == 1, f"expected round snapshots "
+          f"and one at exit, got {rounds} {final}")
+    made = [same_as_stdout(args, ["report", rounds[0]], d, "report.txt"),
+            same_as_stdout(args, ["report", "--json", rounds[0]], d,
+                           "report.json"),
+            same_as_stdout(args, ["report", "--folded", final[0]], d,
+                           "folded.txt"),
+            same_as_stdout(args, ["diff", rounds[0], rounds[-1]], d,
+                           "diff.txt"),
+            same_as_stdout(args, ["diff", "--json", rounds[0], rounds[-1]], d,
+                           "diff.json"),
+            same_as_stdout(args, ["trend", "--json"] + rounds, d,
+                           "trend.json"),
+            same_as_stdout(args, ["check", "--format", "json", final[0]], d,
+                           "check.json")]
+    for path in (made[1], made[4], made[5], made[6]):
+        with open(path, encoding="utf-8") as f:
+            json.load(f)
+    # A failing command leaves FILE as it was, and nothing else behind.
+    before = open(made[0], "rb").read()
+    p = run([args.refscope, "report", "-o", made[0],
+             os.path.join(snaps, "missing.rsnap")])
+    check(p.returncode == 2, f"report of a missing file: {p.returncode}")
+    check(open(made[0], "rb").read() == before, "a failed report -o "
+          "replaced the existing FILE")
+    no_leftovers(d, [os.path.basename(m) for m in made])
+
+
+def main_checks(args):
+    exe = os.path.join(args.samples_dir, "leak_direct")
+    native = run([exe])
+    check(native.returncode == 0 and native.stdout, "leak_direct natively: "
+          f"{native.returncode} {native.stdout!r}")
+    piped = check_run_json_pipe(args, exe, native)
+    check_run_output_file(args, exe, native, piped)
+    check_tools(args)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--refscope", required=True)
+    ap.add_argument("--samples-dir", required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rs-output-") as tmp:
+        args.tmp = tmp
+        rstest.main_wrapper(lambda: main_checks(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+/*
+ * cli_sink.c - where a subcommand's report goes: stdout, or the file of
+ * -o/--output, written atomically (see cli.h).
+ *
+ * A file is written under a temporary name in the same directory
+ * ("FILE.XXXXXX", mkostemp, close-on-exec, then given the mode fopen would give: 0666
+ * less the umask) and renamed over FILE only when everything was written
+ * and flushed, so a reader never sees half a report and a failed run
+ * leaves an older FILE as it was.  Any failure removes the temporary
+ * file and says so in one line.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->fp = stdout;
+    if (!path)
+        return 0;
+    size_t n = strlen(path) + sizeof ".XXXXXX";
+    s->path = path;
+    s->tmp = malloc(n);
+    if (!s->tmp) {
+        rs_cli_oom(cmd);
+        return -1;
+    }
+    snprintf(s->tmp, n, "%s.XXXXXX", path);
+    int fd = mkostemp(s->tmp, O_CLOEXEC);   /* not inherited by a program run */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(s->fp = fdopen(fd, "w"))) {
+        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
+                strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(s->tmp);
+        }
+        free(s->tmp);
+        memset(s, 0, sizeof *s);
+        return -1;
+    }
+    return 0;
+}
+
+int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok)
+{
+    if (!s->fp)
+        return -1;
+    int failed = fflush(s->fp) == EOF || ferror(s->fp);
+    int err = failed ? errno : 0;
+    if (!s->path) {
+        s->fp = NULL;
+        if (failed && ok)
+            fprintf(stderr, "refscope %s: cannot write the output: %s\n", cmd,
+                    strerror(err));
+        return failed || !ok ? -1 : 0;
+    }
+    if (fclose(s->fp) == EOF && !failed) {
+        failed = 1;
+        err = errno;
+    }
+    if (ok && !failed && rename(s->tmp, s->path) != 0) {
+        failed = 1;
+        err = errno;
+    }
+    if (failed || !ok)
+        unlink(s->tmp);
+    if (failed && ok)
+        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, s->path,
+                strerror(err));
+    free(s->tmp);
+    memset(s, 0, sizeof *s);
+    return failed || !ok ? -1 : 0;
+}
