@@ -377,7 +377,7 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
     if (!rs_objects || !c->obj)
         return RS_OBJ_UNTRACKED;
     rs_ref_event_t ev = {
-        .stack_id = c->stack_id, .seq = rs_refhist_next_seq(),
+        .stack_id = c->stack_id, .seq = c->seq ? c->seq : rs_refhist_next_seq(),
         .thread = (uint16_t)rs_alloc_thread_tid(), .op = c->op,
     };
     rs_objtable_opts_t opts = { history_max != 0, history_max, &depot_stacks };

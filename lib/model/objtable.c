@@ -190,6 +190,10 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
         if (opts && opts->history &&
             rs_refhist_append(&o->hist, ev, opts->max_events, opts->stacks))
             result = RS_OBJ_ERROR;
+    } else if (o && opts && opts->history &&
+               rs_refhist_adopt_ctor(&o->hist, ev) == 1) {
+        o->event_count++;             /* created inside this ctor call */
+        o->flags &= (uint8_t)~RS_OBJ_SEEN_LATE;
     }
     if (o && out)
         *out = *o;

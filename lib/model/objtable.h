@@ -84,7 +84,12 @@ void rs_objtable_destroy(rs_objtable_t *t);
  * Records reference event *ev (op RS_REF_CTOR/INCREF/DECREF) on the object
  * at addr under one shard lock.  An unknown address is created by a ctor
  * or an incref (the latter flagged RS_OBJ_SEEN_LATE) with *info; a decref
- * of an unknown address records nothing.  event_count moves by +1/-1.  If
+ * of an unknown address records nothing.  event_count moves by +1/-1.  A
+ * ctor of a tracked object (RS_OBJ_DUP_CTOR) is only kept, as the first
+ * event, when its call began before every logged event (ev->seq taken at
+ * the call's entry; rs_refhist_adopt_ctor): then the object was created
+ * inside it, the count grows by one for a ctor put first and the object
+ * is no longer SEEN_LATE.  If
  * out is not NULL the object's state after the event is copied there.
  * Returns an rs_obj_result_t.  When only the history append fails the
  * count is still updated and RS_OBJ_ERROR is returned.

@@ -48,7 +48,9 @@ def cycle(groups, nbytes, blocks, type_, alloc, members, edges,
 
 def leaked_ref(nbytes, blocks, type_, alloc, refs, refcount, pointers,
                unbalanced):
-    """A leaked_ref finding; unbalanced: [(count, function in the stack)]."""
+    """A leaked_ref finding; unbalanced: [(count, function in the stack)]
+    or [(count, function in the stack, function of its first frame)] (a
+    reference taken inside a library: the first frame is the library's)."""
     return dict(cls="leaked_ref", bytes=nbytes, blocks=blocks, type=type_,
                 alloc=alloc, refs=refs, refcount=refcount, pointers=pointers,
                 unbalanced=unbalanced)
@@ -210,6 +212,13 @@ SPECS = {
         hooks="gobject",
         reachable_types=[("RsItem", 48, 1, "keep_model")],
         text=("RsNode", "RsItem", "leak_a_ref")),
+    "gobject_internal_ref": spec(
+        {"leaked_refs": (1, 1, 48, 1), "reachable": None},
+        [leaked_ref(48, 1, "RsItem", "make_value_leak", 1, 1, 0,
+                    [(1, "forget_value", "g_value_set_object")])],
+        hooks="gobject",
+        reachable_types=[("RsItem", 48, 1, "keep_item")],
+        text=("RsItem", "g_value_set_object", "forget_value")),
     "gst_leak": spec(
         {"leaked_refs": (1, 1, 280, 1), "reachable": None},
         [leaked_ref(280, 1, "GstBuffer", "make_leak", 1, 1, 0,
@@ -369,7 +378,7 @@ def check_leaked_ref(c, f, w):
     c.expect(len(unbalanced) == len(w["unbalanced"]), f"{tag}: expected "
              f"{len(w['unbalanced'])} unbalanced incref stack(s), got "
              f"{[(u.get('count'), fns(u.get('stack'))) for u in unbalanced]}")
-    for count, fn in w["unbalanced"]:
+    for count, fn, *first in w["unbalanced"]:
         match = [u for u in unbalanced if has_fn(u.get("stack"), fn)]
         if c.expect(len(match) == 1, f"{tag}: expected one unbalanced "
                     f"incref in {fn}, found {len(match)}: "
@@ -377,6 +386,9 @@ def check_leaked_ref(c, f, w):
             c.expect(match[0].get("count") == count, f"{tag}: unbalanced "
                      f"in {fn}: count expected {count}, got "
                      f"{match[0].get('count')}")
+            got = fns(match[0].get("stack"))
+            c.expect(not first or got[:1] == first, f"{tag}: unbalanced "
+                     f"in {fn}: first frame expected {first}, got {got[:1]}")
 
 
 def check_rc_error(c, f, w):
