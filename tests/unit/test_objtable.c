@@ -61,6 +61,23 @@ static void test_record_rules(void **state)
     assert_int_equal(o.hist->events[0].stack_id, 2);
     assert_int_equal(o.hist->events[2].op, RS_REF_DECREF);
 
+    /* A constructor that refs its object before returning: the ctor's
+     * sequence number was taken at the call's entry, so it is put first
+     * and the object is no longer "seen late". */
+    rs_ref_event_t entered = ev(RS_REF_CTOR, 8);
+    e = ev(RS_REF_INCREF, 9);
+    assert_int_equal(rs_objtable_record(t, 0x4000, &info, &e, &with_history, &o),
+                     RS_OBJ_CREATED);
+    assert_int_equal(o.flags, RS_OBJ_RC_SIGNED | RS_OBJ_SEEN_LATE);
+    assert_int_equal(rs_objtable_record(t, 0x4000, &info, &entered, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.flags, RS_OBJ_RC_SIGNED);
+    assert_int_equal(o.event_count, 2);
+    assert_int_equal(o.hist->n, 2);
+    assert_int_equal(o.hist->events[0].op, RS_REF_CTOR);
+    assert_int_equal(o.hist->events[0].stack_id, 8);
+    assert_int_equal(rs_objtable_remove(t, 0x4000, NULL), 1);
+
     /* An incref of an unknown object creates it, flagged late; without a
      * counter field the count comes from events. */
     rs_obj_info_t ev_info = { .type_id = 1, .hook = 2 };
