@@ -6,13 +6,13 @@
  * GNU hash lookup of each pending name in a module's dynamic symbols),
  * trampoline pages (64-byte slots, pages mapped at a hint near the
  * function with MAP_FIXED_NOREPLACE, R-X except while a slot is written),
- * and the patch itself (the 16-byte aligned window holding the jump is
- * replaced with lock cmpxchg16b).
+ * and the patch itself (an 8-byte window holding the jump, inside one
+ * cache line, is replaced with one lock cmpxchg).
  *
  * Invariants: state[id] leaves PENDING once, to HOOKED or REFUSED; a slot
  * is written completely (stub and relocated entry) and the GOT trampoline
  * told to resume there before the entry jump that leads to it is written;
- * the bytes of a function are only ever changed by that one 16-byte
+ * the bytes of a function are only ever changed by that one 8-byte
  * compare-and-swap, so every thread sees either the old entry or the jump.
  */
 #include "entry_hook.h"
@@ -181,36 +181,45 @@ static int write_code(uint64_t dst, const void *src, size_t len)
 
 /* ---- the patch ----------------------------------------------------------- */
 
-/* Replaces the 16 aligned bytes at p, which hold old, with new, in one
- * atomic store.  0, or -1 if they no longer hold old. */
-static int cas16(uint64_t p, const uint8_t old[16], const uint8_t new[16])
+/* Replaces the 8 bytes at p (inside one cache line), which hold old, with
+ * new in one locked compare-and-swap: atomic for every other thread,
+ * instruction fetch included, as the bytes never straddle a cache line.
+ * 0, or -1 if they no longer hold old. */
+static int cas8(uint64_t p, uint64_t old, uint64_t new)
 {
-    uint64_t o[2], n[2];
-    memcpy(o, old, 16);
-    memcpy(n, new, 16);
     uint8_t ok;
-    __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
-                     : "=q"(ok), "+m"(*(volatile uint64_t(*)[2])p), "+a"(o[0]), "+d"(o[1])
-                     : "b"(n[0]), "c"(n[1])
+    __asm__ volatile("lock cmpxchgq %3, %1\n\tsete %0"
+                     : "=q"(ok), "+m"(*(volatile uint64_t *)p), "+a"(old)
+                     : "r"(new)
                      : "memory", "cc");
     return ok ? 0 : -1;
+}
+
+/* The start of an 8-byte window holding [at, at + len) inside one 64-byte
+ * cache line, or 0 if there is none. */
+static uint64_t cas_window(uint64_t at, uint32_t len)
+{
+    for (uint64_t w = at; w + 8 >= at + len && w + 3 >= at; w--)
+        if ((w & 63) <= 56)
+            return w;
+    return 0;
 }
 
 /* Writes the len-byte jump at `at` into the text, atomically.  A reason,
  * or NULL on success. */
 static const char *write_patch(uint64_t at, const uint8_t *jump, uint32_t len)
 {
-    uint64_t window = at & ~15ull;
-    if (at + len > window + 16)
-        return "the patch would straddle a 16-byte boundary (no atomic write)";
-    uint8_t old[16], new[16];
-    memcpy(old, (const void *)window, 16);
-    memcpy(new, old, 16);
-    memcpy(new + (at - window), jump, len);
+    uint64_t window = cas_window(at, len);
+    if (!window)
+        return "the patch would straddle a cache line (no atomic write)";
+    uint64_t old, new;
+    memcpy(&old, (const void *)window, 8);
+    new = old;
+    memcpy((uint8_t *)&new + (at - window), jump, len);
     void *page = (void *)(window & ~(PAGE - 1));
     if (mprotect(page, PAGE, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
         return "mprotect refused to make the code writable";
-    int rc = cas16(window, old, new);
+    int rc = cas8(window, old, new);
     mprotect(page, PAGE, PROT_READ | PROT_EXEC);
     return rc == 0 ? NULL : "the code changed while being patched";
 }
@@ -232,8 +241,8 @@ static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
     if (rs_x86_encode_jump(jump, RS_X86_PATCH_REL32, fn + r.patch_at, slot) != 0)
         return "no trampoline page within reach";
     uint64_t at = fn + r.patch_at;
-    if (at + RS_X86_PATCH_REL32 > ((at & ~15ull) + 16))
-        return "the patch would straddle a 16-byte boundary (no atomic write)";
+    if (!cas_window(at, RS_X86_PATCH_REL32))
+        return "the patch would straddle a cache line (no atomic write)";
     if (write_code(slot, code, sizeof code) != 0)
         return "mprotect refused to write the trampoline";
     if (rs_got_hook_set_resume(id, (void *)fn, (void *)(slot + SLOT_STUB)) != 0)

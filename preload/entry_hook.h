@@ -13,8 +13,10 @@
  *   1. rs_got_hook_set_resume(id, fn, relocated entry): the GOT trampoline
  *      now continues into the relocated entry, never into fn itself;
  *   2. fn's entry (after an endbr64, kept) is overwritten by `jmp rel32`
- *      to the stub, in one 16-byte `lock cmpxchg16b` on the aligned window
- *      holding it, with the page made RWX for the write and R-X after.
+ *      to the stub, in one `lock cmpxchg` of an 8-byte window that holds
+ *      the 5 bytes and lies inside one cache line (so the store is atomic
+ *      for other threads' instruction fetch too), with the page made RWX
+ *      for the write and R-X after.
  * So every call - through a patched GOT slot, an unpatched pointer, or a
  * direct call inside the library - runs the same pre/post machinery once
  * (got_hook.h): a GOT-hooked call goes trampoline -> relocated entry, a
@@ -23,9 +25,8 @@
  *
  * A function is left to its GOT hook (with a line on stderr when verbose)
  * when the relocation refuses (x86_relocate.h), no trampoline page can be
- * mapped near it, the patch does not fit in one aligned 16-byte window
- * (it could not be written atomically), or mprotect is refused (W^X
- * policies).  Each function is tried once; one not found yet (its library
+ * mapped near it, the 5 bytes straddle a 64-byte cache line (no atomic
+ * write), or mprotect is refused (W^X policies).  Each function is tried once; one not found yet (its library
  * is not loaded) is looked for again at every refresh.
  *
  * Limits: a thread stopped exactly between two instructions of the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_leak,
+"""test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_*,
 gobject_*.c, gst_*.c) under `refscope run --json` and asserts exactly what its
 header promises about reference counts: the summary's cycles, leaked_refs
 and rc_errors (and the plain classes), and every finding of class cycle,
@@ -196,6 +196,12 @@ SPECS = {
                     [(1, "keep_extra_ref")])],
         hooks="{samples}/rcobj.profile",
         text=("Stream", "Buffer", "keep_extra_ref")),
+    "rcobj_dlopen": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "attach", "rcobj_set_link")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "rcobj_set_link", "attach")),
     "gobject_cycle": spec(
         {"cycles": (1, 4, 144, 4), "leaked_refs": (1, 1, 48, 1),
          "reachable": None},
