@@ -77,7 +77,9 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
     zero.  reachable_types: [(type, bytes, blocks, function)] that a
     --show-reachable run must list as reachable findings (proof that the
     annotations or hooks were seen).  text: words the text report must
-    contain.  hooks: REFSCOPE_HOOKS value ("{samples}" is replaced)."""
+    contain.  hooks: REFSCOPE_HOOKS value ("{samples}" is replaced).
+    findings None: the findings are not checked one by one (a library's
+    own start-up leaks; the summary keys given still are)."""
     return dict(summary=summary, findings=findings, hooks=hooks,
                 reachable_types=reachable_types, text=text, timed=timed)
 
@@ -233,6 +235,14 @@ SPECS = {
                     1, 1, 0, [(1, "writable_copy", "libgstreamer-1.0.so")])],
         hooks="gst",
         text=("GstBuffer", "writable_copy")),
+    # GStreamer's own start-up leaks (its static plugin in a cycle through
+    # a weak ref, a few strings) are not checked; no refcount error (with
+    # GOT hooks alone, objects made inside the plugin and libgstreamer gave
+    # 15 false "decref of untracked object") and no leaked reference.
+    "gst_pipeline": spec(
+        {"cycles": None, "leaked": None, "indirect": None,
+         "reachable": None},
+        None, hooks="gobject,gst"),
     "gst_leak": spec(
         {"leaked_refs": (1, 1, 280, 1), "reachable": None},
         [leaked_ref(280, 1, "GstBuffer", "make_leak", 1, 1, 0,
@@ -590,7 +600,8 @@ def run(args):
         c.expect(obj["process"].get("exit_status") == 0, "exit_status "
                  f"{obj['process'].get('exit_status')}")
         check_summary(c, obj["summary"], s["summary"])
-        check_findings(c, obj.get("findings", []), s["findings"])
+        if s["findings"] is not None:
+            check_findings(c, obj.get("findings", []), s["findings"])
         for f in obj.get("findings", []):
             c.expect("type" in f, f"finding {finding_key(f)} has no 'type' "
                      "key (null when plain)")
