@@ -21,7 +21,9 @@
 #include "preload.h"
 #include "x86_relocate.h"
 
+#include <dlfcn.h>
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
@@ -47,6 +49,14 @@ typedef struct tramp_page {
     uint32_t used;               /* bytes handed out                         */
 } tramp_page_t;
 
+/* x86_relocate.h's functions, from librefscope-x86.so (see helper()). */
+typedef int (*relocate_fn)(const uint8_t *, uint64_t, uint64_t, uint32_t, uint64_t,
+                           rs_x86_reloc_t *);
+typedef int (*encode_fn)(uint8_t *, uint32_t, uint64_t, uint64_t);
+static relocate_fn relocate;
+static encode_fn encode;
+static int helper_state;         /* 0 not tried, 1 loaded, -1 failed         */
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t state[RS_GOT_HOOK_MAX];
 static tramp_page_t pages[MAX_PAGES];
@@ -63,6 +73,47 @@ static void say(const char *const *parts)
         rs_line_str(&l, *parts);
     rs_line_str(&l, "\n");
     rs_diag_emit(&l);
+}
+
+/* ---- the relocation helper ----------------------------------------------- */
+
+/* Loads librefscope-x86.so (x86_relocate.c with Capstone, kept out of
+ * librefscope.so: its relocation tables would cost every process about
+ * 1 ms at start-up) from librefscope.so's directory, once.  On failure
+ * says so once: functions are then hooked through the GOT only.  Returns
+ * 0 when relocate and encode are set. */
+static int helper(void)
+{
+    if (helper_state)
+        return helper_state > 0 ? 0 : -1;
+    helper_state = -1;
+    Dl_info di;
+    char path[PATH_MAX];
+    const char *slash;
+    static const char name[] = "librefscope-x86.so";
+    if (!dladdr((void *)rs_entry_hook_apply, &di) || !di.dli_fname ||
+        !(slash = strrchr(di.dli_fname, '/')) ||
+        (size_t)(slash + 1 - di.dli_fname) + sizeof name > sizeof path) {
+        say((const char *[]){ "cannot find librefscope.so's directory; "
+                              "functions are hooked through the GOT only", NULL });
+        return -1;
+    }
+    size_t dir = (size_t)(slash + 1 - di.dli_fname);
+    memcpy(path, di.dli_fname, dir);
+    memcpy(path + dir, name, sizeof name);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        relocate = (relocate_fn)dlsym(h, "rs_x86_relocate");
+        encode = (encode_fn)dlsym(h, "rs_x86_encode_jump");
+    }
+    if (!relocate || !encode) {
+        const char *why = h ? "it lacks rs_x86_relocate" : dlerror();
+        say((const char *[]){ "cannot load ", path, " (", why ? why : "?",
+                              "); functions are hooked through the GOT only", NULL });
+        return -1;
+    }
+    helper_state = 1;
+    return 0;
 }
 
 /* ---- finding definitions ------------------------------------------------- */
@@ -231,14 +282,14 @@ static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
     if (!slot)
         return "no trampoline page within reach";
     rs_x86_reloc_t r;
-    if (rs_x86_relocate((const uint8_t *)fn, fn, size, RS_X86_PATCH_REL32,
-                        slot + SLOT_STUB, &r) != 0)
+    if (relocate((const uint8_t *)fn, fn, size, RS_X86_PATCH_REL32,
+                 slot + SLOT_STUB, &r) != 0)
         return r.why;
     uint8_t code[SLOT_SIZE] = {0};
-    rs_x86_encode_jump(code, RS_X86_PATCH_ABS, slot, (uint64_t)rs_got_hook_trampoline(id));
+    encode(code, RS_X86_PATCH_ABS, slot, (uint64_t)rs_got_hook_trampoline(id));
     memcpy(code + SLOT_STUB, r.code, r.code_len);
     uint8_t jump[RS_X86_PATCH_REL32];
-    if (rs_x86_encode_jump(jump, RS_X86_PATCH_REL32, fn + r.patch_at, slot) != 0)
+    if (encode(jump, RS_X86_PATCH_REL32, fn + r.patch_at, slot) != 0)
         return "no trampoline page within reach";
     uint64_t at = fn + r.patch_at;
     if (!cas_window(at, RS_X86_PATCH_REL32))
@@ -309,7 +360,8 @@ int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
         n = RS_GOT_HOOK_MAX;
     walk_t w = { names, n, verbose, 0 };
     pthread_mutex_lock(&lock);
-    dl_iterate_phdr(visit_module, &w);
+    if (helper() == 0)
+        dl_iterate_phdr(visit_module, &w);
     pthread_mutex_unlock(&lock);
     return w.hooked;
 }

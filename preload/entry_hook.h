@@ -23,6 +23,11 @@
  * direct call goes fn -> stub -> trampoline -> relocated entry.  Step 1
  * before 2 keeps that true at every instant for threads running meanwhile.
  *
+ * The relocation code and Capstone live in librefscope-x86.so, next to
+ * librefscope.so, loaded (RTLD_LOCAL) at the first rs_entry_hook_apply();
+ * if it cannot be loaded, one line on stderr says so and every function
+ * keeps its GOT hook only.
+ *
  * A function is left to its GOT hook (with a line on stderr when verbose)
  * when the relocation refuses (x86_relocate.h), no trampoline page can be
  * mapped near it, the 5 bytes straddle a 64-byte cache line (no atomic

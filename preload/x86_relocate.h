@@ -11,7 +11,9 @@
  * memory operand and every rel32 branch for the new address, and appends
  * a jump back to the first byte after the copied instructions.  It works
  * on plain memory and addresses: nothing is written to the function, so it
- * can be tested on byte arrays (tests/unit/test_x86_relocate.c).
+ * can be tested on byte arrays (tests/unit/test_x86_relocate.c).  Built
+ * with Capstone into librefscope-x86.so, which entry_hook.c dlopens only
+ * when hooks are used (preload/CMakeLists.txt says why).
  *
  * Invariants of a successful result:
  *  - Executing code[0..code_len) at tramp_addr has the same effect as
