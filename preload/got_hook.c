@@ -313,10 +313,11 @@ __attribute__((used)) static leave_result_t rs_got_leave(uint64_t rax, uint64_t 
     if (d == 0)
         __builtin_trap();              /* cannot know where to return    */
     shadow_entry_t e = sh->e[d - 1];
+    /* Forget the popped entries (this one and abandoned ones above it): a
+     * cookie holds an object pointer, and this TLS block is a root of the
+     * leak analysis. */
+    memset(&sh->e[d - 1], 0, (sh->depth - (d - 1)) * sizeof sh->e[0]);
     sh->depth = d - 1;
-    /* Forget the popped entries: a cookie holds an object pointer, and
-     * this TLS block is a root of the leak analysis. */
-    memset(&sh->e[d - 1], 0, (RS_GOT_HOOK_SHADOW - (d - 1)) * sizeof sh->e[0]);
     *slot = e.ret;
     leave_result_t r = { e.ret, rax };
     if (e.id >= RS_GOT_HOOK_MAX)
