@@ -81,6 +81,26 @@ static int rewrite_rel32(uint8_t *copy, const cs_insn *insn, uint8_t off,
     return 0;
 }
 
+/* A call as the last copied instruction, at the code's end: `push
+ * ret(%rip); jmp *target(%rip)` and the two addresses.  The callee returns
+ * straight into the original function, after the copied bytes, where the
+ * function's own unwind info describes the frame (the copied
+ * instructions changed the stack exactly as the originals do). */
+static int emit_call(const cs_insn *insn, uint64_t target, rs_x86_reloc_t *out)
+{
+    static const uint8_t push_jmp[12] = { 0xff, 0x35, 6, 0, 0, 0,    /* push 6(%rip) */
+                                          0xff, 0x25, 8, 0, 0, 0 };  /* jmp *8(%rip) */
+    uint64_t ret = insn->address + insn->size;
+    if (out->code_len + sizeof push_jmp + 16 > RS_X86_RELOC_MAX)
+        return refuse(out, "prologue instructions too long");
+    uint8_t *p = out->code + out->code_len;
+    memcpy(p, push_jmp, sizeof push_jmp);
+    memcpy(p + 12, &ret, 8);
+    memcpy(p + 20, &target, 8);
+    out->code_len += sizeof push_jmp + 16;
+    return 0;
+}
+
 /* Checks and copies one prologue instruction to out->code + out->code_len.
  * last: no instruction follows it in the copy.  *target: a relative
  * branch's target (else left alone), checked by the caller once the copied
@@ -89,8 +109,13 @@ static int copy_one(csh cs, const cs_insn *insn, uint64_t tramp_addr, int last,
                     uint64_t *target, rs_x86_reloc_t *out)
 {
     const cs_x86 *x = &insn->detail->x86;
-    if (cs_insn_group(cs, insn, CS_GRP_CALL))
-        return refuse(out, "a call in the prologue");
+    if (cs_insn_group(cs, insn, CS_GRP_CALL)) {
+        if (!last)
+            return refuse(out, "a call in the prologue before the patch size");
+        if (!branch_target(cs, insn, target))
+            return refuse(out, "an indirect call in the prologue");
+        return emit_call(insn, *target, out);
+    }
     if (cs_insn_group(cs, insn, CS_GRP_RET) || cs_insn_group(cs, insn, CS_GRP_IRET))
         return refuse(out, "a ret before the patch size (function too short)");
     if (cs_insn_group(cs, insn, CS_GRP_INT))
@@ -141,7 +166,8 @@ static int copy_prologue(csh cs, cs_insn *insn, const uint8_t *fn, uint64_t fn_a
         if (target)
             targets[n_targets++] = target;
         out->copied += insn->size;
-        tail_jump = insn->id == X86_INS_JMP;   /* nothing to go back to */
+        /* Nothing to go back to after a tail jump; a call returns there. */
+        tail_jump = insn->id == X86_INS_JMP || insn->id == X86_INS_CALL;
     }
     uint64_t lo = fn_addr + out->patch_at, back = lo + out->copied;
     for (uint32_t i = 0; i < n_targets; i++)

@@ -28,10 +28,15 @@
  *    decoded over the whole function extent; a jump to the entry itself is
  *    a real call and fine).
  *
+ * A direct call as the last copied instruction is moved as `push
+ * return-address; jmp target` (absolute), so the callee returns into the
+ * original function right after the copied bytes: its unwind info stays
+ * right for the callee's stack walks.
+ *
  * It refuses (returns -1 with a static reason in why) rather than guess:
- * a function shorter than the patch, bytes Capstone cannot decode, a call,
- * ret, interrupt, indirect or short (rel8) branch, loop or jrcxz in the
- * copied instructions, an unconditional jmp that is not the last copied
+ * a function shorter than the patch, bytes Capstone cannot decode, a ret,
+ * interrupt, indirect or short (rel8) branch, loop or jrcxz in the copied
+ * instructions, a call or unconditional jmp that is not the last copied
  * instruction, a conditional branch into the copied bytes, a displacement
  * that no longer fits in 32 bits at the new address, or a branch from
  * later code into the patched bytes.

@@ -2,9 +2,10 @@
  * test_x86_relocate.c - unit tests of preload/x86_relocate.c (linked as the
  * small static library refscope_x86reloc, no LD_PRELOAD): RIP-relative
  * mov/lea and rel32 jcc re-encoded for the trampoline's address, the jump
- * back, endbr64 kept at the entry, and every refusal (short function, ret
- * or jmp before the patch size, rel8 jcc, call, displacement out of range,
- * a later branch into the patched bytes) with its reason.
+ * back, endbr64 kept at the entry, a call as the last copied instruction,
+ * and every refusal (short function, ret, jmp or call before the patch
+ * size, rel8 jcc, displacement out of range, a later branch into the
+ * patched bytes, undecodable bytes) with its reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,8 +161,34 @@ static void test_refuses_jmp_before_patch_and_call(void **state)
     static const uint8_t jmp_mid[] = { 0x55, 0xe9, 0x00, 0x01, 0x00, 0x00, 0x48, 0x89,
                                        0xe5, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xe5, 0xc3 };
     assert_refused(jmp_mid, sizeof jmp_mid, RS_X86_PATCH_ABS, TRAMP, "jmp before the patch size");
-    static const uint8_t call[] = { 0xe8, 0x00, 0x01, 0x00, 0x00, 0x31, 0xc0, 0xc3 };
-    assert_refused(call, sizeof call, RS_X86_PATCH_REL32, TRAMP, "call in the prologue");
+    /* A call before the patch size is refused (its return address would
+     * lie inside the patched bytes). */
+    static const uint8_t call[] = { 0xe8, 0x00, 0x01, 0x00, 0x00, 0x31, 0xc0, 0x31,
+                                    0xc0, 0x31, 0xc0, 0x31, 0xc0, 0x31, 0xc0, 0xc3 };
+    assert_refused(call, sizeof call, RS_X86_PATCH_ABS, TRAMP, "call in the prologue");
+}
+
+static void test_call_as_last_instruction(void **state)
+{
+    /* gst_caps_new_any: sub $8,%rsp; call gst_caps_new_empty; ... */
+    static const uint8_t fn[] = {
+        0x48, 0x83, 0xec, 0x08,                     /* sub $0x8,%rsp         */
+        0xe8, 0x57, 0xff, 0xff, 0xff,               /* call fn+9-0xa9        */
+        0x83, 0x48, 0x10, 0x10,                     /* orl $0x10,0x10(%rax)  */
+        0x48, 0x83, 0xc4, 0x08, 0xc3,               /* add $8,%rsp; ret      */
+    };
+    rs_x86_reloc_t r;
+    assert_int_equal(rs_x86_relocate(fn, FN, sizeof fn, RS_X86_PATCH_REL32, TRAMP, &r), 0);
+    assert_int_equal(r.copied, 9);
+    assert_memory_equal(r.code, fn, 4);
+    static const uint8_t push_jmp[12] = { 0xff, 0x35, 6, 0, 0, 0, 0xff, 0x25, 8, 0, 0, 0 };
+    assert_memory_equal(r.code + 4, push_jmp, 12);
+    uint64_t ret, target;
+    memcpy(&ret, r.code + 16, 8);
+    memcpy(&target, r.code + 24, 8);
+    assert_int_equal(ret, FN + 9);                  /* returns into the original */
+    assert_int_equal(target, FN + 9 - 0xa9);
+    assert_int_equal(r.code_len, 4 + 28);           /* no jump back          */
 }
 
 static void test_refuses_displacement_out_of_range(void **state)
@@ -220,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_refuses_short_function),
         cmocka_unit_test(test_refuses_ret_before_patch),
         cmocka_unit_test(test_refuses_jmp_before_patch_and_call),
+        cmocka_unit_test(test_call_as_last_instruction),
         cmocka_unit_test(test_refuses_displacement_out_of_range),
         cmocka_unit_test(test_refuses_branch_back_into_patch),
         cmocka_unit_test(test_refuses_undecodable),
