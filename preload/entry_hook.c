@@ -60,7 +60,7 @@ static int helper_state;         /* 0 not tried, 1 loaded, -1 failed         */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t state[RS_GOT_HOOK_MAX];
 static tramp_page_t pages[MAX_PAGES];
-static uint32_t n_pages, n_hooked, n_refused;
+static uint32_t n_pages;
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -319,12 +319,10 @@ static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW
     state[id] = why ? REFUSED : HOOKED;
     const char *where = m->name && *m->name ? m->name : "the executable";
     if (why) {
-        n_refused++;
         if (w->verbose)
             say((const char *[]){ w->names[id], " in ", where, ": entry not hooked (", why,
                                   "); hooked through the GOT only", NULL });
     } else {
-        n_hooked++;
         w->hooked++;
         if (w->verbose)
             say((const char *[]){ w->names[id], " in ", where, ": entry hooked", NULL });
@@ -366,21 +364,8 @@ int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
     return w.hooked;
 }
 
-void rs_entry_hook_stats(uint32_t *hooked, uint32_t *refused)
-{
-    pthread_mutex_lock(&lock);
-    *hooked = n_hooked;
-    *refused = n_refused;
-    pthread_mutex_unlock(&lock);
-}
-
 #else /* not x86-64 Linux */
 
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose) { return 0; }
-void rs_entry_hook_stats(uint32_t *hooked, uint32_t *refused)
-{
-    *hooked = 0;
-    *refused = 0;
-}
 
 #endif

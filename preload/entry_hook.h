@@ -72,7 +72,4 @@
  */
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose);
 
-/* Functions entry-hooked and refused so far. */
-void rs_entry_hook_stats(uint32_t *hooked, uint32_t *refused);
-
 #endif /* RS_ENTRY_HOOK_H */
