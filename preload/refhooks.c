@@ -6,7 +6,9 @@
  * At start-up the list is parsed (built-in names and profile files; an
  * error is said once on stderr as "refscope: file:line: message" and no
  * function is hooked - the program runs as usual) and every named function
- * gets a GOT trampoline (got_hook.h).  Per call:
+ * gets a GOT trampoline (got_hook.h) and, unless REFSCOPE_ENTRY_HOOKS=0,
+ * an entry hook where its entry can be patched (entry_hook.h), so that a
+ * library's calls to its own functions are seen too.  Per call:
  *   incref/decref arg=N   pre: the stack, the counter before the call,
  *                         the event; no post hook.  A decref is recorded
  *                         before the call that may free the object.
@@ -16,6 +18,9 @@
  *                         is an incref.
  *   ctor, or `returns`    pre captures the stack into the cookie, post
  *                         records with the object (return value or arg).
+ * A ctor's event takes its sequence number when the call is entered, so
+ * that references taken inside the constructor, or a nested hooked
+ * constructor, come after it (rs_refhist_adopt_ctor).
  * Every call with a post hook is also tagged with its pre stack
  * (rs_got_hook_set_caller_stack): stacks captured inside the call (its
  * allocations) end at the return stub and continue with that stack.
@@ -35,7 +40,7 @@
  * the real one with the caller's return address intact.  The count is
  * polled (one load and compare) at every hook event, annotation and
  * recorded allocation; when it moved, the GOT of every module is patched
- * again (idempotent).  Not from an allocation made by ld.so itself (the
+ * again (idempotent) and the entries of newly loaded functions hooked.  Not from an allocation made by ld.so itself (the
  * dlopen in progress on this thread: its modules are not relocated yet);
  * the new library's constructors run after relocation, so their first
  * allocation or hooked call is where the refresh happens at the latest.
