@@ -49,7 +49,8 @@
 _Static_assert(N_TRAMPOLINES == RS_GOT_HOOK_MAX + 2, "trampoline count");
 #define STR_(x) #x
 #define STR(x)  STR_(x)
-#define NAME_BUCKETS    256
+#define NAME_BUCKETS    1032     /* open addressing, at most 1/4 full */
+_Static_assert(NAME_BUCKETS >= 4 * N_TRAMPOLINES, "name index load");
 
 /* ---- assembly ---------------------------------------------------------- */
 
@@ -192,7 +193,10 @@ static uint32_t n_hooks;
 static rs_got_pre_fn pre_hook;
 static rs_got_post_fn post_hook;
 static void *_Atomic originals[N_TRAMPOLINES];
-static uint8_t name_index[NAME_BUCKETS];     /* id + 1, 0 = empty         */
+/* Where a call continues after pre: the relocated entry of an
+ * entry-hooked function (entry_hook.h), else NULL = originals[id]. */
+static void *_Atomic resume[N_TRAMPOLINES];
+static uint16_t name_index[NAME_BUCKETS];    /* id + 1, 0 = empty         */
 static _Atomic uint64_t n_patched, n_skipped;
 static int installed;
 
@@ -229,7 +233,7 @@ static void index_name(uint32_t id)
     uint32_t i = hash_name(id_name(id)) % NAME_BUCKETS;
     while (name_index[i])
         i = (i + 1) % NAME_BUCKETS;
-    name_index[i] = (uint8_t)(id + 1);
+    name_index[i] = (uint16_t)(id + 1);
 }
 
 /* ---- hot path ---------------------------------------------------------- */
@@ -261,13 +265,23 @@ static uint64_t dlsym_post(uint64_t ret, const uint64_t cookie[2])
     return ret;
 }
 
+/* Where a call of id continues.  Read after pre: pre may entry-hook the
+ * function (a refresh after dlopen), and the original's entry then leads
+ * back here. */
+static uint64_t continue_at(uint32_t id)
+{
+    void *target = atomic_load_explicit(&resume[id], memory_order_acquire);
+    if (!target)
+        target = atomic_load_explicit(&originals[id], memory_order_relaxed);
+    return (uint64_t)target;
+}
+
 __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *args,
                                                    uint64_t *slot)
 {
-    void *target = atomic_load_explicit(&originals[id], memory_order_relaxed);
     shadow_t *sh = &shadow;
     if (sh->busy)
-        return (uint64_t)target;
+        return continue_at(id);
     sh->busy = 1;
     uint64_t cookie[2] = { 0, 0 };
     int internal = id >= RS_GOT_HOOK_MAX;
@@ -281,7 +295,7 @@ __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *
         *slot = (uint64_t)rs_got_return_stub;
     }
     sh->busy = 0;
-    return (uint64_t)target;
+    return continue_at(id);
 }
 
 typedef struct leave_result {
@@ -300,6 +314,10 @@ __attribute__((used)) static leave_result_t rs_got_leave(uint64_t rax, uint64_t 
     if (d == 0)
         __builtin_trap();              /* cannot know where to return    */
     shadow_entry_t e = sh->e[d - 1];
+    /* Forget the popped entries (this one and abandoned ones above it): a
+     * cookie holds an object pointer, and this TLS block is a root of the
+     * leak analysis. */
+    memset(&sh->e[d - 1], 0, (sh->depth - (d - 1)) * sizeof sh->e[0]);
     sh->depth = d - 1;
     *slot = e.ret;
     leave_result_t r = { e.ret, rax };
@@ -550,6 +568,18 @@ void *rs_got_hook_trampoline(uint32_t id)
     return id < n_hooks ? tramp(id) : NULL;
 }
 
+int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at)
+{
+    if (id >= n_hooks || !original || !resume_at)
+        return -1;
+    void *expected = NULL;
+    if (!atomic_compare_exchange_strong(&originals[id], &expected, original) &&
+        expected != original)
+        return -1;
+    atomic_store(&resume[id], resume_at);
+    return 0;
+}
+
 void *rs_got_hook_filter_dlsym(const char *name, void *result)
 {
     if (!installed || !name || !result)
@@ -614,6 +644,7 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
 int rs_got_hook_refresh(void) { return -1; }
 void *rs_got_hook_original(uint32_t id) { return NULL; }
 void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
+int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at) { return -1; }
 void *rs_got_hook_filter_dlsym(const char *name, void *result) { return result; }
 int rs_got_hook_is_return_stub(uint64_t pc) { return 0; }
 uint64_t rs_got_hook_pending_return(uint32_t k) { return 0; }

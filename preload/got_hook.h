@@ -81,6 +81,14 @@ int rs_got_hook_refresh(void);
 void *rs_got_hook_original(uint32_t id);
 void *rs_got_hook_trampoline(uint32_t id);
 
+/* Entry hooks (entry_hook.h): from now on a call through id's trampoline
+ * continues at resume_at (the function's relocated entry) instead of at
+ * original, whose entry now jumps to the trampoline itself; each call then
+ * passes the trampoline exactly once, whichever way it came.  original
+ * becomes id's original if none was known.  Returns 0, or -1 when id is
+ * not hooked or another original is known (nothing changed). */
+int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at);
+
 /* Maps a dlsym result for name to the trampoline when it is a hooked
  * function's real address (for a dlsym interposer); else returns result. */
 void *rs_got_hook_filter_dlsym(const char *name, void *result);

@@ -78,6 +78,9 @@ typedef struct rs_settings {
                                  absolute paths separated by ':', "" = none */
     char     tool[PATH_MAX];  /* REFSCOPE_TOOL: refscope for the gate, ""
                                  = look for it (exit_gate.c)              */
+    int      entry_hooks;     /* REFSCOPE_ENTRY_HOOKS: 0 GOT hooks only, 1
+                                 entry hooks too, 2 and say per function
+                                 (refhooks.c, entry_hook.h)               */
 } rs_settings_t;
 
 /* Read-only after rs_settings_load(). */

@@ -42,6 +42,8 @@ typedef struct rs_rc_call {
                                 order rule): a `before` of 0 is held         */
     uint32_t      stack_id;  /* where it happened, 0 unknown                 */
     int64_t       before;    /* counter value before this event              */
+    uint32_t      seq;       /* event sequence number, 0: take one now (a
+                                ctor's is taken when its call is entered)    */
     rs_obj_info_t info;      /* what a newly seen object is (type may be 0)  */
 } rs_rc_call_t;
 

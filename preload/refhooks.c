@@ -6,7 +6,9 @@
  * At start-up the list is parsed (built-in names and profile files; an
  * error is said once on stderr as "refscope: file:line: message" and no
  * function is hooked - the program runs as usual) and every named function
- * gets a GOT trampoline (got_hook.h).  Per call:
+ * gets a GOT trampoline (got_hook.h) and, unless REFSCOPE_ENTRY_HOOKS=0,
+ * an entry hook where its entry can be patched (entry_hook.h), so that a
+ * library's calls to its own functions are seen too.  Per call:
  *   incref/decref arg=N   pre: the stack, the counter before the call,
  *                         the event; no post hook.  A decref is recorded
  *                         before the call that may free the object.
@@ -19,6 +21,9 @@
  *   ctor out=N            pre keeps args[N] (a T **) in the cookie; post
  *                         reads the object through it when the call
  *                         returned an int >= 0 (see profile.h).
+ * A ctor's event takes its sequence number when the call is entered, so
+ * that references taken inside the constructor, or a nested hooked
+ * constructor, come after it (rs_refhist_adopt_ctor).
  * Every call with a post hook is also tagged with its pre stack
  * (rs_got_hook_set_caller_stack): stacks captured inside the call (its
  * allocations) end at the return stub and continue with that stack.
@@ -38,7 +43,7 @@
  * the real one with the caller's return address intact.  The count is
  * polled (one load and compare) at every hook event, annotation and
  * recorded allocation; when it moved, the GOT of every module is patched
- * again (idempotent).  Not from an allocation made by ld.so itself (the
+ * again (idempotent) and the entries of newly loaded functions hooked.  Not from an allocation made by ld.so itself (the
  * dlopen in progress on this thread: its modules are not relocated yet);
  * the new library's constructors run after relocation, so their first
  * allocation or hooked call is where the refresh happens at the latest.
@@ -57,6 +62,7 @@
  */
 #include "refcount.h"
 
+#include "entry_hook.h"
 #include "got_hook.h"
 #include "guard.h"
 #include "preload.h"
@@ -164,10 +170,11 @@ static int read_counter(uint32_t id, uint64_t obj, int64_t *v)
 }
 
 static void hook_event(uint32_t id, uint64_t obj, uint8_t op, uint32_t stack,
-                       int counted, int64_t before)
+                       int counted, int64_t before, uint32_t seq)
 {
     rs_rc_call_t c = { .obj = obj, .op = op, .counted = (uint8_t)counted,
-                       .stack_id = stack, .before = before, .info = info_of(id) };
+                       .stack_id = stack, .before = before, .seq = seq,
+                       .info = info_of(id) };
     if (op == RS_REF_CTOR)
         c.info.type_id = resolve_type(id, obj);
     rs_obj_t o;
@@ -193,13 +200,17 @@ static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
     if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
+        /* A ctor's event takes its sequence number now, at the call's
+         * entry: refs taken inside the constructor, a nested hooked
+         * constructor's event, come after it (rs_refhist_adopt_ctor). */
+        uint32_t high = h->kind == RS_HOOK_CTOR ? rs_refhist_next_seq() : (uint32_t)before;
         cookie[0] = obj;
-        cookie[1] = stack | (uint64_t)(uint32_t)before << 32;
+        cookie[1] = stack | (uint64_t)high << 32;
         rs_got_hook_set_caller_stack(stack);   /* for stacks taken inside */
         want = 1;
     } else {
         hook_event(id, obj, h->kind == RS_HOOK_DECREF ? RS_REF_DECREF : RS_REF_INCREF,
-                   stack, counted, before);
+                   stack, counted, before, 0);
     }
     rs_guard_leave();
     errno = saved_errno;
@@ -222,13 +233,13 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
     int64_t now = 0;
     int counted = read_counter(id, obj, &now) == 0;
     if (h->kind == RS_HOOK_CTOR) {
-        hook_event(id, obj, RS_REF_CTOR, stack, 0, 0);
+        hook_event(id, obj, RS_REF_CTOR, stack, 0, 0, (uint32_t)(cookie[1] >> 32));
     } else if (h->kind == RS_HOOK_SINK && h->arg >= 0) {
         /* Only the low 32 bits of the value before fit in the cookie. */
         if (counted && (uint32_t)now != (uint32_t)(cookie[1] >> 32))
-            hook_event(id, obj, RS_REF_INCREF, stack, 1, now - 1);
+            hook_event(id, obj, RS_REF_INCREF, stack, 1, now - 1, 0);
     } else {
-        hook_event(id, obj, RS_REF_INCREF, stack, counted, now - 1);
+        hook_event(id, obj, RS_REF_INCREF, stack, counted, now - 1, 0);
     }
     rs_guard_leave();
     errno = saved_errno;
@@ -257,6 +268,14 @@ static void prepare_hook(uint32_t id)
         type_fn[id] = (type_fn_t)dlsym(RTLD_DEFAULT, t->text);
 }
 
+/* Entry hooks for the functions whose library is loaded (entry_hook.h);
+ * after the GOT hooks, which they continue into. */
+static void entry_hooks(void)
+{
+    if (rs_settings.entry_hooks)
+        rs_entry_hook_apply(names, set->n_hooks, rs_settings.entry_hooks > 1);
+}
+
 void rs_refhooks_init(void)
 {
     const char *list = rs_settings.hooks;
@@ -283,6 +302,7 @@ void rs_refhooks_init(void)
         say("cannot hook functions on this platform; REFSCOPE_HOOKS=", list);
         return;
     }
+    entry_hooks();
     rs_refhooks_installed = 1;
 }
 
@@ -299,6 +319,7 @@ void rs_refhooks_poll_slow(uint64_t pc0)
     int saved_errno = errno;
     rs_guard_enter();
     rs_got_hook_refresh();
+    entry_hooks();
     rs_guard_leave();
     errno = saved_errno;
 }
@@ -309,5 +330,6 @@ void rs_refhooks_refresh(void)
         return;
     rs_guard_enter();
     rs_got_hook_refresh();
+    entry_hooks();
     rs_guard_leave();
 }

@@ -95,6 +95,13 @@ static const setting_t settings_table[] = {
      "gobject,/path/my.profile; an error in a profile is reported as "
      "file:line and nothing is hooked",
      SET_STRING, 0, 0, FIELD(hooks), NULL, NULL},
+    {"REFSCOPE_ENTRY_HOOKS", "1",
+     "1: REFSCOPE_HOOKS functions are also hooked at their entry, so calls a "
+     "library makes to its own functions (GLib, GStreamer) are seen; 0: only "
+     "calls through the GOT are (the entry code is never changed); 2: as 1, "
+     "and one line on stderr per function says whether its entry was hooked "
+     "or why not",
+     SET_UINT, 0, 2, FIELD(entry_hooks), NULL, NULL},
     {"REFSCOPE_HISTORY", "1024",
      "reference events kept per refcounted object before balanced pairs are "
      "compacted away (0..1000000); 0 turns the reference history off",
@@ -185,6 +192,7 @@ static void apply_defaults(rs_settings_t *s)
     s->suppressions[0] = '\0';
     s->tool[0] = '\0';
     s->history = 1024;
+    s->entry_hooks = 1;
     s->snapshot_signal = 0;
     s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");

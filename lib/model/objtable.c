@@ -156,16 +156,6 @@ static int recycled(const rs_obj_t *o)
     return o->rc_width == 0 && o->event_count <= 0;
 }
 
-/* A duplicate ctor right after the object's ctor is the call that
- * contained it (a hooked constructor calling another through its PLT):
- * its stack, the one the program called, replaces the inner one. */
-static void outer_ctor(rs_obj_t *o, const rs_ref_event_t *ev)
-{
-    rs_refhist_t *h = o->hist;
-    if (h && h->n && h->events[h->n - 1].op == RS_REF_CTOR)
-        h->events[h->n - 1].stack_id = ev->stack_id;
-}
-
 /* Ends o's hold (objtable.h, the annotation-order rule); *held (may be
  * NULL) gets the held decref: the last history event, or one with stack 0
  * when there is no history. */
@@ -220,8 +210,6 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
     if (opts && opts->ended)
         opts->ended->op = 0;
-    if (o && result == RS_OBJ_DUP_CTOR)
-        outer_ctor(o, ev);
     if (o && result != RS_OBJ_DUP_CTOR) {
         if (o->flags & RS_OBJ_HELD)
             end_hold(o, opts ? opts->ended : NULL);
@@ -231,6 +219,10 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
             result = RS_OBJ_ERROR;
         if (opts && opts->hold && ev->op == RS_REF_DECREF)
             o->flags |= RS_OBJ_HELD;
+    } else if (o && opts && opts->history &&
+               rs_refhist_adopt_ctor(&o->hist, ev) == 1) {
+        o->event_count++;             /* created inside this ctor call */
+        o->flags &= (uint8_t)~RS_OBJ_SEEN_LATE;
     }
     if (o && out)
         *out = *o;

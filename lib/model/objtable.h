@@ -112,14 +112,16 @@ void rs_objtable_destroy(rs_objtable_t *t);
  * Records reference event *ev (op RS_REF_CTOR/INCREF/DECREF) on the object
  * at addr under one shard lock.  An unknown address is created by a ctor
  * or an incref (the latter flagged RS_OBJ_SEEN_LATE) with *info; a decref
- * of an unknown address records nothing.  event_count moves by +1/-1.
- * A ctor of a tracked object is ignored (RS_OBJ_DUP_CTOR: a constructor
- * calling another hooked one; when the object's latest event is its ctor,
- * the outer call's stack replaces the inner one's in the history, so the
- * creation is shown where the program called), except when its count is kept from events
- * and is 0 or below: the library recycled a released object from a pool
- * of its own (cairo's patterns, libdbus's message cache), so the ctor is
- * recorded (RS_OBJ_UPDATED) and starts the object's new life.  If
+ * of an unknown address records nothing.  event_count moves by +1/-1.  A
+ * ctor of a tracked object (RS_OBJ_DUP_CTOR) is only kept, as the first
+ * event, when its call began before every logged event (ev->seq taken at
+ * the call's entry; rs_refhist_adopt_ctor): then the object was created
+ * inside it, the count grows by one for a ctor put first and the object
+ * is no longer SEEN_LATE.  A ctor of a tracked object whose count is kept
+ * from events and is 0 or below is not a duplicate: the library recycled
+ * a released object from a pool of its own (cairo's patterns, libdbus's
+ * message cache), so the ctor is recorded (RS_OBJ_UPDATED) and starts
+ * the object's new life.  If
  * out is not NULL the object's state after the event is copied there.
  * Returns an rs_obj_result_t.  When only the history append fails the
  * count is still updated and RS_OBJ_ERROR is returned.

@@ -87,18 +87,21 @@
  *            g_type_name(word at offset 0).  GstObject is a GObject:
  *            gst_object_ref calls g_object_ref, so use "gobject,gst".
  *            libgstreamer calls its own functions directly (not through
- *            its GOT), so gst_mini_object_init is seen only when another
- *            library calls it; the constructors a program calls are
- *            hooked as ctors returning the object: gst_buffer_new,
+ *            its GOT): the preload's entry hooks see those calls (also
+ *            gst_mini_object_init inside GStreamer's constructors).  The
+ *            constructors a program calls are hooked too, as ctors
+ *            returning the object, for functions whose entry cannot be
+ *            patched and for REFSCOPE_ENTRY_HOOKS=0: gst_buffer_new,
  *            _new_allocate, _new_wrapped, _new_wrapped_full, _new_memdup,
  *            gst_buffer_copy_region, _copy_deep, gst_mini_object_copy
  *            (gst_buffer_copy, gst_caps_copy...), gst_caps_new_empty,
  *            _new_any, _new_empty_simple, gst_caps_from_string (variadic
- *            ones are not).  Objects created inside GStreamer are first
- *            seen at their first hooked ref/unref, and refs/unrefs that
- *            GStreamer takes internally are not in their histories (the
- *            counter itself is read from the object, so counts are right).
- *            Like gobject, gst makes GLib's slice allocator use malloc.
+ *            ones are not).  Without entry hooks, objects created inside
+ *            GStreamer are first seen at their first hooked ref/unref and
+ *            refs/unrefs GStreamer takes internally are missing from their
+ *            histories (counts stay right: the counter is read from the
+ *            object).  Like gobject, gst makes GLib's slice allocator use
+ *            malloc.
  *
  *   cairo    counter events (cairo_reference_count_t lives in private
  *            structs); surfaces (cairo_image_surface_create, _for_data,

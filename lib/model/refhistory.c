@@ -190,6 +190,30 @@ int rs_refhist_append(rs_refhist_t **logp, const rs_ref_event_t *e,
     return 0;
 }
 
+int rs_refhist_adopt_ctor(rs_refhist_t **logp, const rs_ref_event_t *e)
+{
+    rs_refhist_t *log = *logp;
+    if (!log || !log->n || log->pairs_dropped || log->decrefs_dropped ||
+        (int32_t)(log->events[0].seq - e->seq) <= 0)
+        return -1;
+    if (log->events[0].op == RS_REF_CTOR) {
+        log->events[0] = *e;
+        return 0;
+    }
+    if (log->n == log->cap) {
+        uint32_t cap = log->cap * 2;
+        rs_refhist_t *grown = cap > (1u << 28) ? NULL : rs_mem_realloc(log, log_size(cap));
+        if (!grown)
+            return -1;
+        grown->cap = cap;
+        *logp = log = grown;
+    }
+    memmove(&log->events[1], &log->events[0], log->n * sizeof log->events[0]);
+    log->events[0] = *e;
+    log->n++;
+    return 1;
+}
+
 void rs_refhist_free(rs_refhist_t *log) { rs_mem_free(log); }
 
 uint64_t rs_refhist_bytes(const rs_refhist_t *log)

@@ -86,6 +86,19 @@ uint32_t rs_refhist_next_seq(void);
 int rs_refhist_append(rs_refhist_t **log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks);
 
+/*
+ * A ctor event e arriving for an object that already has a log: when the
+ * constructor call began (e->seq, taken when it was entered) before every
+ * event in the log and nothing was compacted away, the object was created
+ * inside that call and the logged events happened inside it (a nested
+ * hooked constructor, refs the constructor takes and drops itself).  Then
+ * e becomes the first event: it replaces a ctor at the front (the
+ * outermost call is the one the program made; returns 0) or is inserted
+ * before the others (returns 1: one more reference).  Otherwise, or when
+ * memory runs out, nothing changes and -1 is returned.
+ */
+int rs_refhist_adopt_ctor(rs_refhist_t **log, const rs_ref_event_t *e);
+
 /* Frees a log; NULL is accepted. */
 void rs_refhist_free(rs_refhist_t *log);
 

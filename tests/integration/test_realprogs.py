@@ -5,9 +5,11 @@ Each program is run natively and with LD_PRELOAD=librefscope.so
 (REFSCOPE_QUIET=1, REFSCOPE_OUT=temporary directory); stdout and exit
 status must be identical, and at least one snapshot must be written.
 Programs: python3 with threads, perl, git --version, git status in a
-temporary repository, cmake --version, sort of a generated 50 MB file, and
-the alloc_edges sample (allocator corner cases).  A program that is not
-installed is reported as skipped, not failed.
+temporary repository, cmake --version, sort of a generated 50 MB file, the
+alloc_edges sample (allocator corner cases), and gsettings (GLib, GIO and
+two threads of its own) with REFSCOPE_HOOKS=gobject: libgobject's
+functions entry-hooked, no refcount error may be reported on stderr.  A
+program that is not installed is reported as skipped, not failed.
 
 Regressions of bugs found by running real programs (each also run without
 REFSCOPE_QUIET, where the summary on stderr could change what a parent
@@ -207,7 +209,12 @@ def programs(args, tmp):
          lambda _: make_sort_input(sort_in, args.sort_mb)),
         ("alloc_edges", [os.path.join(args.samples_dir, "alloc_edges")],
          None, None),
+        ("gsettings-gobject", ["gsettings", "list-recursively"], None, None),
     ]
+
+
+# Programs run with profile hooks: name -> REFSCOPE_HOOKS.
+HOOKS = {"gsettings-gobject": "gobject"}
 
 
 def regressions(args, tmp):
@@ -246,8 +253,13 @@ def run_one(args, tmp, name, argv, cwd, setup):
     out = os.path.join(tmp, "out-" + name)
     os.mkdir(out)
     env = rstest.preload_env(args.preload, out, REFSCOPE_QUIET=1, LC_ALL="C")
+    if name in HOOKS:
+        env["REFSCOPE_HOOKS"] = HOOKS[name]
     pre = subprocess.run(argv, cwd=cwd, env=env, capture_output=True,
                          timeout=600)
+    rstest.check(b"refcount error" not in pre.stderr, f"{name}: refcount "
+                 f"errors under the preload:\n"
+                 f"{pre.stderr.decode(errors='replace')[-2000:]}")
     rstest.check(pre.returncode == native.returncode, f"{name}: exit status "
                  f"{pre.returncode} under the preload, {native.returncode} "
                  f"natively; stderr:\n{pre.stderr.decode(errors='replace')[-2000:]}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_leak,
+"""test_refcount - runs one refcounted sample (samples/rc_*.c, rcobj_*,
 and the samples of the built-in profiles: gobject_*.c, gst_*.c, cairo_*.c,
 harfbuzz_*.c, dbus_*.c, openssl_*.c, sdbus_*.c) under `refscope run
 --json` and asserts exactly what its header promises about reference counts: the summary's cycles, leaked_refs
@@ -53,9 +53,13 @@ def cycle(groups, nbytes, blocks, type_, alloc, members, edges,
 
 def leaked_ref(nbytes, blocks, type_, alloc, refs, refcount, pointers,
                unbalanced, block=None):
-    """A leaked_ref finding; unbalanced: [(count, function in the stack)];
-    block: (object, objects, block size) when the object is one of several
-    in its block, else None."""
+    """A leaked_ref finding; unbalanced: [(count, function in the stack)]
+    or [(count, function in the stack, first)] for a reference taken inside
+    a library: first is the function of the stack's first frame, or a
+    library file name ("libgstreamer-1.0.so") its module must contain (a
+    static function of a stripped library has no name); block: (object,
+    objects, block size) when the object is one of several in its block,
+    else None."""
     return dict(cls="leaked_ref", bytes=nbytes, blocks=blocks, type=type_,
                 alloc=alloc, refs=refs, refcount=refcount, pointers=pointers,
                 unbalanced=unbalanced, block=block)
@@ -92,7 +96,9 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
     inside the library): every indirect finding must have this function
     in its allocation stack, and together they must make the summary's
     "indirect" bytes and blocks exactly.  stderr: {text: n}, exactly n
-    lines of refscope's stderr contain text."""
+    lines of refscope's stderr contain text.  findings None: the findings
+    are not checked one by one (a library's own start-up leaks; the
+    summary keys given still are)."""
     return dict(summary=summary, findings=findings, hooks=hooks,
                 reachable_types=reachable_types, text=text, timed=timed,
                 indirect_through=indirect_through, stderr=stderr or {})
@@ -250,6 +256,12 @@ SPECS = {
                     [(1, "keep_extra_ref")])],
         hooks="{samples}/rcobj.profile",
         text=("Stream", "Buffer", "keep_extra_ref")),
+    "rcobj_dlopen": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "attach", "rcobj_set_link")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "rcobj_set_link", "attach")),
     "gobject_cycle": spec(
         {"cycles": (1, 4, 144, 4), "leaked_refs": (1, 1, 48, 1),
          "reachable": None},
@@ -266,6 +278,27 @@ SPECS = {
         hooks="gobject",
         reachable_types=[("RsItem", 48, 1, "keep_model")],
         text=("RsNode", "RsItem", "leak_a_ref")),
+    "gobject_internal_ref": spec(
+        {"leaked_refs": (1, 1, 48, 1), "reachable": None},
+        [leaked_ref(48, 1, "RsItem", "make_value_leak", 1, 1, 0,
+                    [(1, "forget_value", "g_value_set_object")])],
+        hooks="gobject",
+        reachable_types=[("RsItem", 48, 1, "keep_item")],
+        text=("RsItem", "g_value_set_object", "forget_value")),
+    "gst_internal": spec(
+        {"leaked_refs": (1, 1, 280, 1), "reachable": None},
+        [leaked_ref(280, 1, "GstBuffer", "gst_mini_object_make_writable",
+                    1, 1, 0, [(1, "writable_copy", "libgstreamer-1.0.so")])],
+        hooks="gst",
+        text=("GstBuffer", "writable_copy")),
+    # GStreamer's own start-up leaks (its static plugin in a cycle through
+    # a weak ref, a few strings) are not checked; no refcount error (with
+    # GOT hooks alone, objects made inside the plugin and libgstreamer gave
+    # 15 false "decref of untracked object") and no leaked reference.
+    "gst_pipeline": spec(
+        {"cycles": None, "leaked": None, "indirect": None,
+         "reachable": None},
+        None, hooks="gobject,gst"),
     "gst_leak": spec(
         {"leaked_refs": (1, 1, 280, 1), "reachable": None},
         [leaked_ref(280, 1, "GstBuffer", "make_leak", 1, 1, 0,
@@ -473,7 +506,7 @@ def check_leaked_ref(c, f, w):
     c.expect(len(unbalanced) == len(w["unbalanced"]), f"{tag}: expected "
              f"{len(w['unbalanced'])} unbalanced incref stack(s), got "
              f"{[(u.get('count'), fns(u.get('stack'))) for u in unbalanced]}")
-    for count, fn in w["unbalanced"]:
+    for count, fn, *first in w["unbalanced"]:
         match = [u for u in unbalanced if has_fn(u.get("stack"), fn)]
         if c.expect(len(match) == 1, f"{tag}: expected one unbalanced "
                     f"incref in {fn}, found {len(match)}: "
@@ -481,6 +514,13 @@ def check_leaked_ref(c, f, w):
             c.expect(match[0].get("count") == count, f"{tag}: unbalanced "
                      f"in {fn}: count expected {count}, got "
                      f"{match[0].get('count')}")
+            top = (match[0].get("stack") or [{}])[0]
+            for want in first:
+                c.expect(top.get("function") == want
+                         or (want.startswith("lib")
+                             and want in (top.get("module") or "")),
+                         f"{tag}: unbalanced in {fn}: first frame expected "
+                         f"{want}, got {top}")
 
 
 def check_rc_error(c, f, w):
@@ -684,9 +724,10 @@ def run(args):
             got = sum(text in line for line in err.splitlines())
             c.expect(got == n, f"stderr: expected {n} line(s) with {text!r}, "
                      f"got {got}:\n{err[-2000:]}")
-        check_findings(c, obj.get("findings", []), s["findings"],
-                       s["indirect_through"],
-                       s["summary"].get("indirect", ZERO))
+        if s["findings"] is not None:
+            check_findings(c, obj.get("findings", []), s["findings"],
+                           s["indirect_through"],
+                           s["summary"].get("indirect", ZERO))
         for f in obj.get("findings", []):
             c.expect("type" in f, f"finding {finding_key(f)} has no 'type' "
                      "key (null when plain)")

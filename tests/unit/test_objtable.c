@@ -38,6 +38,9 @@ static void test_record_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &with_history, &o),
                      RS_OBJ_UNTRACKED);
     assert_int_equal(rs_objtable_count(t), 0);
+    /* seq numbers are taken at a call's entry: an outer constructor that
+     * calls another hooked one is entered first and returns last */
+    rs_ref_event_t outer = ev(RS_REF_CTOR, 3);
     e = ev(RS_REF_CTOR, 2);
     assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &with_history, &o),
                      RS_OBJ_CREATED);
@@ -48,7 +51,7 @@ static void test_record_rules(void **state)
     assert_int_equal(o.hook, 7);
     assert_int_equal(o.flags, RS_OBJ_RC_SIGNED);
     assert_int_equal(o.event_count, 1);
-    e = ev(RS_REF_CTOR, 3);     /* nested constructor: ignored */
+    e = outer;                  /* nested constructor: recorded once */
     assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &with_history, &o),
                      RS_OBJ_DUP_CTOR);
     assert_int_equal(o.event_count, 1);
@@ -62,6 +65,23 @@ static void test_record_rules(void **state)
     assert_int_equal(o.hist->n, 3);
     assert_int_equal(o.hist->events[0].stack_id, 3);   /* the outer ctor's */
     assert_int_equal(o.hist->events[2].op, RS_REF_DECREF);
+
+    /* A constructor that refs its object before returning: the ctor's
+     * sequence number was taken at the call's entry, so it is put first
+     * and the object is no longer "seen late". */
+    rs_ref_event_t entered = ev(RS_REF_CTOR, 8);
+    e = ev(RS_REF_INCREF, 9);
+    assert_int_equal(rs_objtable_record(t, 0x4000, &info, &e, &with_history, &o),
+                     RS_OBJ_CREATED);
+    assert_int_equal(o.flags, RS_OBJ_RC_SIGNED | RS_OBJ_SEEN_LATE);
+    assert_int_equal(rs_objtable_record(t, 0x4000, &info, &entered, &with_history, &o),
+                     RS_OBJ_DUP_CTOR);
+    assert_int_equal(o.flags, RS_OBJ_RC_SIGNED);
+    assert_int_equal(o.event_count, 2);
+    assert_int_equal(o.hist->n, 2);
+    assert_int_equal(o.hist->events[0].op, RS_REF_CTOR);
+    assert_int_equal(o.hist->events[0].stack_id, 8);
+    assert_int_equal(rs_objtable_remove(t, 0x4000, NULL), 1);
 
     /* An incref of an unknown object creates it, flagged late; without a
      * counter field the count comes from events. */
@@ -106,10 +126,11 @@ static void test_ctor_rules(void **state)
     rs_obj_info_t events = { .type_id = 1, .hook = 2 };
     rs_obj_info_t field = { .type_id = 1, .rc_offset = 0, .rc_width = 4, .hook = 2 };
     rs_obj_t o;
+    rs_ref_event_t outer = ev(RS_REF_CTOR, 11);       /* entered first    */
     rs_ref_event_t e = ev(RS_REF_CTOR, 10);          /* inner ctor       */
     assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
                      RS_OBJ_CREATED);
-    e = ev(RS_REF_CTOR, 11);                          /* outer ctor       */
+    e = outer;                                        /* outer returns    */
     assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
                      RS_OBJ_DUP_CTOR);
     assert_int_equal(o.event_count, 1);

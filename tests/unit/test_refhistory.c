@@ -3,7 +3,8 @@
  * by case (leaf-only differences, borrow_wrong, thread preference, depth
  * tie-break, recency, unmatched decrefs), a differential test against a
  * naive filter-then-maximise version of the rule on random logs, log
- * growth, compaction and allocation failure.
+ * growth, compaction, allocation failure, and the adoption of a ctor whose
+ * call began before the logged events (rs_refhist_adopt_ctor).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -406,6 +407,51 @@ static void test_out_of_memory(void **state)
     rs_refhist_free(log);
 }
 
+/* A constructor that refs and unrefs its object before returning, and one
+ * that calls a nested hooked constructor: the outer ctor, whose sequence
+ * number was taken at the call's entry, becomes the first event. */
+static void test_adopt_ctor(void **state)
+{
+    rs_ref_event_t outer = ev(RS_REF_CTOR, 1, 0);       /* seq taken at entry */
+    rs_ref_event_t inc = ev(RS_REF_INCREF, 2, 0), dec = ev(RS_REF_DECREF, 2, 0);
+    rs_refhist_t *log = NULL;
+    assert_int_equal(rs_refhist_append(&log, &inc, 0, NULL), 0);
+    assert_int_equal(rs_refhist_append(&log, &dec, 0, NULL), 0);
+    assert_int_equal(rs_refhist_append(&log, &inc, 0, NULL), 0);
+    assert_int_equal(rs_refhist_append(&log, &dec, 0, NULL), 0);   /* log full */
+    assert_int_equal(rs_refhist_adopt_ctor(&log, &outer), 1);
+    assert_int_equal(log->n, 5);
+    assert_int_equal(log->events[0].op, RS_REF_CTOR);
+    assert_int_equal(log->events[0].stack_id, 1);
+    assert_int_equal(log->events[1].op, RS_REF_INCREF);
+    assert_int_equal(log->events[4].op, RS_REF_DECREF);
+    assert_int_equal(rs_refhist_net(log), 1);
+    /* The same ctor again (a second, outer call started earlier still)
+     * replaces it; one started later does not apply. */
+    rs_ref_event_t later = ev(RS_REF_CTOR, 3, 0);
+    assert_int_equal(rs_refhist_adopt_ctor(&log, &later), -1);
+    rs_ref_event_t earlier = outer;
+    earlier.seq -= 1;
+    earlier.stack_id = 4;
+    assert_int_equal(rs_refhist_adopt_ctor(&log, &earlier), 0);
+    assert_int_equal(log->n, 5);
+    assert_int_equal(log->events[0].stack_id, 4);
+    rs_refhist_free(log);
+
+    /* Events from before the call: a ctor of an object already in use. */
+    log = NULL;
+    rs_ref_event_t before = ev(RS_REF_INCREF, 2, 0);
+    rs_ref_event_t ctor = ev(RS_REF_CTOR, 1, 0);
+    assert_int_equal(rs_refhist_append(&log, &before, 0, NULL), 0);
+    assert_int_equal(rs_refhist_adopt_ctor(&log, &ctor), -1);
+    assert_int_equal(log->n, 1);
+    rs_refhist_free(log);
+    /* No log: nothing to adopt into. */
+    log = NULL;
+    assert_int_equal(rs_refhist_adopt_ctor(&log, &ctor), -1);
+    assert_null(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_adopt_ctor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
