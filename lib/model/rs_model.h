@@ -58,7 +58,10 @@ typedef struct rs_node {
     uint32_t rc_offset;  /* byte offset of the counter inside the block     */
     uint8_t  rc_width;   /* 0 (no field), 1, 2, 4 or 8 bytes                */
     uint8_t  cls;        /* rs_class_t, filled in by classification         */
-    uint16_t reserved;
+    uint16_t ref_start;  /* pointers into the first ref_start bytes are not
+                            references (a header before the object, such
+                            as CPython's PyGC_Head); set by recognize.h,
+                            used by heapscan, not stored in snapshots    */
     uint32_t owner;      /* for INDIRECT: index of the node it is charged to;
                             for CYCLE: cycle group id; else UINT32_MAX      */
     int64_t  refcount;   /* valid when RS_NODE_REFCOUNTED                   */

@@ -82,7 +82,9 @@ int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
  * ("Node", a typedef of a struct, or "struct node"), from the DWARF of
  * the modules that stack `stack_id` of snap runs through: tried frame by
  * frame, innermost (the allocating code) first, refscope's own module
- * skipped, the first module that describes the type wins.  Nested structs
+ * skipped, the first module that describes the type wins; a dotted name
+ * with no struct of that name ("leaky.Node", as CPython names types) is
+ * looked up by its last component ("Node").  Nested structs
  * and arrays are spelled "link.next", "slots[3]", "slots[1].obj"; an
  * offset inside a scalar member gives that member's name.  Type lookups
  * are cached per (module file, type name), results per (type, offset).
