@@ -87,6 +87,7 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
 {
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
+                                .focus = (rs_focus_t)out->focus,
                                 .snapshot_path = out->temporary ? NULL : path };
     if (out->json)
         return rs_report_json(j, snap, sym, &opt);

@@ -79,6 +79,7 @@ typedef struct rs_cli_output {
     int      json_array;      /* JSON: always an array, even of one         */
     int      show_reachable;
     uint32_t limit;           /* findings per snapshot, 0 = all             */
+    int      focus;           /* rs_focus_t (report_focus.h)                */
     int      temporary;       /* the files are removed afterwards: do not
                                  name them in the reports                   */
 } rs_cli_output_t;

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "report_export.h"
+#include "report_focus.h"
 #include "timeline_cli.h"
 
 #include <getopt.h>
@@ -20,7 +21,7 @@
 static void usage(void)
 {
     fputs("usage: refscope report [--json | --folded] [--show-reachable] [--limit N] "
-          "SNAPSHOT...\n"
+          "[--python] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -33,6 +34,8 @@ static void usage(void)
           "  --limit N         at most N findings per snapshot (0 = all;\n"
           "                    default 100 for text, all for JSON); the\n"
           "                    report says how many were cut\n"
+          "  --python          only leaks allocated through a Python extension\n"
+          "                    module, as `refscope run --python` reports them\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
@@ -68,6 +71,7 @@ int rs_cmd_report(int argc, char **argv)
         { "folded", no_argument, NULL, 'F' },
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
+        { "python", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -92,6 +96,9 @@ int rs_cmd_report(int argc, char **argv)
                                   &out.limit) < 0)
                 return RS_CLI_EXIT_USAGE;
             have_limit = 1;
+            break;
+        case 'P':
+            out.focus = RS_FOCUS_PYTHON;
             break;
         default:
             return rs_cli_option_default(CMD, opt, argv, usage);

@@ -21,6 +21,8 @@
  *                   "stack": [{"function","file","line","module",
  *                              "address"}]}],
  *     "findings_cut": {"findings","bytes","blocks"},
+ *     "hidden": {"bytes","blocks"} (only with a focus, report_focus.h:
+ *               the leak blocks it left out),
  *     "snapshot": path or null}
  *    Unknown function, file, line or module are null; addresses are
  *    "0x..." strings; "type" is the type name shared by the finding's
@@ -53,6 +55,7 @@
 #define RS_REPORT_H
 
 #include "json_writer.h"
+#include "report_focus.h"
 #include "snapshot.h"
 #include "symbolize.h"
 
@@ -64,6 +67,7 @@ typedef struct rs_report_options {
     uint32_t    limit;          /* findings per snapshot, 0 = all          */
     uint32_t    max_frames;     /* frames per stack, 0 = all               */
     const char *snapshot_path;  /* file the snapshot came from, or NULL    */
+    rs_focus_t  focus;          /* leaks outside it are only counted       */
 } rs_report_options_t;
 
 /*

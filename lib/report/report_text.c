@@ -623,7 +623,7 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
     if (!opt)
         opt = &defaults;
     rs_findings_options_t fopt = { .show_reachable = opt->show_reachable,
-                                   .limit = opt->limit };
+                                   .limit = opt->limit, .focus = opt->focus };
     if (!c || rs_findings_build(snap, &fopt, &findings) < 0) {
         free(c);
         return -1;
@@ -654,6 +654,12 @@ int rs_report_text(FILE *out, const rs_snapshot_t *snap,
                 findings.cut.bytes, plural(findings.cut.bytes, "byte", "bytes"),
                 findings.cut.blocks,
                 plural(findings.cut.blocks, "block", "blocks"));
+    if (findings.hidden.blocks)
+        fprintf(out, "... %" PRIu64 " %s in %" PRIu64 " %s leaked by the "
+                "interpreter and its libraries, not by an extension module, "
+                "not shown (--all)\n\n", findings.hidden.bytes,
+                plural(findings.hidden.bytes, "byte", "bytes"), findings.hidden.blocks,
+                plural(findings.hidden.blocks, "block", "blocks"));
     print_summary(c);
     rc = ferror(out) ? -1 : 0;
 out:
