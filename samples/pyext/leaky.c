@@ -29,6 +29,13 @@
  *    this file's DWARF, struct Node), allocated with leaky_make_cycles in
  *    the stack.
  * `python3 -c "import leaky; leaky.clean(100)"` must report no finding.
+ *
+ * The same, for tests/integration/test_python.py (rstest.py's @-lines; a
+ * finding's function is the first frame in this module):
+ *   @total leaked_refs 3200/100
+ *   @total cycles 3200/100
+ *   @finding leaked_ref 3200/100 leaky_leak_refs
+ *   @finding cycle 3200/100 node_new
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""test_python - a CPython extension module under `refscope run --python`.
+
+Runs /usr/bin/python3 (the interpreter samples/pyext/leaky.c was built
+for) with the `leaky` module and asserts exactly what leaky.c's header
+promises:
+  - leak_refs(100) and make_cycles(50): the summary (@total lines), and
+    exactly two findings (@finding lines, matched on the first frame in
+    the extension module): 100 leaked references to objects of type int
+    (refcount 1, no pointer, 100 unexplained references, leaky_leak_refs
+    in the stack) and 50 cycles of two leaky.Node (32 bytes, refcount 1,
+    edges at offset 16 named "other" from DWARF, leaky_make_cycles in
+    the stack); nothing of the interpreter's own exit state is listed
+    and the program sees no PYTHONMALLOC in its environment;
+  - the same run with --all lists those two findings too;
+  - clean(100) alone: no finding, no leak in the summary;
+  - `refscope report --python` on the kept snapshot names the types, the
+    field and the function in its text.
+Usage:
+    test_python.py --refscope PATH --python PATH --module-dir DIR --source PATH
+
+The interpreter runs with PYTHONHASHSEED=0 and MALLOC_PERTURB_: refscope
+scans conservatively, and a stale word (uninitialised malloc memory, a
+dangling pointer in the interpreter's static data to a freed object
+whose address a leaked object reuses) can make a leaked object look
+reachable in a few runs in a hundred; a fixed hash seed makes the
+interpreter's allocations repeatable and perturbation fills new blocks.
+README.md (Limits) says so.
+"""
+import argparse
+import os
+import subprocess
+import tempfile
+
+import rstest
+
+check = rstest.check
+LEAKS = "import leaky, os; print(os.environ.get('PYTHONMALLOC')); " \
+        "leaky.leak_refs(100); leaky.make_cycles(50)"
+CLEAN = "import leaky; leaky.clean(100)"
+
+
+def env_for(module_dir):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = module_dir
+    env["PYTHONHASHSEED"] = "0"
+    env["MALLOC_PERTURB_"] = "165"
+    for name in ("PYTHONMALLOC", "REFSCOPE_HOOKS"):
+        env.pop(name, None)
+    return env
+
+
+def ext_frame(stack):
+    """The first frame of a stack in the extension module (leaky.*.so)."""
+    for frame in stack or []:
+        if os.path.basename(frame.get("module") or "").startswith("leaky."):
+            return frame
+    return None
+
+
+def run(args, code, outdir, extra=()):
+    rc, out, data, err = rstest.run_refscope(
+        args.refscope, [args.python, "-c", code], outdir,
+        env=env_for(args.module_dir), extra_args=["--python"] + list(extra))
+    check(rc == 0, f"python3 exited {rc}; stderr:\n{err}")
+    check(len(data) == 1, f"expected one process, got {len(data)}")
+    return out, data[0]
+
+
+def check_summary(obj, totals):
+    s = obj["summary"]
+    want = {cls: totals.get(cls, (False, 0, 0))[1:] for cls in rstest.CHECKED_ZERO}
+    got = {cls: (s[cls]["bytes"], s[cls]["blocks"]) for cls in rstest.CHECKED_ZERO}
+    check(got == want, f"summary: expected {want}, got {got}")
+
+
+def check_leaks(obj, exp):
+    check_summary(obj, exp["total"]["main"])
+    s = obj["summary"]
+    check((s["cycles"]["groups"], s["cycles"]["objects"]) == (50, 100),
+          f"summary.cycles: {s['cycles']}")
+    check((s["leaked_refs"]["objects"], s["leaked_refs"]["refs"]) == (100, 100),
+          f"summary.leaked_refs: {s['leaked_refs']}")
+    check(obj.get("hidden") == {"bytes": 0, "blocks": 0},
+          f"hidden: expected nothing, got {obj.get('hidden')}")
+    findings = obj["findings"]
+    check(len(findings) == len(exp["finding"]["main"]),
+          "expected exactly the header's findings, got:\n"
+          + rstest.describe_findings(findings))
+    for cls, nbytes, nblocks, func in exp["finding"]["main"]:
+        match = [f for f in findings if f["class"] == cls and
+                 (ext_frame(f["stack"]) or {}).get("function") == func]
+        check(len(match) == 1, f"expected one {cls} finding with {func} first "
+              f"in the extension, got:\n" + rstest.describe_findings(findings))
+        f = match[0]
+        check((f["bytes"], f["blocks"]) == (nbytes, nblocks),
+              f"{cls}: expected {nbytes}/{nblocks}, got {f['bytes']}/{f['blocks']}")
+        if cls == "leaked_ref":
+            check_leaked_ref(f)
+        else:
+            check_cycle(f)
+
+
+def check_leaked_ref(f):
+    check(f["type"] == "int", f"leaked_ref type: {f['type']}")
+    check((f["refs"], f["refcount"], f["pointers"]) == (100, 1, 0),
+          f"leaked_ref refs/refcount/pointers: {f['refs']}/{f['refcount']}/"
+          f"{f['pointers']}")
+    names = rstest.stack_functions(f["stack"])
+    check("PyLong_FromLong" in names, f"int not from PyLong_FromLong: {names}")
+
+
+def check_cycle(f):
+    check(f["type"] == "leaky.Node", f"cycle type: {f['type']}")
+    check(f["groups"] == 50, f"cycle groups: {f['groups']}")
+    members = f["members"]
+    check([(m["type"], m["size"], m["refcount"]) for m in members]
+          == [("leaky.Node", 32, 1)] * 2, f"cycle members: {members}")
+    for m in members:
+        names = rstest.stack_functions(m["stack"])
+        check("leaky_make_cycles" in names, f"member stack: {names}")
+    edges = sorted((e["from"], e["to"], e["offset"], e["field"]) for e in f["edges"])
+    check(edges == [(0, 1, 16, "other"), (1, 0, 16, "other")],
+          f"cycle edges: {edges}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--refscope", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--module-dir", required=True)
+    ap.add_argument("--source", required=True)
+    args = ap.parse_args()
+    exp = rstest.read_expectations(args.source)
+    with tempfile.TemporaryDirectory() as tmp:
+        out, obj = run(args, LEAKS, os.path.join(tmp, "leaks"))
+        check(out.strip() == "None",
+              f"the program saw PYTHONMALLOC={out.strip()!r} in os.environ")
+        check_leaks(obj, exp)
+        snaps = [os.path.join(tmp, "leaks", n) for n in os.listdir(os.path.join(tmp, "leaks"))
+                 if n.endswith(".rsnap")]
+        check(len(snaps) == 1, f"snapshots: {snaps}")
+        text = subprocess.run([args.refscope, "report", "--python", snaps[0]],
+                              capture_output=True, text=True, timeout=120).stdout
+        for word in ("leaky.Node", "(other)", "Leaked reference: int@",
+                     "leaky_leak_refs", "leaky_make_cycles"):
+            check(word in text, f"text report lacks {word!r}:\n{text[:3000]}")
+
+        _, every = run(args, LEAKS, os.path.join(tmp, "all"), extra=["--all"])
+        check("hidden" not in every, "--all still hides findings")
+        kinds = {(f["class"], f["type"]) for f in every["findings"]}
+        check({("leaked_ref", "int"), ("cycle", "leaky.Node")} <= kinds,
+              f"--all lost the extension's findings: {kinds}")
+
+        _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
+        check_summary(clean, {})
+        check(clean["findings"] == [], "clean(100) has findings:\n"
+              + rstest.describe_findings(clean["findings"]))
+
+
+if __name__ == "__main__":
+    rstest.main_wrapper(main)
