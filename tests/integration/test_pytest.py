@@ -53,8 +53,8 @@ def main():
                    REFSCOPE_TOOL=args.refscope, PYTHONDONTWRITEBYTECODE="1")
         env.pop("REFSCOPE_HOOKS", None)
         pytest = [args.python, "-m", "pytest", "-p", "pytest_refscope",
-                  "-p", "no:cacheprovider", "-q", "-rA", path]
-        p = subprocess.run([args.refscope, "run", "--python", "--"] + pytest,
+                  "-p", "no:cacheprovider", "-rA", path]
+        p = subprocess.run([args.refscope, "run", "--python", "--"] + pytest + ["-q"],
                            cwd=tmp, env=env, capture_output=True, text=True,
                            timeout=300)
         out = p.stdout
