@@ -50,8 +50,9 @@ def main():
         env = dict(os.environ)
         env.update(PYTHONPATH=f"{args.plugin_dir}:{args.module_dir}",
                    PYTHONHASHSEED="0", MALLOC_PERTURB_="165",
-                   REFSCOPE_TOOL=args.refscope, PYTHONDONTWRITEBYTECODE="1")
-        env.pop("REFSCOPE_HOOKS", None)
+                   PYTHONDONTWRITEBYTECODE="1")
+        for name in ("REFSCOPE_HOOKS", "REFSCOPE_TOOL"):   # found beside the .so
+            env.pop(name, None)
         pytest = [args.python, "-m", "pytest", "-p", "pytest_refscope",
                   "-p", "no:cacheprovider", "-rA", path]
         p = subprocess.run([args.refscope, "run", "--python", "--"] + pytest + ["-q"],
@@ -67,6 +68,8 @@ def main():
             check(want in out, f"pytest output lacks {want!r}:\n{out}")
         counts = re.findall(r"^(\d+) leaked references to int \((\d+) bytes\), "
                             r"allocated at:$", out, re.M)
+        check(out.count("refscope: process") == 1,
+              f"refscope must report the pytest process alone:\n{out}")
         check(len(counts) == 1 and out.count("leaked references to") == 1,
               f"expected one leak, of test_leaks:\n{out}")
         n, nbytes = map(int, counts[0])

@@ -12,7 +12,8 @@ snapshots (same class, type and allocation stack, more blocks) fails the
 test, and the failure shows its type, size and allocation stack.
 
 Inactive (one line in the pytest header) when librefscope.so is not
-loaded.  The refscope tool is $REFSCOPE_TOOL, else `refscope` on PATH;
+loaded.  The refscope tool is $REFSCOPE_TOOL, else ../bin/refscope beside
+the directory of the loaded librefscope.so, else `refscope` on PATH;
 snapshots are written to $REFSCOPE_OUT (refscope run sets both
 REFSCOPE_OUT and removes it afterwards unless --out DIR is given).
 Costs two heap analyses per test.
@@ -44,12 +45,31 @@ def _snapshot_function():
     return fn
 
 
+def _find_tool():
+    """$REFSCOPE_TOOL, else ../bin/refscope next to the loaded
+    librefscope.so's directory (build and install trees), else PATH."""
+    tool = os.environ.get("REFSCOPE_TOOL")
+    if tool:
+        return tool
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            libs = [line.split(None, 5)[-1].strip() for line in maps
+                    if line.rstrip().endswith("/librefscope.so")]
+    except OSError:
+        libs = []
+    for lib in libs[:1]:
+        candidate = os.path.join(os.path.dirname(os.path.dirname(lib)), "bin", "refscope")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("refscope")
+
+
 class RefscopeLeaks:
     """The plugin's state: the snapshot function and a test counter."""
 
     def __init__(self):
         self.snap = _snapshot_function()
-        self.tool = os.environ.get("REFSCOPE_TOOL") or shutil.which("refscope")
+        self.tool = _find_tool()
         self.out = os.environ.get("REFSCOPE_OUT") or os.path.join(
             os.environ.get("TMPDIR", "/tmp"), "refscope")
         self.count = 0
@@ -68,8 +88,10 @@ class RefscopeLeaks:
 
     def findings(self, path):
         """Leak findings of an extension module in snapshot path."""
+        env = dict(os.environ)
+        env.pop("LD_PRELOAD", None)          # the tool is not to be profiled
         p = subprocess.run([self.tool, "report", "--json", "--python", path],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=env)
         if p.returncode != 0:
             raise RuntimeError(f"refscope report failed: {p.stderr.strip()}")
         return [f for f in json.loads(p.stdout)["findings"]
