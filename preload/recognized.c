@@ -41,8 +41,15 @@ static void say_version(const rs_recognizer_t *r, unsigned long v, const char *p
     rs_line_str(&l, profile);
     rs_line_str(&l, ": ");
     rs_line_str(&l, r->version);
-    rs_line_str(&l, " is ");
-    rs_line_u64(&l, v);
+    rs_line_str(&l, " is 0x");
+    char hex[17];
+    int n = 0;
+    do {
+        hex[16 - ++n] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v && n < 16);
+    hex[16] = '\0';
+    rs_line_str(&l, hex + 16 - n);
     rs_line_str(&l, ", outside the range this profile knows; its objects are not recognised\n");
     rs_diag_emit(&l);
 }

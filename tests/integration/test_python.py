@@ -13,6 +13,8 @@ promises:
     the stack); nothing of the interpreter's own exit state is listed
     and the program sees no PYTHONMALLOC in its environment;
   - the same run with --all lists those two findings too;
+  - a profile file whose version range excludes 3.11 is refused in one
+    stderr line and recognises nothing (the ints are plain leaks);
   - clean(100) alone: no finding, no leak in the summary;
   - `refscope report --python` on the kept snapshot names the types, the
     field and the function in its text.
@@ -29,6 +31,7 @@ README.md (Limits) says so.
 """
 import argparse
 import os
+import re
 import subprocess
 import tempfile
 
@@ -124,6 +127,30 @@ def check_cycle(f):
           f"cycle edges: {edges}")
 
 
+def check_version_guard(args, tmp):
+    """A profile for 3.12+ only: said once on stderr, nothing recognised
+    (the ints are plain leaked blocks then)."""
+    prof = os.path.join(tmp, "py312.profile")
+    with open(prof, "w", encoding="utf-8") as f:
+        f.write("profile py312\ncounter offset=0 width=8 signed\n"
+                "recognize type-word=8 metatype=PyType_Type type-name=24 "
+                "type-flags=168 header=16@0x4000,16@0x18 version=Py_Version "
+                "version-min=0x030c0000\n")
+    env = env_for(args.module_dir)
+    env.update(REFSCOPE_HOOKS=prof, PYTHONMALLOC="malloc")
+    rc, _, data, err = rstest.run_refscope(
+        args.refscope, [args.python, "-c", "import leaky; leaky.leak_refs(100)"],
+        os.path.join(tmp, "py312"), env=env)
+    check(rc == 0, f"exit {rc}: {err}")
+    said = re.findall(r"^refscope: py312: Py_Version is 0x30b[0-9a-f]{4}, outside "
+                      r"the range this profile knows; its objects are not "
+                      r"recognised$", err, re.M)
+    check(len(said) == 1, f"expected the version line once on stderr:\n{err}")
+    classes = {f["class"] for f in data[0]["findings"]}
+    check(classes == {"leaked"} and data[0]["summary"]["leaked"]["blocks"] == 100,
+          f"with the profile refused: {classes}, {data[0]['summary']}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--refscope", required=True)
@@ -151,6 +178,8 @@ def main():
         kinds = {(f["class"], f["type"]) for f in every["findings"]}
         check({("leaked_ref", "int"), ("cycle", "leaky.Node")} <= kinds,
               f"--all lost the extension's findings: {kinds}")
+
+        check_version_guard(args, tmp)
 
         _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
         check_summary(clean, {})
