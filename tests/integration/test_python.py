@@ -15,6 +15,9 @@ promises:
   - the same run with --all lists those two findings too;
   - a profile file whose version range excludes 3.11 is refused in one
     stderr line and recognises nothing (the ints are plain leaks);
+  - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
+    with a managed dict, leaked through ctypes, are leaked_ref objects of
+    types list and Foo (GC header and pre-header recognised);
   - clean(100) alone: no finding, no leak in the summary;
   - `refscope report --python` on the kept snapshot names the types, the
     field and the function in its text.
@@ -151,6 +154,27 @@ def check_version_guard(args, tmp):
           f"with the profile refused: {classes}, {data[0]['summary']}")
 
 
+def check_gc_objects(args, tmp):
+    """samples/pyext/gc_refs.py: objects after a GC header and a managed
+    dict are recognised and the GC lists do not keep them alive."""
+    script = os.path.join(os.path.dirname(args.source), "gc_refs.py")
+    rc, _, data, err = rstest.run_refscope(
+        args.refscope, [args.python, script], os.path.join(tmp, "gc"),
+        env=env_for(args.module_dir), extra_args=["--python", "--all"])
+    check(rc == 0, f"exit {rc}: {err}")
+    per_type = {}
+    for f in data[0]["findings"]:
+        if f["class"] == "leaked_ref" and f["type"] in ("list", "Foo"):
+            check((f["refcount"], f["pointers"]) == (1, 0) and
+                  f["bytes"] == 56 * f["blocks"],
+                  f"{f['type']} finding: {f['blocks']} blocks, {f['bytes']} bytes, "
+                  f"refcount {f['refcount']}, pointers {f['pointers']}")
+            per_type[f["type"]] = per_type.get(f["type"], 0) + f["blocks"]
+    check(per_type == {"list": 5, "Foo": 5},
+          f"leaked_ref objects by type: {per_type}; findings:\n"
+          + rstest.describe_findings(data[0]["findings"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--refscope", required=True)
@@ -180,6 +204,7 @@ def main():
               f"--all lost the extension's findings: {kinds}")
 
         check_version_guard(args, tmp)
+        check_gc_objects(args, tmp)
 
         _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
         check_summary(clean, {})
