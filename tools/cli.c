@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "findings.h"
 #include "report.h"
 
 #include <errno.h>
@@ -96,6 +97,19 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     return rs_report_text(stdout, snap, sym, &opt);
 }
 
+/* Leak blocks of snap that the output's focus lists (all without one). */
+static uint64_t leaks_in_focus(const rs_snapshot_t *snap, const rs_cli_output_t *out)
+{
+    uint64_t total = rs_report_leak_total(snap).blocks;
+    rs_findings_options_t opt = { .focus = (rs_focus_t)out->focus };
+    rs_findings_t f;
+    if (!total || out->focus == RS_FOCUS_ALL || rs_findings_build(snap, &opt, &f) != 0)
+        return total;
+    total -= f.hidden.blocks;
+    rs_findings_free(&f);
+    return total;
+}
+
 int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
                          const rs_cli_output_t *out, rs_cli_printed_t *printed)
 {
@@ -120,7 +134,7 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         }
         rc = print_one(snap, paths[i], out, sym, &j, printed->reports == 0);
         printed->reports++;
-        if (rs_report_leak_total(snap).blocks)
+        if (leaks_in_focus(snap, out) > 0)
             printed->leaking++;
         rs_snapshot_free(snap);
     }

@@ -88,7 +88,7 @@ typedef struct rs_cli_output {
 typedef struct rs_cli_printed {
     uint32_t reports;         /* snapshots read and printed                 */
     uint32_t unreadable;      /* snapshots that could not be read           */
-    uint32_t leaking;         /* snapshots whose summary shows a leak       */
+    uint32_t leaking;         /* snapshots with a leak (in the focus)       */
 } rs_cli_printed_t;
 
 /*

@@ -20,6 +20,9 @@
  * The exit status is the program's (128 + signal when killed).  With
  * --exitcode N the preload makes leaking processes exit N, and refscope
  * run exits N when the program exited 0 but any of its processes leaked.
+ * With --python (a focus, report_focus.h) only the report knows which
+ * leaks count, so the preload is not given REFSCOPE_EXITCODE and refscope
+ * run alone decides, from the leaks the focus lists.
  */
 #include "cli.h"
 
@@ -95,7 +98,8 @@ static void usage(void)
           "                    unless --out keeps the files)\n"
           "  --depth N         frames kept per allocation stack (1..256)\n"
           "  --exitcode N      exit N (0..255) when anything leaked and the\n"
-          "                    program itself exited 0\n"
+          "                    program itself exited 0 (with --python: when an\n"
+          "                    extension module leaked)\n"
           "  --show-reachable  also list blocks still reachable at exit\n"
           "  --limit N         at most N findings per process (0 = all;\n"
           "                    default 100 for text, all for JSON)\n"
@@ -372,8 +376,9 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
              setenv("REFSCOPE_QUIET", "1", 1) |
              (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
              (o->python ? add_python_hooks() : 0) |
-             (o->have_exitcode ? set_number("REFSCOPE_EXITCODE", o->exitcode)
-                               : 0) |
+             /* With a focus only the report knows what leaked. */
+             (o->have_exitcode && o->output.focus == RS_FOCUS_ALL
+                  ? set_number("REFSCOPE_EXITCODE", o->exitcode) : 0) |
              (o->snapshot_every ? setenv("REFSCOPE_SNAPSHOT_INTERVAL",
                                          o->snapshot_every, 1) : 0) |
              (o->snapshot_signal ? setenv("REFSCOPE_SNAPSHOT_SIGNAL",

@@ -18,7 +18,10 @@ promises:
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
     with a managed dict, leaked through ctypes, are leaked_ref objects of
     types list and Foo (GC header and pre-header recognised);
-  - clean(100) alone: no finding, no leak in the summary;
+  - clean(100) alone: no finding, no leak in the summary; after importing
+    ctypes and decimal too, the interpreter's own leaks are hidden (counted
+    in "hidden", none listed) and --exitcode 9 exits 0, while the leaking
+    run exits 9;
   - `refscope report --python` on the kept snapshot names the types, the
     field and the function in its text.
 Usage:
@@ -44,6 +47,8 @@ check = rstest.check
 LEAKS = "import leaky, os; print(os.environ.get('PYTHONMALLOC')); " \
         "leaky.leak_refs(100); leaky.make_cycles(50)"
 CLEAN = "import leaky; leaky.clean(100)"
+# ctypes and decimal leave blocks of their own at exit (the interpreter's).
+CLEAN_STDLIB = "import ctypes, decimal, leaky; leaky.clean(100)"
 
 
 def env_for(module_dir):
@@ -64,11 +69,11 @@ def ext_frame(stack):
     return None
 
 
-def run(args, code, outdir, extra=()):
+def run(args, code, outdir, extra=(), status=0):
     rc, out, data, err = rstest.run_refscope(
         args.refscope, [args.python, "-c", code], outdir,
         env=env_for(args.module_dir), extra_args=["--python"] + list(extra))
-    check(rc == 0, f"python3 exited {rc}; stderr:\n{err}")
+    check(rc == status, f"refscope run exited {rc}, want {status}; stderr:\n{err}")
     check(len(data) == 1, f"expected one process, got {len(data)}")
     return out, data[0]
 
@@ -210,6 +215,18 @@ def main():
         check_summary(clean, {})
         check(clean["findings"] == [], "clean(100) has findings:\n"
               + rstest.describe_findings(clean["findings"]))
+
+        # --exitcode counts only the extension's leaks.
+        _, std = run(args, CLEAN_STDLIB, os.path.join(tmp, "stdlib"),
+                     extra=["--exitcode", "9"], status=0)
+        check(std["findings"] == [] and std["hidden"]["blocks"] > 0 and
+              std["hidden"]["blocks"] == std["summary"]["leaked"]["blocks"]
+              + std["summary"]["indirect"]["blocks"],
+              f"the interpreter's own leaks must be hidden, not listed: "
+              f"hidden {std['hidden']}, summary {std['summary']}, findings:\n"
+              + rstest.describe_findings(std["findings"]))
+        run(args, LEAKS, os.path.join(tmp, "status"), extra=["--exitcode", "9"],
+            status=9)
 
 
 if __name__ == "__main__":
