@@ -15,7 +15,9 @@
  *      type word and fits in the block after h.
  * Verdicts on type objects (steps 2-4's reads) are cached per (type
  * address, recognizer) in an open-addressing table, so each type's chain
- * and name are read once per analysis.
+ * and name are read once per analysis; a word that is not a type pointer
+ * is not cached (the table would grow with the heap) and costs a few
+ * reads each time.
  *
  * Invariant: a node is marked at most once (REFCOUNTED or IGNORED nodes
  * are skipped: objects a hook or an annotation tracked keep their
@@ -160,23 +162,28 @@ static int judge_type(const reader_t *r, const rs_recognizer_t *spec, uint64_t m
     return v->name == UINT32_MAX ? -1 : 0;
 }
 
-/* The cached verdict on t, computed if new; NULL when memory ran out. */
+/* The verdict on t: cached for types; words that are not type pointers
+ * (most of them) are judged again each time, so the cache holds only the
+ * program's types.  NULL when memory ran out. */
 static const type_t *type_verdict(const reader_t *r, const rs_recognizer_t *spec,
                                   uint64_t metatype, uint64_t t,
                                   rs_recognize_result_t *res)
 {
+    static const type_t not_a_type;          /* is_type 0 */
     if ((res->n_types + 1) * 2 > res->cap_types && types_grow(res) != 0)
         return NULL;
     uint32_t j = type_home(t, res->cap_types);
     for (; res->types[j].addr; j = (j + 1) & (res->cap_types - 1))
         if (res->types[j].addr == t && res->types[j].spec == spec)
             return &res->types[j];
-    type_t *v = &res->types[j];
-    memset(v, 0, sizeof *v);
-    v->addr = t;
-    v->spec = spec;
+    type_t v = { .addr = t, .spec = spec };
+    if (judge_type(r, spec, metatype, &v, res) != 0)
+        return NULL;
+    if (!v.is_type)
+        return &not_a_type;
+    res->types[j] = v;
     res->n_types++;
-    return judge_type(r, spec, metatype, v, res) == 0 ? v : NULL;
+    return &res->types[j];
 }
 
 /* ---- headers and nodes --------------------------------------------------- */
