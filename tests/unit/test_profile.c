@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "test_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,33 @@ static void test_recognize_syntax(void **state)
     }
     assert_int_equal(s->n_recognizers, RS_PROFILE_MAX_RECOGNIZERS);
     rs_profile_set_free(s);
+}
+
+/* Memory running out at every allocation of a parse with a recognize
+ * line: "out of memory", and the set stays empty; then it succeeds. */
+static void test_out_of_memory(void **state)
+{
+    const char *text = rs_profile_builtin("python");
+    int ok = 0;
+    for (int k = 0; k < 64 && !ok; k++) {
+        rs_profile_set_t *s = rs_profile_set_create();
+        rs_profile_error_t err = { "" };
+        allocs_left = k;
+        rs_mem_set_backend(&failing);
+        int rc = rs_profile_parse(s, text, strlen(text), "p", &err);
+        rs_mem_set_backend(NULL);
+        if (rc == 0) {
+            ok = 1;
+            assert_int_equal(s->n_recognizers, 1);
+        } else {
+            if (!strstr(err.message, "out of memory"))
+                fail_msg("allocation %d: '%s'", k, err.message);
+            assert_int_equal(s->n_profiles, 0);
+            assert_int_equal(s->n_recognizers, 0);
+        }
+        rs_profile_set_free(s);
+    }
+    assert_true(ok);
 }
 
 static void test_full_syntax(void **state)
@@ -558,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_fuzz),
+        /* Last: rs_mem's out-of-memory flag stays set afterwards. */
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
