@@ -17,8 +17,8 @@
  * that pointer).  If w is one block's end and another's start, the binary
  * search finds the block that starts at w.  Words that are not 8-aligned
  * are never read as pointers.  A block pointing into itself gets a
- * self-edge.  A word pointing into the first ref_start bytes of a block
- * (a header before an object, rs_node_t) is no edge.  An offset beyond 4 GiB inside one block is stored as
+ * self-edge.  A word pointing into the header of a block (a header before
+ * a recognised object, rs_node_header()) is no edge.  An offset beyond 4 GiB inside one block is stored as
  * UINT32_MAX (rs_edge_t.offset is 32 bits).  RS_NODE_IGNORED blocks are scanned like any other block;
  * classify.c treats them as roots (no root edges are made for them).
  *
@@ -228,7 +228,7 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
             continue;
         uint32_t dst = rs_heapscan_find(heap, w);
         if (dst == UINT32_MAX || (exact_only && heap->nodes[dst].addr != w) ||
-            w - heap->nodes[dst].addr < heap->nodes[dst].ref_start)
+            w - heap->nodes[dst].addr < rs_node_header(&heap->nodes[dst]))
             continue;
         if (visit(ctx, p - start, dst) != 0)
             return -1;

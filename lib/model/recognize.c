@@ -237,7 +237,7 @@ static void mark_node(const reader_t *r, const rs_recognizer_t *spec, rs_node_t 
     n->rc_offset = h + spec->counter.offset;
     n->rc_width = spec->counter.width;
     n->refcount = count;
-    n->ref_start = (uint16_t)h;
+    n->flags |= (h / 8) << RS_NODE_HEADER_SHIFT;
     res->objects++;
 }
 

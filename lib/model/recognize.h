@@ -11,8 +11,8 @@
  * header the type's flags imply is exactly the one tried, and (with
  * type_size) the type's instance size fits.  It marks the node
  * RS_NODE_REFCOUNTED with the counter read now (rc_offset = header +
- * counter offset), a type id and ref_start = header (pointers into the
- * header are not references, heapscan.h); an object whose count is at or
+ * counter offset), a type id and the header size in its flags
+ * (rs_node_header(): pointers into the header are not references); an object whose count is at or
  * above `immortal` becomes RS_NODE_IGNORED instead (a root).
  *
  * Type ids: recognised type names are kept in the result (scratch

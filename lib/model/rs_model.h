@@ -49,6 +49,13 @@ enum {
     RS_NODE_IGNORED    = 1u << 3, /* refscope_ignore(): treated as a root    */
 };
 
+/* Bits 8-19 of rs_node_t.flags: the size, in 8-byte words, of a header
+ * before the object in the block (a recognised object after CPython's
+ * PyGC_Head, recognize.h).  Pointers into the header are not references
+ * (heapscan.h) and field offsets count from the object's start. */
+#define RS_NODE_HEADER_SHIFT 8
+#define RS_NODE_HEADER_MAX   0xfffu      /* words */
+
 typedef struct rs_node {
     uint64_t addr;       /* user address of the block                       */
     uint64_t size;       /* requested size in bytes                         */
@@ -58,16 +65,19 @@ typedef struct rs_node {
     uint32_t rc_offset;  /* byte offset of the counter inside the block     */
     uint8_t  rc_width;   /* 0 (no field), 1, 2, 4 or 8 bytes                */
     uint8_t  cls;        /* rs_class_t, filled in by classification         */
-    uint16_t ref_start;  /* pointers into the first ref_start bytes are not
-                            references (a header before the object, such
-                            as CPython's PyGC_Head); set by recognize.h,
-                            used by heapscan, not stored in snapshots    */
+    uint16_t reserved;
     uint32_t owner;      /* for INDIRECT: index of the node it is charged to;
                             for CYCLE: cycle group id; else UINT32_MAX      */
     int64_t  refcount;   /* valid when RS_NODE_REFCOUNTED                   */
     uint32_t alloc_tid;  /* thread that allocated it (kernel tid)           */
     uint32_t seq;        /* allocation sequence number (low 32 bits)        */
 } rs_node_t;
+
+/* Header bytes before the object in node n (see RS_NODE_HEADER_SHIFT). */
+static inline uint32_t rs_node_header(const rs_node_t *n)
+{
+    return ((n->flags >> RS_NODE_HEADER_SHIFT) & RS_NODE_HEADER_MAX) * 8u;
+}
 
 typedef struct rs_edge {
     uint32_t dst;        /* target node index                               */

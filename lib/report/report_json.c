@@ -151,8 +151,8 @@ static int cycle_edges(json_ctx_t *c, const rs_finding_t *f)
         rs_json_member_uint(c->j, "to", ed->to);
         rs_json_member_uint(c->j, "offset", ed->offset);
         rs_json_key(c->j, "field");
-        rs_json_string(c->j, rs_symbolize_field(
-            c->sym, c->snap, src->stack_id,
+        rs_json_string(c->j, rs_symbolize_node_field(
+            c->sym, c->snap, src,
             rs_findings_type_name(c->snap, src->type_id), ed->offset));
         rc = stack(c, "incref", ed->incref_stack, 1);
         rs_json_end_object(c->j);

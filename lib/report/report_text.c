@@ -274,9 +274,9 @@ static void print_edge_source(text_ctx_t *c, const rs_finding_t *f,
     const rs_node_t *src = member(c, f, e->from);
     print_object(c, src->type_id, src->addr);
     fprintf(c->out, " +%" PRIu32, e->offset);
-    const char *field = rs_symbolize_field(c->sym, c->snap, src->stack_id,
-                                           type_name(c->snap, src->type_id),
-                                           e->offset);
+    const char *field = rs_symbolize_node_field(c->sym, c->snap, src,
+                                                type_name(c->snap, src->type_id),
+                                                e->offset);
     if (field)
         fprintf(c->out, " (%s)", field);
 }

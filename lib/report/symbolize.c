@@ -723,3 +723,13 @@ const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
     }
     return NULL;
 }
+
+const char *rs_symbolize_node_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                                    const rs_node_t *n, const char *type_name,
+                                    uint64_t offset)
+{
+    uint32_t header = rs_node_header(n);
+    if (offset < header)
+        return NULL;
+    return rs_symbolize_field(s, snap, n->stack_id, type_name, offset - header);
+}

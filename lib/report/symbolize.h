@@ -96,6 +96,16 @@ const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
                                uint32_t stack_id, const char *type_name,
                                uint64_t offset);
 
+/*
+ * rs_symbolize_field for the pointer at byte `offset` of node n (of
+ * type type_name): a recognised object's field offsets count from its
+ * start, after the block's header (rs_node_header()); an offset inside
+ * the header has no name (NULL).
+ */
+const char *rs_symbolize_node_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                                    const rs_node_t *n, const char *type_name,
+                                    uint64_t offset);
+
 /* Non-zero if a frame belongs to refscope itself (module librefscope*). */
 int rs_symbolize_is_refscope(const rs_frame_t *f);
 /* Non-zero if a frame is an allocator entry point (malloc family). */

@@ -509,7 +509,7 @@ static int read_nodes(reader_t *r)
             return -1;
         n->rc_width = (uint8_t)width;
         n->cls = (uint8_t)cls;
-        n->ref_start = 0;
+        n->reserved = 0;
     }
     return section_close(r, &c);
 }

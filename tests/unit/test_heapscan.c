@@ -2,7 +2,7 @@
  * test_heapscan.c - unit tests of lib/model/heapscan.c on real memory: malloc'd
  * blocks wired together (start, interior and one-past-end pointers, the
  * adjacency rule, unaligned words and words past a block's size ignored,
- * self pointers, pointers into a header (ref_start)), root regions with unaligned starts, sorting, edge-array
+ * self pointers, pointers into a header (rs_node_header)), root regions with unaligned starts, sorting, edge-array
  * growth and allocation failure.
  */
 #include <setjmp.h>
@@ -182,7 +182,7 @@ static void test_adjacent_blocks(void **state)
     free(buf);
 }
 
-/* A block with ref_start 16 (an object after a 16-byte header): words
+/* A block with a 16-byte header before its object (rs_node_header): words
  * pointing into the header are no edges, from blocks or from roots. */
 static void test_header_not_referenced(void **state)
 {
@@ -194,7 +194,7 @@ static void test_header_not_referenced(void **state)
     put(obj, 0, obj);               /* GC list link to itself: none   */
     void *roots_area[2] = { obj, obj + 16 };
     rs_node_t nodes[2] = {node(obj, 48), node(other, 32)};
-    nodes[0].ref_start = 16;
+    nodes[0].flags = (16 / 8) << RS_NODE_HEADER_SHIFT;
     rs_root_t root = {.start = A(roots_area), .size = sizeof roots_area,
                       .kind = RS_ROOT_GLOBAL, .module = 0};
     rs_heap_t h = {.nodes = nodes, .n_nodes = 2, .roots = &root, .n_roots = 1};

@@ -150,7 +150,9 @@ static void assert_object(const rs_recognize_result_t *res, const rs_node_t *n,
     assert_string_equal(name_of(res, n), type);
     assert_int_equal(n->rc_offset, header);
     assert_int_equal(n->rc_width, 8);
-    assert_int_equal(n->ref_start, header);
+    assert_int_equal(rs_node_header(n), header);
+    assert_int_equal(n->flags & ~(RS_NODE_HEADER_MAX << RS_NODE_HEADER_SHIFT),
+                     RS_NODE_REFCOUNTED | RS_NODE_RC_SIGNED);
     assert_int_equal(n->refcount, count);
 }
 
@@ -158,7 +160,7 @@ static void assert_plain(const rs_node_t *n)
 {
     assert_int_equal(n->flags, 0);
     assert_int_equal(n->type_id, 0);
-    assert_int_equal(n->ref_start, 0);
+    assert_int_equal(rs_node_header(n), 0);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
