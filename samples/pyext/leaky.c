@@ -17,6 +17,13 @@
  *    collector cannot free them (the type is not GC-tracked).
  *  - clean(n): the same work as leak_refs and make_cycles, done right: the
  *    ints are released, each pair's cycle is broken before release.
+ *  - make_box_cycles(n): n times, two leaky.Box objects (a GC type, 48-byte
+ *    blocks: the 16-byte PyGC_Head, then PyObject_HEAD, `item`, `id`)
+ *    holding each other through `item`.  Box's tp_traverse forgets to
+ *    visit `item` (the bug), so the collector sees no reference between
+ *    them and keeps both: under `refscope run --python`, n "cycle" groups
+ *    of 2 leaky.Box (48 bytes, refcount 1), edges at byte 32 of each block
+ *    (offset 16 of the object, after the header) named "item".
  *
  * `python3 -c "import leaky; leaky.leak_refs(100); leaky.make_cycles(50)"`
  * under `refscope run --python` must report, for this process, exactly
@@ -50,6 +57,52 @@ static void node_dealloc(PyObject *self)
 {
     Py_CLEAR(((Node *)self)->other);
     Py_TYPE(self)->tp_free(self);
+}
+
+/* ---- Box: a GC type whose tp_traverse is wrong ------------------------- */
+
+typedef struct Box {
+    PyObject_HEAD
+    PyObject *item;    /* a strong reference, or NULL */
+    long      id;
+} Box;
+
+/* The bug: `item` is not visited, so cycles through it are invisible to
+ * the collector. */
+static int box_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    (void)self;
+    (void)visit;
+    (void)arg;
+    return 0;
+}
+
+static void box_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(((Box *)self)->item);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject BoxType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "leaky.Box",
+    .tp_basicsize = sizeof(Box),
+    .tp_dealloc = box_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = box_traverse,
+    .tp_doc = "A GC object whose tp_traverse forgets its item.",
+};
+
+static Box *box_new(long id)
+{
+    Box *b = PyObject_GC_New(Box, &BoxType);
+    if (b) {
+        b->item = NULL;
+        b->id = id;
+        PyObject_GC_Track((PyObject *)b);
+    }
+    return b;
 }
 
 static PyTypeObject NodeType = {
@@ -132,6 +185,27 @@ static PyObject *leaky_make_cycles(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *leaky_make_box_cycles(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    long n;
+    if (parse_count(arg, &n) < 0)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        Box *a = box_new(2 * i), *b = box_new(2 * i + 1);
+        if (!a || !b) {
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            return NULL;
+        }
+        a->item = Py_NewRef(b);
+        b->item = Py_NewRef(a);
+        Py_DECREF(a);
+        Py_DECREF(b);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *leaky_clean(PyObject *module, PyObject *arg)
 {
     (void)module;
@@ -153,6 +227,8 @@ static PyMethodDef leaky_methods[] = {
     {"leak_refs", leaky_leak_refs, METH_O, "Leak n references to new ints."},
     {"make_cycles", leaky_make_cycles, METH_O,
      "Leave n reference cycles of two leaky.Node objects."},
+    {"make_box_cycles", leaky_make_box_cycles, METH_O,
+     "Leave n cycles of two leaky.Box objects the collector cannot see."},
     {"clean", leaky_clean, METH_O, "The same work without leaks."},
     {NULL, NULL, 0, NULL},
 };
@@ -165,7 +241,7 @@ static struct PyModuleDef leaky_module = {
 
 PyMODINIT_FUNC PyInit_leaky(void)
 {
-    if (PyType_Ready(&NodeType) < 0)
+    if (PyType_Ready(&NodeType) < 0 || PyType_Ready(&BoxType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&leaky_module);
     if (!m)

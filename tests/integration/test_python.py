@@ -15,6 +15,8 @@ promises:
   - the same run with --all lists those two findings too;
   - a profile file whose version range excludes 3.11 is refused in one
     stderr line and recognises nothing (the ints are plain leaks);
+  - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
+    blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
     with a managed dict, leaked through ctypes, are leaked_ref objects of
     types list and Foo (GC header and pre-header recognised);
@@ -159,6 +161,26 @@ def check_version_guard(args, tmp):
           f"with the profile refused: {classes}, {data[0]['summary']}")
 
 
+def check_box_cycles(args, tmp):
+    """make_box_cycles(5): cycles of a GC type, found after its PyGC_Head,
+    field names counted from the object."""
+    _, obj = run(args, "import leaky, gc; leaky.make_box_cycles(5); gc.collect()",
+                 os.path.join(tmp, "box"))
+    check_summary(obj, {"cycles": (False, 480, 10)})
+    check(len(obj["findings"]) == 1, "expected one finding:\n"
+          + rstest.describe_findings(obj["findings"]))
+    f = obj["findings"][0]
+    check((f["class"], f["type"], f["groups"], f["bytes"], f["blocks"]) ==
+          ("cycle", "leaky.Box", 5, 480, 10), f"box cycle: {f['class']} {f['type']} "
+          f"{f['groups']} groups {f['bytes']}/{f['blocks']}")
+    check([(m["type"], m["size"], m["refcount"]) for m in f["members"]]
+          == [("leaky.Box", 48, 1)] * 2, f"box members: {f['members']}")
+    edges = sorted((e["from"], e["to"], e["offset"], e["field"]) for e in f["edges"])
+    check(edges == [(0, 1, 32, "item"), (1, 0, 32, "item")], f"box edges: {edges}")
+    check("leaky_make_box_cycles" in rstest.stack_functions(f["stack"]),
+          f"box stack: {rstest.stack_functions(f['stack'])}")
+
+
 def check_gc_objects(args, tmp):
     """samples/pyext/gc_refs.py: objects after a GC header and a managed
     dict are recognised and the GC lists do not keep them alive."""
@@ -210,6 +232,7 @@ def main():
 
         check_version_guard(args, tmp)
         check_gc_objects(args, tmp)
+        check_box_cycles(args, tmp)
 
         _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
         check_summary(clean, {})
