@@ -13,8 +13,9 @@
  *      registers and TLS via rs_threadroots_collect, then refscope_root
  *      regions), mark refscope_ignore()d blocks, mark the refcounted
  *      objects' blocks with their type, counter and current count and
- *      gather their reference history (refcount.c), scan the graph and
- *      classify it;
+ *      gather their reference history (refcount.c), mark the objects the
+ *      profiles' `recognize` lines find (recognized.c), scan the graph
+ *      and classify it;
  *   4. resume the world, release the locks;
  *   5. assemble an rs_snapshot_t (process facts, modules, stacks, type
  *      names, history, refcount errors) and write it to
@@ -49,6 +50,7 @@
 
 #include "classify.h"
 #include "heapscan.h"
+#include "recognize.h"
 #include "snapshot.h"
 #include "snapshot_trigger.h"
 
@@ -130,7 +132,7 @@ static void add_block(const rs_block_t *b, void *arg)
  * returns 0, or -1 when memory ran out (heap partially filled, classes
  * unknown). */
 static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *hist,
-                       rs_summary_t *summary)
+                       rs_recognize_result_t *rec, rs_summary_t *summary)
 {
     gather_t g = {0};
     g.loader_lo = loader_lo;
@@ -152,7 +154,8 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
         rc = -1;
     rs_snapshot_trigger_drop_roots(roots);   /* refscope's helper thread */
     if (rs_annotate_apply(heap, roots) != 0 ||
-        rs_refcount_apply(heap, hist, &outside) != 0)
+        rs_refcount_apply(heap, hist, &outside) != 0 ||
+        rs_recognized_apply(heap, rec) != 0)
         rc = -1;
     heap->roots = roots->items;
     heap->n_roots = roots->n;
@@ -341,8 +344,10 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     if (final)
         rs_scratch_begin();      /* no malloc at all from here on */
     rs_modules_refresh();
-    if (!final)
+    if (!final) {
         rs_refhooks_refresh();   /* modules dlopen'ed since the last poll */
+        rs_recognized_prepare(); /* dlsym: before scratch memory, world running */
+    }
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;
     if (!final)
@@ -351,6 +356,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     rs_heap_t heap = {0};
     rs_rootvec_t roots = {0};
     rs_ref_history_t hist = {0};
+    rs_recognize_result_t rec = {0};   /* objects found by `recognize` lines */
     rs_thread_frame_t *frames = NULL;   /* every thread's call stack      */
     uint32_t n_frames = 0, frames_epoch = rs_modules_epoch();
     rs_stack_frames_prepare();   /* unwind tables, world running (stack_frames.c) */
@@ -370,7 +376,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
         rs_diag_emit(&l);
         goto out;
     }
-    int graph_rc = build_graph(&heap, &roots, &hist, &res->summary);
+    int graph_rc = build_graph(&heap, &roots, &hist, &rec, &res->summary);
     rs_stack_frames_collect(&self_ctx, &frames, &n_frames);  /* partial on OOM */
     rs_world_resume();
     t_resumed = rs_stats_now_ns();
@@ -389,6 +395,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     uint32_t total_errors = 0;
     if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0 ||
         rs_refcount_types(&snap.types, &snap.n_types) != 0 ||
+        rs_recognized_types(&heap, &rec, &snap.types, &snap.n_types) != 0 ||
         rs_refcount_errors(&snap.rc_errors, &snap.n_rc_errors, &total_errors) != 0) {
         rs_diag_oom();
         goto out;

@@ -325,3 +325,26 @@ int rs_modules_global_roots(rs_rootvec_t *out)
     }
     return 0;
 }
+
+int rs_modules_readable(rs_segment_t **out, uint32_t *n)
+{
+    uint32_t total = 0, k = 0;
+    for (uint32_t i = 0; i < n_mods; i++)
+        if (mods[i].m.unload_epoch == RS_EPOCH_LIVE)
+            total += mods[i].m.n_segments;
+    rs_segment_t *segs = rs_mem_calloc(total ? total : 1, sizeof *segs);
+    *out = segs;
+    *n = 0;
+    if (!segs)
+        return -1;
+    for (uint32_t i = 0; i < n_mods; i++) {
+        const mod_entry_t *e = &mods[i];
+        if (e->m.unload_epoch != RS_EPOCH_LIVE)
+            continue;
+        for (uint32_t s = 0; s < e->m.n_segments; s++)
+            if (e->m.segments[s].flags & PF_R)
+                segs[k++] = e->m.segments[s];
+    }
+    *n = k;
+    return 0;
+}

@@ -180,6 +180,11 @@ int rs_modules_copy(rs_module_t **out, uint32_t *n);
  * Uses only the table (no loader lock), so it is safe while the world is
  * stopped.  Returns 0, or -1 when memory ran out. */
 int rs_modules_global_roots(rs_rootvec_t *out);
+/* The readable PT_LOAD segments of every live module, into *out (rs_mem;
+ * *n of them).  Call with rs_modules_lock() held: the segments stay
+ * mapped while it is.  Safe while the world is stopped.  Returns 0, or -1
+ * when memory ran out (*n 0). */
+int rs_modules_readable(rs_segment_t **out, uint32_t *n);
 /* Fork support. */
 void rs_modules_lock(void);
 void rs_modules_unlock(void);

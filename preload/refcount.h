@@ -163,4 +163,22 @@ static inline void rs_refhooks_poll(uint64_t pc0)
         rs_refhooks_poll_slow(pc0);
 }
 
+/* The parsed REFSCOPE_HOOKS set, or NULL (none, or it did not parse). */
+const struct rs_profile_set *rs_refhooks_profiles(void);
+
+/* ---- recognized.c -------------------------------------------------------- */
+
+struct rs_recognize_result;
+/* World running, before the analysis stops it: resolves the recognizers'
+ * symbols (dlsym) and checks their version ranges (said once on stderr). */
+void rs_recognized_prepare(void);
+/* World stopped, module table lock held, nodes sorted, after
+ * rs_refcount_apply: marks the objects the recognizers find (*res:
+ * scratch memory).  Returns 0, or -1 when memory ran out. */
+int rs_recognized_apply(rs_heap_t *heap, struct rs_recognize_result *res);
+/* World running: appends res's type names to types[0..*n) (scratch) and
+ * gives the recognised nodes their final type ids.  -1 on exhaustion. */
+int rs_recognized_types(rs_heap_t *heap, const struct rs_recognize_result *res,
+                        char ***types, uint32_t *n);
+
 #endif /* RS_REFCOUNT_H */

@@ -59,6 +59,16 @@
  * gobject or the gst profile (GStreamer 1.22 takes GstBuffer, GstEvent...
  * from g_slice too) and G_SLICE is unset, getenv("G_SLICE") answers
  * "always-malloc".  The environment itself is not changed.
+ *
+ * CPython takes small objects from its own arenas (pymalloc), where
+ * refscope cannot see them, unless PYTHONMALLOC=malloc.  It reads the
+ * variable with getenv before its first allocation, so in the same way,
+ * when REFSCOPE_HOOKS names the python profile and PYTHONMALLOC is unset,
+ * getenv("PYTHONMALLOC") answers "malloc".  os.environ is built from
+ * environ, so the program and its children see the environment they
+ * were given; a child Python under the same REFSCOPE_HOOKS gets the same
+ * answer.  (python -E and -I ignore the environment: there refscope sees
+ * only what pymalloc does not serve, blocks above 512 bytes.)
  */
 #include "refcount.h"
 
@@ -100,9 +110,9 @@ static char *scan_environ(const char *name)
     return NULL;
 }
 
-/* REFSCOPE_HOOKS lists a profile of GLib-sliced objects (gobject, gst)
- * and refscope is enabled. */
-static int slice_profile_requested(void)
+/* REFSCOPE_HOOKS lists profile a or b (b may be NULL) and refscope is
+ * enabled. */
+static int profile_requested(const char *a, const char *b)
 {
     const char *en = scan_environ("REFSCOPE_ENABLE");
     if (en && (strcmp(en, "0") == 0 || strcmp(en, "no") == 0 ||
@@ -112,8 +122,8 @@ static int slice_profile_requested(void)
     while (v && *v) {
         const char *end = strchr(v, ',');
         size_t n = end ? (size_t)(end - v) : strlen(v);
-        if ((n == 7 && strncmp(v, "gobject", 7) == 0) ||
-            (n == 3 && strncmp(v, "gst", 3) == 0))
+        if ((n == strlen(a) && strncmp(v, a, n) == 0) ||
+            (b && n == strlen(b) && strncmp(v, b, n) == 0))
             return 1;
         v = end ? end + 1 : NULL;
     }
@@ -123,10 +133,15 @@ static int slice_profile_requested(void)
 RS_EXPORT char *getenv(const char *name)
 {
     char *v = scan_environ(name);
-    if (RS_UNLIKELY(!v && name && name[0] == 'G' && strcmp(name, "G_SLICE") == 0 &&
-                    slice_profile_requested()))
+    if (RS_LIKELY(v || !name))
+        return v;
+    if (RS_UNLIKELY(name[0] == 'G' && strcmp(name, "G_SLICE") == 0 &&
+                    profile_requested("gobject", "gst")))
         return (char *)"always-malloc";
-    return v;
+    if (RS_UNLIKELY(name[0] == 'P' && strcmp(name, "PYTHONMALLOC") == 0 &&
+                    profile_requested("python", NULL)))
+        return (char *)"malloc";
+    return NULL;
 }
 
 /* ---- type names ---------------------------------------------------------- */
@@ -276,6 +291,8 @@ static void entry_hooks(void)
         rs_entry_hook_apply(names, set->n_hooks, rs_settings.entry_hooks > 1);
 }
 
+const rs_profile_set_t *rs_refhooks_profiles(void) { return set; }
+
 void rs_refhooks_init(void)
 {
     const char *list = rs_settings.hooks;
@@ -293,6 +310,8 @@ void rs_refhooks_init(void)
         set = NULL;
         return;
     }
+    if (!set->n_hooks)
+        return;                    /* only `recognize` lines (recognized.c) */
     for (uint32_t i = 0; i < set->n_hooks; i++)
         prepare_hook(i);
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)

@@ -91,7 +91,7 @@ static const setting_t settings_table[] = {
      "a period such as 10s or 500ms, or off"},
     {"REFSCOPE_HOOKS", "unset",
      "comma-separated hook profiles for exported ref/unref functions: "
-     "built-in names (gobject, gst) and profile file paths, e.g. "
+     "built-in names (gobject, gst, python) and profile file paths, e.g. "
      "gobject,/path/my.profile; an error in a profile is reported as "
      "file:line and nothing is hooked",
      SET_STRING, 0, 0, FIELD(hooks), NULL, NULL},

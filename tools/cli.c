@@ -11,6 +11,7 @@
 
 #include "graphviz.h"
 #include "progress.h"
+#include "findings.h"
 #include "report.h"
 #include "report_html.h"
 
@@ -114,6 +115,7 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
 {
     rs_report_options_t opt = { .show_reachable = out->show_reachable,
                                 .limit = out->limit,
+                                .focus = (rs_focus_t)out->focus,
                                 .snapshot_path = out->temporary ? NULL : path };
     FILE *fp = out->stream ? out->stream : stdout;
     rs_cli_report_progress(&opt, fp);
@@ -124,11 +126,24 @@ static int print_one(const rs_snapshot_t *snap, const char *path,
     return rs_report_text(fp, snap, sym, &opt);
 }
 
+/* Leak blocks of snap that the output's focus lists (all without one). */
+static uint64_t leaks_in_focus(const rs_snapshot_t *snap, const rs_cli_output_t *out)
+{
+    uint64_t total = rs_report_leak_total(snap).blocks;
+    rs_findings_options_t opt = { .focus = (rs_focus_t)out->focus };
+    rs_findings_t f;
+    if (!total || out->focus == RS_FOCUS_ALL || rs_findings_build(snap, &opt, &f) != 0)
+        return total;
+    total -= f.hidden.blocks;
+    rs_findings_free(&f);
+    return total;
+}
+
 /* Loads the readable ones of paths[0..n) into snaps/names (n entries of
  * room each) and counts them in *printed; returns how many were read. */
 static uint32_t load_all(const char *cmd, char *const *paths, size_t n,
-                         rs_snapshot_t **snaps, char **names,
-                         rs_cli_printed_t *printed)
+                         const rs_cli_output_t *out, rs_snapshot_t **snaps,
+                         char **names, rs_cli_printed_t *printed)
 {
     uint32_t got = 0;
     for (size_t i = 0; i < n; i++) {
@@ -136,7 +151,7 @@ static uint32_t load_all(const char *cmd, char *const *paths, size_t n,
             printed->unreadable++;
             continue;
         }
-        if (rs_report_leak_total(snaps[got]).blocks)
+        if (leaks_in_focus(snaps[got], out) > 0)
             printed->leaking++;
         names[got++] = paths[i];
     }
@@ -152,7 +167,8 @@ static int write_page(const char *cmd, char *const *paths, size_t n,
     rs_snapshot_t **snaps = calloc(n ? n : 1, sizeof *snaps);
     char **names = calloc(n ? n : 1, sizeof *names);
     rs_html_options_t opt = { .report = { .show_reachable = out->show_reachable,
-                                          .limit = out->limit },
+                                          .limit = out->limit,
+                                          .focus = (rs_focus_t)out->focus },
                               .dot_path = rs_graphviz_find_dot() };
     uint32_t got = 0;
     int rc = -1;
@@ -161,7 +177,7 @@ static int write_page(const char *cmd, char *const *paths, size_t n,
         rs_cli_oom(cmd);
         goto done;
     }
-    got = load_all(cmd, paths, n, snaps, names, printed);
+    got = load_all(cmd, paths, n, out, snaps, names, printed);
     rc = 0;
     if (got == 0)
         goto done;
@@ -212,7 +228,7 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
         }
         rc = print_one(snap, paths[i], out, sym, &j, printed->reports == 0);
         printed->reports++;
-        if (rs_report_leak_total(snap).blocks)
+        if (leaks_in_focus(snap, out) > 0)
             printed->leaking++;
         rs_snapshot_free(snap);
         rs_progress_clear();

@@ -112,6 +112,7 @@ typedef struct rs_cli_output {
     int      json_array;      /* JSON: always an array, even of one         */
     int      show_reachable;
     uint32_t limit;           /* findings per snapshot, 0 = all             */
+    int      focus;           /* rs_focus_t (report_focus.h)                */
     int      temporary;       /* the files are removed afterwards: do not
                                  name them in the reports                   */
     const char *html;         /* write one HTML page here instead of
@@ -122,7 +123,7 @@ typedef struct rs_cli_output {
 typedef struct rs_cli_printed {
     uint32_t reports;         /* snapshots read and printed                 */
     uint32_t unreadable;      /* snapshots that could not be read           */
-    uint32_t leaking;         /* snapshots whose summary shows a leak       */
+    uint32_t leaking;         /* snapshots with a leak (in the focus)       */
 } rs_cli_printed_t;
 
 /*

@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "report_export.h"
+#include "report_focus.h"
 #include "timeline_cli.h"
 
 #include <getopt.h>
@@ -23,7 +24,7 @@
 static void usage(void)
 {
     fputs("usage: refscope report [--json | --folded | --html FILE] [--show-reachable]\n"
-          "                       [--limit N] [-o FILE] SNAPSHOT...\n"
+          "                       [--limit N] [--python] [-o FILE] SNAPSHOT...\n"
           "\n"
           "Prints what each snapshot found: leaks grouped by allocation\n"
           "stack, largest first, with function, file:line and module.\n"
@@ -43,6 +44,8 @@ static void usage(void)
           "                    report says how many were cut\n"
           "  -o, --output FILE write the report to FILE (replaced atomically:\n"
           "                    written under a temporary name, then renamed)\n"
+          "  --python          only leaks allocated through a Python extension\n"
+          "                    module, as `refscope run --python` reports them\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",
@@ -78,6 +81,7 @@ int rs_cmd_report(int argc, char **argv)
         { "show-reachable", no_argument, NULL, 'r' },
         { "limit", required_argument, NULL, 'l' },
         { "output", required_argument, NULL, 'o' },
+        { "python", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -109,6 +113,9 @@ int rs_cmd_report(int argc, char **argv)
                                   &out.limit) < 0)
                 return RS_CLI_EXIT_USAGE;
             have_limit = 1;
+            break;
+        case 'P':
+            out.focus = RS_FOCUS_PYTHON;
             break;
         default:
             return rs_cli_option_default(CMD, opt, argv, usage);

@@ -25,10 +25,14 @@
  * The exit status is the program's (128 + signal when killed).  With
  * --exitcode N the preload makes leaking processes exit N, and refscope
  * run exits N when the program exited 0 but any of its processes leaked.
+ * With --python (a focus, report_focus.h) only the report knows which
+ * leaks count, so the preload is not given REFSCOPE_EXITCODE and refscope
+ * run alone decides, from the leaks the focus lists.
  */
 #include "cli.h"
 
 #include "report_array.h"
+#include "report_focus.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -67,6 +71,8 @@ typedef struct run_options {
     int             check_argc;
     const char     *snapshot_every;  /* --snapshot-every PERIOD, or NULL   */
     const char     *snapshot_signal; /* --snapshot-on-signal[=SIG], or NULL */
+    int             python;     /* --python: REFSCOPE_HOOKS gets python    */
+    int             all;        /* --all: no focus on extension modules    */
 } run_options_t;
 
 /* Pids of every process waited for; a growable set. */
@@ -108,10 +114,19 @@ static void usage(void)
           "                    'refscope report --html' shows)\n"
           "  --depth N         frames kept per allocation stack (1..256)\n"
           "  --exitcode N      exit N (0..255) when anything leaked and the\n"
-          "                    program itself exited 0\n"
+          "                    program itself exited 0 (with --python: when an\n"
+          "                    extension module leaked)\n"
           "  --show-reachable  also list blocks still reachable at exit\n"
           "  --limit N         at most N findings per process (0 = all;\n"
           "                    default 100 for text, all for JSON)\n"
+          "  --python          profile a Python program's C extensions: adds the\n"
+          "                    built-in python profile to REFSCOPE_HOOKS (objects\n"
+          "                    recognised by type, PYTHONMALLOC=malloc for the\n"
+          "                    interpreter without changing the environment) and\n"
+          "                    reports only leaks allocated through an extension\n"
+          "                    module (the summary still counts every block)\n"
+          "  --all             with --python: report every leak, the\n"
+          "                    interpreter's own too\n"
           "  --snapshot-every PERIOD  also write a snapshot every PERIOD\n"
           "                    (e.g. 5s, 500ms, 2m) while the program runs\n"
           "  --snapshot-on-signal[=SIG]  write a snapshot when the program\n"
@@ -160,6 +175,8 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         { "limit", required_argument, NULL, 'l' },
         { "snapshot-every", required_argument, NULL, 'S' },
         { "snapshot-on-signal", optional_argument, NULL, 'G' },
+        { "python", no_argument, NULL, 'P' },
+        { "all", no_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -214,6 +231,12 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         case 'G':
             o->snapshot_signal = optarg && *optarg ? optarg : "USR2";
             break;
+        case 'P':
+            o->python = 1;
+            break;
+        case 'A':
+            o->all = 1;
+            break;
         default:
             return rs_cli_option_default(CMD, opt, argv, usage);
         }
@@ -237,6 +260,8 @@ static int parse_options(int argc, char **argv, run_options_t *o)
                 "keep them\n");
     if (!have_limit && !o->output.json)
         o->output.limit = DEFAULT_TEXT_LIMIT;
+    if (o->python && !o->all)
+        o->output.focus = RS_FOCUS_PYTHON;
     o->output.json_array = 1;
     o->program = argv + optind;
     return -1;
@@ -341,6 +366,29 @@ static char *make_out_dir(const char *requested, int *created)
     return abs;
 }
 
+/* --python: "python" appended to REFSCOPE_HOOKS unless it is listed. */
+static int add_python_hooks(void)
+{
+    const char *old = getenv("REFSCOPE_HOOKS");
+    if (!old || !*old)
+        return setenv("REFSCOPE_HOOKS", "python", 1);
+    for (const char *s = old; s;) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        if (n == 6 && strncmp(s, "python", 6) == 0)
+            return 0;
+        s = comma ? comma + 1 : NULL;
+    }
+    size_t len = strlen(old) + sizeof ",python";
+    char *v = malloc(len);
+    if (!v)
+        return -1;
+    snprintf(v, len, "%s,python", old);
+    int rc = setenv("REFSCOPE_HOOKS", v, 1);
+    free(v);
+    return rc;
+}
+
 static int set_number(const char *name, uint32_t v)
 {
     char buf[16];
@@ -364,8 +412,10 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
         rc = setenv("REFSCOPE_OUT", out_dir, 1) |
              setenv("REFSCOPE_QUIET", "1", 1) |
              (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
-             (o->have_exitcode ? set_number("REFSCOPE_EXITCODE", o->exitcode)
-                               : 0) |
+             (o->python ? add_python_hooks() : 0) |
+             /* With a focus only the report knows what leaked. */
+             (o->have_exitcode && o->output.focus == RS_FOCUS_ALL
+                  ? set_number("REFSCOPE_EXITCODE", o->exitcode) : 0) |
              (o->snapshot_every ? setenv("REFSCOPE_SNAPSHOT_INTERVAL",
                                          o->snapshot_every, 1) : 0) |
              (o->snapshot_signal ? setenv("REFSCOPE_SNAPSHOT_SIGNAL",

@@ -16,12 +16,14 @@
  * b.addr <= w <= b.addr + b.size (one past the end included, as C allows
  * that pointer).  If w is one block's end and another's start, the binary
  * search finds the block that starts at w.  Words that are not 8-aligned
- * are never read as pointers.  A block pointing to its own start gets a
- * self-edge; a word pointing into the rest of its own block makes no edge
- * (an embedded empty list head, next == prev == &head, or a cursor into
- * the block's own buffer is not a reference: cairo surfaces and patterns
- * hold several, and counting them would make every such refcounted
- * object look held by a cycle).  An offset beyond 4 GiB inside one block is stored as
+ * are never read as pointers.  A word pointing into the header of a
+ * block (a header before a recognised object, rs_node_header()) is no
+ * edge.  A block pointing to its own object start (its address plus
+ * that header) gets a self-edge; a word pointing into the rest of its own
+ * block makes no edge (an embedded empty list head, next == prev ==
+ * &head, or a cursor into the block's own buffer is not a reference:
+ * cairo surfaces and patterns hold several, and counting them would make
+ * every such refcounted object look held by a cycle).  An offset beyond 4 GiB inside one block is stored as
  * UINT32_MAX (rs_edge_t.offset is 32 bits).  RS_NODE_IGNORED blocks are scanned like any other block;
  * classify.c treats them as roots (no root edges are made for them).
  *
@@ -231,7 +233,12 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
         if (w < r.lo || w > r.hi)
             continue;
         uint32_t dst = rs_heapscan_find(heap, w);
-        if (dst == UINT32_MAX || ((exact_only || dst == self) && heap->nodes[dst].addr != w))
+        if (dst == UINT32_MAX)
+            continue;
+        uint64_t obj = heap->nodes[dst].addr + rs_node_header(&heap->nodes[dst]);
+        if (w < obj)                                 /* in the header */
+            continue;
+        if ((exact_only || dst == self) && w != obj)
             continue;
         if (visit(ctx, p - start, dst) != 0)
             return -1;

@@ -11,7 +11,8 @@
  * becomes an edge, except a word pointing into its own block anywhere but
  * at its start (an embedded list head: not a reference).  A word equal to one block's end and another's start
  * goes to the block that starts there.  Blocks with RS_NODE_IGNORED count
- * as roots.  From a root flagged RS_ROOT_FLAG_EXACT only words equal to a
+ * as roots.  Words pointing into a block's header (rs_node_header(): the
+ * bytes before a recognised object) are not edges.  From a root flagged RS_ROOT_FLAG_EXACT only words equal to a
  * block's first byte count.
  *
  * On error (memory exhausted) -1 is returned and the heap's edge arrays

@@ -106,7 +106,7 @@ static void set_error(rs_profile_error_t *err, const char *file, unsigned line,
 /* ---- the set ------------------------------------------------------------ */
 
 typedef struct mark {
-    uint32_t n_profiles, n_hooks, n_owned;
+    uint32_t n_profiles, n_hooks, n_owned, n_recognizers;
 } mark_t;
 
 rs_profile_set_t *rs_profile_set_create(void)
@@ -116,7 +116,7 @@ rs_profile_set_t *rs_profile_set_create(void)
 
 static mark_t set_mark(const rs_profile_set_t *s)
 {
-    return (mark_t){ s->n_profiles, s->n_hooks, s->n_owned };
+    return (mark_t){ s->n_profiles, s->n_hooks, s->n_owned, s->n_recognizers };
 }
 
 static void set_rollback(rs_profile_set_t *s, mark_t m)
@@ -125,13 +125,14 @@ static void set_rollback(rs_profile_set_t *s, mark_t m)
         rs_mem_free(s->owned[--s->n_owned]);
     s->n_profiles = m.n_profiles;
     s->n_hooks = m.n_hooks;
+    s->n_recognizers = m.n_recognizers;
 }
 
 void rs_profile_set_free(rs_profile_set_t *set)
 {
     if (!set)
         return;
-    set_rollback(set, (mark_t){ 0, 0, 0 });
+    set_rollback(set, (mark_t){ 0, 0, 0, 0 });
     rs_mem_free(set->owned);
     rs_mem_free(set->profiles);
     rs_mem_free(set->hooks);
@@ -185,6 +186,8 @@ enum {
     OPT_ARG, OPT_RETURNS, OPT_OFFSET, OPT_WIDTH, OPT_SIGNED, OPT_UNSIGNED,
     OPT_EVENTS, OPT_TYPE, OPT_CONST, OPT_FIELD, OPT_CALL, OPT_WORD,
     OPT_OUT,
+    OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME, OPT_TYPE_SIZE, OPT_TYPE_FLAGS,
+    OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
     OPT_COUNT
 };
 
@@ -199,6 +202,12 @@ static const struct {
     [OPT_CONST] = { "const", 1 },    [OPT_FIELD] = { "field", 1 },
     [OPT_CALL] = { "call", 1 },      [OPT_WORD] = { "word", 1 },
     [OPT_OUT] = { "out", 1 },
+    [OPT_TYPE_WORD] = { "type-word", 1 },   [OPT_METATYPE] = { "metatype", 1 },
+    [OPT_TYPE_NAME] = { "type-name", 1 },   [OPT_TYPE_SIZE] = { "type-size", 1 },
+    [OPT_TYPE_FLAGS] = { "type-flags", 1 }, [OPT_HEADER] = { "header", 1 },
+    [OPT_IMMORTAL] = { "immortal", 1 },     [OPT_VERSION] = { "version", 1 },
+    [OPT_VERSION_MIN] = { "version-min", 1 },
+    [OPT_VERSION_MAX] = { "version-max", 1 },
 };
 
 #define BIT(o) (1u << (o))
@@ -207,6 +216,10 @@ static const struct {
 #define COUNTER_OPTS (BIT(OPT_OFFSET) | BIT(OPT_WIDTH) | BIT(OPT_SIGNED) | \
                       BIT(OPT_UNSIGNED) | BIT(OPT_EVENTS))
 #define TYPENAME_OPTS (BIT(OPT_CONST) | BIT(OPT_FIELD) | BIT(OPT_CALL) | BIT(OPT_WORD))
+#define RECOGNIZE_OPTS (BIT(OPT_TYPE_WORD) | BIT(OPT_METATYPE) | BIT(OPT_TYPE_NAME) | \
+                        BIT(OPT_TYPE_SIZE) | BIT(OPT_TYPE_FLAGS) | BIT(OPT_HEADER) | \
+                        BIT(OPT_IMMORTAL) | BIT(OPT_VERSION) | BIT(OPT_VERSION_MIN) | \
+                        BIT(OPT_VERSION_MAX))
 
 typedef struct opts {
     uint32_t    seen;                 /* BIT(OPT_*)                      */
@@ -221,7 +234,7 @@ typedef struct parser {
     rs_profile_error_t *err;
     int                 cur;          /* current profile, -1 before one  */
     uint32_t            cur_first_hook;
-    uint8_t             cur_has_counter, cur_has_type;
+    uint8_t             cur_has_counter, cur_has_type, cur_has_recognize;
     uint8_t             own_counter[RS_PROFILE_MAX_HOOKS];
     uint8_t             own_type[RS_PROFILE_MAX_HOOKS];
 } parser_t;
@@ -302,7 +315,8 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         if (parse_number(v, num) || (*num != 1 && *num != 2 && *num != 4 && *num != 8))
             return FAIL(p, "width must be 1, 2, 4 or 8, not '%s'", v);
         return 0;
-    case OPT_OFFSET: case OPT_FIELD: case OPT_WORD:
+    case OPT_OFFSET: case OPT_FIELD: case OPT_WORD: case OPT_TYPE_WORD:
+    case OPT_TYPE_NAME: case OPT_TYPE_SIZE: case OPT_TYPE_FLAGS:
         if (parse_number(v, num))
             return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         if (*num >= MAX_OFFSET)
@@ -311,6 +325,14 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
     case OPT_CALL:
         if (!valid_symbol(v))
             return FAIL(p, "invalid function name '%s'", v);
+        return 0;
+    case OPT_METATYPE: case OPT_VERSION:
+        if (!valid_symbol(v))
+            return FAIL(p, "invalid symbol name '%s'", v);
+        return 0;
+    case OPT_IMMORTAL: case OPT_VERSION_MIN: case OPT_VERSION_MAX:
+        if (parse_number(v, num))
+            return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         return 0;
     case OPT_TYPE: case OPT_CONST:
         if (!valid_name(v))
@@ -383,8 +405,14 @@ static int finish_profile(parser_t *p)
         return 0;
     rs_profile_set_t *s = p->set;
     rs_profile_t *prof = &s->profiles[p->cur];
-    if (s->n_hooks == p->cur_first_hook)
+    if (s->n_hooks == p->cur_first_hook && !p->cur_has_recognize)
         return FAIL(p, "profile '%s' defines no functions", prof->name);
+    if (p->cur_has_recognize) {
+        if (!prof->counter.width)
+            return FAIL(p, "profile '%s': recognize needs a counter field "
+                        "(counter offset=N width=W)", prof->name);
+        s->recognizers[s->n_recognizers - 1].counter = prof->counter;
+    }
     for (uint32_t i = p->cur_first_hook; i < s->n_hooks; i++) {
         if (!p->own_counter[i])
             s->hooks[i].counter = prof->counter;
@@ -419,7 +447,7 @@ static int do_profile(parser_t *p, char **w, int n)
         return FAIL(p, "out of memory");
     p->cur = (int)s->n_profiles;
     p->cur_first_hook = s->n_hooks;
-    p->cur_has_counter = p->cur_has_type = 0;
+    p->cur_has_counter = p->cur_has_type = p->cur_has_recognize = 0;
     s->profiles[s->n_profiles++] = prof;
     return 0;
 }
@@ -547,6 +575,77 @@ static int do_function(parser_t *p, rs_hook_kind_t kind, char **w, int n)
     return 0;
 }
 
+/* "SIZE@MASK[,SIZE@MASK...]" into r's header terms (v is modified). */
+static int parse_headers(parser_t *p, char *v, rs_recognizer_t *r)
+{
+    for (char *term = v; term;) {
+        char *comma = strchr(term, ',');
+        if (comma)
+            *comma = '\0';
+        char *at = strchr(term, '@');
+        uint32_t size, mask;
+        if (at)
+            *at = '\0';
+        if (!at || parse_number(term, &size) || parse_number(at + 1, &mask) ||
+            size == 0 || size % 8 || size >= 4096 || mask == 0)
+            return FAIL(p, "header terms are SIZE@MASK (SIZE a multiple of 8 "
+                        "below 4096, MASK not 0), not '%s%s%s'", term,
+                        at ? "@" : "", at ? at + 1 : "");
+        if (r->n_headers == RS_RECOGNIZE_MAX_HEADERS)
+            return FAIL(p, "at most %u header terms", RS_RECOGNIZE_MAX_HEADERS);
+        r->header_size[r->n_headers] = size;
+        r->header_mask[r->n_headers++] = mask;
+        term = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+/* An optional offset option: its value, or RS_RECOGNIZE_NONE. */
+static uint32_t opt_offset(const opts_t *o, int k)
+{
+    return (o->seen & BIT(k)) ? o->num[k] : RS_RECOGNIZE_NONE;
+}
+
+static int do_recognize(parser_t *p, char **w, int n)
+{
+    opts_t o;
+    rs_profile_set_t *s = p->set;
+    const char *name = s->profiles[p->cur].name;
+    if (p->cur_has_recognize)
+        return FAIL(p, "recognize given twice in profile '%s'", name);
+    if (s->n_recognizers == RS_PROFILE_MAX_RECOGNIZERS)
+        return FAIL(p, "too many recognize lines (at most %u)",
+                    RS_PROFILE_MAX_RECOGNIZERS);
+    if (parse_options(p, w + 1, n - 1, RECOGNIZE_OPTS, "recognize", &o))
+        return -1;
+    static const int required[] = { OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!(o.seen & BIT(required[i])))
+            return FAIL(p, "recognize: missing %s=", option_table[required[i]].key);
+    if ((o.seen & BIT(OPT_HEADER)) && !(o.seen & BIT(OPT_TYPE_FLAGS)))
+        return FAIL(p, "recognize: header= needs type-flags=");
+    if ((o.seen & (BIT(OPT_VERSION_MIN) | BIT(OPT_VERSION_MAX))) &&
+        !(o.seen & BIT(OPT_VERSION)))
+        return FAIL(p, "recognize: version-min= and version-max= need version=");
+    rs_recognizer_t r = { 0 };
+    r.profile = (uint32_t)p->cur;
+    r.type_word = o.num[OPT_TYPE_WORD];
+    r.type_name = o.num[OPT_TYPE_NAME];
+    r.type_size = opt_offset(&o, OPT_TYPE_SIZE);
+    r.type_flags = opt_offset(&o, OPT_TYPE_FLAGS);
+    r.immortal = o.num[OPT_IMMORTAL];
+    r.version_min = o.num[OPT_VERSION_MIN];
+    r.version_max = o.num[OPT_VERSION_MAX];
+    if ((o.seen & BIT(OPT_HEADER)) && parse_headers(p, (char *)o.value[OPT_HEADER], &r))
+        return -1;
+    if (!(r.metatype = set_strdup(s, o.value[OPT_METATYPE])) ||
+        ((o.seen & BIT(OPT_VERSION)) && !(r.version = set_strdup(s, o.value[OPT_VERSION]))))
+        return FAIL(p, "out of memory");
+    s->recognizers[s->n_recognizers++] = r;
+    p->cur_has_recognize = 1;
+    return 0;
+}
+
 static int do_line(parser_t *p, char **w, int n)
 {
     static const struct {
@@ -558,7 +657,8 @@ static int do_line(parser_t *p, char **w, int n)
     };
     if (strcmp(w[0], "profile") == 0)
         return do_profile(p, w, n);
-    int known = strcmp(w[0], "counter") == 0 || strcmp(w[0], "typename") == 0;
+    int known = strcmp(w[0], "counter") == 0 || strcmp(w[0], "typename") == 0 ||
+                strcmp(w[0], "recognize") == 0;
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         known |= strcmp(w[0], funcs[i].word) == 0;
     if (!known)
@@ -569,6 +669,8 @@ static int do_line(parser_t *p, char **w, int n)
         return do_counter(p, w, n);
     if (strcmp(w[0], "typename") == 0)
         return do_typename(p, w, n);
+    if (strcmp(w[0], "recognize") == 0)
+        return do_recognize(p, w, n);
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         if (strcmp(w[0], funcs[i].word) == 0)
             return do_function(p, funcs[i].kind, w, n);

@@ -20,7 +20,8 @@
  *   profile NAME
  *       Starts a profile; every following line up to the next `profile`
  *       belongs to it.  NAME: letters, digits, '_' and '-'; unique in the
- *       whole set.  A profile must define at least one function.
+ *       whole set.  A profile must define at least one function
+ *       or a `recognize` line.
  *
  *   incref FUNC [arg=N | returns] [FUNC-OPTIONS]
  *       FUNC adds one reference to the object.
@@ -72,6 +73,38 @@
  *       called with the pointer-sized word at byte offset N instead of the
  *       object (g_type_name(GType)).  Default: the profile name.  At most
  *       once.
+ *
+ *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
+ *             [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
+ *             [immortal=N] [version=SYMBOL] [version-min=N] [version-max=N]
+ *       Objects whose refcounting is inline (macros, no function to hook)
+ *       are recognised in the heap at analysis time, by their type word:
+ *       a block holds an object when the pointer-sized word at byte
+ *       offset type-word of the object points to a type object, i.e. an
+ *       object whose own type word, followed from type to type (at most 8
+ *       steps), reaches the address of SYMBOL (looked up with dlsym when
+ *       the analysis runs; absent: nothing is recognised).  The object
+ *       may start after a header: its size is the sum of the SIZEs (each
+ *       a multiple of 8, below 4096; at most 4 terms) whose MASK has a
+ *       bit in common with the type's flags, the pointer-sized word at
+ *       byte offset type-flags of the type object (without type-flags,
+ *       the header is 0).  The header must be exactly that size: a
+ *       candidate object at another offset is rejected.  With type-size,
+ *       the pointer-sized word at that offset of the type (the instance
+ *       size) must fit in the block after the header.  The type's name is
+ *       the NUL-terminated `const char *` at byte offset type-name of the
+ *       type object.  The count is the profile's counter (which must be a
+ *       field: offset= width=), read at that offset of the object.  A
+ *       count at or above immortal= marks an object that is never freed
+ *       by design (CPython 3.12's immortal objects): it is treated as a
+ *       root, like refscope_ignore().  Pointers into the header (CPython's
+ *       GC list links) are not references: they are no edges.  With
+ *       version=SYMBOL, the unsigned long at SYMBOL (Py_Version) must lie
+ *       in [version-min, version-max] (each 0 = no bound); out of range,
+ *       refscope says so once on stderr and recognises nothing; a missing
+ *       symbol does not prevent recognition.  Numbers here may be up to
+ *       2^32 - 1 (offsets below 2^20).  At most one per profile; a profile
+ *       with a recognize line needs no function.
  *
  * A function may appear only once in a whole set (it has one hook).
  *
@@ -140,6 +173,26 @@
  *            (sd_bus); sd_bus_message_new, _new_method_call, _new_signal,
  *            _new_method_return, _new_method_error (ctors, out=1),
  *            sd_bus_message_ref / _unref (sd_bus_message).
+ *   python   CPython 3.11, 3.12 and 3.13 objects (the default, GIL build;
+ *            not the free-threaded 3.13t), recognised at analysis time
+ *            (Py_INCREF is inline), with PYTHONMALLOC=malloc answered by
+ *            refscope's getenv (the environment is not changed, so
+ *            children see what the parent saw).  Layout on x86-64, the
+ *            same in the three versions (Include/object.h,
+ *            Include/cpython/object.h, Include/internal/pycore_object.h):
+ *              PyObject     ob_refcnt at 0 (Py_ssize_t), ob_type at 8
+ *              PyTypeObject tp_name at 24, tp_basicsize at 32,
+ *                           tp_flags at 168 (unsigned long)
+ *              header       PyGC_Head, 16 bytes, when tp_flags has
+ *                           Py_TPFLAGS_HAVE_GC (1 << 14); 2 more words
+ *                           before it (managed dict and values, or weak
+ *                           list) when it has Py_TPFLAGS_MANAGED_DICT
+ *                           (1 << 4; 3.11+) or Py_TPFLAGS_MANAGED_WEAKREF
+ *                           (1 << 3; 3.12+, unused in 3.11)
+ *              immortal     3.12/3.13 set ob_refcnt to 2^32 - 1 (a
+ *                           negative 32-bit count): counts >= 2^31
+ *            metatype PyType_Type; version from Py_Version (3.11+), range
+ *            3.11 to 3.13.
  *   With `counter events` the count is the calls refscope sees: the
  *   libraries call most of their own ref/unref functions through their
  *   PLT (hooked too), but a reference a library takes by a direct
@@ -196,6 +249,28 @@ typedef struct rs_hook_spec {
     rs_typename_spec_t type;      /* effective; text shared, do not free  */
 } rs_hook_spec_t;
 
+#define RS_RECOGNIZE_MAX_HEADERS 4
+#define RS_RECOGNIZE_NONE UINT32_MAX  /* an optional offset not given    */
+
+/* A `recognize` line: how to find objects of a profile in the heap. */
+typedef struct rs_recognizer {
+    uint32_t          profile;      /* index into profiles[]                */
+    char             *metatype;     /* symbol ending every type chain       */
+    char             *version;      /* symbol of the version, or NULL       */
+    uint32_t          version_min, version_max;   /* 0 = no bound         */
+    uint32_t          type_word;    /* offset of the type pointer           */
+    uint32_t          type_name;    /* offset of the char * in the type     */
+    uint32_t          type_size;    /* offset in the type, or ..._NONE      */
+    uint32_t          type_flags;   /* offset in the type, or ..._NONE      */
+    uint32_t          n_headers;
+    uint32_t          header_size[RS_RECOGNIZE_MAX_HEADERS];
+    uint32_t          header_mask[RS_RECOGNIZE_MAX_HEADERS];
+    uint64_t          immortal;     /* counts >= this are roots; 0 = none   */
+    rs_counter_spec_t counter;      /* the profile's counter (a field)      */
+} rs_recognizer_t;
+
+#define RS_PROFILE_MAX_RECOGNIZERS 8
+
 typedef struct rs_profile {
     char              *name;
     char              *source;    /* file name it came from               */
@@ -208,6 +283,8 @@ typedef struct rs_profile_set {
     uint32_t        n_profiles;
     rs_hook_spec_t *hooks;        /* hook index = position here           */
     uint32_t        n_hooks;
+    rs_recognizer_t recognizers[RS_PROFILE_MAX_RECOGNIZERS];
+    uint32_t        n_recognizers;
     /* private: every string the set owns, and array capacities */
     char          **owned;
     uint32_t        n_owned, cap_owned, cap_profiles, cap_hooks;

@@ -207,6 +207,19 @@ static const char builtin_sdbus[] =
     "incref sd_bus_message_ref               type=sd_bus_message\n"
     "decref sd_bus_message_unref\n";
 
+/* profile.h documents the layout and where each figure comes from. */
+static const char builtin_python[] =
+    "# CPython 3.11-3.13 objects, recognised in the heap (Py_INCREF is inline).\n"
+    "# PyObject { Py_ssize_t ob_refcnt; PyTypeObject *ob_type; }\n"
+    "# PyTypeObject: tp_name at 24, tp_basicsize at 32, tp_flags at 168.\n"
+    "# Header: PyGC_Head (16) if Py_TPFLAGS_HAVE_GC, 16 more if\n"
+    "# Py_TPFLAGS_MANAGED_DICT or (3.12+) Py_TPFLAGS_MANAGED_WEAKREF.\n"
+    "profile python\n"
+    "counter offset=0 width=8 signed\n"
+    "recognize type-word=8 metatype=PyType_Type type-name=24 type-size=32"
+    " type-flags=168 header=16@0x4000,16@0x18 immortal=0x80000000"
+    " version=Py_Version version-min=0x030b0000 version-max=0x030dffff\n";
+
 static const struct {
     const char *name;
     const char *text;
@@ -214,7 +227,7 @@ static const struct {
     { "gobject", builtin_gobject },   { "gst", builtin_gst },
     { "cairo", builtin_cairo },       { "harfbuzz", builtin_harfbuzz },
     { "dbus", builtin_dbus },         { "openssl", builtin_openssl },
-    { "sdbus", builtin_sdbus },
+    { "sdbus", builtin_sdbus },       { "python", builtin_python },
 };
 
 const char *rs_profile_builtin(const char *name)
@@ -227,5 +240,5 @@ const char *rs_profile_builtin(const char *name)
 
 const char *rs_profile_builtin_names(void)
 {
-    return "gobject,gst,cairo,harfbuzz,dbus,openssl,sdbus";
+    return "gobject,gst,cairo,harfbuzz,dbus,openssl,sdbus,python";
 }

@@ -54,6 +54,13 @@ enum {
                                      at the nearest node before without it */
 };
 
+/* Bits 8-19 of rs_node_t.flags: the size, in 8-byte words, of a header
+ * before the object in the block (a recognised object after CPython's
+ * PyGC_Head, recognize.h).  Pointers into the header are not references
+ * (heapscan.h) and field offsets count from the object's start. */
+#define RS_NODE_HEADER_SHIFT 8
+#define RS_NODE_HEADER_MAX   0xfffu      /* words */
+
 typedef struct rs_node {
     uint64_t addr;       /* user address of the block                       */
     uint64_t size;       /* requested size in bytes                         */
@@ -70,6 +77,12 @@ typedef struct rs_node {
     uint32_t alloc_tid;  /* thread that allocated it (kernel tid)           */
     uint32_t seq;        /* allocation sequence number (low 32 bits)        */
 } rs_node_t;
+
+/* Header bytes before the object in node n (see RS_NODE_HEADER_SHIFT). */
+static inline uint32_t rs_node_header(const rs_node_t *n)
+{
+    return ((n->flags >> RS_NODE_HEADER_SHIFT) & RS_NODE_HEADER_MAX) * 8u;
+}
 
 typedef struct rs_edge {
     uint32_t dst;        /* target node index                               */

@@ -9,6 +9,8 @@
  *             each shape its representative group.  Leaked-ref nodes get
  *             the id of their set of unbalanced incref stacks the same
  *             way.  After this, variant[i] is meaningful for those nodes.
+ *  0'. focus: with a focus (report_focus.h), the leak nodes it does not
+ *             keep are counted in `hidden` and never grouped.
  *  1. group:  one pass over the nodes; a uthash table maps (class, stack,
  *             type, variant) to a group; node_group[i] remembers each
  *             node's group.  Plain classes use (class, stack) only.
@@ -101,6 +103,7 @@ typedef struct build {
     uint32_t      n_lr_counts;
     size_t        lr_cap;
     uint32_t     *lr_off;     /* per node: offset into lr_counts          */
+    uint8_t      *hidden;     /* per node: not the focus's leak, or NULL  */
 } build_t;
 
 int rs_findings_is_leak_class(rs_class_t c)
@@ -525,6 +528,11 @@ static int group_nodes(build_t *b, const rs_findings_options_t *opt,
         if (!rs_findings_is_leak_class(c) &&
             !(c == RS_CLASS_REACHABLE && opt->show_reachable))
             continue;
+        if (b->hidden && b->hidden[i]) {
+            out->hidden.bytes += n->size;
+            out->hidden.blocks++;
+            continue;
+        }
         uint32_t g = group_for(b, key_of(b, i, c), i);
         if (g == RS_FINDING_NONE)
             return -1;
@@ -846,12 +854,13 @@ static void free_build(build_t *b)
     free(b->sets);
     free(b->lr_counts);
     free(b->lr_off);
+    free(b->hidden);
 }
 
 int rs_findings_build(const rs_snapshot_t *snap,
                       const rs_findings_options_t *opt, rs_findings_t *out)
 {
-    static const rs_findings_options_t defaults = { 0, 0 };
+    static const rs_findings_options_t defaults = { 0, 0, RS_FOCUS_ALL };
     build_t b = { .snap = snap };
     int rc = -1;
 
@@ -861,7 +870,8 @@ int rs_findings_build(const rs_snapshot_t *snap,
     size_t n_nodes = snap->heap.n_nodes ? snap->heap.n_nodes : 1;
     b.node_group = malloc(n_nodes * sizeof *b.node_group);
     b.variant = calloc(n_nodes, sizeof *b.variant);
-    if (!b.node_group || !b.variant || build_shapes(&b) < 0 ||
+    if (!b.node_group || !b.variant || rs_focus_hidden(snap, opt->focus, &b.hidden) < 0 ||
+        build_shapes(&b) < 0 ||
         build_stack_sets(&b) < 0 || group_nodes(&b, opt, out) < 0)
         goto out;
     b.rank = malloc((b.n_groups ? b.n_groups : 1) * sizeof *b.rank);

@@ -45,6 +45,7 @@
 #define RS_FINDINGS_H
 
 #include "refhistory.h"
+#include "report_focus.h"
 #include "rs_model.h"
 #include "snapshot.h"
 
@@ -124,6 +125,8 @@ typedef struct rs_findings_options {
     int      show_reachable; /* also group reachable blocks                  */
     uint32_t limit;          /* keep at most this many findings (and this
                                 many refcount error findings); 0 = all      */
+    rs_focus_t focus;        /* leaks outside the focus are only counted in
+                                `hidden` (report_focus.h)                   */
 } rs_findings_options_t;
 
 typedef struct rs_findings {
@@ -133,6 +136,7 @@ typedef struct rs_findings {
     rs_tally_t    cut;       /* bytes and blocks of the dropped findings     */
     rs_tally_t    by_class[RS_CLASS_COUNT]; /* totals over every block of
                                 the snapshot, whether listed or not          */
+    rs_tally_t    hidden;    /* leak blocks the focus left out              */
     rs_rc_finding_t *errors; /* n_errors refcount error findings, sorted    */
     uint32_t      n_errors;
     uint32_t      n_errors_cut; /* error findings dropped by the limit      */

@@ -21,6 +21,8 @@
  *                   "stack": [{"function","file","line","module",
  *                              "address"}]}],
  *     "findings_cut": {"findings","bytes","blocks"},
+ *     "hidden": {"bytes","blocks"} (only with a focus, report_focus.h:
+ *               the leak blocks it left out),
  *     "snapshot": path or null}
  *    Unknown function, file, line or module are null; addresses are
  *    "0x..." strings; "type" is the type name shared by the finding's
@@ -58,6 +60,7 @@
 #define RS_REPORT_H
 
 #include "json_writer.h"
+#include "report_focus.h"
 #include "snapshot.h"
 #include "symbolize.h"
 
@@ -73,6 +76,7 @@ typedef struct rs_report_options {
      * with its number from 1 and the count; NULL = not called.          */
     void       (*progress)(void *ctx, uint32_t done, uint32_t total);
     void        *progress_ctx;
+    rs_focus_t  focus;          /* leaks outside it are only counted       */
 } rs_report_options_t;
 
 /* Source paths as every report shows them: relative to the current

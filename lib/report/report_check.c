@@ -281,7 +281,7 @@ static int add_findings(rs_check_set_t *set, const rs_snapshot_t *snap,
                         rs_symbolizer_t *sym, scratch_t *s)
 {
     rs_findings_t fs;
-    rs_findings_options_t fopt = { 0, 0 };
+    rs_findings_options_t fopt = { 0, 0, RS_FOCUS_ALL };
     if (rs_findings_build(snap, &fopt, &fs) < 0)
         return -1;
     int rc = 0;

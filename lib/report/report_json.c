@@ -170,8 +170,8 @@ static int cycle_edges(json_ctx_t *c, const rs_finding_t *f)
         rs_json_member_uint(c->j, "to", ed->to);
         rs_json_member_uint(c->j, "offset", ed->offset);
         rs_json_key(c->j, "field");
-        rs_json_string(c->j, rs_symbolize_field(
-            c->sym, c->snap, src->stack_id,
+        rs_json_string(c->j, rs_symbolize_node_field(
+            c->sym, c->snap, src,
             rs_findings_type_name(c->snap, src->type_id), ed->offset));
         rc = stack(c, "incref", ed->incref_stack, 1);
         rs_json_end_object(c->j);
@@ -259,7 +259,7 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
     if (!opt)
         opt = &defaults;
     rs_findings_options_t fopt = { .show_reachable = opt->show_reachable,
-                                   .limit = opt->limit };
+                                   .limit = opt->limit, .focus = opt->focus };
     rs_frame_t *frames = malloc(RS_SYMBOLIZE_MAX_FRAMES * sizeof *frames);
     if (!frames || rs_findings_build(snap, &fopt, &findings) < 0) {
         free(frames);
@@ -291,6 +291,8 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
     rs_json_member_uint(j, "bytes", findings.cut.bytes);
     rs_json_member_uint(j, "blocks", findings.cut.blocks);
     rs_json_end_object(j);
+    if (opt->focus != RS_FOCUS_ALL)
+        rs_report_json_tally(j, "hidden", &findings.hidden);
     rs_json_member_string(j, "snapshot", opt->snapshot_path);
     rs_json_end_object(j);
     if (rc < 0)

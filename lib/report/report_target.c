@@ -136,7 +136,8 @@ const char *rs_namer_field(rs_namer_t *n, uint32_t node, uint64_t offset)
     const char *type = type_of(n->snap, node);
     if (!type)
         return NULL;
-    return rs_symbolize_field(n->sym, n->snap, stack_of(n, node), type, offset);
+    return rs_symbolize_node_field(n->sym, n->snap, &n->snap->heap.nodes[node], type,
+                                   offset);
 }
 
 /* ---- targets ------------------------------------------------------------ */

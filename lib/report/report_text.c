@@ -295,9 +295,9 @@ static void print_edge_source(text_ctx_t *c, const rs_finding_t *f,
     const rs_node_t *src = member(c, f, e->from);
     print_object(c, src->type_id, src->addr);
     fprintf(c->out, " +%" PRIu32, e->offset);
-    const char *field = rs_symbolize_field(c->sym, c->snap, src->stack_id,
-                                           type_name(c->snap, src->type_id),
-                                           e->offset);
+    const char *field = rs_symbolize_node_field(c->sym, c->snap, src,
+                                                type_name(c->snap, src->type_id),
+                                                e->offset);
     if (field)
         fprintf(c->out, " (%s)", field);
 }
@@ -673,7 +673,7 @@ int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
     if (!opt)
         opt = &defaults;
     rs_findings_options_t fopt = { .show_reachable = opt->show_reachable,
-                                   .limit = opt->limit };
+                                   .limit = opt->limit, .focus = opt->focus };
     if (!c || rs_findings_build(snap, &fopt, &findings) < 0) {
         free(c);
         return -1;
@@ -713,6 +713,12 @@ int rs_report_text_hooked(FILE *out, const rs_snapshot_t *snap,
                 findings.cut.bytes, plural(findings.cut.bytes, "byte", "bytes"),
                 findings.cut.blocks,
                 plural(findings.cut.blocks, "block", "blocks"));
+    if (findings.hidden.blocks)
+        fprintf(out, "... %" PRIu64 " %s in %" PRIu64 " %s leaked by the "
+                "interpreter and its libraries, not by an extension module, "
+                "not shown (--all)\n\n", findings.hidden.bytes,
+                plural(findings.hidden.bytes, "byte", "bytes"), findings.hidden.blocks,
+                plural(findings.hidden.blocks, "block", "blocks"));
     if (tell_hooks(c, RS_REPORT_PART_SUMMARY, NULL, NULL) < 0)
         goto out;
     print_summary(c);

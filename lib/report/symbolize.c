@@ -710,6 +710,10 @@ const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
             tried[n_tried++] = m;
         sym_file_t *f = get_file(s, m);
         sym_type_t *t = f ? get_type(s, f, type_name) : NULL;
+        /* "module.Type" (CPython's tp_name): the C struct is "Type". */
+        const char *dot = strrchr(type_name, '.');
+        if (t && !t->found && dot && dot[1])
+            t = get_type(s, f, dot + 1);
         if (!t)
             return NULL; /* memory exhausted */
         if (!t->found)
@@ -718,4 +722,14 @@ const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
         return field_of(s, t, offset, &oom);
     }
     return NULL;
+}
+
+const char *rs_symbolize_node_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                                    const rs_node_t *n, const char *type_name,
+                                    uint64_t offset)
+{
+    uint32_t header = rs_node_header(n);
+    if (offset < header)
+        return NULL;
+    return rs_symbolize_field(s, snap, n->stack_id, type_name, offset - header);
 }

@@ -82,7 +82,9 @@ int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
  * ("Node", a typedef of a struct, or "struct node"), from the DWARF of
  * the modules that stack `stack_id` of snap runs through: tried frame by
  * frame, innermost (the allocating code) first, refscope's own module
- * skipped, the first module that describes the type wins.  Nested structs
+ * skipped, the first module that describes the type wins; a dotted name
+ * with no struct of that name ("leaky.Node", as CPython names types) is
+ * looked up by its last component ("Node").  Nested structs
  * and arrays are spelled "link.next", "slots[3]", "slots[1].obj"; an
  * offset inside a scalar member gives that member's name.  Type lookups
  * are cached per (module file, type name), results per (type, offset).
@@ -93,6 +95,16 @@ int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
 const char *rs_symbolize_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
                                uint32_t stack_id, const char *type_name,
                                uint64_t offset);
+
+/*
+ * rs_symbolize_field for the pointer at byte `offset` of node n (of
+ * type type_name): a recognised object's field offsets count from its
+ * start, after the block's header (rs_node_header()); an offset inside
+ * the header has no name (NULL).
+ */
+const char *rs_symbolize_node_field(rs_symbolizer_t *s, const rs_snapshot_t *snap,
+                                    const rs_node_t *n, const char *type_name,
+                                    uint64_t offset);
 
 /* Non-zero if a frame belongs to refscope itself (module librefscope*). */
 int rs_symbolize_is_refscope(const rs_frame_t *f);

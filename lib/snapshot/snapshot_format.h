@@ -93,7 +93,8 @@
  *   size          v
  *   stack_id      v    <= n_stacks
  *   type_id       v    <= n_types
- *   flags         v    RS_NODE_* bits (unknown bits are kept)
+ *   flags         v    RS_NODE_* bits (unknown bits are kept); bits 8-19
+ *                      the header size of a recognised object, in words
  *   rc_offset     v
  *   rc_width      v    0, 1, 2, 4 or 8
  *   cls           v    < RS_CLASS_COUNT

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """test_profile_symbols - every function a built-in profile names
-(lib/model/profile_builtin.c) is exported by the real library it profiles,
+(lib/model/profile_builtin.c), and every symbol a `recognize` line names
+(metatype=, version=), is exported by the real library it profiles,
 as installed here (`nm -D --defined-only`): a misspelt name would silently
 hook nothing.  Usage:
     test_profile_symbols.py --source-dir DIR [--only PROFILE,...]
 
-The libraries come from `ldconfig -p` by soname (LIBRARIES below).  A
+The libraries come from `ldconfig -p` by soname, or are absolute paths
+(LIBRARIES below).  A
 profile whose library is not installed fails the test: CI installs them
 all (.ci/deps).
 """
@@ -25,6 +27,8 @@ LIBRARIES = {
     "dbus": ["libdbus-1.so.3"],
     "openssl": ["libcrypto.so.3", "libssl.so.3"],
     "sdbus": ["libsystemd.so.0"],
+    # an executable that exports the C API (Debian links libpython in)
+    "python": ["/usr/bin/python3.11"],
 }
 
 
@@ -41,10 +45,16 @@ def profile_functions(source):
                                               "sink"):
             rstest.check(cur is not None, f"{words[1]} before any profile")
             out[cur].append(words[1])
+        elif words and words[0] == "recognize":
+            rstest.check(cur is not None, "recognize before any profile")
+            out[cur] += [w.split("=", 1)[1] for w in words[1:]
+                         if w.startswith(("metatype=", "version="))]
     return out
 
 
 def library_path(soname):
+    if soname.startswith("/"):
+        return soname if os.path.exists(soname) else None
     p = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True,
                        text=True, check=True)
     for line in p.stdout.splitlines():

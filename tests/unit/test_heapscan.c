@@ -2,7 +2,7 @@
  * test_heapscan.c - unit tests of lib/model/heapscan.c on real memory: malloc'd
  * blocks wired together (start, interior and one-past-end pointers, the
  * adjacency rule, unaligned words and words past a block's size ignored,
- * self pointers), root regions with unaligned starts, sorting, edge-array
+ * self pointers, pointers into a header (rs_node_header)), root regions with unaligned starts, sorting, edge-array
  * growth and allocation failure.
  */
 #include <setjmp.h>
@@ -196,6 +196,37 @@ static void test_adjacent_blocks(void **state)
     free(z);
 }
 
+/* A block with a 16-byte header before its object (rs_node_header): words
+ * pointing into the header are no edges, from blocks or from roots. */
+static void test_header_not_referenced(void **state)
+{
+    char *obj = calloc(1, 64), *other = calloc(1, 64);
+    put(other, 0, obj);             /* the header's first byte: none  */
+    put(other, 8, obj + 8);         /* inside the header: none        */
+    put(other, 16, obj + 16);       /* the object: an edge            */
+    put(other, 24, obj + 40);       /* inside the object: an edge     */
+    put(obj, 0, obj);               /* GC list link to itself: none   */
+    void *roots_area[2] = { obj, obj + 16 };
+    rs_node_t nodes[2] = {node(obj, 48), node(other, 32)};
+    nodes[0].flags = (16 / 8) << RS_NODE_HEADER_SHIFT;
+    rs_root_t root = {.start = A(roots_area), .size = sizeof roots_area,
+                      .kind = RS_ROOT_GLOBAL, .module = 0};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 2, .roots = &root, .n_roots = 1};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t io = rs_heapscan_find(&h, A(obj)), ix = rs_heapscan_find(&h, A(other));
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.n_edges, 2);
+    assert_true(has_edge(&h, ix, io, 16));
+    assert_true(has_edge(&h, ix, io, 24));
+    assert_int_equal(out_degree(&h, io), 0);
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    assert_int_equal(h.n_root_edges, 1);
+    assert_int_equal(h.root_edges[0].offset, 8);
+    rs_heapscan_free_edges(&h);
+    free(obj);
+    free(other);
+}
+
 static void test_many_edges_grow(void **state)
 {
     const size_t n_ptr = 5000;
@@ -348,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_edges_real_blocks),
         cmocka_unit_test(test_adjacent_blocks),
+        cmocka_unit_test(test_header_not_referenced),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_exact_root),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "profile.h"
+#include "test_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ static void test_builtin_gst_and_list(void **state)
     assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
     assert_string_equal(rs_profile_builtin_names(),
-                        "gobject,gst,cairo,harfbuzz,dbus,openssl,sdbus");
+                        "gobject,gst,cairo,harfbuzz,dbus,openssl,sdbus,python");
     /* The same built-in twice is a duplicate profile, and nothing is added. */
     assert_int_equal(rs_profile_list_parse(s, "gst", &err), -1);
     assert_string_equal(err.message, "built-in:gst:4: profile 'gst' defined twice");
@@ -108,7 +109,7 @@ static void test_builtin_all(void **state)
         assert_string_equal(one->profiles[0].name, tok);
         rs_profile_set_free(one);
     }
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
     rs_profile_set_t *s = rs_profile_set_create();
     rs_profile_error_t err = { "" };
     assert_int_equal(rs_profile_list_parse(s, "cairo,harfbuzz,dbus,openssl,sdbus",
@@ -180,6 +181,140 @@ static void test_out_parameter(void **state)
     assert_int_equal(s->hooks[i].arg, 2);
     assert_int_equal(s->hooks[i].out, 0);
     rs_profile_set_free(s);
+}
+
+/* The python profile: no function, one recognizer with CPython's layout
+ * (profile.h documents the offsets and flags). */
+static void test_builtin_python(void **state)
+{
+    rs_profile_set_t *s = rs_profile_set_create();
+    rs_profile_error_t err;
+    assert_int_equal(rs_profile_list_parse(s, "python", &err), 0);
+    assert_int_equal(s->n_profiles, 1);
+    assert_int_equal(s->n_hooks, 0);
+    assert_int_equal(s->n_recognizers, 1);
+    const rs_recognizer_t *r = &s->recognizers[0];
+    assert_int_equal(r->profile, 0);
+    assert_string_equal(r->metatype, "PyType_Type");
+    assert_string_equal(r->version, "Py_Version");
+    assert_int_equal(r->version_min, 0x030b0000);
+    assert_int_equal(r->version_max, 0x030dffff);
+    assert_int_equal(r->type_word, 8);
+    assert_int_equal(r->type_name, 24);
+    assert_int_equal(r->type_size, 32);
+    assert_int_equal(r->type_flags, 168);
+    assert_int_equal(r->n_headers, 2);
+    assert_int_equal(r->header_size[0], 16);
+    assert_int_equal(r->header_mask[0], 1u << 14);   /* Py_TPFLAGS_HAVE_GC */
+    assert_int_equal(r->header_size[1], 16);
+    assert_int_equal(r->header_mask[1], 0x18);       /* MANAGED_DICT|_WEAKREF */
+    assert_int_equal(r->immortal, 0x80000000u);
+    assert_int_equal(r->counter.offset, 0);
+    assert_int_equal(r->counter.width, 8);
+    assert_int_equal(r->counter.is_signed, 1);
+    /* With gobject: hooks and a recognizer side by side. */
+    assert_int_equal(rs_profile_list_parse(s, "gobject", &err), 0);
+    assert_int_equal(s->n_recognizers, 1);
+    assert_true(s->n_hooks > 0);
+    rs_profile_set_free(s);
+}
+
+/* Every recognize option, defaults of the optional ones, and a failing
+ * parse leaving the recognizers as they were. */
+static void test_recognize_syntax(void **state)
+{
+    rs_profile_set_t *s = parse_ok(
+        "profile min\n"
+        "counter offset=4 width=4\n"
+        "recognize type-word=0 metatype=Meta type-name=0x10\n"
+        "profile full  # with a function too\n"
+        "counter offset=8 width=2 signed\n"
+        "incref full_ref\n"
+        "recognize metatype=M2 type-word=16 type-name=8 type-size=24 type-flags=32"
+        " header=8@1,16@0x6,24@8,32@0x10 immortal=1000 version=V"
+        " version-min=3 version-max=0x0\n");
+    assert_int_equal(s->n_recognizers, 2);
+    const rs_recognizer_t *a = &s->recognizers[0], *b = &s->recognizers[1];
+    assert_int_equal(a->profile, 0);
+    assert_string_equal(a->metatype, "Meta");
+    assert_null(a->version);
+    assert_int_equal(a->type_word, 0);
+    assert_int_equal(a->type_name, 16);
+    assert_int_equal(a->type_size, RS_RECOGNIZE_NONE);
+    assert_int_equal(a->type_flags, RS_RECOGNIZE_NONE);
+    assert_int_equal(a->n_headers, 0);
+    assert_int_equal(a->immortal, 0);
+    assert_int_equal(a->counter.offset, 4);
+    assert_int_equal(a->counter.width, 4);
+    assert_int_equal(a->counter.is_signed, 0);
+    assert_int_equal(b->profile, 1);
+    assert_string_equal(b->metatype, "M2");
+    assert_string_equal(b->version, "V");
+    assert_int_equal(b->version_min, 3);
+    assert_int_equal(b->version_max, 0);
+    assert_int_equal(b->type_word, 16);
+    assert_int_equal(b->type_name, 8);
+    assert_int_equal(b->type_size, 24);
+    assert_int_equal(b->type_flags, 32);
+    assert_int_equal(b->n_headers, 4);
+    assert_int_equal(b->header_size[3], 32);
+    assert_int_equal(b->header_mask[3], 0x10);
+    assert_int_equal(b->header_size[1], 16);
+    assert_int_equal(b->header_mask[1], 6);
+    assert_int_equal(b->immortal, 1000);
+    assert_int_equal(b->counter.width, 2);
+    assert_int_equal(b->counter.is_signed, 1);
+    assert_int_equal(s->n_hooks, 1);
+
+    rs_profile_error_t err;
+    const char *bad = "profile c\ncounter offset=0 width=8\n"
+                      "recognize type-word=8 metatype=X type-name=24\nprofile c\n";
+    assert_int_equal(rs_profile_parse(s, bad, strlen(bad), "c.prof", &err), -1);
+    assert_string_equal(err.message, "c.prof:4: profile 'c' defined twice");
+    assert_int_equal(s->n_recognizers, 2);
+    assert_int_equal(s->n_profiles, 2);
+
+    /* RS_PROFILE_MAX_RECOGNIZERS in a set, then one too many. */
+    char text[256];
+    for (int i = 2; i <= RS_PROFILE_MAX_RECOGNIZERS; i++) {
+        int n = snprintf(text, sizeof text, "profile p%d\ncounter offset=0 width=8\n"
+                         "recognize type-word=8 metatype=X type-name=24\n", i);
+        rs_profile_error_t e2 = { "" };
+        int rc = rs_profile_parse(s, text, (size_t)n, "m.prof", &e2);
+        if (i < RS_PROFILE_MAX_RECOGNIZERS)
+            assert_int_equal(rc, 0);
+        else
+            assert_string_equal(e2.message, "m.prof:3: too many recognize lines (at most 8)");
+    }
+    assert_int_equal(s->n_recognizers, RS_PROFILE_MAX_RECOGNIZERS);
+    rs_profile_set_free(s);
+}
+
+/* Memory running out at every allocation of a parse with a recognize
+ * line: "out of memory", and the set stays empty; then it succeeds. */
+static void test_out_of_memory(void **state)
+{
+    const char *text = rs_profile_builtin("python");
+    int ok = 0;
+    for (int k = 0; k < 64 && !ok; k++) {
+        rs_profile_set_t *s = rs_profile_set_create();
+        rs_profile_error_t err = { "" };
+        allocs_left = k;
+        rs_mem_set_backend(&failing);
+        int rc = rs_profile_parse(s, text, strlen(text), "p", &err);
+        rs_mem_set_backend(NULL);
+        if (rc == 0) {
+            ok = 1;
+            assert_int_equal(s->n_recognizers, 1);
+        } else {
+            if (!strstr(err.message, "out of memory"))
+                fail_msg("allocation %d: '%s'", k, err.message);
+            assert_int_equal(s->n_profiles, 0);
+            assert_int_equal(s->n_recognizers, 0);
+        }
+        rs_profile_set_free(s);
+    }
+    assert_true(ok);
 }
 
 static void test_full_syntax(void **state)
@@ -306,6 +441,68 @@ static const struct {
     { "profile a\nctor f out\n", "t.prof:2: option 'out' needs a value" },
     { "profile a\nincref f a b c d e f g h i j k l m n o\n",
       "t.prof:2: too many words (at most 16)" },
+    /* recognize */
+    { "recognize type-word=8\n", "t.prof:1: 'recognize' before any 'profile' line" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24\n",
+      "t.prof:2: profile 'a': recognize needs a counter field (counter offset=N width=W)" },
+    { "profile a\ncounter events\nrecognize type-word=8 metatype=M type-name=24\nprofile b\n",
+      "t.prof:4: profile 'a': recognize needs a counter field (counter offset=N width=W)" },
+    { "profile a\nrecognize metatype=M type-name=24\n",
+      "t.prof:2: recognize: missing type-word=" },
+    { "profile a\nrecognize type-word=8 type-name=24\n",
+      "t.prof:2: recognize: missing metatype=" },
+    { "profile a\nrecognize type-word=8 metatype=M\n",
+      "t.prof:2: recognize: missing type-name=" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 header=16@1\n",
+      "t.prof:2: recognize: header= needs type-flags=" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 version-min=1\n",
+      "t.prof:2: recognize: version-min= and version-max= need version=" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 version-max=1\n",
+      "t.prof:2: recognize: version-min= and version-max= need version=" },
+    { "profile a\nrecognize type-word=8 metatype=9M type-name=24\n",
+      "t.prof:2: invalid symbol name '9M'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 version=a-b\n",
+      "t.prof:2: invalid symbol name 'a-b'" },
+    { "profile a\nrecognize type-word=x metatype=M type-name=24\n",
+      "t.prof:2: bad number 'x' for 'type-word'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=0x100000\n",
+      "t.prof:2: type-name must be below 1048576" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-size=-1\n",
+      "t.prof:2: bad number '-1' for 'type-size'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=z\n",
+      "t.prof:2: bad number 'z' for 'type-flags'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 immortal=0x1g\n",
+      "t.prof:2: bad number '0x1g' for 'immortal'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 version=V version-min=q\n",
+      "t.prof:2: bad number 'q' for 'version-min'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 version=V version-max=\n",
+      "t.prof:2: option 'version-max' needs a value" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 arg=0\n",
+      "t.prof:2: unknown option 'arg' for 'recognize'" },
+    { "profile a\nincref f type-word=8\n",
+      "t.prof:2: unknown option 'type-word' for 'incref'" },
+    { "profile a\nrecognize type-word=8 type-word=0 metatype=M type-name=1\n",
+      "t.prof:2: option 'type-word' given twice" },
+    { "profile a\ncounter offset=0 width=8\nrecognize type-word=8 metatype=M type-name=1\n"
+      "recognize type-word=8 metatype=M type-name=1\n",
+      "t.prof:4: recognize given twice in profile 'a'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=16\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '16'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=12@1\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '12@1'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=16@1,0@1\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '0@1'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=4096@1\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '4096@1'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=16@0\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '16@0'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=16@x\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not '16@x'" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0 header=16@1,\n",
+      "t.prof:2: header terms are SIZE@MASK (SIZE a multiple of 8 below 4096, MASK not 0), not ''" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0"
+      " header=8@1,8@1,8@1,8@1,8@1\n",
+      "t.prof:2: at most 4 header terms" },
 };
 
 static void test_error_messages(void **state)
@@ -484,12 +681,16 @@ int main(void)
         cmocka_unit_test(test_builtin_all),
         cmocka_unit_test(test_builtin_library_profiles),
         cmocka_unit_test(test_out_parameter),
+        cmocka_unit_test(test_builtin_python),
+        cmocka_unit_test(test_recognize_syntax),
         cmocka_unit_test(test_full_syntax),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_nul_long_line_and_limit),
         cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_fuzz),
+        /* Last: rs_mem's out-of-memory flag stays set afterwards. */
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

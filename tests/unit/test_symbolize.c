@@ -4,7 +4,8 @@
  * symbolizes addresses of its own functions and call sites, and checks
  * the failure paths: pc in no module, wrong epoch, changed file (build id
  * mismatch, warned once), missing file, and frame filtering for display.
- * Struct member names (rs_symbolize_field) are looked up in the DWARF of
+ * Struct member names (rs_symbolize_field; rs_symbolize_node_field after
+ * a recognised object's header; dotted CPython type names) are looked up in the DWARF of
  * structs compiled into this very binary.
  */
 #include <setjmp.h>
@@ -490,6 +491,18 @@ static void test_field_names_from_dwarf(void **state)
     /* cached: the same pointer comes back */
     const char *a = rs_symbolize_field(s, &fx.snap, 1, t, 8);
     assert_ptr_equal(a, rs_symbolize_field(s, &fx.snap, 1, t, 8));
+    /* CPython's "module.Type": the struct is the last component */
+    expect_field(s, &fx.snap, "leaky.rs_test_link", 8, "prev");
+    expect_field(s, &fx.snap, "a.b.rs_test_link", 0, "next");
+    expect_field(s, &fx.snap, "rs_test_link.", 0, NULL);
+    /* a node with a 16-byte header: offsets count from the object */
+    rs_node_t n = { .stack_id = 1, .flags = (16 / 8) << RS_NODE_HEADER_SHIFT };
+    assert_string_equal(rs_symbolize_node_field(s, &fx.snap, &n, "rs_test_link", 24),
+                        "prev");
+    assert_null(rs_symbolize_node_field(s, &fx.snap, &n, "rs_test_link", 8));
+    n.flags = 0;
+    assert_string_equal(rs_symbolize_node_field(s, &fx.snap, &n, "rs_test_link", 8),
+                        "prev");
     /* unknown type, NULL type, unknown stacks */
     expect_field(s, &fx.snap, "rs_no_such_type_anywhere", 0, NULL);
     assert_null(rs_symbolize_field(s, &fx.snap, 1, NULL, 0));

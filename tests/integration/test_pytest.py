@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""test_pytest - the pytest plugin tools/python/pytest_refscope.py.
+
+Writes a two-test file using samples/pyext's `leaky` module (test_leaks
+calls leak_refs(10), test_clean calls clean(10)) and runs it with the
+interpreter the module was built for, `-m pytest -p pytest_refscope`:
+  - under `refscope run --python`: pytest exits 1, test_leaks fails with
+    "10 leaked references to int (320 bytes)" and leaky_leak_refs in the
+    stack shown, test_clean passes ("1 failed, 1 passed");
+  - without refscope: the plugin says it is inactive and both pass.
+The snapshots are taken while the program runs, and refscope scans thread
+stacks conservatively: a stack slot the leaking call left behind may still
+hold the address of the last int or two, which then look reachable; the
+count is checked to be 10 or at most two fewer, 32 bytes each.
+Usage:
+    test_pytest.py --refscope PATH --python PATH --module-dir DIR --plugin-dir DIR
+"""
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+
+import rstest
+
+check = rstest.check
+TESTS = """import leaky
+
+
+def test_leaks():
+    leaky.leak_refs(10)
+
+
+def test_clean():
+    leaky.clean(10)
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--refscope", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--module-dir", required=True)
+    ap.add_argument("--plugin-dir", required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "test_leaky_ext.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(TESTS)
+        env = dict(os.environ)
+        env.update(PYTHONPATH=f"{args.plugin_dir}:{args.module_dir}",
+                   PYTHONHASHSEED="0", MALLOC_PERTURB_="165",
+                   PYTHONDONTWRITEBYTECODE="1")
+        for name in ("REFSCOPE_HOOKS", "REFSCOPE_TOOL"):   # found beside the .so
+            env.pop(name, None)
+        pytest = [args.python, "-m", "pytest", "-p", "pytest_refscope",
+                  "-p", "no:cacheprovider", "-rA", path]
+        p = subprocess.run([args.refscope, "run", "--python", "--"] + pytest + ["-q"],
+                           cwd=tmp, env=env, capture_output=True, text=True,
+                           timeout=300)
+        out = p.stdout
+        check(p.returncode == 1, f"pytest under refscope exited {p.returncode}"
+              f" (want 1):\n{out}\n{p.stderr}")
+        for want in ("1 failed, 1 passed", "FAILED test_leaky_ext.py::test_leaks",
+                     "PASSED test_leaky_ext.py::test_clean",
+                     "refscope: a C extension leaked during this test:",
+                     "#0 PyLong_FromLong (python3.11)\n    #1 leaky_leak_refs "):
+            check(want in out, f"pytest output lacks {want!r}:\n{out}")
+        counts = re.findall(r"^(\d+) leaked references to int \((\d+) bytes\), "
+                            r"allocated at:$", out, re.M)
+        check(out.count("refscope: process") == 1,
+              f"refscope must report the pytest process alone:\n{out}")
+        check(len(counts) == 1 and out.count("leaked references to") == 1,
+              f"expected one leak, of test_leaks:\n{out}")
+        n, nbytes = map(int, counts[0])
+        check(8 <= n <= 10 and nbytes == 32 * n,
+              f"test_leaks: {n} ints in {nbytes} bytes, want 10 (or a couple "
+              f"fewer, see the header) of 32 bytes:\n{out}")
+
+        p = subprocess.run(pytest, cwd=tmp, env=env, capture_output=True,
+                           text=True, timeout=300)
+        check(p.returncode == 0, f"pytest without refscope exited "
+              f"{p.returncode}:\n{p.stdout}\n{p.stderr}")
+        check("refscope: inactive, librefscope.so is not loaded" in p.stdout
+              and "2 passed" in p.stdout, f"plugin without refscope:\n{p.stdout}")
+
+
+if __name__ == "__main__":
+    rstest.main_wrapper(main)

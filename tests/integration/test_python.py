@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""test_python - a CPython extension module under `refscope run --python`.
+
+Runs /usr/bin/python3 (the interpreter samples/pyext/leaky.c was built
+for) with the `leaky` module and asserts exactly what leaky.c's header
+promises:
+  - leak_refs(100) and make_cycles(50): the summary (@total lines), and
+    exactly two findings (@finding lines, matched on the first frame in
+    the extension module): 100 leaked references to objects of type int
+    (refcount 1, no pointer, 100 unexplained references, leaky_leak_refs
+    in the stack) and 50 cycles of two leaky.Node (32 bytes, refcount 1,
+    edges at offset 16 named "other" from DWARF, leaky_make_cycles in
+    the stack); nothing of the interpreter's own exit state is listed
+    and the program sees no PYTHONMALLOC in its environment;
+  - the same run with --all lists those two findings too;
+  - a profile file whose version range excludes 3.11 is refused in one
+    stderr line and recognises nothing (the ints are plain leaks);
+  - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
+    blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
+  - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
+    with a managed dict, leaked through ctypes, are leaked_ref objects of
+    types list and Foo (GC header and pre-header recognised);
+  - clean(100) alone: no finding, no leak in the summary; after importing
+    ctypes and decimal too, the interpreter's own leaks are hidden (counted
+    in "hidden", none listed) and --exitcode 9 exits 0, while the leaking
+    run exits 9;
+  - `refscope report --python` on the kept snapshot names the types, the
+    field and the function in its text.
+Usage:
+    test_python.py --refscope PATH --python PATH --module-dir DIR --source PATH
+
+The interpreter runs with PYTHONHASHSEED=0 and MALLOC_PERTURB_: refscope
+scans conservatively, and a stale word (uninitialised malloc memory, a
+dangling pointer in the interpreter's static data to a freed object
+whose address a leaked object reuses) can make a leaked object look
+reachable in a few runs in a hundred; a fixed hash seed makes the
+interpreter's allocations repeatable and perturbation fills new blocks.
+README.md (Limits) says so.
+"""
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+
+import rstest
+
+check = rstest.check
+LEAKS = "import leaky, os; print(os.environ.get('PYTHONMALLOC')); " \
+        "leaky.leak_refs(100); leaky.make_cycles(50)"
+CLEAN = "import leaky; leaky.clean(100)"
+# ctypes and decimal leave blocks of their own at exit (the interpreter's).
+CLEAN_STDLIB = "import ctypes, decimal, leaky; leaky.clean(100)"
+
+
+def env_for(module_dir):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = module_dir
+    env["PYTHONHASHSEED"] = "0"
+    env["MALLOC_PERTURB_"] = "165"
+    for name in ("PYTHONMALLOC", "REFSCOPE_HOOKS"):
+        env.pop(name, None)
+    return env
+
+
+def ext_frame(stack):
+    """The first frame of a stack in the extension module (leaky.*.so)."""
+    for frame in stack or []:
+        if os.path.basename(frame.get("module") or "").startswith("leaky."):
+            return frame
+    return None
+
+
+def run(args, code, outdir, extra=(), status=0):
+    rc, out, data, err = rstest.run_refscope(
+        args.refscope, [args.python, "-c", code], outdir,
+        env=env_for(args.module_dir), extra_args=["--python"] + list(extra))
+    check(rc == status, f"refscope run exited {rc}, want {status}; stderr:\n{err}")
+    check(len(data) == 1, f"expected one process, got {len(data)}")
+    return out, data[0]
+
+
+def check_summary(obj, totals):
+    s = obj["summary"]
+    want = {cls: totals.get(cls, (False, 0, 0))[1:] for cls in rstest.CHECKED_ZERO}
+    got = {cls: (s[cls]["bytes"], s[cls]["blocks"]) for cls in rstest.CHECKED_ZERO}
+    check(got == want, f"summary: expected {want}, got {got}")
+
+
+def check_leaks(obj, exp):
+    check_summary(obj, exp["total"]["main"])
+    s = obj["summary"]
+    check((s["cycles"]["groups"], s["cycles"]["objects"]) == (50, 100),
+          f"summary.cycles: {s['cycles']}")
+    check((s["leaked_refs"]["objects"], s["leaked_refs"]["refs"]) == (100, 100),
+          f"summary.leaked_refs: {s['leaked_refs']}")
+    check(obj.get("hidden") == {"bytes": 0, "blocks": 0},
+          f"hidden: expected nothing, got {obj.get('hidden')}")
+    findings = obj["findings"]
+    check(len(findings) == len(exp["finding"]["main"]),
+          "expected exactly the header's findings, got:\n"
+          + rstest.describe_findings(findings))
+    for cls, nbytes, nblocks, func in exp["finding"]["main"]:
+        match = [f for f in findings if f["class"] == cls and
+                 (ext_frame(f["stack"]) or {}).get("function") == func]
+        check(len(match) == 1, f"expected one {cls} finding with {func} first "
+              f"in the extension, got:\n" + rstest.describe_findings(findings))
+        f = match[0]
+        check((f["bytes"], f["blocks"]) == (nbytes, nblocks),
+              f"{cls}: expected {nbytes}/{nblocks}, got {f['bytes']}/{f['blocks']}")
+        if cls == "leaked_ref":
+            check_leaked_ref(f)
+        else:
+            check_cycle(f)
+
+
+def check_leaked_ref(f):
+    check(f["type"] == "int", f"leaked_ref type: {f['type']}")
+    check((f["refs"], f["refcount"], f["pointers"]) == (100, 1, 0),
+          f"leaked_ref refs/refcount/pointers: {f['refs']}/{f['refcount']}/"
+          f"{f['pointers']}")
+    names = rstest.stack_functions(f["stack"])
+    check("PyLong_FromLong" in names, f"int not from PyLong_FromLong: {names}")
+
+
+def check_cycle(f):
+    check(f["type"] == "leaky.Node", f"cycle type: {f['type']}")
+    check(f["groups"] == 50, f"cycle groups: {f['groups']}")
+    members = f["members"]
+    check([(m["type"], m["size"], m["refcount"]) for m in members]
+          == [("leaky.Node", 32, 1)] * 2, f"cycle members: {members}")
+    for m in members:
+        names = rstest.stack_functions(m["stack"])
+        check("leaky_make_cycles" in names, f"member stack: {names}")
+    edges = sorted((e["from"], e["to"], e["offset"], e["field"]) for e in f["edges"])
+    check(edges == [(0, 1, 16, "other"), (1, 0, 16, "other")],
+          f"cycle edges: {edges}")
+
+
+def check_version_guard(args, tmp):
+    """A profile for 3.12+ only: said once on stderr, nothing recognised
+    (the ints are plain leaked blocks then)."""
+    prof = os.path.join(tmp, "py312.profile")
+    with open(prof, "w", encoding="utf-8") as f:
+        f.write("profile py312\ncounter offset=0 width=8 signed\n"
+                "recognize type-word=8 metatype=PyType_Type type-name=24 "
+                "type-flags=168 header=16@0x4000,16@0x18 version=Py_Version "
+                "version-min=0x030c0000\n")
+    env = env_for(args.module_dir)
+    env.update(REFSCOPE_HOOKS=prof, PYTHONMALLOC="malloc")
+    rc, _, data, err = rstest.run_refscope(
+        args.refscope, [args.python, "-c", "import leaky; leaky.leak_refs(100)"],
+        os.path.join(tmp, "py312"), env=env)
+    check(rc == 0, f"exit {rc}: {err}")
+    said = re.findall(r"^refscope: py312: Py_Version is 0x30b[0-9a-f]{4}, outside "
+                      r"the range this profile knows; its objects are not "
+                      r"recognised$", err, re.M)
+    check(len(said) == 1, f"expected the version line once on stderr:\n{err}")
+    classes = {f["class"] for f in data[0]["findings"]}
+    check(classes == {"leaked"} and data[0]["summary"]["leaked"]["blocks"] == 100,
+          f"with the profile refused: {classes}, {data[0]['summary']}")
+
+
+def check_box_cycles(args, tmp):
+    """make_box_cycles(5): cycles of a GC type, found after its PyGC_Head,
+    field names counted from the object."""
+    _, obj = run(args, "import leaky, gc; leaky.make_box_cycles(5); gc.collect()",
+                 os.path.join(tmp, "box"))
+    check_summary(obj, {"cycles": (False, 480, 10)})
+    check(len(obj["findings"]) == 1, "expected one finding:\n"
+          + rstest.describe_findings(obj["findings"]))
+    f = obj["findings"][0]
+    check((f["class"], f["type"], f["groups"], f["bytes"], f["blocks"]) ==
+          ("cycle", "leaky.Box", 5, 480, 10), f"box cycle: {f['class']} {f['type']} "
+          f"{f['groups']} groups {f['bytes']}/{f['blocks']}")
+    check([(m["type"], m["size"], m["refcount"]) for m in f["members"]]
+          == [("leaky.Box", 48, 1)] * 2, f"box members: {f['members']}")
+    edges = sorted((e["from"], e["to"], e["offset"], e["field"]) for e in f["edges"])
+    check(edges == [(0, 1, 32, "item"), (1, 0, 32, "item")], f"box edges: {edges}")
+    check("leaky_make_box_cycles" in rstest.stack_functions(f["stack"]),
+          f"box stack: {rstest.stack_functions(f['stack'])}")
+
+
+def check_gc_objects(args, tmp):
+    """samples/pyext/gc_refs.py: objects after a GC header and a managed
+    dict are recognised and the GC lists do not keep them alive."""
+    script = os.path.join(os.path.dirname(args.source), "gc_refs.py")
+    rc, _, data, err = rstest.run_refscope(
+        args.refscope, [args.python, script], os.path.join(tmp, "gc"),
+        env=env_for(args.module_dir), extra_args=["--python", "--all"])
+    check(rc == 0, f"exit {rc}: {err}")
+    per_type = {}
+    for f in data[0]["findings"]:
+        if f["class"] == "leaked_ref" and f["type"] in ("list", "Foo"):
+            check((f["refcount"], f["pointers"]) == (1, 0) and
+                  f["bytes"] == 56 * f["blocks"],
+                  f"{f['type']} finding: {f['blocks']} blocks, {f['bytes']} bytes, "
+                  f"refcount {f['refcount']}, pointers {f['pointers']}")
+            per_type[f["type"]] = per_type.get(f["type"], 0) + f["blocks"]
+    check(per_type == {"list": 5, "Foo": 5},
+          f"leaked_ref objects by type: {per_type}; findings:\n"
+          + rstest.describe_findings(data[0]["findings"]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--refscope", required=True)
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--module-dir", required=True)
+    ap.add_argument("--source", required=True)
+    args = ap.parse_args()
+    exp = rstest.read_expectations(args.source)
+    with tempfile.TemporaryDirectory() as tmp:
+        out, obj = run(args, LEAKS, os.path.join(tmp, "leaks"))
+        check(out.strip() == "None",
+              f"the program saw PYTHONMALLOC={out.strip()!r} in os.environ")
+        check_leaks(obj, exp)
+        snaps = [os.path.join(tmp, "leaks", n) for n in os.listdir(os.path.join(tmp, "leaks"))
+                 if n.endswith(".rsnap")]
+        check(len(snaps) == 1, f"snapshots: {snaps}")
+        text = subprocess.run([args.refscope, "report", "--python", snaps[0]],
+                              capture_output=True, text=True, timeout=120).stdout
+        for word in ("leaky.Node", "(other)", "Leaked reference: int@",
+                     "leaky_leak_refs", "leaky_make_cycles"):
+            check(word in text, f"text report lacks {word!r}:\n{text[:3000]}")
+
+        _, every = run(args, LEAKS, os.path.join(tmp, "all"), extra=["--all"])
+        check("hidden" not in every, "--all still hides findings")
+        kinds = {(f["class"], f["type"]) for f in every["findings"]}
+        check({("leaked_ref", "int"), ("cycle", "leaky.Node")} <= kinds,
+              f"--all lost the extension's findings: {kinds}")
+
+        check_version_guard(args, tmp)
+        check_gc_objects(args, tmp)
+        check_box_cycles(args, tmp)
+
+        _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
+        check_summary(clean, {})
+        check(clean["findings"] == [], "clean(100) has findings:\n"
+              + rstest.describe_findings(clean["findings"]))
+
+        # --exitcode counts only the extension's leaks.
+        _, std = run(args, CLEAN_STDLIB, os.path.join(tmp, "stdlib"),
+                     extra=["--exitcode", "9"], status=0)
+        check(std["findings"] == [] and std["hidden"]["blocks"] > 0 and
+              std["hidden"]["blocks"] == std["summary"]["leaked"]["blocks"]
+              + std["summary"]["indirect"]["blocks"],
+              f"the interpreter's own leaks must be hidden, not listed: "
+              f"hidden {std['hidden']}, summary {std['summary']}, findings:\n"
+              + rstest.describe_findings(std["findings"]))
+        run(args, LEAKS, os.path.join(tmp, "status"), extra=["--exitcode", "9"],
+            status=9)
+
+
+if __name__ == "__main__":
+    rstest.main_wrapper(main)
