@@ -556,25 +556,44 @@ static void object_freed(const rs_obj_t *o, const rs_block_t *b, uint32_t *free_
     rs_refhist_free(o->hist);
 }
 
+/* Takes every object of block b out of the table (the one at its start
+ * and those inside it) and hands each to fn.  Guard held by the caller. */
+static void take_block_objects(const rs_block_t *b,
+                               void (*fn)(const rs_obj_t *o, void *ctx), void *ctx)
+{
+    rs_obj_t o;
+    if (rs_objtable_remove(rs_objects, b->addr, &o))
+        fn(&o, ctx);
+    if (!atomic_load_explicit(&interior_live, memory_order_relaxed))
+        return;
+    uint64_t objs[16];
+    uint32_t k;
+    do {
+        k = interior_take(b->addr, objs, 16);
+        for (uint32_t i = 0; i < k; i++)
+            if (rs_objtable_remove(rs_objects, objs[i], &o))
+                fn(&o, ctx);
+    } while (k == 16);
+}
+
+typedef struct freeing {
+    const rs_block_t *block;
+    uint32_t          free_stack;   /* taken once, at the first object */
+} freeing_t;
+
+static void freed_one(const rs_obj_t *o, void *ctx)
+{
+    freeing_t *f = ctx;
+    object_freed(o, f->block, &f->free_stack);
+}
+
 void rs_refcount_block_freed(const rs_block_t *b)
 {
     if (!rs_objects || rs_objtable_count(rs_objects) == 0)
         return;
     rs_guard_enter();
-    uint32_t free_stack = 0;
-    rs_obj_t o;
-    if (rs_objtable_remove(rs_objects, b->addr, &o))
-        object_freed(&o, b, &free_stack);
-    if (atomic_load_explicit(&interior_live, memory_order_relaxed)) {
-        uint64_t objs[16];
-        uint32_t k;
-        do {
-            k = interior_take(b->addr, objs, 16);
-            for (uint32_t i = 0; i < k; i++)
-                if (rs_objtable_remove(rs_objects, objs[i], &o))
-                    object_freed(&o, b, &free_stack);
-        } while (k == 16);
-    }
+    freeing_t f = { b, 0 };
+    take_block_objects(b, freed_one, &f);
     rs_guard_leave();
 }
 
@@ -596,25 +615,15 @@ static void moving_add(rs_rc_moving_t *m, const rs_obj_t *o)
     m->objs[m->n++] = *o;
 }
 
+static void moving_one(const rs_obj_t *o, void *ctx) { moving_add(ctx, o); }
+
 void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m)
 {
     memset(m, 0, sizeof *m);
     if (!rs_objects || rs_objtable_count(rs_objects) == 0)
         return;
     rs_guard_enter();
-    rs_obj_t o;
-    if (rs_objtable_remove(rs_objects, b->addr, &o))
-        moving_add(m, &o);
-    if (atomic_load_explicit(&interior_live, memory_order_relaxed)) {
-        uint64_t objs[16];
-        uint32_t k;
-        do {
-            k = interior_take(b->addr, objs, 16);
-            for (uint32_t i = 0; i < k; i++)
-                if (rs_objtable_remove(rs_objects, objs[i], &o))
-                    moving_add(m, &o);
-        } while (k == 16);
-    }
+    take_block_objects(b, moving_one, m);
     rs_guard_leave();
 }
 
