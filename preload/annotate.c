@@ -58,7 +58,7 @@ static void event(const void *obj, uint8_t op)
         return;
     rs_refhooks_poll(0);
     rs_rc_call_t c = { .obj = (uint64_t)(uintptr_t)obj, .op = op,
-                       .stack_id = rs_refcount_stack_here() };
+                       .stack_id = rs_refcount_stack_for((uint64_t)(uintptr_t)obj) };
     c.info.hook = UINT16_MAX;
     rs_obj_t o;
     /* Read the counter of a known object to check the event; an unknown
