@@ -176,31 +176,30 @@ static uint32_t keep_program_frames(uint64_t *pcs, int n, uint32_t max)
 }
 
 /* REFSCOPE_UNWIND=check: walks again with libunwind and counts a
- * mismatch when the frames kept differ from fast[0..n). */
-static __attribute__((noinline)) void check_walk(const uint64_t *fast, int n, int size,
-                                                 uint32_t max)
+ * mismatch when its frames kept differ from kept[0..k). */
+static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t k,
+                                                 int size, uint32_t max)
 {
-    uint64_t a[size], b[size];
-    memcpy(a, fast, (size_t)n * sizeof *a);
+    uint64_t b[size];
     int m = unw_backtrace((void **)b, size);
-    uint32_t ka = keep_program_frames(a, n, max);
     uint32_t kb = m > 0 ? keep_program_frames(b, m, max) : 0;
-    rs_fastunwind_count_check(ka != kb || memcmp(a, b, ka * sizeof *a) != 0);
+    rs_fastunwind_count_check(k != kb || memcmp(kept, b, k * sizeof *b) != 0);
 }
 
-/* The raw walk into pcs[0..size): refscope's walker (fastunwind.c), or
- * libunwind for a stack it cannot walk whole. */
-static inline int walk(uint64_t *pcs, int size, uint32_t max)
+/* Walks with refscope's walker (fastunwind.c) into pcs and keeps the
+ * program's frames as keep_program_frames() would from a full walk; -1
+ * when that walker cannot walk this stack. */
+static inline int walk_fast(uint64_t *pcs, int size, uint32_t max)
 {
-    if (RS_LIKELY(rs_settings.unwind != RS_UNWIND_LIBUNWIND)) {
-        int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi);
-        if (RS_LIKELY(n >= 0)) {
-            if (RS_UNLIKELY(rs_settings.unwind == RS_UNWIND_CHECK))
-                check_walk(pcs, n, size, max);
-            return n;
-        }
-    }
-    return unw_backtrace((void **)pcs, size);
+    int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi, self_lo, self_hi);
+    if (RS_UNLIKELY(n <= 0))
+        return n;
+    /* refscope's frames are left out already but for the last one, which
+     * may be a return stub: only then is there anything to filter. */
+    uint64_t last = pcs[n - 1];
+    if (RS_UNLIKELY(last >= self_lo && last < self_hi))
+        return (int)keep_program_frames(pcs, n, max);
+    return n < (int)max ? n : (int)max;
 }
 
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
@@ -212,8 +211,15 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
     /* uint64_t and void * have the same size on the 64-bit targets
      * refscope supports. */
     _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
-    int n = walk(pcs, (int)(max + RS_BACKTRACE_SLACK), max);
-    if (n <= 0)
-        return 0;
-    return keep_program_frames(pcs, n, max);
+    int size = (int)(max + RS_BACKTRACE_SLACK);
+    if (RS_LIKELY(rs_settings.unwind != RS_UNWIND_LIBUNWIND)) {
+        int k = walk_fast(pcs, size, max);
+        if (RS_LIKELY(k >= 0)) {
+            if (RS_UNLIKELY(rs_settings.unwind == RS_UNWIND_CHECK))
+                check_walk(pcs, (uint32_t)k, size, max);
+            return (uint32_t)k;
+        }
+    }
+    int n = unw_backtrace((void **)pcs, size);
+    return n > 0 ? keep_program_frames(pcs, n, max) : 0;
 }

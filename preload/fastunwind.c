@@ -13,7 +13,8 @@
  * frame is then a cache probe and one or two loads.
  *
  * How.  rs_fastunwind_trace() starts in its own frame (registers read by
- * inline assembly) and for each frame looks up the rule of the address
+ * inline assembly), leaves out the frames of a given range (refscope's
+ * own) and for each frame looks up the rule of the address
  * being executed (a return address minus 1 for callers, as DWARF asks),
  * computes the CFA, reads the return address and, when saved, rbp.  A
  * rule comes from the cache, or from _Unwind_Find_FDE (libgcc) and an
@@ -439,8 +440,10 @@ static inline int on_stack(uint64_t a, uint64_t lo, uint64_t span)
 }
 
 __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo,
-                                                  uint64_t hi)
+                                                  uint64_t hi, uint64_t skip_lo,
+                                                  uint64_t skip_hi)
 {
+    uint64_t skip_span = skip_hi - skip_lo;
     if (!lo || hi < lo + 8)
         return -1;
     uint64_t span = hi - lo - 8;
@@ -454,12 +457,15 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
         return -1;
     /* Per frame, rule cached: the lookup, the CFA, one or two loads and
      * two range checks (about 20 instructions; libunwind: about 45). */
+    /* Frames in [skip_lo, skip_hi) are walked but not stored, except the
+     * last one (a return stub ends a walk); all count toward max. */
     int n = 0;
-    for (uint64_t pc = ip; n < max;) {     /* pc: exact in this frame only */
-        uint64_t r = rule_for(pc);
+    for (uint64_t pc = ip, walked = 0; walked < (uint64_t)max; walked++) {
+        uint64_t r = rule_for(pc);           /* pc: exact in frame 0 only */
         if (RS_UNLIKELY(r == FU_NO_RULE))
             return -1;
-        pcs[n++] = ip;
+        if (ip - skip_lo >= skip_span || (r & FU_RA_UNDEF))
+            pcs[n++] = ip;
         if (r & FU_RA_UNDEF)
             break;
         uint64_t cfa = ((r & FU_CFA_RBP) ? rbp : rsp) + (uint64_t)cfa_off_of(r);

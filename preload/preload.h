@@ -147,10 +147,13 @@ void rs_backtrace_init(void);
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
 
 /* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
-/* Walks the caller's stack into pcs[0..max) (its own frame first), reading
- * only [lo, hi).  Returns the number of frames, or -1 when some frame is
- * not of a shape it handles: walk with libunwind instead. */
-int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo, uint64_t hi);
+/* Walks up to max frames of the caller's stack (its own frame first),
+ * reading only [lo, hi), and stores into pcs those whose address is not
+ * in [skip_lo, skip_hi), plus the last frame in any case (it may be a
+ * return stub, got_hook.h).  Returns the number stored, or -1 when some
+ * frame is not of a shape it handles: walk with libunwind instead. */
+int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo, uint64_t hi,
+                        uint64_t skip_lo, uint64_t skip_hi);
 /* REFSCOPE_UNWIND=check: one more stack compared with libunwind's walk,
  * mismatch non-zero when they differed; the counts so far. */
 void rs_fastunwind_count_check(int mismatch);
