@@ -84,7 +84,7 @@ typedef struct fu_rule {
  *   bit 1     return address undefined: the walk ends
  *   bit 2     caller's rbp saved at CFA + rbp offset (else unchanged)
  *   bits 3-12 CFA offset / 8 (0..8184)
- *   bits 13-16 rbp offset / 8 + 8 (-64..56)
+ *   bits 13-16 rbp offset / 8 + 8 (-64..-8: below the CFA)
  * Returns 0 when the rule does not fit (the walk is left to libunwind). */
 #define FU_CFA_RBP   1u
 #define FU_RA_UNDEF  2u
@@ -94,7 +94,7 @@ typedef struct fu_rule {
 static int pack(const fu_rule_t *r, uint64_t *out)
 {
     if (r->cfa_off < 0 || r->cfa_off > 8184 || (r->cfa_off & 7) ||
-        (r->rbp_saved && (r->rbp_off < -64 || r->rbp_off > 56 || (r->rbp_off & 7))))
+        (r->rbp_saved && (r->rbp_off < -64 || r->rbp_off > -8 || (r->rbp_off & 7))))
         return 0;
     uint64_t rbp = r->rbp_saved ? (uint64_t)(r->rbp_off / 8 + 8) : 0;
     *out = (r->cfa_rbp ? FU_CFA_RBP : 0) | (r->ra_undef ? FU_RA_UNDEF : 0) |
@@ -433,41 +433,35 @@ static void flush_if_unloaded(void)
     atomic_store_explicit(&cache_epoch, now, memory_order_relaxed);
 }
 
-/* A stack slot [a, a + 8) lies inside [lo, lo + span + 8): one compare. */
-static inline int on_stack(uint64_t a, uint64_t lo, uint64_t span)
-{
-    return a - lo <= span;
-}
-
 __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo,
                                                   uint64_t hi, uint64_t skip_lo,
                                                   uint64_t skip_hi)
 {
     uint64_t skip_span = skip_hi - skip_lo;
-    if (!lo || hi < lo + 8)
+    if (!lo || hi < lo + 8 || max <= 0)
         return -1;
-    uint64_t span = hi - lo - 8;
     flush_if_unloaded();
     uint64_t ip, rsp, rbp;
     __asm__ volatile("leaq 0(%%rip), %0\n\t"
                      "movq %%rsp, %1\n\t"
                      "movq %%rbp, %2"
                      : "=r"(ip), "=r"(rsp), "=r"(rbp));
-    if (!on_stack(rsp, lo, span))
+    if (rsp < lo || rsp > hi - 8)
         return -1;
-    /* Every slot a correct walk reads lies above this frame's stack
-     * pointer, in memory that is mapped; reading nothing below it keeps a
-     * wrong rbp from touching the unmapped part of the main thread's
-     * stack area.  The CFA must grow with every frame. */
-    lo = rsp;
-    span = hi - lo - 8;
-    /* Per frame, rule cached: the lookup, the CFA, one or two loads and
-     * three range checks (about 50 instructions measured with callgrind,
-     * stores and loop included; libunwind's unw_backtrace about 90). */
-    /* Frames in [skip_lo, skip_hi) are walked but not stored, except the
+    /* Bounds.  Every slot a correct walk reads lies between the frame's
+     * stack pointer and the top of the stack: the return address at
+     * CFA - 8 with rsp + 8 <= CFA <= hi (so the CFA grows with every
+     * frame: no loop), the saved rbp below the CFA (pack() keeps only
+     * negative offsets) and at or above rsp.  Nothing below this
+     * function's own stack pointer is read, so a wrong rbp cannot touch
+     * the unmapped part of the main thread's stack area.
+     * Per frame, rule cached: the lookup, the CFA, one or two loads and
+     * the bound checks (about 50 instructions measured with callgrind,
+     * stores and loop included; libunwind's unw_backtrace about 90).
+     * Frames in [skip_lo, skip_hi) are walked but not stored, except the
      * last one (a return stub ends a walk); all count toward max. */
     int n = 0;
-    for (uint64_t pc = ip, walked = 0; walked < (uint64_t)max; walked++) {
+    for (uint64_t pc = ip, left = (uint64_t)max; left; left--) {
         uint64_t r = rule_for(pc);           /* pc: exact in frame 0 only */
         if (RS_UNLIKELY(r == FU_NO_RULE))
             return -1;
@@ -476,11 +470,11 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
         if (r & FU_RA_UNDEF)
             break;
         uint64_t cfa = ((r & FU_CFA_RBP) ? rbp : rsp) + (uint64_t)cfa_off_of(r);
-        if (cfa <= rsp || !on_stack(cfa - 8, lo, span))
+        if (cfa - 8 < rsp || cfa > hi)
             return -1;
         if (r & FU_RBP_SAVED) {
             uint64_t at = cfa + (uint64_t)rbp_off_of(r);
-            if (!on_stack(at, lo, span))
+            if (at < rsp)
                 return -1;
             rbp = *(const uint64_t *)(uintptr_t)at;
         }
