@@ -2,9 +2,9 @@
  * fastunwind.c - a DWARF stack walker for the common frame shapes, with a
  * cache of unwind rules keyed by return address; libunwind for the rest.
  *
- * Why.  unw_backtrace() costs about 1,400 instructions for a 30-frame
- * stack (callgrind on bench_alloc: 37% of all instructions under
- * refscope).  Almost every frame of compiled C has the same shape: the
+ * Why.  unw_backtrace() costs about 1,400 instructions per stack on
+ * bench_alloc (16 frames on average; callgrind: 37% of all instructions
+ * under refscope).  Almost every frame of compiled C has the same shape: the
  * CFA (the caller's stack pointer) is rsp or rbp plus a constant, the
  * return address is stored at CFA - 8, and the caller's rbp is either
  * untouched or saved at CFA + a small negative offset.  For such a frame
@@ -29,17 +29,18 @@
  * CFA - 8, a saved rbp given by an expression or register, a stack slot
  * outside the thread's stack - the function returns -1 and the caller
  * walks the whole stack with libunwind instead, so a stack is either
- * walked fully here or fully by libunwind.  REFSCOPE_UNWIND_CHECK=1 walks
+ * walked fully here or fully by libunwind.  REFSCOPE_UNWIND=check walks
  * every stack both ways and counts the stacks compared and those that
  * differ (the stats line prints unwind_checked and unwind_mismatches),
- * which the integration test test_fastunwind checks.
+ * which integration.fastunwind (tests/integration/test_fastunwind.py)
+ * checks on every sample, python3 and perl.
  *
  * The cache.  FU_SLOTS 64-bit words, each written and read with one
  * atomic access, so threads share it without locks: the full return
  * address (47 bits; user space is below 2^47) and the packed rule (17
- * bits, see pack(); a frame whose rule does not fit, a CFA more than 8 KiB
- * above the stack pointer, is left to libunwind with the rest of its
- * stack).  A collision replaces the older entry.  When a module
+ * bits, see pack(); a frame whose rule does not fit - a CFA more than
+ * 8 KiB above the stack pointer, rbp saved outside CFA-64..CFA-8 - is
+ * left to libunwind with the rest of its stack).  A collision replaces the older entry.  When a module
  * is unloaded (rs_modules_epoch() moves) the cache is cleared before the
  * next walk, so no rule outlives its code; a walk racing with the
  * dlclose itself can use a stale rule for as long as libunwind's own
