@@ -75,6 +75,9 @@ static __attribute__((noinline)) void *record_alloc(void *p, size_t size)
         return p;
     int saved_errno = errno;
     rs_guard_enter();
+    /* The insert below misses the cache (a random slot of a table of
+     * megabytes); start that load now, the stack walk hides it. */
+    rs_blocktable_prefetch(rs_table, (uint64_t)(uintptr_t)p);
     /* A VLA keeps the frame small at the default depth (threads with tiny
      * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];

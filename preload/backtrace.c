@@ -1,9 +1,11 @@
 /*
  * backtrace.c - captures the call stack of an allocation.
  *
- * unw_backtrace() from libunwind walks the stack with DWARF unwind info
- * (its x86_64 fast path caches per-frame steps), so it works in programs
- * built without frame pointers.  The innermost frames belong to refscope
+ * The stack is walked with DWARF unwind info, so it works in programs
+ * built without frame pointers: by refscope's cached walker
+ * (fastunwind.c) when it can walk the whole stack, else by libunwind's
+ * unw_backtrace() (REFSCOPE_UNWIND chooses; both give the same frames,
+ * which REFSCOPE_UNWIND=check verifies).  The innermost frames belong to refscope
  * (the hook, record_alloc, this file) and are dropped by address: every
  * frame whose program counter lies in librefscope.so's executable segments
  * is removed, which stays right whatever the compiler inlines.  That also
@@ -51,6 +53,7 @@
 #include <fcntl.h>
 #include <libunwind.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -146,22 +149,18 @@ static int append_caller_stack(uint32_t k, uint64_t *pcs, uint32_t *kept, uint32
     return 1;
 }
 
-uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
+/* Drops refscope's frames from the raw walk pcs[0..n) in place and puts
+ * the pending hooked calls' stacks in place of return stubs; keeps at
+ * most max.  Returns the number kept. */
+static uint32_t keep_program_frames(uint64_t *pcs, int n, uint32_t max)
 {
-    if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
-        return 0;
-    if (max > RS_STACK_MAX_FRAMES)
-        max = RS_STACK_MAX_FRAMES;
-    /* uint64_t and void * have the same size on the 64-bit targets
-     * refscope supports. */
-    _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
-    int n = unw_backtrace((void **)pcs, (int)(max + RS_BACKTRACE_SLACK));
-    if (n <= 0)
-        return 0;
+    /* refscope's range in registers (pcs cannot alias locals), one
+     * unsigned compare per frame. */
+    const uint64_t lo = self_lo, span = self_hi - self_lo;
     uint32_t kept = 0, stubs = 0;
     for (uint32_t i = 0; i < (uint32_t)n && kept < max; i++) {
         uint64_t pc = pcs[i];
-        if (RS_UNLIKELY(pc >= self_lo && pc < self_hi)) {
+        if (RS_UNLIKELY(pc - lo < span)) {
             if (!rs_got_hook_is_return_stub(pc))
                 continue;
             /* A hooked call's swapped return address (got_hook.h). */
@@ -174,4 +173,53 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
         pcs[kept++] = pc;
     }
     return kept;
+}
+
+/* REFSCOPE_UNWIND=check: walks again with libunwind and counts a
+ * mismatch when its frames kept differ from kept[0..k). */
+static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t k,
+                                                 int size, uint32_t max)
+{
+    uint64_t b[size];
+    int m = unw_backtrace((void **)b, size);
+    uint32_t kb = m > 0 ? keep_program_frames(b, m, max) : 0;
+    rs_fastunwind_count_check(k != kb || memcmp(kept, b, k * sizeof *b) != 0);
+}
+
+/* Walks with refscope's walker (fastunwind.c) into pcs and keeps the
+ * program's frames as keep_program_frames() would from a full walk; -1
+ * when that walker cannot walk this stack. */
+static inline int walk_fast(uint64_t *pcs, int size, uint32_t max)
+{
+    int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi, self_lo, self_hi);
+    if (RS_UNLIKELY(n <= 0))
+        return n;
+    /* refscope's frames are left out already but for the last one, which
+     * may be a return stub: only then is there anything to filter. */
+    uint64_t last = pcs[n - 1];
+    if (RS_UNLIKELY(last >= self_lo && last < self_hi))
+        return (int)keep_program_frames(pcs, n, max);
+    return n < (int)max ? n : (int)max;
+}
+
+uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
+{
+    if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
+        return 0;
+    if (max > RS_STACK_MAX_FRAMES)
+        max = RS_STACK_MAX_FRAMES;
+    /* uint64_t and void * have the same size on the 64-bit targets
+     * refscope supports. */
+    _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
+    int size = (int)(max + RS_BACKTRACE_SLACK);
+    if (RS_LIKELY(rs_settings.unwind != RS_UNWIND_LIBUNWIND)) {
+        int k = walk_fast(pcs, size, max);
+        if (RS_LIKELY(k >= 0)) {
+            if (RS_UNLIKELY(rs_settings.unwind == RS_UNWIND_CHECK))
+                check_walk(pcs, (uint32_t)k, size, max);
+            return (uint32_t)k;
+        }
+    }
+    int n = unw_backtrace((void **)pcs, size);
+    return n > 0 ? keep_program_frames(pcs, n, max) : 0;
 }

@@ -74,6 +74,7 @@ typedef struct rs_settings {
                                  before compaction, 0 = no history        */
     int      stats;           /* REFSCOPE_STATS: bookkeeping line on stderr
                                  after each analysis (stats.c)            */
+    int      unwind;          /* REFSCOPE_UNWIND: RS_UNWIND_*             */
     char     suppressions[RS_SETTINGS_LIST_MAX]; /* REFSCOPE_SUPPRESSIONS:
                                  absolute paths separated by ':', "" = none */
     char     tool[PATH_MAX];  /* REFSCOPE_TOOL: refscope for the gate, ""
@@ -82,6 +83,8 @@ typedef struct rs_settings {
                                  entry hooks too, 2 and say per function
                                  (refhooks.c, entry_hook.h)               */
 } rs_settings_t;
+
+enum { RS_UNWIND_FAST = 0, RS_UNWIND_LIBUNWIND = 1, RS_UNWIND_CHECK = 2 };
 
 /* Read-only after rs_settings_load(). */
 extern rs_settings_t rs_settings;
@@ -151,6 +154,20 @@ void rs_backtrace_init(void);
  * see rs_backtrace_thread_stack()). */
 #define RS_BACKTRACE_SLACK 6
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
+
+/* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
+/* Walks up to max frames of the caller's stack (its own frame first),
+ * reading only [lo, hi), and stores into pcs those whose address is not
+ * in [skip_lo, skip_hi), plus the last frame in any case (it may be a
+ * return stub, got_hook.h).  Returns the number stored, or -1 when some
+ * frame is not of a shape it handles: walk with libunwind instead. */
+int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo, uint64_t hi,
+                        uint64_t skip_lo, uint64_t skip_hi);
+/* REFSCOPE_UNWIND=check: one more stack compared with libunwind's walk,
+ * mismatch non-zero when they differed; the counts so far. */
+void rs_fastunwind_count_check(int mismatch);
+uint64_t rs_fastunwind_checked(void);
+uint64_t rs_fastunwind_mismatches(void);
 /* Tells rs_backtrace_capture() the calling thread's stack, [lo, hi) (lo 0:
  * unknown), so that it captures nothing (returns 0) where too little of
  * the stack is left for the unwinder: a deep recursion in a small thread

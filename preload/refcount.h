@@ -98,6 +98,12 @@ void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_blo
 /* Stack of the caller (refscope frames dropped), interned; 0 if none. */
 uint32_t rs_refcount_stack_here(void);
 
+/* The same, for an event on obj (0 = none): obj's record and history in
+ * the object table are prefetched around the stack walk, so that the
+ * event recorded next finds them in cache (a hint, measured on
+ * bench_refs). */
+uint32_t rs_refcount_stack_for(uint64_t obj);
+
 /* World-stopping analysis: lock everything before stopping the world,
  * unlock right after (like the block table), so no stopped thread holds
  * one of these locks.  Also used by the fork handlers. */

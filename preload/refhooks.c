@@ -210,7 +210,9 @@ static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
     int saved_errno = errno;
     rs_guard_enter();
     rs_refhooks_poll(0);
-    uint32_t stack = rs_refcount_stack_here();
+    if (h->arg >= 0 && h->counter.width)   /* read below, after the walk */
+        __builtin_prefetch((const void *)(uintptr_t)(obj + h->counter.offset));
+    uint32_t stack = rs_refcount_stack_for(obj);
     int64_t before = 0;
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;

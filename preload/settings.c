@@ -44,6 +44,19 @@ static int parse_interval_setting(const char *v, void *field)
     return rs_snapshot_parse_interval(v, (uint64_t *)field);
 }
 
+/* REFSCOPE_UNWIND: fast (0), libunwind (1), check (2). */
+static int parse_unwind_setting(const char *v, void *field)
+{
+    static const char *const names[] = {"fast", "libunwind", "check"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *(int *)field = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static const setting_t settings_table[] = {
     {"REFSCOPE_ENABLE", "1",
      "0 turns refscope off: allocations are forwarded untouched and nothing "
@@ -111,6 +124,14 @@ static const setting_t settings_table[] = {
      "memory: live blocks, block table, stack depot, object table and "
      "history bytes, and bytes per live block",
      SET_BOOL, 0, 1, FIELD(stats), NULL, NULL},
+    {"REFSCOPE_UNWIND", "fast",
+     "how stacks are walked: fast (refscope's cached DWARF walker for the "
+     "common frame shapes, libunwind for any stack it cannot walk whole), "
+     "libunwind (libunwind only), check (both on every stack; the stacks "
+     "that differ are counted as unwind_mismatches in the REFSCOPE_STATS "
+     "line; for testing)",
+     SET_FUNC, 0, 0, FIELD(unwind), parse_unwind_setting,
+     "fast, libunwind or check"},
 };
 
 /* Says that name=value is malformed and which default is used. */
@@ -193,6 +214,7 @@ static void apply_defaults(rs_settings_t *s)
     s->tool[0] = '\0';
     s->history = 1024;
     s->entry_hooks = 1;
+    s->unwind = RS_UNWIND_FAST;
     s->snapshot_signal = 0;
     s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");

@@ -83,6 +83,10 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     add_field(&l, "total_bytes", total);
     add_field(&l, "analysis_ms", analysis_ns / 1000000u);
     add_field(&l, "stopped_ms", stopped_ns / 1000000u);
+    if (rs_settings.unwind == RS_UNWIND_CHECK) {
+        add_field(&l, "unwind_checked", rs_fastunwind_checked());
+        add_field(&l, "unwind_mismatches", rs_fastunwind_mismatches());
+    }
     rs_line_str(&l, "; ");
     add_ratio(&l, total, blocks);
     rs_line_str(&l, " bytes per block\n");

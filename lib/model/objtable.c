@@ -107,8 +107,8 @@ static int reserve(shard_t *s)
         return -1;
     rs_obj_t *old = s->slots;
     uint32_t old_cap = s->cap;
-    s->slots = slots;
-    s->cap = cap;
+    __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED);   /* for prefetch */
+    __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
     s->n = 0;
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i].addr)
@@ -228,6 +228,29 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
         *out = *o;
     pthread_mutex_unlock(&s->lock);
     return result;
+}
+
+void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
+{
+    if (!t)
+        return;
+    shard_t *s = shard_of(t, addr);
+    rs_obj_t *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    if (!slots || !cap)
+        return;
+    /* Read without the lock: a stale slots/cap pair or a slot being
+     * rewritten only makes the hint wrong; a prefetch never faults. */
+    rs_obj_t *o = &slots[(uint32_t)(hash_addr(addr) >> 20) & (cap - 1)];
+    if (!history) {
+        __builtin_prefetch(o, 1, 3);
+        return;
+    }
+    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr) {
+        rs_refhist_t *h = __atomic_load_n(&o->hist, __ATOMIC_RELAXED);
+        if (h)
+            __builtin_prefetch(h, 1, 3);
+    }
 }
 
 int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info)

@@ -168,6 +168,12 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
  */
 int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o);
 
+/* A hint, no effect on the contents; takes no lock.  history 0: starts
+ * loading the slot where addr's record would be; history 1 (call it a
+ * while later, when that slot has arrived): starts loading the head of
+ * the record's history, if the record is in its home slot. */
+void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history);
+
 /* Copies the object at addr to *out; returns 1 if found, else 0.  out->hist
  * stays owned by the table (read it only with the world stopped). */
 int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);

@@ -13,6 +13,15 @@ bobj_ref/bobj_unref calls natively, under refscope without hooks, and
 under refscope with REFSCOPE_HOOKS=benchobj.profile, with the reference
 history on (REFSCOPE_HISTORY default) and off (REFSCOPE_HISTORY=0).
 
+Part 3, exit analysis (bench_alloc -n 1 -l N, one worker thread): a
+program that leaves N reachable live blocks, for each N of
+--analysis-blocks (default 100k, 1M, 4M), under refscope with
+REFSCOPE_STATS=1: the analysis time (analysis_ms, stopped_ms) and its
+cost per 100,000 blocks, which stays flat when the analysis is linear;
+the whole run's wall time natively, under refscope and under
+LeakSanitizer (whose leak check also runs at exit).
+
+Parts 1 and 2 run once per thread count of --threads (default 1,2).
 Each configuration runs --repeat times (valgrind once); the tables show the
 median wall time and CPU time (user+sys, less disturbed by other load on
 the machine) with their ratios to native, and the peak RSS (/usr/bin/time
@@ -24,11 +33,13 @@ and the overhead per hooked call.  Without a stats line the per-block
 figure is estimated as (RSS - native RSS) / max live blocks and marked
 "est.".  The checksum each program prints must agree across tools.
 
-Usage: bench.py --build BUILD_DIR [--threads T] [--ops N] [--repeat R]
+Usage: bench.py --build BUILD_DIR [--threads 1,2] [--ops N] [--repeat R]
                 [--valgrind-scale S] [--depths 16,64] [--ref-ops N]
-                [--objects O] [--skip tool,tool]
+                [--objects O] [--analysis-blocks 100000,1000000,4000000]
+                [--skip tool,tool]
   --skip takes first words of row names: native is never skipped;
-  refscope, lsan, heaptrack, valgrind, depth, refs (all of part 2).
+  refscope, lsan, heaptrack, valgrind, depth, refs (all of part 2),
+  analysis (all of part 3).
 """
 import argparse
 import os
@@ -158,15 +169,18 @@ def per_block(r, nat):
 
 def print_alloc_table(results):
     base = {}
+    lsan = next((r for r in results if r["name"] == "lsan"), None)
     print(f"{'tool':<16} {'ops/thread':>10} {'wall s':>7} {'x native':>8} "
-          f"{'cpu s':>7} {'x native':>8} {'peak RSS MiB':>12} "
+          f"{'x lsan':>6} {'cpu s':>7} {'x native':>8} {'peak RSS MiB':>12} "
           f"{'B/live block':>12} checksum")
     for r in results:
         if r["name"].startswith("native"):
             base[r["scale"]] = r
         nat = base.get(r["scale"])
+        vs_lsan = (f"{ratio(r, lsan, 'wall'):.2f}"
+                   if lsan and r["scale"] == lsan["scale"] else "")
         print(f"{r['name']:<16} {r['ops']:>10} {r['wall']:>7.2f} "
-              f"{ratio(r, nat, 'wall'):>8.2f} {r['cpu']:>7.2f} "
+              f"{ratio(r, nat, 'wall'):>8.2f} {vs_lsan:>6} {r['cpu']:>7.2f} "
               f"{ratio(r, nat, 'cpu'):>8.2f} {r['rss'] / 1024:>12.1f} "
               f"{per_block(r, nat):>12} {r['checksum']}")
 
@@ -193,48 +207,83 @@ def print_ref_table(results):
     print("ns/call: extra CPU time per bobj_new/ref/unref call over native.")
 
 
-def run_alloc(args, lib, tmp):
+def run_alloc(args, threads, lib, tmp):
     exe = os.path.join(args.build, "bin", "bench_alloc")
     results = []
     for name, prefix, extra, scale in alloc_configs(args, lib, tmp):
         if skipped(name, args):
             continue
         ops = max(1, args.ops // scale)
-        argv = prefix + [exe, "-t", str(args.threads), "-n", str(ops),
+        argv = prefix + [exe, "-t", str(threads), "-n", str(ops),
                          "-l", str(args.long_lived // scale)]
         r = measure(name, argv, extra,
                     1 if name == "valgrind" else args.repeat, tmp)
         r.update(scale=scale, ops=ops, env=extra)
         results.append(r)
-    print(f"== allocations: bench_alloc, {args.threads} threads, "
+    print(f"== allocations: bench_alloc, {threads} threads, "
           f"{args.long_lived} long-lived blocks, median of {args.repeat}")
     print_alloc_table(results)
     return {(r["scale"], r["checksum"]) for r in results}
 
 
-def run_refs(args, lib, tmp):
+def run_refs(args, threads, lib, tmp):
     exe = os.path.join(args.build, "bin", "bench_refs")
     if not os.path.exists(exe) or not os.path.exists(lib):
         print("(no bench_refs or librefscope.so: refcount part skipped)")
         return set()
-    argv = [exe, "-t", str(args.threads), "-n", str(args.ref_ops),
+    argv = [exe, "-t", str(threads), "-n", str(args.ref_ops),
             "-o", str(args.objects)]
     results = []
     for name, extra in ref_configs(lib, tmp):
         r = measure(name, argv, extra, args.repeat, tmp)
         r["env"] = extra
         results.append(r)
-    print(f"\n== refcount traffic: bench_refs, {args.threads} threads, "
+    print(f"\n== refcount traffic: bench_refs, {threads} threads, "
           f"{args.ref_ops} ops/thread, {args.objects} objects, "
           f"median of {args.repeat}")
     print_ref_table(results)
     return {("refs", r["checksum"]) for r in results}
 
 
+def run_analysis(args, lib, tmp):
+    """Part 3: exit analysis time for programs that leave N live blocks."""
+    exe = os.path.join(args.build, "bin", "bench_alloc")
+    lsan = rstest.find_lsan()
+    rows = []
+    for n in [int(x) for x in args.analysis_blocks.split(",") if x]:
+        argv = [exe, "-t", "1", "-n", "1", "-l", str(n)]
+        runs = [timed(argv, refscope_env(lib, tmp), tmp)
+                for _ in range(args.repeat)]
+        stats = [parse_stats(r[4]) for r in runs]
+        nat = measure("native", argv, {}, args.repeat, tmp)
+        ls = (measure("lsan", argv, {"LD_PRELOAD": lsan,
+                                     "LSAN_OPTIONS": "exitcode=0"},
+                      args.repeat, tmp) if lsan else None)
+        rows.append({
+            "blocks": max(s.get("live_blocks", 0) for s in stats),
+            "analysis": statistics.median(s.get("analysis_ms", 0)
+                                          for s in stats),
+            "stopped": statistics.median(s.get("stopped_ms", 0)
+                                         for s in stats),
+            "wall": statistics.median(r[0] for r in runs),
+            "native": nat["wall"], "lsan": ls["wall"] if ls else None})
+    print(f"\n== exit analysis: bench_alloc -n 1 -l N (N reachable blocks), "
+          f"median of {args.repeat}")
+    print(f"{'live blocks':>11} {'analysis ms':>11} {'stopped ms':>10} "
+          f"{'ms/100k':>7} {'wall s':>7} {'native s':>8} {'lsan s':>7}")
+    for r in rows:
+        per = r["analysis"] * 100000 / r["blocks"] if r["blocks"] else 0
+        ls = f"{r['lsan']:.2f}" if r["lsan"] is not None else ""
+        print(f"{r['blocks']:>11} {r['analysis']:>11.0f} {r['stopped']:>10.0f} "
+              f"{per:>7.1f} {r['wall']:>7.2f} {r['native']:>8.2f} {ls:>7}")
+    print("ms/100k: analysis time per 100,000 live blocks (flat = linear).")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", default="1,2",
+                    help="thread counts for parts 1 and 2, e.g. 1,2")
     ap.add_argument("--ops", type=int, default=2000000)
     ap.add_argument("--long-lived", type=int, default=100000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -243,14 +292,23 @@ def main():
                     help="extra REFSCOPE_DEPTH rows (32 is the default row)")
     ap.add_argument("--ref-ops", type=int, default=1000000)
     ap.add_argument("--objects", type=int, default=20000)
+    ap.add_argument("--analysis-blocks", default="100000,1000000,4000000")
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     lib = os.path.join(args.build, "lib", "librefscope.so")
+    skip = args.skip.split(",")
+    sums = set()
     with tempfile.TemporaryDirectory(prefix="rs-bench-") as tmp:
-        sums = run_alloc(args, lib, tmp)
-        if "refs" not in args.skip.split(","):
-            sums |= run_refs(args, lib, tmp)
+        for threads in [int(t) for t in args.threads.split(",") if t]:
+            sums |= {(f"{threads}:{k}", c)
+                     for k, c in run_alloc(args, threads, lib, tmp)}
+            if "refs" not in skip:
+                sums |= {(f"{threads}:{k}", c)
+                         for k, c in run_refs(args, threads, lib, tmp)}
+            print()
+        if "analysis" not in skip and os.path.exists(lib):
+            run_analysis(args, lib, tmp)
     if len({s for s, _ in sums}) != len(sums):
         print("WARNING: checksums differ between tools", file=sys.stderr)
         sys.exit(1)

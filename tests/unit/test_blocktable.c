@@ -1,8 +1,9 @@
 /*
  * test_blocktable.c - unit tests of lib/model/blocktable.c: insert, lookup,
  * remove, replace, growth, deletion keeping probe runs intact (checked
- * against a plain array model), foreach, allocation failure, fork locks,
- * and four threads inserting and removing with exact final counts.
+ * against a plain array model, with records that do not pack mixed in),
+ * the limits of the packed record, foreach, allocation failure, fork
+ * locks, and four threads inserting and removing with exact final counts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,9 +20,11 @@
 #include "blocktable.h"
 #include "rs_mem.h"
 
+/* A record that packs (thread number below 2^22) unless the caller's
+ * values are too large. */
 static rs_block_t blk(uint64_t addr, uint64_t size, uint32_t stack)
 {
-    return (rs_block_t){addr, size, stack, (uint32_t)(addr >> 4)};
+    return (rs_block_t){addr, size, stack, (uint32_t)(addr >> 4) & 0x3fffff};
 }
 
 static void test_insert_lookup_remove_replace(void **state)
@@ -75,6 +78,12 @@ static void test_growth_and_model(void **state)
         uint64_t addr = 0x7f0000000000ull + (uint64_t)k * 16;
         if (rnd() % 3) {
             rs_block_t b = blk(addr, rnd() % 1000, (uint32_t)op);
+            switch (rnd() % 32) {     /* some records do not pack */
+            case 0: b.size = (1ull << 31) + rnd() % (1ull << 40); break;
+            case 1: b.stack_id = UINT32_MAX - (uint32_t)(rnd() % 1000); break;
+            case 2: b.tid_seq = (1u << 22) + (uint32_t)(rnd() % 1000); break;
+            default: break;
+            }
             assert_int_equal(rs_blocktable_insert(t, &b), 0);
             live += model[k].addr == 0;
             model[k] = b;
@@ -90,7 +99,7 @@ static void test_growth_and_model(void **state)
         }
     }
     assert_int_equal(rs_blocktable_count(t), live);
-    assert_true(rs_blocktable_bytes(t) >= bytes0 + live * sizeof(rs_block_t));
+    assert_true(rs_blocktable_bytes(t) >= bytes0 + live * 16);  /* packed */
     for (uint32_t k = 0; k < MODEL_KEYS; k++) {
         rs_block_t out;
         uint64_t addr = 0x7f0000000000ull + (uint64_t)k * 16;
@@ -99,6 +108,49 @@ static void test_growth_and_model(void **state)
         if (found)
             assert_memory_equal(&out, &model[k], sizeof out);
     }
+    rs_blocktable_destroy(t);
+}
+
+/* Each field at the largest value that packs and one past it: every
+ * record reads back whole, and replacing one form by the other at the
+ * same address leaves one record. */
+static void test_packing_limits(void **state)
+{
+    rs_blocktable_t *t = rs_blocktable_create();
+    const uint64_t addr_max = (1ull << RS_BLOCK_ADDR_BITS) - 16;
+    rs_block_t cases[] = {
+        {addr_max, (1ull << 31) - 1, (1u << 28) - 1, (1u << 22) - 1},  /* packs */
+        {addr_max - 16, 1ull << 31, 5, 6},                              /* size  */
+        {addr_max - 32, 7, 1u << 28, 8},                                /* stack */
+        {addr_max - 48, 9, 10, 1u << 22},                               /* tid   */
+        {0xffff800000000010ull, 11, 12, 13},                            /* addr  */
+        {0x10, (1ull << 48) - 1, UINT32_MAX, UINT32_MAX},               /* all   */
+        {0x20, 0, 0, 0},
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rs_blocktable_insert(t, &cases[i]), 0);
+    assert_int_equal(rs_blocktable_count(t), n);
+    for (size_t i = 0; i < n; i++) {
+        rs_block_t out;
+        assert_int_equal(rs_blocktable_lookup(t, cases[i].addr, &out), 1);
+        assert_memory_equal(&out, &cases[i], sizeof out);
+    }
+    /* Wide replaced by packed and packed by wide, at the same address. */
+    rs_block_t small = cases[1], big = cases[0], out;
+    small.size = 100;
+    big.size = 1ull << 40;
+    assert_int_equal(rs_blocktable_insert(t, &small), 0);
+    assert_int_equal(rs_blocktable_insert(t, &big), 0);
+    assert_int_equal(rs_blocktable_count(t), n);
+    assert_int_equal(rs_blocktable_lookup(t, small.addr, &out), 1);
+    assert_memory_equal(&out, &small, sizeof out);
+    assert_int_equal(rs_blocktable_lookup(t, big.addr, &out), 1);
+    assert_memory_equal(&out, &big, sizeof out);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rs_blocktable_remove(t, cases[i].addr, &out), 1);
+    assert_int_equal(rs_blocktable_count(t), 0);
+    assert_int_equal(rs_blocktable_remove(t, small.addr, NULL), 0);
     rs_blocktable_destroy(t);
 }
 
@@ -268,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_lookup_remove_replace),
         cmocka_unit_test(test_growth_and_model),
+        cmocka_unit_test(test_packing_limits),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_lock_all),
