@@ -14,6 +14,9 @@
  * told to resume there before the entry jump that leads to it is written;
  * the bytes of a function are only ever changed by that one 8-byte
  * compare-and-swap, so every thread sees either the old entry or the jump.
+ * An address is entry-hooked at most once: a second name defined at the
+ * same address (an alias) is REFUSED, else its relocation would copy the
+ * first one's jump and every call would run both hooks.
  */
 #include "entry_hook.h"
 
@@ -59,6 +62,7 @@ static int helper_state;         /* 0 not tried, 1 loaded, -1 failed         */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t state[RS_GOT_HOOK_MAX];
+static uint64_t hooked_at[RS_GOT_HOOK_MAX];   /* entry of each HOOKED id */
 static tramp_page_t pages[MAX_PAGES];
 static uint32_t n_pages;
 
@@ -315,8 +319,15 @@ static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW
     void *orig = rs_got_hook_original(id);
     if (orig && (uint64_t)orig != fn)
         return;                         /* not the definition calls bind to */
-    const char *why = hook_one(id, fn, s->st_size);
+    const char *why = NULL;
+    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX && !why; k++)
+        if (state[k] == HOOKED && hooked_at[k] == fn)
+            why = "an alias of a function already hooked at this address";
+    if (!why)
+        why = hook_one(id, fn, s->st_size);
     state[id] = why ? REFUSED : HOOKED;
+    if (!why)
+        hooked_at[id] = fn;
     const char *where = m->name && *m->name ? m->name : "the executable";
     if (why) {
         if (w->verbose)

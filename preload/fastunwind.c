@@ -324,6 +324,8 @@ static int parse_cie(const uint8_t *p, fu_cie_t *cie)
     uint8_t version = (uint8_t)rd_fixed(&r, 1);
     const char *aug = (const char *)r.p;
     size_t aug_len = strnlen(aug, (size_t)(r.end - r.p));
+    if (aug_len == (size_t)(r.end - r.p))
+        return -1;                /* no NUL: a malformed CIE                */
     r.p += aug_len + 1;
     if (version != 1 && version != 3)
         return -1;
@@ -471,7 +473,7 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
         if (r & FU_RA_UNDEF)
             break;
         uint64_t cfa = ((r & FU_CFA_RBP) ? rbp : rsp) + (uint64_t)cfa_off_of(r);
-        if (cfa - 8 < rsp || cfa > hi)
+        if (cfa < rsp + 8 || cfa > hi)     /* rsp <= hi - 8: no wrap */
             return -1;
         if (r & FU_RBP_SAVED) {
             uint64_t at = cfa + (uint64_t)rbp_off_of(r);

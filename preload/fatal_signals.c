@@ -133,6 +133,21 @@ static void analyse(int sig, const ucontext_t *uc)
     rs_analysis_at_signal(sig, &ctx);
 }
 
+/* A signal the kernel raised for the current instruction (a fault), which
+ * happens again when the handler returns.  SIGBUS BUS_MCEERR_AO is the
+ * kernel's warning of a memory error elsewhere: not tied to the
+ * instruction, so it is raised again like a signal sent by a process. */
+static int raised_by_fault(int sig, const siginfo_t *si)
+{
+    if (!si || si->si_code <= 0 || sig == SIGABRT)
+        return 0;
+#ifdef BUS_MCEERR_AO
+    if (sig == SIGBUS && si->si_code == BUS_MCEERR_AO)
+        return 0;
+#endif
+    return 1;
+}
+
 static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
@@ -142,7 +157,7 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
     dfl.sa_handler = SIG_DFL;
     call_real(sig, &dfl, NULL);
     errno = saved_errno;
-    if (si && si->si_code > 0)
+    if (raised_by_fault(sig, si))
         return;                     /* a fault: it happens again, unhandled */
     sigset_t set;
     sigemptyset(&set);
@@ -165,6 +180,12 @@ static int install_ours(int sig)
 static int is_ours(const struct sigaction *sa)
 {
     return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fatal;
+}
+
+void rs_fatal_signals_atfork_child(void)
+{
+    /* another thread may have held it at fork: it does not exist here */
+    pthread_mutex_init(&view_lock, NULL);
 }
 
 void rs_fatal_signals_init(void)

@@ -417,6 +417,17 @@ static int write_slot(const module_t *m, uint64_t *slot, uint64_t v)
     return 0;
 }
 
+/* cur lies in a loaded module (dladdr knows it): a value the loader has
+ * bound.  A slot of a module that a dlopen on another thread is still
+ * relocating may hold a link-time offset that is nobody's code; learning
+ * it as the original would lose the function for good.  dladdr takes the
+ * loader's lock that dl_iterate_phdr already holds here (recursive). */
+static int bound_value(uint64_t cur)
+{
+    Dl_info info;
+    return dladdr((void *)(uintptr_t)cur, &info) != 0;
+}
+
 /* Decides whether the slot of relocation r (symbol id) may be redirected,
  * learning the original if it was unknown. */
 static int may_patch(const module_t *m, const ElfW(Rela) *r, const ElfW(Sym) *sym,
@@ -430,7 +441,7 @@ static int may_patch(const module_t *m, const ElfW(Rela) *r, const ElfW(Sym) *sy
     if (type == R_X86_64_JUMP_SLOT && in_module(m, cur) &&
         (sym->st_shndx == SHN_UNDEF || cur != m->base + sym->st_value))
         return orig != NULL;
-    if (!orig && cur && !in_module(m, cur)) {
+    if (!orig && cur && !in_module(m, cur) && bound_value(cur)) {
         void *expected = NULL;
         atomic_compare_exchange_strong(&originals[id], &expected, (void *)cur);
         return expected == NULL || expected == (void *)cur;

@@ -77,6 +77,7 @@ static void fork_child(void)
     rs_threads_atfork_child();
     rs_analysis_atfork_child();
     rs_exit_hooks_atfork_child();
+    rs_fatal_signals_atfork_child();
     rs_self_pid = getpid();
     rs_forked = 1;
     rs_guard_leave();

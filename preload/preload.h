@@ -242,6 +242,8 @@ __attribute__((noreturn)) void rs_quick_exit_hook(int status);
 /* Stands refscope's handler in for every fatal signal whose action is
  * SIG_DFL now (call at start-up, rs_active set). */
 void rs_fatal_signals_init(void);
+/* In a fork child: the interposed sigaction()'s lock starts unlocked. */
+void rs_fatal_signals_atfork_child(void);
 
 /* ---- scratch.c: analysis-time allocator ----------------------------- */
 
