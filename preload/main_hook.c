@@ -16,10 +16,11 @@
  * glibc's own call of exit() after main returns is internal to libc and
  * does not reach the interposed exit(), so the two cases do not mix.
  * _exit() and _Exit() get the same entry stub (their C half and the
- * analysis they trigger are in exit_hooks.c).  In a vfork child the stub
- * writes the parent's rs_exit_regs/rs_exit_sp (shared memory); harmless,
- * as they are read only by the thread that set exit_tid, which the child's
- * hook never does.
+ * analysis they trigger are in exit_hooks.c).  The stub saves into
+ * thread-local rs_exit_regs/rs_exit_sp, so a concurrent exit() or _exit()
+ * on another thread, or a vfork child's _exit() (the child runs on the
+ * thread that called vfork, which the kernel suspends until the child
+ * leaves), can never overwrite what the exiting thread's analysis reads.
  *
  * __libc_start_main is interposed through the executable's PLT; a static
  * executable never loads the preload at all.
@@ -40,10 +41,15 @@ static int32_t   main_status;
 static int       main_returned;
 
 /* Filled by the exit() entry stub; read by the analysis on the same
- * thread.  Not static: the assembly stub names them. */
+ * thread.  Per thread (initial-exec: static TLS, reachable from the stub
+ * with one GOT load and no call), so that another thread's exit() or
+ * _exit() cannot overwrite them.  Not static: the assembly stub names
+ * them. */
 #define RS_EXIT_REGS 6                   /* rbx rbp r12 r13 r14 r15        */
-uint64_t rs_exit_regs[RS_EXIT_REGS] __attribute__((used));
-uint64_t rs_exit_sp __attribute__((used));
+_Thread_local uint64_t rs_exit_regs[RS_EXIT_REGS]
+    __attribute__((used, tls_model("initial-exec")));
+_Thread_local uint64_t rs_exit_sp
+    __attribute__((used, tls_model("initial-exec")));
 static int32_t  exit_status;
 static uint32_t exit_tid;                /* 0 = the program never called exit */
 
@@ -96,20 +102,25 @@ __attribute__((noreturn, used)) void rs_exit_hook(int status)
 
 #if defined(__x86_64__)
 /* An entry stub for name: save the caller's stack pointer and callee-saved
- * registers, then tail-jump to hook with the status still in %edi.  Used
- * for exit() here and for _exit() and _Exit() (exit_hooks.c). */
+ * registers into this thread's rs_exit_regs/rs_exit_sp, then tail-jump to
+ * hook with the status still in %edi.  Initial-exec TLS in a shared
+ * object: the GOT holds each variable's offset from %fs; %rax and %r11
+ * are free at a function's entry (exit() is not variadic).  Used for
+ * exit() here and for _exit() and _Exit() (exit_hooks.c). */
 #define RS_EXIT_STUB(name, hook)                                        \
     __asm__(".text\n"                                                  \
             ".globl " #name "\n"                                       \
             ".type " #name ", @function\n"                             \
             #name ":\n"                                                \
-            "    movq %rbx, rs_exit_regs+0(%rip)\n"                    \
-            "    movq %rbp, rs_exit_regs+8(%rip)\n"                    \
-            "    movq %r12, rs_exit_regs+16(%rip)\n"                   \
-            "    movq %r13, rs_exit_regs+24(%rip)\n"                   \
-            "    movq %r14, rs_exit_regs+32(%rip)\n"                   \
-            "    movq %r15, rs_exit_regs+40(%rip)\n"                   \
-            "    movq %rsp, rs_exit_sp(%rip)\n"                        \
+            "    movq rs_exit_regs@gottpoff(%rip), %rax\n"             \
+            "    movq %rbx, %fs:0(%rax)\n"                             \
+            "    movq %rbp, %fs:8(%rax)\n"                             \
+            "    movq %r12, %fs:16(%rax)\n"                            \
+            "    movq %r13, %fs:24(%rax)\n"                            \
+            "    movq %r14, %fs:32(%rax)\n"                            \
+            "    movq %r15, %fs:40(%rax)\n"                            \
+            "    movq rs_exit_sp@gottpoff(%rip), %r11\n"               \
+            "    movq %rsp, %fs:(%r11)\n"                              \
             "    jmp " #hook "\n"                                      \
             ".size " #name ", .-" #name "\n")
 RS_EXIT_STUB(exit, rs_exit_hook);
