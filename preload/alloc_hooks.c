@@ -30,7 +30,9 @@
  *    object table before the real call and puts them back at the same
  *    offset in the block it returns (or the old one when it failed), and
  *    a refscope_ignore() inside it follows it; realloc(p, 0) frees p like
- *    free().
+ *    free().  Meanwhile it holds the realloc window open (refcount.h), so
+ *    that no analysis stops the world while the block and its objects are
+ *    out of the tables.
  */
 #include "guard.h"
 #include "preload.h"
@@ -245,6 +247,12 @@ static void *do_realloc(void *p, size_t size)
     if (!recording())
         return rs_real.realloc(p, size);
 
+    /* With refcounted objects tracked, the realloc window (refcount.h) is
+     * held open from before the block leaves the table until it and its
+     * objects are back: no analysis stops the world in between. */
+    int window = p && RS_UNLIKELY(rs_objects && rs_objtable_count(rs_objects) != 0);
+    if (window)
+        rs_refcount_move_begin();
     rs_block_t old;
     int had = p ? record_free(p, &old) : 0;
     rs_rc_moving_t moving = { 0 };
@@ -255,16 +263,16 @@ static void *do_realloc(void *p, size_t size)
         record_alloc(q, size);
         if (RS_UNLIKELY(moving.n || (had && rs_annotate_any_ignored())))
             objects_follow(&moving, &old, q, size);
-        return q;
-    }
-    /* NULL: either p was freed (size 0, glibc) or the call failed and p
-     * is still live. */
-    if (had && size != 0) {
+    } else if (had && size != 0) {
+        /* NULL: either p was freed (size 0, glibc) or the call failed and
+         * p is still live. */
         record_restore(&old);
         if (RS_UNLIKELY(moving.n))
             objects_follow(&moving, &old, p, old.size);
     }
-    return NULL;
+    if (window)
+        rs_refcount_move_end();
+    return q;
 }
 
 static void *realloc_from_pool(void *p, size_t size)

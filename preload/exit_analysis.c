@@ -360,6 +360,9 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     rs_thread_frame_t *frames = NULL;   /* every thread's call stack      */
     uint32_t n_frames = 0, frames_epoch = rs_modules_epoch();
     rs_stack_frames_prepare();   /* unwind tables, world running (stack_frames.c) */
+    /* No thread inside a realloc window when the world stops (refcount.h);
+     * first of all locks.  Final mode: bounded wait, else go on. */
+    int window_closed = rs_refcount_moves_block(final) == 0;
     rs_modules_lock();
     rs_annotate_lock();
     rs_refcount_lock_all();
@@ -368,6 +371,8 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     t_stopped = rs_stats_now_ns();
     rs_blocktable_unlock_all(rs_table);
     rs_refcount_unlock_all();
+    if (window_closed)
+        rs_refcount_moves_allow();
     if (stopped < 0) {
         rs_annotate_unlock();
         rs_modules_unlock();

@@ -72,6 +72,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     fork_release();
+    rs_refcount_atfork_child();
     rs_alloc_atfork_child();
     rs_diag_atfork_child();
     rs_threads_atfork_child();

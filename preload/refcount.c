@@ -23,7 +23,9 @@
  * offset inside the new block, with their type, counter location, count
  * and history: a decref through the new pointer is an ordinary event.  An
  * object the block no longer reaches after a shrink is forgotten like a
- * freed one.
+ * freed one.  An analysis never stops the world inside that window
+ * (rs_refcount_move_begin / rs_refcount_moves_block, refcount.h), so it
+ * never misses the block or its objects.
  *
  * Nodes.  At analysis time every object inside a live block becomes a
  * graph node: a block holding several objects (a pool, an array of
@@ -86,6 +88,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #define RS_INTERIOR_PROBE 4096   /* bytes searched below an object pointer */
 #define RS_GRAVE_SLOTS    4096
@@ -672,6 +675,48 @@ void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_blo
     rs_mem_free(m->objs);
     memset(m, 0, sizeof *m);
     rs_guard_leave();
+}
+
+/* ---- the realloc window (refcount.h) -------------------------------------- */
+
+#define RS_MOVES_WAIT_MS 100
+
+/* Writers first: a stream of reallocs cannot starve an analysis. */
+static pthread_rwlock_t moves_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+void rs_refcount_move_begin(void)
+{
+    pthread_rwlock_rdlock(&moves_lock);
+}
+
+void rs_refcount_move_end(void)
+{
+    pthread_rwlock_unlock(&moves_lock);
+}
+
+int rs_refcount_moves_block(int final)
+{
+    if (!final)
+        return pthread_rwlock_wrlock(&moves_lock) == 0 ? 0 : -1;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += RS_MOVES_WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return pthread_rwlock_clockwrlock(&moves_lock, CLOCK_MONOTONIC, &until) == 0 ? 0 : -1;
+}
+
+void rs_refcount_moves_allow(void)
+{
+    pthread_rwlock_unlock(&moves_lock);
+}
+
+void rs_refcount_atfork_child(void)
+{
+    pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+    moves_lock = fresh;
 }
 
 /* ---- analysis ------------------------------------------------------------ */

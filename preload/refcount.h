@@ -95,6 +95,27 @@ void rs_refcount_block_detach(const rs_block_t *b, rs_rc_moving_t *m);
  * set. */
 void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now);
 
+/* The realloc window.  From rs_refcount_block_detach() until
+ * rs_refcount_block_attach() returns, a block's objects (and the block
+ * itself, out of the block table) are seen by no analysis.  A realloc
+ * that moves objects holds the window open (rs_refcount_move_begin/_end,
+ * shared: reallocs on several threads run at once); an analysis closes it
+ * (rs_refcount_moves_block, exclusive, writers first) before it takes any
+ * other lock and reopens it (rs_refcount_moves_allow) once the world is
+ * stopped, so it never stops a thread inside the window.  Lock order: the
+ * window comes before every other refscope lock.  In final mode (a process
+ * about to end, maybe in a signal handler that interrupted the window on
+ * this very thread) the wait is bounded: rs_refcount_moves_block returns -1
+ * after RS_MOVES_WAIT_MS and the analysis goes on without it, as before.
+ * Returns 0 when the window is closed (then call rs_refcount_moves_allow). */
+void rs_refcount_move_begin(void);
+void rs_refcount_move_end(void);
+int rs_refcount_moves_block(int final);
+void rs_refcount_moves_allow(void);
+/* In a fork child: the window was perhaps held by a thread the child does
+ * not have; opens it again. */
+void rs_refcount_atfork_child(void);
+
 /* Stack of the caller (refscope frames dropped), interned; 0 if none. */
 uint32_t rs_refcount_stack_here(void);
 
