@@ -18,9 +18,11 @@
  * _exit() and _Exit() get the same entry stub (their C half and the
  * analysis they trigger are in exit_hooks.c).  The stub saves into
  * thread-local rs_exit_regs/rs_exit_sp, so a concurrent exit() or _exit()
- * on another thread, or a vfork child's _exit() (the child runs on the
- * thread that called vfork, which the kernel suspends until the child
- * leaves), can never overwrite what the exiting thread's analysis reads.
+ * on another thread cannot overwrite what the exiting thread's analysis
+ * reads.  A vfork child runs on the thread that called vfork (its TLS is
+ * that thread's, perhaps already inside exit(): vfork in an atexit
+ * handler), so the analysis reads a copy taken by rs_main_note_exit(),
+ * which only the process itself calls, never a vfork child.
  *
  * __libc_start_main is interposed through the executable's PLT; a static
  * executable never loads the preload at all.
@@ -40,16 +42,20 @@ static uint64_t  main_entry_sp;          /* 0 = main not entered           */
 static int32_t   main_status;
 static int       main_returned;
 
-/* Filled by the exit() entry stub; read by the analysis on the same
- * thread.  Per thread (initial-exec: static TLS, reachable from the stub
- * with one GOT load and no call), so that another thread's exit() or
- * _exit() cannot overwrite them.  Not static: the assembly stub names
- * them. */
+/* Filled by the exit() entry stub at every entry, also a vfork child's.
+ * Per thread (initial-exec: static TLS, reachable from the stub with one
+ * GOT load and no call), so that another thread's exit() or _exit()
+ * cannot overwrite them.  Not static: the assembly stub names them. */
 #define RS_EXIT_REGS 6                   /* rbx rbp r12 r13 r14 r15        */
 _Thread_local uint64_t rs_exit_regs[RS_EXIT_REGS]
     __attribute__((used, tls_model("initial-exec")));
 _Thread_local uint64_t rs_exit_sp
     __attribute__((used, tls_model("initial-exec")));
+/* Their copy for the analysis on the same thread, taken by
+ * rs_main_note_exit() (never in a vfork child). */
+static _Thread_local uint64_t noted_regs[RS_EXIT_REGS]
+    __attribute__((tls_model("initial-exec")));
+static _Thread_local uint64_t noted_sp __attribute__((tls_model("initial-exec")));
 static int32_t  exit_status;
 static uint32_t exit_tid;                /* 0 = the program never called exit */
 
@@ -84,6 +90,8 @@ RS_EXPORT int __libc_start_main(main_fn_t main_fn, int argc, char **argv,
 
 void rs_main_note_exit(int status)
 {
+    memcpy(noted_regs, rs_exit_regs, sizeof noted_regs);
+    noted_sp = rs_exit_sp;
     exit_status = status;
     exit_tid = rs_alloc_thread_tid();
 }
@@ -143,10 +151,10 @@ void rs_main_self_context(rs_self_context_t *ctx)
     uint32_t tid = rs_alloc_thread_tid();
     memset(ctx, 0, sizeof *ctx);
     if (exit_tid && exit_tid == tid) {
-        ctx->program_sp = rs_exit_sp;
+        ctx->program_sp = noted_sp;
 #if defined(__x86_64__)
         for (uint32_t i = 0; i < RS_EXIT_REGS; i++)
-            ctx->regs[i] = rs_exit_regs[i];
+            ctx->regs[i] = noted_regs[i];
         ctx->n_regs = RS_EXIT_REGS;
 #endif
     } else if (main_returned && tid == (uint32_t)getpid()) {

@@ -220,7 +220,9 @@ void rs_main_self_context(rs_self_context_t *ctx);
 /* Returns 1 and sets *status when the exit status is known. */
 int rs_main_exit_status(int32_t *status);
 /* Records that the calling thread ends the process with status (exit,
- * _exit): the analysis then reports it and uses the stub's registers. */
+ * _exit): the analysis then reports it and uses the stub's registers,
+ * copied now (a later vfork child's stub cannot change the copy).  Never
+ * call it in a vfork child. */
 void rs_main_note_exit(int status);
 
 /* ---- exit_hooks.c: _exit, _Exit, failed exec --------------------------- */
