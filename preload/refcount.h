@@ -5,7 +5,8 @@
  * refscope_root bookkeeping) and refhooks.c (profile hooks, dlopen
  * polling).  Nothing here is exported from librefscope.so.
  *
- * Lock order (extends preload.h's): module table -> annotate.c's lock ->
+ * Lock order (extends preload.h's): the realloc window (below) -> module
+ * table -> annotate.c's lock ->
  * refcount side locks (objtable shards, then the interior map, the
  * graveyard, the error list) -> stack depot -> block table shards ->
  * rs_mem backend.  None is held while program code
