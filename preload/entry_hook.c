@@ -16,7 +16,9 @@
  * compare-and-swap, so every thread sees either the old entry or the jump.
  * An address is entry-hooked at most once: a second name defined at the
  * same address (an alias) is REFUSED, else its relocation would copy the
- * first one's jump and every call would run both hooks.
+ * first one's jump and every call would run both hooks; the alias's GOT
+ * trampoline resumes at the first name's relocated entry instead, so a
+ * call through either name is recorded once, under the name it used.
  */
 #include "entry_hook.h"
 
@@ -62,7 +64,8 @@ static int helper_state;         /* 0 not tried, 1 loaded, -1 failed         */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t state[RS_GOT_HOOK_MAX];
-static uint64_t hooked_at[RS_GOT_HOOK_MAX];   /* entry of each HOOKED id */
+static uint64_t tried_at[RS_GOT_HOOK_MAX];    /* entry of each id not PENDING */
+static uint64_t relocated[RS_GOT_HOOK_MAX];   /* its relocated entry, if HOOKED */
 static tramp_page_t pages[MAX_PAGES];
 static uint32_t n_pages;
 
@@ -279,7 +282,8 @@ static const char *write_patch(uint64_t at, const uint8_t *jump, uint32_t len)
     return rc == 0 ? NULL : "the code changed while being patched";
 }
 
-/* Hooks the function fn (size bytes) as hook id.  A reason, or NULL. */
+/* Hooks the function fn (size bytes) as hook id, setting relocated[id].
+ * A reason, or NULL. */
 static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
 {
     uint64_t slot = slot_near(fn);
@@ -302,7 +306,25 @@ static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
         return "mprotect refused to write the trampoline";
     if (rs_got_hook_set_resume(id, (void *)fn, (void *)(slot + SLOT_STUB)) != 0)
         return "another definition is hooked";
+    relocated[id] = slot + SLOT_STUB;
     return write_patch(at, jump, RS_X86_PATCH_REL32);
+}
+
+/* fn is already entry-hooked as another id k: id is an alias.  Its GOT
+ * trampoline must resume at k's relocated entry, past the entry jump:
+ * resuming at fn would run k's trampoline too, recording every call
+ * through the alias twice.  A reason (always: the entry is not patched
+ * again), or NULL when fn is not hooked yet. */
+static const char *alias_of_hooked(uint32_t id, uint64_t fn)
+{
+    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX; k++) {
+        if (state[k] != HOOKED || tried_at[k] != fn)
+            continue;
+        if (rs_got_hook_set_resume(id, (void *)fn, (void *)relocated[k]) != 0)
+            return "another definition is hooked";
+        return "an alias of a function already hooked at this address";
+    }
+    return NULL;
 }
 
 /* ---- the module walk ----------------------------------------------------- */
@@ -319,15 +341,11 @@ static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW
     void *orig = rs_got_hook_original(id);
     if (orig && (uint64_t)orig != fn)
         return;                         /* not the definition calls bind to */
-    const char *why = NULL;
-    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX && !why; k++)
-        if (state[k] == HOOKED && hooked_at[k] == fn)
-            why = "an alias of a function already hooked at this address";
+    const char *why = alias_of_hooked(id, fn);
     if (!why)
         why = hook_one(id, fn, s->st_size);
     state[id] = why ? REFUSED : HOOKED;
-    if (!why)
-        hooked_at[id] = fn;
+    tried_at[id] = fn;
     const char *where = m->name && *m->name ? m->name : "the executable";
     if (why) {
         if (w->verbose)

@@ -256,6 +256,12 @@ SPECS = {
                     [(1, "keep_extra_ref")])],
         hooks="{samples}/rcobj.profile",
         text=("Stream", "Buffer", "keep_extra_ref")),
+    "rcobj_alias": spec(
+        {"leaked_refs": (1, 1, 56, 1)},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "keep_retained")])],
+        hooks="{samples}/rcobj_alias.profile",
+        text=("Buffer", "keep_retained")),
     "rcobj_dlopen": spec(
         {"leaked_refs": (1, 1, 56, 1), "reachable": None},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
