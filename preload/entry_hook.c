@@ -9,16 +9,15 @@
  * and the patch itself (an 8-byte window holding the jump, inside one
  * cache line, is replaced with one lock cmpxchg).
  *
- * Invariants: state[id] leaves PENDING once, to HOOKED or REFUSED; a slot
+ * Invariants: state[id] leaves PENDING once, to HOOKED or REFUSED, and
+ * returns to PENDING only when its definition was unloaded (dlclose); a slot
  * is written completely (stub and relocated entry) and the GOT trampoline
  * told to resume there before the entry jump that leads to it is written;
  * the bytes of a function are only ever changed by that one 8-byte
  * compare-and-swap, so every thread sees either the old entry or the jump.
- * An address is entry-hooked at most once: a second name defined at the
- * same address (an alias) is REFUSED, else its relocation would copy the
- * first one's jump and every call would run both hooks; the alias's GOT
- * trampoline resumes at the first name's relocated entry instead, so a
- * call through either name is recorded once, under the name it used.
+ * An address is entry-patched at most once: a second name defined at the
+ * same address (an alias) shares the first one's slot (share_entry), so a
+ * call through either name is recorded once.
  */
 #include "entry_hook.h"
 
@@ -310,21 +309,13 @@ static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
     return write_patch(at, jump, RS_X86_PATCH_REL32);
 }
 
-/* fn is already entry-hooked as another id k: id is an alias.  Its GOT
- * trampoline must resume at k's relocated entry, past the entry jump:
- * resuming at fn would run k's trampoline too, recording every call
- * through the alias twice.  A reason (always: the entry is not patched
- * again), or NULL when fn is not hooked yet. */
-static const char *alias_of_hooked(uint32_t id, uint64_t fn)
+/* The id whose entry hook is at fn, or -1. */
+static int hooked_id_at(uint64_t fn)
 {
-    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX; k++) {
-        if (state[k] != HOOKED || tried_at[k] != fn)
-            continue;
-        if (rs_got_hook_set_resume(id, (void *)fn, (void *)relocated[k]) != 0)
-            return "another definition is hooked";
-        return "an alias of a function already hooked at this address";
-    }
-    return NULL;
+    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX; k++)
+        if (state[k] == HOOKED && tried_at[k] == fn)
+            return (int)k;
+    return -1;
 }
 
 /* ---- the module walk ----------------------------------------------------- */
@@ -335,18 +326,44 @@ typedef struct walk {
     int                verbose, hooked;
 } walk_t;
 
+/* fn is entry-hooked as k and id is an alias (another name for fn): the
+ * entry is not patched again (the relocation would copy k's jump and
+ * every call would run both hooks), and id's GOT trampoline resumes at
+ * k's relocated entry, past the jump (resuming at fn would run k's
+ * trampoline too: every call through the alias recorded twice).  Then a
+ * call is recorded once, under the name it was made through; a direct
+ * call to fn under k's. */
+static void share_entry(walk_t *w, const char *where, uint32_t id, uint32_t k, uint64_t fn)
+{
+    int ok = rs_got_hook_set_resume(id, (void *)fn, (void *)relocated[k]) == 0;
+    state[id] = ok ? HOOKED : REFUSED;
+    tried_at[id] = fn;
+    relocated[id] = ok ? relocated[k] : 0;
+    if (!w->verbose)
+        return;
+    if (ok)
+        say((const char *[]){ w->names[id], " in ", where, ": entry hooked as ",
+                              w->names[k], " (an alias at the same address)", NULL });
+    else
+        say((const char *[]){ w->names[id], " in ", where, ": entry not hooked (another "
+                              "definition is hooked); hooked through the GOT only", NULL });
+}
+
 static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW(Sym) *s)
 {
     uint64_t fn = m->base + s->st_value;
     void *orig = rs_got_hook_original(id);
     if (orig && (uint64_t)orig != fn)
         return;                         /* not the definition calls bind to */
-    const char *why = alias_of_hooked(id, fn);
-    if (!why)
-        why = hook_one(id, fn, s->st_size);
+    const char *where = m->name && *m->name ? m->name : "the executable";
+    int k = hooked_id_at(fn);
+    if (k >= 0) {
+        share_entry(w, where, id, (uint32_t)k, fn);
+        return;
+    }
+    const char *why = hook_one(id, fn, s->st_size);
     state[id] = why ? REFUSED : HOOKED;
     tried_at[id] = fn;
-    const char *where = m->name && *m->name ? m->name : "the executable";
     if (why) {
         if (w->verbose)
             say((const char *[]){ w->names[id], " in ", where, ": entry not hooked (", why,
@@ -381,6 +398,19 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+void rs_entry_hook_forget_unloaded(void)
+{
+    Dl_info info;
+    pthread_mutex_lock(&lock);
+    for (uint32_t id = 0; id < RS_GOT_HOOK_MAX; id++) {
+        if (state[id] != PENDING && !dladdr((void *)tried_at[id], &info)) {
+            state[id] = PENDING;
+            tried_at[id] = relocated[id] = 0;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
 {
     if (n > RS_GOT_HOOK_MAX)
@@ -396,5 +426,6 @@ int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
 #else /* not x86-64 Linux */
 
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose) { return 0; }
+void rs_entry_hook_forget_unloaded(void) {}
 
 #endif

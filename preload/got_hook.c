@@ -569,6 +569,24 @@ int rs_got_hook_refresh(void)
     return total;
 }
 
+int rs_got_hook_forget_unloaded(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&patch_lock);
+    for (uint32_t id = 0; installed && id < n_hooks; id++) {
+        void *orig = atomic_load(&originals[id]);
+        if (!orig || bound_value((uint64_t)(uintptr_t)orig))
+            continue;
+        /* resume first: a racing call must never pair a stale resume with
+         * a NULL original (the library is gone: nobody calls it anyway). */
+        atomic_store(&resume[id], NULL);
+        atomic_store(&originals[id], NULL);
+        n++;
+    }
+    pthread_mutex_unlock(&patch_lock);
+    return n;
+}
+
 void *rs_got_hook_original(uint32_t id)
 {
     return id < RS_GOT_HOOK_MAX ? atomic_load(&originals[id]) : NULL;
@@ -653,6 +671,7 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
     return -1;
 }
 int rs_got_hook_refresh(void) { return -1; }
+int rs_got_hook_forget_unloaded(void) { return 0; }
 void *rs_got_hook_original(uint32_t id) { return NULL; }
 void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
 int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at) { return -1; }

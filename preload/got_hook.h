@@ -77,6 +77,13 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
  * the number of slots newly patched, -1 if nothing is installed. */
 int rs_got_hook_refresh(void);
 
+/* After a dlclose: forgets the original (and resume target) of every id
+ * whose function is no longer in a loaded module, so that the library
+ * loaded again, at any address, is learnt and hooked afresh; never resumes
+ * into an unloaded copy's relocated entry.  Returns how many were
+ * forgotten. */
+int rs_got_hook_forget_unloaded(void);
+
 /* The real function of hook id (NULL while unknown), its trampoline. */
 void *rs_got_hook_original(uint32_t id);
 void *rs_got_hook_trampoline(uint32_t id);

@@ -345,6 +345,16 @@ void rs_refhooks_poll_slow(uint64_t pc0)
     errno = saved_errno;
 }
 
+void rs_refhooks_forget_unloaded(void)
+{
+    if (!rs_refhooks_installed)
+        return;
+    rs_guard_enter();
+    rs_entry_hook_forget_unloaded();
+    rs_got_hook_forget_unloaded();
+    rs_guard_leave();
+}
+
 void rs_refhooks_refresh(void)
 {
     if (!rs_refhooks_installed)

@@ -262,6 +262,12 @@ SPECS = {
                     [(1, "keep_retained")])],
         hooks="{samples}/rcobj_alias.profile",
         text=("Buffer", "keep_retained")),
+    "rcobj_reload": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "attach", "rcobj_set_link")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "rcobj_set_link", "attach")),
     "rcobj_dlopen": spec(
         {"leaked_refs": (1, 1, 56, 1), "reachable": None},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
