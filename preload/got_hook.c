@@ -28,7 +28,9 @@
  * trampoline when it currently holds the real function, or an unresolved
  * lazy PLT stub of the module itself.  A slot already holding a trampoline
  * is skipped, so refresh is idempotent.  RELRO pages are mprotect'ed
- * writable around the write.  The patch mutex serialises install/refresh.
+ * writable around the write and read-only again: a module whose RELRO
+ * pages ld.so has not protected yet (still being relocated, see
+ * being_relocated()) is left alone until a later refresh.  The patch mutex serialises install/refresh.
  */
 #include "got_hook.h"
 
@@ -199,6 +201,7 @@ static void *_Atomic resume[N_TRAMPOLINES];
 static uint16_t name_index[NAME_BUCKETS];    /* id + 1, 0 = empty         */
 static _Atomic uint64_t n_patched, n_skipped;
 static int installed;
+static int relocating;   /* the last patch_all left a module being relocated */
 
 static void *tramp(uint32_t id) { return rs_got_tramp_table + 16 * (size_t)id; }
 
@@ -477,6 +480,25 @@ static void patch_rel(module_t *m, const ElfW(Rela) *rel, uint64_t size)
     }
 }
 
+/* 1 while ld.so is still relocating the module holding addr (a dlopen in
+ * progress, on this thread - an IFUNC resolver that allocates - or on
+ * another one).  dl_iterate_phdr lists a module as soon as it is mapped,
+ * but glibc (2.35+) enters it in _dl_find_object's tables only after
+ * relocating it and write-protecting its RELRO pages.  Until then those
+ * pages are ld.so's to write: making one read-only after patching a slot
+ * would crash its next relocation.  Lock-free, so no lock-order issue
+ * with the loader lock dl_iterate_phdr holds here. */
+static int being_relocated(uint64_t addr)
+{
+#ifdef DLFO_EH_SEGMENT_TYPE
+    struct dl_find_object dlfo;
+    return _dl_find_object((void *)(uintptr_t)addr, &dlfo) != 0;
+#else
+    (void)addr;
+    return 0;                          /* glibc < 2.35: not known */
+#endif
+}
+
 static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     int *total = arg;
@@ -487,6 +509,10 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *p = &info->dlpi_phdr[i];
         if (p->p_type == PT_DYNAMIC)
             dyn = (const void *)(m.base + p->p_vaddr);
+        if (p->p_type == PT_GNU_RELRO && being_relocated(m.base + p->p_vaddr)) {
+            relocating = 1;            /* left for a later refresh */
+            return 0;
+        }
         if (p->p_type == PT_GNU_RELRO) {
             uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
             m.relro_start = (m.base + p->p_vaddr) & ~(pg - 1);
@@ -507,6 +533,7 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 static int patch_all(void)
 {
     int total = 0;
+    relocating = 0;
     dl_iterate_phdr(patch_module, &total);
     return total;
 }
@@ -567,6 +594,14 @@ int rs_got_hook_refresh(void)
     int total = installed ? patch_all() : -1;
     pthread_mutex_unlock(&patch_lock);
     return total;
+}
+
+int rs_got_hook_relocating(void)
+{
+    pthread_mutex_lock(&patch_lock);
+    int r = relocating;
+    pthread_mutex_unlock(&patch_lock);
+    return r;
 }
 
 int rs_got_hook_forget_unloaded(void)
@@ -672,6 +707,7 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
 }
 int rs_got_hook_refresh(void) { return -1; }
 int rs_got_hook_forget_unloaded(void) { return 0; }
+int rs_got_hook_relocating(void) { return 0; }
 void *rs_got_hook_original(uint32_t id) { return NULL; }
 void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
 int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at) { return -1; }

@@ -84,6 +84,10 @@ int rs_got_hook_refresh(void);
  * forgotten. */
 int rs_got_hook_forget_unloaded(void);
 
+/* 1 when the last install or refresh left a module alone because ld.so
+ * was still relocating it (a dlopen in progress): refresh again later. */
+int rs_got_hook_relocating(void);
+
 /* The real function of hook id (NULL while unknown), its trampoline. */
 void *rs_got_hook_original(uint32_t id);
 void *rs_got_hook_trampoline(uint32_t id);
