@@ -420,15 +420,24 @@ static int write_slot(const module_t *m, uint64_t *slot, uint64_t v)
     return 0;
 }
 
-/* cur lies in a loaded module (dladdr knows it): a value the loader has
- * bound.  A slot of a module that a dlopen on another thread is still
- * relocating may hold a link-time offset that is nobody's code; learning
- * it as the original would lose the function for good.  dladdr takes the
- * loader's lock that dl_iterate_phdr already holds here (recursive). */
-static int bound_value(uint64_t cur)
+/* 1 if addr lies in a completely loaded module.  dl_iterate_phdr lists a
+ * module as soon as it is mapped, but glibc (2.35+) enters it in
+ * _dl_find_object's tables only after relocating it and write-protecting
+ * its RELRO pages, and takes it out at the start of its dlclose.
+ * Lock-free: dladdr would take the loader lock (dl_load_lock) while
+ * dl_iterate_phdr holds dl_load_write_lock, the reverse of dlopen's order
+ * (it takes the write lock inside the loader lock to list a new module):
+ * a deadlock with a dlopen on another thread.  Older glibc: dladdr, with
+ * that hazard. */
+static int loaded(uint64_t addr)
 {
+#ifdef DLFO_EH_SEGMENT_TYPE
+    struct dl_find_object dlfo;
+    return _dl_find_object((void *)(uintptr_t)addr, &dlfo) == 0;
+#else
     Dl_info info;
-    return dladdr((void *)(uintptr_t)cur, &info) != 0;
+    return dladdr((void *)(uintptr_t)addr, &info) != 0;
+#endif
 }
 
 /* Decides whether the slot of relocation r (symbol id) may be redirected,
@@ -444,7 +453,10 @@ static int may_patch(const module_t *m, const ElfW(Rela) *r, const ElfW(Sym) *sy
     if (type == R_X86_64_JUMP_SLOT && in_module(m, cur) &&
         (sym->st_shndx == SHN_UNDEF || cur != m->base + sym->st_value))
         return orig != NULL;
-    if (!orig && cur && !in_module(m, cur) && bound_value(cur)) {
+    /* cur in a loaded module: a value the loader has bound, never a
+     * link-time offset of a slot not relocated yet (learning that as the
+     * original would lose the function for good). */
+    if (!orig && cur && !in_module(m, cur) && loaded(cur)) {
         void *expected = NULL;
         atomic_compare_exchange_strong(&originals[id], &expected, (void *)cur);
         return expected == NULL || expected == (void *)cur;
@@ -480,22 +492,19 @@ static void patch_rel(module_t *m, const ElfW(Rela) *rel, uint64_t size)
     }
 }
 
-/* 1 while ld.so is still relocating the module holding addr (a dlopen in
- * progress, on this thread - an IFUNC resolver that allocates - or on
- * another one).  dl_iterate_phdr lists a module as soon as it is mapped,
- * but glibc (2.35+) enters it in _dl_find_object's tables only after
- * relocating it and write-protecting its RELRO pages.  Until then those
- * pages are ld.so's to write: making one read-only after patching a slot
- * would crash its next relocation.  Lock-free, so no lock-order issue
- * with the loader lock dl_iterate_phdr holds here. */
+/* 1 while ld.so is still relocating the module holding addr, listed by
+ * dl_iterate_phdr (a dlopen in progress, on this thread - an IFUNC
+ * resolver that allocates - or on another one).  Until it is loaded(),
+ * its RELRO pages are ld.so's to write: making one read-only after
+ * patching a slot would crash its next relocation.  Unknown before glibc
+ * 2.35 (0). */
 static int being_relocated(uint64_t addr)
 {
 #ifdef DLFO_EH_SEGMENT_TYPE
-    struct dl_find_object dlfo;
-    return _dl_find_object((void *)(uintptr_t)addr, &dlfo) != 0;
+    return !loaded(addr);
 #else
     (void)addr;
-    return 0;                          /* glibc < 2.35: not known */
+    return 0;
 #endif
 }
 
@@ -610,7 +619,7 @@ int rs_got_hook_forget_unloaded(void)
     pthread_mutex_lock(&patch_lock);
     for (uint32_t id = 0; installed && id < n_hooks; id++) {
         void *orig = atomic_load(&originals[id]);
-        if (!orig || bound_value((uint64_t)(uintptr_t)orig))
+        if (!orig || loaded((uint64_t)(uintptr_t)orig))
             continue;
         /* resume first: a racing call must never pair a stale resume with
          * a NULL original (the library is gone: nobody calls it anyway). */
