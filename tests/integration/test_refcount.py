@@ -278,6 +278,12 @@ SPECS = {
         # relocation (the entry hook on rcobj_ref would hide a miss).
         env={"REFSCOPE_ENTRY_HOOKS": "0"},
         text=("Buffer", "keep_extra")),
+    "rcobj_lockorder": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "keep_extra", "rcobj_ctor_keep")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "keep_extra")),
     "rcobj_dlopen": spec(
         {"leaked_refs": (1, 1, 56, 1), "reachable": None},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
