@@ -398,12 +398,14 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* Not dladdr, which takes the loader lock: a dlopen on another thread
+ * holds it while its constructors run, and one that allocates waits for
+ * `lock` in rs_entry_hook_apply. */
 void rs_entry_hook_forget_unloaded(void)
 {
-    Dl_info info;
     pthread_mutex_lock(&lock);
     for (uint32_t id = 0; id < RS_GOT_HOOK_MAX; id++) {
-        if (state[id] != PENDING && !dladdr((void *)tried_at[id], &info)) {
+        if (state[id] != PENDING && !rs_got_hook_loaded(tried_at[id])) {
             state[id] = PENDING;
             tried_at[id] = relocated[id] = 0;
         }

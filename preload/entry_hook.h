@@ -56,9 +56,9 @@
  * unloaded by dlclose leaves its slot unused (the trampoline page is
  * never unmapped); its functions are forgotten after the dlclose
  * (rs_entry_hook_forget_unloaded) and hooked again if it is loaded again.
- * A library unloaded by a dlclose that refscope's does not see (one
- * called through RTLD_NEXT or dlsym) is not forgotten: loaded again, it
- * is not hooked (see got_hook.h).
+ * A library unloaded by a dlclose that refscope's does not see (glibc's,
+ * reached through dlsym(RTLD_NEXT, "dlclose")) is not forgotten: loaded
+ * again, it is not hooked.
  *
  * Locking: one mutex serialises rs_entry_hook_apply(); it is called with
  * the reentrancy guard set and never calls the program.

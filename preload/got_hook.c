@@ -420,8 +420,8 @@ static int write_slot(const module_t *m, uint64_t *slot, uint64_t v)
     return 0;
 }
 
-/* 1 if addr lies in a completely loaded module.  dl_iterate_phdr lists a
- * module as soon as it is mapped, but glibc (2.35+) enters it in
+/* (got_hook.h) dl_iterate_phdr lists a module as soon as it is mapped,
+ * but glibc (2.35+) enters it in
  * _dl_find_object's tables only after relocating it and write-protecting
  * its RELRO pages, and takes it out at the start of its dlclose.
  * Lock-free: dladdr would take the loader lock (dl_load_lock) while
@@ -429,7 +429,7 @@ static int write_slot(const module_t *m, uint64_t *slot, uint64_t v)
  * (it takes the write lock inside the loader lock to list a new module):
  * a deadlock with a dlopen on another thread.  Older glibc: dladdr, with
  * that hazard. */
-static int loaded(uint64_t addr)
+int rs_got_hook_loaded(uint64_t addr)
 {
 #ifdef DLFO_EH_SEGMENT_TYPE
     struct dl_find_object dlfo;
@@ -456,7 +456,7 @@ static int may_patch(const module_t *m, const ElfW(Rela) *r, const ElfW(Sym) *sy
     /* cur in a loaded module: a value the loader has bound, never a
      * link-time offset of a slot not relocated yet (learning that as the
      * original would lose the function for good). */
-    if (!orig && cur && !in_module(m, cur) && loaded(cur)) {
+    if (!orig && cur && !in_module(m, cur) && rs_got_hook_loaded(cur)) {
         void *expected = NULL;
         atomic_compare_exchange_strong(&originals[id], &expected, (void *)cur);
         return expected == NULL || expected == (void *)cur;
@@ -494,14 +494,14 @@ static void patch_rel(module_t *m, const ElfW(Rela) *rel, uint64_t size)
 
 /* 1 while ld.so is still relocating the module holding addr, listed by
  * dl_iterate_phdr (a dlopen in progress, on this thread - an IFUNC
- * resolver that allocates - or on another one).  Until it is loaded(),
- * its RELRO pages are ld.so's to write: making one read-only after
- * patching a slot would crash its next relocation.  Unknown before glibc
- * 2.35 (0). */
+ * resolver that allocates - or on another one).  Until it is
+ * rs_got_hook_loaded(), its RELRO pages are ld.so's to write: making one
+ * read-only after patching a slot would crash its next relocation.
+ * Unknown before glibc 2.35 (0). */
 static int being_relocated(uint64_t addr)
 {
 #ifdef DLFO_EH_SEGMENT_TYPE
-    return !loaded(addr);
+    return !rs_got_hook_loaded(addr);
 #else
     (void)addr;
     return 0;
@@ -619,7 +619,7 @@ int rs_got_hook_forget_unloaded(void)
     pthread_mutex_lock(&patch_lock);
     for (uint32_t id = 0; installed && id < n_hooks; id++) {
         void *orig = atomic_load(&originals[id]);
-        if (!orig || loaded((uint64_t)(uintptr_t)orig))
+        if (!orig || rs_got_hook_loaded((uint64_t)(uintptr_t)orig))
             continue;
         /* resume first: a racing call must never pair a stale resume with
          * a NULL original (the library is gone: nobody calls it anyway). */
@@ -717,6 +717,7 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
 int rs_got_hook_refresh(void) { return -1; }
 int rs_got_hook_forget_unloaded(void) { return 0; }
 int rs_got_hook_relocating(void) { return 0; }
+int rs_got_hook_loaded(uint64_t addr) { return 0; }
 void *rs_got_hook_original(uint32_t id) { return NULL; }
 void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
 int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at) { return -1; }

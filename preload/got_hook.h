@@ -88,6 +88,11 @@ int rs_got_hook_forget_unloaded(void);
  * was still relocating it (a dlopen in progress): refresh again later. */
 int rs_got_hook_relocating(void);
 
+/* 1 if addr lies in a completely loaded module (mapped, relocated, not
+ * being unloaded).  Lock-free: safe inside dl_iterate_phdr and under
+ * locks that a thread inside dlopen may want. */
+int rs_got_hook_loaded(uint64_t addr);
+
 /* The real function of hook id (NULL while unknown), its trampoline. */
 void *rs_got_hook_original(uint32_t id);
 void *rs_got_hook_trampoline(uint32_t id);
