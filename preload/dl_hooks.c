@@ -21,11 +21,16 @@
  * registers around the lookup.  dlmopen is not covered (a library loaded
  * into another namespace is not hooked).
  *
+ * After the real dlclose, the profile hooks of functions no longer loaded
+ * are forgotten (refhooks.c), so that loading the library again, at the
+ * same or another address, hooks it afresh.
+ *
  * The real dlclose runs unguarded (library destructors are program code);
  * the refreshes run only once refscope is initialised and never change
  * the result, errno or the dlerror() state.
  */
 #include "preload.h"
+#include "refcount.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -99,5 +104,10 @@ RS_EXPORT int dlclose(void *handle)
     refresh();          /* modules loaded since the last refresh: epoch now */
     int rc = real_dlclose(handle);
     refresh();          /* modules gone: epoch advances                     */
+    if (rs_active) {    /* and their hooks: a reload is hooked afresh       */
+        int saved_errno = errno;
+        rs_refhooks_forget_unloaded();
+        errno = saved_errno;
+    }
     return rc;
 }

@@ -9,14 +9,15 @@
  * and the patch itself (an 8-byte window holding the jump, inside one
  * cache line, is replaced with one lock cmpxchg).
  *
- * Invariants: state[id] leaves PENDING once, to HOOKED or REFUSED; a slot
+ * Invariants: state[id] leaves PENDING once, to HOOKED or REFUSED, and
+ * returns to PENDING only when its definition was unloaded (dlclose); a slot
  * is written completely (stub and relocated entry) and the GOT trampoline
  * told to resume there before the entry jump that leads to it is written;
  * the bytes of a function are only ever changed by that one 8-byte
  * compare-and-swap, so every thread sees either the old entry or the jump.
- * An address is entry-hooked at most once: a second name defined at the
- * same address (an alias) is REFUSED, else its relocation would copy the
- * first one's jump and every call would run both hooks.
+ * An address is entry-patched at most once: a second name defined at the
+ * same address (an alias) shares the first one's slot (share_entry), so a
+ * call through either name is recorded once.
  */
 #include "entry_hook.h"
 
@@ -62,7 +63,8 @@ static int helper_state;         /* 0 not tried, 1 loaded, -1 failed         */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t state[RS_GOT_HOOK_MAX];
-static uint64_t hooked_at[RS_GOT_HOOK_MAX];   /* entry of each HOOKED id */
+static uint64_t tried_at[RS_GOT_HOOK_MAX];    /* entry of each id not PENDING */
+static uint64_t relocated[RS_GOT_HOOK_MAX];   /* its relocated entry, if HOOKED */
 static tramp_page_t pages[MAX_PAGES];
 static uint32_t n_pages;
 
@@ -279,7 +281,8 @@ static const char *write_patch(uint64_t at, const uint8_t *jump, uint32_t len)
     return rc == 0 ? NULL : "the code changed while being patched";
 }
 
-/* Hooks the function fn (size bytes) as hook id.  A reason, or NULL. */
+/* Hooks the function fn (size bytes) as hook id, setting relocated[id].
+ * A reason, or NULL. */
 static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
 {
     uint64_t slot = slot_near(fn);
@@ -302,7 +305,17 @@ static const char *hook_one(uint32_t id, uint64_t fn, uint64_t size)
         return "mprotect refused to write the trampoline";
     if (rs_got_hook_set_resume(id, (void *)fn, (void *)(slot + SLOT_STUB)) != 0)
         return "another definition is hooked";
+    relocated[id] = slot + SLOT_STUB;
     return write_patch(at, jump, RS_X86_PATCH_REL32);
+}
+
+/* The id whose entry hook is at fn, or -1. */
+static int hooked_id_at(uint64_t fn)
+{
+    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX; k++)
+        if (state[k] == HOOKED && tried_at[k] == fn)
+            return (int)k;
+    return -1;
 }
 
 /* ---- the module walk ----------------------------------------------------- */
@@ -313,22 +326,44 @@ typedef struct walk {
     int                verbose, hooked;
 } walk_t;
 
+/* fn is entry-hooked as k and id is an alias (another name for fn): the
+ * entry is not patched again (the relocation would copy k's jump and
+ * every call would run both hooks), and id's GOT trampoline resumes at
+ * k's relocated entry, past the jump (resuming at fn would run k's
+ * trampoline too: every call through the alias recorded twice).  Then a
+ * call is recorded once, under the name it was made through; a direct
+ * call to fn under k's. */
+static void share_entry(walk_t *w, const char *where, uint32_t id, uint32_t k, uint64_t fn)
+{
+    int ok = rs_got_hook_set_resume(id, (void *)fn, (void *)relocated[k]) == 0;
+    state[id] = ok ? HOOKED : REFUSED;
+    tried_at[id] = fn;
+    relocated[id] = ok ? relocated[k] : 0;
+    if (!w->verbose)
+        return;
+    if (ok)
+        say((const char *[]){ w->names[id], " in ", where, ": entry hooked as ",
+                              w->names[k], " (an alias at the same address)", NULL });
+    else
+        say((const char *[]){ w->names[id], " in ", where, ": entry not hooked (another "
+                              "definition is hooked); hooked through the GOT only", NULL });
+}
+
 static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW(Sym) *s)
 {
     uint64_t fn = m->base + s->st_value;
     void *orig = rs_got_hook_original(id);
     if (orig && (uint64_t)orig != fn)
         return;                         /* not the definition calls bind to */
-    const char *why = NULL;
-    for (uint32_t k = 0; k < RS_GOT_HOOK_MAX && !why; k++)
-        if (state[k] == HOOKED && hooked_at[k] == fn)
-            why = "an alias of a function already hooked at this address";
-    if (!why)
-        why = hook_one(id, fn, s->st_size);
-    state[id] = why ? REFUSED : HOOKED;
-    if (!why)
-        hooked_at[id] = fn;
     const char *where = m->name && *m->name ? m->name : "the executable";
+    int k = hooked_id_at(fn);
+    if (k >= 0) {
+        share_entry(w, where, id, (uint32_t)k, fn);
+        return;
+    }
+    const char *why = hook_one(id, fn, s->st_size);
+    state[id] = why ? REFUSED : HOOKED;
+    tried_at[id] = fn;
     if (why) {
         if (w->verbose)
             say((const char *[]){ w->names[id], " in ", where, ": entry not hooked (", why,
@@ -363,6 +398,21 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* Not dladdr, which takes the loader lock: a dlopen on another thread
+ * holds it while its constructors run, and one that allocates waits for
+ * `lock` in rs_entry_hook_apply. */
+void rs_entry_hook_forget_unloaded(void)
+{
+    pthread_mutex_lock(&lock);
+    for (uint32_t id = 0; id < RS_GOT_HOOK_MAX; id++) {
+        if (state[id] != PENDING && !rs_got_hook_loaded(tried_at[id])) {
+            state[id] = PENDING;
+            tried_at[id] = relocated[id] = 0;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
 {
     if (n > RS_GOT_HOOK_MAX)
@@ -378,5 +428,6 @@ int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose)
 #else /* not x86-64 Linux */
 
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose) { return 0; }
+void rs_entry_hook_forget_unloaded(void) {}
 
 #endif

@@ -54,7 +54,11 @@
  * prologue itself (a signal or a stop landing on those few instructions)
  * end there: the trampoline page has no unwind info.  A hooked library
  * unloaded by dlclose leaves its slot unused (the trampoline page is
- * never unmapped).
+ * never unmapped); its functions are forgotten after the dlclose
+ * (rs_entry_hook_forget_unloaded) and hooked again if it is loaded again.
+ * A library unloaded by a dlclose that refscope's does not see (glibc's,
+ * reached through dlsym(RTLD_NEXT, "dlclose")) is not forgotten: loaded
+ * again, it is not hooked.
  *
  * Locking: one mutex serialises rs_entry_hook_apply(); it is called with
  * the reentrancy guard set and never calls the program.
@@ -71,5 +75,11 @@
  * hooked; 0 on a platform other than x86-64 Linux.
  */
 int rs_entry_hook_apply(const char *const *names, uint32_t n, int verbose);
+
+/* After a dlclose: every id whose definition (hooked or refused) is no
+ * longer in a loaded module is tried again at the next apply, so that the
+ * library loaded again is entry-hooked too.  Its trampoline slot is not
+ * reused (a 64-byte leak per unloaded function). */
+void rs_entry_hook_forget_unloaded(void);
 
 #endif /* RS_ENTRY_HOOK_H */

@@ -28,7 +28,9 @@
  * trampoline when it currently holds the real function, or an unresolved
  * lazy PLT stub of the module itself.  A slot already holding a trampoline
  * is skipped, so refresh is idempotent.  RELRO pages are mprotect'ed
- * writable around the write.  The patch mutex serialises install/refresh.
+ * writable around the write and read-only again: a module whose RELRO
+ * pages ld.so has not protected yet (still being relocated, see
+ * being_relocated()) is left alone until a later refresh.  The patch mutex serialises install/refresh.
  */
 #include "got_hook.h"
 
@@ -199,6 +201,7 @@ static void *_Atomic resume[N_TRAMPOLINES];
 static uint16_t name_index[NAME_BUCKETS];    /* id + 1, 0 = empty         */
 static _Atomic uint64_t n_patched, n_skipped;
 static int installed;
+static int relocating;   /* the last patch_all left a module being relocated */
 
 static void *tramp(uint32_t id) { return rs_got_tramp_table + 16 * (size_t)id; }
 
@@ -417,15 +420,24 @@ static int write_slot(const module_t *m, uint64_t *slot, uint64_t v)
     return 0;
 }
 
-/* cur lies in a loaded module (dladdr knows it): a value the loader has
- * bound.  A slot of a module that a dlopen on another thread is still
- * relocating may hold a link-time offset that is nobody's code; learning
- * it as the original would lose the function for good.  dladdr takes the
- * loader's lock that dl_iterate_phdr already holds here (recursive). */
-static int bound_value(uint64_t cur)
+/* (got_hook.h) dl_iterate_phdr lists a module as soon as it is mapped,
+ * but glibc (2.35+) enters it in
+ * _dl_find_object's tables only after relocating it and write-protecting
+ * its RELRO pages, and takes it out at the start of its dlclose.
+ * Lock-free: dladdr would take the loader lock (dl_load_lock) while
+ * dl_iterate_phdr holds dl_load_write_lock, the reverse of dlopen's order
+ * (it takes the write lock inside the loader lock to list a new module):
+ * a deadlock with a dlopen on another thread.  Older glibc: dladdr, with
+ * that hazard. */
+int rs_got_hook_loaded(uint64_t addr)
 {
+#ifdef DLFO_EH_SEGMENT_TYPE
+    struct dl_find_object dlfo;
+    return _dl_find_object((void *)(uintptr_t)addr, &dlfo) == 0;
+#else
     Dl_info info;
-    return dladdr((void *)(uintptr_t)cur, &info) != 0;
+    return dladdr((void *)(uintptr_t)addr, &info) != 0;
+#endif
 }
 
 /* Decides whether the slot of relocation r (symbol id) may be redirected,
@@ -441,7 +453,10 @@ static int may_patch(const module_t *m, const ElfW(Rela) *r, const ElfW(Sym) *sy
     if (type == R_X86_64_JUMP_SLOT && in_module(m, cur) &&
         (sym->st_shndx == SHN_UNDEF || cur != m->base + sym->st_value))
         return orig != NULL;
-    if (!orig && cur && !in_module(m, cur) && bound_value(cur)) {
+    /* cur in a loaded module: a value the loader has bound, never a
+     * link-time offset of a slot not relocated yet (learning that as the
+     * original would lose the function for good). */
+    if (!orig && cur && !in_module(m, cur) && rs_got_hook_loaded(cur)) {
         void *expected = NULL;
         atomic_compare_exchange_strong(&originals[id], &expected, (void *)cur);
         return expected == NULL || expected == (void *)cur;
@@ -477,6 +492,22 @@ static void patch_rel(module_t *m, const ElfW(Rela) *rel, uint64_t size)
     }
 }
 
+/* 1 while ld.so is still relocating the module holding addr, listed by
+ * dl_iterate_phdr (a dlopen in progress, on this thread - an IFUNC
+ * resolver that allocates - or on another one).  Until it is
+ * rs_got_hook_loaded(), its RELRO pages are ld.so's to write: making one
+ * read-only after patching a slot would crash its next relocation.
+ * Unknown before glibc 2.35 (0). */
+static int being_relocated(uint64_t addr)
+{
+#ifdef DLFO_EH_SEGMENT_TYPE
+    return !rs_got_hook_loaded(addr);
+#else
+    (void)addr;
+    return 0;
+#endif
+}
+
 static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     int *total = arg;
@@ -487,6 +518,10 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
         const ElfW(Phdr) *p = &info->dlpi_phdr[i];
         if (p->p_type == PT_DYNAMIC)
             dyn = (const void *)(m.base + p->p_vaddr);
+        if (p->p_type == PT_GNU_RELRO && being_relocated(m.base + p->p_vaddr)) {
+            relocating = 1;            /* left for a later refresh */
+            return 0;
+        }
         if (p->p_type == PT_GNU_RELRO) {
             uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
             m.relro_start = (m.base + p->p_vaddr) & ~(pg - 1);
@@ -507,6 +542,7 @@ static int patch_module(struct dl_phdr_info *info, size_t size, void *arg)
 static int patch_all(void)
 {
     int total = 0;
+    relocating = 0;
     dl_iterate_phdr(patch_module, &total);
     return total;
 }
@@ -567,6 +603,32 @@ int rs_got_hook_refresh(void)
     int total = installed ? patch_all() : -1;
     pthread_mutex_unlock(&patch_lock);
     return total;
+}
+
+int rs_got_hook_relocating(void)
+{
+    pthread_mutex_lock(&patch_lock);
+    int r = relocating;
+    pthread_mutex_unlock(&patch_lock);
+    return r;
+}
+
+int rs_got_hook_forget_unloaded(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&patch_lock);
+    for (uint32_t id = 0; installed && id < n_hooks; id++) {
+        void *orig = atomic_load(&originals[id]);
+        if (!orig || rs_got_hook_loaded((uint64_t)(uintptr_t)orig))
+            continue;
+        /* resume first: a racing call must never pair a stale resume with
+         * a NULL original (the library is gone: nobody calls it anyway). */
+        atomic_store(&resume[id], NULL);
+        atomic_store(&originals[id], NULL);
+        n++;
+    }
+    pthread_mutex_unlock(&patch_lock);
+    return n;
 }
 
 void *rs_got_hook_original(uint32_t id)
@@ -653,6 +715,9 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
     return -1;
 }
 int rs_got_hook_refresh(void) { return -1; }
+int rs_got_hook_forget_unloaded(void) { return 0; }
+int rs_got_hook_relocating(void) { return 0; }
+int rs_got_hook_loaded(uint64_t addr) { return 0; }
 void *rs_got_hook_original(uint32_t id) { return NULL; }
 void *rs_got_hook_trampoline(uint32_t id) { return NULL; }
 int rs_got_hook_set_resume(uint32_t id, void *original, void *resume_at) { return -1; }

@@ -77,6 +77,22 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
  * the number of slots newly patched, -1 if nothing is installed. */
 int rs_got_hook_refresh(void);
 
+/* After a dlclose: forgets the original (and resume target) of every id
+ * whose function is no longer in a loaded module, so that the library
+ * loaded again, at any address, is learnt and hooked afresh; never resumes
+ * into an unloaded copy's relocated entry.  Returns how many were
+ * forgotten. */
+int rs_got_hook_forget_unloaded(void);
+
+/* 1 when the last install or refresh left a module alone because ld.so
+ * was still relocating it (a dlopen in progress): refresh again later. */
+int rs_got_hook_relocating(void);
+
+/* 1 if addr lies in a completely loaded module (mapped, relocated, not
+ * being unloaded).  Lock-free: safe inside dl_iterate_phdr and under
+ * locks that a thread inside dlopen may want. */
+int rs_got_hook_loaded(uint64_t addr);
+
 /* The real function of hook id (NULL while unknown), its trampoline. */
 void *rs_got_hook_original(uint32_t id);
 void *rs_got_hook_trampoline(uint32_t id);

@@ -180,6 +180,9 @@ void rs_refhooks_poll_slow(uint64_t pc0);
 /* Patches every module again now (before an analysis); no-op without
  * hooks.  Never with the world stopped. */
 void rs_refhooks_refresh(void);
+/* After a dlclose: forgets the hooks of functions no longer loaded (a
+ * library loaded again is hooked afresh at its next dlopen's refresh). */
+void rs_refhooks_forget_unloaded(void);
 extern unsigned long rs_refhooks_seen_opens;
 extern int rs_refhooks_installed;
 static inline void rs_refhooks_poll(uint64_t pc0)

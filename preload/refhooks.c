@@ -47,9 +47,10 @@
  * dlopen in progress on this thread: its modules are not relocated yet);
  * the new library's constructors run after relocation, so their first
  * allocation or hooked call is where the refresh happens at the latest.
- * Limit: a refresh by another thread racing with the relocation of the
- * new module skips that module's slots (they do not hold the real
- * function yet); the next dlopen, or rs_analysis, patches them.
+ * A refresh that meets a module ld.so is still relocating (another
+ * thread's dlopen, or an IFUNC resolver of the new library that
+ * allocates) leaves that module alone (got_hook.c) and marks the opens
+ * unseen, so the next poll refreshes again.
  *
  * GLib before 2.76 takes objects from its slice allocator unless
  * G_SLICE=always-malloc.  GLib reads G_SLICE in its own constructor, which
@@ -340,9 +341,21 @@ void rs_refhooks_poll_slow(uint64_t pc0)
     int saved_errno = errno;
     rs_guard_enter();
     rs_got_hook_refresh();
+    if (rs_got_hook_relocating())  /* a module not ready: the next poll retries */
+        __atomic_store_n(&rs_refhooks_seen_opens, now - 1, __ATOMIC_RELAXED);
     entry_hooks();
     rs_guard_leave();
     errno = saved_errno;
+}
+
+void rs_refhooks_forget_unloaded(void)
+{
+    if (!rs_refhooks_installed)
+        return;
+    rs_guard_enter();
+    rs_entry_hook_forget_unloaded();
+    rs_got_hook_forget_unloaded();
+    rs_guard_leave();
 }
 
 void rs_refhooks_refresh(void)

@@ -36,6 +36,9 @@ rcobj_t *rcobj_ref(rcobj_t *obj)
     return obj;
 }
 
+/* The same function under a second exported name (rcobj_alias.c). */
+rcobj_t *rcobj_retain(rcobj_t *obj) __attribute__((alias("rcobj_ref")));
+
 void rcobj_unref(rcobj_t *obj)
 {
     if (!obj || __atomic_sub_fetch(&obj->refcount, 1, __ATOMIC_ACQ_REL) != 0)

@@ -32,6 +32,10 @@ typedef struct rcobj {
 rcobj_t *rcobj_new(const char *kind);
 /* Takes a reference; returns obj. */
 rcobj_t *rcobj_ref(rcobj_t *obj);
+/* rcobj_ref under another name, an alias at the same address (libraries
+ * export such aliases for compatibility); rcobj_alias.c checks that
+ * refscope counts one reference per call. */
+rcobj_t *rcobj_retain(rcobj_t *obj);
 /* Drops a reference; the last one frees obj and drops its link. */
 void rcobj_unref(rcobj_t *obj);
 /* Makes obj hold a counted reference to target (through rcobj_ref),

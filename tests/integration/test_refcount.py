@@ -83,7 +83,7 @@ def plain(cls, nbytes, blocks, alloc):
 
 
 def spec(summary, findings, hooks=None, reachable_types=(), text=(),
-         timed=False, indirect_through=None, stderr=None):
+         timed=False, indirect_through=None, stderr=None, env=None):
     """summary: {"cycles": (groups, objects, bytes, blocks), "leaked_refs":
     (objects, refs, bytes, blocks), "rc_errors": n, "leaked"/"indirect"/
     "reachable": (bytes, blocks) or None (unchecked)}; missing keys are
@@ -98,8 +98,9 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
     "indirect" bytes and blocks exactly.  stderr: {text: n}, exactly n
     lines of refscope's stderr contain text.  findings None: the findings
     are not checked one by one (a library's own start-up leaks; the
-    summary keys given still are)."""
-    return dict(summary=summary, findings=findings, hooks=hooks,
+    summary keys given still are).  env: more environment variables for
+    the run."""
+    return dict(summary=summary, findings=findings, hooks=hooks, env=env or {},
                 reachable_types=reachable_types, text=text, timed=timed,
                 indirect_through=indirect_through, stderr=stderr or {})
 
@@ -261,6 +262,33 @@ SPECS = {
                     [(1, "keep_extra_ref")])],
         hooks="{samples}/rcobj.profile",
         text=("Stream", "Buffer", "keep_extra_ref")),
+    "rcobj_alias": spec(
+        {"leaked_refs": (1, 1, 56, 1)},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "keep_retained")])],
+        hooks="{samples}/rcobj_alias.profile",
+        text=("Buffer", "keep_retained")),
+    "rcobj_reload": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "attach", "rcobj_set_link")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "rcobj_set_link", "attach")),
+    "rcobj_relro": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "keep_extra", "keep_impl")])],
+        hooks="{samples}/rcobj.profile",
+        # GOT hooks only: the library's slot must be patched after its
+        # relocation (the entry hook on rcobj_ref would hide a miss).
+        env={"REFSCOPE_ENTRY_HOOKS": "0"},
+        text=("Buffer", "keep_extra")),
+    "rcobj_lockorder": spec(
+        {"leaked_refs": (1, 1, 56, 1), "reachable": None},
+        [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
+                    [(1, "keep_extra", "rcobj_ctor_keep")])],
+        hooks="{samples}/rcobj.profile",
+        text=("Buffer", "keep_extra")),
     "rcobj_dlopen": spec(
         {"leaked_refs": (1, 1, 56, 1), "reachable": None},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
@@ -622,6 +650,7 @@ def sample_env(s, samples_dir):
     env.pop("REFSCOPE_HOOKS", None)
     if s["hooks"]:
         env["REFSCOPE_HOOKS"] = s["hooks"].replace("{samples}", samples_dir)
+    env.update(s["env"])
     return env
 
 
