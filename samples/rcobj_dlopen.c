@@ -31,7 +31,6 @@
 #include "sample_util.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -39,28 +38,12 @@ static rcobj_t *(*new_fn)(const char *);
 static void (*unref_fn)(rcobj_t *);
 static void (*set_link_fn)(rcobj_t *, rcobj_t *);
 
-static void *sym(void *handle, const char *name)
-{
-    void *p = dlsym(handle, name);
-    sample_check(p != NULL, name);
-    return p;
-}
-
 static void load(void)
 {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    sample_check(n > 0, "readlink /proc/self/exe");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    static const char name[] = "/librcobj_symbolic.so";
-    sample_check(slash && (size_t)(slash - path) + sizeof name <= sizeof path, "path fits");
-    memcpy(slash, name, sizeof name);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    sample_check(handle != NULL, "dlopen librcobj_symbolic.so");
-    new_fn = (rcobj_t *(*)(const char *))sym(handle, "rcobj_new");
-    unref_fn = (void (*)(rcobj_t *))sym(handle, "rcobj_unref");
-    set_link_fn = (void (*)(rcobj_t *, rcobj_t *))sym(handle, "rcobj_set_link");
+    void *handle = sample_dlopen_beside("librcobj_symbolic.so");
+    new_fn = (rcobj_t *(*)(const char *))sample_dlsym(handle, "rcobj_new");
+    unref_fn = (void (*)(rcobj_t *))sample_dlsym(handle, "rcobj_unref");
+    set_link_fn = (void (*)(rcobj_t *, rcobj_t *))sample_dlsym(handle, "rcobj_set_link");
 }
 
 SAMPLE_NOINLINE static void attach(rcobj_t *stream, rcobj_t *buffer)

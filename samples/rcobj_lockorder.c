@@ -26,7 +26,6 @@
 #include "sample_util.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +36,9 @@ static rcobj_t *(*new_fn)(const char *);
 static void (*unref_fn)(rcobj_t *);
 static rcobj_t *(*keep_fn)(rcobj_t *);
 
-static void *sym(void *handle, const char *name)
-{
-    void *p = dlsym(handle, name);
-    sample_check(p != NULL, name);
-    return p;
-}
-
 static void *load(void *arg)
 {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    sample_check(n > 0, "readlink /proc/self/exe");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    static const char name[] = "/librcobj_ctor.so";
-    sample_check(slash && (size_t)(slash - path) + sizeof name <= sizeof path, "path fits");
-    memcpy(slash, name, sizeof name);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    sample_check(handle != NULL, "dlopen librcobj_ctor.so");
+    void *handle = sample_dlopen_beside("librcobj_ctor.so");
     return handle;
 }
 
@@ -87,9 +70,9 @@ int main(void)
     free(scratch);
     void *handle;
     sample_check(pthread_join(loader, &handle) == 0, "pthread_join");
-    new_fn = (rcobj_t *(*)(const char *))sym(handle, "rcobj_new");
-    unref_fn = (void (*)(rcobj_t *))sym(handle, "rcobj_unref");
-    keep_fn = (rcobj_t *(*)(rcobj_t *))sym(handle, "rcobj_ctor_keep");
+    new_fn = (rcobj_t *(*)(const char *))sample_dlsym(handle, "rcobj_new");
+    unref_fn = (void (*)(rcobj_t *))sample_dlsym(handle, "rcobj_unref");
+    keep_fn = (rcobj_t *(*)(rcobj_t *))sample_dlsym(handle, "rcobj_ctor_keep");
     make_buffer();
     sample_scrub_stack();
     sample_say("rcobj_lockorder: hooks refreshed during another thread's dlopen\n");

@@ -27,7 +27,6 @@
 #include "sample_util.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -40,30 +39,14 @@ static rcobj_t *(*new_fn)(const char *);
 static void (*unref_fn)(rcobj_t *);
 static void (*set_link_fn)(rcobj_t *, rcobj_t *);
 
-static void *sym(void *handle, const char *name)
-{
-    void *p = dlsym(handle, name);
-    sample_check(p != NULL, name);
-    return p;
-}
-
 /* Loads librcobj_symbolic.so from the executable's directory; returns
  * its handle and sets *base to where it is mapped. */
 static void *load(void **base)
 {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    sample_check(n > 0, "readlink /proc/self/exe");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    static const char name[] = "/librcobj_symbolic.so";
-    sample_check(slash && (size_t)(slash - path) + sizeof name <= sizeof path, "path fits");
-    memcpy(slash, name, sizeof name);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    sample_check(handle != NULL, "dlopen librcobj_symbolic.so");
-    new_fn = (rcobj_t *(*)(const char *))sym(handle, "rcobj_new");
-    unref_fn = (void (*)(rcobj_t *))sym(handle, "rcobj_unref");
-    set_link_fn = (void (*)(rcobj_t *, rcobj_t *))sym(handle, "rcobj_set_link");
+    void *handle = sample_dlopen_beside("librcobj_symbolic.so");
+    new_fn = (rcobj_t *(*)(const char *))sample_dlsym(handle, "rcobj_new");
+    unref_fn = (void (*)(rcobj_t *))sample_dlsym(handle, "rcobj_unref");
+    set_link_fn = (void (*)(rcobj_t *, rcobj_t *))sample_dlsym(handle, "rcobj_set_link");
     Dl_info info;
     sample_check(dladdr((void *)set_link_fn, &info) && info.dli_fbase, "dladdr");
     *base = info.dli_fbase;

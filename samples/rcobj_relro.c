@@ -24,7 +24,6 @@
 #include "sample_util.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,18 +31,8 @@ static rcobj_t *(*keep_fn)(rcobj_t *);
 
 static void load(void)
 {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    sample_check(n > 0, "readlink /proc/self/exe");
-    path[n] = '\0';
-    char *slash = strrchr(path, '/');
-    static const char name[] = "/librcobj_ifunc.so";
-    sample_check(slash && (size_t)(slash - path) + sizeof name <= sizeof path, "path fits");
-    memcpy(slash, name, sizeof name);
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    sample_check(handle != NULL, "dlopen librcobj_ifunc.so");
-    keep_fn = (rcobj_t *(*)(rcobj_t *))dlsym(handle, "rcobj_keep");
-    sample_check(keep_fn != NULL, "rcobj_keep");
+    void *handle = sample_dlopen_beside("librcobj_ifunc.so");
+    keep_fn = (rcobj_t *(*)(rcobj_t *))sample_dlsym(handle, "rcobj_keep");
 }
 
 SAMPLE_NOINLINE static void keep_extra(rcobj_t *obj)

@@ -5,7 +5,9 @@
  */
 #include "sample_util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +87,26 @@ void sample_wait_flag(volatile int *flag)
     struct timespec ms = {0, 1000 * 1000};
     while (!*flag)
         nanosleep(&ms, NULL);
+}
+
+void *sample_dlopen_beside(const char *lib)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    sample_check(n > 0, "readlink /proc/self/exe");
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    size_t len = strlen(lib);
+    sample_check(slash && (size_t)(slash + 1 - path) + len < sizeof path, "path fits");
+    memcpy(slash + 1, lib, len + 1);
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    sample_check(handle != NULL, lib);
+    return handle;
+}
+
+void *sample_dlsym(void *handle, const char *name)
+{
+    void *p = dlsym(handle, name);
+    sample_check(p != NULL, name);
+    return p;
 }

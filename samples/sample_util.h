@@ -42,4 +42,12 @@ void sample_block_forever(void) __attribute__((noreturn));
 /* Waits (sleeping 1 ms at a time) until *flag becomes non-zero. */
 void sample_wait_flag(volatile int *flag);
 
+/* dlopen(RTLD_NOW | RTLD_LOCAL) of the library named lib (e.g.
+ * "librcobj_symbolic.so") in the executable's own directory; exits 70
+ * with a message when it cannot be loaded. */
+void *sample_dlopen_beside(const char *lib);
+
+/* dlsym(handle, name); exits 70 with a message when it is missing. */
+void *sample_dlsym(void *handle, const char *name);
+
 #endif /* SAMPLE_UTIL_H */
