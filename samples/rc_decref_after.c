@@ -28,33 +28,9 @@
  *   @finding leaked_ref  24/1  msg_new
  *   @lsan    direct      24/1
  */
-#include "sample_util.h"
-
-#include <refscope.h>
-
-#include <stddef.h>
-#include <stdlib.h>
+#include "msg_queue.h"
 
 #define N_MSGS 1000
-
-struct msg {
-    int         refcnt;
-    int         seq;
-    struct msg *next;        /* queue link */
-    long        payload;
-};
-
-static struct msg *head, *tail;
-
-SAMPLE_NOINLINE static struct msg *msg_new(int seq)
-{
-    struct msg *m = calloc(1, sizeof *m);
-    sample_check(m != NULL, "calloc(msg)");
-    m->refcnt = 1;
-    m->seq = seq;
-    refscope_object(m, "Msg", offsetof(struct msg, refcnt), sizeof m->refcnt);
-    return m;
-}
 
 SAMPLE_NOINLINE static void msg_unref(struct msg *m)
 {
@@ -82,41 +58,9 @@ SAMPLE_NOINLINE static void leak_one(void)
     msg_unref(m);
 }
 
-SAMPLE_NOINLINE static void queue_push(struct msg *m)
-{
-    m->refcnt++;
-    refscope_incref(m);
-    m->next = NULL;
-    if (tail)
-        tail->next = m;
-    else
-        head = m;
-    tail = m;
-}
-
-SAMPLE_NOINLINE static long queue_drain(void)
-{
-    long sum = 0;
-    while (head) {
-        struct msg *m = head;
-        head = m->next;
-        sum += m->payload;
-        msg_unref(m);
-    }
-    tail = NULL;
-    return sum;
-}
-
 int main(void)
 {
-    for (int i = 0; i < N_MSGS; i++) {
-        struct msg *m = msg_new(i);
-        m->payload = i;
-        queue_push(m);
-        msg_unref(m);
-    }
-    long sum = queue_drain();
-    sample_check(sum == (long)N_MSGS * (N_MSGS - 1) / 2, "payload sum");
+    run_queue(N_MSGS);
     leak_one();
     sample_scrub_stack();
     sample_say("rc_decref_after: %d messages released, refscope_decref_after\n",

@@ -2,7 +2,8 @@
  * rc_decref_late - a clean program that calls refscope_decref() AFTER its
  * decrement, a common way to write a release function, and the wrong
  * place for refscope_decref() (refscope.h: call it before).
- * rc_decref_after.c is the same program done right.
+ * rc_decref_after.c is the same program done right; both share the queue
+ * of msg_queue.h.
  *
  * 1000 Msg objects (24 bytes) go through a queue: msg_new() (refcount 1),
  * queue_push() takes a reference (refscope_incref after the increment),
@@ -26,33 +27,9 @@
  *   @total   reachable  0/0
  *   @lsan    direct     0/0
  */
-#include "sample_util.h"
-
-#include <refscope.h>
-
-#include <stddef.h>
-#include <stdlib.h>
+#include "msg_queue.h"
 
 #define N_MSGS 1000
-
-struct msg {
-    int         refcnt;
-    int         seq;
-    struct msg *next;        /* queue link */
-    long        payload;
-};
-
-static struct msg *head, *tail;
-
-SAMPLE_NOINLINE static struct msg *msg_new(int seq)
-{
-    struct msg *m = calloc(1, sizeof *m);
-    sample_check(m != NULL, "calloc(msg)");
-    m->refcnt = 1;
-    m->seq = seq;
-    refscope_object(m, "Msg", offsetof(struct msg, refcnt), sizeof m->refcnt);
-    return m;
-}
 
 SAMPLE_NOINLINE static void msg_unref(struct msg *m)
 {
@@ -62,41 +39,9 @@ SAMPLE_NOINLINE static void msg_unref(struct msg *m)
         free(m);
 }
 
-SAMPLE_NOINLINE static void queue_push(struct msg *m)
-{
-    m->refcnt++;
-    refscope_incref(m);
-    m->next = NULL;
-    if (tail)
-        tail->next = m;
-    else
-        head = m;
-    tail = m;
-}
-
-SAMPLE_NOINLINE static long queue_drain(void)
-{
-    long sum = 0;
-    while (head) {
-        struct msg *m = head;
-        head = m->next;
-        sum += m->payload;
-        msg_unref(m);
-    }
-    tail = NULL;
-    return sum;
-}
-
 int main(void)
 {
-    for (int i = 0; i < N_MSGS; i++) {
-        struct msg *m = msg_new(i);
-        m->payload = i;
-        queue_push(m);
-        msg_unref(m);
-    }
-    long sum = queue_drain();
-    sample_check(sum == (long)N_MSGS * (N_MSGS - 1) / 2, "payload sum");
+    run_queue(N_MSGS);
     sample_scrub_stack();
     sample_say("rc_decref_late: %d messages released, refscope_decref after --\n",
                N_MSGS);
