@@ -24,7 +24,8 @@ LeakSanitizer (whose leak check also runs at exit).
 Parts 1 and 2 run once per thread count of --threads (default 1,2).
 Each configuration runs --repeat times (valgrind once); the tables show the
 median wall time and CPU time (user+sys, less disturbed by other load on
-the machine) with their ratios to native, and the peak RSS (/usr/bin/time
+the machine; a monotonic clock and the child's rusage from wait4, to the
+microsecond) with their ratios to native, and the peak RSS (/usr/bin/time
 %M, the largest of the runs).  Refscope rows also show its bookkeeping
 from the REFSCOPE_STATS line (preload/stats.c): bytes per live block
 (block table + stack depot + object table + history, divided by the live
@@ -49,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -61,19 +63,32 @@ STATS_LINE = re.compile(r"^refscope: stats:(.*)$", re.M)
 
 def timed(argv, extra, tmp):
     """Runs argv with the extra environment under /usr/bin/time; returns
-    (wall s, cpu s, max RSS KiB, stdout, stderr).  The extra variables are
-    set through env(1) so that /usr/bin/time itself is not preloaded."""
+    (wall s, cpu s, max RSS KiB, stdout, stderr).  Wall time is taken
+    around the child with a monotonic clock and CPU time (user + sys) from
+    its rusage (wait4), so that short runs keep microsecond resolution
+    (/usr/bin/time rounds to 10 ms); the peak RSS is /usr/bin/time's %M
+    (the rusage of a child forked from Python would count Python's own
+    pages before the exec).  The extra variables are set through env(1)
+    so that /usr/bin/time itself is not preloaded."""
     tfile = os.path.join(tmp, "time.out")
     sets = [f"{k}={v}" for k, v in extra.items()]
-    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tfile,
-                        "env"] + sets + argv,
-                       capture_output=True, text=True, timeout=3600)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", tfile,
+                              "env"] + sets + argv, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: "
-                           f"{p.stderr[-1000:]}")
+                           f"{stderr[-1000:]}")
     with open(tfile) as f:
-        wall, user, sys_, rss = f.read().split()[-4:]
-    return float(wall), float(user) + float(sys_), int(rss), p.stdout, p.stderr
+        rss = int(f.read().split()[-1])
+    return (wall, usage.ru_utime + usage.ru_stime, rss, stdout, stderr)
 
 
 def parse_stats(stderr):
@@ -117,35 +132,49 @@ def refscope_env(lib, tmp, **more):
 
 def alloc_configs(args, lib, tmp):
     """(name, argv prefix, extra env, ops scale) of part 1."""
-    lsan = rstest.find_lsan()
     out = [("native", [], {}, 1)]
     if os.path.exists(lib):
         out.append(("refscope", [], refscope_env(lib, tmp), 1))
         for d in filter(None, args.depths.split(",")):
             out.append((f"depth={d}", [],
                         refscope_env(lib, tmp, REFSCOPE_DEPTH=d), 1))
+    for name, prefix, extra in other_tools(tmp):
+        if name == "valgrind" and not skipped(name, args):
+            out.append(("native (small)", [], {}, args.valgrind_scale))
+        out.append((name, prefix, extra,
+                    args.valgrind_scale if name == "valgrind" else 1))
+    return out
+
+
+def other_tools(tmp):
+    """(name, argv prefix, extra env) of the leak checkers refscope is
+    compared with, where installed: LeakSanitizer, heaptrack (record
+    only) and valgrind memcheck."""
+    out = []
+    lsan = rstest.find_lsan()
     if lsan:
         out.append(("lsan", [], {"LD_PRELOAD": lsan,
-                                 "LSAN_OPTIONS": "exitcode=0"}, 1))
+                                 "LSAN_OPTIONS": "exitcode=0"}))
     if shutil.which("heaptrack"):
         out.append(("heaptrack -r", ["heaptrack", "-r", "-o",
-                                     os.path.join(tmp, "ht")], {}, 1))
+                                     os.path.join(tmp, "ht")], {}))
     if shutil.which("valgrind"):
-        out.append(("native (small)", [], {}, args.valgrind_scale))
         out.append(("valgrind", ["valgrind", "-q", "--leak-check=full",
-                                 "--error-exitcode=0"], {},
-                    args.valgrind_scale))
+                                 "--error-exitcode=0"], {}))
     return out
 
 
 def ref_configs(lib, tmp):
-    """(name, extra env) of part 2."""
+    """(name, argv prefix, extra env) of part 2: refscope's hooks with
+    and without the reference history, then the other tools, which see
+    bench_refs as a plain allocating program."""
     prof = os.path.join(HERE, "benchobj.profile")
-    return [("native", {}),
-            ("refscope, no hooks", refscope_env(lib, tmp)),
-            ("refscope hooks", refscope_env(lib, tmp, REFSCOPE_HOOKS=prof)),
-            ("hooks, HISTORY=0", refscope_env(lib, tmp, REFSCOPE_HOOKS=prof,
-                                              REFSCOPE_HISTORY="0"))]
+    return [("native", [], {}),
+            ("refscope, no hooks", [], refscope_env(lib, tmp)),
+            ("refscope hooks", [], refscope_env(lib, tmp, REFSCOPE_HOOKS=prof)),
+            ("hooks, HISTORY=0", [], refscope_env(lib, tmp, REFSCOPE_HOOKS=prof,
+                                                  REFSCOPE_HISTORY="0"))
+            ] + other_tools(tmp)
 
 
 def skipped(name, args):
@@ -187,8 +216,9 @@ def print_alloc_table(results):
 
 def print_ref_table(results):
     nat = results[0]
+    lsan = next((r for r in results if r["name"] == "lsan"), None)
     print(f"{'config':<19} {'ref calls':>9} {'wall s':>7} {'x native':>8} "
-          f"{'cpu s':>7} {'x native':>8} {'ns/call':>7} "
+          f"{'x lsan':>6} {'cpu s':>7} {'x native':>8} {'ns/call':>7} "
           f"{'peak RSS MiB':>12} {'objects':>7} {'hist B/obj':>10} "
           f"{'B/live block':>12} checksum")
     for r in results:
@@ -199,12 +229,15 @@ def print_ref_table(results):
         hist = ""
         if st.get("objects"):
             hist = f"{st.get('history_bytes', 0) / st['objects']:.0f}"
-        print(f"{r['name']:<19} {r['calls']:>9} {r['wall']:>7.2f} "
-              f"{ratio(r, nat, 'wall'):>8.2f} {r['cpu']:>7.2f} "
+        vs_lsan = f"{ratio(r, lsan, 'wall'):.2f}" if lsan else ""
+        print(f"{r['name']:<19} {r['calls']:>9} {r['wall']:>7.3f} "
+              f"{ratio(r, nat, 'wall'):>8.2f} {vs_lsan:>6} {r['cpu']:>7.3f} "
               f"{ratio(r, nat, 'cpu'):>8.2f} {extra_ns:>7} "
               f"{r['rss'] / 1024:>12.1f} {st.get('objects', ''):>7} "
               f"{hist:>10} {per_block(r, nat):>12} {r['checksum']}")
-    print("ns/call: extra CPU time per bobj_new/ref/unref call over native.")
+    print("ns/call: extra CPU time per bobj_new/ref/unref call over native; "
+          "lsan, heaptrack\nand valgrind see no reference calls, only the "
+          "allocations.")
 
 
 def run_alloc(args, threads, lib, tmp):
@@ -234,8 +267,11 @@ def run_refs(args, threads, lib, tmp):
     argv = [exe, "-t", str(threads), "-n", str(args.ref_ops),
             "-o", str(args.objects)]
     results = []
-    for name, extra in ref_configs(lib, tmp):
-        r = measure(name, argv, extra, args.repeat, tmp)
+    for name, prefix, extra in ref_configs(lib, tmp):
+        if skipped(name, args):
+            continue
+        r = measure(name, prefix + argv, extra,
+                    1 if name == "valgrind" else args.repeat, tmp)
         r["env"] = extra
         results.append(r)
     print(f"\n== refcount traffic: bench_refs, {threads} threads, "
