@@ -19,10 +19,12 @@
  * The handler (async-signal context):
  *  1. analyses, unless the process is not ours (a vfork child), the
  *     signal hit refscope's own code (its guard is set on this thread:
- *     locks may be held), or less than RS_SIGNAL_STACK_MIN of this
- *     thread's stack is left (the analysis needs stack; it is not run on
- *     an alternate stack, so a real stack overflow, which the kernel
- *     cannot deliver without one, kills the process as it would anyway).
+ *     locks may be held), or less than RS_SIGNAL_STACK_MIN of stack is
+ *     left (the analysis needs stack).  The handler runs on the thread's
+ *     alternate stack (SA_ONSTACK), which alt_stack.c gives every thread
+ *     that has none, so a stack overflow is analysed too; on a thread
+ *     refscope did not see start, or whose program installed a smaller
+ *     alternate stack, it may say there is too little stack.
  *     Each skip is one line on stderr.  The analysis is the final mode of
  *     exit_analysis.c: no malloc, its lock only tried, the interrupted
  *     registers and stack pointer as the thread's roots;
@@ -172,7 +174,7 @@ static int install_ours(int sig)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fatal;
-    sa.sa_flags = SA_SIGINFO;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;   /* alt_stack.c: stack overflows */
     sigfillset(&sa.sa_mask);        /* nothing interrupts the analysis */
     return call_real(sig, &sa, NULL);
 }

@@ -239,6 +239,14 @@ __attribute__((noreturn)) void rs_exit_now(int status);
 /* The C half of _exit() and _Exit() (entry stub in main_hook.c). */
 __attribute__((noreturn)) void rs_quick_exit_hook(int status);
 
+/* ---- alt_stack.c: an alternate signal stack per thread ----------------- */
+
+/* Gives the calling thread refscope's alternate signal stack unless it has
+ * one (call when a thread starts). */
+void rs_alt_stack_thread_begin(void);
+/* Removes and unmaps it (call when the thread ends). */
+void rs_alt_stack_thread_end(void);
+
 /* ---- fatal_signals.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT ---------- */
 
 /* Stands refscope's handler in for every fatal signal whose action is

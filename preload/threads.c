@@ -271,6 +271,7 @@ static void unregister_slot(void *p)
     rs_threads_lock();
     slot->info.tid = 0;
     rs_threads_unlock();
+    rs_alt_stack_thread_end();
 }
 
 static void setup_once(void)
@@ -332,6 +333,7 @@ static void register_self(void)
                                    allocate: not the program's blocks */
     own_stack(&info);
     rs_backtrace_thread_stack(info.stack_lo, info.stack_hi);
+    rs_alt_stack_thread_begin();
 
     rs_threads_lock();
     drop_ghosts_under(&info);
