@@ -21,6 +21,15 @@
  * handlers ask for SA_ONSTACK without installing a stack now run them on
  * refscope's stack instead of the thread's: they get more room, not less.
  *
+ * Running the analysis (rs_alt_stack_run): the handler runs on whatever
+ * alternate stack is installed, which may be a program's small one
+ * (faulthandler's is 8 KiB or so), and then needs another stack with
+ * room: the interrupted one below its stack pointer (and red zone), as if
+ * the handler had run there, or else refscope's own, which stays mapped
+ * and unused when the program replaced it.  The switch is a few
+ * instructions of inline assembly around one call; nothing unwinds
+ * through it (the analysis records no stacks).
+ *
  * Invariants: alt_base is this thread's mapping or NULL; the memory is
  * never reused or unmapped while it is the installed alternate stack and
  * a handler may be on it (SS_ONSTACK).
@@ -115,4 +124,48 @@ RS_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
             *old = (stack_t){ .ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE };
     }
     return rc;
+}
+
+/* Calls fn(arg) with the stack pointer at top (16-byte aligned), back on
+ * the current stack afterwards.  rbx, callee-saved, keeps the old stack
+ * pointer across the call; everything the call may clobber is declared. */
+static __attribute__((noinline)) void call_on_stack(uint64_t top, void (*fn)(void *),
+                                                    void *arg)
+{
+    __asm__ volatile("movq %%rsp, %%rbx\n\t"
+                     "movq %[top], %%rsp\n\t"
+                     "callq *%[fn]\n\t"
+                     "movq %%rbx, %%rsp"
+                     : "+D"(arg)
+                     : [top] "r"(top), [fn] "r"(fn)
+                     : "rax", "rbx", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11",
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+                       "xmm15", "memory", "cc");
+}
+
+/* Past the interrupted code's red zone, and some slack for its frame. */
+#define RS_INTERRUPTED_GAP 512u
+
+int rs_alt_stack_run(uint64_t interrupted_sp, uint64_t need, void (*fn)(void *), void *arg)
+{
+    uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    if (rs_threads_stack_room(here) >= need) {
+        fn(arg);
+        return 0;
+    }
+    /* Unknown room (no mapping holds the address: an overflow's stack
+     * pointer is often past the end of its stack) does not count. */
+    uint64_t below = interrupted_sp - RS_INTERRUPTED_GAP;
+    uint64_t room = interrupted_sp > RS_INTERRUPTED_GAP ? rs_threads_stack_room(below) : 0;
+    if (room >= need && room != UINT64_MAX) {
+        call_on_stack(below & ~15ull, fn, arg);
+        return 0;
+    }
+    uint64_t lo = (uint64_t)(uintptr_t)alt_base, hi = lo + guard_size() + RS_ALT_STACK_SIZE;
+    if (alt_base && (here < lo || here >= hi) && RS_ALT_STACK_SIZE >= need) {
+        call_on_stack(hi & ~15ull, fn, arg);
+        return 0;
+    }
+    return -1;
 }

@@ -19,13 +19,13 @@
  * The handler (async-signal context):
  *  1. analyses, unless the process is not ours (a vfork child), the
  *     signal hit refscope's own code (its guard is set on this thread:
- *     locks may be held), or less than RS_SIGNAL_STACK_MIN of stack is
- *     left (the analysis needs stack).  The handler runs on the thread's
- *     alternate stack (SA_ONSTACK), which alt_stack.c gives every thread
- *     that has none, so a stack overflow is analysed too; on a thread
- *     refscope did not see start, or whose program installed a smaller
- *     alternate stack, it may say there is too little stack.
- *     Each skip is one line on stderr.  The analysis is the final mode of
+ *     locks may be held), or no stack with RS_SIGNAL_STACK_MIN of room
+ *     is found (the analysis needs stack).  The handler runs on the
+ *     thread's alternate stack (SA_ONSTACK), which alt_stack.c gives
+ *     every thread that has none, so a stack overflow is analysed too;
+ *     when the program installed a smaller alternate stack of its own,
+ *     the analysis moves to the interrupted stack, or to refscope's
+ *     (rs_alt_stack_run).  Each skip is one line on stderr.  The analysis is the final mode of
  *     exit_analysis.c: no malloc, its lock only tried, the interrupted
  *     registers and stack pointer as the thread's roots;
  *  2. sets SIG_DFL and lets the signal kill the process as it would have:
@@ -117,6 +117,17 @@ static void context_of(const ucontext_t *uc, rs_self_context_t *ctx)
 #endif
 }
 
+typedef struct signal_job {
+    int                sig;
+    rs_self_context_t  ctx;
+} signal_job_t;
+
+static void run_job(void *p)
+{
+    signal_job_t *job = p;
+    rs_analysis_at_signal(job->sig, &job->ctx);
+}
+
 static void analyse(int sig, const ucontext_t *uc)
 {
     if (!rs_exit_process_is_ours())
@@ -125,14 +136,10 @@ static void analyse(int sig, const ucontext_t *uc)
         say("fatal signal inside refscope", sig);
         return;
     }
-    uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-    if (rs_threads_stack_room(here) < RS_SIGNAL_STACK_MIN) {
+    signal_job_t job = { .sig = sig };
+    context_of(uc, &job.ctx);
+    if (rs_alt_stack_run(job.ctx.program_sp, RS_SIGNAL_STACK_MIN, run_job, &job) != 0)
         say("fatal signal with too little stack left", sig);
-        return;
-    }
-    rs_self_context_t ctx;
-    context_of(uc, &ctx);
-    rs_analysis_at_signal(sig, &ctx);
 }
 
 /* A signal the kernel raised for the current instruction (a fault), which

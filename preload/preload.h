@@ -246,6 +246,10 @@ __attribute__((noreturn)) void rs_quick_exit_hook(int status);
 void rs_alt_stack_thread_begin(void);
 /* Removes and unmaps it (call when the thread ends). */
 void rs_alt_stack_thread_end(void);
+/* In a signal handler: runs fn(arg) on a stack with need bytes of room
+ * (the current one, the interrupted one below interrupted_sp, or
+ * refscope's alternate stack when another is in use); -1 when none has. */
+int rs_alt_stack_run(uint64_t interrupted_sp, uint64_t need, void (*fn)(void *), void *arg);
 
 /* ---- fatal_signals.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT ---------- */
 

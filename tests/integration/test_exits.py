@@ -19,7 +19,7 @@ With "sh": `sh -c 'leak_direct; true'` exits 0 like natively, the shell
 wrote its own snapshot, and leak_direct's leaks are reported once, in
 leak_direct's process, as its header says.  Usage:
     test_exits.py --refscope PATH --preload PATH --samples-dir DIR
-                  --source-dir DIR (NAME | sh)
+                  --source-dir DIR (NAME [ARG...] | sh)
 """
 import argparse
 import glob
@@ -57,10 +57,10 @@ def check_exit_status(obj, native_rc, where):
                  f"expected {want!r} (native returncode {native_rc})")
 
 
-def check_exitcode(exe, env, native_rc, name):
+def check_exitcode(argv, env, native_rc, name):
     """REFSCOPE_EXITCODE=23 with a leak: an exit (here _exit) becomes 23,
     a death by a signal stays one."""
-    rc = run_native([exe], dict(env, REFSCOPE_EXITCODE="23",
+    rc = run_native(argv, dict(env, REFSCOPE_EXITCODE="23",
                                 REFSCOPE_QUIET="1")).returncode
     want = native_rc if native_rc < 0 else 23
     rstest.check(rc == want, f"{name}: with REFSCOPE_EXITCODE=23, "
@@ -69,13 +69,13 @@ def check_exitcode(exe, env, native_rc, name):
 
 def check_sample(args):
     name = args.name
-    exe = os.path.join(args.samples_dir, name)
+    argv = [os.path.join(args.samples_dir, name)] + args.args
     exp = rstest.read_expectations(os.path.join(args.source_dir, name + ".c"))
     totals, findings = exp["total"].get("main", {}), exp["finding"].get("main", [])
-    native = run_native([exe])
+    native = run_native(argv)
     with tempfile.TemporaryDirectory(prefix="rs-exits-") as out:
         env = dict(os.environ, LD_PRELOAD=args.preload, REFSCOPE_OUT=out)
-        bare = run_native([exe], env)
+        bare = run_native(argv, env)
         rstest.check(bare.returncode == native.returncode,
                      f"{name}: returncode {bare.returncode} under the preload,"
                      f" {native.returncode} natively; stderr:\n{bare.stderr}")
@@ -88,11 +88,11 @@ def check_sample(args):
         obj = report_json(args.refscope, snaps[0], where)
         check_exit_status(obj, native.returncode, where)
         rstest.check_process(obj, totals, findings, where)
-        check_exitcode(exe, env, native.returncode, name)
+        check_exitcode(argv, env, native.returncode, name)
 
     with tempfile.TemporaryDirectory(prefix="rs-exits-") as out:
         status, prog_out, data, err = rstest.run_refscope(args.refscope,
-                                                          [exe], out)
+                                                          argv, out)
         rstest.check(status == shell_status(native.returncode),
                      f"{name}: refscope run exited {status}, natively "
                      f"{shell_status(native.returncode)}; stderr:\n{err}")
@@ -144,6 +144,7 @@ def main():
     ap.add_argument("--samples-dir", required=True)
     ap.add_argument("--source-dir", required=True)
     ap.add_argument("name")
+    ap.add_argument("args", nargs="*", help="the sample's arguments")
     args = ap.parse_args()
     rstest.main_wrapper(lambda: check_sh(args) if args.name == "sh"
                         else check_sample(args))
