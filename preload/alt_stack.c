@@ -147,17 +147,32 @@ static __attribute__((noinline)) void call_on_stack(uint64_t top, void (*fn)(voi
 /* Past the interrupted code's red zone, and some slack for its frame. */
 #define RS_INTERRUPTED_GAP 512u
 
+/* Room below sp: within the installed alternate stack's own bounds when
+ * sp is on it (it may lie inside a larger mapping, such as a heap block:
+ * faulthandler's does), else within sp's mapping (rs_threads_stack_room:
+ * UINT64_MAX when unknown). */
+static uint64_t room_below(uint64_t sp)
+{
+    stack_t cur;
+    if (call_real(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) {
+        uint64_t lo = (uint64_t)(uintptr_t)cur.ss_sp;
+        if (sp > lo && sp <= lo + cur.ss_size)
+            return sp - lo;
+    }
+    return rs_threads_stack_room(sp);
+}
+
 int rs_alt_stack_run(uint64_t interrupted_sp, uint64_t need, void (*fn)(void *), void *arg)
 {
     uint64_t here = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-    if (rs_threads_stack_room(here) >= need) {
+    if (room_below(here) >= need) {
         fn(arg);
         return 0;
     }
     /* Unknown room (no mapping holds the address: an overflow's stack
      * pointer is often past the end of its stack) does not count. */
     uint64_t below = interrupted_sp - RS_INTERRUPTED_GAP;
-    uint64_t room = interrupted_sp > RS_INTERRUPTED_GAP ? rs_threads_stack_room(below) : 0;
+    uint64_t room = interrupted_sp > RS_INTERRUPTED_GAP ? room_below(below) : 0;
     if (room >= need && room != UINT64_MAX) {
         call_on_stack(below & ~15ull, fn, arg);
         return 0;

@@ -1,19 +1,24 @@
 /*
- * exit_own_altstack - does what Python's faulthandler does: installs a
- * small alternate signal stack of its own (16 KiB) and a SIGSEGV handler
- * that runs on it (SA_ONSTACK), prints a line, puts the previous action
- * (SIG_DFL) back and returns, so the fault happens again and kills the
- * process.  Then it leaks, and, with argument "overflow", overflows its
- * stack by endless recursion, else writes to NULL.  The process dies by
- * SIGSEGV, as without refscope.
+ * exit_own_altstack - installs an alternate signal stack of its own (16
+ * KiB, in the middle of a 1 MiB static array, so that its mapping has far
+ * more room than the stack) and a SIGSEGV handler that runs on it
+ * (SA_ONSTACK), prints a line and puts the previous action (SIG_DFL)
+ * back.  Then it leaks, and:
+ *   - without arguments: writes to NULL; the handler returns, so the
+ *     fault happens again and kills the process;
+ *   - with "overflow": overflows its stack by endless recursion; the
+ *     handler raises SIGSEGV again from inside itself (SA_NODEFER), as
+ *     Python's faulthandler does.
+ * Either way the process dies by SIGSEGV, as without refscope.
  *
  * make_leak(), called twice from one loop, drops a 160-byte block each
- * time.  On the second fault refscope's handler stands in for SIG_DFL and
+ * time.  On the last SIGSEGV refscope's handler stands in for SIG_DFL and
  * runs on the program's 16 KiB stack, too small for the analysis
  * (preload/alt_stack.c): it moves to the interrupted stack below its
- * stack pointer (the NULL write), or, when that stack is full (the
- * overflow), to refscope's own alternate stack, which the program
- * replaced but which stays mapped.  Either way it reports exactly:
+ * stack pointer (the NULL write), or, when the interrupted code is the
+ * program's handler on that same small stack (the overflow), to
+ * refscope's own alternate stack, which the program replaced but which
+ * stays mapped.  Either way it reports exactly:
  *
  * LeakSanitizer does not check a process that dies by a signal.
  *
@@ -30,8 +35,9 @@
 
 #define OWN_ALT_STACK_SIZE (16 * 1024)
 
-static char own_alt_stack[OWN_ALT_STACK_SIZE];
+static char big_array[1 << 20];
 static struct sigaction previous;
+static int raise_again;            /* faulthandler's way, else return    */
 /* Never equal to a depth: the recursion has no end the compiler can see. */
 static volatile long stop_at = -1;
 
@@ -41,12 +47,15 @@ static void on_segv(int sig)
     static const char msg[] = "exit_own_altstack: caught SIGSEGV, default again\n";
     if (write(1, msg, sizeof msg - 1) < 0)
         _exit(70);
-    sigaction(SIGSEGV, &previous, NULL);   /* returns: the fault again */
-}
+    sigaction(SIGSEGV, &previous, NULL);
+    if (raise_again)
+        raise(SIGSEGV);                    /* delivered here: SA_NODEFER */
+}                                          /* else the fault again       */
 
 static void install_handler(void)
 {
-    stack_t ss = { .ss_sp = own_alt_stack, .ss_size = sizeof own_alt_stack, .ss_flags = 0 };
+    stack_t ss = { .ss_sp = big_array + sizeof big_array / 2,
+                   .ss_size = OWN_ALT_STACK_SIZE, .ss_flags = 0 };
     sample_check(sigaltstack(&ss, NULL) == 0, "sigaltstack");
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -78,6 +87,7 @@ SAMPLE_NOINLINE static void crash(volatile int *where)
 int main(int argc, char **argv)
 {
     int overflow = argc > 1 && strcmp(argv[1], "overflow") == 0;
+    raise_again = overflow;
     install_handler();
     for (int i = 0; i < 2; i++)
         make_leak();
