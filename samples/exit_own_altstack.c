@@ -38,8 +38,6 @@
 static char big_array[1 << 20];
 static struct sigaction previous;
 static int raise_again;            /* faulthandler's way, else return    */
-/* Never equal to a depth: the recursion has no end the compiler can see. */
-static volatile long stop_at = -1;
 
 static void on_segv(int sig)
 {
@@ -70,15 +68,6 @@ SAMPLE_NOINLINE static void make_leak(void)
     sample_drop(malloc(160));
 }
 
-SAMPLE_NOINLINE static long recurse(long depth)
-{
-    volatile char frame[256];
-    frame[0] = (char)depth;
-    if (depth == stop_at)
-        return 0;
-    return recurse(depth + 1) + frame[0];
-}
-
 SAMPLE_NOINLINE static void crash(volatile int *where)
 {
     *where = 1;
@@ -95,7 +84,7 @@ int main(int argc, char **argv)
     sample_say("exit_own_altstack: leaked 2 x 160 bytes, %s\n",
                overflow ? "recursing" : "writing to NULL");
     if (overflow)
-        sample_say("exit_own_altstack: still alive? %ld\n", recurse(0));
+        sample_say("exit_own_altstack: still alive? %ld\n", sample_overflow_stack());
     crash(NULL);
     sample_say("exit_own_altstack: still alive?\n");
     return 0;

@@ -23,21 +23,10 @@
 #include <signal.h>
 #include <stdlib.h>
 
-/* Never equal to a depth: the recursion has no end the compiler can see. */
-static volatile long stop_at = -1;
 
 SAMPLE_NOINLINE static void make_leak(void)
 {
     sample_drop(malloc(300));
-}
-
-SAMPLE_NOINLINE static long recurse(long depth)
-{
-    volatile char frame[256];
-    frame[0] = (char)depth;
-    if (depth == stop_at)
-        return 0;
-    return recurse(depth + 1) + frame[0];
 }
 
 int main(void)
@@ -50,7 +39,7 @@ int main(void)
                (alt.ss_flags & SS_DISABLE) ? "none" : "installed");
     sample_scrub_stack();
     sample_say("exit_stack_overflow: leaked 2 x 300 bytes, recursing\n");
-    long r = recurse(0);
+    long r = sample_overflow_stack();
     sample_say("exit_stack_overflow: still alive? %ld\n", r);
     return 0;
 }

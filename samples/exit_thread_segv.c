@@ -5,7 +5,10 @@
  *
  * main() allocates 512 bytes (main_block) kept only in its local
  * variable, then joins a worker that drops a 256-byte block
- * (worker_leak) and writes to NULL.  refscope's handler runs on the
+ * (worker_leak) and writes to NULL, or, with argument "overflow",
+ * overflows its own stack by endless recursion (the kernel delivers that
+ * SIGSEGV on the alternate signal stack refscope gave the thread when it
+ * started, preload/alt_stack.c).  refscope's handler runs on the
  * worker; it stops main like any other thread, so main's stack is a root
  * and main_block is reachable.  It reports exactly:
  *
@@ -34,10 +37,13 @@ SAMPLE_NOINLINE static void crash(volatile int *where)
 
 static void *worker(void *arg)
 {
-    (void)arg;
+    int overflow = *(const int *)arg;
     worker_leak();
     sample_scrub_stack();
-    sample_say("exit_thread_segv: worker leaked 256 bytes, writing to NULL\n");
+    sample_say("exit_thread_segv: worker leaked 256 bytes, %s\n",
+               overflow ? "recursing" : "writing to NULL");
+    if (overflow)
+        return (void *)sample_overflow_stack();
     crash(NULL);
     return NULL;
 }
@@ -50,11 +56,13 @@ SAMPLE_NOINLINE static char *main_block(void)
     return p;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    static int overflow;
+    overflow = argc > 1 && strcmp(argv[1], "overflow") == 0;
     char *volatile kept = main_block();
     pthread_t t;
-    sample_check(pthread_create(&t, NULL, worker, NULL) == 0, "pthread_create");
+    sample_check(pthread_create(&t, NULL, worker, &overflow) == 0, "pthread_create");
     pthread_join(t, NULL);
     sample_say("exit_thread_segv: still alive? %p\n", (void *)kept);
     return 0;

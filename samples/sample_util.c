@@ -53,6 +53,23 @@ void sample_check(int ok, const char *what)
     _exit(70);
 }
 
+/* Never equal to a depth: the recursion has no end the compiler can see. */
+static volatile long overflow_stop_at = -1;
+
+static SAMPLE_NOINLINE long recurse(long depth)
+{
+    volatile char frame[256];
+    frame[0] = (char)depth;
+    if (depth == overflow_stop_at)
+        return 0;
+    return recurse(depth + 1) + frame[0];
+}
+
+long sample_overflow_stack(void)
+{
+    return recurse(0);
+}
+
 SAMPLE_NOINLINE void sample_scrub_stack(void)
 {
     volatile char area[64 * 1024];

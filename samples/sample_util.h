@@ -36,6 +36,10 @@ void sample_drop(void *p);
  * program is still reported.  Exits 70 if malloc fails. */
 void sample_leak_control(size_t size);
 
+/* Recurses without end (256 bytes of frame a level) until the calling
+ * thread's stack overflows: the kernel's SIGSEGV ends it.  Never returns. */
+long sample_overflow_stack(void);
+
 /* Blocks the calling thread forever (pause() in a loop). */
 void sample_block_forever(void) __attribute__((noreturn));
 
