@@ -64,7 +64,7 @@ static void event(const void *obj, uint8_t op, int changed, int may_follow)
         return;
     rs_refhooks_poll(0);
     rs_rc_call_t c = { .obj = (uint64_t)(uintptr_t)obj, .op = op,
-                       .stack_id = rs_refcount_stack_for((uint64_t)(uintptr_t)obj) };
+                       .stack_id = rs_refcount_stack_for((uint64_t)(uintptr_t)obj, NULL) };
     c.info.hook = UINT16_MAX;
     c.may_follow = (uint8_t)may_follow;
     rs_obj_t o;

@@ -189,9 +189,11 @@ static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t 
 /* Walks with refscope's walker (fastunwind.c) into pcs and keeps the
  * program's frames as keep_program_frames() would from a full walk; -1
  * when that walker cannot walk this stack. */
-static inline int walk_fast(uint64_t *pcs, int size, uint32_t max)
+static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
+                            const rs_call_site_t *site)
 {
-    int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi, self_lo, self_hi);
+    int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi, self_lo, self_hi,
+                                site);
     if (RS_UNLIKELY(n <= 0))
         return n;
     /* refscope's frames are left out already but for the last one, which
@@ -204,6 +206,14 @@ static inline int walk_fast(uint64_t *pcs, int size, uint32_t max)
 
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
 {
+    return rs_backtrace_capture_from(pcs, max, NULL);
+}
+
+/* From a call site the fast walker starts in the program's frame; where
+ * it cannot walk, libunwind walks from here and the same frames are kept
+ * (refscope's own are dropped either way). */
+uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
+{
     if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
         return 0;
     if (max > RS_STACK_MAX_FRAMES)
@@ -213,7 +223,7 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
     _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
     int size = (int)(max + RS_BACKTRACE_SLACK);
     if (RS_LIKELY(rs_settings.unwind != RS_UNWIND_LIBUNWIND)) {
-        int k = walk_fast(pcs, size, max);
+        int k = walk_fast(pcs, size, max, site);
         if (RS_LIKELY(k >= 0)) {
             if (RS_UNLIKELY(rs_settings.unwind == RS_UNWIND_CHECK))
                 check_walk(pcs, (uint32_t)k, size, max);

@@ -13,8 +13,11 @@
  * frame is then a cache probe and one or two loads.
  *
  * How.  rs_fastunwind_trace() starts in its own frame (registers read by
- * inline assembly), leaves out the frames of a given range (refscope's
- * own) and for each frame looks up the rule of the address
+ * inline assembly), or at a call site its caller knows (the registers of
+ * the program's frame that called an interposed or hooked function, so
+ * refscope's own frames are not walked at all), leaves out the frames of
+ * a given range (refscope's own) and for each frame looks up the rule of
+ * the address
  * being executed (a return address minus 1 for callers, as DWARF asks),
  * computes the CFA, reads the return address and, when saved, rbp.  A
  * rule comes from the cache, or from _Unwind_Find_FDE (libgcc) and an
@@ -438,17 +441,29 @@ static void flush_if_unloaded(void)
 
 __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo,
                                                   uint64_t hi, uint64_t skip_lo,
-                                                  uint64_t skip_hi)
+                                                  uint64_t skip_hi,
+                                                  const rs_call_site_t *site)
 {
     uint64_t skip_span = skip_hi - skip_lo;
     if (!lo || hi < lo + 8 || max <= 0)
         return -1;
     flush_if_unloaded();
-    uint64_t ip, rsp, rbp;
+    uint64_t ip, rsp, rbp, pc;
     __asm__ volatile("leaq 0(%%rip), %0\n\t"
                      "movq %%rsp, %1\n\t"
                      "movq %%rbp, %2"
                      : "=r"(ip), "=r"(rsp), "=r"(rbp));
+    pc = ip;                          /* exact: this frame is executing */
+    if (site) {
+        /* The call site's frame: a caller's, below this one on the stack
+         * (so the bounds below keep every read at or above this frame). */
+        if (site->rsp < rsp || !site->ip)
+            return -1;
+        ip = site->ip;
+        rsp = site->rsp;
+        rbp = site->rbp;
+        pc = ip - 1;                  /* a return address, as DWARF asks */
+    }
     if (rsp < lo || rsp > hi - 8)
         return -1;
     /* Bounds.  Every slot a correct walk reads lies between the frame's
@@ -464,8 +479,8 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
      * Frames in [skip_lo, skip_hi) are walked but not stored, except the
      * last one (a return stub ends a walk); all count toward max. */
     int n = 0;
-    for (uint64_t pc = ip, left = (uint64_t)max; left; left--) {
-        uint64_t r = rule_for(pc);           /* pc: exact in frame 0 only */
+    for (uint64_t left = (uint64_t)max; left; left--) {
+        uint64_t r = rule_for(pc);     /* pc: exact in this function only */
         if (RS_UNLIKELY(r == FU_NO_RULE))
             return -1;
         if (ip - skip_lo >= skip_span || (r & FU_RA_UNDEF))

@@ -279,6 +279,8 @@ static uint64_t continue_at(uint32_t id)
     return (uint64_t)target;
 }
 
+/* args: the saved argument registers, then (args[6]) the caller's rbp
+ * that rs_got_common pushed; slot: the return address, just above. */
 __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *args,
                                                    uint64_t *slot)
 {
@@ -289,7 +291,8 @@ __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *
     uint64_t cookie[2] = { 0, 0 };
     int internal = id >= RS_GOT_HOOK_MAX;
     sh->pre_stack = 0;
-    int want = internal ? dlsym_pre(args, cookie) : pre_hook(id, args, cookie);
+    const rs_call_site_t site = { *slot, (uint64_t)(uintptr_t)(slot + 1), args[6] };
+    int want = internal ? dlsym_pre(args, cookie) : pre_hook(id, args, &site, cookie);
     if (want && (internal || post_hook) && sh->depth < RS_GOT_HOOK_SHADOW) {
         sh->e[sh->depth] = (shadow_entry_t){ *slot, (uint64_t)slot,
                                              { cookie[0], cookie[1] }, id,

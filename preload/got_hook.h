@@ -53,14 +53,18 @@
 #ifndef RS_GOT_HOOK_H
 #define RS_GOT_HOOK_H
 
+#include "call_site.h"
+
 #include <stdint.h>
 
 #define RS_GOT_HOOK_MAX    256  /* hooked functions                        */
 #define RS_GOT_HOOK_SHADOW 64   /* pending post hooks per thread           */
 
-/* Returns non-zero to have post called when this call returns.  cookie
- * (zeroed) is passed on to post. */
-typedef int (*rs_got_pre_fn)(uint32_t id, const uint64_t args[6], uint64_t cookie[2]);
+/* Returns non-zero to have post called when this call returns.  site:
+ * the caller's registers at the call (call_site.h).  cookie (zeroed) is
+ * passed on to post. */
+typedef int (*rs_got_pre_fn)(uint32_t id, const uint64_t args[6],
+                             const rs_call_site_t *site, uint64_t cookie[2]);
 typedef void (*rs_got_post_fn)(uint32_t id, uint64_t ret, const uint64_t cookie[2]);
 
 /*

@@ -14,6 +14,7 @@
 #define RS_PRELOAD_H
 
 #include "blocktable.h"
+#include "call_site.h"
 #include "rootvec.h"
 #include "rs_model.h"
 #include "stackdepot.h"
@@ -155,14 +156,22 @@ void rs_backtrace_init(void);
 #define RS_BACKTRACE_SLACK 6
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
 
+/* rs_backtrace_capture() of the stack as it was at a call site
+ * (call_site.h; NULL: here), known to an interposed or hooked function
+ * (got_hook.c's trampolines, the allocator entry points): the walk does
+ * not go through refscope's own frames.  Walks that cannot start there
+ * start here, as without it. */
+uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_site_t *site);
+
 /* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
-/* Walks up to max frames of the caller's stack (its own frame first),
- * reading only [lo, hi), and stores into pcs those whose address is not
- * in [skip_lo, skip_hi), plus the last frame in any case (it may be a
- * return stub, got_hook.h).  Returns the number stored, or -1 when some
- * frame is not of a shape it handles: walk with libunwind instead. */
+/* Walks up to max frames of the caller's stack (its own frame first, or
+ * the call site's frame when site is not NULL), reading only [lo, hi),
+ * and stores into pcs those whose address is not in [skip_lo, skip_hi),
+ * plus the last frame in any case (it may be a return stub, got_hook.h).
+ * Returns the number stored, or -1 when some frame is not of a shape it
+ * handles: walk with libunwind instead. */
 int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo, uint64_t hi,
-                        uint64_t skip_lo, uint64_t skip_hi);
+                        uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site);
 /* REFSCOPE_UNWIND=check: one more stack compared with libunwind's walk,
  * mismatch non-zero when they differed; the counts so far. */
 void rs_fastunwind_count_check(int mismatch);

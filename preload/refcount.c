@@ -110,7 +110,7 @@ static int depot_stack(void *ctx, uint32_t id, rs_stack_t *out)
 
 static const rs_refhist_stacks_t depot_stacks = { depot_stack, NULL };
 
-uint32_t rs_refcount_stack_for(uint64_t obj)
+uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site)
 {
     /* Each prefetch costs a few instructions; each hides most of a cache
      * miss (object table slot, then the history's head) behind the walk
@@ -118,7 +118,7 @@ uint32_t rs_refcount_stack_for(uint64_t obj)
     if (obj && rs_objects)
         rs_objtable_prefetch(rs_objects, obj, 0);
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
-    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth);
+    uint32_t n = rs_backtrace_capture_from(pcs, (uint32_t)rs_settings.depth, site);
     if (obj && rs_objects && history_max)
         rs_objtable_prefetch(rs_objects, obj, 1);
     return n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
@@ -126,7 +126,7 @@ uint32_t rs_refcount_stack_for(uint64_t obj)
 
 uint32_t rs_refcount_stack_here(void)
 {
-    return rs_refcount_stack_for(0);
+    return rs_refcount_stack_for(0, NULL);
 }
 
 /* ---- the interior map: block address -> object pointers ----------------- */

@@ -16,6 +16,7 @@
 #define RS_REFCOUNT_H
 
 #include "blocktable.h"
+#include "call_site.h"
 #include "objtable.h"
 #include "rootvec.h"
 #include "rs_model.h"
@@ -120,11 +121,11 @@ void rs_refcount_atfork_child(void);
 /* Stack of the caller (refscope frames dropped), interned; 0 if none. */
 uint32_t rs_refcount_stack_here(void);
 
-/* The same, for an event on obj (0 = none): obj's record and history in
- * the object table are prefetched around the stack walk, so that the
- * event recorded next finds them in cache (a hint, measured on
- * bench_refs). */
-uint32_t rs_refcount_stack_for(uint64_t obj);
+/* The same, for an event on obj (0 = none), walked from site when not
+ * NULL (a hooked call's, call_site.h): obj's record and history in the
+ * object table are prefetched around the stack walk, so that the event
+ * recorded next finds them in cache (a hint, measured on bench_refs). */
+uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site);
 
 /* World-stopping analysis: lock everything before stopping the world,
  * unlock right after (like the block table), so no stopped thread holds

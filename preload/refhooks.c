@@ -200,7 +200,8 @@ static void hook_event(uint32_t id, uint64_t obj, uint8_t op, uint32_t stack,
     }
 }
 
-static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
+static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *site,
+                    uint64_t cookie[2])
 {
     if (RS_UNLIKELY(rs_guard_active()) || !rs_active)
         return 0;
@@ -213,7 +214,7 @@ static int hook_pre(uint32_t id, const uint64_t args[6], uint64_t cookie[2])
     rs_refhooks_poll(0);
     if (h->arg >= 0 && h->counter.width)   /* read below, after the walk */
         __builtin_prefetch((const void *)(uintptr_t)(obj + h->counter.offset));
-    uint32_t stack = rs_refcount_stack_for(obj);
+    uint32_t stack = rs_refcount_stack_for(obj, site);
     int64_t before = 0;
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
