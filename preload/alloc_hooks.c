@@ -8,9 +8,10 @@
  * sees it.
  *
  * Hot path of malloc, recording on: the guard and rs_active tests (two
- * loads), the real malloc, then record_alloc(): an unw_backtrace (the
- * dominant cost), a lock-free depot lookup, one shard lock + 24-byte store
- * in the block table.  free: the same tests, one shard lock + remove, the
+ * loads), the real malloc, then record_alloc(): the stack walk from the
+ * program's call site (RS_CALLER_SITE, call_site.h; fastunwind.c, the
+ * dominant cost), a lock-free depot lookup, one shard lock + 16-byte
+ * store in the block table.  free: the same tests, one shard lock + remove, the
  * real free.  No global lock anywhere.
  *
  * Rules kept (DESIGN.md "Rules of the preload layer"):
@@ -69,9 +70,11 @@ static inline int recording(void)
     return RS_LIKELY(rs_active) || rs_init_now();
 }
 
-/* Records the live block [p, p+size) with the caller's stack.  Returns p.
- * Called only when recording() and after the real allocation. */
-static __attribute__((noinline)) void *record_alloc(void *p, size_t size)
+/* Records the live block [p, p+size) with the stack of the call at site.
+ * Returns p.  Called only when recording() and after the real
+ * allocation. */
+static __attribute__((noinline)) void *record_alloc(void *p, size_t size,
+                                                    const rs_call_site_t *site)
 {
     if (RS_UNLIKELY(!p))
         return p;
@@ -83,7 +86,7 @@ static __attribute__((noinline)) void *record_alloc(void *p, size_t size)
     /* A VLA keeps the frame small at the default depth (threads with tiny
      * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
-    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth);
+    uint32_t n = rs_backtrace_capture_from(pcs, (uint32_t)rs_settings.depth, site);
     uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
     if (n)
         rs_refhooks_poll(pcs[0]);     /* a dlopen since: hook its GOT */
@@ -181,13 +184,13 @@ static void *realloc_from_pool(void *p, size_t size);
 RS_EXPORT void *malloc(size_t size)
 {
     void *p = real_malloc(size);
-    return recording() ? record_alloc(p, size) : p;
+    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
 }
 
 RS_EXPORT void *calloc(size_t n, size_t size)
 {
     void *p = real_calloc(n, size);
-    return recording() ? record_alloc(p, n * size) : p;
+    return recording() ? record_alloc(p, n * size, RS_CALLER_SITE()) : p;
 }
 
 /* A tracked block is being freed (still valid): objects inside it and a
@@ -238,7 +241,7 @@ static __attribute__((noinline)) void objects_follow(rs_rc_moving_t *moving, con
     errno = saved_errno;
 }
 
-static void *do_realloc(void *p, size_t size)
+static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
 {
     if (RS_UNLIKELY(p && rs_real_pool_owns(p)))
         return realloc_from_pool(p, size);
@@ -260,7 +263,7 @@ static void *do_realloc(void *p, size_t size)
         tracked_block_realloc(&old, size, &moving);
     void *q = rs_real.realloc(p, size);
     if (q) {
-        record_alloc(q, size);
+        record_alloc(q, size, site);
         if (RS_UNLIKELY(moving.n || (had && rs_annotate_any_ignored())))
             objects_follow(&moving, &old, q, size);
     } else if (had && size != 0) {
@@ -289,7 +292,7 @@ static void *realloc_from_pool(void *p, size_t size)
 
 RS_EXPORT void *realloc(void *p, size_t size)
 {
-    return do_realloc(p, size);
+    return do_realloc(p, size, RS_CALLER_SITE());
 }
 
 RS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
@@ -299,7 +302,7 @@ RS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return do_realloc(p, total);
+    return do_realloc(p, total, RS_CALLER_SITE());
 }
 
 RS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -319,7 +322,7 @@ RS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
             *out = p;
     }
     if (rc == 0 && recording())
-        record_alloc(*out, size);
+        record_alloc(*out, size, RS_CALLER_SITE());
     return rc;
 }
 
@@ -328,13 +331,13 @@ RS_EXPORT void *aligned_alloc(size_t align, size_t size)
     void *p = real_ready() && rs_real.aligned_alloc
                   ? rs_real.aligned_alloc(align, size)
                   : real_memalign(align, size);
-    return recording() ? record_alloc(p, size) : p;
+    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
 }
 
 RS_EXPORT void *memalign(size_t align, size_t size)
 {
     void *p = real_memalign(align, size);
-    return recording() ? record_alloc(p, size) : p;
+    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
 }
 
 RS_EXPORT void *valloc(size_t size)
@@ -342,7 +345,7 @@ RS_EXPORT void *valloc(size_t size)
     void *p = real_ready() && rs_real.valloc
                   ? rs_real.valloc(size)
                   : real_memalign((size_t)sysconf(_SC_PAGESIZE), size);
-    return recording() ? record_alloc(p, size) : p;
+    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
 }
 
 RS_EXPORT void *pvalloc(size_t size)
@@ -359,7 +362,7 @@ RS_EXPORT void *pvalloc(size_t size)
         }
         p = real_memalign(page, rounded & ~(page - 1));
     }
-    return recording() ? record_alloc(p, size) : p;
+    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
 }
 
 RS_EXPORT size_t malloc_usable_size(void *p)

@@ -56,15 +56,17 @@ static inline void leave(int saved_errno)
 /* ---- objects ------------------------------------------------------------- */
 
 /* Counter already changed when the annotation runs: the value before the
- * event is the field minus this (incref: +1, decref_after: -1). */
-static void event(const void *obj, uint8_t op, int changed, int may_follow)
+ * event is the field minus this (incref: +1, decref_after: -1).  site: the
+ * program's call of the annotation, where the stack walk starts. */
+static void event(const void *obj, uint8_t op, int changed, int may_follow,
+                  const rs_call_site_t *site)
 {
     int saved;
     if (!obj || !enter(&saved))
         return;
     rs_refhooks_poll(0);
     rs_rc_call_t c = { .obj = (uint64_t)(uintptr_t)obj, .op = op,
-                       .stack_id = rs_refcount_stack_for((uint64_t)(uintptr_t)obj, NULL) };
+                       .stack_id = rs_refcount_stack_for((uint64_t)(uintptr_t)obj, site) };
     c.info.hook = UINT16_MAX;
     c.may_follow = (uint8_t)may_follow;
     rs_obj_t o;
@@ -109,17 +111,17 @@ RS_EXPORT void refscope_impl_object(const void *obj, const char *type_name,
 
 RS_EXPORT void refscope_impl_incref(const void *obj)
 {
-    event(obj, RS_REF_INCREF, 1, 0);         /* after the increment */
+    event(obj, RS_REF_INCREF, 1, 0, RS_CALLER_SITE());         /* after the increment */
 }
 
 RS_EXPORT void refscope_impl_decref(const void *obj)
 {
-    event(obj, RS_REF_DECREF, 0, 1);         /* before the decrement */
+    event(obj, RS_REF_DECREF, 0, 1, RS_CALLER_SITE());         /* before the decrement */
 }
 
 RS_EXPORT void refscope_impl_decref_after(const void *obj)
 {
-    event(obj, RS_REF_DECREF, -1, 0);        /* after the decrement */
+    event(obj, RS_REF_DECREF, -1, 0, RS_CALLER_SITE());        /* after the decrement */
 }
 
 /* ---- analyses ------------------------------------------------------------ */

@@ -175,8 +175,15 @@ static uint32_t keep_program_frames(uint64_t *pcs, int n, uint32_t max)
     return kept;
 }
 
-/* REFSCOPE_UNWIND=check: walks again with libunwind and counts a
- * mismatch when its frames kept differ from kept[0..k). */
+/* Frames the fast walker may go through beyond max + RS_BACKTRACE_SLACK:
+ * it stops once max are kept, so only walks under many of refscope's own
+ * frames (a free inside a hooked call, the stack of an object freed)
+ * use them. */
+#define RS_WALK_EXTRA 16
+
+/* REFSCOPE_UNWIND=check: walks again with libunwind (as far as the fast
+ * walker may go) and counts a mismatch when its frames kept differ from
+ * kept[0..k). */
 static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t k,
                                                  int size, uint32_t max)
 {
@@ -192,8 +199,10 @@ static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t 
 static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
                             const rs_call_site_t *site)
 {
-    int n = rs_fastunwind_trace(pcs, size, bt_stack_lo, bt_stack_hi, self_lo, self_hi,
-                                site);
+    /* Stored frames are the program's, or a return stub that ends the
+     * walk: max of them are all that is kept. */
+    int n = rs_fastunwind_trace(pcs, size, (int)max, bt_stack_lo, bt_stack_hi, self_lo,
+                                self_hi, site);
     if (RS_UNLIKELY(n <= 0))
         return n;
     /* refscope's frames are left out already but for the last one, which
@@ -223,10 +232,10 @@ uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_si
     _Static_assert(sizeof(void *) == sizeof(uint64_t), "64-bit only");
     int size = (int)(max + RS_BACKTRACE_SLACK);
     if (RS_LIKELY(rs_settings.unwind != RS_UNWIND_LIBUNWIND)) {
-        int k = walk_fast(pcs, size, max, site);
+        int k = walk_fast(pcs, size + RS_WALK_EXTRA, max, site);
         if (RS_LIKELY(k >= 0)) {
             if (RS_UNLIKELY(rs_settings.unwind == RS_UNWIND_CHECK))
-                check_walk(pcs, (uint32_t)k, size, max);
+                check_walk(pcs, (uint32_t)k, size + RS_WALK_EXTRA, max);
             return (uint32_t)k;
         }
     }

@@ -439,13 +439,13 @@ static void flush_if_unloaded(void)
     atomic_store_explicit(&cache_epoch, now, memory_order_relaxed);
 }
 
-__attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo,
-                                                  uint64_t hi, uint64_t skip_lo,
-                                                  uint64_t skip_hi,
+__attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int keep,
+                                                  uint64_t lo, uint64_t hi,
+                                                  uint64_t skip_lo, uint64_t skip_hi,
                                                   const rs_call_site_t *site)
 {
     uint64_t skip_span = skip_hi - skip_lo;
-    if (!lo || hi < lo + 8 || max <= 0)
+    if (!lo || hi < lo + 8 || max <= 0 || keep <= 0)
         return -1;
     flush_if_unloaded();
     uint64_t ip, rsp, rbp, pc;
@@ -477,7 +477,8 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
      * the bound checks (about 50 instructions measured with callgrind,
      * stores and loop included; libunwind's unw_backtrace about 90).
      * Frames in [skip_lo, skip_hi) are walked but not stored, except the
-     * last one (a return stub ends a walk); all count toward max. */
+     * last one (a return stub ends a walk); all count toward max, and the
+     * walk stops once keep frames are stored. */
     int n = 0;
     for (uint64_t left = (uint64_t)max; left; left--) {
         uint64_t r = rule_for(pc);     /* pc: exact in this function only */
@@ -485,7 +486,7 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, uint64
             return -1;
         if (ip - skip_lo >= skip_span || (r & FU_RA_UNDEF))
             pcs[n++] = ip;
-        if (r & FU_RA_UNDEF)
+        if ((r & FU_RA_UNDEF) || n == keep)
             break;
         uint64_t cfa = ((r & FU_CFA_RBP) ? rbp : rsp) + (uint64_t)cfa_off_of(r);
         if (cfa < rsp + 8 || cfa > hi)     /* rsp <= hi - 8: no wrap */

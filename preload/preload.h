@@ -167,10 +167,10 @@ uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_si
 /* Walks up to max frames of the caller's stack (its own frame first, or
  * the call site's frame when site is not NULL), reading only [lo, hi),
  * and stores into pcs those whose address is not in [skip_lo, skip_hi),
- * plus the last frame in any case (it may be a return stub, got_hook.h).
- * Returns the number stored, or -1 when some frame is not of a shape it
- * handles: walk with libunwind instead. */
-int rs_fastunwind_trace(uint64_t *pcs, int max, uint64_t lo, uint64_t hi,
+ * plus the last frame in any case (it may be a return stub, got_hook.h),
+ * keep of them at most.  Returns the number stored, or -1 when some frame
+ * is not of a shape it handles: walk with libunwind instead. */
+int rs_fastunwind_trace(uint64_t *pcs, int max, int keep, uint64_t lo, uint64_t hi,
                         uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site);
 /* REFSCOPE_UNWIND=check: one more stack compared with libunwind's walk,
  * mismatch non-zero when they differed; the counts so far. */
