@@ -251,9 +251,9 @@ static __attribute__((noinline)) int bt_grow(rs_blocktable_t *t, bt_shard_t *s)
     cap = (cap + BT_LINE_SLOTS - 1) / BT_LINE_SLOTS * BT_LINE_SLOTS;
     if (cap > BT_MAX_CAP)
         return -1;
-    /* rs_mem has no aligned allocation: BT_LINE - 16 spare bytes (it
-     * aligns to 16) let the slots start on a line. */
-    void *raw = rs_mem_calloc(1, cap * sizeof(bt_slot_t) + BT_LINE - 16);
+    /* rs_mem has no aligned allocation (a backend may align to as little
+     * as 8): BT_LINE - 1 spare bytes let the slots start on a line. */
+    void *raw = rs_mem_calloc(1, cap * sizeof(bt_slot_t) + BT_LINE - 1);
     if (!raw)
         return -1;
     bt_slot_t *slots = (bt_slot_t *)(((uintptr_t)raw + BT_LINE - 1) & ~(uintptr_t)(BT_LINE - 1));
@@ -265,7 +265,7 @@ static __attribute__((noinline)) int bt_grow(rs_blocktable_t *t, bt_shard_t *s)
     __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED);
     __atomic_store_n(&s->cap, (uint32_t)cap, __ATOMIC_RELAXED);
     atomic_fetch_add_explicit(&t->bytes, (cap - old_cap) * sizeof *slots +
-                                             (old_cap ? 0 : BT_LINE - 16),
+                                             (old_cap ? 0 : BT_LINE - 1),
                               memory_order_relaxed);
     return 0;
 }
