@@ -1,9 +1,10 @@
 /*
  * test_blocktable.c - unit tests of lib/model/blocktable.c: insert, lookup,
- * remove, replace, growth, deletion keeping probe runs intact (checked
- * against a plain array model, with records that do not pack mixed in),
- * the limits of the packed record, foreach, allocation failure, fork
- * locks, and four threads inserting and removing with exact final counts.
+ * remove, replace (in place, at any fill), growth, deletion keeping probe
+ * runs intact (checked against a plain array model, with records that do
+ * not pack mixed in), the limits of the packed record, foreach, allocation
+ * failure, fork locks, and four threads inserting and removing with exact
+ * final counts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +60,35 @@ static void test_insert_lookup_remove_replace(void **state)
     assert_int_equal(rs_blocktable_remove(t, 0, NULL), 0);
     rs_blocktable_destroy(t);
     rs_blocktable_destroy(NULL);
+}
+
+/* Re-inserting every record of a table (whatever its fill, here across
+ * several growth thresholds) replaces them in place: same count, same
+ * memory, the new values. */
+static void test_replace_keeps_size(void **state)
+{
+    rs_blocktable_t *t = rs_blocktable_create();
+    assert_non_null(t);
+    for (uint64_t k = 1; k <= 5000; k++) {
+        rs_block_t b = blk(k * 48, k, 1);
+        assert_int_equal(rs_blocktable_insert(t, &b), 0);
+        if (k % 500 != 0)
+            continue;
+        uint64_t bytes = rs_blocktable_bytes(t);
+        for (uint64_t j = 1; j <= k; j++) {
+            rs_block_t r = blk(j * 48, j + k, 2);
+            assert_int_equal(rs_blocktable_insert(t, &r), 0);
+        }
+        assert_int_equal(rs_blocktable_count(t), k);
+        assert_int_equal(rs_blocktable_bytes(t), bytes);
+        for (uint64_t j = 1; j <= k; j++) {
+            rs_block_t out;
+            assert_int_equal(rs_blocktable_lookup(t, j * 48, &out), 1);
+            assert_int_equal(out.size, j + k);
+            assert_int_equal(out.stack_id, 2);
+        }
+    }
+    rs_blocktable_destroy(t);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -319,6 +349,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insert_lookup_remove_replace),
+        cmocka_unit_test(test_replace_keeps_size),
         cmocka_unit_test(test_growth_and_model),
         cmocka_unit_test(test_packing_limits),
         cmocka_unit_test(test_foreach),

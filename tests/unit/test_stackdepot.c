@@ -1,7 +1,8 @@
 /*
  * test_stackdepot.c - unit tests of lib/model/stackdepot.c: deduplication, dense
- * ids, epochs, frame clamping, bad ids, allocation failure, and concurrent
- * interning of overlapping stacks from four threads.
+ * ids, epochs, frame clamping, bad ids, allocation failure, concurrent
+ * interning of overlapping stacks from four threads (through the shared
+ * cache too), and the cache (same ids with evictions, key collisions).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,55 @@ static void assert_stack(const rs_stackdepot_t *d, uint32_t id,
     assert_int_equal(s.n_frames, n);
     assert_int_equal(s.epoch, epoch);
     assert_memory_equal(s.pcs, pcs, n * sizeof *pcs);
+}
+
+/* Through the cache in front of the buckets: the same ids on every round
+ * for more stacks than the cache holds (sets shared, entries evicted). */
+static void test_cache_same_ids(void **state)
+{
+    rs_stackdepot_t *d = rs_stackdepot_create();
+    uint64_t pcs[32];
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t k = 0; k < 2000; k++) {
+            uint32_t n = make_stack(pcs, k);
+            uint32_t id = rs_stackdepot_intern(d, pcs, n, k % 3);
+            assert_int_equal(id, k + 1);
+            assert_int_equal(rs_stackdepot_intern(d, pcs, n, k % 3), id);
+            assert_stack(d, id, pcs, n, k % 3);
+        }
+    }
+    assert_int_equal(rs_stackdepot_count(d), 2000);
+    rs_stackdepot_destroy(d);
+}
+
+/* Stacks alike in every frame the cache key samples (same depth, same
+ * first two, middle and last frames) share a cache entry; every hit is
+ * checked frame by frame, so each keeps its own id, as does the same
+ * stack in another epoch or one frame shorter. */
+static void test_cache_key_collision(void **state)
+{
+    rs_stackdepot_t *d = rs_stackdepot_create();
+    uint64_t a[10], b[10];
+    for (uint32_t i = 0; i < 10; i++)
+        a[i] = b[i] = 0x500000 + i * 16;
+    b[3] = 0x123456;                 /* not sampled: frames 0, 1, 5, 9 */
+    uint32_t ia = rs_stackdepot_intern(d, a, 10, 0);
+    uint32_t ib = rs_stackdepot_intern(d, b, 10, 0);
+    assert_int_equal(ia, 1);
+    assert_int_equal(ib, 2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rs_stackdepot_intern(d, a, 10, 0), ia);
+        assert_int_equal(rs_stackdepot_intern(d, b, 10, 0), ib);
+        assert_int_equal(rs_stackdepot_intern(d, b, 10, 0), ib);
+        assert_int_equal(rs_stackdepot_intern(d, a, 10, 0), ia);
+    }
+    assert_int_equal(rs_stackdepot_intern(d, a, 10, 1), 3);
+    assert_int_equal(rs_stackdepot_intern(d, a, 9, 0), 4);
+    assert_int_equal(rs_stackdepot_intern(d, a, 10, 0), ia);
+    assert_stack(d, ia, a, 10, 0);
+    assert_stack(d, ib, b, 10, 0);
+    assert_int_equal(rs_stackdepot_count(d), 4);
+    rs_stackdepot_destroy(d);
 }
 
 static void test_dedupe_and_dense_ids(void **state)
@@ -240,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_concurrent_overlapping),
         cmocka_unit_test(test_lock_all),
+        cmocka_unit_test(test_cache_same_ids),
+        cmocka_unit_test(test_cache_key_collision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
