@@ -12,7 +12,8 @@
  * table with rs_objtable_foreach() when the world is stopped.
  *
  * Locking: the table is split into RS_OBJTABLE_SHARDS shards by address
- * hash, each with its own mutex, held only inside these functions.  Lock
+ * hash, each with its own lock (rs_lock.h: not recursive), held only
+ * inside these functions.  Lock
  * order: objtable shard, then the stack depot's shard (history compaction
  * reads stacks); neither calls back into the program.  The type table has
  * one mutex of its own, never held together with a shard lock.
