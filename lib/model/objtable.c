@@ -78,7 +78,7 @@ void rs_objtable_destroy(rs_objtable_t *t)
         shard_t *s = &t->shards[i].s;
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
-                rs_refhist_free(s->slots[k].hist);
+                rs_refhist_free(&s->slots[k].hist);
         rs_mem_free(s->slots);
     }
     rs_mem_free(t->raw);
@@ -177,8 +177,8 @@ static void end_hold(rs_obj_t *o, rs_ref_event_t *held)
     o->flags &= (uint8_t)~RS_OBJ_HELD;
     if (!held)
         return;
-    rs_refhist_t *h = o->hist;
-    if (h && h->n && h->events[h->n - 1].op == RS_REF_DECREF)
+    const rs_refhist_t *h = &o->hist;
+    if (h->n && h->events[h->n - 1].op == RS_REF_DECREF)
         *held = h->events[h->n - 1];
     else
         *held = (rs_ref_event_t){ .op = RS_REF_DECREF };
@@ -253,17 +253,16 @@ void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
     if (!slots || !cap)
         return;
     /* Read without the lock: a stale slots/cap pair or a slot being
-     * rewritten only makes the hint wrong; a prefetch never faults. */
+     * rewritten only makes the hint wrong; a prefetch never faults.  A
+     * record may straddle two lines. */
     rs_obj_t *o = &slots[(uint32_t)(hash_addr(addr) >> 20) & (cap - 1)];
     if (!history) {
         __builtin_prefetch(o, 1, 3);
+        __builtin_prefetch((const char *)(o + 1) - 1, 1, 3);
         return;
     }
-    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr) {
-        rs_refhist_t *h = __atomic_load_n(&o->hist, __ATOMIC_RELAXED);
-        if (h)
-            __builtin_prefetch(h, 1, 3);
-    }
+    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr)
+        rs_refhist_prefetch(&o->hist);
 }
 
 int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info)
@@ -323,7 +322,7 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
     if (!t || !o || o->addr == 0)
         return -1;
     shard_t *s = shard_of(t, o->addr);
-    rs_refhist_t *stale = NULL;
+    rs_refhist_t stale = { 0 };
     int rc;
     rs_lock(&s->lock);
     int64_t i = find(s, o->addr);
@@ -339,8 +338,8 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
         rc = 1;
     }
     rs_unlock(&s->lock);
-    if (stale != o->hist)
-        rs_refhist_free(stale);
+    if (stale.events != o->hist.events)
+        rs_refhist_free(&stale);
     return rc;
 }
 
@@ -363,7 +362,7 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
     if (out)
         *out = o;
     else
-        rs_refhist_free(o.hist);
+        rs_refhist_free(&o.hist);
     return 1;
 }
 
@@ -396,7 +395,7 @@ uint64_t rs_objtable_bytes(rs_objtable_t *t)
         bytes += (uint64_t)s->cap * sizeof(rs_obj_t);
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
-                bytes += rs_refhist_bytes(s->slots[k].hist);
+                bytes += rs_refhist_bytes(&s->slots[k].hist);
         rs_unlock(&s->lock);
     }
     return bytes;
