@@ -113,7 +113,8 @@ static const rs_refhist_stacks_t depot_stacks = { depot_stack, NULL };
 uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site)
 {
     /* Each prefetch costs a few instructions; each hides most of a cache
-     * miss (object table slot, then the history's head) behind the walk
+     * miss (object table slot, then the line where the object's next
+     * history event goes, found from the slot alone) behind the walk
      * and the interning. */
     if (obj && rs_objects)
         rs_objtable_prefetch(rs_objects, obj, 0);
@@ -560,15 +561,16 @@ static void object_freed(const rs_obj_t *o, const rs_block_t *b, uint32_t *free_
      * store of the last decrement to memory about to be freed, so the
      * field may still say 1.  An object first seen late may hold
      * references nobody saw: its event count proves nothing. */
-    int after_decref = o->hist ? o->hist->n && o->hist->events[o->hist->n - 1].op == RS_REF_DECREF
-                               : o->event_count <= 0;
+    const rs_refhist_t *h = &o->hist;
+    int after_decref = h->cap ? h->n && h->events[h->n - 1].op == RS_REF_DECREF
+                              : o->event_count <= 0;
     if (o->flags & RS_OBJ_HELD)
         advise_order(o);
     if (count > 0 && !after_decref && (o->rc_width || !(o->flags & RS_OBJ_SEEN_LATE)))
         report_error(RS_RC_FREE_REFERENCED, o->addr, o->type_id, count, *free_stack,
                      b->stack_id, 0);
     grave_put(&(grave_t){ o->addr, b->addr, o->type_id, *free_stack });
-    rs_refhist_free(o->hist);
+    rs_refhist_free(&o->hist);
 }
 
 /* Takes every object of block b out of the table (the one at its start
@@ -621,7 +623,7 @@ static void moving_add(rs_rc_moving_t *m, const rs_obj_t *o)
         rs_obj_t *a = rs_mem_realloc(m->objs, cap * sizeof *a);
         if (!a) {                       /* the object is lost, said once */
             rs_diag_oom();
-            rs_refhist_free(o->hist);
+            rs_refhist_free(&o->hist);
             return;
         }
         m->objs = a;
@@ -648,7 +650,7 @@ static void object_moved(rs_obj_t *o, const rs_block_t *now)
 {
     if (rs_objtable_insert(rs_objects, o) < 0) {
         rs_diag_oom();
-        rs_refhist_free(o->hist);
+        rs_refhist_free(&o->hist);
         return;
     }
     if (o->addr != now->addr && interior_add(now->addr, o->addr) != 0)
@@ -780,9 +782,9 @@ static void apply_object(const rs_obj_t *o, void *arg)
     n->rc_offset = field ? (uint32_t)off : 0;
     n->rc_width = field ? o->rc_width : 0;
     n->refcount = current_count(o, n, (uint32_t)off);
-    if (a->logs && o->hist) {
-        a->logs[i] = o->hist;
-        a->n_events += o->hist->n;
+    if (a->logs && o->hist.cap) {
+        a->logs[i] = &o->hist;
+        a->n_events += o->hist.n;
     }
 }
 

@@ -29,7 +29,7 @@
 /* Sums the reference histories of the tracked objects. */
 static void add_history(const rs_obj_t *o, void *arg)
 {
-    *(uint64_t *)arg += rs_refhist_bytes(o->hist);
+    *(uint64_t *)arg += rs_refhist_bytes(&o->hist);
 }
 
 /* " key=value" */

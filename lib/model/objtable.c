@@ -13,6 +13,7 @@
  */
 #include "objtable.h"
 
+#include "rs_lock.h"
 #include "rs_mem.h"
 
 #include <pthread.h>
@@ -23,22 +24,33 @@
 _Static_assert((1u << SHARD_BITS) == RS_OBJTABLE_SHARDS, "shard bits");
 
 typedef struct shard {
-    pthread_mutex_t lock;
-    rs_obj_t       *slots;
+    rs_lock_t       lock;
     uint32_t        cap;     /* power of two, or 0 before first insert */
+    rs_obj_t       *slots;
     uint32_t        n;
 } shard_t;
 
+/* Each shard on a cache line of its own: threads working on different
+ * shards do not share a line. */
+typedef union shard_line {
+    shard_t s;
+    char    pad[64];
+} shard_line_t;
+_Static_assert(sizeof(shard_t) <= 64, "a shard fits a line");
+
+/* Allocated with 63 spare bytes and aligned by hand (rs_mem has no
+ * aligned allocation), as the block table does. */
 struct rs_objtable {
-    shard_t        shards[RS_OBJTABLE_SHARDS];
+    shard_line_t     shards[RS_OBJTABLE_SHARDS];
     _Atomic uint64_t count;
+    void            *raw;      /* what rs_mem returned */
 };
 
 static uint64_t hash_addr(uint64_t addr) { return addr * 0x9E3779B97F4A7C15ull; }
 
 static shard_t *shard_of(rs_objtable_t *t, uint64_t addr)
 {
-    return &t->shards[hash_addr(addr) >> (64 - SHARD_BITS)];
+    return &t->shards[hash_addr(addr) >> (64 - SHARD_BITS)].s;
 }
 
 static uint32_t home_slot(const shard_t *s, uint64_t addr)
@@ -48,11 +60,13 @@ static uint32_t home_slot(const shard_t *s, uint64_t addr)
 
 rs_objtable_t *rs_objtable_create(void)
 {
-    rs_objtable_t *t = rs_mem_calloc(1, sizeof *t);
-    if (!t)
+    char *raw = rs_mem_calloc(1, sizeof(rs_objtable_t) + 63);
+    if (!raw)
         return NULL;
+    rs_objtable_t *t = (rs_objtable_t *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    t->raw = raw;
     for (int i = 0; i < RS_OBJTABLE_SHARDS; i++)
-        pthread_mutex_init(&t->shards[i].lock, NULL);
+        rs_lock_init(&t->shards[i].s.lock);
     return t;
 }
 
@@ -61,14 +75,13 @@ void rs_objtable_destroy(rs_objtable_t *t)
     if (!t)
         return;
     for (int i = 0; i < RS_OBJTABLE_SHARDS; i++) {
-        shard_t *s = &t->shards[i];
+        shard_t *s = &t->shards[i].s;
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
-                rs_refhist_free(s->slots[k].hist);
+                rs_refhist_free(&s->slots[k].hist);
         rs_mem_free(s->slots);
-        pthread_mutex_destroy(&s->lock);
     }
-    rs_mem_free(t);
+    rs_mem_free(t->raw);
 }
 
 /* Index of addr in s, or -1.  Shard locked. */
@@ -164,8 +177,8 @@ static void end_hold(rs_obj_t *o, rs_ref_event_t *held)
     o->flags &= (uint8_t)~RS_OBJ_HELD;
     if (!held)
         return;
-    rs_refhist_t *h = o->hist;
-    if (h && h->n && h->events[h->n - 1].op == RS_REF_DECREF)
+    const rs_refhist_t *h = &o->hist;
+    if (h->n && h->events[h->n - 1].op == RS_REF_DECREF)
         *held = h->events[h->n - 1];
     else
         *held = (rs_ref_event_t){ .op = RS_REF_DECREF };
@@ -206,7 +219,7 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
         return RS_OBJ_UNTRACKED;
     shard_t *s = shard_of(t, addr);
     rs_obj_result_t result;
-    pthread_mutex_lock(&s->lock);
+    rs_lock(&s->lock);
     rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
     if (opts && opts->ended)
         opts->ended->op = 0;
@@ -226,7 +239,7 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     }
     if (o && out)
         *out = *o;
-    pthread_mutex_unlock(&s->lock);
+    rs_unlock(&s->lock);
     return result;
 }
 
@@ -240,17 +253,16 @@ void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
     if (!slots || !cap)
         return;
     /* Read without the lock: a stale slots/cap pair or a slot being
-     * rewritten only makes the hint wrong; a prefetch never faults. */
+     * rewritten only makes the hint wrong; a prefetch never faults.  A
+     * record may straddle two lines. */
     rs_obj_t *o = &slots[(uint32_t)(hash_addr(addr) >> 20) & (cap - 1)];
     if (!history) {
         __builtin_prefetch(o, 1, 3);
+        __builtin_prefetch((const char *)(o + 1) - 1, 1, 3);
         return;
     }
-    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr) {
-        rs_refhist_t *h = __atomic_load_n(&o->hist, __ATOMIC_RELAXED);
-        if (h)
-            __builtin_prefetch(h, 1, 3);
-    }
+    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr)
+        rs_refhist_prefetch(&o->hist);
 }
 
 int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info)
@@ -259,7 +271,7 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
         return -1;
     shard_t *s = shard_of(t, addr);
     int rc;
-    pthread_mutex_lock(&s->lock);
+    rs_lock(&s->lock);
     int64_t i = find(s, addr);
     if (i >= 0) {
         rs_obj_t *o = &s->slots[i];
@@ -277,7 +289,7 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
         atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
         rc = 1;
     }
-    pthread_mutex_unlock(&s->lock);
+    rs_unlock(&s->lock);
     return rc;
 }
 
@@ -288,8 +300,8 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
 {
     uint32_t n = 0;
     for (int i = 0; t && i < RS_OBJTABLE_SHARDS && n < max; i++) {
-        shard_t *s = &t->shards[i];
-        pthread_mutex_lock(&s->lock);
+        shard_t *s = &t->shards[i].s;
+        rs_lock(&s->lock);
         for (uint32_t k = 0; k < s->cap && n < max; k++) {
             rs_obj_t *o = &s->slots[k];
             if (!o->addr || !(o->flags & RS_OBJ_HELD))
@@ -300,7 +312,7 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
                 fn(o, &held, arg);
             n++;
         }
-        pthread_mutex_unlock(&s->lock);
+        rs_unlock(&s->lock);
     }
     return n;
 }
@@ -310,9 +322,9 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
     if (!t || !o || o->addr == 0)
         return -1;
     shard_t *s = shard_of(t, o->addr);
-    rs_refhist_t *stale = NULL;
+    rs_refhist_t stale = { 0 };
     int rc;
-    pthread_mutex_lock(&s->lock);
+    rs_lock(&s->lock);
     int64_t i = find(s, o->addr);
     if (i >= 0) {
         stale = s->slots[i].hist;
@@ -325,9 +337,9 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
         atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
         rc = 1;
     }
-    pthread_mutex_unlock(&s->lock);
-    if (stale != o->hist)
-        rs_refhist_free(stale);
+    rs_unlock(&s->lock);
+    if (stale.events != o->hist.events)
+        rs_refhist_free(&stale);
     return rc;
 }
 
@@ -336,7 +348,7 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
     if (!t || addr == 0 || atomic_load_explicit(&t->count, memory_order_relaxed) == 0)
         return 0;
     shard_t *s = shard_of(t, addr);
-    pthread_mutex_lock(&s->lock);
+    rs_lock(&s->lock);
     int64_t i = find(s, addr);
     rs_obj_t o = { 0 };
     if (i >= 0) {
@@ -344,13 +356,13 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
         delete_slot(s, (uint32_t)i);
         atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&s->lock);
+    rs_unlock(&s->lock);
     if (i < 0)
         return 0;
     if (out)
         *out = o;
     else
-        rs_refhist_free(o.hist);
+        rs_refhist_free(&o.hist);
     return 1;
 }
 
@@ -359,11 +371,11 @@ int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
     if (!t || addr == 0)
         return 0;
     shard_t *s = shard_of(t, addr);
-    pthread_mutex_lock(&s->lock);
+    rs_lock(&s->lock);
     int64_t i = find(s, addr);
     if (i >= 0 && out)
         *out = s->slots[i];
-    pthread_mutex_unlock(&s->lock);
+    rs_unlock(&s->lock);
     return i >= 0;
 }
 
@@ -376,15 +388,15 @@ uint64_t rs_objtable_bytes(rs_objtable_t *t)
 {
     if (!t)
         return 0;
-    uint64_t bytes = sizeof *t;
+    uint64_t bytes = sizeof *t + 63;
     for (int i = 0; i < RS_OBJTABLE_SHARDS; i++) {
-        shard_t *s = &t->shards[i];
-        pthread_mutex_lock(&s->lock);
+        shard_t *s = &t->shards[i].s;
+        rs_lock(&s->lock);
         bytes += (uint64_t)s->cap * sizeof(rs_obj_t);
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
-                bytes += rs_refhist_bytes(s->slots[k].hist);
-        pthread_mutex_unlock(&s->lock);
+                bytes += rs_refhist_bytes(&s->slots[k].hist);
+        rs_unlock(&s->lock);
     }
     return bytes;
 }
@@ -393,25 +405,25 @@ void rs_objtable_foreach(rs_objtable_t *t,
                          void (*fn)(const rs_obj_t *o, void *arg), void *arg)
 {
     for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
-        shard_t *s = &t->shards[i];
-        pthread_mutex_lock(&s->lock);
+        shard_t *s = &t->shards[i].s;
+        rs_lock(&s->lock);
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
                 fn(&s->slots[k], arg);
-        pthread_mutex_unlock(&s->lock);
+        rs_unlock(&s->lock);
     }
 }
 
 void rs_objtable_lock_all(rs_objtable_t *t)
 {
     for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++)
-        pthread_mutex_lock(&t->shards[i].lock);
+        rs_lock(&t->shards[i].s.lock);
 }
 
 void rs_objtable_unlock_all(rs_objtable_t *t)
 {
     for (int i = RS_OBJTABLE_SHARDS - 1; t && i >= 0; i--)
-        pthread_mutex_unlock(&t->shards[i].lock);
+        rs_unlock(&t->shards[i].s.lock);
 }
 
 /* ---- type names ------------------------------------------------------------ */

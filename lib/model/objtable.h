@@ -4,15 +4,16 @@
  *
  * The block table (blocktable.h) knows every live block; this table knows
  * only the few that are refcounted objects: their type, where their counter
- * lives, the count implied by the reference events seen, and a pointer to
- * their reference history (refhistory.h).  32 bytes per object plus the
- * history.  The preload calls rs_objtable_record() from the incref/decref/
+ * lives, the count implied by the reference events seen, and the header
+ * of their reference history (refhistory.h).  48 bytes per object plus the
+ * history's events.  The preload calls rs_objtable_record() from the incref/decref/
  * ctor hooks and the annotation API, rs_objtable_remove() when a block is
  * freed (skip it cheaply while rs_objtable_count() is 0), and reads the
  * table with rs_objtable_foreach() when the world is stopped.
  *
  * Locking: the table is split into RS_OBJTABLE_SHARDS shards by address
- * hash, each with its own mutex, held only inside these functions.  Lock
+ * hash, each with its own lock (rs_lock.h: not recursive), held only
+ * inside these functions.  Lock
  * order: objtable shard, then the stack depot's shard (history compaction
  * reads stacks); neither calls back into the program.  The type table has
  * one mutex of its own, never held together with a shard lock.
@@ -47,7 +48,7 @@ typedef struct rs_obj {
     uint16_t      hook;        /* profile hook index that created it, or
                                   UINT16_MAX (annotation)                    */
     int32_t       event_count; /* ctor/incref minus decref seen              */
-    rs_refhist_t *hist;        /* reference history, NULL if none            */
+    rs_refhist_t  hist;        /* reference history (empty if none)          */
 } rs_obj_t;
 
 /* What a newly seen object is: from the hook's profile or the annotation. */
@@ -152,8 +153,8 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
 /*
  * Removes the object at addr (its block was freed).  Returns 1 and copies
  * it to *out when there was one, else 0.  The history is handed to the
- * caller through out->hist (free it with rs_refhist_free); when out is NULL
- * it is freed here.
+ * caller through out->hist (free it with rs_refhist_free(&out->hist));
+ * when out is NULL it is freed here.
  */
 int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
 
@@ -170,8 +171,9 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o);
 
 /* A hint, no effect on the contents; takes no lock.  history 0: starts
  * loading the slot where addr's record would be; history 1 (call it a
- * while later, when that slot has arrived): starts loading the head of
- * the record's history, if the record is in its home slot. */
+ * while later, when that slot has arrived): starts loading the line where
+ * the record's next history event goes, if the record is in its home
+ * slot. */
 void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history);
 
 /* Copies the object at addr to *out; returns 1 if found, else 0.  out->hist

@@ -135,9 +135,17 @@ uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
     return open;
 }
 
-static size_t log_size(uint32_t cap)
+/* Gives *log room for cap events.  -1 on exhaustion (log unchanged). */
+static int resize(rs_refhist_t *log, uint32_t cap)
 {
-    return sizeof(rs_refhist_t) + (size_t)cap * sizeof(rs_ref_event_t);
+    if (cap > (1u << 28))
+        return -1;
+    rs_ref_event_t *ev = rs_mem_realloc(log->events, (size_t)cap * sizeof *ev);
+    if (!ev)
+        return -1;
+    log->events = ev;
+    log->cap = cap;
+    return 0;
 }
 
 /* Removes balanced pairs and unmatched decrefs from a full log.  Needs a
@@ -161,64 +169,55 @@ static void compact(rs_refhist_t *log, const rs_refhist_stacks_t *stacks)
     rs_mem_free(partner);
 }
 
-int rs_refhist_append(rs_refhist_t **logp, const rs_ref_event_t *e,
+/* Full log: compact (when allowed) or grow.  -1 on exhaustion. */
+static __attribute__((noinline)) int make_room(rs_refhist_t *log, uint32_t max_events,
+                                               const rs_refhist_stacks_t *stacks)
+{
+    if (!log->cap)
+        return resize(log, 4);
+    if (max_events && log->n >= max_events)
+        compact(log, stacks);
+    /* Grow unless compaction freed at least half: amortised O(1). */
+    if (log->n > log->cap / 2)
+        return resize(log, log->cap * 2);
+    return 0;
+}
+
+int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks)
 {
-    rs_refhist_t *log = *logp;
-    uint32_t cap = 0;
-    if (!log) {
-        cap = 4;
-    } else if (log->n == log->cap) {
-        if (max_events && log->n >= max_events)
-            compact(log, stacks);
-        /* Grow unless compaction freed at least half: amortised O(1). */
-        if (log->n > log->cap / 2)
-            cap = log->cap * 2;
-    }
-    if (cap) {
-        if (cap > (1u << 28))
-            return -1;
-        rs_refhist_t *grown = rs_mem_realloc(log, log_size(cap));
-        if (!grown)
-            return -1;
-        if (!log)
-            memset(grown, 0, sizeof *grown);
-        grown->cap = cap;
-        *logp = log = grown;
-    }
+    if (__builtin_expect(log->n == log->cap, 0) && make_room(log, max_events, stacks))
+        return -1;
     log->events[log->n++] = *e;
     return 0;
 }
 
-int rs_refhist_adopt_ctor(rs_refhist_t **logp, const rs_ref_event_t *e)
+int rs_refhist_adopt_ctor(rs_refhist_t *log, const rs_ref_event_t *e)
 {
-    rs_refhist_t *log = *logp;
-    if (!log || !log->n || log->pairs_dropped || log->decrefs_dropped ||
+    if (!log->n || log->pairs_dropped || log->decrefs_dropped ||
         (int32_t)(log->events[0].seq - e->seq) <= 0)
         return -1;
     if (log->events[0].op == RS_REF_CTOR) {
         log->events[0] = *e;
         return 0;
     }
-    if (log->n == log->cap) {
-        uint32_t cap = log->cap * 2;
-        rs_refhist_t *grown = cap > (1u << 28) ? NULL : rs_mem_realloc(log, log_size(cap));
-        if (!grown)
-            return -1;
-        grown->cap = cap;
-        *logp = log = grown;
-    }
+    if (log->n == log->cap && resize(log, log->cap * 2))
+        return -1;
     memmove(&log->events[1], &log->events[0], log->n * sizeof log->events[0]);
     log->events[0] = *e;
     log->n++;
     return 1;
 }
 
-void rs_refhist_free(rs_refhist_t *log) { rs_mem_free(log); }
+void rs_refhist_free(const rs_refhist_t *log)
+{
+    if (log)
+        rs_mem_free(log->events);
+}
 
 uint64_t rs_refhist_bytes(const rs_refhist_t *log)
 {
-    return log ? log_size(log->cap) : 0;
+    return log ? (uint64_t)log->cap * sizeof(rs_ref_event_t) : 0;
 }
 
 int64_t rs_refhist_net(const rs_refhist_t *log)

@@ -4,10 +4,15 @@
  *
  * Every ctor/incref/decref of a tracked refcounted object appends one
  * 12-byte event (op, 32-bit stack id from the stack depot, small thread
- * index, global sequence number) to that object's log.  The log is one
- * rs_mem block: a 16-byte header followed by the events, so the object
- * table stores a single pointer per object.  History is on by default
- * (the preload's switch to turn it off is its business).
+ * index, global sequence number) to that object's log.  A log is a
+ * 24-byte header (rs_refhist_t: event count, room, what compaction
+ * dropped, a pointer) that its owner keeps by value, in the object
+ * table's record, and one rs_mem block of events.  So an append reads
+ * only the record, which the object table prefetches, and writes the line
+ * where the event goes, which rs_refhist_prefetch() can ask for as soon
+ * as the record is there; the event block is never read to find its end.
+ * History is on by default (the preload's switch to turn it off is its
+ * business).
  *
  * Bounded memory: when a log holding at least max_events events is full,
  * it is compacted before growing: the balancer runs, balanced pairs and
@@ -55,12 +60,13 @@
 /* rs_ref_op_t and rs_ref_event_t live in rs_model.h (they are stored in
  * snapshots). */
 
-/* A log: header then events[cap]. */
+/* A log's header, kept by value by its owner; all zero is the empty log. */
 typedef struct rs_refhist {
-    uint32_t       n, cap;
-    uint32_t       pairs_dropped;    /* balanced pairs removed by compaction */
-    uint32_t       decrefs_dropped;  /* unmatched decrefs removed            */
-    rs_ref_event_t events[];
+    rs_ref_event_t *events;          /* events[0..n), room for cap; NULL
+                                        when cap is 0                      */
+    uint32_t        n, cap;
+    uint32_t        pairs_dropped;   /* balanced pairs removed by compaction */
+    uint32_t        decrefs_dropped; /* unmatched decrefs removed            */
 } rs_refhist_t;
 
 /* How the balancer reads stacks: fills *out for id and returns 0, or -1
@@ -78,13 +84,29 @@ typedef struct rs_refhist_stacks {
 uint32_t rs_refhist_next_seq(void);
 
 /*
- * Appends e to *log (creating it when *log is NULL), compacting it first
- * when it is full and holds at least max_events events (0 means never
- * compact).  Returns 0, or -1 when memory is exhausted: then *log is
- * unchanged and the event is lost (the caller counts it).
+ * Appends e to *log (an empty log gets room for 4 events), compacting it
+ * first when it is full and holds at least max_events events (0 means
+ * never compact).  Room doubles when compaction did not free half of it.
+ * Returns 0, or -1 when memory is exhausted: then *log is unchanged and
+ * the event is lost (the caller counts it).
+ * Hot path: one store of the event and one of n, on top of the header the
+ * caller already has in hand; growth and compaction are the slow path.
  */
-int rs_refhist_append(rs_refhist_t **log, const rs_ref_event_t *e,
+int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks);
+
+/* A hint, no effect on the log: starts loading, for writing, the line(s)
+ * where the next event of *log will go.  A stale or torn *log (read
+ * without the owner's lock) only makes the hint wrong. */
+static inline void rs_refhist_prefetch(const rs_refhist_t *log)
+{
+    rs_ref_event_t *ev = __atomic_load_n(&log->events, __ATOMIC_RELAXED);
+    uint32_t n = __atomic_load_n(&log->n, __ATOMIC_RELAXED);
+    if (ev) {
+        __builtin_prefetch(&ev[n], 1, 3);
+        __builtin_prefetch((const char *)&ev[n + 1] - 1, 1, 3);
+    }
+}
 
 /*
  * A ctor event e arriving for an object that already has a log: when the
@@ -97,12 +119,14 @@ int rs_refhist_append(rs_refhist_t **log, const rs_ref_event_t *e,
  * before the others (returns 1: one more reference).  Otherwise, or when
  * memory runs out, nothing changes and -1 is returned.
  */
-int rs_refhist_adopt_ctor(rs_refhist_t **log, const rs_ref_event_t *e);
+int rs_refhist_adopt_ctor(rs_refhist_t *log, const rs_ref_event_t *e);
 
-/* Frees a log; NULL is accepted. */
-void rs_refhist_free(rs_refhist_t *log);
+/* Frees a log's events (its owner discards the header); NULL is
+ * accepted. */
+void rs_refhist_free(const rs_refhist_t *log);
 
-/* Bytes a log occupies (0 for NULL). */
+/* Bytes of a log's event block (0 for NULL or an empty log); the header
+ * is counted with its owner. */
 uint64_t rs_refhist_bytes(const rs_refhist_t *log);
 
 /*

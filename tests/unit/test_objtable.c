@@ -62,9 +62,9 @@ static void test_record_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x1000, NULL, &e, &with_history, &o),
                      RS_OBJ_UPDATED);
     assert_int_equal(o.event_count, 1);
-    assert_int_equal(o.hist->n, 3);
-    assert_int_equal(o.hist->events[0].stack_id, 3);   /* the outer ctor's */
-    assert_int_equal(o.hist->events[2].op, RS_REF_DECREF);
+    assert_int_equal(o.hist.n, 3);
+    assert_int_equal(o.hist.events[0].stack_id, 3);   /* the outer ctor's */
+    assert_int_equal(o.hist.events[2].op, RS_REF_DECREF);
 
     /* A constructor that refs its object before returning: the ctor's
      * sequence number was taken at the call's entry, so it is put first
@@ -78,9 +78,9 @@ static void test_record_rules(void **state)
                      RS_OBJ_DUP_CTOR);
     assert_int_equal(o.flags, RS_OBJ_RC_SIGNED);
     assert_int_equal(o.event_count, 2);
-    assert_int_equal(o.hist->n, 2);
-    assert_int_equal(o.hist->events[0].op, RS_REF_CTOR);
-    assert_int_equal(o.hist->events[0].stack_id, 8);
+    assert_int_equal(o.hist.n, 2);
+    assert_int_equal(o.hist.events[0].op, RS_REF_CTOR);
+    assert_int_equal(o.hist.events[0].stack_id, 8);
     assert_int_equal(rs_objtable_remove(t, 0x4000, NULL), 1);
 
     /* An incref of an unknown object creates it, flagged late; without a
@@ -90,7 +90,7 @@ static void test_record_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x2000, &ev_info, &e, NULL, &o),
                      RS_OBJ_CREATED);
     assert_int_equal(o.flags, RS_OBJ_SEEN_LATE | RS_OBJ_RC_FROM_EVENTS);
-    assert_null(o.hist);
+    assert_null(o.hist.events);
     /* No info: an unknown incref is not tracked. */
     assert_int_equal(rs_objtable_record(t, 0x3000, NULL, &e, NULL, &o), RS_OBJ_UNTRACKED);
     /* Bad arguments. */
@@ -103,9 +103,9 @@ static void test_record_rules(void **state)
 
     /* Remove hands the history over. */
     assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 1);
-    assert_non_null(o.hist);
-    assert_int_equal(o.hist->n, 3);
-    rs_refhist_free(o.hist);
+    assert_non_null(o.hist.events);
+    assert_int_equal(o.hist.n, 3);
+    rs_refhist_free(&o.hist);
     assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 0);
     assert_int_equal(rs_objtable_lookup(t, 0x1000, &o), 0);
     assert_int_equal(rs_objtable_lookup(t, 0x2000, &o), 1);
@@ -134,16 +134,16 @@ static void test_ctor_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
                      RS_OBJ_DUP_CTOR);
     assert_int_equal(o.event_count, 1);
-    assert_int_equal(o.hist->n, 1);
-    assert_int_equal(o.hist->events[0].stack_id, 11);
+    assert_int_equal(o.hist.n, 1);
+    assert_int_equal(o.hist.events[0].stack_id, 11);
     e = ev(RS_REF_INCREF, 12);
     rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
     e = ev(RS_REF_CTOR, 13);      /* not right after the ctor: no rewrite */
     assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
                      RS_OBJ_DUP_CTOR);
-    assert_int_equal(o.hist->n, 2);
-    assert_int_equal(o.hist->events[0].stack_id, 11);
-    assert_int_equal(o.hist->events[1].stack_id, 12);
+    assert_int_equal(o.hist.n, 2);
+    assert_int_equal(o.hist.events[0].stack_id, 11);
+    assert_int_equal(o.hist.events[1].stack_id, 12);
     for (uint32_t k = 0; k < 2; k++) {
         e = ev(RS_REF_DECREF, 14);
         rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o);
@@ -153,9 +153,9 @@ static void test_ctor_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x1000, &events, &e, &with_history, &o),
                      RS_OBJ_UPDATED);
     assert_int_equal(o.event_count, 1);
-    assert_int_equal(o.hist->n, 5);
-    assert_int_equal(o.hist->events[4].op, RS_REF_CTOR);
-    assert_int_equal(o.hist->events[4].stack_id, 15);
+    assert_int_equal(o.hist.n, 5);
+    assert_int_equal(o.hist.events[4].op, RS_REF_CTOR);
+    assert_int_equal(o.hist.events[4].stack_id, 15);
     /* Counter field: released, then a ctor: still a duplicate. */
     e = ev(RS_REF_CTOR, 20);
     rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o);
@@ -166,7 +166,7 @@ static void test_ctor_rules(void **state)
     assert_int_equal(rs_objtable_record(t, 0x2000, &field, &e, &with_history, &o),
                      RS_OBJ_DUP_CTOR);
     assert_int_equal(o.event_count, 0);
-    assert_int_equal(o.hist->events[0].stack_id, 20);
+    assert_int_equal(o.hist.events[0].stack_id, 20);
     rs_objtable_destroy(t);
 }
 
@@ -201,7 +201,7 @@ static void test_hold_rules(void **state)
     assert_int_equal(rs_objtable_declare(t, 0x1000, &info), 0);   /* kept */
     assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 1);
     assert_true(o.flags & RS_OBJ_HELD);
-    rs_refhist_free(o.hist);
+    rs_refhist_free(&o.hist);
     /* Real underflow: the held decref is ended by the next event. */
     e = ev(RS_REF_CTOR, 3);
     rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
@@ -272,7 +272,7 @@ static void test_declare(void **state)
     assert_int_equal(o.rc_offset, 16);
     assert_int_equal(o.rc_width, 2);
     assert_int_equal(o.event_count, 1);          /* kept */
-    assert_int_equal(o.hist->n, 1);              /* kept */
+    assert_int_equal(o.hist.n, 1);              /* kept */
     assert_int_equal(o.flags, RS_OBJ_SEEN_LATE);
     assert_int_equal(rs_objtable_declare(t, 0, &a), -1);
     assert_int_equal(rs_objtable_declare(t, 0x6000, NULL), -1);
@@ -301,14 +301,14 @@ static void test_insert_moves_record(void **state)
     assert_int_equal(moved.rc_width, 4);
     assert_int_equal(moved.flags, RS_OBJ_RC_SIGNED);
     assert_int_equal(moved.event_count, 2);
-    assert_ptr_equal(moved.hist, o.hist);
-    assert_int_equal(moved.hist->n, 2);
+    assert_ptr_equal(moved.hist.events, o.hist.events);
+    assert_int_equal(moved.hist.n, 2);
     /* A decref at the new address is an update, not an untracked object. */
     e = ev(RS_REF_DECREF, 3);
     assert_int_equal(rs_objtable_record(t, 0x9000, NULL, &e, &with_history, &moved),
                      RS_OBJ_UPDATED);
     assert_int_equal(moved.event_count, 1);
-    assert_int_equal(moved.hist->n, 3);
+    assert_int_equal(moved.hist.n, 3);
     /* A stale record at the target is replaced (its history freed). */
     e = ev(RS_REF_CTOR, 4);
     rs_objtable_record(t, 0xA000, &info, &e, &with_history, NULL);
@@ -318,7 +318,7 @@ static void test_insert_moves_record(void **state)
     assert_int_equal(rs_objtable_count(t), 1);
     assert_int_equal(rs_objtable_lookup(t, 0xA000, &moved), 1);
     assert_int_equal(moved.event_count, 1);
-    assert_int_equal(moved.hist->n, 3);
+    assert_int_equal(moved.hist.n, 3);
     o.addr = 0;
     assert_int_equal(rs_objtable_insert(t, &o), -1);
     assert_int_equal(rs_objtable_insert(NULL, &o), -1);
@@ -442,8 +442,8 @@ static void test_threads(void **state)
         rs_obj_t o;
         assert_int_equal(rs_objtable_lookup(t, 0x100 + s * 16, &o), 1);
         assert_int_equal(o.event_count, 1);
-        assert_int_equal(rs_refhist_net(o.hist), 1);
-        assert_int_equal(o.hist->n, 1 + 2 * 4 * 2000);
+        assert_int_equal(rs_refhist_net(&o.hist), 1);
+        assert_int_equal(o.hist.n, 1 + 2 * 4 * 2000);
     }
     rs_objtable_destroy(t);
 }
@@ -480,7 +480,7 @@ static void test_out_of_memory(void **state)
     assert_int_equal(rs_objtable_record(t, 0x100, &info, &e, &with_history, &o),
                      RS_OBJ_ERROR);
     assert_int_equal(o.event_count, 2);
-    assert_null(o.hist);
+    assert_null(o.hist.events);
     assert_null(rs_objtable_create());
     assert_null(rs_typetable_create());
     fail_alloc = 0;

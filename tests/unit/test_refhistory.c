@@ -316,9 +316,11 @@ static void test_differential_random(void **state)
 
 static void test_append_and_grow(void **state)
 {
-    rs_refhist_t *log = NULL;
+    rs_refhist_t log = { 0 };
     assert_int_equal(rs_refhist_bytes(NULL), 0);
+    assert_int_equal(rs_refhist_bytes(&log), 0);
     assert_int_equal(rs_refhist_net(NULL), 0);
+    rs_refhist_prefetch(&log);                /* a hint: nothing to load */
     assert_int_equal(sizeof(rs_ref_event_t), 12);
     rs_ref_event_t e = ev(RS_REF_CTOR, 0, 0);
     assert_int_equal(rs_refhist_append(&log, &e, 0, NULL), 0);
@@ -326,13 +328,14 @@ static void test_append_and_grow(void **state)
         e = ev(RS_REF_INCREF, 0, 0);
         assert_int_equal(rs_refhist_append(&log, &e, 0, NULL), 0);
     }
-    assert_int_equal(log->n, 100);
-    assert_true(log->cap >= 100);
-    assert_int_equal(rs_refhist_net(log), 100);
-    assert_int_equal(rs_refhist_bytes(log), 16 + 12 * (uint64_t)log->cap);
-    for (uint32_t i = 1; i < log->n; i++)
-        assert_true(log->events[i].seq > log->events[i - 1].seq);
-    rs_refhist_free(log);
+    rs_refhist_prefetch(&log);                /* a hint: no effect */
+    assert_int_equal(log.n, 100);
+    assert_true(log.cap >= 100);
+    assert_int_equal(rs_refhist_net(&log), 100);
+    assert_int_equal(rs_refhist_bytes(&log), 12 * (uint64_t)log.cap);
+    for (uint32_t i = 1; i < log.n; i++)
+        assert_true(log.events[i].seq > log.events[i - 1].seq);
+    rs_refhist_free(&log);
     rs_refhist_free(NULL);
 }
 
@@ -344,7 +347,7 @@ static void test_compaction(void **state)
     uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
     uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
     uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, 0ull);
-    rs_refhist_t *log = NULL;
+    rs_refhist_t log = { 0 };
     rs_ref_event_t e = ev(RS_REF_DECREF, s_ref, 0);   /* unmatched */
     assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
     e = ev(RS_REF_CTOR, s_new, 0);
@@ -360,23 +363,23 @@ static void test_compaction(void **state)
         assert_int_equal(rs_refhist_append(&log, &e, 16, &st), 0);
     }
     /* Bounded: 16 events plus 11 outstanding references, at most doubled. */
-    assert_true(log->cap <= 64);
-    assert_true(log->pairs_dropped >= 900);
-    assert_int_equal(log->decrefs_dropped, 1);
+    assert_true(log.cap <= 64);
+    assert_true(log.pairs_dropped >= 900);
+    assert_int_equal(log.decrefs_dropped, 1);
     /* ctor + 10 wrong - the unmatched decref at the start */
-    assert_int_equal(rs_refhist_net(log), 10);
+    assert_int_equal(rs_refhist_net(&log), 10);
     int32_t partner[64];
-    assert_int_equal(rs_refhist_balance(log->events, log->n, &st, partner), 11);
+    assert_int_equal(rs_refhist_balance(log.events, log.n, &st, partner), 11);
     uint32_t wrong = 0, ctor = 0;
-    for (uint32_t i = 0; i < log->n; i++) {
+    for (uint32_t i = 0; i < log.n; i++) {
         if (partner[i] >= 0)
             continue;
-        wrong += log->events[i].stack_id == s_wrong;
-        ctor += log->events[i].op == RS_REF_CTOR;
+        wrong += log.events[i].stack_id == s_wrong;
+        ctor += log.events[i].op == RS_REF_CTOR;
     }
     assert_int_equal(wrong, 10);
     assert_int_equal(ctor, 1);
-    rs_refhist_free(log);
+    rs_refhist_free(&log);
 }
 
 static int fail_alloc;
@@ -389,22 +392,23 @@ static void test_out_of_memory(void **state)
 {
     rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free };
     rs_mem_set_backend(&b);
-    rs_refhist_t *log = NULL;
+    rs_refhist_t log = { 0 };
     rs_ref_event_t e = ev(RS_REF_INCREF, 0, 0);
     fail_alloc = 1;
     assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), -1);
-    assert_null(log);
+    assert_null(log.events);
     fail_alloc = 0;
     for (int i = 0; i < 4; i++)
         assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), 0);
-    rs_refhist_t *before = log;
+    rs_ref_event_t *before = log.events;
     fail_alloc = 1;   /* compaction scratch and growth both fail */
     assert_int_equal(rs_refhist_append(&log, &e, 4, NULL), -1);
-    assert_ptr_equal(log, before);
-    assert_int_equal(log->n, 4);
+    assert_ptr_equal(log.events, before);
+    assert_int_equal(log.cap, 4);
+    assert_int_equal(log.n, 4);
     fail_alloc = 0;
     rs_mem_set_backend(NULL);
-    rs_refhist_free(log);
+    rs_refhist_free(&log);
 }
 
 /* A constructor that refs and unrefs its object before returning, and one
@@ -414,18 +418,18 @@ static void test_adopt_ctor(void **state)
 {
     rs_ref_event_t outer = ev(RS_REF_CTOR, 1, 0);       /* seq taken at entry */
     rs_ref_event_t inc = ev(RS_REF_INCREF, 2, 0), dec = ev(RS_REF_DECREF, 2, 0);
-    rs_refhist_t *log = NULL;
+    rs_refhist_t log = { 0 };
     assert_int_equal(rs_refhist_append(&log, &inc, 0, NULL), 0);
     assert_int_equal(rs_refhist_append(&log, &dec, 0, NULL), 0);
     assert_int_equal(rs_refhist_append(&log, &inc, 0, NULL), 0);
     assert_int_equal(rs_refhist_append(&log, &dec, 0, NULL), 0);   /* log full */
     assert_int_equal(rs_refhist_adopt_ctor(&log, &outer), 1);
-    assert_int_equal(log->n, 5);
-    assert_int_equal(log->events[0].op, RS_REF_CTOR);
-    assert_int_equal(log->events[0].stack_id, 1);
-    assert_int_equal(log->events[1].op, RS_REF_INCREF);
-    assert_int_equal(log->events[4].op, RS_REF_DECREF);
-    assert_int_equal(rs_refhist_net(log), 1);
+    assert_int_equal(log.n, 5);
+    assert_int_equal(log.events[0].op, RS_REF_CTOR);
+    assert_int_equal(log.events[0].stack_id, 1);
+    assert_int_equal(log.events[1].op, RS_REF_INCREF);
+    assert_int_equal(log.events[4].op, RS_REF_DECREF);
+    assert_int_equal(rs_refhist_net(&log), 1);
     /* The same ctor again (a second, outer call started earlier still)
      * replaces it; one started later does not apply. */
     rs_ref_event_t later = ev(RS_REF_CTOR, 3, 0);
@@ -434,22 +438,22 @@ static void test_adopt_ctor(void **state)
     earlier.seq -= 1;
     earlier.stack_id = 4;
     assert_int_equal(rs_refhist_adopt_ctor(&log, &earlier), 0);
-    assert_int_equal(log->n, 5);
-    assert_int_equal(log->events[0].stack_id, 4);
-    rs_refhist_free(log);
+    assert_int_equal(log.n, 5);
+    assert_int_equal(log.events[0].stack_id, 4);
+    rs_refhist_free(&log);
 
     /* Events from before the call: a ctor of an object already in use. */
-    log = NULL;
+    log = (rs_refhist_t){ 0 };
     rs_ref_event_t before = ev(RS_REF_INCREF, 2, 0);
     rs_ref_event_t ctor = ev(RS_REF_CTOR, 1, 0);
     assert_int_equal(rs_refhist_append(&log, &before, 0, NULL), 0);
     assert_int_equal(rs_refhist_adopt_ctor(&log, &ctor), -1);
-    assert_int_equal(log->n, 1);
-    rs_refhist_free(log);
+    assert_int_equal(log.n, 1);
+    rs_refhist_free(&log);
     /* No log: nothing to adopt into. */
-    log = NULL;
+    log = (rs_refhist_t){ 0 };
     assert_int_equal(rs_refhist_adopt_ctor(&log, &ctor), -1);
-    assert_null(log);
+    assert_null(log.events);
 }
 
 int main(void)
