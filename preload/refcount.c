@@ -489,7 +489,8 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
     if (!rs_objects || !c->obj)
         return RS_OBJ_UNTRACKED;
     rs_ref_event_t ev = {
-        .stack_id = c->stack_id, .seq = c->seq ? c->seq : rs_refhist_next_seq(),
+        .stack_id = c->stack_id, .seq = c->seq ? c->seq
+                : c->op == RS_REF_CTOR ? rs_refhist_ctor_seq() : rs_refhist_event_seq(),
         .thread = (uint16_t)rs_alloc_thread_tid(), .op = c->op,
     };
     int hold = c->may_follow && c->op == RS_REF_DECREF && c->counted && c->before == 0;

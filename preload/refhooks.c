@@ -222,7 +222,7 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
         /* A ctor's event takes its sequence number now, at the call's
          * entry: refs taken inside the constructor, a nested hooked
          * constructor's event, come after it (rs_refhist_adopt_ctor). */
-        uint32_t high = h->kind == RS_HOOK_CTOR ? rs_refhist_next_seq() : (uint32_t)before;
+        uint32_t high = h->kind == RS_HOOK_CTOR ? rs_refhist_ctor_seq() : (uint32_t)before;
         cookie[0] = obj;
         cookie[1] = stack | (uint64_t)high << 32;
         rs_got_hook_set_caller_stack(stack);   /* for stacks taken inside */

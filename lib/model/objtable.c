@@ -38,10 +38,22 @@ typedef union shard_line {
 } shard_line_t;
 _Static_assert(sizeof(shard_t) <= 64, "a shard fits a line");
 
+/* A copy of a shard's slots and cap for rs_objtable_prefetch(), which
+ * reads them without the lock: kept apart from the shard's line, which
+ * every event writes (lock, n), so that a prefetch does not pull that
+ * line away from the thread holding it (measured on bench_refs with 2
+ * threads: the prefetch's read of the shard line was 20% of the time).
+ * Written only when a shard grows. */
+typedef struct shard_geometry {
+    rs_obj_t *slots;
+    uint32_t  cap;
+} shard_geometry_t;
+
 /* Allocated with 63 spare bytes and aligned by hand (rs_mem has no
  * aligned allocation), as the block table does. */
 struct rs_objtable {
     shard_line_t     shards[RS_OBJTABLE_SHARDS];
+    shard_geometry_t geometry[RS_OBJTABLE_SHARDS];
     _Atomic uint64_t count;
     void            *raw;      /* what rs_mem returned */
 };
@@ -109,9 +121,11 @@ static rs_obj_t *place(shard_t *s, const rs_obj_t *o)
     return &s->slots[i];
 }
 
-/* Makes room for one more entry (load <= 1/2).  -1 on exhaustion. */
-static int reserve(shard_t *s)
+/* Makes room for one more entry in s, a shard of t (load <= 1/2).  -1 on
+ * exhaustion. */
+static int reserve(rs_objtable_t *t, shard_t *s)
 {
+    shard_geometry_t *g = &t->geometry[(shard_line_t *)s - t->shards];
     if ((s->n + 1) * 2 <= s->cap)
         return 0;
     uint32_t cap = s->cap ? s->cap * 2 : 16;
@@ -120,8 +134,10 @@ static int reserve(shard_t *s)
         return -1;
     rs_obj_t *old = s->slots;
     uint32_t old_cap = s->cap;
-    __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED);   /* for prefetch */
-    __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
+    s->slots = slots;
+    s->cap = cap;
+    __atomic_store_n(&g->slots, slots, __ATOMIC_RELAXED);   /* for prefetch */
+    __atomic_store_n(&g->cap, cap, __ATOMIC_RELAXED);
     s->n = 0;
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i].addr)
@@ -200,7 +216,7 @@ static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
         *result = RS_OBJ_UNTRACKED;
         return NULL;
     }
-    if (reserve(s)) {
+    if (reserve(t, s)) {
         *result = RS_OBJ_ERROR;
         return NULL;
     }
@@ -247,9 +263,9 @@ void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
 {
     if (!t)
         return;
-    shard_t *s = shard_of(t, addr);
-    rs_obj_t *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
-    uint32_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    const shard_geometry_t *g = &t->geometry[hash_addr(addr) >> (64 - SHARD_BITS)];
+    rs_obj_t *slots = __atomic_load_n(&g->slots, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&g->cap, __ATOMIC_RELAXED);
     if (!slots || !cap)
         return;
     /* Read without the lock: a stale slots/cap pair or a slot being
@@ -281,7 +297,7 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
         fresh.hist = o->hist;
         *o = fresh;
         rc = 0;
-    } else if (reserve(s)) {
+    } else if (reserve(t, s)) {
         rc = -1;
     } else {
         rs_obj_t o = make_obj(addr, info, 1);
@@ -330,7 +346,7 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
         stale = s->slots[i].hist;
         s->slots[i] = *o;
         rc = 0;
-    } else if (reserve(s)) {
+    } else if (reserve(t, s)) {
         rc = -1;
     } else {
         place(s, o);

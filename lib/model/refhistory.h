@@ -4,8 +4,8 @@
  *
  * Every ctor/incref/decref of a tracked refcounted object appends one
  * 12-byte event (op, 32-bit stack id from the stack depot, small thread
- * index, global sequence number) to that object's log.  A log is a
- * 24-byte header (rs_refhist_t: event count, room, what compaction
+ * index, sequence number: see rs_refhist_ctor_seq) to that object's
+ * log.  A log is a 24-byte header (rs_refhist_t: event count, room, what compaction
  * dropped, a pointer) that its owner keeps by value, in the object
  * table's record, and one rs_mem block of events.  So an append reads
  * only the record, which the object table prefetches, and writes the line
@@ -48,7 +48,7 @@
  * ctor (same depth) wins: borrow_wrong's incref is the unbalanced one.
  *
  * Locking: a log has no lock of its own; the object table's shard lock
- * protects it.  rs_refhist_next_seq() is lock-free.
+ * protects it.  The sequence numbers are lock-free.
  */
 #ifndef RS_REFHISTORY_H
 #define RS_REFHISTORY_H
@@ -80,8 +80,17 @@ typedef struct rs_refhist_stacks {
 
 #define RS_REFHIST_DEFAULT_MAX 1024
 
-/* The next global sequence number (starts at 1, wraps after 2^32). */
-uint32_t rs_refhist_next_seq(void);
+/* Sequence numbers order a constructor's entry against the other events
+ * of its object (rs_refhist_adopt_ctor): a constructor's entry takes a
+ * fresh odd number, larger than every number handed out before it; any
+ * other event takes the current even one, which is larger than the odd
+ * numbers of the entries before it and smaller than those after.  So an
+ * event that happens after a constructor's entry (on any thread: it saw
+ * the object) has a larger number, one before it a smaller number; events
+ * between two entries share a number.  Both wrap after 2^32 (2^31
+ * constructor entries); comparisons are modulo 2^32. */
+uint32_t rs_refhist_ctor_seq(void);
+uint32_t rs_refhist_event_seq(void);
 
 /*
  * Appends e to *log (an empty log gets room for 4 events), compacting it

@@ -186,7 +186,7 @@ typedef enum rs_ref_op {
 /* One reference event: 12 bytes. */
 typedef struct rs_ref_event {
     uint32_t stack_id;   /* stack depot id, 0 = unknown                    */
-    uint32_t seq;        /* global sequence number (rs_refhist_next_seq)   */
+    uint32_t seq;        /* order against ctor entries (refhistory.h)      */
     uint16_t thread;     /* small thread index assigned by the preload     */
     uint8_t  op;         /* rs_ref_op_t                                    */
     uint8_t  reserved;

@@ -24,7 +24,7 @@ static const rs_objtable_opts_t with_history = { 1, 0, NULL, 0, NULL };
 
 static rs_ref_event_t ev(rs_ref_op_t op, uint32_t stack)
 {
-    rs_ref_event_t e = { stack, rs_refhist_next_seq(), 0, (uint8_t)op, 0 };
+    rs_ref_event_t e = { stack, rs_refhist_ctor_seq(), 0, (uint8_t)op, 0 };
     return e;
 }
 

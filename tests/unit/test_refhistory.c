@@ -50,9 +50,11 @@ static uint32_t add_stack(fake_depot_t *d, ...)
     return i + 1;
 }
 
+/* An event with a fresh sequence number of its own (a constructor
+ * entry's, so that the tests' events are strictly ordered). */
 static rs_ref_event_t ev(rs_ref_op_t op, uint32_t stack, uint16_t thread)
 {
-    rs_ref_event_t e = { stack, rs_refhist_next_seq(), thread, (uint8_t)op, 0 };
+    rs_ref_event_t e = { stack, rs_refhist_ctor_seq(), thread, (uint8_t)op, 0 };
     return e;
 }
 
@@ -456,9 +458,31 @@ static void test_adopt_ctor(void **state)
     assert_null(log.events);
 }
 
+/* Constructor entries take fresh odd numbers; other events the current
+ * even one: larger than the entries before them, smaller than those
+ * after, shared between two entries. */
+static void test_sequence_numbers(void **state)
+{
+    (void)state;
+    uint32_t before = rs_refhist_event_seq();
+    uint32_t c1 = rs_refhist_ctor_seq();
+    uint32_t e1 = rs_refhist_event_seq(), e2 = rs_refhist_event_seq();
+    uint32_t c2 = rs_refhist_ctor_seq();
+    uint32_t e3 = rs_refhist_event_seq();
+    assert_int_equal(c1 & 1, 1);
+    assert_int_equal(c2 & 1, 1);
+    assert_int_equal(e1 & 1, 0);
+    assert_true((int32_t)(before - c1) < 0);
+    assert_true((int32_t)(c1 - e1) < 0);
+    assert_int_equal(e1, e2);
+    assert_true((int32_t)(e2 - c2) < 0);
+    assert_true((int32_t)(c2 - e3) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sequence_numbers),
         cmocka_unit_test(test_common_suffix),
         cmocka_unit_test(test_borrow_wrong),
         cmocka_unit_test(test_loop_with_one_leak),
