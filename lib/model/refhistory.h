@@ -78,7 +78,7 @@ typedef struct rs_refhist_stacks {
     void *ctx;
 } rs_refhist_stacks_t;
 
-#define RS_REFHIST_DEFAULT_MAX 1024
+#define RS_REFHIST_DEFAULT_MAX 64   /* REFSCOPE_HISTORY's default */
 
 /* Sequence numbers order a constructor's entry against the other events
  * of its object (rs_refhist_adopt_ctor): a constructor's entry takes a

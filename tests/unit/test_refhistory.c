@@ -384,6 +384,60 @@ static void test_compaction(void **state)
     rs_refhist_free(&log);
 }
 
+/* The seqs of the increfs (ctors included) a log leaves unpaired, in log
+ * order, into out; returns how many. */
+static uint32_t unpaired_seqs(const rs_refhist_t *log, const rs_refhist_stacks_t *st,
+                              uint32_t *out)
+{
+    static int32_t partner[4096];
+    assert_true(log->n <= 4096);
+    rs_refhist_balance(log->events, log->n, st, partner);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < log->n; i++)
+        if (log->events[i].op != RS_REF_DECREF && partner[i] < 0)
+            out[k++] = log->events[i].seq;
+    return k;
+}
+
+/* Compaction changes nothing of the verdict: a log compacted whenever it
+ * holds 4, 8 or 64 events leaves exactly the increfs unreleased that the
+ * whole log balanced at once leaves (random events on random stacks and
+ * threads), so REFSCOPE_HISTORY trades memory only. */
+static void test_compaction_keeps_verdict(void **state)
+{
+    srand(11);
+    static const uint32_t limits[] = { 4, 8, 64 };
+    for (int iter = 0; iter < 200; iter++) {
+        fake_depot_t dep = { .n = 0 };
+        for (int k = 0; k < 10; k++) {
+            uint32_t i = dep.n++, depth = 1 + (uint32_t)rand() % 5;
+            for (uint32_t f = 0; f < depth; f++)
+                dep.frames[i][f] = 1 + (uint64_t)(rand() % (f + 2)) + 10 * (depth - f);
+            dep.n_frames[i] = depth;
+        }
+        rs_refhist_stacks_t st = { fake_get, &dep };
+        rs_refhist_t whole = { 0 }, compacted[3] = { { 0 } };
+        uint32_t n = 1 + (uint32_t)rand() % 400;
+        for (uint32_t i = 0; i < n; i++) {
+            /* More refs than unrefs at first, then more unrefs. */
+            int unref = rand() % 100 < (i < n / 2 ? 40 : 60);
+            rs_ref_event_t e = ev(unref ? RS_REF_DECREF : RS_REF_INCREF,
+                                  (uint32_t)rand() % 12, (uint16_t)(rand() % 3));
+            assert_int_equal(rs_refhist_append(&whole, &e, 0, &st), 0);
+            for (int c = 0; c < 3; c++)
+                assert_int_equal(rs_refhist_append(&compacted[c], &e, limits[c], &st), 0);
+        }
+        static uint32_t want[4096], got[4096];
+        uint32_t n_want = unpaired_seqs(&whole, &st, want);
+        for (int c = 0; c < 3; c++) {
+            assert_int_equal(unpaired_seqs(&compacted[c], &st, got), n_want);
+            assert_memory_equal(got, want, n_want * sizeof want[0]);
+            rs_refhist_free(&compacted[c]);
+        }
+        rs_refhist_free(&whole);
+    }
+}
+
 static int fail_alloc;
 static void *fake_alloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
 static void *fake_calloc(size_t n, size_t s) { return fail_alloc ? NULL : calloc(n, s); }
@@ -492,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_differential_random),
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_compaction_keeps_verdict),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_adopt_ctor),
     };
