@@ -1,6 +1,7 @@
 /*
- * exit_hooks.c - the ends of a process that bypass exit(): _exit() and
- * _Exit(), and which processes may analyse themselves at their end at all.
+ * exit_hooks.c - the ends of a process that bypass exit(): _exit(),
+ * _Exit() and quick_exit(), and which processes may analyse themselves at
+ * their end at all.
  *
  * _exit() and _Exit() (Debian's dash leaves with _exit, so do forked
  * workers and programs' own fatal-signal handlers) reach
@@ -14,6 +15,14 @@
  * refscope's destructor -> libc's internal _exit never reaches the hook,
  * and a program's atexit handler or destructor calling _exit() after the
  * analysis finds it taken (rs_analysis_at_exit()).
+ *
+ * quick_exit() runs the program's at_quick_exit handlers and then libc's
+ * internal _exit, which no hook sees.  Its entry stub (main_hook.c) notes
+ * the status and registers like exit()'s, and the analysis runs in an
+ * at_quick_exit handler of refscope's, registered at start-up, before the
+ * program's own: handlers run in reverse order, so it runs after them
+ * (what they free is not reported), in the final mode, since a signal
+ * handler may call quick_exit().
  *
  * Which processes analyse at their end (rs_exit_process_is_ours()):
  *  - not a child that shares the parent's memory: vfork(), or a clone
@@ -37,6 +46,7 @@
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -70,9 +80,20 @@ void rs_exit_hooks_atfork_child(void)
 
 /* ---- _exit and _Exit ------------------------------------------------------ */
 
+static exit_fn_t real_quick_exit;
+
+/* refscope's at_quick_exit handler: the last one to run. */
+static void analyse_at_quick_exit(void)
+{
+    if (same_process())
+        rs_analysis_at_exit(1);
+}
+
 void rs_exit_hooks_init(void)
 {
     real_exit_ = (exit_fn_t)dlsym(RTLD_NEXT, "_exit");
+    real_quick_exit = (exit_fn_t)dlsym(RTLD_NEXT, "quick_exit");
+    at_quick_exit(analyse_at_quick_exit);
     real_execve = (execve_fn_t)dlsym(RTLD_NEXT, "execve");
     real_execvpe = (execve_fn_t)dlsym(RTLD_NEXT, "execvpe");
     real_fexecve = (fexecve_fn_t)dlsym(RTLD_NEXT, "fexecve");
@@ -92,6 +113,19 @@ __attribute__((noreturn, used)) void rs_quick_exit_hook(int status)
         rs_main_note_exit(status);
         rs_analysis_at_exit(1);
     }
+    rs_exit_now(status);
+}
+
+/* The C half of quick_exit() (entry stub in main_hook.c): notes the status
+ * and registers for the analysis that refscope's handler runs. */
+__attribute__((noreturn, used)) void rs_quick_exit_entry(int status)
+{
+    if (same_process())
+        rs_main_note_exit(status);
+    if (!real_quick_exit)
+        real_quick_exit = (exit_fn_t)dlsym(RTLD_NEXT, "quick_exit");
+    if (real_quick_exit)
+        real_quick_exit(status);
     rs_exit_now(status);
 }
 

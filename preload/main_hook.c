@@ -114,7 +114,7 @@ __attribute__((noreturn, used)) void rs_exit_hook(int status)
  * hook with the status still in %edi.  Initial-exec TLS in a shared
  * object: the GOT holds each variable's offset from %fs; %rax and %r11
  * are free at a function's entry (exit() is not variadic).  Used for
- * exit() here and for _exit() and _Exit() (exit_hooks.c). */
+ * exit() here and for _exit(), _Exit() and quick_exit() (exit_hooks.c). */
 #define RS_EXIT_STUB(name, hook)                                        \
     __asm__(".text\n"                                                  \
             ".globl " #name "\n"                                       \
@@ -134,6 +134,7 @@ __attribute__((noreturn, used)) void rs_exit_hook(int status)
 RS_EXIT_STUB(exit, rs_exit_hook);
 RS_EXIT_STUB(_exit, rs_quick_exit_hook);
 RS_EXIT_STUB(_Exit, rs_quick_exit_hook);
+RS_EXIT_STUB(quick_exit, rs_quick_exit_entry);
 #else
 #define RS_EXIT_STUB(name, hook)                                        \
     RS_EXPORT __attribute__((noreturn)) void name(int status)           \
@@ -144,6 +145,7 @@ RS_EXIT_STUB(_Exit, rs_quick_exit_hook);
 RS_EXIT_STUB(exit, rs_exit_hook)
 RS_EXIT_STUB(_exit, rs_quick_exit_hook)
 RS_EXIT_STUB(_Exit, rs_quick_exit_hook)
+RS_EXIT_STUB(quick_exit, rs_quick_exit_entry)
 #endif
 
 void rs_main_self_context(rs_self_context_t *ctx)

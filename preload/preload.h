@@ -234,7 +234,7 @@ int rs_main_exit_status(int32_t *status);
  * call it in a vfork child. */
 void rs_main_note_exit(int status);
 
-/* ---- exit_hooks.c: _exit, _Exit, failed exec --------------------------- */
+/* ---- exit_hooks.c: _exit, _Exit, quick_exit, failed exec --------------- */
 
 /* Resolves the real _exit and exec functions (call at start-up). */
 void rs_exit_hooks_init(void);
@@ -247,6 +247,8 @@ int rs_exit_process_is_ours(void);
 __attribute__((noreturn)) void rs_exit_now(int status);
 /* The C half of _exit() and _Exit() (entry stub in main_hook.c). */
 __attribute__((noreturn)) void rs_quick_exit_hook(int status);
+/* The C half of quick_exit() (entry stub in main_hook.c). */
+__attribute__((noreturn)) void rs_quick_exit_entry(int status);
 
 /* ---- alt_stack.c: an alternate signal stack per thread ----------------- */
 
