@@ -85,7 +85,7 @@ static exit_fn_t real_quick_exit;
 /* refscope's at_quick_exit handler: the last one to run. */
 static void analyse_at_quick_exit(void)
 {
-    if (same_process())
+    if (rs_exit_process_is_ours())
         rs_analysis_at_exit(1);
 }
 
@@ -116,17 +116,22 @@ __attribute__((noreturn, used)) void rs_quick_exit_hook(int status)
     rs_exit_now(status);
 }
 
-/* The C half of quick_exit() (entry stub in main_hook.c): notes the status
- * and registers for the analysis that refscope's handler runs. */
+__attribute__((noreturn)) void rs_exit_noted(int status, const char *name, void **real)
+{
+    if (rs_exit_process_is_ours())   /* not a vfork child: shared memory */
+        rs_main_note_exit(status);
+    if (!*real)
+        *real = dlsym(RTLD_NEXT, name);
+    if (*real)
+        ((exit_fn_t)*real)(status);
+    rs_exit_now(status);
+}
+
+/* The C half of quick_exit() (entry stub in main_hook.c): the status and
+ * registers are noted for the analysis that refscope's handler runs. */
 __attribute__((noreturn, used)) void rs_quick_exit_entry(int status)
 {
-    if (same_process())
-        rs_main_note_exit(status);
-    if (!real_quick_exit)
-        real_quick_exit = (exit_fn_t)dlsym(RTLD_NEXT, "quick_exit");
-    if (real_quick_exit)
-        real_quick_exit(status);
-    rs_exit_now(status);
+    rs_exit_noted(status, "quick_exit", (void **)&real_quick_exit);
 }
 
 /* ---- the exec family: noticing a failed exec ------------------------------- */

@@ -99,13 +99,7 @@ void rs_main_note_exit(int status)
 /* The C half of exit(): the stub has saved the registers. */
 __attribute__((noreturn, used)) void rs_exit_hook(int status)
 {
-    if (rs_exit_process_is_ours())   /* not a vfork child: shared memory */
-        rs_main_note_exit(status);
-    if (!real_exit)
-        real_exit = (exit_fn_t)dlsym(RTLD_NEXT, "exit");
-    if (real_exit)
-        real_exit(status);
-    rs_exit_now(status);
+    rs_exit_noted(status, "exit", (void **)&real_exit);
 }
 
 #if defined(__x86_64__)

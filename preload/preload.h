@@ -249,6 +249,10 @@ __attribute__((noreturn)) void rs_exit_now(int status);
 __attribute__((noreturn)) void rs_quick_exit_hook(int status);
 /* The C half of quick_exit() (entry stub in main_hook.c). */
 __attribute__((noreturn)) void rs_quick_exit_entry(int status);
+/* Notes status and the registers the entry stub saved (when this process
+ * may analyse itself), then calls the real exit function name, *real
+ * caching it. */
+__attribute__((noreturn)) void rs_exit_noted(int status, const char *name, void **real);
 
 /* ---- alt_stack.c: an alternate signal stack per thread ----------------- */
 
