@@ -11,8 +11,8 @@
  * loads), the real malloc, then record_alloc(): the stack walk from the
  * program's call site (RS_CALLER_SITE, call_site.h; fastunwind.c, the
  * dominant cost), a lock-free depot lookup, one shard lock + 16-byte
- * store in the block table.  free: the same tests, one shard lock + remove, the
- * real free.  No global lock anywhere.
+ * store in the block table.  free: the same tests, one shard lock +
+ * remove, the real free.  No global lock anywhere.
  *
  * Rules kept (DESIGN.md "Rules of the preload layer"):
  *  - The guard is checked first; guarded, uninitialised or disabled calls
@@ -106,7 +106,7 @@ static __attribute__((noinline)) void *record_alloc(void *p, size_t size,
     /* A VLA keeps the frame small at the default depth (threads with tiny
      * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
-    uint32_t n = rs_backtrace_capture_from(pcs, (uint32_t)rs_settings.depth, site);
+    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth, site);
     uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
     if (n)
         rs_refhooks_poll(pcs[0]);     /* a dlopen since: hook its GOT */

@@ -213,15 +213,10 @@ static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
     return n < (int)max ? n : (int)max;
 }
 
-uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max)
-{
-    return rs_backtrace_capture_from(pcs, max, NULL);
-}
-
 /* From a call site the fast walker starts in the program's frame; where
  * it cannot walk, libunwind walks from here and the same frames are kept
  * (refscope's own are dropped either way). */
-uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
+uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
 {
     if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
         return 0;

@@ -1,7 +1,7 @@
 /*
  * call_site.h - a caller's registers at the moment it made a call, which
  * is where an interposed or hooked function's stack walk starts (see
- * rs_backtrace_capture_from() in preload.h): the same frames as a walk
+ * rs_backtrace_capture() in preload.h): the same frames as a walk
  * from inside refscope, without walking refscope's own.
  *
  * ip is the return address, rsp the caller's stack pointer once the call

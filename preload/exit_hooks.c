@@ -78,7 +78,7 @@ void rs_exit_hooks_atfork_child(void)
     exec_failed = 0;
 }
 
-/* ---- _exit and _Exit ------------------------------------------------------ */
+/* ---- _exit, _Exit and quick_exit ----------------------------------------- */
 
 static exit_fn_t real_quick_exit;
 
@@ -92,6 +92,7 @@ static void analyse_at_quick_exit(void)
 void rs_exit_hooks_init(void)
 {
     real_exit_ = (exit_fn_t)dlsym(RTLD_NEXT, "_exit");
+    /* Resolved now: quick_exit() may come from a signal handler. */
     real_quick_exit = (exit_fn_t)dlsym(RTLD_NEXT, "quick_exit");
     at_quick_exit(analyse_at_quick_exit);
     real_execve = (execve_fn_t)dlsym(RTLD_NEXT, "execve");

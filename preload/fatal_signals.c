@@ -25,9 +25,10 @@
  *     every thread that has none, so a stack overflow is analysed too;
  *     when the program installed a smaller alternate stack of its own,
  *     the analysis moves to the interrupted stack, or to refscope's
- *     (rs_alt_stack_run).  Each skip is one line on stderr.  The analysis is the final mode of
- *     exit_analysis.c: no malloc, its lock only tried, the interrupted
- *     registers and stack pointer as the thread's roots;
+ *     (rs_alt_stack_run).  Each skip is one line on stderr.  The analysis
+ *     is the final mode of exit_analysis.c: no malloc, its lock only
+ *     tried, the interrupted registers and stack pointer as the thread's
+ *     roots;
  *  2. sets SIG_DFL and lets the signal kill the process as it would have:
  *     a fault raised by the kernel (si_code > 0) is re-executed by
  *     returning, so the core dump shows the faulting instruction; a

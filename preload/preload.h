@@ -150,18 +150,15 @@ void rs_alloc_atfork_child(void);
 void rs_backtrace_init(void);
 /* Captures up to max (<= RS_STACK_MAX_FRAMES) return addresses of the
  * caller's stack, refscope's own innermost frames removed, into pcs, which
- * must hold max + RS_BACKTRACE_SLACK entries.  Returns the number of
+ * must hold max + RS_BACKTRACE_SLACK entries.  site (call_site.h), when
+ * not NULL, is the call an interposed or hooked function was entered by
+ * (got_hook.c's trampolines, the allocator entry points): the walk starts
+ * there and does not go through refscope's own frames (a walk that cannot
+ * start there starts here, with the same result).  Returns the number of
  * frames kept (0 when unwinding failed or the stack is too short for it,
  * see rs_backtrace_thread_stack()). */
 #define RS_BACKTRACE_SLACK 6
-uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max);
-
-/* rs_backtrace_capture() of the stack as it was at a call site
- * (call_site.h; NULL: here), known to an interposed or hooked function
- * (got_hook.c's trampolines, the allocator entry points): the walk does
- * not go through refscope's own frames.  Walks that cannot start there
- * start here, as without it. */
-uint32_t rs_backtrace_capture_from(uint64_t *pcs, uint32_t max, const rs_call_site_t *site);
+uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site);
 
 /* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
 /* Walks up to max frames of the caller's stack (its own frame first, or

@@ -119,7 +119,7 @@ uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site)
     if (obj && rs_objects)
         rs_objtable_prefetch(rs_objects, obj, 0);
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
-    uint32_t n = rs_backtrace_capture_from(pcs, (uint32_t)rs_settings.depth, site);
+    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth, site);
     if (obj && rs_objects && history_max)
         rs_objtable_prefetch(rs_objects, obj, 1);
     return n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
