@@ -43,6 +43,7 @@
 #include "refcount.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -57,16 +58,30 @@ uint32_t rs_alloc_thread_tid(void)
     return thread_tid;
 }
 
+/* ---- block records ------------------------------------------------------ */
+
+/* This thread's block log (blockreg.h), taken at its first tracked
+ * allocation, released when the thread ends. */
+static _Thread_local rs_blocklog_t *thread_log __attribute__((tls_model("initial-exec")));
+
 void rs_alloc_atfork_child(void)
 {
     thread_tid = 0;
+    if (rs_blocks)
+        rs_blockreg_forked(rs_blocks, thread_log);
 }
 
-/* ---- the two shared recording paths --------------------------------- */
+void rs_alloc_thread_end(void)
+{
+    if (rs_blocks && thread_log) {
+        rs_blockreg_release(rs_blocks, thread_log);
+        thread_log = NULL;
+    }
+}
 
 /* Zeroes the caller-saved general registers but rax (the return value).
  * The recording code leaves addresses of blocks in them (the one just
- * recorded, or one its table slot shifted), and the program may keep
+ * recorded, or the one in the slot it reused), and the program may keep
  * them there untouched until a fatal signal, whose analysis takes the
  * registers as roots: a leaked block would look reachable.  Free for the
  * caller (the ABI lets a call clobber them); about 8 instructions. */
@@ -90,19 +105,15 @@ static inline int recording(void)
     return RS_LIKELY(rs_active) || rs_init_now();
 }
 
-/* Records the live block [p, p+size) with the stack of the call at site.
- * Returns p.  Called only when recording() and after the real
- * allocation. */
-static __attribute__((noinline)) void *record_alloc(void *p, size_t size,
-                                                    const rs_call_site_t *site)
+/* Records the block [addr, addr+size), 2^shift bytes into its real
+ * allocation, with the stack of the call at site.  Called only when
+ * recording(). */
+static __attribute__((noinline)) void record_alloc(uint64_t addr, size_t size,
+                                                   rs_block_shift_t shift,
+                                                   const rs_call_site_t *site)
 {
-    if (RS_UNLIKELY(!p))
-        return p;
     int saved_errno = errno;
     rs_guard_enter();
-    /* The insert below misses the cache (a random slot of a table of
-     * megabytes); start that load now, the stack walk hides it. */
-    rs_blocktable_prefetch(rs_table, (uint64_t)(uintptr_t)p);
     /* A VLA keeps the frame small at the default depth (threads with tiny
      * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
@@ -110,44 +121,75 @@ static __attribute__((noinline)) void *record_alloc(void *p, size_t size,
     uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
     if (n)
         rs_refhooks_poll(pcs[0]);     /* a dlopen since: hook its GOT */
-    rs_block_t b = {
-        .addr = (uint64_t)(uintptr_t)p,
-        .size = size,
-        .stack_id = id,
-        .tid_seq = rs_alloc_thread_tid(),   /* the kernel tid (< 2^22) */
-    };
-    if (RS_UNLIKELY(rs_blocktable_insert(rs_table, &b) != 0 ||
-                    (n && !id)))
+    if (RS_UNLIKELY(!thread_log))
+        thread_log = rs_blockreg_acquire(rs_blocks, rs_alloc_thread_tid());
+    if (RS_UNLIKELY(!thread_log)) {
+        rs_blockreg_add_untracked(addr, size, shift);
         rs_diag_oom();
+    } else if (RS_UNLIKELY(rs_blockreg_add(thread_log, addr, size, id, shift) != 0 ||
+                           (n && !id))) {
+        rs_diag_oom();
+    }
     rs_guard_leave();
     errno = saved_errno;
     scrub_scratch_registers();
-    return p;
 }
 
-/* Forgets the block at p.  Returns 1 and fills *old when it was tracked.
- * Called only when recording() and before the real free/realloc. */
-static inline int record_free(void *p, rs_block_t *old)
+/* The real allocation real (NULL: it failed) holds a block of size bytes
+ * 2^shift bytes in: writes the block's record and returns the block. */
+static inline void *finish_block(void *real, size_t size, rs_block_shift_t shift,
+                                 const rs_call_site_t *site)
 {
-    int saved_errno = errno;
-    rs_guard_enter();
-    int had = rs_blocktable_remove(rs_table, (uint64_t)(uintptr_t)p, old);
-    rs_guard_leave();
-    errno = saved_errno;
-    scrub_scratch_registers();
-    return had;
+    if (RS_UNLIKELY(!real))
+        return NULL;
+    uint64_t addr = (uint64_t)(uintptr_t)real + (1ull << shift);
+    if (recording())
+        record_alloc(addr, size, shift, site);
+    else
+        rs_blockreg_add_untracked(addr, size, shift);
+    return (void *)(uintptr_t)addr;
 }
 
-/* Puts back a record removed by record_free() (a failed realloc). */
-static void record_restore(const rs_block_t *old)
+/* A pointer with no valid record reached free or realloc: a heap
+ * underflow overwrote the record, the block was freed already, or the
+ * pointer never came from malloc.  Said once per process (the real
+ * allocator usually aborts right after, as it would without refscope). */
+static __attribute__((noinline, cold)) void bad_pointer(const char *fn, const void *p)
+{
+    static atomic_int said;
+    if (atomic_exchange(&said, 1))
+        return;
+    int saved_errno = errno;
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    rs_line_str(&l, fn);
+    rs_line_str(&l, "(");
+    rs_line_hex(&l, (uint64_t)(uintptr_t)p);
+    rs_line_str(&l, "): the 16 bytes before the block are not refscope's record "
+                    "(overwritten by a heap underflow, a second free, or not a "
+                    "pointer from malloc); passed on to the real allocator\n");
+    rs_diag_emit(&l);
+    errno = saved_errno;
+}
+
+/* The block p leaves (free, or the old block of a realloc): its record is
+ * removed BEFORE the real call, so the address cannot be handed to
+ * another thread while still registered.  Returns the real allocation;
+ * *old gets the record of a tracked block, *tracked says whether it was,
+ * *size the recorded size. */
+static inline void *release_block(void *p, const char *fn, rs_block_t *old, int *tracked,
+                                  uint64_t *size)
 {
     int saved_errno = errno;
-    rs_guard_enter();
-    if (rs_blocktable_insert(rs_table, old) != 0)
-        rs_diag_oom();
-    rs_guard_leave();
+    uint64_t real;
+    rs_block_state_t st = rs_blockreg_remove(rs_blocks, (uint64_t)(uintptr_t)p, old,
+                                             &real, size);
     errno = saved_errno;
+    if (RS_UNLIKELY(st == RS_BLOCK_INVALID))
+        bad_pointer(fn, p);
+    *tracked = st == RS_BLOCK_TRACKED;
     scrub_scratch_registers();
+    return (void *)(uintptr_t)real;
 }
 
 /* ---- reaching the real allocator -------------------------------------- */
@@ -158,29 +200,10 @@ static inline int real_ready(void)
     return RS_LIKELY(rs_real.malloc != NULL) || rs_real_resolve() == 0;
 }
 
-static inline void *real_malloc(size_t size)
-{
-    return real_ready() ? rs_real.malloc(size) : rs_real_pool_alloc(size, 16);
-}
-
-static inline void *real_calloc(size_t n, size_t size)
-{
-    if (real_ready())
-        return rs_real.calloc(n, size);
-    size_t total;
-    if (__builtin_mul_overflow(n, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return rs_real_pool_alloc(total, 16);   /* pool memory is zeroed */
-}
-
 /* Aligned allocation with glibc's memalign semantics, whichever of the
  * real functions exists. */
 static void *real_memalign(size_t align, size_t size)
 {
-    if (!real_ready())
-        return rs_real_pool_alloc(size, align);
     if (rs_real.memalign)
         return rs_real.memalign(align, size);
     void *p = NULL;
@@ -192,28 +215,73 @@ static void *real_memalign(size_t align, size_t size)
     return p;
 }
 
-static inline void real_free(void *p)
+/* size plus room for the record; 0 (errno ENOMEM) on overflow. */
+static inline size_t with_header(size_t size)
 {
-    if (real_ready())
-        rs_real.free(p);
+    size_t total;
+    if (RS_UNLIKELY(__builtin_add_overflow(size, (size_t)RS_BLOCK_HEADER, &total))) {
+        errno = ENOMEM;
+        return 0;
+    }
+    return total;
 }
 
-/* realloc of a pool block: a fresh block through the hooks plus a copy;
- * the pool block itself is never released. */
-static void *realloc_from_pool(void *p, size_t size);
+/* A plain block of size bytes (malloc's alignment, 16). */
+static inline void *plain_block(size_t size, const rs_call_site_t *site)
+{
+    if (RS_UNLIKELY(!real_ready()))
+        return rs_real_pool_alloc(size, 16);
+    size_t total = with_header(size);
+    return total ? finish_block(rs_real.malloc(total), size, RS_BLOCK_PLAIN_SHIFT, site)
+                 : NULL;
+}
+
+/* A block of size bytes aligned to align, rounded up to a power of two as
+ * glibc's memalign does: a plain block for 16 or less, else the block
+ * starts one alignment unit into a real allocation so aligned (the record
+ * fits in that unit). */
+static void *aligned_block(size_t align, size_t size, const rs_call_site_t *site)
+{
+    if (align <= 16)
+        return plain_block(size, site);
+    if (align > (1ull << 40)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    unsigned shift = 5;
+    while ((1ull << shift) < align)
+        shift++;
+    align = (size_t)1 << shift;
+    if (RS_UNLIKELY(!real_ready()))
+        return rs_real_pool_alloc(size, align);
+    size_t total;
+    if (__builtin_add_overflow(size, align, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return finish_block(real_memalign(align, total), size, (rs_block_shift_t)shift, site);
+}
 
 /* ---- the interposed entry points -------------------------------------- */
 
 RS_EXPORT void *malloc(size_t size)
 {
-    void *p = real_malloc(size);
-    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
+    return plain_block(size, RS_CALLER_SITE());
 }
 
 RS_EXPORT void *calloc(size_t n, size_t size)
 {
-    void *p = real_calloc(n, size);
-    return recording() ? record_alloc(p, n * size, RS_CALLER_SITE()) : p;
+    size_t bytes, total;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (RS_UNLIKELY(!real_ready()))
+        return rs_real_pool_alloc(bytes, 16);      /* pool memory is zeroed */
+    if (!(total = with_header(bytes)))
+        return NULL;
+    return finish_block(rs_real.calloc(1, total), bytes, RS_BLOCK_PLAIN_SHIFT,
+                        RS_CALLER_SITE());
 }
 
 /* A tracked block is being freed (still valid): objects inside it and a
@@ -227,19 +295,28 @@ static __attribute__((noinline)) void forget_annotations(const rs_block_t *b)
     errno = saved_errno;
 }
 
-RS_EXPORT void free(void *p)
+/* Objects or refscope_ignore() annotations may lie in tracked blocks. */
+static inline int annotations_possible(void)
 {
-    if (RS_UNLIKELY(!p || rs_real_pool_owns(p)))
-        return;
-    rs_block_t old;
-    if (recording() && record_free(p, &old) &&
-        RS_UNLIKELY(rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()))
-        forget_annotations(&old);
-    real_free(p);
+    return RS_UNLIKELY(rs_active && !rs_guard_active() &&
+                       (rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()));
 }
 
-/* A tracked block is being realloc'ed (still valid).  To size 0 glibc
- * frees it: like free().  Otherwise its objects leave the object table
+RS_EXPORT void free(void *p)
+{
+    if (RS_UNLIKELY(!p || rs_real_pool_owns(p) || !real_ready()))
+        return;
+    rs_block_t old;
+    int tracked;
+    uint64_t size;
+    void *real = release_block(p, "free", &old, &tracked, &size);
+    if (tracked && annotations_possible())
+        forget_annotations(&old);
+    rs_real.free(real);
+}
+
+/* A tracked block is being realloc'ed (still valid).  To size 0 it is
+ * freed: like free().  Otherwise its objects leave the object table
  * into *moving until the real call tells where the block went. */
 static __attribute__((noinline)) void tracked_block_realloc(const rs_block_t *b, size_t size,
                                                             rs_rc_moving_t *moving)
@@ -264,52 +341,90 @@ static __attribute__((noinline)) void objects_follow(rs_rc_moving_t *moving, con
     errno = saved_errno;
 }
 
+/* realloc of a block whose real allocation cannot simply be resized (a
+ * pool block, or an aligned one: realloc keeps only malloc's alignment):
+ * a fresh plain block, a copy, and the old one freed. */
+static void *realloc_by_copy(void *p, size_t old_size, size_t size,
+                             const rs_call_site_t *site)
+{
+    void *q = plain_block(size, site);
+    if (q) {
+        memcpy(q, p, old_size < size ? old_size : size);
+        free(p);
+    }
+    return q;
+}
+
+/* The record of p is put back after a failed realloc (p still live); a
+ * tracked block gets a new slot in this thread's log. */
+static void restore_block(void *p, const rs_block_t *old, int tracked, uint64_t size,
+                          rs_block_shift_t shift)
+{
+    int saved_errno = errno;
+    rs_guard_enter();
+    if (!tracked || !thread_log ||
+        rs_blockreg_add(thread_log, (uint64_t)(uintptr_t)p, size, old->stack_id, shift) != 0)
+        rs_blockreg_add_untracked((uint64_t)(uintptr_t)p, size, shift);
+    rs_guard_leave();
+    errno = saved_errno;
+    scrub_scratch_registers();
+}
+
+/* The record of the plain block p, read without removing it: its size and
+ * whether it is an aligned block.  0 for a damaged record. */
+static int block_shape(void *p, uint64_t *size, rs_block_shift_t *shift)
+{
+    uint64_t real = 0;
+    rs_block_t b;
+    rs_block_state_t st = rs_blockreg_check(rs_blocks, (uint64_t)(uintptr_t)p,
+                                            (const char *)p - RS_BLOCK_HEADER, &b, &real,
+                                            size);
+    *shift = (rs_block_shift_t)__builtin_ctzll((uint64_t)(uintptr_t)p - real);
+    return st != RS_BLOCK_INVALID;
+}
+
 static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
 {
-    if (RS_UNLIKELY(p && rs_real_pool_owns(p)))
-        return realloc_from_pool(p, size);
-    if (!real_ready())
-        return p ? NULL : rs_real_pool_alloc(size, 16);
-    if (!recording())
-        return rs_real.realloc(p, size);
+    if (!p)
+        return plain_block(size, site);
+    if (RS_UNLIKELY(rs_real_pool_owns(p)))
+        return size ? realloc_by_copy(p, rs_real_pool_size(p), size, site) : NULL;
+    if (size == 0) {              /* glibc's realloc(p, 0): frees, NULL */
+        free(p);
+        return NULL;
+    }
+    uint64_t old_size;
+    rs_block_shift_t shift;
+    if (block_shape(p, &old_size, &shift) && shift != RS_BLOCK_PLAIN_SHIFT)
+        return realloc_by_copy(p, old_size, size, site);
+    size_t total = with_header(size);
+    if (!total)
+        return NULL;
 
     /* With refcounted objects tracked, the realloc window (refcount.h) is
-     * held open from before the block leaves the table until it and its
-     * objects are back: no analysis stops the world in between. */
-    int window = p && RS_UNLIKELY(rs_objects && rs_objtable_count(rs_objects) != 0);
+     * held open from before the block leaves the registry until it and
+     * its objects are back: no analysis stops the world in between. */
+    int window = RS_UNLIKELY(rs_objects && rs_objtable_count(rs_objects) != 0);
     if (window)
         rs_refcount_move_begin();
     rs_block_t old;
-    int had = p ? record_free(p, &old) : 0;
+    int tracked;
+    void *real = release_block(p, "realloc", &old, &tracked, &old_size);
     rs_rc_moving_t moving = { 0 };
-    if (had && RS_UNLIKELY(rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()))
+    if (tracked && annotations_possible())
         tracked_block_realloc(&old, size, &moving);
-    void *q = rs_real.realloc(p, size);
+    void *q_real = rs_real.realloc(real, total);
+    void *q = finish_block(q_real, size, RS_BLOCK_PLAIN_SHIFT, site);
     if (q) {
-        record_alloc(q, size, site);
-        if (RS_UNLIKELY(moving.n || (had && rs_annotate_any_ignored())))
+        if (RS_UNLIKELY(moving.n || (tracked && rs_annotate_any_ignored())))
             objects_follow(&moving, &old, q, size);
-    } else if (had && size != 0) {
-        /* NULL: either p was freed (size 0, glibc) or the call failed and
-         * p is still live. */
-        record_restore(&old);
+    } else {
+        restore_block(p, &old, tracked, old_size, RS_BLOCK_PLAIN_SHIFT);
         if (RS_UNLIKELY(moving.n))
             objects_follow(&moving, &old, p, old.size);
     }
     if (window)
         rs_refcount_move_end();
-    return q;
-}
-
-static void *realloc_from_pool(void *p, size_t size)
-{
-    if (size == 0)
-        return NULL;
-    void *q = malloc(size);
-    if (q) {
-        size_t old = rs_real_pool_size(p);
-        memcpy(q, p, old < size ? old : size);
-    }
     return q;
 }
 
@@ -330,62 +445,41 @@ RS_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 
 RS_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-    int rc;
-    if (real_ready() && rs_real.posix_memalign) {
-        rc = rs_real.posix_memalign(out, align, size);
-    } else {
-        /* Same checks as glibc: a power of two multiple of sizeof(void*). */
-        if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0 || align == 0)
-            return EINVAL;
-        int saved_errno = errno;
-        void *p = real_memalign(align, size);
-        rc = p ? 0 : ENOMEM;
-        errno = saved_errno;
-        if (p)
-            *out = p;
-    }
-    if (rc == 0 && recording())
-        record_alloc(*out, size, RS_CALLER_SITE());
+    /* glibc's checks: a power of two multiple of sizeof(void *). */
+    if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0 || align == 0)
+        return EINVAL;
+    int saved_errno = errno;
+    void *p = aligned_block(align, size, RS_CALLER_SITE());
+    int rc = p ? 0 : errno;
+    errno = saved_errno;
+    if (p)
+        *out = p;
     return rc;
 }
 
 RS_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-    void *p = real_ready() && rs_real.aligned_alloc
-                  ? rs_real.aligned_alloc(align, size)
-                  : real_memalign(align, size);
-    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
+    return aligned_block(align, size, RS_CALLER_SITE());
 }
 
 RS_EXPORT void *memalign(size_t align, size_t size)
 {
-    void *p = real_memalign(align, size);
-    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
+    return aligned_block(align, size, RS_CALLER_SITE());
 }
 
 RS_EXPORT void *valloc(size_t size)
 {
-    void *p = real_ready() && rs_real.valloc
-                  ? rs_real.valloc(size)
-                  : real_memalign((size_t)sysconf(_SC_PAGESIZE), size);
-    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
+    return aligned_block((size_t)sysconf(_SC_PAGESIZE), size, RS_CALLER_SITE());
 }
 
 RS_EXPORT void *pvalloc(size_t size)
 {
-    void *p;
-    if (real_ready() && rs_real.pvalloc) {
-        p = rs_real.pvalloc(size);
-    } else {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t rounded;
-        if (__builtin_add_overflow(size, page - 1, &rounded)) {
-            errno = ENOMEM;
-            return NULL;
-        }
-        p = real_memalign(page, rounded & ~(page - 1));
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), rounded;
+    if (__builtin_add_overflow(size, page - 1, &rounded)) {
+        errno = ENOMEM;
+        return NULL;
     }
-    return recording() ? record_alloc(p, size, RS_CALLER_SITE()) : p;
+    return aligned_block(page, rounded & ~(page - 1), RS_CALLER_SITE());
 }
 
 RS_EXPORT size_t malloc_usable_size(void *p)
@@ -394,5 +488,14 @@ RS_EXPORT size_t malloc_usable_size(void *p)
         return 0;
     if (rs_real_pool_owns(p))
         return rs_real_pool_size(p);
-    return real_ready() && rs_real.malloc_usable_size ? rs_real.malloc_usable_size(p) : 0;
+    if (!real_ready() || !rs_real.malloc_usable_size)
+        return 0;
+    uint64_t real = 0, size;
+    rs_block_t b;
+    if (rs_blockreg_check(rs_blocks, (uint64_t)(uintptr_t)p, (const char *)p - RS_BLOCK_HEADER,
+                          &b, &real, &size) == RS_BLOCK_INVALID)
+        real = (uint64_t)(uintptr_t)p - RS_BLOCK_HEADER;
+    size_t usable = rs_real.malloc_usable_size((void *)(uintptr_t)real);
+    size_t skip = (size_t)((uint64_t)(uintptr_t)p - real);
+    return usable > skip ? usable - skip : 0;
 }

@@ -58,6 +58,20 @@ void rs_line_i64(rs_line_t *l, int64_t v)
     }
 }
 
+void rs_line_hex(rs_line_t *l, uint64_t v)
+{
+    char buf[19];
+    int i = 18;
+    buf[i] = '\0';
+    do {
+        buf[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    buf[--i] = 'x';
+    buf[--i] = '0';
+    rs_line_str(l, buf + i);
+}
+
 void rs_line_count(rs_line_t *l, uint64_t n, const char *one, const char *many)
 {
     rs_line_u64(l, n);

@@ -137,12 +137,12 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
     gather_t g = {0};
     g.loader_lo = loader_lo;
     g.loader_hi = loader_hi;
-    uint64_t expect = rs_blocktable_count(rs_table);
+    uint64_t expect = rs_blockreg_count(rs_blocks);
     g.cap = (uint32_t)(expect + expect / 8 + 1024);
     g.nodes = rs_mem_alloc((size_t)g.cap * sizeof *g.nodes);
     if (!g.nodes)
         return -1;
-    rs_blocktable_foreach(rs_table, add_block, &g);
+    rs_blockreg_foreach(rs_blocks, add_block, &g);
     heap->nodes = g.nodes;
     heap->n_nodes = g.n;
     rs_heapscan_sort_nodes(heap);
@@ -366,10 +366,10 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     rs_modules_lock();
     rs_annotate_lock();
     rs_refcount_lock_all();
-    rs_blocktable_lock_all(rs_table);
+    rs_blockreg_lock_all(rs_blocks);
     int stopped = rs_world_stop();
     t_stopped = rs_stats_now_ns();
-    rs_blocktable_unlock_all(rs_table);
+    rs_blockreg_unlock_all(rs_blocks);
     rs_refcount_unlock_all();
     if (window_closed)
         rs_refcount_moves_allow();

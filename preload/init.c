@@ -42,7 +42,7 @@ int rs_active;
 pid_t rs_self_pid;
 int rs_forked;
 rs_stackdepot_t *rs_depot;
-rs_blocktable_t *rs_table;
+rs_blockreg_t *rs_blocks;
 
 static void fork_prepare(void)
 {
@@ -51,12 +51,12 @@ static void fork_prepare(void)
     rs_annotate_lock();
     rs_refcount_lock_all();
     rs_stackdepot_lock_all(rs_depot);
-    rs_blocktable_lock_all(rs_table);
+    rs_blockreg_lock_all(rs_blocks);
 }
 
 static void fork_release(void)
 {
-    rs_blocktable_unlock_all(rs_table);
+    rs_blockreg_unlock_all(rs_blocks);
     rs_stackdepot_unlock_all(rs_depot);
     rs_refcount_unlock_all();
     rs_annotate_unlock();
@@ -99,8 +99,8 @@ static void start(void)
     rs_scratch_install();
     rs_diag_init();
     rs_depot = rs_stackdepot_create();
-    rs_table = rs_blocktable_create();
-    if (!rs_depot || !rs_table) {
+    rs_blocks = rs_blockreg_create();
+    if (!rs_depot || !rs_blocks) {
         say_inactive("out of memory at start-up");
         return;
     }

@@ -13,7 +13,7 @@
 #ifndef RS_PRELOAD_H
 #define RS_PRELOAD_H
 
-#include "blocktable.h"
+#include "blockreg.h"
 #include "call_site.h"
 #include "rootvec.h"
 #include "rs_model.h"
@@ -107,6 +107,8 @@ typedef struct rs_line {
 void rs_line_str(rs_line_t *l, const char *s);
 void rs_line_u64(rs_line_t *l, uint64_t v);
 void rs_line_i64(rs_line_t *l, int64_t v);
+/* "0x1f2e". */
+void rs_line_hex(rs_line_t *l, uint64_t v);
 /* "1 block" / "2 blocks". */
 void rs_line_count(rs_line_t *l, uint64_t n, const char *one, const char *many);
 /* Keeps a spare duplicate of stderr (see diag.c); call at start-up. */
@@ -130,7 +132,8 @@ extern int rs_active;
 extern pid_t rs_self_pid;
 extern int rs_forked;
 extern rs_stackdepot_t *rs_depot;
-extern rs_blocktable_t *rs_table;
+/* The registry of tracked blocks (blockreg.h); NULL before start-up. */
+extern rs_blockreg_t *rs_blocks;
 
 /* Runs start-up if it has not been tried yet and libc is ready; returns
  * rs_active.  Cheap after the first call. */
@@ -140,8 +143,20 @@ int rs_init_now(void);
 
 /* Kernel thread id of the caller, cached per thread. */
 uint32_t rs_alloc_thread_tid(void);
-/* In a fork child: forget the cached thread id. */
+/* In a fork child: forget the cached thread id; the other threads' block
+ * logs are released. */
 void rs_alloc_atfork_child(void);
+/* The calling thread ends (threads.c): its block log is released. */
+void rs_alloc_thread_end(void);
+/* The tracked block starting exactly at addr: 1 and *out filled, or 0.
+ * Safe for any address (block_lookup.c). */
+int rs_block_lookup(uint64_t addr, rs_block_t *out);
+/* The tracked block holding obj, found by its start at most probe bytes
+ * below obj: 1 and *out filled, or 0.  obj_readable: obj's page is known
+ * to be readable (the program just used the object), so records on it
+ * are read directly; others are read with a system call that fails
+ * cleanly on unmapped memory. */
+int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out);
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 

@@ -228,22 +228,16 @@ static uint32_t interior_take(uint64_t block, uint64_t *objs, uint32_t max)
 
 /* Finds the live block holding obj (see the file comment).  Returns 1 and
  * fills *b, or 0. */
-static int block_of(uint64_t obj, rs_block_t *b)
+static int block_of(uint64_t obj, int obj_readable, rs_block_t *b)
 {
-    if (rs_blocktable_lookup(rs_table, obj, b))
-        return 1;
-    for (uint64_t a = (obj & ~15ull); a + RS_INTERIOR_PROBE > obj && a >= 16; a -= 16) {
-        if (a != obj && rs_blocktable_lookup(rs_table, a, b))
-            return obj < b->addr + b->size;
-    }
-    return 0;
+    return rs_block_containing(obj, RS_INTERIOR_PROBE, obj_readable, b);
 }
 
 /* A newly created record: remember the block that must forget it. */
 static void place_new_object(uint64_t obj)
 {
     rs_block_t b;
-    if (!block_of(obj, &b)) {
+    if (!block_of(obj, 1, &b)) {
         atomic_fetch_add_explicit(&outside_heap, 1, memory_order_relaxed);
         return;
     }
@@ -283,7 +277,7 @@ static int grave_find(uint64_t obj, grave_t *g)
     if (g->obj != obj)
         return 0;
     rs_block_t b;
-    return !rs_blocktable_lookup(rs_table, g->block, &b);
+    return !rs_block_lookup(g->block, &b);
 }
 
 /* ---- refcount errors ----------------------------------------------------- */
@@ -292,20 +286,6 @@ static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
 static rs_rc_error_t *errors;
 static uint32_t n_errors, cap_errors;
 static atomic_uint total_errors;
-
-static void line_hex(rs_line_t *l, uint64_t v)
-{
-    char buf[19];
-    int i = 18;
-    buf[i] = '\0';
-    do {
-        buf[--i] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    } while (v);
-    buf[--i] = 'x';
-    buf[--i] = '0';
-    rs_line_str(l, buf + i);
-}
 
 static void say_error(const rs_rc_error_t *e, int freed)
 {
@@ -319,7 +299,7 @@ static void say_error(const rs_rc_error_t *e, int freed)
     case RS_RC_FREE_REFERENCED:   rs_line_str(&l, "free() of still referenced object "); break;
     default:                      rs_line_str(&l, "incref after the final decref of object "); break;
     }
-    line_hex(&l, e->addr);
+    rs_line_hex(&l, e->addr);
     const char *type = rs_typetable_name(rs_types, e->type_id);
     if (type) {
         rs_line_str(&l, " (");
@@ -381,7 +361,7 @@ static void advise_order(const rs_obj_t *o)
     const char *type = rs_typetable_name(rs_types, o->type_id);
     rs_line_str(&l, type ? type : "an object");
     rs_line_str(&l, " ");
-    line_hex(&l, o->addr);
+    rs_line_hex(&l, o->addr);
     rs_line_str(&l, ": call refscope_decref_after() there (or refscope_decref() "
                     "before the decrement); not counted as errors\n");
     rs_diag_emit(&l);
@@ -458,7 +438,7 @@ int rs_refcount_read(uint64_t p, uint8_t width, int is_signed, int64_t *out)
 static int static_object(const rs_rc_call_t *c)
 {
     rs_block_t b;
-    return c->info.hook != UINT16_MAX && !block_of(c->obj, &b);
+    return c->info.hook != UINT16_MAX && !block_of(c->obj, 0, &b);
 }
 
 /* Errors an event on a tracked object shows (o: state after it; held:

@@ -15,7 +15,7 @@
 #ifndef RS_REFCOUNT_H
 #define RS_REFCOUNT_H
 
-#include "blocktable.h"
+#include "blockreg.h"
 #include "call_site.h"
 #include "objtable.h"
 #include "rootvec.h"

@@ -61,8 +61,8 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
 {
     if (!rs_settings.stats || !rs_active)
         return;
-    uint64_t blocks = rs_blocktable_count(rs_table);
-    uint64_t table = rs_blocktable_bytes(rs_table);
+    uint64_t blocks = rs_blockreg_count(rs_blocks);
+    uint64_t table = rs_blockreg_bytes(rs_blocks);
     uint64_t depot = rs_stackdepot_bytes(rs_depot);
     uint64_t objects = rs_objtable_count(rs_objects);
     uint64_t objtab = rs_objtable_bytes(rs_objects), history = 0;

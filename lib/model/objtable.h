@@ -2,7 +2,7 @@
  * objtable.h - side table of refcounted objects, keyed by block address,
  * and the type-name interning table.
  *
- * The block table (blocktable.h) knows every live block; this table knows
+ * The block registry (blockreg.h) knows every live block; this table knows
  * only the few that are refcounted objects: their type, where their counter
  * lives, the count implied by the reference events seen, and the header
  * of their reference history (refhistory.h).  48 bytes per object plus the

@@ -1,6 +1,6 @@
 /*
  * rs_lock.h - a small mutex for the hot paths of lib/model (the block
- * table's shard locks).
+ * registry's logs, the object table's shards).
  *
  * How it works: Drepper's "mutex 2" ("Futexes Are Tricky"), a 32-bit word
  * that is 0 (free), 1 (locked) or 2 (locked, maybe with waiters).  Taking
@@ -8,7 +8,7 @@
  * one an inlined exchange; only contention goes to the kernel (futex wait
  * and wake, private to the process).  Like glibc's default mutex it does
  * not spin, so a thread never burns its time slice while the holder is
- * preempted (measured in blocktable.c: spinning lost with more threads
+ * preempted (measured on the former block table: spinning lost with more threads
  * than cores); it only saves the call, the type checks and the owner
  * bookkeeping of pthread_mutex_lock/unlock (callgrind on bench_alloc:
  * about 50 of their 60 instructions per lock and unlock pair).
