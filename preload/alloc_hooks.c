@@ -1,29 +1,39 @@
 /*
  * alloc_hooks.c - the interposed allocator entry points.
  *
- * Every entry point forwards to the real allocator (real_alloc.c) and then
- * takes one of two shared paths: record_alloc() after a successful
- * allocation, record_free() before a block is released.  Nothing here
- * allocates through the hooks, uses stdio or changes errno as the caller
- * sees it.
+ * Every block handed out has its record in the 16 bytes before it
+ * (lib/model/blockreg.h): malloc(n) asks the real allocator for n + 16
+ * bytes and returns the allocation + 16; an aligned block (memalign and
+ * its relatives, alignment 32 or more) starts one alignment unit into its
+ * real allocation.  A block allocated while refscope records gets a
+ * tracked record (stack, size, its slot in the thread's block log); any
+ * other (guarded, before start-up) an untracked one, so that free,
+ * realloc and malloc_usable_size can always find the real allocation.
+ * Nothing here allocates through the hooks, uses stdio or changes errno
+ * as the caller sees it.
  *
- * Hot path of malloc, recording on: the guard and rs_active tests (two
- * loads), the real malloc, then record_alloc(): the stack walk from the
- * program's call site (RS_CALLER_SITE, call_site.h; fastunwind.c, the
- * dominant cost), a lock-free depot lookup, one shard lock + 16-byte
- * store in the block table.  free: the same tests, one shard lock +
- * remove, the real free.  No global lock anywhere.
+ * Hot path of malloc, recording on: the real malloc, the guard and
+ * rs_active tests, then record_alloc(): the stack walk from the program's
+ * call site (RS_CALLER_SITE, call_site.h; fastunwind.c, the dominant
+ * cost), a lock-free depot lookup, the thread's log lock and the record
+ * (lines the real malloc just touched).  free: the record's load, the
+ * block's log lock and its slot, the real free.  No global lock anywhere.
  *
  * Rules kept (DESIGN.md "Rules of the preload layer"):
  *  - The guard is checked first; guarded, uninitialised or disabled calls
- *    go straight to the real function and are not recorded.
+ *    are not recorded (they still get an untracked record).
  *  - The backtrace is captured before any lock is taken.
- *  - A free (and the old block of a realloc) is removed from the table
- *    BEFORE the real call, so another thread cannot be handed the same
- *    address and record it before our removal.  If realloc fails the old
- *    record is put back.
+ *  - A free (and the old block of a realloc) leaves the registry BEFORE
+ *    the real call, recording or not, so the registry never names freed
+ *    memory.  If realloc fails the old block is registered again.
  *  - Failures behave exactly as the real allocator's: NULL/ENOMEM,
- *    posix_memalign's return codes, realloc(p, 0) and realloc(NULL, n).
+ *    posix_memalign's return codes, realloc(NULL, n); realloc(p, 0)
+ *    frees p and returns NULL, as glibc's does.
+ *  - A pointer whose record is not valid (a second free, a heap underflow
+ *    that overwrote it, a pointer malloc never returned) is said once on
+ *    stderr and passed on as the real allocator would have seen it had
+ *    refscope not been there (record start = its guess), so glibc's own
+ *    checks still abort a double free.
  *  - Pointers from the bootstrap pool are never passed to the real free.
  *  - The recording paths leave no block address in a caller-saved
  *    register (scrub_scratch_registers): a fatal signal's analysis takes
@@ -37,6 +47,8 @@
  *    free().  Meanwhile it holds the realloc window open (refcount.h), so
  *    that no analysis stops the world while the block and its objects are
  *    out of the tables.
+ *  - realloc of an aligned block makes a plain block and copies (realloc
+ *    promises only malloc's alignment, as glibc's).
  */
 #include "guard.h"
 #include "preload.h"
