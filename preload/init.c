@@ -10,7 +10,7 @@
  * (the loader's own) are forwarded untouched and never recorded.  Start-up
  * resolves the real allocator, reads the settings, points
  * lib/'s rs_mem at glibc's un-interposed __libc_* allocator (scratch.c),
- * creates the stack depot, the block table and the refcounted-object
+ * creates the stack depot, the block registry and the refcounted-object
  * tables, reads the module table, registers the main thread, installs
  * fork handlers, sets rs_active, installs the fatal-signal handlers
  * (fatal_signals.c), and then installs the profile hooks of
@@ -18,7 +18,7 @@
  * fails refscope stays inactive (pass-through) and says so once.
  *
  * Fork: prepare takes every refscope lock in the documented order (module
- * table, annotations, refcount side, depot shards, block table shards)
+ * table, annotations, refcount side, depot shards, block registry logs)
  * with the guard set, so that
  * no lock is inherited held by a thread that does not exist in the child
  * and allocations by other prepare handlers pass through unrecorded;

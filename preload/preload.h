@@ -6,7 +6,7 @@
  * RS_EXPORT functions (the interposed entry points) are visible.
  *
  * Lock order (outermost first): module table lock (modules.c) -> stack
- * depot shard locks -> block table shard locks -> the rs_mem backend's
+ * depot shard locks -> the block registry lock -> its log locks -> the rs_mem backend's
  * allocator locks.  No refscope lock is ever held while calling program
  * code; the hot path takes at most one lock at a time.
  */
@@ -367,7 +367,7 @@ int rs_stack_frames_collect(const rs_self_context_t *self, rs_thread_frame_t **o
 /* ---- stats.c: REFSCOPE_STATS ------------------------------------------ */
 
 /* With REFSCOPE_STATS=1, writes one line on stderr: live blocks, bytes of
- * block table, stack depot (and stack count), object table and reference
+ * block records, stack depot (and stack count), object table and reference
  * history, and bookkeeping bytes per live block.  Call at the end of an
  * analysis, world running, guard set.  Does nothing otherwise; cannot
  * fail (a write error is ignored). */

@@ -8,7 +8,7 @@
  * Lock order (extends preload.h's): the realloc window (below) -> module
  * table -> annotate.c's lock ->
  * refcount side locks (objtable shards, then the interior map, the
- * graveyard, the error list) -> stack depot -> block table shards ->
+ * graveyard, the error list) -> stack depot -> block registry logs ->
  * rs_mem backend.  None is held while program code
  * runs (type-name functions are called with no lock held).
  */
@@ -99,7 +99,7 @@ void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_blo
 
 /* The realloc window.  From rs_refcount_block_detach() until
  * rs_refcount_block_attach() returns, a block's objects (and the block
- * itself, out of the block table) are seen by no analysis.  A realloc
+ * itself, out of the block registry) are seen by no analysis.  A realloc
  * that moves objects holds the window open (rs_refcount_move_begin/_end,
  * shared: reallocs on several threads run at once); an analysis closes it
  * (rs_refcount_moves_block, exclusive, writers first) before it takes any
@@ -128,7 +128,7 @@ uint32_t rs_refcount_stack_here(void);
 uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site);
 
 /* World-stopping analysis: lock everything before stopping the world,
- * unlock right after (like the block table), so no stopped thread holds
+ * unlock right after (like the block registry), so no stopped thread holds
  * one of these locks.  Also used by the fork handlers. */
 void rs_refcount_lock_all(void);
 void rs_refcount_unlock_all(void);

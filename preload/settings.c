@@ -122,7 +122,7 @@ static const setting_t settings_table[] = {
      SET_UINT, 0, 1000000, FIELD(history), NULL, NULL},
     {"REFSCOPE_STATS", "0",
      "1 prints one line on stderr after each analysis with refscope's own "
-     "memory: live blocks, block table, stack depot, object table and "
+     "memory: live blocks, block records and registry, stack depot, object table and "
      "history bytes, and bytes per live block",
      SET_BOOL, 0, 1, FIELD(stats), NULL, NULL},
     {"REFSCOPE_UNWIND", "fast",

@@ -3,13 +3,13 @@
  *
  * At the end of each analysis (exit_analysis.c) one line goes to stderr:
  *
- *   refscope: stats: live_blocks=N block_table_bytes=N stack_depot_bytes=N
+ *   refscope: stats: live_blocks=N block_records_bytes=N stack_depot_bytes=N
  *   stacks=N objects=N object_table_bytes=N history_bytes=N total_bytes=N
  *   analysis_ms=N stopped_ms=N; X.Y bytes per block
  *
- * (one line, wrapped here).  live_blocks is the block table's count;
+ * (one line, wrapped here).  live_blocks is the block registry's count;
  * object_table_bytes excludes the histories, which history_bytes counts
- * (rs_objtable_bytes() is their sum); total_bytes is block table + stack
+ * (rs_objtable_bytes() is their sum); total_bytes is block records + stack
  * depot + object table + history, and "bytes per block" is total_bytes /
  * live_blocks with one decimal (0.0 when nothing is live).  analysis_ms is
  * the wall time of the analysis up to the written snapshot, stopped_ms how
@@ -74,7 +74,7 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     rs_line_t l = {.len = 0};
     rs_line_str(&l, "refscope: stats:");
     add_field(&l, "live_blocks", blocks);
-    add_field(&l, "block_table_bytes", table);
+    add_field(&l, "block_records_bytes", table);
     add_field(&l, "stack_depot_bytes", depot);
     add_field(&l, "stacks", rs_stackdepot_count(rs_depot));
     add_field(&l, "objects", objects);

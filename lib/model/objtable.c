@@ -50,7 +50,7 @@ typedef struct shard_geometry {
 } shard_geometry_t;
 
 /* Allocated with 63 spare bytes and aligned by hand (rs_mem has no
- * aligned allocation), as the block table does. */
+ * aligned allocation), as the block registry does. */
 struct rs_objtable {
     shard_line_t     shards[RS_OBJTABLE_SHARDS];
     shard_geometry_t geometry[RS_OBJTABLE_SHARDS];

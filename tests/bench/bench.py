@@ -28,7 +28,7 @@ the machine; a monotonic clock and the child's rusage from wait4, to the
 microsecond) with their ratios to native, and the peak RSS (/usr/bin/time
 %M, the largest of the runs).  Refscope rows also show its bookkeeping
 from the REFSCOPE_STATS line (preload/stats.c): bytes per live block
-(block table + stack depot + object table + history, divided by the live
+(block records + stack depot + object table + history, divided by the live
 blocks at exit) and, in part 2, the history bytes kept per live object
 and the overhead per hooked call.  Without a stats line the per-block
 figure is estimated as (RSS - native RSS) / max live blocks and marked
