@@ -382,17 +382,14 @@ static void restore_block(void *p, const rs_block_t *old, int tracked, uint64_t 
     scrub_scratch_registers();
 }
 
-/* The record of the plain block p, read without removing it: its size and
- * whether it is an aligned block.  0 for a damaged record. */
-static int block_shape(void *p, uint64_t *size, rs_block_shift_t *shift)
+/* The size and shift of an aligned block's valid record; 0 otherwise. */
+static int aligned_shape(void *p, uint64_t *size)
 {
     uint64_t real = 0;
-    rs_block_t b;
     rs_block_state_t st = rs_blockreg_check(rs_blocks, (uint64_t)(uintptr_t)p,
-                                            (const char *)p - RS_BLOCK_HEADER, &b, &real,
+                                            (const char *)p - RS_BLOCK_HEADER, NULL, &real,
                                             size);
-    *shift = (rs_block_shift_t)__builtin_ctzll((uint64_t)(uintptr_t)p - real);
-    return st != RS_BLOCK_INVALID;
+    return st != RS_BLOCK_INVALID && (uint64_t)(uintptr_t)p - real > RS_BLOCK_HEADER;
 }
 
 static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
@@ -406,8 +403,8 @@ static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
         return NULL;
     }
     uint64_t old_size;
-    rs_block_shift_t shift;
-    if (block_shape(p, &old_size, &shift) && shift != RS_BLOCK_PLAIN_SHIFT)
+    if (RS_UNLIKELY(rs_blockreg_shift_hint((uint64_t)(uintptr_t)p) != RS_BLOCK_PLAIN_SHIFT) &&
+        aligned_shape(p, &old_size))
         return realloc_by_copy(p, old_size, size, site);
     size_t total = with_header(size);
     if (!total)

@@ -47,7 +47,7 @@
 
 #define SIZE_MASK   ((1ull << RS_BLOCK_SIZE_BITS) - 1)
 #define STACK_MASK  ((1ull << RS_BLOCK_STACK_BITS) - 1)
-#define SHIFT_POS   46
+#define SHIFT_POS   RS_BLOCK_SIZE_BITS   /* rs_blockreg_shift_hint reads it there */
 #define LOG_LO_POS  52
 #define STACK_POS   32
 #define LOG_HI_POS  60

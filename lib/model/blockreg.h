@@ -104,6 +104,16 @@ rs_block_state_t rs_blockreg_remove(rs_blockreg_t *r, uint64_t addr, rs_block_t 
 rs_block_state_t rs_blockreg_check(rs_blockreg_t *r, uint64_t addr, const void *header,
                                    rs_block_t *out, uint64_t *real, uint64_t *size);
 
+/* The shift in the record before addr, unchecked (a hint: whether the
+ * block is an aligned one; check the record before trusting anything
+ * else). */
+static inline rs_block_shift_t rs_blockreg_shift_hint(uint64_t addr)
+{
+    uint64_t w0;
+    __builtin_memcpy(&w0, (const void *)(uintptr_t)(addr - RS_BLOCK_HEADER), sizeof w0);
+    return (rs_block_shift_t)((w0 >> RS_BLOCK_SIZE_BITS) & 63);   /* blockreg.c */
+}
+
 /* Number of tracked blocks, and bytes of bookkeeping: registry memory plus
  * RS_BLOCK_HEADER per tracked block. */
 uint64_t rs_blockreg_count(rs_blockreg_t *r);
