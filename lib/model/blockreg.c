@@ -62,7 +62,8 @@ struct rs_blocklog {
     uint8_t released;          /* registry lock */
     uint32_t tid;
     uint64_t *slots;
-    uint32_t used, cap, free_head;
+    uint32_t used, free_head;
+    _Atomic uint32_t cap;      /* written under lock, read anywhere (bytes) */
     _Atomic uint32_t live;     /* written under lock, read anywhere */
     void *raw;                 /* rs_mem block holding this line-aligned struct */
 };
@@ -241,15 +242,16 @@ static uint32_t take_slot(rs_blocklog_t *log)
         log->free_head = (uint32_t)(log->slots[s] >> 1);
         return s;
     }
-    if (log->used == log->cap) {
-        uint32_t cap = log->cap ? log->cap * 2 : FIRST_SLOTS;
-        if (cap <= log->cap)
+    uint32_t old = atomic_load_explicit(&log->cap, memory_order_relaxed);
+    if (log->used == old) {
+        uint32_t cap = old ? old * 2 : FIRST_SLOTS;
+        if (cap <= old)
             return FREE_END;
         uint64_t *slots = rs_mem_realloc(log->slots, (size_t)cap * sizeof *slots);
         if (!slots)
             return FREE_END;
         log->slots = slots;
-        log->cap = cap;
+        atomic_store_explicit(&log->cap, cap, memory_order_relaxed);
     }
     return log->used++;
 }
@@ -378,7 +380,9 @@ uint64_t rs_blockreg_bytes(rs_blockreg_t *r)
     uint64_t total = sizeof *r + (uint64_t)n * sizeof *r->logs;
     for (uint32_t i = 0; i < n; i++) {
         rs_blocklog_t *log = atomic_load(&r->logs[i]);
-        total += sizeof *log + 63 + (uint64_t)log->cap * sizeof *log->slots +
+        total += sizeof *log + 63 +
+                 (uint64_t)atomic_load_explicit(&log->cap, memory_order_relaxed) *
+                     sizeof *log->slots +
                  (uint64_t)atomic_load_explicit(&log->live, memory_order_relaxed) *
                      RS_BLOCK_HEADER;
     }
