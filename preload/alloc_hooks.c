@@ -55,7 +55,11 @@
 #include "refcount.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -147,6 +151,69 @@ static __attribute__((noinline)) void record_alloc(uint64_t addr, size_t size,
     scrub_scratch_registers();
 }
 
+/* ---- frees that must wait ----------------------------------------------- */
+
+/* While the guard is held, this thread is inside refscope and may hold a
+ * block log's lock (record_alloc, release_block).  A signal handler that
+ * frees or reallocs a block that names a log must then not take a log
+ * lock: the lock is not recursive, the thread would wait for itself.
+ * Such a free is deferred instead: the block stays allocated and
+ * registered until this thread's next free or allocation outside
+ * refscope removes and frees it, with signals blocked while the list is
+ * drained (a handler cannot push meanwhile).  A free while the list is
+ * full leaves the block allocated (said once): memory, never a crash.
+ * Allocations in such a handler need nothing: guarded, they are
+ * untracked and take no lock. */
+#define RS_DEFERRED_MAX 16
+static _Thread_local void *deferred[RS_DEFERRED_MAX] __attribute__((tls_model("initial-exec")));
+static _Thread_local volatile uint32_t n_deferred __attribute__((tls_model("initial-exec")));
+
+/* 1 when free(p) must be deferred (guarded, p names a log). */
+static inline int must_defer(void *p)
+{
+    return RS_UNLIKELY(rs_guard_active()) && rs_blocks &&
+           rs_blockreg_claims_log((uint64_t)(uintptr_t)p);
+}
+
+static __attribute__((noinline, cold)) void defer_free(void *p)
+{
+    uint32_t n = n_deferred;
+    if (n < RS_DEFERRED_MAX) {
+        deferred[n] = p;
+        n_deferred = n + 1;
+        return;
+    }
+    static atomic_int said;
+    if (!atomic_exchange(&said, 1)) {
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: a signal handler freed blocks while refscope was busy "
+                        "on its thread, more than it can defer; some stay allocated\n");
+        rs_diag_emit(&l);
+    }
+}
+
+/* Frees the deferred blocks of this thread (outside the guard). */
+static __attribute__((noinline, cold)) void flush_deferred(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    int saved_errno = errno;
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    while (n_deferred) {
+        void *p = deferred[n_deferred - 1];
+        n_deferred = n_deferred - 1;
+        free(p);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved_errno;
+}
+
+static inline void flush_deferred_if_any(void)
+{
+    if (RS_UNLIKELY(n_deferred != 0) && !rs_guard_active())
+        flush_deferred();
+}
+
 /* The real allocation real (NULL: it failed) holds a block of size bytes
  * 2^shift bytes in: writes the block's record and returns the block. */
 static inline void *finish_block(void *real, size_t size, rs_block_shift_t shift,
@@ -154,6 +221,7 @@ static inline void *finish_block(void *real, size_t size, rs_block_shift_t shift
 {
     if (RS_UNLIKELY(!real))
         return NULL;
+    flush_deferred_if_any();
     uint64_t addr = (uint64_t)(uintptr_t)real + (1ull << shift);
     if (recording())
         record_alloc(addr, size, shift, site);
@@ -194,8 +262,10 @@ static inline void *release_block(void *p, const char *fn, rs_block_t *old, int 
 {
     int saved_errno = errno;
     uint64_t real;
+    rs_guard_enter();             /* a log lock is held: see defer_free() */
     rs_block_state_t st = rs_blockreg_remove(rs_blocks, (uint64_t)(uintptr_t)p, old,
                                              &real, size);
+    rs_guard_leave();
     errno = saved_errno;
     if (RS_UNLIKELY(st == RS_BLOCK_INVALID))
         bad_pointer(fn, p);
@@ -318,6 +388,11 @@ RS_EXPORT void free(void *p)
 {
     if (RS_UNLIKELY(!p || rs_real_pool_owns(p) || !real_ready()))
         return;
+    if (must_defer(p)) {
+        defer_free(p);
+        return;
+    }
+    flush_deferred_if_any();
     rs_block_t old;
     int tracked;
     uint64_t size;
@@ -403,6 +478,8 @@ static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
         return NULL;
     }
     uint64_t old_size;
+    if (must_defer(p))            /* the copy's free() defers p */
+        return realloc_by_copy(p, malloc_usable_size(p), size, site);
     if (RS_UNLIKELY(rs_blockreg_shift_hint((uint64_t)(uintptr_t)p) != RS_BLOCK_PLAIN_SHIFT) &&
         aligned_shape(p, &old_size))
         return realloc_by_copy(p, old_size, size, site);
@@ -500,9 +577,11 @@ RS_EXPORT size_t malloc_usable_size(void *p)
     if (!real_ready() || !rs_real.malloc_usable_size)
         return 0;
     uint64_t real = 0, size;
-    rs_block_t b;
-    if (rs_blockreg_check(rs_blocks, (uint64_t)(uintptr_t)p, (const char *)p - RS_BLOCK_HEADER,
-                          &b, &real, &size) == RS_BLOCK_INVALID)
+    if (must_defer(p))            /* no log lock: the record's shift, unchecked */
+        real = (uint64_t)(uintptr_t)p - (1ull << rs_blockreg_shift_hint((uint64_t)(uintptr_t)p));
+    else if (rs_blockreg_check(rs_blocks, (uint64_t)(uintptr_t)p,
+                               (const char *)p - RS_BLOCK_HEADER, NULL, &real,
+                               &size) == RS_BLOCK_INVALID)
         real = (uint64_t)(uintptr_t)p - RS_BLOCK_HEADER;
     size_t usable = rs_real.malloc_usable_size((void *)(uintptr_t)real);
     size_t skip = (size_t)((uint64_t)(uintptr_t)p - real);

@@ -114,6 +114,15 @@ static inline rs_block_shift_t rs_blockreg_shift_hint(uint64_t addr)
     return (rs_block_shift_t)((w0 >> RS_BLOCK_SIZE_BITS) & 63);   /* blockreg.c */
 }
 
+/* Whether the record before addr names a log (unchecked): a block that
+ * may be tracked, whose removal would take a log's lock. */
+static inline int rs_blockreg_claims_log(uint64_t addr)
+{
+    uint64_t w[2];
+    __builtin_memcpy(w, (const void *)(uintptr_t)(addr - RS_BLOCK_HEADER), sizeof w);
+    return ((w[0] >> 52) | (w[1] >> 60) << 12) != 0xffffu;    /* blockreg.c */
+}
+
 /* Number of tracked blocks, and bytes of bookkeeping: registry memory plus
  * RS_BLOCK_HEADER per tracked block. */
 uint64_t rs_blockreg_count(rs_blockreg_t *r);
