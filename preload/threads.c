@@ -272,6 +272,7 @@ static void unregister_slot(void *p)
     slot->info.tid = 0;
     rs_threads_unlock();
     rs_alt_stack_thread_end();
+    rs_fastunwind_thread_end();
 }
 
 static void setup_once(void)
