@@ -541,6 +541,9 @@ typedef struct fu_state {
 /* Not a packed rule (those have 17 bits); has FU_CFA_RBP set, so that
  * fu_dead() is 0. */
 #define FU_UNWALKED 0xffffffffu
+/* Kept with a state's rule: its frame is in the range left out of walks
+ * (refscope's own, see rs_fastunwind_trace()). */
+#define FU_LEFT_OUT 0x80000000u
 
 /* 1 when a state of rule r never uses its rbp: the rule saves rbp and
  * computes the CFA from rsp. */
@@ -556,6 +559,7 @@ typedef struct fu_last {
     uint32_t n;          /* states kept; 0: none                           */
     uint32_t epoch;      /* rs_modules_epoch() they were walked in          */
     uint64_t hi;         /* the stack top their reads were bounded by       */
+    uint64_t skip_lo, skip_span;  /* the frames their FU_LEFT_OUT marks     */
     uint32_t reused;     /* frames the last walk followed                   */
     uint32_t hint;       /* the index the last search found (< FU_KEPT)     */
     int busy;            /* a walk of this thread runs                      */
@@ -608,6 +612,7 @@ typedef struct fu_chain {
     fu_state_t *inner;           /* not NULL: the kept states from inner to
                                     the join stay (the new ones before the
                                     join are dropped, the link is the old) */
+    uint64_t skip_lo, skip_span;  /* the range of FU_LEFT_OUT              */
 } fu_chain_t;
 
 /* Makes the walk's states the kept chain, placed from the end of st[]:
@@ -646,6 +651,8 @@ static __attribute__((noinline)) void keep_walk(fu_last_t *w, const fu_chain_t *
     st[FU_KEPT].rsp = UINT64_MAX;
     w->epoch = epoch;
     w->hi = hi;
+    w->skip_lo = ch->skip_lo;
+    w->skip_span = ch->skip_span;
 }
 
 /* A walk in progress: the state reached (ip, rsp, rbp; rbp read at rsp +
@@ -661,11 +668,13 @@ typedef struct fu_walk {
 
 enum { FU_GO, FU_END, FU_LAST, FU_FAIL };
 
-/* Walks the frame of state k with rule r: stores it (see
- * rs_fastunwind_trace() for which frames are stored) and steps to its
- * caller.  Returns FU_GO (a state reached, to walk), FU_END (the walk is
- * over), FU_LAST (over, with a state reached: a null return address, or
- * max frames walked) or FU_FAIL (left to libunwind).
+/* Walks the frame of state k with rule r: stores it and steps to its
+ * caller.  Frames in [skip_lo, skip_hi) are walked but not stored, except
+ * the last one (a return stub ends a walk); all count toward max, and the
+ * walk stops once keep frames are stored.  Returns FU_GO (a state
+ * reached, to walk), FU_END (the walk is over), FU_LAST (over, with a
+ * state reached: a null return address, or max frames walked) or FU_FAIL
+ * (left to libunwind).
  * Bounds.  Every slot a correct walk reads lies between the frame's
  * stack pointer and the top of the stack: the return address at CFA - 8
  * with rsp + 8 <= CFA <= hi (so the CFA grows with every frame: no
@@ -693,6 +702,15 @@ static inline __attribute__((always_inline)) int fu_frame(fu_walk_t *k, uint64_t
     k->ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
     k->rsp = cfa;
     return !k->ip || --k->left == 0 ? FU_LAST : FU_GO;
+}
+
+/* The state of k, of rule r, as kept: rbp inverted, checked where read
+ * and not dead, the frame marked when it is left out of walks. */
+static inline fu_state_t fu_new_state(const fu_walk_t *k, uint64_t r)
+{
+    uint32_t out = k->ip - k->skip_lo < k->skip_span ? FU_LEFT_OUT : 0;
+    return (fu_state_t){k->ip, k->rsp, ~k->rbp, fu_dead(r) ? 0 : (int32_t)k->rbp_off,
+                        (uint32_t)r | out};
 }
 
 /* The walk without the kept states, for a walk nested in another of the
@@ -761,7 +779,7 @@ static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_sta
         fu_state_t *stop = (uint64_t)(end - f) < can ? end : f + can, *from = f;
         while (f != stop && fu_same(f + 1)) {
             /* f has a successor: its return address is defined. */
-            if (f->ip - k.skip_lo >= k.skip_span)
+            if (!(f->rule & FU_LEFT_OUT))
                 *k.out++ = f->ip;
             f++;
         }
@@ -828,7 +846,8 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
      * register), end is the last one. */
     fu_state_t *end = w->st + FU_KEPT - 1;
     const fu_state_t *cur = &fu_sentinel, *first = &fu_sentinel;
-    if (RS_LIKELY(w->n && w->epoch == epoch && w->hi == hi)) {
+    if (RS_LIKELY(w->n && w->epoch == epoch && w->hi == hi && w->skip_lo == k.skip_lo &&
+                  w->skip_span == k.skip_span)) {
         /* The first kept state at or above the start: a binary search
          * (the kept states may reach far below, see above). */
         const fu_state_t *st = w->st;
@@ -875,8 +894,7 @@ walk_new:
         if (RS_UNLIKELY(r == FU_NO_RULE))
             goto fail;
         if (RS_LIKELY(bp != bend))
-            *bp++ = (fu_state_t){k.ip, k.rsp, ~k.rbp, fu_dead(r) ? 0 : (int32_t)k.rbp_off,
-                                 (uint32_t)r};
+            *bp++ = fu_new_state(&k, r);
         else
             cur_rsp = UINT64_MAX;     /* a state lost: nothing joins after it */
         e = fu_frame(&k, r);
@@ -896,7 +914,7 @@ join: {
              * about 12 instructions. */
             uint64_t *out = k.out;
             while (f != end && fu_same(f + 1)) {
-                if (f->ip - k.skip_lo >= k.skip_span)
+                if (!(f->rule & FU_LEFT_OUT))
                     *out++ = f->ip;
                 f++;
             }
@@ -943,8 +961,7 @@ join: {
         if (RS_UNLIKELY(r == FU_NO_RULE))
             goto fail;
         if (RS_LIKELY(bp != bend))
-            *bp++ = (fu_state_t){k.ip, k.rsp, ~k.rbp, fu_dead(r) ? 0 : (int32_t)k.rbp_off,
-                                 (uint32_t)r};
+            *bp++ = fu_new_state(&k, r);
     }
 finish:
     if (RS_UNLIKELY(e == FU_FAIL))
@@ -974,7 +991,8 @@ finish:
             __asm__ volatile("");     /* a short loop, not a memcpy call */
         }
     } else {
-        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jchk, j, f, inner};
+        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jchk, j, f, inner,
+                         k.skip_lo, k.skip_span};
         keep_walk(w, &ch, epoch, hi);
     }
     w->reused = (uint32_t)(f - j);
