@@ -190,7 +190,7 @@ static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t 
     uint64_t b[size];
     int m = unw_backtrace((void **)b, size);
     uint32_t kb = m > 0 ? keep_program_frames(b, m, max) : 0;
-    rs_fastunwind_count_check(k != kb || memcmp(kept, b, k * sizeof *b) != 0);
+    rs_fastunwind_count_check(k != kb || memcmp(kept, b, k * sizeof *b) != 0, k);
 }
 
 /* Walks with refscope's walker (fastunwind.c) into pcs and keeps the

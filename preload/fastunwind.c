@@ -38,12 +38,19 @@
  * which integration.fastunwind (tests/integration/test_fastunwind.py)
  * checks on every sample, python3 and perl.
  *
+ * Reuse.  A thread's walks share frames: the outer ones of the thread,
+ * those of a loop calling from the same place.  The walker keeps states
+ * of the thread's past walks and takes over the frames after a state it
+ * reaches again, after checking that the stack words they were read from
+ * are unchanged (see "reusing the thread's previous walks" below).
+ *
  * The cache.  FU_SLOTS 64-bit words, each written and read with one
  * atomic access, so threads share it without locks: the full return
  * address (47 bits; user space is below 2^47) and the packed rule (17
  * bits, see pack(); a frame whose rule does not fit - a CFA more than
  * 8 KiB above the stack pointer, rbp saved outside CFA-64..CFA-8 - is
- * left to libunwind with the rest of its stack).  A collision replaces the older entry.  When a module
+ * left to libunwind with the rest of its stack).  A collision replaces
+ * the older entry.  When a module
  * is unloaded (rs_modules_epoch() moves) the cache is cleared before the
  * next walk, so no rule outlives its code; a walk racing with the
  * dlclose itself can use a stale rule for as long as libunwind's own
@@ -54,6 +61,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* libgcc_s: the FDE covering pc (bases->func = its first address). */
 struct dwarf_eh_bases {
@@ -429,14 +437,368 @@ static inline uint64_t rule_for(uint64_t pc)
     return rule_slow(pc, slot);
 }
 
-static void flush_if_unloaded(void)
+/* Clears the cache when a module was unloaded since the last walk.
+ * Returns the module epoch the walk runs in. */
+static uint32_t flush_if_unloaded(void)
 {
     uint32_t now = rs_modules_epoch();
     if (RS_LIKELY(atomic_load_explicit(&cache_epoch, memory_order_relaxed) == now))
-        return;
+        return now;
     for (uint32_t i = 0; i < FU_SLOTS; i++)
         atomic_store_explicit(&cache[i], 0, memory_order_relaxed);
     atomic_store_explicit(&cache_epoch, now, memory_order_relaxed);
+    return now;
+}
+
+/* ---- reusing the thread's previous walks -------------------------------
+ *
+ * A walk is a function of its start state (ip, rsp, rbp) and of the stack
+ * words it reads: from a state, the rule of its address (fixed while no
+ * module is unloaded) gives the CFA, and the next state is (the word at
+ * CFA - 8, the CFA, the word at CFA + rbp offset or rbp unchanged).  So
+ * each thread keeps states of its past walks, each with its rule and the
+ * offset its rbp was read at.  When a walk reaches a state equal to a
+ * kept one, the kept states after it are the walk's next ones for as long
+ * as the slots they were read from still hold the words read: the walk
+ * follows them checking that with one or two loads per frame (fu_same();
+ * about 16 instructions a frame with the store of the frame, against
+ * about 45 for a rule and a step), and walks with rules from the first
+ * state whose successor changed, or where the kept states end.  Exact,
+ * not a guess: every word the frames depend on is compared.
+ *
+ * Dead rbp.  Compiled code often uses rbp as an ordinary callee-saved
+ * register (an object pointer, a loop counter): the states of consecutive
+ * walks then differ in rbp where the frames do not.  A state whose rule
+ * saves rbp without computing its CFA from it (dead) never uses the rbp it
+ * has: it is not compared when joining such a state, nor checked when it
+ * was read from the stack, and the value kept for it may be another
+ * walk's.  Every other state's rbp is the walk's own: compared at a join,
+ * checked when read, or carried over from the state before, which then
+ * saved nothing and so was not dead (by induction, its rbp is exact).
+ *
+ * The kept states form a chain: each the successor of the one before by
+ * its rule, with the words read then (any stretch of a walk is such a
+ * chain; its first state is only joined, never followed into).  They sit
+ * at the end of st[], sorted by stack pointer (the CFA is above the stack
+ * pointer), so a cursor moves up them with a walk, from a binary search
+ * for the walk's start (or the last walk's index), to a sentinel of rsp
+ * UINT64_MAX: a compare per frame walked.  One stretch is followed per
+ * walk.  After a walk:
+ *  - followed to the end of the walk or of the chain, joined at its first
+ *    or second state, with kept states below its start: nothing changes.
+ *    Those states are a deeper walk's, and the program often goes that
+ *    deep again the same way (a recursion, a loop calling at varying
+ *    depths): its own call rewrites the same words in those slots.  The
+ *    first state of a walk, the call of the allocator or hooked function,
+ *    is the one that changes most; it is not kept then.
+ *  - else, followed to the end: its new states before the join go before
+ *    the stretch (the states after the stretch stay: each still its
+ *    predecessor's successor by rule, with words later walks check);
+ *  - else (no join, or new states after the stretch): keep_walk() makes a
+ *    chain of its new states and the stretch, moved.
+ * Chains of bench_alloc (random depths) and bench_refs (a loop at depths
+ * 1-8) are followed for 90% and 75% of their frames.
+ *
+ * Bounds: a kept state's slots were read under the same stack top hi
+ * (kept with the states) and lie between its own stack pointer and hi;
+ * a state is only joined at or above the walk's start, so no read leaves
+ * what the walker may read anyway.
+ *
+ * Validity: the states are dropped when rs_modules_epoch() moved (the
+ * cache is flushed then too, see flush_if_unloaded()) or the thread's
+ * stack top changed.  A signal handler's walk interrupting this thread's
+ * walk (busy set), and a walk without call site (its start is an exact
+ * address, not a return address: rare), use and keep nothing.  A fork
+ * child keeps the forking thread's states, which describe its stack as
+ * well.
+ *
+ * Memory: one page per thread that walks, mapped on its first walk and
+ * unmapped when it ends (threads.c; a thread refscope did not see start
+ * keeps its page to the end), holding FU_KEPT states and the FU_NEW new
+ * states of the walk running: a default walk (REFSCOPE_DEPTH 32) has at
+ * most 33 states; a longer chain keeps FU_KEPT of them (the rest is
+ * walked with rules), a walk with more new states keeps its first FU_NEW.
+ * Not in TLS, which glibc carves from each thread's stack (a thread with
+ * PTHREAD_STACK_MIN would lose its room) and which the analysis scans
+ * as a root.  rbp values are kept inverted all the same, so that no word
+ * in that page looks like a pointer to the program's blocks. */
+
+#define FU_KEPT 72               /* states kept                            */
+#define FU_NEW  48               /* new states of one walk kept            */
+
+typedef struct fu_state {
+    uint64_t ip;         /* a return address                                */
+    uint64_t rsp;
+    uint64_t nrbp;       /* ~rbp: no program pointer in refscope's memory
+                            (which a conservative scan could come across) */
+    int32_t  chk;        /* rbp was read at rsp + chk (< 0) by the step into
+                            this state and is checked there; 0: not read, or
+                            dead                                            */
+    uint32_t rule;       /* its packed rule; FU_UNWALKED: the walk ended
+                            before looking it up                            */
+} fu_state_t;
+
+/* Not a packed rule (those have 17 bits); has FU_CFA_RBP set, so that
+ * fu_dead() is 0. */
+#define FU_UNWALKED 0xffffffffu
+/* Kept with a state's rule: its frame is in the range left out of walks
+ * (refscope's own, see rs_fastunwind_trace()). */
+#define FU_LEFT_OUT 0x80000000u
+
+/* 1 when a state of rule r never uses its rbp: the rule saves rbp and
+ * computes the CFA from rsp. */
+static inline int fu_dead(uint64_t r)
+{
+    return (r & (FU_RBP_SAVED | FU_CFA_RBP)) == FU_RBP_SAVED;
+}
+
+typedef struct fu_last {
+    fu_state_t st[FU_KEPT + 1];   /* the chain at st[FU_KEPT - n, FU_KEPT);
+                                     st[FU_KEPT]: the sentinel (n > 0)  */
+    fu_state_t buf[FU_NEW];       /* a walk's new states                 */
+    uint32_t n;          /* states kept; 0: none                           */
+    uint32_t epoch;      /* rs_modules_epoch() they were walked in          */
+    uint64_t hi;         /* the stack top their reads were bounded by       */
+    uint64_t skip_lo, skip_span;  /* the frames their FU_LEFT_OUT marks     */
+    uint32_t reused;     /* frames the last walk followed                   */
+    uint32_t hint;       /* the index the last search found (< FU_KEPT)     */
+    int busy;            /* a walk of this thread runs                      */
+} fu_last_t;
+
+/* The thread's page (see above); NULL: none yet, FU_ENDED: none to be. */
+static _Thread_local fu_last_t *fu_page __attribute__((tls_model("initial-exec")));
+#define FU_PAGE  4096
+#define FU_ENDED ((fu_last_t *)1)
+_Static_assert(sizeof(fu_last_t) <= FU_PAGE, "fu_last_t fits a page");
+static _Atomic uint64_t frames_stored, frames_reused;     /* REFSCOPE_UNWIND=check */
+/* The cursor of a walk without kept states. */
+static const fu_state_t fu_sentinel = {.rsp = UINT64_MAX};
+
+/* The calling thread's page, mapped on its first walk (mmap: also from a
+ * signal handler); FU_ENDED when its thread ended or mapping failed (its
+ * walks then keep nothing).  A signal handler walking meanwhile sees
+ * FU_ENDED and keeps nothing. */
+static __attribute__((noinline)) fu_last_t *page_for_thread(void)
+{
+    fu_last_t *w = fu_page;
+    if (w)
+        return w;
+    fu_page = FU_ENDED;
+    atomic_signal_fence(memory_order_seq_cst);
+    void *m = mmap(NULL, FU_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    w = m == MAP_FAILED ? FU_ENDED : m;
+    atomic_signal_fence(memory_order_seq_cst);
+    fu_page = w;
+    return w;
+}
+
+void rs_fastunwind_thread_end(void)
+{
+    fu_last_t *w = fu_page;
+    fu_page = FU_ENDED;
+    atomic_signal_fence(memory_order_seq_cst);
+    if ((uintptr_t)w > (uintptr_t)FU_ENDED)
+        munmap(w, FU_PAGE);
+}
+
+/* A walk's states for keep_walk(): its own in buf[0, nb) (buf[0, npre)
+ * before the join, the rest after the followed stretch [join, last] of
+ * the kept chain; join NULL: nothing followed). */
+typedef struct fu_chain {
+    const fu_state_t *buf;
+    uint32_t nb, npre;
+    int32_t jchk;                /* the new link into join                 */
+    fu_state_t *join, *last;
+    fu_state_t *inner;           /* not NULL: the kept states from inner to
+                                    the join stay (the new ones before the
+                                    join are dropped, the link is the old) */
+    uint64_t skip_lo, skip_span;  /* the range of FU_LEFT_OUT              */
+} fu_chain_t;
+
+/* Makes the walk's states the kept chain, placed from the end of st[]:
+ * its states after the stretch, the stretch (to the old end when nothing
+ * comes after it, so that it stays in place), its states before, as many
+ * as fit (any stretch of a walk is a chain).  Cost: the new states
+ * copied (memcpy), the stretch moved when the walk went on after it. */
+static __attribute__((noinline)) void keep_walk(fu_last_t *w, const fu_chain_t *ch,
+                                                uint32_t epoch, uint64_t hi)
+{
+    fu_state_t *st = w->st;
+    uint32_t npre = ch->join ? ch->npre : ch->nb, nsuf = ch->nb - npre;
+    uint32_t top = FU_KEPT - nsuf;
+    if (ch->inner)
+        npre = 0;                         /* dropped */
+    else if (ch->join)
+        ch->join->chk = ch->jchk;
+    if (ch->join) {
+        /* Moved first: the new outer states may go where it is now. */
+        fu_state_t *from = ch->inner ? ch->inner : ch->join;
+        fu_state_t *to = nsuf ? ch->last + 1 : st + FU_KEPT;
+        uint32_t len = (uint32_t)(to - from);
+        if (len > top) {
+            from += len - top;            /* keep its outer part */
+            len = top;
+        }
+        if (st + top != to)
+            memmove(st + top - len, from, len * sizeof *st);
+        top -= len;
+    }
+    memcpy(st + FU_KEPT - nsuf, ch->buf + ch->nb - nsuf, nsuf * sizeof *st);
+    uint32_t fit = npre < top ? npre : top;
+    memcpy(st + top - fit, ch->buf + npre - fit, fit * sizeof *st);
+    top -= fit;
+    w->n = FU_KEPT - top;
+    st[FU_KEPT].rsp = UINT64_MAX;
+    w->epoch = epoch;
+    w->hi = hi;
+    w->skip_lo = ch->skip_lo;
+    w->skip_span = ch->skip_span;
+}
+
+/* A walk in progress: the state reached (ip, rsp, rbp; rbp read at rsp +
+ * rbp_off by the step into it, 0: not read), where frames go, and what
+ * bounds it. */
+typedef struct fu_walk {
+    uint64_t ip, rsp, rbp;
+    int64_t  rbp_off;
+    uint64_t *out, *out_end;         /* stored frames; keep of them at most */
+    uint64_t left;                   /* frames it may still walk (max)      */
+    uint64_t skip_lo, skip_span, hi;
+} fu_walk_t;
+
+enum { FU_GO, FU_END, FU_LAST, FU_FAIL };
+
+/* Walks the frame of state k with rule r: stores it and steps to its
+ * caller.  Frames in [skip_lo, skip_hi) are walked but not stored, except
+ * the last one (a return stub ends a walk); all count toward max, and the
+ * walk stops once keep frames are stored.  Returns FU_GO (a state
+ * reached, to walk), FU_END (the walk is over), FU_LAST (over, with a
+ * state reached: a null return address, or max frames walked) or FU_FAIL
+ * (left to libunwind).
+ * Bounds.  Every slot a correct walk reads lies between the frame's
+ * stack pointer and the top of the stack: the return address at CFA - 8
+ * with rsp + 8 <= CFA <= hi (so the CFA grows with every frame: no
+ * loop), the saved rbp below the CFA (pack() keeps only negative offsets)
+ * and at or above rsp.  Nothing below the walker's own stack pointer is
+ * read, so a wrong rbp cannot touch the unmapped part of the main
+ * thread's stack area. */
+static inline __attribute__((always_inline)) int fu_frame(fu_walk_t *k, uint64_t r)
+{
+    if (k->ip - k->skip_lo >= k->skip_span || (r & FU_RA_UNDEF))
+        *k->out++ = k->ip;
+    if ((r & FU_RA_UNDEF) || k->out == k->out_end)
+        return FU_END;
+    uint64_t cfa = ((r & FU_CFA_RBP) ? k->rbp : k->rsp) + (uint64_t)cfa_off_of(r);
+    if (cfa < k->rsp + 8 || cfa > k->hi)     /* rsp <= hi - 8: no wrap */
+        return FU_FAIL;
+    k->rbp_off = 0;
+    if (r & FU_RBP_SAVED) {
+        k->rbp_off = rbp_off_of(r);
+        uint64_t at = cfa + (uint64_t)k->rbp_off;
+        if (at < k->rsp)
+            return FU_FAIL;
+        k->rbp = *(const uint64_t *)(uintptr_t)at;
+    }
+    k->ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
+    k->rsp = cfa;
+    return !k->ip || --k->left == 0 ? FU_LAST : FU_GO;
+}
+
+/* The state of k, of rule r, as kept: rbp inverted, checked where read
+ * and not dead, the frame marked when it is left out of walks. */
+static inline fu_state_t fu_new_state(const fu_walk_t *k, uint64_t r)
+{
+    uint32_t out = k->ip - k->skip_lo < k->skip_span ? FU_LEFT_OUT : 0;
+    return (fu_state_t){k->ip, k->rsp, ~k->rbp, fu_dead(r) ? 0 : (int32_t)k->rbp_off,
+                        (uint32_t)r | out};
+}
+
+/* The walk without the kept states, for a walk nested in another of the
+ * same thread (a signal handler's).  Returns the frames stored or -1. */
+static __attribute__((noinline)) int walk_rules(fu_walk_t k, uint64_t pc, uint64_t *pcs)
+{
+    for (;;) {
+        uint64_t r = rule_for(pc);
+        if (RS_UNLIKELY(r == FU_NO_RULE))
+            return -1;
+        int e = fu_frame(&k, r);
+        if (e == FU_FAIL)
+            return -1;
+        if (e != FU_GO)
+            return (int)(k.out - pcs);
+        pc = k.ip - 1;
+    }
+}
+
+/* 1 when state t, the successor of a state equal to the walk's, is still
+ * what the stack gives: its return address, and its rbp where read and
+ * not dead, are still in their slots.  Two or three loads, one or two
+ * compares. */
+static inline int fu_same(const fu_state_t *t)
+{
+    return *(const uint64_t *)(uintptr_t)(t->rsp - 8) == t->ip &&
+           (!t->chk || ~*(const uint64_t *)(uintptr_t)(t->rsp + (int64_t)t->chk) == t->nrbp);
+}
+
+/* The end of a followed stretch at f, the last kept state: 1 when the
+ * walk ends there - a null return address, or a frame whose rule ends the
+ * walk (stored, as fu_frame() does) - else 0 (a frame still to walk). */
+static inline int fu_end_at(const fu_state_t *f, fu_walk_t *k)
+{
+    if (!f->ip)
+        return 1;
+    if (f->rule != FU_UNWALKED && (f->rule & FU_RA_UNDEF)) {
+        *k->out++ = f->ip;
+        return 1;
+    }
+    return 0;
+}
+
+/* What following the kept states came to: the last state reached, the
+ * walk's frames stored and frames left, and whether the walk is over. */
+typedef struct fu_followed {
+    fu_state_t *f;
+    uint64_t *out;
+    uint64_t left;
+    int done;
+} fu_followed_t;
+
+/* Follows the kept states from f (equal to the state of k) up to end
+ * while their slots still hold what was read, storing their frames as
+ * fu_frame() would, within max and keep.  The walker follows inline when
+ * max and keep cannot end the walk before end; this is the rest (k by
+ * value: the walker's own stays in registers). */
+static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_state_t *end,
+                                                           fu_walk_t k)
+{
+    fu_followed_t res = {f, k.out, k.left, 0};
+    for (;;) {
+        /* Frames that may be walked before max or keep ends the walk
+         * (each stores one at most). */
+        uint64_t room = (uint64_t)(k.out_end - k.out), can = room < k.left ? room : k.left;
+        fu_state_t *stop = (uint64_t)(end - f) < can ? end : f + can, *from = f;
+        while (f != stop && fu_same(f + 1)) {
+            /* f has a successor: its return address is defined. */
+            if (!(f->rule & FU_LEFT_OUT))
+                *k.out++ = f->ip;
+            f++;
+        }
+        k.left -= (uint64_t)(f - from);
+        if (f != stop)
+            break;                    /* its successor changed */
+        if (k.out == k.out_end || !k.left) {
+            res.done = 1;
+            break;
+        }
+        if (f == end) {
+            res.done = fu_end_at(f, &k);
+            break;
+        }
+    }
+    res.f = f;
+    res.out = k.out;
+    res.left = k.left;
+    return res;
 }
 
 __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int keep,
@@ -444,10 +806,9 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
                                                   uint64_t skip_lo, uint64_t skip_hi,
                                                   const rs_call_site_t *site)
 {
-    uint64_t skip_span = skip_hi - skip_lo;
     if (!lo || hi < lo + 8 || max <= 0 || keep <= 0)
         return -1;
-    flush_if_unloaded();
+    uint32_t epoch = flush_if_unloaded();
     uint64_t ip, rsp, rbp, pc;
     __asm__ volatile("leaq 0(%%rip), %0\n\t"
                      "movq %%rsp, %1\n\t"
@@ -456,7 +817,7 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
     pc = ip;                          /* exact: this frame is executing */
     if (site) {
         /* The call site's frame: a caller's, below this one on the stack
-         * (so the bounds below keep every read at or above this frame). */
+         * (so the bounds keep every read at or above this frame). */
         if (site->rsp < rsp || !site->ip)
             return -1;
         ip = site->ip;
@@ -466,48 +827,190 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
     }
     if (rsp < lo || rsp > hi - 8)
         return -1;
-    /* Bounds.  Every slot a correct walk reads lies between the frame's
-     * stack pointer and the top of the stack: the return address at
-     * CFA - 8 with rsp + 8 <= CFA <= hi (so the CFA grows with every
-     * frame: no loop), the saved rbp below the CFA (pack() keeps only
-     * negative offsets) and at or above rsp.  Nothing below this
-     * function's own stack pointer is read, so a wrong rbp cannot touch
-     * the unmapped part of the main thread's stack area.
-     * Per frame, rule cached: the lookup, the CFA, one or two loads and
-     * the bound checks (about 50 instructions measured with callgrind,
-     * stores and loop included; libunwind's unw_backtrace about 90).
-     * Frames in [skip_lo, skip_hi) are walked but not stored, except the
-     * last one (a return stub ends a walk); all count toward max, and the
-     * walk stops once keep frames are stored. */
-    int n = 0;
-    for (uint64_t left = (uint64_t)max; left; left--) {
-        uint64_t r = rule_for(pc);     /* pc: exact in this function only */
-        if (RS_UNLIKELY(r == FU_NO_RULE))
-            return -1;
-        if (ip - skip_lo >= skip_span || (r & FU_RA_UNDEF))
-            pcs[n++] = ip;
-        if ((r & FU_RA_UNDEF) || n == keep)
-            break;
-        uint64_t cfa = ((r & FU_CFA_RBP) ? rbp : rsp) + (uint64_t)cfa_off_of(r);
-        if (cfa < rsp + 8 || cfa > hi)     /* rsp <= hi - 8: no wrap */
-            return -1;
-        if (r & FU_RBP_SAVED) {
-            uint64_t at = cfa + (uint64_t)rbp_off_of(r);
-            if (at < rsp)
-                return -1;
-            rbp = *(const uint64_t *)(uintptr_t)at;
-        }
-        ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
-        rsp = cfa;
-        if (!ip)
-            break;
-        pc = ip - 1;
+    fu_walk_t k = {ip, rsp, rbp, 0, pcs, pcs + keep, (uint64_t)max, skip_lo,
+                   skip_hi - skip_lo, hi};
+    fu_last_t *w = fu_page;
+    if (RS_UNLIKELY((uintptr_t)w <= (uintptr_t)FU_ENDED))
+        w = page_for_thread();
+    /* A walk nested in another of this thread (a signal handler's), one
+     * from its own frame (no call site: rare), and one without a page,
+     * keep nothing. */
+    if (RS_UNLIKELY(w == FU_ENDED || w->busy || !site)) {
+        if (w != FU_ENDED)
+            w->reused = 0;
+        return walk_rules(k, pc, pcs);
     }
-    return n;
+    w->busy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    /* The kept states: cur moves up them to the sentinel (its rsp in a
+     * register), end is the last one. */
+    fu_state_t *end = w->st + FU_KEPT - 1;
+    const fu_state_t *cur = &fu_sentinel, *first = &fu_sentinel;
+    if (RS_LIKELY(w->n && w->epoch == epoch && w->hi == hi && w->skip_lo == k.skip_lo &&
+                  w->skip_span == k.skip_span)) {
+        /* The first kept state at or above the start: a binary search
+         * (the kept states may reach far below, see above). */
+        const fu_state_t *st = w->st;
+        uint32_t lo_i = FU_KEPT - w->n, hi_i = FU_KEPT;
+        first = st + lo_i;
+        if (st[w->hint].rsp == k.rsp && w->hint >= lo_i) {
+            lo_i = w->hint;           /* where the last walk started */
+        } else {
+            while (lo_i != hi_i) {
+                uint32_t mid = (lo_i + hi_i) >> 1;
+                if (st[mid].rsp < k.rsp)
+                    lo_i = mid + 1;
+                else
+                    hi_i = mid;
+            }
+            w->hint = lo_i;
+        }
+        cur = st + lo_i;
+    }
+    uint64_t cur_rsp = cur->rsp;
+    /* The new states in buf; the followed stretch [j, f] of the kept
+     * ones, which came after the new states [buf, bj). */
+    fu_state_t *buf = w->buf, *bp = buf, *bend = buf + FU_NEW, *bj = NULL;
+    fu_state_t *j = NULL, *f = NULL;
+    int32_t jchk = 0;
+    uint64_t r;
+    int e;
+    /* Per frame walked, rule cached: the lookup, the CFA, one or two loads
+     * and the bound checks (about 50 instructions measured with callgrind,
+     * stores and loop included; libunwind's unw_backtrace about 90), the
+     * state kept and the cursor (about 10 more). */
+    for (;;) {
+        /* The inner states, new: k's state is reached, not walked yet. */
+        if (RS_UNLIKELY(k.rsp >= cur_rsp)) {
+            while (cur->rsp < k.rsp)
+                cur++;
+            cur_rsp = cur->rsp;
+            if (cur_rsp == k.rsp && cur->ip == k.ip &&
+                (cur->nrbp == ~k.rbp || fu_dead(cur->rule)) && cur != end)
+                goto join;
+        }
+walk_new:
+        r = rule_for(pc);
+        if (RS_UNLIKELY(r == FU_NO_RULE))
+            goto fail;
+        if (RS_LIKELY(bp != bend))
+            *bp++ = fu_new_state(&k, r);
+        else
+            cur_rsp = UINT64_MAX;     /* a state lost: nothing joins after it */
+        e = fu_frame(&k, r);
+        if (e != FU_GO)
+            goto finish;
+        pc = k.ip - 1;
+    }
+join: {
+        /* Follow the kept states from cur. */
+        int done = 0;
+        f = (fu_state_t *)cur;
+        uint64_t span = (uint64_t)(end - f);
+        if (RS_LIKELY(span < (uint64_t)(k.out_end - k.out) && span < k.left)) {
+            /* Neither max nor keep can end the walk before end.  Per
+             * frame: two loads and a compare for the return address, a
+             * test (a load and a compare when rbp was read), the store:
+             * about 12 instructions. */
+            uint64_t *out = k.out;
+            while (f != end && fu_same(f + 1)) {
+                if (!(f->rule & FU_LEFT_OUT))
+                    *out++ = f->ip;
+                f++;
+            }
+            k.out = out;
+            k.left -= (uint64_t)(f - cur);
+            if (f == end)
+                done = fu_end_at(f, &k);
+        } else {
+            fu_followed_t res = follow_slow(f, end, k);
+            f = res.f;
+            k.out = res.out;
+            k.left = res.left;
+            done = res.done;
+        }
+        if (f == cur)
+            goto walk_new;            /* its successor changed: walk it */
+        j = (fu_state_t *)cur;
+        bj = bp;
+        jchk = fu_dead(j->rule) ? 0 : (int32_t)k.rbp_off;   /* the new link into j */
+        if (done) {
+            e = FU_END;
+            goto finish;
+        }
+        /* Walk on from f, which is kept already (rbp: exact unless f is
+         * dead). */
+        k.ip = f->ip;
+        k.rsp = f->rsp;
+        k.rbp = ~f->nrbp;
+        pc = k.ip - 1;
+        r = f->rule;
+        if (r == FU_UNWALKED) {
+            r = rule_for(pc);
+            if (RS_UNLIKELY(r == FU_NO_RULE))
+                goto fail;
+        }
+    }
+    for (;;) {
+        /* The outer states, new. */
+        e = fu_frame(&k, r);
+        if (e != FU_GO)
+            break;
+        pc = k.ip - 1;
+        r = rule_for(pc);
+        if (RS_UNLIKELY(r == FU_NO_RULE))
+            goto fail;
+        if (RS_LIKELY(bp != bend))
+            *bp++ = fu_new_state(&k, r);
+    }
+finish:
+    if (RS_UNLIKELY(e == FU_FAIL))
+        goto fail;
+    if (e == FU_LAST && bp != bend)   /* reached, not walked */
+        *bp++ = (fu_state_t){k.ip, k.rsp, ~k.rbp, (int32_t)k.rbp_off, FU_UNWALKED};
+    /* A walk that joined at its first state or the next one leaves the
+     * kept states below it (its own first state goes): they may be
+     * followed again once the program is that deep again (a recursion),
+     * where a walk's first state is the most changing one (the call of
+     * the allocator or hooked function).  A walk with more new states
+     * before the join found the stack changed there: they replace the
+     * kept ones. */
+    fu_state_t *inner = NULL;
+    if (j && bj - buf <= 1 && first->rsp < (bj != buf ? buf->rsp : j->rsp))
+        inner = (fu_state_t *)first;
+    if (RS_LIKELY(j && bp == bj && inner)) {
+        /* Followed to its end or the end of the walk: nothing changes. */
+    } else if (RS_LIKELY(j && bp == bj && j - w->st >= bj - buf)) {
+        /* Followed to its end, the new states fit before the stretch,
+         * the rest of the chain stays: about 6 instructions a state. */
+        fu_state_t *dst = j - (bj - buf);
+        w->n = (uint32_t)(end + 1 - dst);
+        j->chk = jchk;
+        for (const fu_state_t *from = buf; from != bj; from++, dst++) {
+            *dst = *from;
+            __asm__ volatile("");     /* a short loop, not a memcpy call */
+        }
+    } else {
+        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jchk, j, f, inner,
+                         k.skip_lo, k.skip_span};
+        keep_walk(w, &ch, epoch, hi);
+    }
+    w->reused = (uint32_t)(f - j);
+    atomic_signal_fence(memory_order_seq_cst);
+    w->busy = 0;
+    return (int)(k.out - pcs);
+fail:
+    atomic_signal_fence(memory_order_seq_cst);
+    w->busy = 0;
+    return -1;
 }
 
-void rs_fastunwind_count_check(int mismatch)
+void rs_fastunwind_count_check(int mismatch, uint32_t frames)
 {
+    atomic_fetch_add_explicit(&frames_stored, frames, memory_order_relaxed);
+    fu_last_t *w = fu_page;
+    if ((uintptr_t)w > (uintptr_t)FU_ENDED)
+        atomic_fetch_add_explicit(&frames_reused, w->reused, memory_order_relaxed);
     atomic_fetch_add_explicit(&checked, 1, memory_order_relaxed);
     if (mismatch)
         atomic_fetch_add_explicit(&mismatches, 1, memory_order_relaxed);
@@ -521,4 +1024,10 @@ uint64_t rs_fastunwind_checked(void)
 uint64_t rs_fastunwind_mismatches(void)
 {
     return atomic_load_explicit(&mismatches, memory_order_relaxed);
+}
+
+void rs_fastunwind_frames(uint64_t *stored, uint64_t *reused)
+{
+    *stored = atomic_load_explicit(&frames_stored, memory_order_relaxed);
+    *reused = atomic_load_explicit(&frames_reused, memory_order_relaxed);
 }

@@ -181,14 +181,24 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
  * and stores into pcs those whose address is not in [skip_lo, skip_hi),
  * plus the last frame in any case (it may be a return stub, got_hook.h),
  * keep of them at most.  Returns the number stored, or -1 when some frame
- * is not of a shape it handles: walk with libunwind instead. */
+ * is not of a shape it handles: walk with libunwind instead.  Takes over
+ * frames from the calling thread's past walks where the stack words they
+ * were read from are unchanged (the same frames as a full walk). */
 int rs_fastunwind_trace(uint64_t *pcs, int max, int keep, uint64_t lo, uint64_t hi,
                         uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site);
+/* The calling thread ends: frees what the walker keeps for it (its
+ * later walks keep nothing).  Async-signal-safe. */
+void rs_fastunwind_thread_end(void);
 /* REFSCOPE_UNWIND=check: one more stack compared with libunwind's walk,
- * mismatch non-zero when they differed; the counts so far. */
-void rs_fastunwind_count_check(int mismatch);
+ * mismatch non-zero when they differed, frames: those the fast walk
+ * stored (the calling thread's last); the counts so far. */
+void rs_fastunwind_count_check(int mismatch, uint32_t frames);
 uint64_t rs_fastunwind_checked(void);
 uint64_t rs_fastunwind_mismatches(void);
+/* Frames the fast walker stored (those kept of its stacks), and frames it
+ * took over from its thread's past walks (their stack words checked),
+ * counted under REFSCOPE_UNWIND=check only. */
+void rs_fastunwind_frames(uint64_t *stored, uint64_t *reused);
 /* Tells rs_backtrace_capture() the calling thread's stack, [lo, hi) (lo 0:
  * unknown), so that it captures nothing (returns 0) where too little of
  * the stack is left for the unwinder: a deep recursion in a small thread

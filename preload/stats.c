@@ -14,7 +14,11 @@
  * live_blocks with one decimal (0.0 when nothing is live).  analysis_ms is
  * the wall time of the analysis up to the written snapshot, stopped_ms how
  * long the program's other threads were parked (the scan and the
- * classification).  The benchmark
+ * classification).  Under REFSCOPE_UNWIND=check, before the ";":
+ * unwind_checked=N unwind_mismatches=N (stacks of the fast walker compared
+ * with libunwind's, and those that differed) unwind_frames=N
+ * unwind_frames_reused=N (frames those walks stored, and frames they took
+ * over from the thread's past walks, see fastunwind.c).  The benchmark
  * (tests/bench/bench.py) parses this line: keep the key=value names.
  *
  * Runs on the analysing thread after the world was resumed, with the guard
@@ -86,6 +90,10 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     if (rs_settings.unwind == RS_UNWIND_CHECK) {
         add_field(&l, "unwind_checked", rs_fastunwind_checked());
         add_field(&l, "unwind_mismatches", rs_fastunwind_mismatches());
+        uint64_t stored, reused;
+        rs_fastunwind_frames(&stored, &reused);
+        add_field(&l, "unwind_frames", stored);
+        add_field(&l, "unwind_frames_reused", reused);
     }
     rs_line_str(&l, "; ");
     add_ratio(&l, total, blocks);

@@ -273,6 +273,7 @@ static void unregister_slot(void *p)
     rs_threads_unlock();
     rs_alt_stack_thread_end();
     rs_alloc_thread_end();
+    rs_fastunwind_thread_end();
 }
 
 static void setup_once(void)
