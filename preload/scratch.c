@@ -177,7 +177,7 @@ static void be_free(void *p)
 
 void rs_scratch_install(void)
 {
-    static const rs_mem_backend_t backend = {be_alloc, be_calloc, be_realloc, be_free};
+    static const rs_mem_backend_t backend = {be_alloc, be_calloc, be_realloc, be_free, NULL};
     rs_mem_set_backend(&backend);
 }
 

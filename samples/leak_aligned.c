@@ -10,24 +10,25 @@
  * content kept, and that a freed aligned block is not reported:
  *  - make_cache_line(): posix_memalign 64, 100 bytes, holding the only
  *    pointer to a 24-byte make_label() block; dropped: leaked + indirect;
- *  - make_page(): aligned_alloc 4096, 3000 bytes; dropped: leaked;
+ *  - make_page(): aligned_alloc 4096, 4096 bytes (C11 asks for a size that
+ *    is a multiple of the alignment); dropped: leaked;
  *  - grow_aligned(): memalign 256, 40 bytes, filled, realloc'ed to 500
  *    bytes (content checked); dropped: leaked, with realloc's stack;
- *  - keep_aligned(): aligned_alloc 128, 200 bytes, kept in a global:
+ *  - keep_aligned(): aligned_alloc 128, 256 bytes, kept in a global:
  *    reachable;
  *  - valloc(50) and pvalloc(10), freed: nothing.
  *
- * LeakSanitizer agrees: 3600 bytes in 3 blocks direct, 24 indirect.
+ * LeakSanitizer agrees: 4696 bytes in 3 blocks direct, 24 indirect.
  *
  * Expected (machine-read by tests/integration/rstest.py):
- *   @total   leaked     3600/3
+ *   @total   leaked     4696/3
  *   @total   indirect   24/1
- *   @total   reachable  200/1
- *   @finding leaked     3000/1  make_page
+ *   @total   reachable  256/1
+ *   @finding leaked     4096/1  make_page
  *   @finding leaked     500/1   grow_aligned
  *   @finding leaked     100/1   make_cache_line
  *   @finding indirect   24/1    make_label
- *   @lsan    direct     3600/3
+ *   @lsan    direct     4696/3
  *   @lsan    indirect   24/1
  */
 #include "sample_util.h"
@@ -63,9 +64,9 @@ SAMPLE_NOINLINE static void make_cache_line(void)
 
 SAMPLE_NOINLINE static void make_page(void)
 {
-    char *p = aligned_alloc(4096, 3000);
+    char *p = aligned_alloc(4096, 4096);
     sample_check(aligned_to(p, 4096), "aligned_alloc(4096)");
-    memset(p, 0x11, 3000);
+    memset(p, 0x11, 4096);
     sample_drop(p);
 }
 
@@ -86,9 +87,9 @@ SAMPLE_NOINLINE static void grow_aligned(void)
 
 SAMPLE_NOINLINE static void keep_aligned(void)
 {
-    kept = aligned_alloc(128, 200);
+    kept = aligned_alloc(128, 256);
     sample_check(aligned_to(kept, 128), "aligned_alloc(128)");
-    memset(kept, 0, 200);
+    memset(kept, 0, 256);
 }
 
 SAMPLE_NOINLINE static void free_page_blocks(void)
@@ -109,6 +110,6 @@ int main(void)
     keep_aligned();
     free_page_blocks();
     sample_scrub_stack();
-    sample_say("leak_aligned: leaked 100 (+24), 3000 and 500 bytes; kept 200\n");
+    sample_say("leak_aligned: leaked 100 (+24), 4096 and 500 bytes; kept 256\n");
     return 0;
 }

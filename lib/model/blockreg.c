@@ -42,8 +42,6 @@
 #include "rs_lock.h"
 #include "rs_mem.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -55,7 +53,7 @@
 #define LOG_HI_POS  60
 #define LOG_NONE    0xffffu
 #define FREE_END    0xffffffffu
-#define FIRST_SLOTS 64u
+#define FIRST_SLOTS RS_BLOCKREG_FIRST_SLOTS
 #define MAX_SHIFT   40
 
 struct rs_blocklog {
@@ -154,7 +152,7 @@ void rs_blockreg_destroy(rs_blockreg_t *r)
     uint32_t n = atomic_load(&r->n_logs);
     for (uint32_t i = 0; i < n; i++) {
         rs_blocklog_t *log = atomic_load(&r->logs[i]);
-        rs_mem_free(log->slots);
+        rs_mem_unmap(log->slots, (size_t)log->cap * sizeof *log->slots);
         rs_mem_free(log->raw);
     }
     rs_mem_free(r->logs);
@@ -237,22 +235,6 @@ void rs_blockreg_release(rs_blockreg_t *r, rs_blocklog_t *log)
 
 /* A free slot of log, growing the array when none is left; FREE_END when
  * memory is exhausted.  Log lock held. */
-/* The slot array resized to cap entries, with every signal blocked: the
- * allocator's lock is held meanwhile, and a program's signal handler that
- * allocates (not allowed by POSIX, common all the same, and safe with
- * glibc alone when its thread-local cache serves it) would wait for it
- * forever.  Rare (a log's doubling), so the two system calls do not
- * matter. */
-static uint64_t *grow_slots(uint64_t *slots, uint32_t cap)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    uint64_t *grown = rs_mem_realloc(slots, (size_t)cap * sizeof *slots);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return grown;
-}
-
 static uint32_t take_slot(rs_blocklog_t *log)
 {
     uint32_t s = log->free_head;
@@ -265,7 +247,8 @@ static uint32_t take_slot(rs_blocklog_t *log)
         uint32_t cap = old ? old * 2 : FIRST_SLOTS;
         if (cap <= old)
             return FREE_END;
-        uint64_t *slots = grow_slots(log->slots, cap);
+        uint64_t *slots = rs_mem_remap(log->slots, (size_t)old * sizeof *slots,
+                                       (size_t)cap * sizeof *slots);
         if (!slots)
             return FREE_END;
         log->slots = slots;

@@ -24,9 +24,11 @@
  * only enough to find the real allocation, with a check word derived from
  * the address so that most damage is still recognised.
  *
- * Memory: logs and slot arrays come from rs_mem; the records themselves
- * are inside the program's heap (16 bytes per block, counted by
- * rs_blockreg_bytes).
+ * Memory: logs come from rs_mem, slot arrays from rs_mem_map (pages outside
+ * the malloc heap: they hold block addresses, which must not be left in
+ * memory the program's next blocks are carved from); the records
+ * themselves are inside the program's heap (16 bytes per block, counted
+ * by rs_blockreg_bytes).
  */
 #ifndef RS_BLOCKREG_H
 #define RS_BLOCKREG_H
@@ -52,6 +54,8 @@ typedef struct rs_blocklog rs_blocklog_t;
 #define RS_BLOCK_SIZE_BITS   46
 #define RS_BLOCK_STACK_BITS  28
 #define RS_BLOCKREG_MAX_LOGS 65535u
+/* A log's first slot array: one page; it doubles when full. */
+#define RS_BLOCKREG_FIRST_SLOTS 512u
 
 /* How far the block lies past the start of its real allocation: 16 for
  * a plain block, the alignment for an aligned one (a power of two, at

@@ -7,6 +7,7 @@
 #include "rs_mem.h"
 
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,11 @@ static void *libc_realloc(void *p, size_t size) { return realloc(p, size); }
 static void libc_free(void *p) { free(p); }
 
 static const rs_mem_backend_t libc_backend = {
-    libc_alloc, libc_calloc, libc_realloc, libc_free,
+    libc_alloc, libc_calloc, libc_realloc, libc_free, NULL,
 };
 
 static rs_mem_backend_t backend = {
-    libc_alloc, libc_calloc, libc_realloc, libc_free,
+    libc_alloc, libc_calloc, libc_realloc, libc_free, NULL,
 };
 static atomic_int out_of_memory;
 
@@ -52,6 +53,37 @@ void rs_mem_free(void *p)
 {
     if (p)
         backend.free(p);
+}
+
+static size_t page_round(size_t size)
+{
+    return (size + 4095) & ~(size_t)4095;
+}
+
+void *rs_mem_map(size_t size)
+{
+    if (backend.may_map && !backend.may_map(size))
+        return note_failure(NULL);
+    void *p = mmap(NULL, page_round(size ? size : 1), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return note_failure(p == MAP_FAILED ? NULL : p);
+}
+
+void *rs_mem_remap(void *p, size_t old_size, size_t new_size)
+{
+    if (!p)
+        return rs_mem_map(new_size);
+    if (backend.may_map && !backend.may_map(new_size))
+        return note_failure(NULL);
+    void *q = mremap(p, page_round(old_size ? old_size : 1),
+                     page_round(new_size ? new_size : 1), MREMAP_MAYMOVE);
+    return note_failure(q == MAP_FAILED ? NULL : q);
+}
+
+void rs_mem_unmap(void *p, size_t size)
+{
+    if (p)
+        munmap(p, page_round(size ? size : 1));
 }
 
 char *rs_mem_strdup(const char *s)

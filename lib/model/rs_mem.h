@@ -22,6 +22,9 @@ typedef struct rs_mem_backend {
     void *(*calloc)(size_t n, size_t size);
     void *(*realloc)(void *p, size_t size);
     void  (*free)(void *p);
+    /* Optional (NULL: always): whether rs_mem_map/remap may take size
+     * more bytes; the unit tests' failing backend says no. */
+    int   (*may_map)(size_t size);
 } rs_mem_backend_t;
 
 /* Installs a backend; NULL restores the libc default.  Not thread safe:
@@ -35,6 +38,18 @@ void *rs_mem_realloc(void *p, size_t size);
 void  rs_mem_free(void *p);
 /* Copies s (NULL gives NULL); NULL on allocation failure. */
 char *rs_mem_strdup(const char *s);
+
+/* Zeroed memory outside the malloc heap, in whole pages (mmap): for arrays
+ * that hold addresses of the program's blocks.  Freed heap memory is the
+ * next program block's uninitialised content, and glibc writes free-list
+ * pointers into it; where refscope frees nothing into the heap, no stale
+ * word of its own can make the conservative scan see a reference.  Also
+ * no allocator lock is taken (mmap, mremap and munmap are system calls),
+ * so these are safe where a signal handler may allocate.  NULL on
+ * failure (remap leaves p as it was).  Sizes are those passed to map. */
+void *rs_mem_map(size_t size);
+void *rs_mem_remap(void *p, size_t old_size, size_t new_size);
+void  rs_mem_unmap(void *p, size_t size);
 
 /* Non-zero once any rs_mem allocation has failed. */
 int rs_mem_out_of_memory(void);

@@ -16,7 +16,11 @@
  * missing leaf is allocated by whoever needs it and installed by CAS (the
  * loser frees its copy).  Ids are therefore limited to SD_TOP * SD_LEAF - 1
  * (2^28 - 1); past that, intern returns 0.  Each shard's arena grows in
- * chunks that double from SD_CHUNK_MIN to SD_CHUNK_MAX.
+ * chunks that double from SD_CHUNK_MIN to SD_CHUNK_MAX.  Chunks and
+ * leaves are mapped pages (rs_mem_map), not malloc memory: interning runs
+ * on allocation paths, also inside a program's signal handler that
+ * interrupted glibc's malloc with its lock held, where a malloc of
+ * refscope's own would wait forever (samples/signal_malloc.c).
  *
  * In front of the buckets, a small two-way set-associative cache of
  * recently interned stacks: a key from four sampled frames (and n, epoch)
@@ -65,7 +69,7 @@
  * program with few stacks does not pay 64 shards x 64 KiB (measured on
  * bench_alloc, 47 stacks: 3.3 MiB of depot, 33 bytes per live block). */
 #define SD_CACHE_SET_BITS 8                  /* 256 sets x 2 ways, 4 KiB */
-#define SD_CHUNK_MIN (1u * 1024u)
+#define SD_CHUNK_MIN (4u * 1024u)             /* a page: chunks are mapped */
 #define SD_CHUNK_MAX (64u * 1024u)
 
 #define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -86,6 +90,7 @@ typedef _Atomic(sd_node_t *) sd_slot_t;
 /* One arena chunk: a link for destroy, then node storage. */
 typedef struct sd_chunk {
     struct sd_chunk *next;
+    uint64_t bytes;            /* mapped size, this header included */
     uint64_t data[];
 } sd_chunk_t;
 
@@ -189,13 +194,14 @@ void rs_stackdepot_destroy(rs_stackdepot_t *d)
         sd_chunk_t *c = d->shards[i].chunks;
         while (c) {
             sd_chunk_t *next = c->next;
-            rs_mem_free(c);
+            rs_mem_unmap(c, c->bytes);
             c = next;
         }
         pthread_mutex_destroy(&d->shards[i].lock);
     }
     for (unsigned i = 0; i < SD_TOP; i++)
-        rs_mem_free(atomic_load_explicit(&d->top[i], memory_order_relaxed));
+        rs_mem_unmap(atomic_load_explicit(&d->top[i], memory_order_relaxed),
+                     SD_LEAF * sizeof(sd_slot_t));
     rs_mem_free(d->top);
     rs_mem_free(d->buckets);
     rs_mem_free(d);
@@ -209,10 +215,11 @@ static void *arena_alloc(rs_stackdepot_t *d, sd_shard_t *sh, size_t size)
     if (sh->left < size) {
         size_t bytes = sh->next_chunk ? sh->next_chunk : SD_CHUNK_MIN;
         if (bytes < sizeof(sd_chunk_t) + size)
-            bytes = sizeof(sd_chunk_t) + size;    /* a deep stack */
-        sd_chunk_t *c = rs_mem_alloc(bytes);
+            bytes = (sizeof(sd_chunk_t) + size + 4095) & ~(size_t)4095;  /* a deep stack */
+        sd_chunk_t *c = rs_mem_map(bytes);
         if (!c)
             return NULL;
+        c->bytes = bytes;
         c->next = sh->chunks;
         sh->chunks = c;
         sh->cur = (char *)c->data;
@@ -236,7 +243,7 @@ static sd_slot_t *index_leaf(rs_stackdepot_t *d, uint32_t id)
     sd_slot_t *leaf = atomic_load_explicit(top, memory_order_acquire);
     if (leaf)
         return leaf;
-    sd_slot_t *fresh = rs_mem_calloc(SD_LEAF, sizeof *fresh);
+    sd_slot_t *fresh = rs_mem_map(SD_LEAF * sizeof *fresh);
     if (!fresh)
         return NULL;
     sd_slot_t *expected = NULL;
@@ -247,7 +254,7 @@ static sd_slot_t *index_leaf(rs_stackdepot_t *d, uint32_t id)
                                   memory_order_relaxed);
         return fresh;
     }
-    rs_mem_free(fresh);
+    rs_mem_unmap(fresh, SD_LEAF * sizeof *fresh);
     return expected;
 }
 

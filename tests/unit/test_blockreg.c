@@ -38,6 +38,8 @@
 #include "test_support.h"
 
 #include "blockreg.h"
+
+#define FIRST RS_BLOCKREG_FIRST_SLOTS   /* a log's first slot array */
 #include "rs_mem.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -179,11 +181,11 @@ static void test_round_trip(void **state)
     uint64_t bytes0 = rs_blockreg_bytes(r);
     assert_int_equal(rs_blockreg_count(r), 0);
 
-    /* Plain block: the first add allocates the first 64 slots. */
+    /* Plain block: the first add maps the first slot array. */
     uint64_t a = block_new(RS_BLOCK_PLAIN_SHIFT, 24);
     assert_int_equal(rs_blockreg_add(log, a, 24, 7, RS_BLOCK_PLAIN_SHIFT), 0);
     assert_int_equal(rs_blockreg_count(r), 1);
-    assert_int_equal(rs_blockreg_bytes(r), bytes0 + 64 * sizeof(uint64_t) + RS_BLOCK_HEADER);
+    assert_int_equal(rs_blockreg_bytes(r), bytes0 + FIRST * sizeof(uint64_t) + RS_BLOCK_HEADER);
     expect_tracked(r, a, 0, 24, 7, 4242, a - 16);
     assert_int_equal(rs_blockreg_count(r), 1);          /* check keeps it */
 
@@ -219,7 +221,7 @@ static void test_round_trip(void **state)
     assert_int_equal(size, 1);
     assert_memory_equal(&out, &SENTINEL, sizeof out);
     /* Slots freed, array kept. */
-    assert_int_equal(rs_blockreg_bytes(r), bytes0 + 64 * sizeof(uint64_t));
+    assert_int_equal(rs_blockreg_bytes(r), bytes0 + FIRST * sizeof(uint64_t));
 
     /* The same address registered again is a new live block. */
     assert_int_equal(rs_blockreg_add(log, a, 32, 8, RS_BLOCK_PLAIN_SHIFT), 0);
@@ -484,13 +486,13 @@ static void test_foreach_skips_damaged(void **state)
 
 /* A free takes its slot back; the next adds take the freed slots last
  * freed first, then append.  bytes: 16 per live block, 8 per slot of
- * capacity (64, doubling). */
+ * capacity (FIRST, doubling). */
 static void test_slot_reuse(void **state)
 {
     rs_blockreg_t *r = rs_blockreg_create();
     rs_blocklog_t *log = rs_blockreg_acquire(r, 3), *other = rs_blockreg_acquire(r, 4);
     uint64_t bytes0 = rs_blockreg_bytes(r);
-    enum { N = 200 };
+    enum { N = 2 * FIRST + 200 };
     static uint64_t b[N];
     for (int i = 0; i < 10; i++) {
         b[i] = block_new(RS_BLOCK_PLAIN_SHIFT, 16);
@@ -499,7 +501,7 @@ static void test_slot_reuse(void **state)
         assert_int_equal(rec_log(rec_read(b[i])), 0);
     }
     uint64_t bytes10 = rs_blockreg_bytes(r);
-    assert_int_equal(bytes10, bytes0 + 64 * 8 + 10 * 16);
+    assert_int_equal(bytes10, bytes0 + FIRST * 8 + 10 * 16);
 
     uint64_t x[4];
     for (int i = 0; i < 4; i++)
@@ -515,8 +517,8 @@ static void test_slot_reuse(void **state)
     expect_tracked(r, b[5], 1, 16, 1, 3, b[5] - 16);
     assert_int_equal(rs_blockreg_count(r), 7);
     uint64_t bytes7 = rs_blockreg_bytes(r);
-    /* other's first slot array stays: +512 over bytes10 - 3 blocks. */
-    assert_int_equal(bytes7, bytes10 + 64 * 8 - 3 * 16);
+    /* other's first slot array stays: + FIRST * 8 over bytes10 - 3 blocks. */
+    assert_int_equal(bytes7, bytes10 + FIRST * 8 - 3 * 16);
     const uint32_t lifo[3] = {5, 7, 3};
     for (int i = 0; i < 3; i++) {
         assert_int_equal(rs_blockreg_add(log, x[i], 16, 2, 4), 0);
@@ -528,14 +530,14 @@ static void test_slot_reuse(void **state)
     assert_int_equal(rs_blockreg_add(log, y, 16, 2, 4), 0);
     assert_int_equal(slot_of(y), 10);                     /* appended */
 
-    /* Past 64 slots the array doubles: 64 -> 128 -> 256. */
+    /* Past FIRST slots the array doubles: FIRST -> 2 FIRST -> 4 FIRST. */
     for (int i = 10; i < N; i++) {
         b[i] = block_new(RS_BLOCK_PLAIN_SHIFT, 16);
         uint64_t before = rs_blockreg_bytes(r);
         assert_int_equal(rs_blockreg_add(log, b[i], 16, (uint32_t)i, 4), 0);
         uint32_t slot = (uint32_t)i + 1;                  /* after y */
         assert_int_equal(slot_of(b[i]), slot);
-        uint64_t grow = slot == 64 ? 64 * 8 : slot == 128 ? 128 * 8 : 0;
+        uint64_t grow = slot == FIRST ? FIRST * 8 : slot == 2 * FIRST ? 2 * FIRST * 8 : 0;
         assert_int_equal(rs_blockreg_bytes(r), before + 16 + grow);
     }
     assert_int_equal(rs_blockreg_count(r), N + 1);
@@ -604,8 +606,8 @@ static void test_model(void **state)
     for (int op = 0; op < 300000; op++) {
         uint32_t k = (uint32_t)(rnd() % MODEL_POS);
         uint64_t addr = (uint64_t)(uintptr_t)arena + (uint64_t)k * 32 + 16;
-        /* Adds win 2:1 for the first half (the logs grow well past 64
-         * slots), 1:2 after (they drain). */
+        /* Adds win 2:1 for the first half (the logs grow well past
+         * FIRST slots), 1:2 after (they drain). */
         int add_bias = op < 150000 ? (rnd() % 3 != 0) : (rnd() % 3 == 0);
         if (!model[k].addr && add_bias) {
             uint32_t l = (uint32_t)(rnd() % MODEL_LOGS);
@@ -638,14 +640,14 @@ static void test_model(void **state)
         if (op % 20000 == 0)
             compare_with_model(r, model, live);
         /* Every byte is accounted: 16 per live block plus slot arrays of
-         * 64 * 2^k slots of 8 bytes. */
+         * FIRST * 2^k slots of 8 bytes. */
         if (op % 997 == 0) {
             uint64_t b = rs_blockreg_bytes(r);
             assert_true(b >= bytes0 + live * 16);
-            assert_int_equal((b - bytes0 - live * 16) % 512, 0);
+            assert_int_equal((b - bytes0 - live * 16) % (FIRST * 8), 0);
         }
     }
-    assert_true(max_live > 3 * 64 * 4);     /* logs grew several times */
+    assert_true(max_live > MODEL_LOGS * FIRST);  /* so some log grew */
     compare_with_model(r, model, live);
     /* Remove everything, in random order of positions. */
     for (uint32_t k = 0; k < MODEL_POS; k++)
@@ -740,20 +742,20 @@ static void test_out_of_memory(void **state)
     assert_int_equal(rs_blockreg_add(log, al, 48, 5, 8), -1);
     expect_remove_untracked(r, al, al - 256, 48);
 
-    /* Memory for the first 64 slots only: the 65th add fails. */
+    /* Memory for the first FIRST slots only: the next add fails. */
     allocs_left = 1;
-    enum { N = 66 };
+    enum { N = FIRST + 2 };
     uint64_t b[N];
     for (int i = 0; i < N; i++) {
         b[i] = block_new(RS_BLOCK_PLAIN_SHIFT, 16);
-        assert_int_equal(rs_blockreg_add(log, b[i], 16, 1, 4), i < 64 ? 0 : -1);
+        assert_int_equal(rs_blockreg_add(log, b[i], 16, 1, 4), i < (int)FIRST ? 0 : -1);
     }
-    assert_int_equal(rs_blockreg_count(r), 64);
-    expect_remove_untracked(r, b[64], b[64] - 16, 16);
+    assert_int_equal(rs_blockreg_count(r), FIRST);
+    expect_remove_untracked(r, b[FIRST], b[FIRST] - 16, 16);
     /* A freed slot is taken again without memory. */
     expect_tracked(r, b[10], 1, 16, 1, 1, b[10] - 16);
-    assert_int_equal(rs_blockreg_add(log, b[64], 16, 2, 4), 0);
-    assert_int_equal(slot_of(b[64]), 10);
+    assert_int_equal(rs_blockreg_add(log, b[FIRST], 16, 2, 4), 0);
+    assert_int_equal(slot_of(b[FIRST]), 10);
     assert_int_equal(rs_blockreg_add(log, b[10], 16, 2, 4), -1);
     expect_remove_untracked(r, b[10], b[10] - 16, 16);
     /* A released empty log is reused without memory. */
@@ -769,8 +771,8 @@ static void test_out_of_memory(void **state)
     /* Memory back: the array grows and everything is removable. */
     rs_mem_set_backend(NULL);
     assert_int_equal(rs_blockreg_add(log, b[10], 16, 3, 4), 0);
-    assert_int_equal(rs_blockreg_add(log, b[65], 16, 3, 4), 0);
-    assert_int_equal(rs_blockreg_count(r), 66);
+    assert_int_equal(rs_blockreg_add(log, b[FIRST + 1], 16, 3, 4), 0);
+    assert_int_equal(rs_blockreg_count(r), FIRST + 2);
     for (int i = 0; i < N; i++) {
         rs_block_t out;
         uint64_t real, size;

@@ -456,7 +456,7 @@ static void fake_free(void *p) { free(p); }
 
 static void test_out_of_memory(void **state)
 {
-    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free };
+    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free, NULL };
     rs_mem_set_backend(&b);
     rs_objtable_t *t = rs_objtable_create();
     rs_typetable_t *tt = rs_typetable_create();

@@ -446,7 +446,7 @@ static void fake_free(void *p) { free(p); }
 
 static void test_out_of_memory(void **state)
 {
-    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free };
+    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free, NULL };
     rs_mem_set_backend(&b);
     rs_refhist_t log = { 0 };
     rs_ref_event_t e = ev(RS_REF_INCREF, 0, 0);

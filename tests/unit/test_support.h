@@ -12,13 +12,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* rs_mem backend whose allocations succeed allocs_left times, then fail:
+/* rs_mem backend whose allocations (and page maps) succeed allocs_left
+ * times, then fail:
  *     allocs_left = k; rs_mem_set_backend(&failing); ...; rs_mem_set_backend(NULL); */
 static int allocs_left;
 static void *failing_alloc(size_t n) { return allocs_left-- > 0 ? malloc(n) : NULL; }
 static void *failing_calloc(size_t n, size_t m) { return allocs_left-- > 0 ? calloc(n, m) : NULL; }
 static void *failing_realloc(void *p, size_t n) { return allocs_left-- > 0 ? realloc(p, n) : NULL; }
-static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free};
+static int failing_may_map(size_t n) { (void)n; return allocs_left-- > 0; }
+static const rs_mem_backend_t failing = {failing_alloc, failing_calloc, failing_realloc, free,
+                                         failing_may_map};
 
 /* xorshift64: deterministic pseudo-random numbers from *state (non-zero). */
 static inline uint64_t rs_test_xorshift(uint64_t *state)
