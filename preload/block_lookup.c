@@ -42,45 +42,17 @@ int rs_block_lookup(uint64_t addr, rs_block_t *out)
     return rs_blockreg_check(rs_blocks, addr, header, out, NULL, NULL) == RS_BLOCK_TRACKED;
 }
 
-/* Probe window: the bytes [lo, obj) hold the records of every candidate
- * start in [lo + 16, obj].  Read into buf (directly from obj's page when
- * obj_readable, the rest with one safe read); returns the lowest address
- * actually read (lo, or higher when the memory below is not readable). */
-static uint64_t read_window(uint64_t lo, uint64_t obj, int obj_readable, uint8_t *buf)
+/* Checks candidate block starts from a down to lowest (16 apart), whose
+ * records are read from mem (mem_base is the address of mem[0]).  1 with
+ * *out filled when the nearest tracked block below obj holds it; 0 when it
+ * does not; -1 when no candidate in the range is tracked. */
+static int probe_range(uint64_t obj, uint64_t a, uint64_t lowest, const uint8_t *mem,
+                       uint64_t mem_base, rs_block_t *out)
 {
-    uint64_t page = obj & ~(PAGE - 1);
-    uint64_t direct = obj_readable ? (page > lo ? page : lo) : obj;
-    if (direct < obj)
-        memcpy(buf + (direct - lo), (const void *)(uintptr_t)direct, obj - direct);
-    if (lo >= direct)
-        return lo;
-    if (safe_read(lo, buf, direct - lo) == 0)
-        return lo;
-    /* Part of it unreadable: retry from the page boundaries up. */
-    for (uint64_t from = (lo & ~(PAGE - 1)) + PAGE; from < direct; from += PAGE)
-        if (safe_read(from, buf + (from - lo), direct - from) == 0)
-            return from;
-    return direct;
-}
-
-int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out)
-{
-    if (!rs_blocks || obj < PAGE + RS_BLOCK_HEADER)
-        return 0;
-    /* Candidates: the 16-byte-aligned addresses [lowest, first]; their
-     * records fill the window [lowest - 16, first). */
-    uint64_t first = obj & ~15ull;
-    if (probe > RS_PROBE_MAX)
-        probe = RS_PROBE_MAX;
-    uint64_t lowest = first > probe + PAGE + RS_BLOCK_HEADER ? first - probe
-                                                             : PAGE + RS_BLOCK_HEADER;
-    uint64_t lo = lowest - RS_BLOCK_HEADER;
-    uint8_t buf[RS_PROBE_MAX + RS_BLOCK_HEADER];
-    uint64_t got = read_window(lo, first, obj_readable, buf);
-    for (uint64_t a = first; a >= got + RS_BLOCK_HEADER; a -= 16) {
-        const uint8_t *header = buf + (a - RS_BLOCK_HEADER - lo);
+    for (; a >= lowest; a -= 16) {
         rs_block_t b;
-        if (rs_blockreg_check(rs_blocks, a, header, &b, NULL, NULL) == RS_BLOCK_TRACKED) {
+        if (rs_blockreg_check(rs_blocks, a, mem + (a - RS_BLOCK_HEADER - mem_base), &b,
+                              NULL, NULL) == RS_BLOCK_TRACKED) {
             if (obj >= b.addr + b.size && a != obj)
                 return 0;            /* the nearest block below ends first */
             if (out)
@@ -88,5 +60,42 @@ int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block
             return 1;
         }
     }
-    return 0;
+    return -1;
+}
+
+int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out)
+{
+    if (!rs_blocks || obj < PAGE + RS_BLOCK_HEADER)
+        return 0;
+    /* Candidates: the 16-byte-aligned addresses [lowest, first], nearest
+     * first; candidate a's record is the 16 bytes before a.  Those on
+     * obj's page are read in place (the usual case: the block starts at
+     * obj, one check), the rest with one safe read. */
+    uint64_t first = obj & ~15ull;
+    if (probe > RS_PROBE_MAX)
+        probe = RS_PROBE_MAX;
+    uint64_t lowest = first > probe + PAGE + RS_BLOCK_HEADER ? first - probe
+                                                             : PAGE + RS_BLOCK_HEADER;
+    uint64_t page = obj & ~(PAGE - 1);
+    uint64_t in_page = page + RS_BLOCK_HEADER;   /* lowest with its record on the page */
+    uint64_t a = first;
+    if (obj_readable && a >= in_page) {
+        uint64_t stop = lowest > in_page ? lowest : in_page;
+        int r = probe_range(obj, a, stop, (const uint8_t *)(uintptr_t)page, page, out);
+        if (r >= 0)
+            return r;
+        if (stop == lowest)
+            return 0;
+        a = stop - 16;
+    }
+    if (a < lowest)
+        return 0;
+    /* The rest: records in [lowest - 16, a), read safely (up to a page). */
+    uint8_t buf[RS_PROBE_MAX + RS_BLOCK_HEADER];
+    uint64_t lo = lowest - RS_BLOCK_HEADER;
+    while (lo < a && safe_read(lo, buf, a - lo) != 0)
+        lo = (lo & ~(PAGE - 1)) + PAGE;         /* unreadable: from the next page */
+    if (lo >= a)
+        return 0;
+    return probe_range(obj, a, lo + RS_BLOCK_HEADER, buf, lo, out) == 1;
 }
