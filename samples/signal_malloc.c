@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define POOL 2048
@@ -82,7 +83,15 @@ int main(void)
     sample_check(pthread_create(&t, NULL, worker, NULL) == 0, "pthread_create");
     while (!atomic_load(&ready))
         usleep(100);
+    /* A worker stuck for a minute is a deadlock: fail at once rather than
+     * spin until the test harness kills (or forgets) this process. */
+    time_t deadline = time(NULL) + 60;
     while (atomic_load(&handled) < POOL) {
+        if (time(NULL) > deadline) {
+            sample_say("signal_malloc: the worker is stuck after %d signals\n",
+                       atomic_load(&handled));
+            _exit(3);
+        }
         pthread_kill(t, SIGUSR1);
         usleep(20);
     }
