@@ -47,11 +47,11 @@
 
 #define SIZE_MASK   ((1ull << RS_BLOCK_SIZE_BITS) - 1)
 #define STACK_MASK  ((1ull << RS_BLOCK_STACK_BITS) - 1)
-#define SHIFT_POS   RS_BLOCK_SIZE_BITS   /* rs_blockreg_shift_hint reads it there */
-#define LOG_LO_POS  52
+#define SHIFT_POS   RS_BLOCK_SHIFT_POS
+#define LOG_LO_POS  RS_BLOCK_LOG_LO_POS
 #define STACK_POS   32
-#define LOG_HI_POS  60
-#define LOG_NONE    0xffffu
+#define LOG_HI_POS  RS_BLOCK_LOG_HI_POS
+#define LOG_NONE    RS_BLOCK_LOG_NONE
 #define FREE_END    0xffffffffu
 #define FIRST_SLOTS RS_BLOCKREG_FIRST_SLOTS
 #define MAX_SHIFT   40
@@ -88,7 +88,7 @@ static inline header_words_t *header_of(uint64_t addr)
 
 static inline uint32_t log_of(uint64_t w0, uint64_t w1)
 {
-    return (uint32_t)((w0 >> LOG_LO_POS) | (w1 >> LOG_HI_POS) << 12);
+    return rs_blockreg_log_of(w0, w1);
 }
 
 static inline unsigned shift_of(uint64_t w0)

@@ -108,6 +108,19 @@ rs_block_state_t rs_blockreg_remove(rs_blockreg_t *r, uint64_t addr, rs_block_t 
 rs_block_state_t rs_blockreg_check(rs_blockreg_t *r, uint64_t addr, const void *header,
                                    rs_block_t *out, uint64_t *real, uint64_t *size);
 
+/* The record's layout (blockreg.c describes it): where the shift and the
+ * two halves of the log number sit, and the log number of an untracked
+ * record.  Shared with the two unchecked readers below. */
+#define RS_BLOCK_SHIFT_POS  RS_BLOCK_SIZE_BITS
+#define RS_BLOCK_LOG_LO_POS 52
+#define RS_BLOCK_LOG_HI_POS 60
+#define RS_BLOCK_LOG_NONE   0xffffu
+
+static inline uint32_t rs_blockreg_log_of(uint64_t w0, uint64_t w1)
+{
+    return (uint32_t)((w0 >> RS_BLOCK_LOG_LO_POS) | (w1 >> RS_BLOCK_LOG_HI_POS) << 12);
+}
+
 /* The shift in the record before addr, unchecked (a hint: whether the
  * block is an aligned one; check the record before trusting anything
  * else). */
@@ -115,7 +128,7 @@ static inline rs_block_shift_t rs_blockreg_shift_hint(uint64_t addr)
 {
     uint64_t w0;
     __builtin_memcpy(&w0, (const void *)(uintptr_t)(addr - RS_BLOCK_HEADER), sizeof w0);
-    return (rs_block_shift_t)((w0 >> RS_BLOCK_SIZE_BITS) & 63);   /* blockreg.c */
+    return (rs_block_shift_t)((w0 >> RS_BLOCK_SHIFT_POS) & 63);
 }
 
 /* Whether the record before addr names a log (unchecked): a block that
@@ -124,7 +137,7 @@ static inline int rs_blockreg_claims_log(uint64_t addr)
 {
     uint64_t w[2];
     __builtin_memcpy(w, (const void *)(uintptr_t)(addr - RS_BLOCK_HEADER), sizeof w);
-    return ((w[0] >> 52) | (w[1] >> 60) << 12) != 0xffffu;    /* blockreg.c */
+    return rs_blockreg_log_of(w[0], w[1]) != RS_BLOCK_LOG_NONE;
 }
 
 /* Number of tracked blocks, and bytes of bookkeeping: registry memory plus
