@@ -48,8 +48,9 @@ typedef struct rs_snapshot_error {
 
 /*
  * Writes snap to path atomically: the data goes to a temporary file in the
- * same directory which is fsync'ed and renamed over path.  Uses only
- * write(2) and rs_mem, never stdio, so it is safe inside the target.
+ * same directory which is renamed over path (not fsync'ed, see
+ * snapshot_write.c).  Uses only write(2) and rs_mem, never stdio, so it
+ * is safe inside the target.
  * Returns 0 on success; on error -1 is returned, err says why, and no file
  * (neither path nor the temporary) is left behind.
  */
