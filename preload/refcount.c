@@ -154,7 +154,7 @@ static uint32_t interior_home(uint64_t block, uint32_t cap)
 static int interior_grow(void)
 {
     uint32_t cap = interior_cap ? interior_cap * 2 : 256;
-    interior_t *t = rs_mem_calloc(cap, sizeof *t);
+    interior_t *t = rs_mem_map((size_t)cap * sizeof *t);   /* see rs_mem_map() */
     if (!t)
         return -1;
     for (uint32_t i = 0; i < interior_cap; i++) {
@@ -165,7 +165,7 @@ static int interior_grow(void)
             j = (j + 1) & (cap - 1);
         t[j] = interior[i];
     }
-    rs_mem_free(interior);
+    rs_mem_unmap(interior, (size_t)interior_cap * sizeof *interior);
     interior = t;
     interior_cap = cap;
     return 0;
@@ -597,16 +597,29 @@ void rs_refcount_block_freed(const rs_block_t *b)
 
 /* ---- realloc: objects move with their block ------------------------------ */
 
+/* Frees a window's array, wiped first: it holds the objects' addresses,
+ * and freed heap memory is the program's next blocks' uninitialised
+ * content (see rs_mem_map()). */
+static void moving_free(rs_obj_t *objs, uint32_t cap)
+{
+    if (objs)
+        memset(objs, 0, cap * sizeof *objs);
+    rs_mem_free(objs);
+}
+
 static void moving_add(rs_rc_moving_t *m, const rs_obj_t *o)
 {
     if (m->n == m->cap) {
         uint32_t cap = m->cap ? m->cap * 2 : 8;
-        rs_obj_t *a = rs_mem_realloc(m->objs, cap * sizeof *a);
+        rs_obj_t *a = rs_mem_alloc(cap * sizeof *a);
         if (!a) {                       /* the object is lost, said once */
             rs_diag_oom();
             rs_refhist_free(&o->hist);
             return;
         }
+        if (m->n)
+            memcpy(a, m->objs, m->n * sizeof *a);
+        moving_free(m->objs, m->cap);
         m->objs = a;
         m->cap = cap;
     }
@@ -641,7 +654,7 @@ static void object_moved(rs_obj_t *o, const rs_block_t *now)
 void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_block_t *now)
 {
     if (!m->n) {
-        rs_mem_free(m->objs);
+        moving_free(m->objs, m->cap);
         return;
     }
     rs_guard_enter();
@@ -655,7 +668,7 @@ void rs_refcount_block_attach(rs_rc_moving_t *m, uint64_t old_addr, const rs_blo
         else
             object_freed(o, now, &free_stack);   /* cut off by a shrink */
     }
-    rs_mem_free(m->objs);
+    moving_free(m->objs, m->cap);
     memset(m, 0, sizeof *m);
     rs_guard_leave();
 }

@@ -91,7 +91,7 @@ void rs_objtable_destroy(rs_objtable_t *t)
         for (uint32_t k = 0; k < s->cap; k++)
             if (s->slots[k].addr)
                 rs_refhist_free(&s->slots[k].hist);
-        rs_mem_free(s->slots);
+        rs_mem_unmap(s->slots, (size_t)s->cap * sizeof *s->slots);
     }
     rs_mem_free(t->raw);
 }
@@ -121,15 +121,27 @@ static rs_obj_t *place(shard_t *s, const rs_obj_t *o)
     return &s->slots[i];
 }
 
+/* A shard's first capacity: a power of two, as many slots as one page
+ * holds (what rs_mem_map gives at least). */
+static uint32_t first_cap(void)
+{
+    uint32_t cap = 16;
+    while (cap * 2 * sizeof(rs_obj_t) <= 4096)
+        cap *= 2;
+    return cap;
+}
+
 /* Makes room for one more entry in s, a shard of t (load <= 1/2).  -1 on
- * exhaustion. */
+ * exhaustion.  The slots hold the objects' addresses: they are mapped
+ * pages (rs_mem_map), never heap memory that the program's next blocks
+ * would be carved from with those addresses still in it. */
 static int reserve(rs_objtable_t *t, shard_t *s)
 {
     shard_geometry_t *g = &t->geometry[(shard_line_t *)s - t->shards];
     if ((s->n + 1) * 2 <= s->cap)
         return 0;
-    uint32_t cap = s->cap ? s->cap * 2 : 16;
-    rs_obj_t *slots = rs_mem_calloc(cap, sizeof *slots);
+    uint32_t cap = s->cap ? s->cap * 2 : first_cap();
+    rs_obj_t *slots = rs_mem_map((size_t)cap * sizeof *slots);
     if (!slots)
         return -1;
     rs_obj_t *old = s->slots;
@@ -142,7 +154,7 @@ static int reserve(rs_objtable_t *t, shard_t *s)
     for (uint32_t i = 0; i < old_cap; i++)
         if (old[i].addr)
             place(s, &old[i]);
-    rs_mem_free(old);
+    rs_mem_unmap(old, (size_t)old_cap * sizeof *old);
     return 0;
 }
 

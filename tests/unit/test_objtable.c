@@ -453,10 +453,11 @@ static void *fake_alloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
 static void *fake_calloc(size_t n, size_t s) { return fail_alloc ? NULL : calloc(n, s); }
 static void *fake_realloc(void *p, size_t n) { return fail_alloc ? NULL : realloc(p, n); }
 static void fake_free(void *p) { free(p); }
+static int fake_may_map(size_t n) { (void)n; return !fail_alloc; }   /* the shards' slots */
 
 static void test_out_of_memory(void **state)
 {
-    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free, NULL };
+    rs_mem_backend_t b = { fake_alloc, fake_calloc, fake_realloc, fake_free, fake_may_map };
     rs_mem_set_backend(&b);
     rs_objtable_t *t = rs_objtable_create();
     rs_typetable_t *tt = rs_typetable_create();
