@@ -238,18 +238,44 @@ static int reserve_one(void **arr, uint64_t used, uint64_t *cap, size_t size)
  * start+size) that points into a block, except words pointing into node
  * self (the region's own block, UINT32_MAX for roots) but not at its
  * start.  Stops early and returns -1 when visit does. */
+/* 1 when node c is the one the binary search of rs_heapscan_find() would
+ * stop at for addr (the last node starting at or below it); c < n_nodes. */
+static inline int is_candidate(const rs_heap_t *heap, uint32_t c, uint64_t addr)
+{
+    return heap->nodes[c].addr <= addr &&
+           (c + 1 == heap->n_nodes || heap->nodes[c + 1].addr > addr);
+}
+
+/* rs_heapscan_find() for the words of one region, which often point at
+ * the node found last or the one after it (an array of pointers to
+ * blocks allocated one after the other): those two are tried first, in
+ * two or four compares on lines just read, before a binary search of
+ * 17 probes at 100k nodes (the last few of them cache misses). */
+static inline uint32_t find_near(const rs_heap_t *heap, uint64_t addr, uint32_t *last)
+{
+    uint32_t c = *last;
+    if (c + 1 < heap->n_nodes && is_candidate(heap, c + 1, addr))
+        c++;
+    else if (c >= heap->n_nodes || !is_candidate(heap, c, addr))
+        return *last = rs_heapscan_find(heap, addr);
+    const rs_node_t *n = &heap->nodes[c];
+    *last = c;
+    return addr - n->addr <= n->size ? c : UINT32_MAX;
+}
+
 static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
                        uint64_t size, uint32_t self, int exact_only,
                        int (*visit)(void *, uint64_t, uint32_t), void *ctx)
 {
     uint64_t end = start + size;
     uint64_t p = (start + HS_WORD - 1) & ~(uint64_t)(HS_WORD - 1);
+    uint32_t last = UINT32_MAX;           /* no node found yet */
     for (; p + HS_WORD <= end && p >= start; p += HS_WORD) {
         uint64_t w;
         memcpy(&w, (const void *)(uintptr_t)p, sizeof w);
         if (w < r.lo || w > r.hi)
             continue;
-        uint32_t dst = rs_heapscan_find(heap, w);
+        uint32_t dst = find_near(heap, w, &last);
         if (dst == UINT32_MAX)
             continue;
         uint64_t obj = heap->nodes[dst].addr + rs_node_header(&heap->nodes[dst]);
