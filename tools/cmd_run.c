@@ -12,7 +12,8 @@
  *     are re-parented to us and waited for too;
  *  4. fork and exec the program (an exec failure comes back through a
  *     close-on-exec pipe and gives 127/126 like a shell); SIGINT, SIGTERM,
- *     SIGHUP and SIGQUIT sent to us are forwarded to it;
+ *     SIGHUP and SIGQUIT sent to us are forwarded to it, and it is killed
+ *     if we die (PR_SET_PDEATHSIG);
  *  5. wait until no descendant is left, then report every *.rsnap of the
  *     directory written during the run (modified since the start, or named
  *     after a process we waited for), the direct child first, then by pid
@@ -450,10 +451,16 @@ static void install_forwarding(sigset_t *set)
 }
 
 /* In the child: exec the program or report errno through the pipe.  With
- * stdout_to_stderr the program's stdout is refscope's stderr. */
+ * stdout_to_stderr the program's stdout is refscope's stderr.  The
+ * program is killed when refscope run dies (SIGKILL, which it cannot
+ * forward): nobody would wait for it or report it, and a run killed by a
+ * test harness's timeout would leave it running on.  parent: our pid
+ * before the fork (already gone: the child ends at once). */
 static void exec_child(char **program, int err_fd, const sigset_t *old_mask,
-                       int stdout_to_stderr)
+                       int stdout_to_stderr, pid_t parent)
 {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
         int e = errno;
         while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
@@ -489,9 +496,10 @@ static pid_t start_program(char **program, int stdout_to_stderr, int *exec_errno
     install_forwarding(&forwarded_set);
     sigprocmask(SIG_BLOCK, &forwarded_set, &old_mask);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(program, fds[1], &old_mask, stdout_to_stderr);
+        exec_child(program, fds[1], &old_mask, stdout_to_stderr, parent);
     if (pid > 0)
         child_pid = pid;
     sigprocmask(SIG_SETMASK, &old_mask, NULL);

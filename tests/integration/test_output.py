@@ -6,7 +6,9 @@ text) leaves the program's stdout byte-identical to a native run and puts
 the report in FILE, and report/diff/trend/check -o FILE write exactly what
 they print on stdout.  FILE is replaced atomically: a failing command
 leaves an existing FILE unchanged and no temporary file behind; an
-unwritable FILE is one line and exit 2, before the program runs.  Usage:
+unwritable FILE is one line and exit 2, before the program runs.  `run`
+forwards SIGTERM to the program (exit status 143) and, killed itself,
+takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
 import argparse
@@ -14,9 +16,11 @@ import glob
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import rstest
 from rstest import check
@@ -147,6 +151,51 @@ def check_tools(args):
     no_leftovers(d, [os.path.basename(m) for m in made])
 
 
+def child_of(pid):
+    """The pid of pid's only child, once it has exec'ed sleep (None after
+    10 s)."""
+    for _ in range(200):
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+            if kids and open(f"/proc/{kids[0]}/comm").read().strip() == "sleep":
+                return int(kids[0])
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def gone(pid):
+    """pid has ended (or is a zombie nobody reaps) within 10 s."""
+    for _ in range(200):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def check_run_signals(args):
+    """SIGTERM to `refscope run` reaches the program; SIGKILL to it kills
+    the program too (a harness's timeout leaves nothing running)."""
+    for sig, status in ((signal.SIGTERM, 128 + signal.SIGTERM),
+                        (signal.SIGKILL, -signal.SIGKILL)):
+        p = subprocess.Popen([args.refscope, "run", "--", "sleep", "60"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        kid = child_of(p.pid)
+        check(kid is not None, "refscope run -- sleep 60: no sleep child")
+        p.send_signal(sig)
+        code = p.wait(timeout=60)
+        check(code == status, f"refscope run got {sig.name}: exit {code}, "
+              f"expected {status}")
+        check(gone(kid), f"sleep (pid {kid}) still runs after refscope run "
+              f"got {sig.name}")
+
+
 def main_checks(args):
     exe = os.path.join(args.samples_dir, "leak_direct")
     native = run([exe])
@@ -155,6 +204,7 @@ def main_checks(args):
     piped = check_run_json_pipe(args, exe, native)
     check_run_output_file(args, exe, native, piped)
     check_tools(args)
+    check_run_signals(args)
 
 
 def main():
