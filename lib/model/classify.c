@@ -64,10 +64,12 @@
  *    direct.
  *  - A cycle group stays CYCLE even when a leaked block also points at it.
  *
- * Memory: six arrays of n_nodes words and one of n_nodes bytes, allocated
- * up front, so a failure leaves every node unclassified (owner UINT32_MAX)
- * and the summary untouched.  Arrays are reused across phases where their
- * lifetimes do not overlap (named for each use below).
+ * Memory: six arrays of n_nodes words and one of n_nodes bytes: the
+ * worklist for phase 1, the rest once phase 1 left garbage (a heap with
+ * none, the usual case at exit, never touches their pages: 21 of 25
+ * bytes a node).  A failure leaves every node unclassified (owner
+ * UINT32_MAX) and the summary untouched.  Arrays are reused across phases
+ * where their lifetimes do not overlap (named for each use below).
  */
 #include "classify.h"
 
@@ -344,13 +346,20 @@ static void work_free(cl_work_t *w)
     rs_mem_free(w->sccf);
 }
 
-static int work_alloc(cl_work_t *w, rs_heap_t *heap)
+/* The worklist, all phase 1 needs.  -1 on exhaustion. */
+static int work_alloc_queue(cl_work_t *w, rs_heap_t *heap)
 {
     memset(w, 0, sizeof *w);
     w->heap = heap;
     w->n = heap->n_nodes;
+    w->queue = rs_mem_alloc((size_t)w->n * sizeof(uint32_t));
+    return w->queue ? 0 : -1;
+}
+
+/* The arrays of phases 2-4.  -1 on exhaustion (all freed). */
+static int work_alloc_rest(cl_work_t *w)
+{
     size_t words = (size_t)w->n * sizeof(uint32_t);
-    w->queue = rs_mem_alloc(words);
     w->count = rs_mem_alloc(words);
     w->low = rs_mem_alloc(words);
     w->iter = rs_mem_alloc(words);
@@ -363,20 +372,41 @@ static int work_alloc(cl_work_t *w, rs_heap_t *heap)
     return -1;
 }
 
+static void unclassify_all(rs_heap_t *heap)
+{
+    for (uint32_t i = 0; i < heap->n_nodes; i++)
+        set_class(heap, i, RS_CLASS_UNCLASSIFIED, CL_NONE);
+}
+
+/* 1 when phase 1 left a node unclassified. */
+static int any_garbage(const rs_heap_t *heap)
+{
+    for (uint32_t i = 0; i < heap->n_nodes; i++)
+        if (unclassified(heap, i))
+            return 1;
+    return 0;
+}
+
 int rs_classify(rs_heap_t *heap, rs_summary_t *summary)
 {
     cl_work_t w;
-    for (uint32_t i = 0; i < heap->n_nodes; i++)
-        set_class(heap, i, RS_CLASS_UNCLASSIFIED, CL_NONE);
-    if (work_alloc(&w, heap) != 0)
+    unclassify_all(heap);
+    if (work_alloc_queue(&w, heap) != 0)
         return -1;
 
     mark_reachable(&w);
-    uint64_t leaked_refs = trial_deletion(&w);
-    charge_to_leaked_refs(&w);
+    uint64_t leaked_refs = 0;
     uint32_t groups = 0;
-    describe_sccs(&w, find_sccs(&w));
-    charge_indirect(&w, seed_garbage(&w, &groups));
+    if (any_garbage(heap)) {
+        if (work_alloc_rest(&w) != 0) {
+            unclassify_all(heap);
+            return -1;
+        }
+        leaked_refs = trial_deletion(&w);
+        charge_to_leaked_refs(&w);
+        describe_sccs(&w, find_sccs(&w));
+        charge_indirect(&w, seed_garbage(&w, &groups));
+    }
 
     work_free(&w);
     if (summary) {
