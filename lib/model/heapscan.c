@@ -234,10 +234,6 @@ static int reserve_one(void **arr, uint64_t used, uint64_t *cap, size_t size)
     return 0;
 }
 
-/* Calls visit(ctx, offset, node) for every aligned word of [start,
- * start+size) that points into a block, except words pointing into node
- * self (the region's own block, UINT32_MAX for roots) but not at its
- * start.  Stops early and returns -1 when visit does. */
 /* 1 when node c is the one the binary search of rs_heapscan_find() would
  * stop at for addr (the last node starting at or below it); c < n_nodes. */
 static inline int is_candidate(const rs_heap_t *heap, uint32_t c, uint64_t addr)
@@ -263,6 +259,10 @@ static inline uint32_t find_near(const rs_heap_t *heap, uint64_t addr, uint32_t 
     return addr - n->addr <= n->size ? c : UINT32_MAX;
 }
 
+/* Calls visit(ctx, offset, node) for every aligned word of [start,
+ * start+size) that points into a block, except words pointing into node
+ * self (the region's own block, UINT32_MAX for roots) but not at its
+ * start.  Stops early and returns -1 when visit does. */
 static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
                        uint64_t size, uint32_t self, int exact_only,
                        int (*visit)(void *, uint64_t, uint32_t), void *ctx)
