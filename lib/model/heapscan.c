@@ -6,7 +6,10 @@
  * call the interposed malloc).  Every aligned 8-byte word of every block
  * (and of every root region) is read; a word outside [lowest block start,
  * highest block end] is rejected by two compares, the rest by a binary
- * search for the last block starting at or below it.  (A page index in
+ * search for the last block starting at or below it, unless the block
+ * found for the region's previous pointer or the one after it is that
+ * block (find_near(): arrays of pointers to blocks allocated in order).
+ * (A page index in
  * front of the binary search was tried and measured no faster: with 1M
  * blocks the cost is the cache miss on the target node, about 400 ns per
  * pointer on the 2-core test machine, not the search.)  Edges are appended
