@@ -9,11 +9,11 @@
  * search for the last block starting at or below it, unless the block
  * found for the region's previous pointer or the one after it is that
  * block (find_near(): arrays of pointers to blocks allocated in order).
- * (A page index in
- * front of the binary search was tried and measured no faster: with 1M
- * blocks the cost is the cache miss on the target node, about 400 ns per
- * pointer on the 2-core test machine, not the search.)  Edges are appended
- * to arrays that grow by doubling, one pass over memory.
+ * (A page index in front of the binary search was tried and measured no
+ * faster: with 1M blocks the cost is the cache miss on the target node,
+ * about 400 ns per pointer on the 2-core test machine, not the search.)
+ * Edges are appended to arrays that grow by doubling, one pass over
+ * memory.
  *
  * What counts as a pointer: a word w points into block b when
  * b.addr <= w <= b.addr + b.size (one past the end included, as C allows
