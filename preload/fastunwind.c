@@ -460,7 +460,7 @@ static uint32_t flush_if_unloaded(void)
  * offset its rbp was read at.  When a walk reaches a state equal to a
  * kept one, the kept states after it are the walk's next ones for as long
  * as the slots they were read from still hold the words read: the walk
- * follows them checking that with one or two loads per frame (fu_same();
+ * follows them checking that with one or two loads per frame (fu_follow();
  * about 16 instructions a frame with the store of the frame, against
  * about 45 for a rule and a step), and walks with rules from the first
  * state whose successor changed, or where the kept states end.  Exact,
@@ -531,9 +531,11 @@ typedef struct fu_state {
     uint64_t rsp;
     uint64_t nrbp;       /* ~rbp: no program pointer in refscope's memory
                             (which a conservative scan could come across) */
-    int32_t  chk;        /* rbp was read at rsp + chk (< 0) by the step into
-                            this state and is checked there; 0: not read, or
-                            dead                                            */
+    int32_t  link;       /* the step into this state: rbp was read at rsp +
+                            (link & FU_LINK_OFF) (< 0) and is checked there
+                            (0: not read, or dead); FU_FROM_OUT: the frame
+                            stepped from is left out of walks.  0 for most
+                            states: following them is a single test     */
     uint32_t rule;       /* its packed rule; FU_UNWALKED: the walk ended
                             before looking it up                            */
 } fu_state_t;
@@ -541,9 +543,11 @@ typedef struct fu_state {
 /* Not a packed rule (those have 17 bits); has FU_CFA_RBP set, so that
  * fu_dead() is 0. */
 #define FU_UNWALKED 0xffffffffu
-/* Kept with a state's rule: its frame is in the range left out of walks
- * (refscope's own, see rs_fastunwind_trace()). */
-#define FU_LEFT_OUT 0x80000000u
+/* A link's rbp offset (a multiple of 8), and its mark that the frame
+ * stepped from is in the range left out of walks (refscope's own, see
+ * rs_fastunwind_trace()). */
+#define FU_LINK_OFF ((int32_t)-8)
+#define FU_FROM_OUT 1
 
 /* 1 when a state of rule r never uses its rbp: the rule saves rbp and
  * computes the CFA from rsp. */
@@ -559,7 +563,7 @@ typedef struct fu_last {
     uint32_t n;          /* states kept; 0: none                           */
     uint32_t epoch;      /* rs_modules_epoch() they were walked in          */
     uint64_t hi;         /* the stack top their reads were bounded by       */
-    uint64_t skip_lo, skip_span;  /* the frames their FU_LEFT_OUT marks     */
+    uint64_t skip_lo, skip_span;  /* the frames their FU_FROM_OUT marks     */
     uint32_t reused;     /* frames the last walk followed                   */
     uint32_t hint;       /* the index the last search found (< FU_KEPT)     */
     int busy;            /* a walk of this thread runs                      */
@@ -607,12 +611,12 @@ void rs_fastunwind_thread_end(void)
 typedef struct fu_chain {
     const fu_state_t *buf;
     uint32_t nb, npre;
-    int32_t jchk;                /* the new link into join                 */
+    int32_t jlink;               /* the new link into join                 */
     fu_state_t *join, *last;
     fu_state_t *inner;           /* not NULL: the kept states from inner to
                                     the join stay (the new ones before the
                                     join are dropped, the link is the old) */
-    uint64_t skip_lo, skip_span;  /* the range of FU_LEFT_OUT              */
+    uint64_t skip_lo, skip_span;  /* the range of FU_FROM_OUT              */
 } fu_chain_t;
 
 /* Makes the walk's states the kept chain, placed from the end of st[]:
@@ -629,7 +633,7 @@ static __attribute__((noinline)) void keep_walk(fu_last_t *w, const fu_chain_t *
     if (ch->inner)
         npre = 0;                         /* dropped */
     else if (ch->join)
-        ch->join->chk = ch->jchk;
+        ch->join->link = ch->jlink;
     if (ch->join) {
         /* Moved first: the new outer states may go where it is now. */
         fu_state_t *from = ch->inner ? ch->inner : ch->join;
@@ -655,12 +659,11 @@ static __attribute__((noinline)) void keep_walk(fu_last_t *w, const fu_chain_t *
     w->skip_span = ch->skip_span;
 }
 
-/* A walk in progress: the state reached (ip, rsp, rbp; rbp read at rsp +
- * rbp_off by the step into it, 0: not read), where frames go, and what
- * bounds it. */
+/* A walk in progress: the state reached (ip, rsp, rbp; link: the step
+ * into it, as fu_state_t.link), where frames go, and what bounds it. */
 typedef struct fu_walk {
     uint64_t ip, rsp, rbp;
-    int64_t  rbp_off;
+    int32_t  link;
     uint64_t *out, *out_end;         /* stored frames; keep of them at most */
     uint64_t left;                   /* frames it may still walk (max)      */
     uint64_t skip_lo, skip_span, hi;
@@ -684,33 +687,39 @@ enum { FU_GO, FU_END, FU_LAST, FU_FAIL };
  * thread's stack area. */
 static inline __attribute__((always_inline)) int fu_frame(fu_walk_t *k, uint64_t r)
 {
-    if (k->ip - k->skip_lo >= k->skip_span || (r & FU_RA_UNDEF))
+    int32_t from_out = k->ip - k->skip_lo < k->skip_span ? FU_FROM_OUT : 0;
+    if (!from_out || (r & FU_RA_UNDEF))
         *k->out++ = k->ip;
     if ((r & FU_RA_UNDEF) || k->out == k->out_end)
         return FU_END;
     uint64_t cfa = ((r & FU_CFA_RBP) ? k->rbp : k->rsp) + (uint64_t)cfa_off_of(r);
     if (cfa < k->rsp + 8 || cfa > k->hi)     /* rsp <= hi - 8: no wrap */
         return FU_FAIL;
-    k->rbp_off = 0;
+    k->link = from_out;
     if (r & FU_RBP_SAVED) {
-        k->rbp_off = rbp_off_of(r);
-        uint64_t at = cfa + (uint64_t)k->rbp_off;
+        int64_t off = rbp_off_of(r);
+        uint64_t at = cfa + (uint64_t)off;
         if (at < k->rsp)
             return FU_FAIL;
         k->rbp = *(const uint64_t *)(uintptr_t)at;
+        k->link |= (int32_t)off;
     }
     k->ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
     k->rsp = cfa;
     return !k->ip || --k->left == 0 ? FU_LAST : FU_GO;
 }
 
-/* The state of k, of rule r, as kept: rbp inverted, checked where read
- * and not dead, the frame marked when it is left out of walks. */
+/* The link into a state of rule r that the step link reached: its rbp
+ * is not checked when the state is dead. */
+static inline int32_t fu_link_into(int32_t link, uint64_t r)
+{
+    return fu_dead(r) ? link & FU_FROM_OUT : link;
+}
+
+/* The state of k, of rule r, as kept: rbp inverted, the link into it. */
 static inline fu_state_t fu_new_state(const fu_walk_t *k, uint64_t r)
 {
-    uint32_t out = k->ip - k->skip_lo < k->skip_span ? FU_LEFT_OUT : 0;
-    return (fu_state_t){k->ip, k->rsp, ~k->rbp, fu_dead(r) ? 0 : (int32_t)k->rbp_off,
-                        (uint32_t)r | out};
+    return (fu_state_t){k->ip, k->rsp, ~k->rbp, fu_link_into(k->link, r), (uint32_t)r};
 }
 
 /* The walk without the kept states, for a walk nested in another of the
@@ -730,14 +739,25 @@ static __attribute__((noinline)) int walk_rules(fu_walk_t k, uint64_t pc, uint64
     }
 }
 
-/* 1 when state t, the successor of a state equal to the walk's, is still
- * what the stack gives: its return address, and its rbp where read and
- * not dead, are still in their slots.  Two or three loads, one or two
- * compares. */
-static inline int fu_same(const fu_state_t *t)
+/* Follows kept state f, equal to the walk's, to its successor t when t
+ * is still what the stack gives - its return address, and its rbp where
+ * read and not dead, still in their slots - and stores f's frame unless
+ * it is left out.  Returns 0 when t changed.  For a link 0 (most): three
+ * loads, a compare, a test and the store, about 9 instructions. */
+static inline __attribute__((always_inline)) int fu_follow(const fu_state_t *f, uint64_t **out)
 {
-    return *(const uint64_t *)(uintptr_t)(t->rsp - 8) == t->ip &&
-           (!t->chk || ~*(const uint64_t *)(uintptr_t)(t->rsp + (int64_t)t->chk) == t->nrbp);
+    const fu_state_t *t = f + 1;
+    if (*(const uint64_t *)(uintptr_t)(t->rsp - 8) != t->ip)
+        return 0;
+    if (RS_UNLIKELY(t->link)) {
+        int64_t off = t->link & FU_LINK_OFF;
+        if (off && ~*(const uint64_t *)(uintptr_t)(t->rsp + (uint64_t)off) != t->nrbp)
+            return 0;
+        if (t->link & FU_FROM_OUT)
+            return 1;
+    }
+    *(*out)++ = f->ip;
+    return 1;
 }
 
 /* The end of a followed stretch at f, the last kept state: 1 when the
@@ -777,12 +797,8 @@ static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_sta
          * (each stores one at most). */
         uint64_t room = (uint64_t)(k.out_end - k.out), can = room < k.left ? room : k.left;
         fu_state_t *stop = (uint64_t)(end - f) < can ? end : f + can, *from = f;
-        while (f != stop && fu_same(f + 1)) {
-            /* f has a successor: its return address is defined. */
-            if (!(f->rule & FU_LEFT_OUT))
-                *k.out++ = f->ip;
-            f++;
-        }
+        while (f != stop && fu_follow(f, &k.out))
+            f++;                      /* f's return address was defined */
         k.left -= (uint64_t)(f - from);
         if (f != stop)
             break;                    /* its successor changed */
@@ -872,7 +888,7 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
      * ones, which came after the new states [buf, bj). */
     fu_state_t *buf = w->buf, *bp = buf, *bend = buf + FU_NEW, *bj = NULL;
     fu_state_t *j = NULL, *f = NULL;
-    int32_t jchk = 0;
+    int32_t jlink = 0;
     uint64_t r;
     int e;
     /* Per frame walked, rule cached: the lookup, the CFA, one or two loads
@@ -913,11 +929,8 @@ join: {
              * test (a load and a compare when rbp was read), the store:
              * about 12 instructions. */
             uint64_t *out = k.out;
-            while (f != end && fu_same(f + 1)) {
-                if (!(f->rule & FU_LEFT_OUT))
-                    *out++ = f->ip;
+            while (f != end && fu_follow(f, &out))
                 f++;
-            }
             k.out = out;
             k.left -= (uint64_t)(f - cur);
             if (f == end)
@@ -933,7 +946,7 @@ join: {
             goto walk_new;            /* its successor changed: walk it */
         j = (fu_state_t *)cur;
         bj = bp;
-        jchk = fu_dead(j->rule) ? 0 : (int32_t)k.rbp_off;   /* the new link into j */
+        jlink = fu_link_into(k.link, j->rule);    /* the new link into j */
         if (done) {
             e = FU_END;
             goto finish;
@@ -967,7 +980,7 @@ finish:
     if (RS_UNLIKELY(e == FU_FAIL))
         goto fail;
     if (e == FU_LAST && bp != bend)   /* reached, not walked */
-        *bp++ = (fu_state_t){k.ip, k.rsp, ~k.rbp, (int32_t)k.rbp_off, FU_UNWALKED};
+        *bp++ = (fu_state_t){k.ip, k.rsp, ~k.rbp, k.link, FU_UNWALKED};
     /* A walk that joined at its first state or the next one leaves the
      * kept states below it (its own first state goes): they may be
      * followed again once the program is that deep again (a recursion),
@@ -985,13 +998,13 @@ finish:
          * the rest of the chain stays: about 6 instructions a state. */
         fu_state_t *dst = j - (bj - buf);
         w->n = (uint32_t)(end + 1 - dst);
-        j->chk = jchk;
+        j->link = jlink;
         for (const fu_state_t *from = buf; from != bj; from++, dst++) {
             *dst = *from;
             __asm__ volatile("");     /* a short loop, not a memcpy call */
         }
     } else {
-        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jchk, j, f, inner,
+        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jlink, j, f, inner,
                          k.skip_lo, k.skip_span};
         keep_walk(w, &ch, epoch, hi);
     }
