@@ -525,6 +525,7 @@ static uint32_t flush_if_unloaded(void)
 
 #define FU_KEPT 72               /* states kept                            */
 #define FU_NEW  48               /* new states of one walk kept            */
+#define FU_HINTS 64              /* start positions remembered             */
 
 typedef struct fu_state {
     uint64_t ip;         /* a return address                                */
@@ -565,7 +566,8 @@ typedef struct fu_last {
     uint64_t hi;         /* the stack top their reads were bounded by       */
     uint64_t skip_lo, skip_span;  /* the frames their FU_FROM_OUT marks     */
     uint32_t reused;     /* frames the last walk followed                   */
-    uint32_t hint;       /* the index the last search found (< FU_KEPT)     */
+    uint8_t hints[FU_HINTS];  /* by a start's stack pointer: the index of
+                                 st[] a search from there found last      */
     int busy;            /* a walk of this thread runs                      */
 } fu_last_t;
 
@@ -577,6 +579,31 @@ _Static_assert(sizeof(fu_last_t) <= FU_PAGE, "fu_last_t fits a page");
 static _Atomic uint64_t frames_stored, frames_reused;     /* REFSCOPE_UNWIND=check */
 /* The cursor of a walk without kept states. */
 static const fu_state_t fu_sentinel = {.rsp = UINT64_MAX};
+
+/* The first kept state at or above rsp, a walk's start (the sentinel:
+ * none), in the chain from first.  The kept states may reach far below
+ * the start (see above), and starts vary (a call at varying depths): the
+ * answer for a start is remembered by its stack pointer (aligned to 16
+ * at a call) and checked, about 12 instructions; else a binary search
+ * (about 50). */
+static inline const fu_state_t *fu_first_at(fu_last_t *w, const fu_state_t *first,
+                                            uint64_t rsp)
+{
+    const fu_state_t *st = w->st;
+    uint8_t *hint = &w->hints[(rsp >> 4) % FU_HINTS];
+    uint32_t lo = (uint32_t)(first - st), h = *hint, hi = FU_KEPT;
+    if (RS_LIKELY(h >= lo && st[h].rsp >= rsp && (h == lo || st[h - 1].rsp < rsp)))
+        return st + h;
+    while (lo != hi) {
+        uint32_t mid = (lo + hi) >> 1;
+        if (st[mid].rsp < rsp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *hint = (uint8_t)lo;
+    return st + lo;
+}
 
 /* The calling thread's page, mapped on its first walk (mmap: also from a
  * signal handler); FU_ENDED when its thread ended or mapping failed (its
@@ -864,24 +891,8 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
     const fu_state_t *cur = &fu_sentinel, *first = &fu_sentinel;
     if (RS_LIKELY(w->n && w->epoch == epoch && w->hi == hi && w->skip_lo == k.skip_lo &&
                   w->skip_span == k.skip_span)) {
-        /* The first kept state at or above the start: a binary search
-         * (the kept states may reach far below, see above). */
-        const fu_state_t *st = w->st;
-        uint32_t lo_i = FU_KEPT - w->n, hi_i = FU_KEPT;
-        first = st + lo_i;
-        if (st[w->hint].rsp == k.rsp && w->hint >= lo_i) {
-            lo_i = w->hint;           /* where the last walk started */
-        } else {
-            while (lo_i != hi_i) {
-                uint32_t mid = (lo_i + hi_i) >> 1;
-                if (st[mid].rsp < k.rsp)
-                    lo_i = mid + 1;
-                else
-                    hi_i = mid;
-            }
-            w->hint = lo_i;
-        }
-        cur = st + lo_i;
+        first = w->st + FU_KEPT - w->n;
+        cur = fu_first_at(w, first, k.rsp);
     }
     uint64_t cur_rsp = cur->rsp;
     /* The new states in buf; the followed stretch [j, f] of the kept
