@@ -542,8 +542,8 @@ typedef struct fu_state {
 } fu_state_t;
 
 /* Not a packed rule (those have 17 bits); has FU_CFA_RBP set, so that
- * fu_dead() is 0. */
-#define FU_UNWALKED 0xffffffffu
+ * fu_dead() is 0, and FU_RA_UNDEF clear (the walk may go on from it). */
+#define FU_UNWALKED (~(uint32_t)FU_RA_UNDEF)
 /* A link's rbp offset (a multiple of 8), and its mark that the frame
  * stepped from is in the range left out of walks (refscope's own, see
  * rs_fastunwind_trace()). */
@@ -794,7 +794,7 @@ static inline int fu_end_at(const fu_state_t *f, fu_walk_t *k)
 {
     if (!f->ip)
         return 1;
-    if (f->rule != FU_UNWALKED && (f->rule & FU_RA_UNDEF)) {
+    if (f->rule & FU_RA_UNDEF) {
         *k->out++ = f->ip;
         return 1;
     }
@@ -873,15 +873,16 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
     fu_walk_t k = {ip, rsp, rbp, 0, pcs, pcs + keep, (uint64_t)max, skip_lo,
                    skip_hi - skip_lo, hi};
     fu_last_t *w = fu_page;
-    if (RS_UNLIKELY((uintptr_t)w <= (uintptr_t)FU_ENDED))
+    if (RS_UNLIKELY((uintptr_t)w <= (uintptr_t)FU_ENDED || w->busy || !site)) {
+        /* A walk nested in another of this thread (a signal handler's),
+         * one from its own frame (no call site: rare), and one without a
+         * page keep nothing; a thread's first walk maps its page. */
         w = page_for_thread();
-    /* A walk nested in another of this thread (a signal handler's), one
-     * from its own frame (no call site: rare), and one without a page,
-     * keep nothing. */
-    if (RS_UNLIKELY(w == FU_ENDED || w->busy || !site)) {
-        if (w != FU_ENDED)
-            w->reused = 0;
-        return walk_rules(k, pc, pcs);
+        if (w == FU_ENDED || w->busy || !site) {
+            if (w != FU_ENDED)
+                w->reused = 0;
+            return walk_rules(k, pc, pcs);
+        }
     }
     w->busy = 1;
     atomic_signal_fence(memory_order_seq_cst);
