@@ -802,11 +802,11 @@ static inline int fu_end_at(const fu_state_t *f, fu_walk_t *k)
 }
 
 /* What following the kept states came to: the last state reached, the
- * walk's frames stored and frames left, and whether the walk is over. */
+ * walk's frames stored, and whether the walk is over (the frames walked
+ * are those followed, f - the state followed from). */
 typedef struct fu_followed {
     fu_state_t *f;
     uint64_t *out;
-    uint64_t left;
     int done;
 } fu_followed_t;
 
@@ -818,7 +818,7 @@ typedef struct fu_followed {
 static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_state_t *end,
                                                            fu_walk_t k)
 {
-    fu_followed_t res = {f, k.out, k.left, 0};
+    fu_followed_t res = {f, k.out, 0};
     for (;;) {
         /* Frames that may be walked before max or keep ends the walk
          * (each stores one at most). */
@@ -840,7 +840,6 @@ static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_sta
     }
     res.f = f;
     res.out = k.out;
-    res.left = k.left;
     return res;
 }
 
@@ -944,25 +943,24 @@ join: {
             while (f != end && fu_follow(f, &out))
                 f++;
             k.out = out;
-            k.left -= (uint64_t)(f - cur);
             if (f == end)
                 done = fu_end_at(f, &k);
         } else {
             fu_followed_t res = follow_slow(f, end, k);
             f = res.f;
             k.out = res.out;
-            k.left = res.left;
             done = res.done;
         }
         if (f == cur)
             goto walk_new;            /* its successor changed: walk it */
         j = (fu_state_t *)cur;
         bj = bp;
-        jlink = fu_link_into(k.link, j->rule);    /* the new link into j */
+        jlink = k.link;               /* the step into j, if linked anew */
         if (done) {
             e = FU_END;
             goto finish;
         }
+        k.left -= (uint64_t)(f - j);
         /* Walk on from f, which is kept already (rbp: exact unless f is
          * dead). */
         k.ip = f->ip;
@@ -1010,13 +1008,14 @@ finish:
          * the rest of the chain stays: about 6 instructions a state. */
         fu_state_t *dst = j - (bj - buf);
         w->n = (uint32_t)(end + 1 - dst);
-        j->link = jlink;
+        j->link = fu_link_into(jlink, j->rule);
         for (const fu_state_t *from = buf; from != bj; from++, dst++) {
             *dst = *from;
             __asm__ volatile("");     /* a short loop, not a memcpy call */
         }
     } else {
-        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf), jlink, j, f, inner,
+        fu_chain_t ch = {buf, (uint32_t)(bp - buf), (uint32_t)(bj - buf),
+                         j ? fu_link_into(jlink, j->rule) : 0, j, f, inner,
                          k.skip_lo, k.skip_span};
         keep_walk(w, &ch, epoch, hi);
     }
