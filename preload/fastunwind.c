@@ -889,11 +889,14 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
      * register), end is the last one. */
     fu_state_t *end = w->st + FU_KEPT - 1;
     const fu_state_t *cur = &fu_sentinel, *first = &fu_sentinel;
-    if (RS_LIKELY(w->n && w->epoch == epoch && w->hi == hi && w->skip_lo == k.skip_lo &&
+    /* Set by keep_walk() only, with the sentinel (a fresh page has hi 0):
+     * n 0 then gives the sentinel as first. */
+    if (RS_LIKELY(w->epoch == epoch && w->hi == hi && w->skip_lo == k.skip_lo &&
                   w->skip_span == k.skip_span)) {
         first = w->st + FU_KEPT - w->n;
         cur = fu_first_at(w, first, k.rsp);
     }
+    int below = first != cur;         /* kept states below the start */
     uint64_t cur_rsp = cur->rsp;
     /* The new states in buf; the followed stretch [j, f] of the kept
      * ones, which came after the new states [buf, bj). */
@@ -999,7 +1002,7 @@ finish:
      * before the join found the stack changed there: they replace the
      * kept ones. */
     fu_state_t *inner = NULL;
-    if (j && bj - buf <= 1 && first->rsp < (bj != buf ? buf->rsp : j->rsp))
+    if (j && bj - buf <= 1 && below)
         inner = (fu_state_t *)first;
     if (RS_LIKELY(j && bp == bj && inner)) {
         /* Followed to its end or the end of the walk: nothing changes. */
