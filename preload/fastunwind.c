@@ -769,8 +769,8 @@ static __attribute__((noinline)) int walk_rules(fu_walk_t k, uint64_t pc, uint64
 /* Follows kept state f, equal to the walk's, to its successor t when t
  * is still what the stack gives - its return address, and its rbp where
  * read and not dead, still in their slots - and stores f's frame unless
- * it is left out.  Returns 0 when t changed.  For a link 0 (most): four
- * loads, a compare, a test and the store, 10 instructions. */
+ * it is left out.  Returns 0 when t changed.  For a link 0 (most): five
+ * loads (one in the compare), a test and the store, 10 instructions. */
 static inline __attribute__((always_inline)) int fu_follow(const fu_state_t *f, uint64_t **out)
 {
     const fu_state_t *t = f + 1;
