@@ -218,7 +218,11 @@ static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
  * (refscope's own are dropped either way). */
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
 {
-    if (RS_UNLIKELY(!stack_room_ok((uint64_t)(uintptr_t)__builtin_frame_address(0))))
+    /* The stack pointer, read without making this frame keep one in rbp
+     * (as __builtin_frame_address would). */
+    uint64_t sp;
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+    if (RS_UNLIKELY(!stack_room_ok(sp)))
         return 0;
     if (max > RS_STACK_MAX_FRAMES)
         max = RS_STACK_MAX_FRAMES;

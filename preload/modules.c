@@ -48,13 +48,8 @@ typedef struct mod_entry {
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static mod_entry_t *mods;
 static uint32_t n_mods, cap_mods;
-static _Atomic uint32_t cur_epoch;
+_Atomic uint32_t rs_modules_cur_epoch;   /* read inline, see preload.h */
 static int oom;
-
-uint32_t rs_modules_epoch(void)
-{
-    return atomic_load_explicit(&cur_epoch, memory_order_relaxed);
-}
 
 void rs_modules_lock(void) { pthread_mutex_lock(&table_lock); }
 void rs_modules_unlock(void) { pthread_mutex_unlock(&table_lock); }
@@ -219,7 +214,7 @@ static void refresh_locked(void)
         for (uint32_t i = 0; i < first_new; i++)
             if (mods[i].m.unload_epoch == RS_EPOCH_LIVE && !mods[i].seen)
                 mods[i].m.unload_epoch = epoch;
-        atomic_store_explicit(&cur_epoch, epoch, memory_order_relaxed);
+        atomic_store_explicit(&rs_modules_cur_epoch, epoch, memory_order_relaxed);
     }
     for (uint32_t i = first_new; i < n_mods; i++)
         mods[i].m.load_epoch = epoch;

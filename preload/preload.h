@@ -21,6 +21,7 @@
 #include "threadroots.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -213,8 +214,13 @@ int rs_modules_init(void);
 /* Re-reads the loaded modules (see modules.c for the epoch rules).  Never
  * call while the world is stopped or with the table lock held. */
 void rs_modules_refresh(void);
-/* Epoch to store with a stack captured now. */
-uint32_t rs_modules_epoch(void);
+/* Epoch to store with a stack captured now: one load, inline (read on
+ * every stack walk, twice). */
+extern _Atomic uint32_t rs_modules_cur_epoch;
+static inline uint32_t rs_modules_epoch(void)
+{
+    return atomic_load_explicit(&rs_modules_cur_epoch, memory_order_relaxed);
+}
 /* [lo, hi) spanning librefscope.so's executable segments; 0 if unknown. */
 int rs_modules_self_text(uint64_t *lo, uint64_t *hi);
 /* The same for the dynamic linker (ld.so). */
