@@ -283,8 +283,8 @@ static __attribute__((noinline, cold)) void bad_pointer(const char *fn, const vo
 /* The block p leaves (free, or the old block of a realloc): its record is
  * removed BEFORE the real call, so the address cannot be handed to
  * another thread while still registered.  Returns the real allocation;
- * *old gets the record of a tracked block, *tracked says whether it was,
- * *size the recorded size. */
+ * *old (if not NULL) gets the record of a tracked block, *tracked says
+ * whether it was, *size the recorded size. */
 static inline void *release_block(void *p, const char *fn, rs_block_t *old, int *tracked,
                                   uint64_t *size)
 {
@@ -428,8 +428,12 @@ RS_EXPORT void free(void *p)
     rs_block_t old;
     int tracked;
     uint64_t size;
-    void *real = release_block(p, "free", &old, &tracked, &size);
-    if (tracked && annotations_possible())
+    /* Asked before the block leaves the registry (objects and an ignore
+     * inside p were made before this free), so that its record is
+     * copied out only when something will read it. */
+    int annotated = annotations_possible();
+    void *real = release_block(p, "free", annotated ? &old : NULL, &tracked, &size);
+    if (tracked && annotated)
         forget_annotations(&old);
     rs_real.free(real);
 }
