@@ -420,10 +420,11 @@ uint32_t rs_stackdepot_intern(rs_stackdepot_t *d, const uint64_t *pcs,
 {
     if (RS_UNLIKELY(!d))
         return 0;
-    if (RS_UNLIKELY(n > RS_STACK_MAX_FRAMES))
+    if (RS_UNLIKELY(n - 1 >= RS_STACK_MAX_FRAMES)) {     /* 0, or too deep */
+        if (n == 0)
+            return intern_slow(d, pcs, 0, epoch, 0, 0);
         n = RS_STACK_MAX_FRAMES;
-    if (RS_UNLIKELY(n == 0))
-        return intern_slow(d, pcs, 0, epoch, 0, 0);
+    }
     uint64_t key = cache_key(pcs, n, epoch);
     const sd_node_t *s = cache_candidate(d, key, n, epoch);
     if (RS_LIKELY(s != NULL) && RS_LIKELY(frames_equal(s->pcs, pcs, n)))
