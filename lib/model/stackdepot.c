@@ -32,7 +32,7 @@
  * writes its set.  Callgrind on bench_alloc: 190 instructions per intern
  * without it (hashing 20-odd frames, the bucket walk, the memcmp), 130
  * with a cache of ids (each hit looked up in the id index, and a key of
- * five multiplies), 111 with the nodes themselves cached (a memcmp of
+ * five multiplies), 105 with the nodes themselves cached (a memcmp of
  * 20-odd frames is 28 of those: cheaper than an inline loop).
  *
  * Invariants:
@@ -360,23 +360,30 @@ static inline uint64_t cache_tag(uint64_t key)
     return (key << SD_CACHE_SET_BITS) >> SD_CACHE_PTR_BITS;
 }
 
-/* The node the cache offers for the stack: the first way whose tag, frame
- * count and epoch match, or NULL.  The caller compares the frames (one
- * memcmp: a second candidate whose header also matches is too rare to be
- * worth a second call).  A word is read once, so its tag and node belong
- * together; the node is published (immutable) before any word names it. */
+/* The node of way w of key's set if its tag, frame count and epoch match
+ * the stack's, else NULL.  A word is read once, so its tag and node
+ * belong together; the node is published (immutable) before any word
+ * names it. */
+static inline const sd_node_t *cache_way(rs_stackdepot_t *d, uint64_t key, int w, uint32_t n,
+                                         uint32_t epoch)
+{
+    uint64_t v = atomic_load_explicit(&cache_set(d, key)[w], memory_order_acquire);
+    const sd_node_t *s = (const sd_node_t *)(uintptr_t)(v & SD_CACHE_PTR_MASK);
+    if ((v >> SD_CACHE_PTR_BITS) == cache_tag(key) && s && s->n_frames == n &&
+        s->epoch == epoch)
+        return s;
+    return NULL;
+}
+
+/* The node the cache offers first for the stack: the first way whose
+ * header matches, or NULL.  The caller compares the frames once; when
+ * both ways match but the first one's frames differ (stacks alike in
+ * every sampled frame), intern_slow looks at the second. */
 static inline const sd_node_t *cache_candidate(rs_stackdepot_t *d, uint64_t key,
                                                uint32_t n, uint32_t epoch)
 {
-    sd_cache_word_t *set = cache_set(d, key);
-    uint64_t tag = cache_tag(key);
-    for (int w = 0; w < 2; w++) {
-        uint64_t v = atomic_load_explicit(&set[w], memory_order_acquire);
-        const sd_node_t *s = (const sd_node_t *)(uintptr_t)(v & SD_CACHE_PTR_MASK);
-        if ((v >> SD_CACHE_PTR_BITS) == tag && s && s->n_frames == n && s->epoch == epoch)
-            return s;
-    }
-    return NULL;
+    const sd_node_t *s = cache_way(d, key, 0, n, epoch);
+    return s ? s : cache_way(d, key, 1, n, epoch);
 }
 
 /* Makes node s the newest entry of key's set (the other one moves to way
@@ -393,13 +400,19 @@ static inline void cache_fill(rs_stackdepot_t *d, uint64_t key, const sd_node_t 
                           memory_order_release);
 }
 
-/* A cache miss (cacheable: key is the stack's cache key): the buckets,
- * then the cache is filled.  Out of line, so that the hit path saves few
+/* The first cache candidate was no hit (cacheable: key is the stack's
+ * cache key): the second way (its frames compared), then the buckets,
+ * and the cache is filled.  Out of line, so that the hit path saves few
  * registers. */
 static __attribute__((noinline)) uint32_t intern_slow(rs_stackdepot_t *d, const uint64_t *pcs,
                                                       uint32_t n, uint32_t epoch, int cacheable,
                                                       uint64_t key)
 {
+    if (cacheable) {
+        const sd_node_t *c = cache_way(d, key, 1, n, epoch);
+        if (c && frames_equal(c->pcs, pcs, n))
+            return c->id;
+    }
     sd_node_t *s = intern_uncached(d, pcs, n, epoch);
     if (!s)
         return 0;
@@ -409,7 +422,7 @@ static __attribute__((noinline)) uint32_t intern_slow(rs_stackdepot_t *d, const 
 }
 
 /* Hot path on a cache hit: the key (one multiply), one line of the cache,
- * the node's header and a memcmp of the frames: about 70 instructions
+ * the node's header and a memcmp of the frames: about 75 instructions
  * plus the memcmp's 28 for 20-odd frames (callgrind, bench_alloc).
  * Otherwise: hash the frames (about 4 instructions per frame), one
  * acquire load, a short list walk with one compare per node until the
