@@ -36,6 +36,11 @@
  * A free: the record's load (same line as the allocator's chunk header),
  * the lock of the block's log, a load and a store of its slot (the only
  * line that may miss; nothing waits for it but the validation branch).
+ * Both take the log's lock with a try-lock and leave everything else (a
+ * contended lock, a full free list, untracked or invalid records) to
+ * out-of-line slow paths that look again, so the fast paths save few
+ * registers: callgrind on bench_alloc, 47 instructions per add and 75
+ * per remove (61 and 117 with the checks in a called classify()).
  */
 #include "blockreg.h"
 
