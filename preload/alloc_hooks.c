@@ -122,18 +122,15 @@ static inline int recording(void)
 }
 
 /* Records the block [addr, addr+size), 2^shift bytes into its real
- * allocation, with the stack of the call at site.  Called only when
- * recording(). */
-static __attribute__((noinline)) void record_alloc(uint64_t addr, size_t size,
-                                                   rs_block_shift_t shift,
-                                                   const rs_call_site_t *site)
+ * allocation, with the stack of the call at site, walked into pcs (room
+ * for depth + RS_BACKTRACE_SLACK frames). */
+static inline __attribute__((always_inline)) void
+record_into(uint64_t *pcs, uint32_t depth, uint64_t addr, size_t size, rs_block_shift_t shift,
+            const rs_call_site_t *site)
 {
     int saved_errno = errno;
     rs_guard_enter();
-    /* A VLA keeps the frame small at the default depth (threads with tiny
-     * stacks allocate too); depth is 1..RS_STACK_MAX_FRAMES. */
-    uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
-    uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth, site);
+    uint32_t n = rs_backtrace_capture(pcs, depth, site);
     uint32_t id = n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
     if (n)
         rs_refhooks_poll(pcs[0]);     /* a dlopen since: hook its GOT */
@@ -149,6 +146,37 @@ static __attribute__((noinline)) void record_alloc(uint64_t addr, size_t size,
     rs_guard_leave();
     errno = saved_errno;
     scrub_scratch_registers();
+}
+
+/* record_alloc() for a depth above the default: the frames in a VLA. */
+static __attribute__((noinline)) void record_alloc_deep(uint64_t addr, size_t size,
+                                                        rs_block_shift_t shift,
+                                                        const rs_call_site_t *site)
+{
+    uint32_t depth = (uint32_t)rs_settings.depth;      /* 1..RS_STACK_MAX_FRAMES */
+    uint64_t pcs[depth + RS_BACKTRACE_SLACK];
+    record_into(pcs, depth, addr, size, shift, site);
+}
+
+/* Stack depths up to this one are walked into a fixed array: the frame
+ * stays small (threads with tiny stacks allocate too) and needs none of
+ * a VLA's arithmetic (10 instructions per allocation). */
+#define RS_RECORD_FIXED_DEPTH 32
+
+/* Records the block [addr, addr+size), 2^shift bytes into its real
+ * allocation, with the stack of the call at site.  Called only when
+ * recording(). */
+static __attribute__((noinline)) void record_alloc(uint64_t addr, size_t size,
+                                                   rs_block_shift_t shift,
+                                                   const rs_call_site_t *site)
+{
+    uint32_t depth = (uint32_t)rs_settings.depth;
+    if (RS_UNLIKELY(depth > RS_RECORD_FIXED_DEPTH)) {
+        record_alloc_deep(addr, size, shift, site);
+        return;
+    }
+    uint64_t pcs[RS_RECORD_FIXED_DEPTH + RS_BACKTRACE_SLACK];
+    record_into(pcs, depth, addr, size, shift, site);
 }
 
 /* ---- frees that must wait ----------------------------------------------- */
@@ -255,18 +283,16 @@ static __attribute__((noinline, cold)) void bad_pointer(const char *fn, const vo
 /* The block p leaves (free, or the old block of a realloc): its record is
  * removed BEFORE the real call, so the address cannot be handed to
  * another thread while still registered.  Returns the real allocation;
- * *old gets the record of a tracked block, *tracked says whether it was,
- * *size the recorded size. */
+ * *old (if not NULL) gets the record of a tracked block, *tracked says
+ * whether it was, *size the recorded size. */
 static inline void *release_block(void *p, const char *fn, rs_block_t *old, int *tracked,
                                   uint64_t *size)
 {
-    int saved_errno = errno;
     uint64_t real;
     rs_guard_enter();             /* a log lock is held: see defer_free() */
     rs_block_state_t st = rs_blockreg_remove(rs_blocks, (uint64_t)(uintptr_t)p, old,
-                                             &real, size);
+                                             &real, size);   /* errno kept */
     rs_guard_leave();
-    errno = saved_errno;
     if (RS_UNLIKELY(st == RS_BLOCK_INVALID))
         bad_pointer(fn, p);
     *tracked = st == RS_BLOCK_TRACKED;
@@ -377,10 +403,16 @@ static __attribute__((noinline)) void forget_annotations(const rs_block_t *b)
     errno = saved_errno;
 }
 
+/* Objects and refscope_ignore() annotations are recorded on this call. */
+static inline int annotations_recorded(void)
+{
+    return rs_active && !rs_guard_active();
+}
+
 /* Objects or refscope_ignore() annotations may lie in tracked blocks. */
 static inline int annotations_possible(void)
 {
-    return RS_UNLIKELY(rs_active && !rs_guard_active() &&
+    return RS_UNLIKELY(annotations_recorded() &&
                        (rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()));
 }
 
@@ -396,8 +428,12 @@ RS_EXPORT void free(void *p)
     rs_block_t old;
     int tracked;
     uint64_t size;
-    void *real = release_block(p, "free", &old, &tracked, &size);
-    if (tracked && annotations_possible())
+    /* Asked before the block leaves the registry (objects and an ignore
+     * inside p were made before this free), so that its record is
+     * copied out only when something will read it. */
+    int annotated = annotations_possible();
+    void *real = release_block(p, "free", annotated ? &old : NULL, &tracked, &size);
+    if (tracked && annotated)
         forget_annotations(&old);
     rs_real.free(real);
 }
@@ -487,22 +523,27 @@ static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
     if (!total)
         return NULL;
 
-    /* With refcounted objects tracked, the realloc window (refcount.h) is
-     * held open from before the block leaves the registry until it and
-     * its objects are back: no analysis stops the world in between. */
-    int window = RS_UNLIKELY(rs_objects && rs_objtable_count(rs_objects) != 0);
+    /* The object count and the ignore flag are read once for the whole
+     * call (two calls, not five): objects and an ignore inside p were
+     * made before this call, as p is the program's until it returns, so
+     * a later change concerns other blocks only.  With refcounted
+     * objects tracked, the realloc window (refcount.h) is held open from
+     * before the block leaves the registry until it and its objects are
+     * back: no analysis stops the world in between. */
+    int window = RS_UNLIKELY(rs_objtable_count(rs_objects) != 0);
+    int ignored = RS_UNLIKELY(rs_annotate_any_ignored());
     if (window)
         rs_refcount_move_begin();
     rs_block_t old;
     int tracked;
     void *real = release_block(p, "realloc", &old, &tracked, &old_size);
     rs_rc_moving_t moving = { 0 };
-    if (tracked && annotations_possible())
+    if (tracked && RS_UNLIKELY(window || ignored) && annotations_recorded())
         tracked_block_realloc(&old, size, &moving);
     void *q_real = rs_real.realloc(real, total);
     void *q = finish_block(q_real, size, RS_BLOCK_PLAIN_SHIFT, site);
     if (q) {
-        if (RS_UNLIKELY(moving.n || (tracked && rs_annotate_any_ignored())))
+        if (RS_UNLIKELY(moving.n || (tracked && ignored)))
             objects_follow(&moving, &old, q, size);
     } else {
         restore_block(p, &old, tracked, old_size, RS_BLOCK_PLAIN_SHIFT);

@@ -56,8 +56,15 @@ int rs_real_resolve(void);
 /* Bootstrap pool: zeroed static memory that is never reused.  Returns
  * NULL (errno ENOMEM) when the pool is exhausted. */
 void  *rs_real_pool_alloc(size_t size, size_t align);
-int    rs_real_pool_owns(const void *p);
 size_t rs_real_pool_size(const void *p);
+/* Whether p lies in the pool: one subtraction and compare, inline (every
+ * free and realloc asks). */
+#define RS_REAL_POOL_BYTES (256u * 1024u)
+extern char rs_real_pool_mem[RS_REAL_POOL_BYTES] __attribute__((visibility("hidden")));
+static inline int rs_real_pool_owns(const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)rs_real_pool_mem < RS_REAL_POOL_BYTES;
+}
 
 /* ---- settings.c: REFSCOPE_* environment variables ------------------- */
 

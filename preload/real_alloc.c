@@ -14,8 +14,9 @@
  * Invariants: rs_real's members are published together (each is written
  * once, with the same value by every thread that resolves), and the hooks
  * test rs_real.malloc before using any of them.  The pool is a bump
- * allocator over pool_mem; every block is preceded by a 16-byte header
- * holding its size.
+ * allocator over rs_real_pool_mem (global, hidden, so that the test
+ * whether a pointer is in the pool is inline in preload.h); every block
+ * is preceded by a 16-byte header holding its size.
  */
 #include "preload.h"
 
@@ -26,10 +27,10 @@
 
 rs_real_alloc_t rs_real;
 
-#define POOL_BYTES (256u * 1024u)
+#define POOL_BYTES RS_REAL_POOL_BYTES
 #define POOL_HDR   16u
 
-static _Alignas(4096) char pool_mem[POOL_BYTES];
+_Alignas(4096) char rs_real_pool_mem[RS_REAL_POOL_BYTES];
 static atomic_size_t pool_used;
 static _Thread_local int resolving __attribute__((tls_model("initial-exec")));
 
@@ -47,15 +48,10 @@ void *rs_real_pool_alloc(size_t size, size_t align)
         errno = ENOMEM;
         return NULL;
     }
-    uintptr_t base = (uintptr_t)pool_mem + start + POOL_HDR;
+    uintptr_t base = (uintptr_t)rs_real_pool_mem + start + POOL_HDR;
     uintptr_t user = (base + align - 1) & ~(uintptr_t)(align - 1);
     memcpy((char *)user - POOL_HDR, &size, sizeof size);
     return (void *)user;
-}
-
-int rs_real_pool_owns(const void *p)
-{
-    return (const char *)p >= pool_mem && (const char *)p < pool_mem + POOL_BYTES;
 }
 
 size_t rs_real_pool_size(const void *p)

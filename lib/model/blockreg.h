@@ -96,7 +96,8 @@ typedef enum rs_block_state {
  * (*out gets its record) and its record is cleared.  *real gets the start
  * of the real allocation (for INVALID: addr - RS_BLOCK_HEADER, the best
  * guess), *size the recorded size (0 for INVALID).  Reads the record, so
- * addr must be a block address the program passes to free/realloc. */
+ * addr must be a block address the program passes to free/realloc.
+ * Never changes errno (rs_lock.h), so the free path need not save it. */
 rs_block_state_t rs_blockreg_remove(rs_blockreg_t *r, uint64_t addr, rs_block_t *out,
                                     uint64_t *real, uint64_t *size);
 

@@ -13,13 +13,15 @@
  * bookkeeping of pthread_mutex_lock/unlock (callgrind on bench_alloc:
  * about 50 of their 60 instructions per lock and unlock pair).
  *
- * Not recursive, no owner, no error checking.  A lock held across fork
- * by the forking thread is released in the child by that thread's copy
- * (the usual lock_all/unlock_all around fork).  Linux only.
+ * Not recursive, no owner, no error checking; errno is never changed.  A
+ * lock held across fork by the forking thread is released in the child by
+ * that thread's copy (the usual lock_all/unlock_all around fork).  Linux
+ * only.
  */
 #ifndef RS_LOCK_H
 #define RS_LOCK_H
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -37,20 +39,27 @@ static inline void rs_lock_init(rs_lock_t *l)
     atomic_init(&l->word, 0);
 }
 
-/* Contended: mark the lock as having waiters and sleep until it is free. */
+/* Contended: mark the lock as having waiters and sleep until it is free.
+ * errno is kept (a futex wait fails with EAGAIN or EINTR): taking or
+ * releasing a lock never changes errno, so that allocator paths need
+ * not save it around their locked sections. */
 static __attribute__((noinline, unused)) void rs_lock_wait(rs_lock_t *l, uint32_t seen)
 {
+    int saved_errno = errno;
     if (seen != 2)
         seen = atomic_exchange_explicit(&l->word, 2, memory_order_acquire);
     while (seen != 0) {
         syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
         seen = atomic_exchange_explicit(&l->word, 2, memory_order_acquire);
     }
+    errno = saved_errno;
 }
 
 static __attribute__((noinline, unused)) void rs_lock_wake(rs_lock_t *l)
 {
+    int saved_errno = errno;
     syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved_errno;
 }
 
 /* Hot path: one locked compare-and-swap. */
@@ -61,6 +70,15 @@ static inline void rs_lock(rs_lock_t *l)
                              &l->word, &seen, 1, memory_order_acquire,
                              memory_order_relaxed), 0))
         rs_lock_wait(l, seen);
+}
+
+/* Takes the lock if it is free: 1, else 0 at once (no wait, no syscall).
+ * For fast paths that leave the waiting to an out-of-line slow path. */
+static inline int rs_trylock(rs_lock_t *l)
+{
+    uint32_t seen = 0;
+    return atomic_compare_exchange_strong_explicit(&l->word, &seen, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
 }
 
 /* Hot path: one locked exchange; a wake only if somebody may wait. */

@@ -24,13 +24,16 @@
  *
  * In front of the buckets, a small two-way set-associative cache of
  * recently interned stacks: a key from four sampled frames (and n, epoch)
- * picks a set of two words, each a tag and an id; a hit is confirmed by
- * comparing every frame with that id's node (found through the id index),
- * so a stale, torn or colliding entry only costs a miss.  Words are
- * relaxed atomics shared by all threads: hits only read them, a miss
+ * picks a set of two words, each a 16-bit tag and the address of a
+ * published node; a hit is confirmed by comparing the node's epoch and
+ * every frame, so a stale or colliding entry only costs a miss (a word
+ * is one atomic, never torn).  Words are acquire/release atomics shared
+ * by all threads (plain moves on x86): hits only read them, a miss
  * writes its set.  Callgrind on bench_alloc: 190 instructions per intern
  * without it (hashing 20-odd frames, the bucket walk, the memcmp), 130
- * with it.
+ * with a cache of ids (each hit looked up in the id index, and a key of
+ * five multiplies), 105 with the nodes themselves cached (a memcmp of
+ * 20-odd frames is 28 of those: cheaper than an inline loop).
  *
  * Invariants:
  *  - A node is never modified or freed after it is published (until
@@ -69,6 +72,8 @@
  * program with few stacks does not pay 64 shards x 64 KiB (measured on
  * bench_alloc, 47 stacks: 3.3 MiB of depot, 33 bytes per live block). */
 #define SD_CACHE_SET_BITS 8                  /* 256 sets x 2 ways, 4 KiB */
+#define SD_CACHE_PTR_BITS 48                 /* a word: 16-bit tag, node */
+#define SD_CACHE_PTR_MASK ((1ull << SD_CACHE_PTR_BITS) - 1)
 #define SD_CHUNK_MIN (4u * 1024u)             /* a page: chunks are mapped */
 #define SD_CHUNK_MAX (64u * 1024u)
 
@@ -103,7 +108,8 @@ typedef struct sd_shard {
     char        pad[64];      /* keep shard locks on separate lines        */
 } sd_shard_t;
 
-/* A cache word: tag << 32 | id; 0 is empty (ids start at 1). */
+/* A cache word: tag << 48 | node address (user-space addresses fit 48
+ * bits); 0 is empty. */
 typedef _Atomic uint64_t sd_cache_word_t;
 
 struct rs_stackdepot {
@@ -258,22 +264,19 @@ static sd_slot_t *index_leaf(rs_stackdepot_t *d, uint32_t id)
     return expected;
 }
 
-/* Slow path: the stack was not found lock-free.  Returns its id, 0 on
- * exhaustion. */
-static __attribute__((noinline)) uint32_t
-insert_slow(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
+/* The stack was not found lock-free: adds it under the shard lock.
+ * Returns its node, NULL on exhaustion. */
+static sd_node_t *
+insert_locked(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
             const uint64_t *pcs, uint32_t n, uint32_t epoch)
 {
     sd_shard_t *sh = &d->shards[(size_t)(bucket - d->buckets) % SD_SHARDS];
-    uint32_t id = 0;
 
     pthread_mutex_lock(&sh->lock);
     sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
     sd_node_t *s = find_in_list(head, seen, h, pcs, n, epoch);
-    if (s) {
-        id = s->id;
+    if (s)
         goto out;
-    }
     if (atomic_load_explicit(&d->next_id, memory_order_relaxed) >= SD_MAX_ID)
         goto out;
     s = arena_alloc(d, sh, sizeof *s + (size_t)n * sizeof *pcs);
@@ -286,7 +289,7 @@ insert_slow(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
     s->pad = 0;
     if (n)
         memcpy(s->pcs, pcs, n * sizeof *pcs);
-    id = atomic_fetch_add_explicit(&d->next_id, 1, memory_order_relaxed) + 1;
+    uint32_t id = atomic_fetch_add_explicit(&d->next_id, 1, memory_order_relaxed) + 1;
     s->id = id;
     sd_slot_t *leaf = index_leaf(d, id);
     if (RS_LIKELY(leaf != NULL))
@@ -297,20 +300,21 @@ insert_slow(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
     atomic_store_explicit(bucket, s, memory_order_release);
 out:
     pthread_mutex_unlock(&sh->lock);
-    return id;
+    return s;
 }
 
-/* The bucket lookup, then the insert if the stack is new. */
-static inline uint32_t intern_uncached(rs_stackdepot_t *d, const uint64_t *pcs, uint32_t n,
-                                uint32_t epoch)
+/* The bucket lookup, then the insert if the stack is new: its node, NULL
+ * on exhaustion. */
+static sd_node_t *intern_uncached(rs_stackdepot_t *d, const uint64_t *pcs, uint32_t n,
+                                  uint32_t epoch)
 {
     uint64_t h = hash_stack(pcs, n, epoch);
     sd_slot_t *bucket = &d->buckets[h & (SD_BUCKETS - 1)];
     sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
     sd_node_t *s = find_in_list(head, NULL, h, pcs, n, epoch);
     if (RS_LIKELY(s != NULL))
-        return s->id;
-    return insert_slow(d, bucket, head, h, pcs, n, epoch);
+        return s;
+    return insert_locked(d, bucket, head, h, pcs, n, epoch);
 }
 
 /* The node of id, or NULL when id is unknown; lock-free. */
@@ -324,26 +328,24 @@ static inline const sd_node_t *node_of(rs_stackdepot_t *d, uint32_t id)
     return atomic_load_explicit(&leaf[id & (SD_LEAF - 1)], memory_order_acquire);
 }
 
-/* The cache key: frame count, epoch and four frames (innermost two, middle,
- * outermost), multiplied apart.  Stacks that differ only elsewhere share
- * a key and evict each other (misses, never wrong ids: hits compare every
- * frame).  n >= 1. */
+/* The cache key: four frames (innermost two, middle, outermost), rotated
+ * apart, the frame count and the epoch, then one multiply that spreads
+ * every input bit into the top bits (set and tag come from there).
+ * Stacks that differ only elsewhere share a key and evict each other
+ * (misses, never wrong ids: hits compare every frame).  n >= 1.  About
+ * 15 instructions; the former five-multiply key cost 30. */
 static inline uint64_t cache_key(const uint64_t *pcs, uint32_t n, uint32_t epoch)
 {
-    uint64_t k = ((uint64_t)epoch << 32 | n) ^ pcs[0] * 0x9E3779B97F4A7C15ull ^
-                 pcs[n > 1] * 0xbf58476d1ce4e5b9ull ^ pcs[n / 2] * 0x94d049bb133111ebull ^
-                 pcs[n - 1] * 0xff51afd7ed558ccdull;
-    k *= 0xc4ceb9fe1a85ec53ull;     /* n and epoch reach the top bits too */
-    return k ^ k >> 29;
+    uint64_t k = pcs[0] ^ rotl(pcs[n > 1], 16) ^ rotl(pcs[n / 2], 32) ^
+                 rotl(pcs[n - 1], 48) ^ ((uint64_t)epoch << 40 | n);
+    return k * 0x9E3779B97F4A7C15ull;
 }
 
-/* True when id names exactly the stack pcs[0..n) of epoch. */
-static inline int id_is_stack(rs_stackdepot_t *d, uint32_t id, const uint64_t *pcs,
-                              uint32_t n, uint32_t epoch)
+/* True when the frames a[0..n) and b[0..n) are equal.  memcmp (AVX2 in
+ * glibc) beats a loop of 64-bit compares past a few frames. */
+static inline int frames_equal(const uint64_t *a, const uint64_t *b, uint32_t n)
 {
-    const sd_node_t *s = id ? node_of(d, id) : NULL;
-    return s && s->n_frames == n && s->epoch == epoch &&
-           memcmp(s->pcs, pcs, n * sizeof *pcs) == 0;
+    return memcmp(a, b, n * sizeof *a) == 0;
 }
 
 /* The cache's set for key. */
@@ -352,52 +354,95 @@ static inline sd_cache_word_t *cache_set(rs_stackdepot_t *d, uint64_t key)
     return d->cache[key >> (64 - SD_CACHE_SET_BITS)];
 }
 
-/* The id the cache holds for the stack, or 0. */
-static inline uint32_t cache_find(rs_stackdepot_t *d, uint64_t key, const uint64_t *pcs,
-                                  uint32_t n, uint32_t epoch)
+/* The tag of key: the 16 bits below the set's. */
+static inline uint64_t cache_tag(uint64_t key)
 {
-    sd_cache_word_t *set = cache_set(d, key);
-    for (int w = 0; w < 2; w++) {
-        uint64_t v = atomic_load_explicit(&set[w], memory_order_relaxed);
-        if ((uint32_t)(v >> 32) == (uint32_t)key && id_is_stack(d, (uint32_t)v, pcs, n, epoch))
-            return (uint32_t)v;
-    }
-    return 0;
+    return (key << SD_CACHE_SET_BITS) >> SD_CACHE_PTR_BITS;
 }
 
-/* Makes id the newest entry of key's set (the other one moves to way 1). */
-static inline void cache_fill(rs_stackdepot_t *d, uint64_t key, uint32_t id)
+/* The node of way w of key's set if its tag, frame count and epoch match
+ * the stack's, else NULL.  A word is read once, so its tag and node
+ * belong together; the node is published (immutable) before any word
+ * names it. */
+static inline const sd_node_t *cache_way(rs_stackdepot_t *d, uint64_t key, int w, uint32_t n,
+                                         uint32_t epoch)
 {
+    uint64_t v = atomic_load_explicit(&cache_set(d, key)[w], memory_order_acquire);
+    const sd_node_t *s = (const sd_node_t *)(uintptr_t)(v & SD_CACHE_PTR_MASK);
+    if ((v >> SD_CACHE_PTR_BITS) == cache_tag(key) && s && s->n_frames == n &&
+        s->epoch == epoch)
+        return s;
+    return NULL;
+}
+
+/* The node the cache offers first for the stack: the first way whose
+ * header matches, or NULL.  The caller compares the frames once; when
+ * both ways match but the first one's frames differ (stacks alike in
+ * every sampled frame), intern_slow looks at the second. */
+static inline const sd_node_t *cache_candidate(rs_stackdepot_t *d, uint64_t key,
+                                               uint32_t n, uint32_t epoch)
+{
+    const sd_node_t *s = cache_way(d, key, 0, n, epoch);
+    return s ? s : cache_way(d, key, 1, n, epoch);
+}
+
+/* Makes node s the newest entry of key's set (the other one moves to way
+ * 1).  A node whose address does not fit the word is not cached. */
+static inline void cache_fill(rs_stackdepot_t *d, uint64_t key, const sd_node_t *s)
+{
+    uint64_t p = (uint64_t)(uintptr_t)s;
+    if (RS_UNLIKELY(p & ~SD_CACHE_PTR_MASK))
+        return;
     sd_cache_word_t *set = cache_set(d, key);
     uint64_t newest = atomic_load_explicit(&set[0], memory_order_relaxed);
-    atomic_store_explicit(&set[1], newest, memory_order_relaxed);
-    atomic_store_explicit(&set[0], (uint64_t)(uint32_t)key << 32 | id, memory_order_relaxed);
+    atomic_store_explicit(&set[1], newest, memory_order_release);
+    atomic_store_explicit(&set[0], cache_tag(key) << SD_CACHE_PTR_BITS | p,
+                          memory_order_release);
 }
 
-/* Hot path on a cache hit: the key (five multiplies), one line of the
- * cache, two acquire loads of the id index, the node's header and a memcmp
- * of the frames.  Otherwise: hash the frames (about 4 instructions per
- * frame), one acquire load, a short list walk with one compare per node
- * until the hash matches, one memcmp, and the cache's two stores.  No
- * lock unless the stack is new. */
+/* The first cache candidate was no hit (cacheable: key is the stack's
+ * cache key): the second way (its frames compared), then the buckets,
+ * and the cache is filled.  Out of line, so that the hit path saves few
+ * registers. */
+static __attribute__((noinline)) uint32_t intern_slow(rs_stackdepot_t *d, const uint64_t *pcs,
+                                                      uint32_t n, uint32_t epoch, int cacheable,
+                                                      uint64_t key)
+{
+    if (cacheable) {
+        const sd_node_t *c = cache_way(d, key, 1, n, epoch);
+        if (c && frames_equal(c->pcs, pcs, n))
+            return c->id;
+    }
+    sd_node_t *s = intern_uncached(d, pcs, n, epoch);
+    if (!s)
+        return 0;
+    if (cacheable)
+        cache_fill(d, key, s);
+    return s->id;
+}
+
+/* Hot path on a cache hit: the key (one multiply), one line of the cache,
+ * the node's header and a memcmp of the frames: about 75 instructions
+ * plus the memcmp's 28 for 20-odd frames (callgrind, bench_alloc).
+ * Otherwise: hash the frames (about 4 instructions per frame), one
+ * acquire load, a short list walk with one compare per node until the
+ * hash matches, one memcmp, and the cache's two stores.  No lock unless
+ * the stack is new. */
 uint32_t rs_stackdepot_intern(rs_stackdepot_t *d, const uint64_t *pcs,
                               uint32_t n, uint32_t epoch)
 {
     if (RS_UNLIKELY(!d))
         return 0;
-    if (n > RS_STACK_MAX_FRAMES)
+    if (RS_UNLIKELY(n - 1 >= RS_STACK_MAX_FRAMES)) {     /* 0, or too deep */
+        if (n == 0)
+            return intern_slow(d, pcs, 0, epoch, 0, 0);
         n = RS_STACK_MAX_FRAMES;
-    uint64_t key = 0;
-    if (RS_LIKELY(n != 0)) {
-        key = cache_key(pcs, n, epoch);
-        uint32_t id = cache_find(d, key, pcs, n, epoch);
-        if (RS_LIKELY(id != 0))
-            return id;
     }
-    uint32_t id = intern_uncached(d, pcs, n, epoch);
-    if (n != 0 && id != 0)
-        cache_fill(d, key, id);
-    return id;
+    uint64_t key = cache_key(pcs, n, epoch);
+    const sd_node_t *s = cache_candidate(d, key, n, epoch);
+    if (RS_LIKELY(s != NULL) && RS_LIKELY(frames_equal(s->pcs, pcs, n)))
+        return s->id;
+    return intern_slow(d, pcs, n, epoch, 1, key);
 }
 
 uint32_t rs_stackdepot_count(const rs_stackdepot_t *d)

@@ -10,7 +10,8 @@
  * byte accounting, a differential test against a plain array under random
  * adds and removes over three logs, the limits of the record's fields,
  * allocation failure, log acquire/release/reuse, a real fork with
- * lock_all/unlock_all/forked, lock_all holding off an add, count and bytes
+ * lock_all/unlock_all/forked, lock_all holding off an add, a remove and
+ * an add through their slow paths (log locked; errno kept), count and bytes
  * read while a thread adds, and four threads adding and removing with
  * cross-thread frees and a concurrent reader.
  *
@@ -20,6 +21,7 @@
  * shift 46..51, log low bits 52..63; w1: slot 0..31, stack 32..59, log high
  * bits 60..63) to observe slots and to damage chosen fields.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -982,6 +984,69 @@ static void test_lock_all(void **state)
     rs_blockreg_destroy(r);
 }
 
+typedef struct locked_remove {
+    rs_blockreg_t *r;
+    uint64_t addr;
+    rs_block_t out;
+    uint64_t real, size;
+    int errno_after;
+    atomic_int state;                       /* 0 running, else state + 2 */
+} locked_remove_t;
+
+static void *remove_in_thread(void *arg)
+{
+    locked_remove_t *a = arg;
+    errno = 1234;
+    rs_block_state_t st = rs_blockreg_remove(a->r, a->addr, &a->out, &a->real, &a->size);
+    a->errno_after = errno;
+    atomic_store(&a->state, (int)st + 2);
+    return NULL;
+}
+
+/* A remove (and an add) whose log is locked by another thread takes the
+ * slow path: it waits for the lock (a futex wait, which may fail with
+ * EAGAIN), then does exactly what the fast path does, and errno is as
+ * before the call (the free path no longer saves it). */
+static void test_locked_log_slow_paths(void **state)
+{
+    rs_blockreg_t *r = rs_blockreg_create();
+    rs_blocklog_t *log = rs_blockreg_acquire(r, 8);
+    uint64_t a = block_new(5, 48), b = block_new(4, 16);
+    assert_int_equal(rs_blockreg_add(log, a, 48, 77, 5), 0);
+
+    locked_remove_t job = {.r = r, .addr = a};
+    rs_blockreg_lock_all(r);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, remove_in_thread, &job), 0);
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    assert_int_equal(atomic_load(&job.state), 0);
+    rs_blockreg_unlock_all(r);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(atomic_load(&job.state), RS_BLOCK_TRACKED + 2);
+    rs_block_t want = {a, 48, 77, 8};
+    assert_memory_equal(&job.out, &want, sizeof want);
+    assert_int_equal(job.real, a - 32);
+    assert_int_equal(job.size, 48);
+    assert_int_equal(job.errno_after, 1234);
+    assert_int_equal(rs_blockreg_count(r), 0);
+    expect_remove_invalid(r, a);              /* a second remove */
+
+    /* The freed slot is reused by the next add (fast path), and an add
+     * with an empty free list appends (slow path, same record). */
+    assert_int_equal(rs_blockreg_add(log, b, 16, 5, 4), 0);
+    assert_int_equal(slot_of(b), 0);
+    assert_int_equal(rs_blockreg_add(log, a, 48, 6, 5), 0);
+    assert_int_equal(slot_of(a), 1);
+    errno = 4321;
+    expect_tracked(r, b, 1, 16, 5, 8, b - 16);
+    expect_tracked(r, a, 1, 48, 6, 8, a - 32);
+    assert_int_equal(errno, 4321);
+    block_free(a, 5);
+    block_free(b, 4);
+    rs_blockreg_destroy(r);
+}
+
 /* count and bytes are read while another thread adds (stats at exit run
  * with the world resumed): with adds only, both only grow, and at the end
  * they are exact.  (Compiled by hand with -fsanitize=thread together with
@@ -1242,6 +1307,7 @@ int main(void)
         cmocka_unit_test(test_logs),
         cmocka_unit_test(test_fork),
         cmocka_unit_test(test_lock_all),
+        cmocka_unit_test(test_locked_log_slow_paths),
         cmocka_unit_test(test_stats_while_adding),
         cmocka_unit_test(test_contention),
     };
