@@ -22,7 +22,9 @@ the whole run's wall time natively, under refscope and under
 LeakSanitizer (whose leak check also runs at exit).
 
 Parts 1 and 2 run once per thread count of --threads (default 1,2).
-Each configuration runs --repeat times (valgrind once); the tables show the
+Each configuration runs --repeat times (valgrind once), in rounds of one
+run of each configuration, so that the machine's drift over minutes
+(about 20% on the 2-core VM) falls on every row alike; the tables show the
 median wall time and CPU time (user+sys, less disturbed by other load on
 the machine; a monotonic clock and the child's rusage from wait4, to the
 microsecond) with their ratios to native, and the peak RSS (/usr/bin/time
@@ -106,8 +108,8 @@ def parse_stats(stderr):
     return out
 
 
-def measure(name, argv, extra, repeat, tmp):
-    runs = [timed(argv, extra, tmp) for _ in range(repeat)]
+def summarize(name, runs):
+    """The result of the runs (timed() tuples) of one configuration."""
     out = runs[0][3]
 
     def field(key):
@@ -121,6 +123,22 @@ def measure(name, argv, extra, repeat, tmp):
             "max_live": int(field("max_live_blocks") or 0),
             "calls": int(field("ref_calls") or 0),
             "stats": parse_stats(runs[0][4])}
+
+
+def measure_rounds(jobs, tmp):
+    """Runs jobs, (name, argv, extra env, repeat) each, in rounds of one
+    run of every job that has runs left; returns summarize() of each, in
+    order."""
+    runs = [[] for _ in jobs]
+    for k in range(max((j[3] for j in jobs), default=0)):
+        for i, (_, argv, extra, repeat) in enumerate(jobs):
+            if k < repeat:
+                runs[i].append(timed(argv, extra, tmp))
+    return [summarize(j[0], r) for j, r in zip(jobs, runs)]
+
+
+def measure(name, argv, extra, repeat, tmp):
+    return measure_rounds([(name, argv, extra, repeat)], tmp)[0]
 
 
 def refscope_env(lib, tmp, **more):
@@ -242,17 +260,18 @@ def print_ref_table(results):
 
 def run_alloc(args, threads, lib, tmp):
     exe = os.path.join(args.build, "bin", "bench_alloc")
-    results = []
+    jobs, info = [], []
     for name, prefix, extra, scale in alloc_configs(args, lib, tmp):
         if skipped(name, args):
             continue
         ops = max(1, args.ops // scale)
         argv = prefix + [exe, "-t", str(threads), "-n", str(ops),
                          "-l", str(args.long_lived // scale)]
-        r = measure(name, argv, extra,
-                    1 if name == "valgrind" else args.repeat, tmp)
-        r.update(scale=scale, ops=ops, env=extra)
-        results.append(r)
+        jobs.append((name, argv, extra, 1 if name == "valgrind" else args.repeat))
+        info.append({"scale": scale, "ops": ops, "env": extra})
+    results = measure_rounds(jobs, tmp)
+    for r, more in zip(results, info):
+        r.update(more)
     print(f"== allocations: bench_alloc, {threads} threads, "
           f"{args.long_lived} long-lived blocks, median of {args.repeat}")
     print_alloc_table(results)
@@ -266,14 +285,11 @@ def run_refs(args, threads, lib, tmp):
         return set()
     argv = [exe, "-t", str(threads), "-n", str(args.ref_ops),
             "-o", str(args.objects)]
-    results = []
-    for name, prefix, extra in ref_configs(lib, tmp):
-        if skipped(name, args):
-            continue
-        r = measure(name, prefix + argv, extra,
-                    1 if name == "valgrind" else args.repeat, tmp)
-        r["env"] = extra
-        results.append(r)
+    jobs = [(name, prefix + argv, extra, 1 if name == "valgrind" else args.repeat)
+            for name, prefix, extra in ref_configs(lib, tmp) if not skipped(name, args)]
+    results = measure_rounds(jobs, tmp)
+    for r, job in zip(results, jobs):
+        r["env"] = job[2]
     print(f"\n== refcount traffic: bench_refs, {threads} threads, "
           f"{args.ref_ops} ops/thread, {args.objects} objects, "
           f"median of {args.repeat}")
