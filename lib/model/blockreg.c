@@ -73,8 +73,16 @@ struct rs_blocklog {
     uint32_t used, free_head;
     _Atomic uint32_t cap;      /* written under lock, read anywhere (bytes) */
     _Atomic uint32_t live;     /* written under lock, read anywhere */
-    void *raw;                 /* rs_mem block holding this line-aligned struct */
 };
+
+/* Logs sit in mapped pages, a line each, ids in order: log id lives at
+ * line id % LOGS_PER_PAGE of the page that log id - id % LOGS_PER_PAGE
+ * starts.  Never freed before rs_blockreg_destroy (released logs are
+ * reused). */
+#define LOGS_PER_PAGE RS_BLOCKREG_LOGS_PER_PAGE
+#define LOG_BYTES     64u
+#define LOG_PAGE      (LOGS_PER_PAGE * LOG_BYTES)
+_Static_assert(sizeof(struct rs_blocklog) <= LOG_BYTES, "a log fits a line");
 
 struct rs_blockreg {
     rs_lock_t lock;
@@ -161,8 +169,9 @@ void rs_blockreg_destroy(rs_blockreg_t *r)
     for (uint32_t i = 0; i < n; i++) {
         rs_blocklog_t *log = atomic_load(&r->logs[i]);
         rs_mem_unmap(log->slots, (size_t)log->cap * sizeof *log->slots);
-        rs_mem_free(log->raw);
     }
+    for (uint32_t i = 0; i < n; i += LOGS_PER_PAGE)
+        rs_mem_unmap(atomic_load(&r->logs[i]), LOG_PAGE);
     rs_mem_free(r->logs);
     rs_mem_free(r);
 }
@@ -174,18 +183,25 @@ static inline rs_blocklog_t *log_number(rs_blockreg_t *r, uint32_t id)
     return atomic_load_explicit(&r->logs[id], memory_order_acquire);
 }
 
-/* A new log on a cache line of its own.  Registry lock held. */
+/* A new log on a cache line of its own, in mapped pages, not the heap: a
+ * thread's first allocation may be made by a signal handler that
+ * interrupted glibc's malloc on that thread, where asking glibc for
+ * memory (calloc takes the arena lock) would wait for ever.  Registry
+ * lock held. */
 static rs_blocklog_t *new_log(rs_blockreg_t *r, uint32_t tid)
 {
     uint32_t id = atomic_load_explicit(&r->n_logs, memory_order_relaxed);
     if (id >= RS_BLOCKREG_MAX_LOGS)
         return NULL;
-    void *raw = rs_mem_calloc(1, sizeof(rs_blocklog_t) + 63);
-    if (!raw)
+    char *line;
+    if (id % LOGS_PER_PAGE == 0)
+        line = rs_mem_map(LOG_PAGE);                 /* zeroed */
+    else
+        line = (char *)atomic_load_explicit(&r->logs[id - 1], memory_order_relaxed) + LOG_BYTES;
+    if (!line)
         return NULL;
-    rs_blocklog_t *log = (rs_blocklog_t *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    rs_blocklog_t *log = (rs_blocklog_t *)line;
     rs_lock_init(&log->lock);
-    log->raw = raw;
     log->id = (uint16_t)id;
     log->tid = tid;
     log->free_head = FREE_END;
@@ -461,7 +477,7 @@ uint64_t rs_blockreg_bytes(rs_blockreg_t *r)
     uint64_t total = sizeof *r + (uint64_t)n * sizeof *r->logs;
     for (uint32_t i = 0; i < n; i++) {
         rs_blocklog_t *log = atomic_load(&r->logs[i]);
-        total += sizeof *log + 63 +
+        total += LOG_BYTES +
                  (uint64_t)atomic_load_explicit(&log->cap, memory_order_relaxed) *
                      sizeof *log->slots +
                  (uint64_t)atomic_load_explicit(&log->live, memory_order_relaxed) *

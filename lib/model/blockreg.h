@@ -56,6 +56,8 @@ typedef struct rs_blocklog rs_blocklog_t;
 #define RS_BLOCKREG_MAX_LOGS 65535u
 /* A log's first slot array: one page; it doubles when full. */
 #define RS_BLOCKREG_FIRST_SLOTS 512u
+/* Logs are made in mapped pages of this many (a line each). */
+#define RS_BLOCKREG_LOGS_PER_PAGE 64u
 
 /* How far the block lies past the start of its real allocation: 16 for
  * a plain block, the alignment for an aligned one (a power of two, at

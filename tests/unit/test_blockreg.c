@@ -760,15 +760,21 @@ static void test_out_of_memory(void **state)
     assert_int_equal(slot_of(b[FIRST]), 10);
     assert_int_equal(rs_blockreg_add(log, b[10], 16, 2, 4), -1);
     expect_remove_untracked(r, b[10], b[10] - 16, 16);
-    /* A released empty log is reused without memory. */
-    rs_blocklog_t *l2 = NULL;
-    allocs_left = 1;
-    l2 = rs_blockreg_acquire(r, 2);
-    assert_non_null(l2);
-    rs_blockreg_release(r, l2);
+    /* Logs after the first take lines of its page: no memory until the
+     * page is full.  A released empty log is reused. */
     allocs_left = 0;
+    rs_blocklog_t *l2 = rs_blockreg_acquire(r, 2);
+    assert_non_null(l2);
+    assert_ptr_equal((char *)l2, (char *)log + 64);
+    rs_blockreg_release(r, l2);
     assert_ptr_equal(rs_blockreg_acquire(r, 3), l2);
-    assert_null(rs_blockreg_acquire(r, 4));
+    for (uint32_t id = 2; id < RS_BLOCKREG_LOGS_PER_PAGE; id++)
+        assert_non_null(rs_blockreg_acquire(r, 100 + id));
+    assert_null(rs_blockreg_acquire(r, 4));   /* a new page: none */
+    allocs_left = 1;
+    rs_blocklog_t *l65 = rs_blockreg_acquire(r, 5);
+    assert_non_null(l65);
+    assert_int_equal((uintptr_t)l65 % 4096, 0);
 
     /* Memory back: the array grows and everything is removable. */
     rs_mem_set_backend(NULL);
