@@ -14,6 +14,11 @@
  * Expected (machine-read by tests/integration/rstest.py):
  *   @total   leaked     99/1
  *   @finding leaked     99/1   make_leak
+ *   Under LeakSanitizer (lsan_compare.py, liblsan.so.0 preloaded) its
+ *   sigaction interceptor has no real sigaction ("REAL(sigaction_symname)
+ *   == nullptr"), so the sample's sigaction fails and it dies of SIGSEGV
+ *   before any leak check:
+ *   @lsan-exit 139
  */
 #include "sample_util.h"
 

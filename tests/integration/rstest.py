@@ -11,13 +11,16 @@ Expectation lines in a sample header (one per line, inside the comment):
     @total[:proc]   <class> [>=]<bytes>/<blocks>
     @finding[:proc] <class> <bytes>/<blocks> <function>
     @lsan[:proc]    direct|indirect <bytes>/<blocks>
+    @lsan-exit      <status>   (under LSan; its numbers are then not compared)
 <class> of @total is a summary key (leaked, indirect, reachable, cycles,
 leaked_refs); of @finding a finding class (leaked, indirect, cycle,
 leaked_ref, rc_error: its "allocating function" is the first program frame
 of the error's stack).  proc is "main" (default: the process refscope started) or
 "child" (the others).  A summary class without @total line must be 0/0,
 except reachable, which is then not checked; findings must match the
-@finding lines one to one; @lsan classes without a line must be 0/0.
+@finding lines one to one; @lsan classes without a line must be 0/0, and
+the exit status under LSan must be the native one unless @lsan-exit says
+otherwise.
 """
 import json
 import os
@@ -61,14 +64,26 @@ _EXPECT = re.compile(
     r"(>=)?(\d+)/(\d+)(?:\s+(\w+))?\s*$")
 
 
+# "@lsan-exit N": the sample's exit status under LeakSanitizer when it is
+# not the native one (LSan's own signal handlers), which the comparison
+# otherwise requires: a run LSan did not finish reports no leak, and
+# would pass for agreeing with a header that expects none.
+_LSAN_EXIT = re.compile(r"^\s*\*?\s*@lsan-exit\s+(\d+)\s*$")
+
+
 def read_expectations(source_path):
     """Returns a dict: {"total": {proc: {cls: (at_least, bytes, blocks)}},
     "finding": {proc: [(cls, bytes, blocks, func)]}, "lsan": {proc: {kind:
-    (bytes, blocks)}}}.  Raises TestFailure if the header has none."""
-    exp = {"total": {}, "finding": {}, "lsan": {}}
+    (bytes, blocks)}}, "lsan_exit": status or None}.  Raises TestFailure
+    if the header has none."""
+    exp = {"total": {}, "finding": {}, "lsan": {}, "lsan_exit": None}
     with open(source_path, encoding="utf-8") as f:
         header = f.read().split("*/", 1)[0]
     for line in header.splitlines():
+        m = _LSAN_EXIT.match(line)
+        if m:
+            exp["lsan_exit"] = int(m.group(1))
+            continue
         m = _EXPECT.match(line)
         if not m:
             check("@" not in line or "@-lines" in line or "\"@\"" in line,
