@@ -16,6 +16,7 @@
 #include "blockreg.h"
 #include "call_site.h"
 #include "rootvec.h"
+#include "rs_likely.h"
 #include "rs_model.h"
 #include "stackdepot.h"
 #include "threadroots.h"
@@ -27,8 +28,6 @@
 #include <sys/types.h>
 
 #define RS_EXPORT      __attribute__((visibility("default")))
-#define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define RS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- real_alloc.c: the real allocator and the bootstrap pool -------- */
 

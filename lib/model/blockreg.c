@@ -44,14 +44,13 @@
  */
 #include "blockreg.h"
 
+#include "rs_likely.h"
 #include "rs_lock.h"
 #include "rs_mem.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
-#define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define RS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define SIZE_MASK   ((1ull << RS_BLOCK_SIZE_BITS) - 1)
 #define STACK_MASK  ((1ull << RS_BLOCK_STACK_BITS) - 1)

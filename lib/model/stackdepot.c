@@ -56,6 +56,7 @@
  */
 #include "stackdepot.h"
 
+#include "rs_likely.h"
 #include "rs_mem.h"
 
 #include <pthread.h>
@@ -77,8 +78,6 @@
 #define SD_CHUNK_MIN (4u * 1024u)             /* a page: chunks are mapped */
 #define SD_CHUNK_MAX (64u * 1024u)
 
-#define RS_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define RS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 typedef struct sd_node {
     struct sd_node *next;     /* immutable once published                  */
