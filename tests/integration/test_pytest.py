@@ -7,7 +7,12 @@ interpreter the module was built for, `-m pytest -p pytest_refscope`:
   - under `refscope run --python`: pytest exits 1, test_leaks fails with
     "10 leaked references to int (320 bytes)" and leaky_leak_refs in the
     stack shown, test_clean passes ("1 failed, 1 passed");
-  - without refscope: the plugin says it is inactive and both pass.
+  - without refscope: the plugin says it is inactive and both pass;
+  - the plugin's comparison on made-up findings (CLASS_FLIPS): a leaked
+    block that changes leak class between the snapshots (a leaked
+    reference another unreachable block's stale word now "holds", what
+    failed test_clean on a CI machine) is not a new leak; a site whose
+    leaked blocks grew is, with the classes that grew.
 The snapshots are taken while the program runs, and refscope scans thread
 stacks conservatively: a stack slot the leaking call left behind may still
 hold the address of the last int or two, which then look reachable; the
@@ -16,6 +21,7 @@ Usage:
     test_pytest.py --refscope PATH --python PATH --module-dir DIR --plugin-dir DIR
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -34,6 +40,37 @@ def test_leaks():
 def test_clean():
     leaky.clean(10)
 """
+
+
+# leaks_between() on findings shaped like `refscope report --json` ones.
+CLASS_FLIPS = """import json, pytest_refscope as p
+stack = [{"function": "PyLong_FromLong", "module": "/usr/bin/python3.11"},
+         {"function": "leaky_leak_refs", "module": "/x/leaky.so", "line": 148}]
+def f(cls, blocks, typ="int"):
+    return {"class": cls, "type": typ, "blocks": blocks, "bytes": 32 * blocks,
+            "stack": stack}
+print(json.dumps([
+    p.leaks_between([f("leaked_ref", 10)], [f("leaked_ref", 9), f("indirect", 1)]),
+    p.leaks_between([f("leaked_ref", 9), f("indirect", 1)], [f("leaked_ref", 10)]),
+    p.leaks_between([f("leaked_ref", 10)], [f("leaked_ref", 9), f("indirect", 2)]),
+    p.leaks_between([f("leaked_ref", 10)], [f("leaked_ref", 10), f("leaked", 1, "str")]),
+]))
+"""
+
+
+def check_class_flips(args, env):
+    p = subprocess.run([args.python, "-c", CLASS_FLIPS], env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"leaks_between check failed:\n{p.stderr}")
+    flip, back, grew, other = json.loads(p.stdout)
+    check(flip == [] and back == [], f"a class change counted as a leak: "
+          f"{flip} {back}")
+    check(len(grew) == 1 and grew[0].startswith(
+        "2 blocks held by leaks of int (64 bytes), allocated at:\n"
+        "    #0 PyLong_FromLong (python3.11)\n"
+        "    #1 leaky_leak_refs (leaky.so)"), f"growth of one site: {grew}")
+    check(len(other) == 1 and other[0].startswith(
+        "1 leaked blocks of str (32 bytes)"), f"a new site: {other}")
 
 
 def main():
@@ -83,6 +120,7 @@ def main():
               f"{p.returncode}:\n{p.stdout}\n{p.stderr}")
         check("refscope: inactive, librefscope.so is not loaded" in p.stdout
               and "2 passed" in p.stdout, f"plugin without refscope:\n{p.stdout}")
+        check_class_flips(args, env)
 
 
 if __name__ == "__main__":
