@@ -55,6 +55,27 @@ static int get_stack(const rs_refhist_stacks_t *s, uint32_t id, rs_stack_t *out)
 
 static int is_ref(uint8_t op) { return op == RS_REF_CTOR || op == RS_REF_INCREF; }
 
+/* 1 when stacks a and b (ids) have the same number of frames, at least
+ * two, and share all but the innermost: two calls made by one function
+ * at one depth, maybe from two of its call sites. */
+static int same_function(const rs_refhist_stacks_t *s, uint32_t a, uint32_t b)
+{
+    rs_stack_t sa, sb;
+    if (get_stack(s, a, &sa) || get_stack(s, b, &sb))
+        return 0;
+    return sa.n_frames >= 2 && sa.n_frames == sb.n_frames &&
+           memcmp(sa.pcs + 1, sb.pcs + 1, (sa.n_frames - 1) * sizeof *sa.pcs) == 0;
+}
+
+/* Rule 0 of the pairing rule (refhistory.h): decref d pairs with inc, the
+ * newest unpaired incref, without looking further. */
+static int pairs_at_once(const rs_ref_event_t *inc, const rs_ref_event_t *d,
+                         const rs_refhist_stacks_t *stacks)
+{
+    return is_ref(inc->op) && inc->thread == d->thread &&
+           same_function(stacks, inc->stack_id, d->stack_id);
+}
+
 /* A candidate incref as the balancer ranks it. */
 typedef struct cand {
     int32_t  index;      /* -1: none                                      */
@@ -134,7 +155,8 @@ uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
         }
         if (ev[i].op != RS_REF_DECREF || head < 0)
             continue;
-        int32_t j = choose(ev, i, head, stacks, partner);
+        int32_t j = pairs_at_once(&ev[head], &ev[i], stacks)
+                        ? head : choose(ev, i, head, stacks, partner);
         unlink_open(partner, &head, j);
         partner[j] = (int32_t)i;
         partner[i] = j;
@@ -194,9 +216,29 @@ static __attribute__((noinline)) int make_room(rs_refhist_t *log, uint32_t max_e
     return 0;
 }
 
+/* Rule 0 at append time: decref e pairs with the log's last event, an
+ * incref that is not the first event (so that rs_refhist_adopt_ctor still
+ * sees the log's first event), and both leave.  The last event of a log
+ * that is an incref is unpaired and the newest unpaired one, so the
+ * balancer, run later over the log with the pair kept, would pair them
+ * by rule 0 too: the pair is self-contained, and leaving it out changes
+ * no other pairing.  The pair is not counted in pairs_dropped: it fixes
+ * no pairing early, as compaction does. */
+static inline int pairs_with_last(const rs_refhist_t *log, const rs_ref_event_t *e,
+                                  const rs_refhist_stacks_t *stacks)
+{
+    return e->op == RS_REF_DECREF && log->n >= 2 &&
+           log->events[log->n - 1].op == RS_REF_INCREF &&
+           pairs_at_once(&log->events[log->n - 1], e, stacks);
+}
+
 int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks)
 {
+    if (pairs_with_last(log, e, stacks)) {
+        log->n--;
+        return 0;
+    }
     if (__builtin_expect(log->n == log->cap, 0) && make_room(log, max_events, stacks))
         return -1;
     log->events[log->n++] = *e;

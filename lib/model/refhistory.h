@@ -20,11 +20,25 @@
  * decrefs_dropped), the unbalanced increfs stay.  A log therefore holds at
  * most about max_events + (references still outstanding) events.
  * Compaction fixes pairings early; a pair it removed is never reconsidered.
+ * Before that, a decref that pairs by rule 0 with the log's last event,
+ * an incref that is not the first event, removes it instead of being
+ * appended (not counted in pairs_dropped): the result of the balancer is
+ * the same with or without that pair (rs_refhist_append explains why).
  *
  * ---- The pairing rule (refcount balancer) -----------------------------
  *
  * A ctor counts as an incref.  Decrefs are taken in log order; each one is
  * paired with one still-unpaired incref that precedes it in the log:
+ *   0. if the newest unpaired incref was taken on the same thread by the
+ *      same function at the same depth (the two stacks have as many
+ *      frames, at least two, and differ at most in the innermost one),
+ *      it is the one: ref(o); use(o); unref(o) in one function.  The
+ *      rules below would choose it too unless an older incref's stack
+ *      ends with the decref's whole stack, innermost frame included (a
+ *      reference taken inside an earlier call made from the very call
+ *      site of the decref); rule 0 lets rs_refhist_append pair such
+ *      increfs and decrefs as they come, so that the borrowing pattern,
+ *      the most common one, costs no memory and no compaction;
  *   1. if some such incref was taken on the same thread and shares at
  *      least one caller frame with the decref, the choice is among the
  *      same-thread increfs;

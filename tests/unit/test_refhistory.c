@@ -1,7 +1,8 @@
 /*
  * test_refhistory.c - unit tests of lib/model/refhistory.c: the pairing rule case
  * by case (leaf-only differences, borrow_wrong, thread preference, depth
- * tie-break, recency, unmatched decrefs), a differential test against a
+ * tie-break, recency, unmatched decrefs, rule 0 and the pairs it removes
+ * as they come), a differential test against a
  * naive filter-then-maximise version of the rule on random logs, log
  * growth, compaction, allocation failure, and the adoption of a ctor whose
  * call began before the logged events (rs_refhist_adopt_ctor).
@@ -118,9 +119,11 @@ static void test_loop_with_one_leak(void **state)
 {
     fake_depot_t d = { .n = 0 };
     rs_refhist_stacks_t st = { fake_get, &d };
+    /* The unrefs are made one call deeper than the refs, so that rule 0
+     * never applies and every pair is left to compaction. */
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
     uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
-    uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_unref = add_stack(&d, FN_B(2), FN_A(2), MAIN(2), LIBC, 0ull);
     uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, 0ull);
     uint32_t s_final = add_stack(&d, MAIN(4), LIBC, 0ull);
     rs_ref_event_t log[64];
@@ -228,12 +231,34 @@ static void test_no_stacks_and_unmatched(void **state)
 
 /* ---- differential test against a naive version of the rule ------------- */
 
+/* Rule 0, naively: j and d have known stacks of as many frames, at
+ * least two, equal but for the innermost, and the same thread. */
+static int naive_same_function(const rs_ref_event_t *e, int32_t j, uint32_t d,
+                               fake_depot_t *dep)
+{
+    rs_stack_t a, b;
+    if (e[j].thread != e[d].thread || fake_get(dep, e[j].stack_id, &a) ||
+        fake_get(dep, e[d].stack_id, &b) || a.n_frames < 2 || a.n_frames != b.n_frames)
+        return 0;
+    for (uint32_t k = 1; k < a.n_frames; k++)
+        if (a.pcs[k] != b.pcs[k])
+            return 0;
+    return 1;
+}
+
 static int32_t naive_choose(const rs_ref_event_t *e, uint32_t d, fake_depot_t *dep,
                             const int32_t *partner)
 {
     struct { int32_t j; uint32_t suffix, extra, same; } c[256];
     uint32_t nc = 0;
     rs_stack_t ds = { 0, 0, NULL }, is;
+    for (int32_t j = (int32_t)d - 1; j >= 0; j--) {          /* rule 0 */
+        if ((e[j].op != RS_REF_CTOR && e[j].op != RS_REF_INCREF) || partner[j] >= 0)
+            continue;
+        if (naive_same_function(e, j, d, dep))
+            return j;
+        break;
+    }
     if (e[d].stack_id && fake_get(dep, e[d].stack_id, &ds))
         ds.n_frames = 0;
     for (uint32_t j = 0; j < d; j++) {
@@ -345,9 +370,11 @@ static void test_compaction(void **state)
 {
     fake_depot_t d = { .n = 0 };
     rs_refhist_stacks_t st = { fake_get, &d };
+    /* The unrefs are made one call deeper than the refs, so that rule 0
+     * never applies and every pair is left to compaction. */
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
     uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
-    uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_unref = add_stack(&d, FN_B(2), FN_A(2), MAIN(2), LIBC, 0ull);
     uint32_t s_wrong = add_stack(&d, FN_B(1), MAIN(3), LIBC, 0ull);
     rs_refhist_t log = { 0 };
     rs_ref_event_t e = ev(RS_REF_DECREF, s_ref, 0);   /* unmatched */
@@ -382,6 +409,81 @@ static void test_compaction(void **state)
     assert_int_equal(wrong, 10);
     assert_int_equal(ctor, 1);
     rs_refhist_free(&log);
+}
+
+/* Rule 0: a decref that follows an incref taken by the same function at
+ * the same depth on the same thread pairs with it at once (the log does
+ * not grow, nothing is compacted); any other decref is appended.  The
+ * balancer applies the same rule, which outranks a longer common suffix
+ * that the rules below would prefer. */
+static void test_rule0_pairs_at_once(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
+    uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
+    uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_deeper = add_stack(&d, FN_B(2), FN_A(2), MAIN(2), LIBC, 0ull);
+    uint32_t s_leaf1 = add_stack(&d, FN_A(3), 0ull), s_leaf2 = add_stack(&d, FN_A(4), 0ull);
+    rs_refhist_t log = { 0 };
+    rs_ref_event_t e = ev(RS_REF_CTOR, s_new, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 8, &st), 0);
+    for (int i = 0; i < 1000; i++) {
+        e = ev(RS_REF_INCREF, s_ref, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 8, &st), 0);
+        assert_int_equal(log.n, 2);
+        e = ev(RS_REF_DECREF, s_unref, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 8, &st), 0);
+        assert_int_equal(log.n, 1);
+    }
+    assert_int_equal(log.cap, 4);
+    assert_int_equal(log.pairs_dropped, 0);
+    assert_int_equal(log.events[0].op, RS_REF_CTOR);
+    /* Not at once: another thread, another depth, one-frame stacks, a
+     * decref after a decref, and the first event of the log. */
+    e = ev(RS_REF_INCREF, s_ref, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    e = ev(RS_REF_DECREF, s_unref, 1);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    assert_int_equal(log.n, 3);                          /* other thread */
+    e = ev(RS_REF_INCREF, s_ref, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    e = ev(RS_REF_DECREF, s_deeper, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    assert_int_equal(log.n, 5);                          /* other depth */
+    e = ev(RS_REF_INCREF, s_leaf1, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    e = ev(RS_REF_DECREF, s_leaf2, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    assert_int_equal(log.n, 7);                          /* one frame */
+    e = ev(RS_REF_DECREF, s_unref, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    assert_int_equal(log.n, 8);                          /* after a decref */
+    rs_refhist_free(&log);
+    log = (rs_refhist_t){ 0 };
+    e = ev(RS_REF_INCREF, s_ref, 0);                     /* seen late */
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    e = ev(RS_REF_DECREF, s_unref, 0);
+    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+    assert_int_equal(log.n, 2);                          /* the first event */
+    int32_t partner[2];
+    assert_int_equal(rs_refhist_balance(log.events, 2, &st, partner), 0);
+    assert_int_equal(partner[1], 0);
+    rs_refhist_free(&log);
+
+    /* Rule 0 outranks a longer suffix: the older incref was taken inside
+     * an earlier call from the decref's own call site (FN_A(2)), so its
+     * stack ends with the decref's whole stack; rule 1 alone would take
+     * it, rule 0 takes the newest, made by the same function. */
+    uint32_t s_inside = add_stack(&d, FN_B(7), FN_A(2), MAIN(2), LIBC, 0ull);
+    rs_ref_event_t l[4] = {
+        ev(RS_REF_CTOR, s_new, 0), ev(RS_REF_INCREF, s_inside, 0),
+        ev(RS_REF_INCREF, s_ref, 0), ev(RS_REF_DECREF, s_unref, 0),
+    };
+    int32_t p4[4];
+    assert_int_equal(rs_refhist_balance(l, 4, &st, p4), 2);
+    assert_int_equal(p4[3], 2);
+    assert_int_equal(p4[1], -1);
 }
 
 /* The seqs of the increfs (ctors included) a log leaves unpaired, in log
@@ -546,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_differential_random),
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_rule0_pairs_at_once),
         cmocka_unit_test(test_compaction_keeps_verdict),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_adopt_ctor),
