@@ -255,10 +255,13 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
         if (o->flags & RS_OBJ_HELD)
             end_hold(o, opts ? opts->ended : NULL);
         o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
+        /* A held decref stays the log's last event: end_hold reads it. */
+        int held = opts && opts->hold && ev->op == RS_REF_DECREF;
         if (opts && opts->history &&
-            rs_refhist_append(&o->hist, ev, opts->max_events, opts->stacks))
+            (held ? rs_refhist_append_kept : rs_refhist_append)(&o->hist, ev, opts->max_events,
+                                                                 opts->stacks))
             result = RS_OBJ_ERROR;
-        if (opts && opts->hold && ev->op == RS_REF_DECREF)
+        if (held)
             o->flags |= RS_OBJ_HELD;
     } else if (o && opts && opts->history &&
                rs_refhist_adopt_ctor(&o->hist, ev) == 1) {

@@ -232,6 +232,15 @@ static inline int pairs_with_last(const rs_refhist_t *log, const rs_ref_event_t 
            pairs_at_once(&log->events[log->n - 1], e, stacks);
 }
 
+int rs_refhist_append_kept(rs_refhist_t *log, const rs_ref_event_t *e,
+                           uint32_t max_events, const rs_refhist_stacks_t *stacks)
+{
+    if (__builtin_expect(log->n == log->cap, 0) && make_room(log, max_events, stacks))
+        return -1;
+    log->events[log->n++] = *e;
+    return 0;
+}
+
 int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks)
 {
@@ -239,10 +248,7 @@ int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
         log->n--;
         return 0;
     }
-    if (__builtin_expect(log->n == log->cap, 0) && make_room(log, max_events, stacks))
-        return -1;
-    log->events[log->n++] = *e;
-    return 0;
+    return rs_refhist_append_kept(log, e, max_events, stacks);
 }
 
 int rs_refhist_adopt_ctor(rs_refhist_t *log, const rs_ref_event_t *e)

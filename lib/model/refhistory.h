@@ -112,11 +112,21 @@ uint32_t rs_refhist_event_seq(void);
  * never compact).  Room doubles when compaction did not free half of it.
  * Returns 0, or -1 when memory is exhausted: then *log is unchanged and
  * the event is lost (the caller counts it).
+ * A decref that pairs with the log's last event by rule 0 removes that
+ * event instead (see the pairing rule).
  * Hot path: one store of the event and one of n, on top of the header the
- * caller already has in hand; growth and compaction are the slow path.
+ * caller already has in hand (a decref first reads the last event and,
+ * when it is an incref of the same thread, compares two stacks); growth
+ * and compaction are the slow path.
  */
 int rs_refhist_append(rs_refhist_t *log, const rs_ref_event_t *e,
                       uint32_t max_events, const rs_refhist_stacks_t *stacks);
+
+/* rs_refhist_append without rule 0: e is always appended, so that it is
+ * the log's last event afterwards (a held decref, which the object table
+ * reads back from there: objtable.h's annotation-order rule). */
+int rs_refhist_append_kept(rs_refhist_t *log, const rs_ref_event_t *e,
+                           uint32_t max_events, const rs_refhist_stacks_t *stacks);
 
 /* A hint, no effect on the log: starts loading, for writing, the line(s)
  * where the next event of *log will go.  A stale or torn *log (read

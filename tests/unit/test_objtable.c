@@ -1,7 +1,8 @@
 /*
  * test_objtable.c - unit tests of lib/model/objtable.c: event recording rules
  * (create by ctor/incref, duplicate ctor, nested and recycled ctors,
- * untracked decref), the annotation-order rule (held decrefs), declare,
+ * untracked decref), the annotation-order rule (held decrefs, which stay
+ * in the history even where pairing rule 0 would drop them), declare,
  * remove with history hand-over, insert (a record moved to a new address
  * by realloc, replacing a stale one), a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
@@ -180,6 +181,54 @@ static void count_holds(const rs_obj_t *o, const rs_ref_event_t *held, void *arg
     assert_false(o->flags & RS_OBJ_HELD);
     assert_int_equal(held->op, RS_REF_DECREF);
     stacks[o->addr == 0x2000 ? 0 : 1] = held->stack_id;
+}
+
+/* Two stacks of one function at one depth (rule 0 of the pairing rule,
+ * refhistory.h): ids 1 and 2, frames innermost first. */
+static const uint64_t rule0_frames[2][3] = { { 0x101, 0x200, 0x300 }, { 0x102, 0x200, 0x300 } };
+
+static int rule0_stack(void *ctx, uint32_t id, rs_stack_t *out)
+{
+    (void)ctx;
+    if (id < 1 || id > 2)
+        return -1;
+    out->epoch = 0;
+    out->n_frames = 3;
+    out->pcs = rule0_frames[id - 1];
+    return 0;
+}
+
+/* A held decref stays in the history even where rule 0 would pair it
+ * with the incref before it, so that the event it ended has its stack;
+ * a decref not held is paired away. */
+static void test_hold_keeps_rule0_decref(void **state)
+{
+    (void)state;
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t info = { .type_id = 1, .rc_width = 4, .hook = UINT16_MAX };
+    rs_refhist_stacks_t stacks = { rule0_stack, NULL };
+    rs_ref_event_t ended = { .op = 9 };
+    rs_objtable_opts_t plain = { 1, 0, &stacks, 0, &ended };
+    rs_objtable_opts_t hold = { 1, 0, &stacks, 1, &ended };
+    rs_obj_t o;
+    rs_ref_event_t e = ev(RS_REF_CTOR, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_INCREF, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 2);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(o.hist.n, 1);                       /* paired away */
+    e = ev(RS_REF_INCREF, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    e = ev(RS_REF_DECREF, 2);
+    rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
+    assert_int_equal(o.hist.n, 3);                       /* kept, held */
+    assert_true(o.flags & RS_OBJ_HELD);
+    e = ev(RS_REF_DECREF, 1);
+    rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_int_equal(ended.op, RS_REF_DECREF);
+    assert_int_equal(ended.stack_id, 2);
+    rs_objtable_destroy(t);
 }
 
 static void test_hold_rules(void **state)
@@ -523,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_record_rules),
         cmocka_unit_test(test_ctor_rules),
         cmocka_unit_test(test_hold_rules),
+        cmocka_unit_test(test_hold_keeps_rule0_decref),
         cmocka_unit_test(test_declare),
         cmocka_unit_test(test_insert_moves_record),
         cmocka_unit_test(test_differential),
