@@ -542,9 +542,8 @@ static void object_freed(const rs_obj_t *o, const rs_block_t *b, uint32_t *free_
      * store of the last decrement to memory about to be freed, so the
      * field may still say 1.  An object first seen late may hold
      * references nobody saw: its event count proves nothing. */
-    const rs_refhist_t *h = &o->hist;
-    int after_decref = h->cap ? h->n && h->events[h->n - 1].op == RS_REF_DECREF
-                              : o->event_count <= 0;
+    int after_decref = o->hist.cap ? (o->flags & RS_OBJ_LAST_DECREF) != 0
+                                   : o->event_count <= 0;
     if (o->flags & RS_OBJ_HELD)
         advise_order(o);
     if (count > 0 && !after_decref && (o->rc_width || !(o->flags & RS_OBJ_SEEN_LATE)))

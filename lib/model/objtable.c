@@ -255,6 +255,10 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
         if (o->flags & RS_OBJ_HELD)
             end_hold(o, opts ? opts->ended : NULL);
         o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
+        if (ev->op == RS_REF_DECREF)
+            o->flags |= RS_OBJ_LAST_DECREF;
+        else
+            o->flags &= (uint8_t)~RS_OBJ_LAST_DECREF;
         /* A held decref stays the log's last event: end_hold reads it. */
         int held = opts && opts->hold && ev->op == RS_REF_DECREF;
         if (opts && opts->history &&
@@ -307,7 +311,7 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
     if (i >= 0) {
         rs_obj_t *o = &s->slots[i];
         rs_obj_t fresh = make_obj(addr, info, 0);
-        fresh.flags |= o->flags & (RS_OBJ_SEEN_LATE | RS_OBJ_HELD);
+        fresh.flags |= o->flags & (RS_OBJ_SEEN_LATE | RS_OBJ_HELD | RS_OBJ_LAST_DECREF);
         fresh.event_count = o->event_count;
         fresh.hist = o->hist;
         *o = fresh;

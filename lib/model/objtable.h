@@ -37,6 +37,9 @@ enum {
                                         before may be missing                */
     RS_OBJ_HELD           = 1u << 3, /* the latest event is a decref held by
                                         the annotation-order rule (below)    */
+    RS_OBJ_LAST_DECREF    = 1u << 4, /* the latest event is a decref (the
+                                        history's last event may be older:
+                                        pairing rule 0 drops pairs)          */
 };
 
 typedef struct rs_obj {

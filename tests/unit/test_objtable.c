@@ -200,7 +200,8 @@ static int rule0_stack(void *ctx, uint32_t id, rs_stack_t *out)
 
 /* A held decref stays in the history even where rule 0 would pair it
  * with the incref before it, so that the event it ended has its stack;
- * a decref not held is paired away. */
+ * a decref not held is paired away, and RS_OBJ_LAST_DECREF still says
+ * that the latest event was a decref. */
 static void test_hold_keeps_rule0_decref(void **state)
 {
     (void)state;
@@ -218,8 +219,13 @@ static void test_hold_keeps_rule0_decref(void **state)
     e = ev(RS_REF_DECREF, 2);
     rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
     assert_int_equal(o.hist.n, 1);                       /* paired away */
+    /* The latest event is still known to be a decref (a free right after
+     * it is the final release), though the history ends with the ctor. */
+    assert_true(o.flags & RS_OBJ_LAST_DECREF);
+    assert_int_equal(o.hist.events[0].op, RS_REF_CTOR);
     e = ev(RS_REF_INCREF, 1);
     rs_objtable_record(t, 0x1000, &info, &e, &plain, &o);
+    assert_false(o.flags & RS_OBJ_LAST_DECREF);
     e = ev(RS_REF_DECREF, 2);
     rs_objtable_record(t, 0x1000, &info, &e, &hold, &o);
     assert_int_equal(o.hist.n, 3);                       /* kept, held */
