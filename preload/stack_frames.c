@@ -69,20 +69,34 @@ static unw_addr_space_t g_as;
 static pthread_once_t   g_as_once = PTHREAD_ONCE_INIT;
 static unwind_module_t *g_mods;        /* rebuilt by each prepare          */
 static uint32_t         g_n_mods, g_cap_mods;
-static uint64_t         g_ok_page = 1; /* last page found mapped (1: none) */
+/* Pages found mapped during this analysis, direct-mapped by page number
+ * (1: none): an unwind alternates between stack pages and a few pages of
+ * .eh_frame_hdr and .eh_frame, and a single remembered page cost a
+ * process_vm_readv() for most reads (74 to unwind one short stack).  The
+ * world is stopped while they are used, so a page found mapped stays
+ * mapped; prepare forgets them all. */
+#define RS_OK_PAGES 64
+static uint64_t         g_ok_pages[RS_OK_PAGES];
 static pid_t            g_pid;
 
 /* ---- memory: reads that cannot fault --------------------------------- */
 
+static void forget_ok_pages(void)
+{
+    for (int i = 0; i < RS_OK_PAGES; i++)
+        g_ok_pages[i] = 1;
+}
+
 static int page_mapped(uint64_t page)
 {
-    if (page == g_ok_page)
+    uint64_t *ok = &g_ok_pages[(page >> 12) % RS_OK_PAGES];
+    if (page == *ok)
         return 1;
     char byte;
     struct iovec local = { &byte, 1 }, remote = { (void *)(uintptr_t)page, 1 };
     if (syscall(SYS_process_vm_readv, g_pid, &local, 1UL, &remote, 1UL, 0UL) != 1)
         return 0;
-    g_ok_page = page;
+    *ok = page;
     return 1;
 }
 
@@ -258,7 +272,7 @@ int rs_stack_frames_prepare(void)
     g_mods = NULL;                     /* the last analysis's was scratch */
     g_n_mods = g_cap_mods = 0;
     g_pid = getpid();
-    g_ok_page = 1;
+    forget_ok_pages();
     if (!g_as)
         return -1;
     dl_iterate_phdr(add_module, NULL);
