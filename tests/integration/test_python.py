@@ -14,7 +14,9 @@ promises:
     and the program sees no PYTHONMALLOC in its environment;
   - the same run with --all lists those two findings too;
   - a profile file whose version range excludes 3.11 is refused in one
-    stderr line and recognises nothing (the ints are plain leaks);
+    stderr line and recognises nothing (the ints are plain leaks: 100 of
+    them, or, when a stale word kept one or two reachable, 98 or 99 leaked
+    and the rest found reachable, allocated by leak_refs);
   - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
     blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
@@ -35,9 +37,14 @@ dangling pointer in the interpreter's static data to a freed object
 whose address a leaked object reuses) can make a leaked object look
 reachable in a few runs in a hundred; a fixed hash seed makes the
 interpreter's allocations repeatable and perturbation fills new blocks.
-README.md (Limits) says so.
+README.md (Limits) says so.  So where the counts of ints or nodes fall
+short, the missing ones (at most 2) must be found reachable, allocated by
+leak_refs or make_cycles (held_by_stale_words), and every other figure is
+checked less exactly that many (seen on a CI machine: a static of
+python3.11's data pointing at one of the ints).
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -87,12 +94,34 @@ def check_summary(obj, totals):
     check(got == want, f"summary: expected {want}, got {got}")
 
 
-def check_leaks(obj, exp):
-    check_summary(obj, exp["total"]["main"])
+def held_by_stale_words(args, obj, outdir, func, found, want):
+    """How many of the want objects allocated in func are missing from
+    found because a stale word kept them reachable (see the header): at
+    most 2, and each one must be there, reachable, allocated by func."""
+    if found == want:
+        return 0
+    held = reachable_from(args, outdir, obj["process"]["pid"], func)
+    check(found + held == want and held <= 2,
+          f"{func}: {found} found and {held} reachable, want {want} (at most "
+          f"2 kept reachable by stale words)")
+    return held
+
+
+def check_leaks(args, obj, exp, outdir):
     s = obj["summary"]
-    check((s["cycles"]["groups"], s["cycles"]["objects"]) == (50, 100),
-          f"summary.cycles: {s['cycles']}")
-    check((s["leaked_refs"]["objects"], s["leaked_refs"]["refs"]) == (100, 100),
+    ints = held_by_stale_words(args, obj, outdir, "leaky_leak_refs",
+                               s["leaked_refs"]["objects"], 100)
+    nodes = held_by_stale_words(args, obj, outdir, "leaky_make_cycles",
+                                s["cycles"]["objects"], 100)
+    totals = dict(exp["total"]["main"])
+    fewer = {"leaked_refs": ints, "cycles": nodes}
+    for cls, n in fewer.items():
+        at_least, nbytes, nblocks = totals[cls]
+        totals[cls] = (at_least, nbytes - 32 * n, nblocks - n)
+    check_summary(obj, totals)
+    check((s["cycles"]["groups"], s["cycles"]["objects"]) ==
+          (50 - (nodes + 1) // 2, 100 - nodes), f"summary.cycles: {s['cycles']}")
+    check((s["leaked_refs"]["objects"], s["leaked_refs"]["refs"]) == (100 - ints, 100 - ints),
           f"summary.leaked_refs: {s['leaked_refs']}")
     check(obj.get("hidden") == {"bytes": 0, "blocks": 0},
           f"hidden: expected nothing, got {obj.get('hidden')}")
@@ -106,26 +135,28 @@ def check_leaks(obj, exp):
         check(len(match) == 1, f"expected one {cls} finding with {func} first "
               f"in the extension, got:\n" + rstest.describe_findings(findings))
         f = match[0]
-        check((f["bytes"], f["blocks"]) == (nbytes, nblocks),
-              f"{cls}: expected {nbytes}/{nblocks}, got {f['bytes']}/{f['blocks']}")
+        n = ints if cls == "leaked_ref" else nodes
+        check((f["bytes"], f["blocks"]) == (nbytes - 32 * n, nblocks - n),
+              f"{cls}: expected {nbytes - 32 * n}/{nblocks - n}, got "
+              f"{f['bytes']}/{f['blocks']}")
         if cls == "leaked_ref":
-            check_leaked_ref(f)
+            check_leaked_ref(f, 100 - ints)
         else:
-            check_cycle(f)
+            check_cycle(f, 50 - (nodes + 1) // 2)
 
 
-def check_leaked_ref(f):
+def check_leaked_ref(f, objects):
     check(f["type"] == "int", f"leaked_ref type: {f['type']}")
-    check((f["refs"], f["refcount"], f["pointers"]) == (100, 1, 0),
+    check((f["refs"], f["refcount"], f["pointers"]) == (objects, 1, 0),
           f"leaked_ref refs/refcount/pointers: {f['refs']}/{f['refcount']}/"
           f"{f['pointers']}")
     names = rstest.stack_functions(f["stack"])
     check("PyLong_FromLong" in names, f"int not from PyLong_FromLong: {names}")
 
 
-def check_cycle(f):
+def check_cycle(f, groups):
     check(f["type"] == "leaky.Node", f"cycle type: {f['type']}")
-    check(f["groups"] == 50, f"cycle groups: {f['groups']}")
+    check(f["groups"] == groups, f"cycle groups: {f['groups']}")
     members = f["members"]
     check([(m["type"], m["size"], m["refcount"]) for m in members]
           == [("leaky.Node", 32, 1)] * 2, f"cycle members: {members}")
@@ -135,6 +166,20 @@ def check_cycle(f):
     edges = sorted((e["from"], e["to"], e["offset"], e["field"]) for e in f["edges"])
     check(edges == [(0, 1, 16, "other"), (1, 0, 16, "other")],
           f"cycle edges: {edges}")
+
+
+def reachable_from(args, outdir, pid, func):
+    """Blocks the process pid left reachable at exit whose allocation
+    stack has func (its snapshot in outdir, `report --show-reachable`)."""
+    snaps = [n for n in os.listdir(outdir) if f".{pid}." in n and n.endswith(".rsnap")]
+    check(len(snaps) == 1, f"expected one snapshot of {pid} in {outdir}: {snaps}")
+    p = subprocess.run([args.refscope, "report", "--json", "--show-reachable",
+                        os.path.join(outdir, snaps[0])],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, f"report --show-reachable: {p.stderr}")
+    return sum(f["blocks"] for f in json.loads(p.stdout)["findings"]
+               if f["class"] == "reachable" and
+               func in rstest.stack_functions(f.get("stack")))
 
 
 def check_version_guard(args, tmp):
@@ -157,8 +202,17 @@ def check_version_guard(args, tmp):
                       r"recognised$", err, re.M)
     check(len(said) == 1, f"expected the version line once on stderr:\n{err}")
     classes = {f["class"] for f in data[0]["findings"]}
-    check(classes == {"leaked"} and data[0]["summary"]["leaked"]["blocks"] == 100,
+    leaked = data[0]["summary"]["leaked"]
+    check(classes == {"leaked"} and leaked["bytes"] == 32 * leaked["blocks"],
           f"with the profile refused: {classes}, {data[0]['summary']}")
+    if leaked["blocks"] != 100:
+        # A stale word (see the header) kept one or two ints reachable:
+        # they must be there, still allocated by leak_refs.
+        held = reachable_from(args, os.path.join(tmp, "py312"),
+                              data[0]["process"]["pid"], "leaky_leak_refs")
+        check(leaked["blocks"] >= 98 and leaked["blocks"] + held == 100,
+              f"with the profile refused: {leaked['blocks']} ints leaked and "
+              f"{held} reachable, want 100 (at most 2 reachable)")
 
 
 def check_box_cycles(args, tmp):
@@ -214,7 +268,7 @@ def main():
         out, obj = run(args, LEAKS, os.path.join(tmp, "leaks"))
         check(out.strip() == "None",
               f"the program saw PYTHONMALLOC={out.strip()!r} in os.environ")
-        check_leaks(obj, exp)
+        check_leaks(args, obj, exp, os.path.join(tmp, "leaks"))
         snaps = [os.path.join(tmp, "leaks", n) for n in os.listdir(os.path.join(tmp, "leaks"))
                  if n.endswith(".rsnap")]
         check(len(snaps) == 1, f"snapshots: {snaps}")
