@@ -39,9 +39,9 @@ reachable in a few runs in a hundred; a fixed hash seed makes the
 interpreter's allocations repeatable and perturbation fills new blocks.
 README.md (Limits) says so.  So where the counts of ints or nodes fall
 short, the missing ones (at most 2) must be found reachable, allocated by
-leak_refs or make_cycles (held_by_stale_words), and every other figure is
-checked less exactly that many (seen on a CI machine: a static of
-python3.11's data pointing at one of the ints).
+leak_refs or make_cycles (held_by_stale_words), and every other figure
+must then be exactly that many objects smaller (seen on a CI machine: a
+static in python3.11's data pointing at one of the ints).
 """
 import argparse
 import json
