@@ -957,6 +957,21 @@ static void *add_in_thread(void *arg)
     return NULL;
 }
 
+/* Runs fn(arg) in a thread while r is locked (lock_all): after 50 ms the
+ * thread must still wait (*progress still 0); after unlock_all it ends. */
+static void run_blocked_by_lock_all(rs_blockreg_t *r, void *(*fn)(void *), void *arg,
+                                    atomic_int *progress)
+{
+    rs_blockreg_lock_all(r);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, fn, arg), 0);
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    assert_int_equal(atomic_load(progress), 0);
+    rs_blockreg_unlock_all(r);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
 static void test_lock_all(void **state)
 {
     rs_blockreg_t *r = rs_blockreg_create();
@@ -968,14 +983,7 @@ static void test_lock_all(void **state)
 
     /* An add waits for unlock_all. */
     locked_add_t job = {log, a, 0};
-    rs_blockreg_lock_all(r);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, add_in_thread, &job), 0);
-    struct timespec pause = {0, 50 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-    assert_int_equal(atomic_load(&job.done), 0);
-    rs_blockreg_unlock_all(r);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    run_blocked_by_lock_all(r, add_in_thread, &job, &job.done);
     assert_int_equal(atomic_load(&job.done), 1);
 
     /* Everything works afterwards. */
@@ -1021,14 +1029,7 @@ static void test_locked_log_slow_paths(void **state)
     assert_int_equal(rs_blockreg_add(log, a, 48, 77, 5), 0);
 
     locked_remove_t job = {.r = r, .addr = a};
-    rs_blockreg_lock_all(r);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, remove_in_thread, &job), 0);
-    struct timespec pause = {0, 50 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-    assert_int_equal(atomic_load(&job.state), 0);
-    rs_blockreg_unlock_all(r);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    run_blocked_by_lock_all(r, remove_in_thread, &job, &job.state);
     assert_int_equal(atomic_load(&job.state), RS_BLOCK_TRACKED + 2);
     rs_block_t want = {a, 48, 77, 8};
     assert_memory_equal(&job.out, &want, sizeof want);

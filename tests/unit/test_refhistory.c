@@ -439,23 +439,19 @@ static void test_rule0_pairs_at_once(void **state)
     assert_int_equal(log.cap, 4);
     assert_int_equal(log.pairs_dropped, 0);
     assert_int_equal(log.events[0].op, RS_REF_CTOR);
-    /* Not at once: another thread, another depth, one-frame stacks, a
-     * decref after a decref, and the first event of the log. */
-    e = ev(RS_REF_INCREF, s_ref, 0);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    e = ev(RS_REF_DECREF, s_unref, 1);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    assert_int_equal(log.n, 3);                          /* other thread */
-    e = ev(RS_REF_INCREF, s_ref, 0);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    e = ev(RS_REF_DECREF, s_deeper, 0);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    assert_int_equal(log.n, 5);                          /* other depth */
-    e = ev(RS_REF_INCREF, s_leaf1, 0);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    e = ev(RS_REF_DECREF, s_leaf2, 0);
-    assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
-    assert_int_equal(log.n, 7);                          /* one frame */
+    /* Not at once, both kept: another thread, another depth, one-frame
+     * stacks; then a decref after a decref, and the first event of the
+     * log. */
+    const struct { uint32_t inc, dec; uint16_t dec_thread; } kept[] = {
+        { s_ref, s_unref, 1 }, { s_ref, s_deeper, 0 }, { s_leaf1, s_leaf2, 0 },
+    };
+    for (unsigned k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+        e = ev(RS_REF_INCREF, kept[k].inc, 0);
+        assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+        e = ev(RS_REF_DECREF, kept[k].dec, kept[k].dec_thread);
+        assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
+        assert_int_equal(log.n, 3 + 2 * k);
+    }
     e = ev(RS_REF_DECREF, s_unref, 0);
     assert_int_equal(rs_refhist_append(&log, &e, 0, &st), 0);
     assert_int_equal(log.n, 8);                          /* after a decref */
