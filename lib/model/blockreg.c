@@ -51,7 +51,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-
 #define SIZE_MASK   ((1ull << RS_BLOCK_SIZE_BITS) - 1)
 #define STACK_MASK  ((1ull << RS_BLOCK_STACK_BITS) - 1)
 #define SHIFT_POS   RS_BLOCK_SHIFT_POS

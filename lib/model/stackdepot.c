@@ -78,7 +78,6 @@
 #define SD_CHUNK_MIN (4u * 1024u)             /* a page: chunks are mapped */
 #define SD_CHUNK_MAX (64u * 1024u)
 
-
 typedef struct sd_node {
     struct sd_node *next;     /* immutable once published                  */
     uint64_t hash;
