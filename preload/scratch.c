@@ -24,8 +24,10 @@
  */
 #include "preload.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -66,21 +68,50 @@ static region_t *find_region(const void *p)
 #define MADV_POPULATE_WRITE 23          /* Linux 5.14 */
 #endif
 #define HUGE_PAGE (2u << 20)
+/* Regions of this size or more get huge pages where the kernel gives
+ * them (see map_pages). */
+#define HUGE_MIN  (256u << 10)
 
-/* len bytes of fresh pages; a length of 2 MiB or more is rounded up to
- * whole 2 MiB on a 2 MiB boundary, with transparent huge pages asked for,
- * and populated (*len updated; at most 2 MiB more a region, for the
- * analysis only).  Why: the analysis writes every page of what it asks
- * for (the node array first, 56 bytes a block), and the first touch of a
- * 4 KiB page is a fault (on the test VM also the hypervisor's, about
- * 10 us a page): the analysis of 100k blocks took 48 ms with pages
- * faulted in one by one, 46 ms populated, 29 ms with populated huge
- * pages; of 1M blocks 335, 301 and 187 ms (medians, bench_alloc -n 1).
- * Where THP is off, MADV_POPULATE_WRITE populates 4 KiB pages; before
- * Linux 5.14 it fails and the pages are faulted on use. */
+/* 1 when transparent huge pages can back a region that asks for them
+ * (/sys/kernel/mm/transparent_hugepage/enabled says [always] or
+ * [madvise]), 0 when not or unknown; read by rs_scratch_begin() with the
+ * world still running (open/read allocate nothing either way). */
+static int thp_usable = -1;
+
+static int read_thp_usable(void)
+{
+    char buf[96];
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    return strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
+}
+
+/* len bytes of fresh pages.  Large regions are rounded up to whole 2 MiB
+ * on a 2 MiB boundary, with transparent huge pages asked for, and
+ * populated (*len updated; at most 2 MiB more a region, for the analysis
+ * only): from HUGE_MIN where huge pages are usable, from 2 MiB where
+ * they are not.  Why: the analysis writes every page of what it asks for
+ * (the node array first, 56 bytes a block; the edge arrays), and the
+ * first touch of a 4 KiB page is a fault - on the test VM also the
+ * hypervisor's, about 10 us a page, 7 us a page populated, against
+ * 0.5 us per 4 KiB populated as huge pages.  The analysis of 100k blocks
+ * took 48 ms with pages faulted in one by one, 46 ms populated, 29 ms
+ * with populated huge pages; of 1M blocks 335, 301 and 187 ms (medians,
+ * bench_alloc -n 1).  Regions from HUGE_MIN to 2 MiB (the edge arrays,
+ * the classification's queue of 100k blocks) cost 64-512 faults each
+ * faulted on use, 0.25 ms each populated as huge pages.  Where THP is
+ * off, MADV_POPULATE_WRITE populates 4 KiB pages (so only regions of
+ * 2 MiB or more, which are written whole); before Linux 5.14 it fails
+ * and the pages are faulted on use. */
 static void *map_pages(size_t *len)
 {
-    if (*len < HUGE_PAGE) {
+    if (*len < (thp_usable == 1 ? HUGE_MIN : HUGE_PAGE)) {
         /* Faulted on use: a small program's analysis uses a few pages of
          * its first 1 MiB chunk, and populating all of it cost 2-3 ms at
          * every exit. */
@@ -155,6 +186,23 @@ static void *scratch_alloc(size_t size)
     return set_header(at, size);
 }
 
+/* Grows large region r to hold size bytes in fresh huge pages (see
+ * map_pages: mremap would move the pages it has and fault the rest one
+ * by one): the old contents (its header and old bytes) are copied, the
+ * old pages unmapped. */
+static void *grow_huge(region_t *r, size_t size, size_t old)
+{
+    size_t len = round_page(HDR + size);
+    char *m = map_pages(&len);
+    if (!m)
+        return NULL;
+    memcpy(m, r->base, HDR + old);
+    munmap(r->base, r->len);
+    r->base = m;
+    r->len = len;
+    return set_header(m, size);
+}
+
 static void *scratch_realloc(void *p, size_t size)
 {
     region_t *r = find_region(p);
@@ -163,6 +211,10 @@ static void *scratch_realloc(void *p, size_t size)
         size_t len = round_page(HDR + size);
         if (len < size)
             return NULL;
+        if (len <= r->len)
+            return set_header(r->base, size);
+        if (thp_usable == 1 && len >= HUGE_MIN)
+            return grow_huge(r, size, old);
         void *m = mremap(r->base, r->len, len, MREMAP_MAYMOVE);
         if (m == MAP_FAILED)
             return NULL;
@@ -225,6 +277,8 @@ void rs_scratch_install(void)
 
 void rs_scratch_begin(void)
 {
+    if (thp_usable < 0)
+        thp_usable = read_thp_usable();
     scratch_on = 1;
 }
 
