@@ -1,9 +1,11 @@
 /*
  * heapscan.c - build the heap graph by reading memory (see heapscan.h).
  *
- * How it works.  Nodes are sorted by address (an in-place introsort: no
- * allocation, so it is safe inside the target process where qsort could
- * call the interposed malloc).  Every aligned 8-byte word of every block
+ * How it works.  Nodes are sorted by address: nearly sorted input (the
+ * usual one) by setting aside the few nodes out of place, sorting them
+ * and merging them back (rs_mem memory: scratch during an analysis),
+ * anything else by an in-place introsort (qsort could call the
+ * interposed malloc).  Every aligned 8-byte word of every block
  * (and of every root region) is read; a word outside [lowest block start,
  * highest block end] is rejected by two compares, the rest by a binary
  * search for the last block starting at or below it, unless the block
@@ -174,9 +176,108 @@ static void intro_sort(rs_node_t *a, size_t n)
     insertion_sort(a, n);
 }
 
+/* ---- nearly sorted input -------------------------------------------- */
+
+/* At most this many of the last nodes kept are set aside when they turn
+ * out to be the ones out of place. */
+#define HS_STRAY_RUN 4
+
+/* Nodes that break the ascending order of a nearly sorted array, set
+ * aside by sort_nearly_sorted(); grows by doubling up to limit. */
+typedef struct hs_side {
+    rs_node_t *nodes;
+    size_t     n, cap, limit;
+} hs_side_t;
+
+/* Room for k more nodes; -1 past the limit or out of memory. */
+static int side_reserve(hs_side_t *s, size_t k)
+{
+    if (s->n + k <= s->cap)
+        return 0;
+    if (s->n + k > s->limit)
+        return -1;
+    size_t cap = s->cap ? s->cap * 2 : 256;
+    if (cap < s->n + k)
+        cap = s->n + k;
+    if (cap > s->limit)
+        cap = s->limit;
+    rs_node_t *p = rs_mem_realloc(s->nodes, cap * sizeof *p);
+    if (!p)
+        return -1;
+    s->nodes = p;
+    s->cap = cap;
+    return 0;
+}
+
+/* Merges ascending a[0..m) and side[0..k) into a[0..m+k), from the end. */
+static void merge_side(rs_node_t *a, size_t m, const rs_node_t *side, size_t k)
+{
+    size_t w = m + k;
+    while (k) {
+        if (m && a[m - 1].addr > side[k - 1].addr)
+            a[--w] = a[--m];
+        else
+            a[--w] = side[--k];
+    }
+}
+
+/* The analysis's usual input is the blocks in registry order: a thread's
+ * blocks in the order of their slots, which is allocation order until
+ * frees and reuse mix it, so long runs ascend (bench_alloc's long-lived
+ * blocks: all but the array holding them, mapped above the heap).  One
+ * pass keeps the nodes that continue the ascending sequence at the front
+ * and sets the others aside: a node lower than the last one kept, or, when
+ * the node fits right before them, up to HS_STRAY_RUN last kept ones
+ * (high strays, like that array).  The nodes set aside are sorted and
+ * merged back from the end.  O(n) for sorted input, O(n + k log k) with k
+ * set aside.  Gives up (-1) past n/16 of them or when memory runs out,
+ * with a[] a permutation of its input (the set-aside nodes copied back
+ * into the gap they left), for intro_sort. */
+static int sort_nearly_sorted(rs_node_t *a, size_t n)
+{
+    hs_side_t side = {NULL, 0, 0, n / 16};
+    size_t m = 1, i = 1;              /* invariant: m + side.n == i */
+    for (; i < n; i++) {
+        if (a[i].addr >= a[m - 1].addr) {
+            if (m != i)
+                a[m] = a[i];
+            m++;
+            continue;
+        }
+        size_t j = m - 1;             /* a[j..m) are above a[i] */
+        while (j > 0 && m - j < HS_STRAY_RUN && a[j - 1].addr > a[i].addr)
+            j--;
+        int strays = j == 0 || a[j - 1].addr <= a[i].addr;
+        if (side_reserve(&side, strays ? m - j : 1) != 0)
+            break;
+        if (strays) {
+            memcpy(&side.nodes[side.n], &a[j], (m - j) * sizeof *a);
+            side.n += m - j;
+            a[j] = a[i];
+            m = j + 1;
+        } else {
+            side.nodes[side.n++] = a[i];
+        }
+    }
+    int rc = 0;
+    if (i == n) {
+        intro_sort(side.nodes, side.n);
+        merge_side(a, m, side.nodes, side.n);
+    } else {
+        /* Given up at node i: the gap a[m..i) holds the set-aside ones. */
+        if (side.n)
+            memcpy(&a[m], side.nodes, side.n * sizeof *a);
+        rc = -1;
+    }
+    rs_mem_free(side.nodes);
+    return rc;
+}
+
 void rs_heapscan_sort_nodes(rs_heap_t *heap)
 {
-    if (heap->n_nodes > 1)
+    if (heap->n_nodes <= HS_SMALL)
+        insertion_sort(heap->nodes, heap->n_nodes);
+    else if (sort_nearly_sorted(heap->nodes, heap->n_nodes) != 0)
         intro_sort(heap->nodes, heap->n_nodes);
 }
 

@@ -105,11 +105,32 @@ static uint64_t gen_reverse(uint32_t i, uint32_t n) { return 16 + (uint64_t)(n -
 static uint64_t gen_equal(uint32_t i, uint32_t n) { return 4096; }
 static uint64_t gen_few(uint32_t i, uint32_t n) { return 16 * (1 + rnd() % 3); }
 static uint64_t gen_organ(uint32_t i, uint32_t n) { return 16 * (i < n / 2 ? i : n - i); }
+/* Nearly sorted, as the analysis's input usually is: every 50th node
+ * out of place, low (anywhere) or high (above all the rest). */
+static uint64_t gen_stray_low(uint32_t i, uint32_t n)
+{
+    return i % 50 == 49 ? (rnd() % (n + 1)) << 4 : 16 + (uint64_t)i * 16;
+}
+static uint64_t gen_stray_high(uint32_t i, uint32_t n)
+{
+    return i % 50 == 49 ? (16 + (uint64_t)n * 16 + (rnd() >> 40)) << 4 : 16 + (uint64_t)i * 16;
+}
+/* Sorted but for a run of 1-4 high nodes every 64: at the start (like
+ * the mapped array of bench_alloc's blocks), then anywhere. */
+static uint64_t gen_stray_runs(uint32_t i, uint32_t n)
+{
+    uint32_t run = 1 + i / 64 % 4;
+    return i % 64 < run ? (16 + (uint64_t)n * 16 + (rnd() >> 40)) << 4 : 16 + (uint64_t)i * 16;
+}
+/* Two ascending runs interleaved: half the nodes out of place, more than
+ * the nearly-sorted pass takes (it gives up midway). */
+static uint64_t gen_two_runs(uint32_t i, uint32_t n) { return 16 * (i % 2 ? n + i : i); }
 
 static void test_sort(void **state)
 {
     uint64_t (*gens[])(uint32_t, uint32_t) = {
         gen_random, gen_sorted, gen_reverse, gen_equal, gen_few, gen_organ,
+        gen_stray_low, gen_stray_high, gen_stray_runs, gen_two_runs,
     };
     uint32_t sizes[] = {0, 1, 2, 3, 15, 16, 17, 33, 100, 1000, 100000};
     for (size_t g = 0; g < sizeof gens / sizeof gens[0]; g++)
