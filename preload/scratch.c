@@ -92,29 +92,31 @@ static int read_thp_usable(void)
     return strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
 }
 
-/* len bytes of fresh pages.  Large regions are rounded up to whole 2 MiB
- * on a 2 MiB boundary, with transparent huge pages asked for, and
- * populated (*len updated; at most 2 MiB more a region, for the analysis
- * only): from HUGE_MIN where huge pages are usable, from 2 MiB where
- * they are not.  Why: the analysis writes every page of what it asks for
- * (the node array first, 56 bytes a block; the edge arrays), and the
+/* len bytes of fresh pages (*len updated to what was mapped).  A bump
+ * chunk of 2 MiB or more, and a large region (one allocation, written
+ * whole) of HUGE_MIN or more where huge pages are usable, is rounded up
+ * to whole 2 MiB on a 2 MiB boundary (at most 2 MiB more a region, for
+ * the analysis only), with transparent huge pages asked for, and its len
+ * bytes populated.  Why: the analysis writes every page of what it asks
+ * for (the node array first, 56 bytes a block; the edge arrays), and the
  * first touch of a 4 KiB page is a fault - on the test VM also the
- * hypervisor's, about 10 us a page, 7 us a page populated, against
- * 0.5 us per 4 KiB populated as huge pages.  The analysis of 100k blocks
- * took 48 ms with pages faulted in one by one, 46 ms populated, 29 ms
- * with populated huge pages; of 1M blocks 335, 301 and 187 ms (medians,
- * bench_alloc -n 1).  Regions from HUGE_MIN to 2 MiB (the edge arrays,
- * the classification's queue of 100k blocks) cost 64-512 faults each
- * faulted on use, 0.25 ms each populated as huge pages.  Where THP is
- * off, MADV_POPULATE_WRITE populates 4 KiB pages (so only regions of
- * 2 MiB or more, which are written whole); before Linux 5.14 it fails
- * and the pages are faulted on use. */
-static void *map_pages(size_t *len)
+ * hypervisor's, about 10 us a page, 7 us a page populated, against 0.5 us
+ * per 4 KiB populated as huge pages.  The analysis of 100k blocks took 48
+ * ms with pages faulted in one by one, 46 ms populated, 29 ms with the
+ * node array in populated huge pages; of 1M blocks 335, 301 and 187 ms
+ * (medians, bench_alloc -n 1); with the regions from HUGE_MIN to 2 MiB
+ * (the edge arrays, the classification's queue: 64-512 faults each) in
+ * huge pages too, 19 -> 12 ms and 185 -> 155 ms.  Only len bytes are
+ * populated, so where no huge page is free they cost 4 KiB pages for
+ * what is written anyway, not for the rounding.  A small bump chunk is
+ * faulted on use: a small program's analysis uses a few pages of its
+ * first 1 MiB chunk, and populating all of it cost 2-3 ms at every exit.
+ * Before Linux 5.14 MADV_POPULATE_WRITE fails and pages are faulted on
+ * use. */
+static void *map_pages(size_t *len, int large)
 {
-    if (*len < (thp_usable == 1 ? HUGE_MIN : HUGE_PAGE)) {
-        /* Faulted on use: a small program's analysis uses a few pages of
-         * its first 1 MiB chunk, and populating all of it cost 2-3 ms at
-         * every exit. */
+    size_t huge_from = large && thp_usable == 1 ? HUGE_MIN : HUGE_PAGE;
+    if (*len < huge_from) {
         void *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return m == MAP_FAILED ? NULL : m;
     }
@@ -130,7 +132,7 @@ static void *map_pages(size_t *len)
         munmap(m, (size_t)(a - m));
     munmap(a + want, (size_t)(m + want + HUGE_PAGE - (a + want)));
     madvise(a, want, MADV_HUGEPAGE);
-    madvise(a, want, MADV_POPULATE_WRITE);   /* failing: faulted on use */
+    madvise(a, round_page(*len), MADV_POPULATE_WRITE);   /* failing: faulted on use */
     *len = want;
     return a;
 }
@@ -139,7 +141,7 @@ static region_t *map_region(size_t len, int large)
 {
     if (n_regions == MAX_REGIONS)
         return NULL;
-    void *m = map_pages(&len);
+    void *m = map_pages(&len, large);
     if (!m)
         return NULL;
     region_t *r = &regions[n_regions++];
@@ -193,7 +195,7 @@ static void *scratch_alloc(size_t size)
 static void *grow_huge(region_t *r, size_t size, size_t old)
 {
     size_t len = round_page(HDR + size);
-    char *m = map_pages(&len);
+    char *m = map_pages(&len, 1);
     if (!m)
         return NULL;
     memcpy(m, r->base, HDR + old);
