@@ -30,12 +30,16 @@ typedef struct bench_cfg {
     long ops, threads, slots, long_lived;
 } bench_cfg_t;
 
+/* A line each (and allocated on a line boundary): every operation writes
+ * its worker's seed and checksum, and two workers sharing a line made the
+ * 2-thread figures depend on where the array happened to land (10%
+ * between builds that differed only in refscope's code). */
 typedef struct bench_worker {
     const bench_cfg_t *cfg;
     uint64_t seed;
     uint64_t checksum;
     long live, max_live;          /* blocks in the working set            */
-} bench_worker_t;
+} __attribute__((aligned(64))) bench_worker_t;
 
 static void **long_lived;
 
@@ -142,7 +146,7 @@ int main(int argc, char **argv)
         checksum += size;
     }
     pthread_t *tids = calloc((size_t)cfg.threads, sizeof *tids);
-    bench_worker_t *ws = calloc((size_t)cfg.threads, sizeof *ws);
+    bench_worker_t *ws = aligned_alloc(64, (size_t)cfg.threads * sizeof *ws);
     if (!long_lived || !tids || !ws)
         return 1;
     for (long t = 0; t < cfg.threads; t++) {

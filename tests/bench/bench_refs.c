@@ -28,12 +28,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* A line each, allocated on a line boundary: each operation writes its
+ * worker's seed, checksum and count, and workers sharing a line would
+ * make the 2-thread figures depend on the array's address (bench_alloc.c
+ * had 10% of it). */
 typedef struct refs_worker {
     bobj_t  **objs;            /* this thread's slice of all_objects      */
     long      n_objs, ops;
     uint32_t  next_id;
     uint64_t  seed, checksum, calls;
-} refs_worker_t;
+} __attribute__((aligned(64))) refs_worker_t;
 
 static bobj_t **all_objects;   /* kept until exit: reachable objects      */
 
@@ -114,7 +118,7 @@ int main(int argc, char **argv)
     }
     all_objects = calloc((size_t)n_objs, sizeof *all_objects);
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
-    refs_worker_t *ws = calloc((size_t)threads, sizeof *ws);
+    refs_worker_t *ws = aligned_alloc(64, (size_t)threads * sizeof *ws);
     if (!all_objects || !tids || !ws)
         return 1;
     for (long i = 0; i < n_objs; i++)
