@@ -712,6 +712,7 @@ void rs_refcount_atfork_child(void)
 {
     pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
     moves_lock = fresh;
+    rs_objtable_forked(rs_objects);
 }
 
 /* ---- analysis ------------------------------------------------------------ */

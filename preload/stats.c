@@ -30,12 +30,6 @@
 
 #include <time.h>
 
-/* Sums the reference histories of the tracked objects. */
-static void add_history(const rs_obj_t *o, void *arg)
-{
-    *(uint64_t *)arg += rs_refhist_bytes(&o->hist);
-}
-
 /* " key=value" */
 static void add_field(rs_line_t *l, const char *key, uint64_t v)
 {
@@ -69,9 +63,8 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     uint64_t table = rs_blockreg_bytes(rs_blocks);
     uint64_t depot = rs_stackdepot_bytes(rs_depot);
     uint64_t objects = rs_objtable_count(rs_objects);
-    uint64_t objtab = rs_objtable_bytes(rs_objects), history = 0;
-    if (rs_objects)
-        rs_objtable_foreach(rs_objects, add_history, &history);
+    uint64_t history;
+    uint64_t objtab = rs_objtable_bytes(rs_objects, &history);
     objtab = objtab > history ? objtab - history : 0;
     uint64_t total = table + depot + objtab + history;
 

@@ -8,11 +8,42 @@
  * a key.  The shard is chosen by the top bits of a multiplicative hash of
  * the address, the slot by lower bits of the same hash.
  *
+ * Events on a known object take no shard lock (the fast path): the
+ * shard's lock word, written by every event, was a cache line that moved
+ * between the cores of threads working on different objects of one shard
+ * (bench_refs with 2 threads: 50 ns a call).  Instead:
+ *  - each record has a hold bit (OBJ_BUSY in its flags byte, never shown
+ *    to callers): the thread that sets it with a compare-and-swap owns the
+ *    record until it clears it; the line is the record's own, which the
+ *    event writes anyway;
+ *  - each shard has a layout sequence (layout_t.seq, a line of its own
+ *    with the slots pointer and capacity): even while no record moves,
+ *    odd while a writer (holding the shard lock) may move, place or
+ *    remove records.  The fast path reads the sequence, probes without a
+ *    lock, sets the record's bit, and reads the sequence again: unchanged
+ *    (and the record still its object), the record is its own; else it
+ *    clears the bit and takes the slow path (the shard lock).  The writer
+ *    makes the sequence odd, then (a full fence) holds the bit of every
+ *    record it touches, so either it sees a fast path's bit or the fast
+ *    path sees the sequence move (seq_cst on both sides);
+ *  - a bit set by a fast path that then backs off is transient: it changes
+ *    nothing else and is cleared at once.  Whatever reads records with the
+ *    world stopped (foreach) ignores bits: a stopped thread may hold a
+ *    transient one, never a real one (lock_all waits for those with the
+ *    layouts odd, so no fast path can begin meanwhile);
+ *  - a slot array a shard grew out of is never unmapped while the table
+ *    lives (a fast path may still be probing it): its pages are given
+ *    back (rs_mem_discard; reading them gives zeros: not found) and the
+ *    mapping kept on the shard's retired list.
+ * The slow path (new objects, removal, declare, insert, lookup, the
+ * holds, the byte count) takes the shard lock as before.
+ *
  * The type table is a growable array of names (id - 1 indexes it) plus an
  * open-addressing index of ids hashed by FNV-1a, under one mutex.
  */
 #include "objtable.h"
 
+#include "rs_likely.h"
 #include "rs_lock.h"
 #include "rs_mem.h"
 
@@ -23,11 +54,20 @@
 #define SHARD_BITS 6
 _Static_assert((1u << SHARD_BITS) == RS_OBJTABLE_SHARDS, "shard bits");
 
+/* A slot array a shard grew out of, kept mapped until the table goes
+ * (fast paths may still read it). */
+typedef struct retired {
+    struct retired *next;
+    rs_obj_t       *slots;
+    size_t          bytes;
+} retired_t;
+
 typedef struct shard {
     rs_lock_t       lock;
     uint32_t        cap;     /* power of two, or 0 before first insert */
     rs_obj_t       *slots;
     uint32_t        n;
+    retired_t      *retired; /* shard lock */
 } shard_t;
 
 /* Each shard on a cache line of its own: threads working on different
@@ -38,25 +78,34 @@ typedef union shard_line {
 } shard_line_t;
 _Static_assert(sizeof(shard_t) <= 64, "a shard fits a line");
 
-/* A copy of a shard's slots and cap for rs_objtable_prefetch(), which
- * reads them without the lock: kept apart from the shard's line, which
- * every event writes (lock, n), so that a prefetch does not pull that
- * line away from the thread holding it (measured on bench_refs with 2
- * threads: the prefetch's read of the shard line was 20% of the time).
- * Written only when a shard grows. */
-typedef struct shard_geometry {
-    rs_obj_t *slots;
-    uint32_t  cap;
-} shard_geometry_t;
+/* What the lock-free readers (the fast path, rs_objtable_prefetch) read of
+ * a shard, on a line of its own, apart from the shard's line, which every
+ * slow path writes (lock, n) (measured on bench_refs with 2 threads: the
+ * prefetch's read of the shard line was 20% of the time).  slots and cap
+ * are written with seq odd; seq is written by the shard lock's holder. */
+typedef union layout {
+    struct {
+        rs_obj_t        *slots;
+        uint32_t         cap;
+        _Atomic uint32_t seq;
+    } l;
+    char pad[64];
+} layout_t;
 
 /* Allocated with 63 spare bytes and aligned by hand (rs_mem has no
  * aligned allocation), as the block registry does. */
 struct rs_objtable {
     shard_line_t     shards[RS_OBJTABLE_SHARDS];
-    shard_geometry_t geometry[RS_OBJTABLE_SHARDS];
+    layout_t         layouts[RS_OBJTABLE_SHARDS];
     _Atomic uint64_t count;
     void            *raw;      /* what rs_mem returned */
 };
+
+/* The record's hold bit, in its flags byte (objtable.h's flags use the
+ * low bits). */
+#define OBJ_BUSY 0x80u
+_Static_assert(((RS_OBJ_RC_SIGNED | RS_OBJ_RC_FROM_EVENTS | RS_OBJ_SEEN_LATE | RS_OBJ_HELD |
+                 RS_OBJ_LAST_DECREF) & OBJ_BUSY) == 0, "the hold bit is free");
 
 static uint64_t hash_addr(uint64_t addr) { return addr * 0x9E3779B97F4A7C15ull; }
 
@@ -68,6 +117,95 @@ static shard_t *shard_of(rs_objtable_t *t, uint64_t addr)
 static uint32_t home_slot(const shard_t *s, uint64_t addr)
 {
     return (uint32_t)(hash_addr(addr) >> 20) & (s->cap - 1);
+}
+
+static layout_t *layout_of(rs_objtable_t *t, const shard_t *s)
+{
+    return &t->layouts[(const shard_line_t *)s - t->shards];
+}
+
+/* ---- record holds and layout changes (see the top of the file) -------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static int try_hold(rs_obj_t *o)
+{
+    uint8_t f = __atomic_load_n(&o->flags, __ATOMIC_RELAXED);
+    return !(f & OBJ_BUSY) &&
+           __atomic_compare_exchange_n(&o->flags, &f, (uint8_t)(f | OBJ_BUSY), 0,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+/* Slow paths, world running: a holder is a running event or a fast path
+ * backing off, both a few hundred instructions from clearing it. */
+static void hold(rs_obj_t *o)
+{
+    while (!try_hold(o))
+        cpu_relax();
+}
+
+/* By the holder: nobody else writes a held record's flags (their
+ * compare-and-swap fails), so a plain release store clears the bit. */
+static void release(rs_obj_t *o)
+{
+    uint8_t f = __atomic_load_n(&o->flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&o->flags, (uint8_t)(f & ~OBJ_BUSY), __ATOMIC_RELEASE);
+}
+
+/* A copy of record o for a caller: without the hold bit. */
+static void copy_out(rs_obj_t *out, const rs_obj_t *o)
+{
+    *out = *o;
+    out->flags &= (uint8_t)~OBJ_BUSY;
+}
+
+/* Records of s may move from now on (shard lock held). */
+static void layout_begin(layout_t *lay)
+{
+    uint32_t seq = atomic_load_explicit(&lay->l.seq, memory_order_relaxed);
+    atomic_store_explicit(&lay->l.seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void layout_end(layout_t *lay)
+{
+    uint32_t seq = atomic_load_explicit(&lay->l.seq, memory_order_relaxed);
+    atomic_store_explicit(&lay->l.seq, seq + 1, memory_order_release);
+}
+
+/* Fast path: holds the record of addr in its shard without the shard lock
+ * (returns it), or NULL (no such record, a layout change under way, the
+ * record held by another event): then take the slow path. */
+static rs_obj_t *hold_known(rs_objtable_t *t, const shard_t *s, uint64_t addr)
+{
+    layout_t *lay = layout_of(t, s);
+    uint32_t seq = atomic_load_explicit(&lay->l.seq, memory_order_acquire);
+    rs_obj_t *slots = __atomic_load_n(&lay->l.slots, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&lay->l.cap, __ATOMIC_RELAXED);
+    if ((seq & 1) || !cap)
+        return NULL;
+    uint32_t mask = cap - 1, i = (uint32_t)(hash_addr(addr) >> 20) & mask;
+    for (uint32_t probes = 0;; i = (i + 1) & mask) {
+        uint64_t a = __atomic_load_n(&slots[i].addr, __ATOMIC_RELAXED);
+        if (a == addr)
+            break;
+        if (a == 0 || ++probes == cap)
+            return NULL;
+    }
+    rs_obj_t *o = &slots[i];
+    if (!try_hold(o))
+        return NULL;
+    if (atomic_load_explicit(&lay->l.seq, memory_order_seq_cst) != seq ||
+        __atomic_load_n(&o->addr, __ATOMIC_RELAXED) != addr) {
+        release(o);
+        return NULL;
+    }
+    return o;
 }
 
 rs_objtable_t *rs_objtable_create(void)
@@ -92,6 +230,11 @@ void rs_objtable_destroy(rs_objtable_t *t)
             if (s->slots[k].addr)
                 rs_refhist_free(&s->slots[k].hist);
         rs_mem_unmap(s->slots, (size_t)s->cap * sizeof *s->slots);
+        for (retired_t *r = s->retired, *next; r; r = next) {
+            next = r->next;
+            rs_mem_unmap(r->slots, r->bytes);
+            rs_mem_free(r);
+        }
     }
     rs_mem_free(t->raw);
 }
@@ -110,15 +253,21 @@ static int64_t find(const shard_t *s, uint64_t addr)
     }
 }
 
-/* Places o (not present) into s, which has room.  Shard locked. */
+/* Places o (not present) into s, which has room, and returns its record,
+ * held.  The empty slot is held first: a fast path that found its object
+ * there before a deletion emptied it may hold it a moment (and would then
+ * clear the bit of whatever is there).  Shard locked, layout odd. */
 static rs_obj_t *place(shard_t *s, const rs_obj_t *o)
 {
     uint32_t mask = s->cap - 1, i = home_slot(s, o->addr);
     while (s->slots[i].addr)
         i = (i + 1) & mask;
-    s->slots[i] = *o;
+    rs_obj_t *slot = &s->slots[i], rec = *o;
+    rec.flags |= OBJ_BUSY;                /* never clear while it is written */
+    hold(slot);
+    *slot = rec;
     s->n++;
-    return &s->slots[i];
+    return slot;
 }
 
 /* A shard's first capacity: a power of two, as many slots as one page
@@ -131,13 +280,29 @@ static uint32_t first_cap(void)
     return cap;
 }
 
+/* Keeps the slot array s grew out of mapped, its pages given back (see the
+ * top of the file).  -1 when the list node cannot be allocated: the array
+ * stays as it is (its memory is not given back). */
+static int retire(shard_t *s, rs_obj_t *old, uint32_t old_cap)
+{
+    if (!old)
+        return 0;
+    retired_t *r = rs_mem_alloc(sizeof *r);
+    if (!r)
+        return -1;
+    *r = (retired_t){s->retired, old, (size_t)old_cap * sizeof *old};
+    s->retired = r;
+    rs_mem_discard(old, r->bytes);
+    return 0;
+}
+
 /* Makes room for one more entry in s, a shard of t (load <= 1/2).  -1 on
  * exhaustion.  The slots hold the objects' addresses: they are mapped
  * pages (rs_mem_map), never heap memory that the program's next blocks
- * would be carved from with those addresses still in it. */
+ * would be carved from with those addresses still in it.  Shard locked,
+ * layout odd: every record is held while it is copied. */
 static int reserve(rs_objtable_t *t, shard_t *s)
 {
-    shard_geometry_t *g = &t->geometry[(shard_line_t *)s - t->shards];
     if ((s->n + 1) * 2 <= s->cap)
         return 0;
     uint32_t cap = s->cap ? s->cap * 2 : first_cap();
@@ -148,17 +313,24 @@ static int reserve(rs_objtable_t *t, shard_t *s)
     uint32_t old_cap = s->cap;
     s->slots = slots;
     s->cap = cap;
-    __atomic_store_n(&g->slots, slots, __ATOMIC_RELAXED);   /* for prefetch */
-    __atomic_store_n(&g->cap, cap, __ATOMIC_RELAXED);
     s->n = 0;
-    for (uint32_t i = 0; i < old_cap; i++)
-        if (old[i].addr)
-            place(s, &old[i]);
-    rs_mem_unmap(old, (size_t)old_cap * sizeof *old);
+    for (uint32_t i = 0; i < old_cap; i++) {
+        if (!old[i].addr)
+            continue;
+        hold(&old[i]);                    /* kept: the array is retired */
+        release(place(s, &old[i]));
+    }
+    layout_t *lay = layout_of(t, s);
+    __atomic_store_n(&lay->l.slots, slots, __ATOMIC_RELAXED);
+    __atomic_store_n(&lay->l.cap, cap, __ATOMIC_RELAXED);
+    /* Failing, old stays mapped and resident until the table goes: a
+     * leak, never a fault. */
+    (void)retire(s, old, old_cap);
     return 0;
 }
 
-/* Deletes slot i by shifting later members of its cluster back. */
+/* Deletes slot i (held) by shifting later members of its cluster back,
+ * each held while it moves.  Shard locked, layout odd. */
 static void delete_slot(shard_t *s, uint32_t i)
 {
     uint32_t mask = s->cap - 1;
@@ -168,7 +340,9 @@ static void delete_slot(shard_t *s, uint32_t i)
          * cyclically in (i, j]. */
         int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
+            hold(&s->slots[j]);
             s->slots[i] = s->slots[j];
+            release(&s->slots[i]);
             i = j;
         }
     }
@@ -199,7 +373,7 @@ static int recycled(const rs_obj_t *o)
 
 /* Ends o's hold (objtable.h, the annotation-order rule); *held (may be
  * NULL) gets the held decref: the last history event, or one with stack 0
- * when there is no history. */
+ * when there is no history.  o is held. */
 static void end_hold(rs_obj_t *o, rs_ref_event_t *held)
 {
     o->flags &= (uint8_t)~RS_OBJ_HELD;
@@ -212,14 +386,16 @@ static void end_hold(rs_obj_t *o, rs_ref_event_t *held)
         *held = (rs_ref_event_t){ .op = RS_REF_DECREF };
 }
 
-/* Finds or creates the entry for an event.  Shard locked.  *result gets
- * CREATED/UPDATED/DUP_CTOR/UNTRACKED/ERROR; returns the entry or NULL. */
+/* Finds or creates the entry for an event and holds it.  Shard locked,
+ * layout odd.  *result gets CREATED/UPDATED/DUP_CTOR/UNTRACKED/ERROR;
+ * returns the entry or NULL. */
 static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
                                  const rs_obj_info_t *info, uint8_t op,
                                  rs_obj_result_t *result)
 {
     int64_t i = find(s, addr);
     if (i >= 0) {
+        hold(&s->slots[i]);
         *result = op == RS_REF_CTOR && !recycled(&s->slots[i]) ? RS_OBJ_DUP_CTOR
                                                                : RS_OBJ_UPDATED;
         return &s->slots[i];
@@ -238,20 +414,13 @@ static rs_obj_t *entry_for_event(rs_objtable_t *t, shard_t *s, uint64_t addr,
     return place(s, &o);
 }
 
-rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
-                                   const rs_obj_info_t *info,
-                                   const rs_ref_event_t *ev,
-                                   const rs_objtable_opts_t *opts, rs_obj_t *out)
+/* Applies event ev to o, held, whose lookup gave result (UPDATED, CREATED
+ * or DUP_CTOR); returns the result, RS_OBJ_ERROR when the history append
+ * failed.  The hold bit is kept in every change of the flags. */
+static rs_obj_result_t apply_event(rs_obj_t *o, rs_obj_result_t result,
+                                   const rs_ref_event_t *ev, const rs_objtable_opts_t *opts)
 {
-    if (!t || !ev || addr == 0 || ev->op < RS_REF_CTOR || ev->op > RS_REF_DECREF)
-        return RS_OBJ_UNTRACKED;
-    shard_t *s = shard_of(t, addr);
-    rs_obj_result_t result;
-    rs_lock(&s->lock);
-    rs_obj_t *o = entry_for_event(t, s, addr, info, ev->op, &result);
-    if (opts && opts->ended)
-        opts->ended->op = 0;
-    if (o && result != RS_OBJ_DUP_CTOR) {
+    if (result != RS_OBJ_DUP_CTOR) {
         if (o->flags & RS_OBJ_HELD)
             end_hold(o, opts ? opts->ended : NULL);
         o->event_count += ev->op == RS_REF_DECREF ? -1 : 1;
@@ -267,13 +436,51 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
             result = RS_OBJ_ERROR;
         if (held)
             o->flags |= RS_OBJ_HELD;
-    } else if (o && opts && opts->history &&
-               rs_refhist_adopt_ctor(&o->hist, ev) == 1) {
+    } else if (opts && opts->history && rs_refhist_adopt_ctor(&o->hist, ev) == 1) {
         o->event_count++;             /* created inside this ctor call */
         o->flags &= (uint8_t)~RS_OBJ_SEEN_LATE;
     }
-    if (o && out)
-        *out = *o;
+    return result;
+}
+
+/* Fast path (hold_known) for an event on a known object, else the shard
+ * lock.  The fast path's cost: the layout line (read, shared), a probe,
+ * one compare-and-swap on the record's flags and a plain store to clear
+ * it (the shard lock took two locked instructions on a line every event
+ * of the shard wrote). */
+rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
+                                   const rs_obj_info_t *info,
+                                   const rs_ref_event_t *ev,
+                                   const rs_objtable_opts_t *opts, rs_obj_t *out)
+{
+    if (!t || !ev || addr == 0 || ev->op < RS_REF_CTOR || ev->op > RS_REF_DECREF)
+        return RS_OBJ_UNTRACKED;
+    if (opts && opts->ended)
+        opts->ended->op = 0;
+    shard_t *s = shard_of(t, addr);
+    rs_obj_result_t result;
+    rs_obj_t *o = hold_known(t, s, addr);
+    if (RS_LIKELY(o != NULL)) {
+        result = ev->op == RS_REF_CTOR && !recycled(o) ? RS_OBJ_DUP_CTOR : RS_OBJ_UPDATED;
+        result = apply_event(o, result, ev, opts);
+        if (out)
+            copy_out(out, o);
+        release(o);
+        return result;
+    }
+    layout_t *lay = layout_of(t, s);
+    rs_lock(&s->lock);
+    layout_begin(lay);
+    o = entry_for_event(t, s, addr, info, ev->op, &result);
+    if (o) {
+        rs_obj_result_t r = apply_event(o, result, ev, opts);
+        if (r == RS_OBJ_ERROR)
+            result = r;
+        if (out)
+            copy_out(out, o);
+        release(o);
+    }
+    layout_end(lay);
     rs_unlock(&s->lock);
     return result;
 }
@@ -282,14 +489,14 @@ void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
 {
     if (!t)
         return;
-    const shard_geometry_t *g = &t->geometry[hash_addr(addr) >> (64 - SHARD_BITS)];
-    rs_obj_t *slots = __atomic_load_n(&g->slots, __ATOMIC_RELAXED);
-    uint32_t cap = __atomic_load_n(&g->cap, __ATOMIC_RELAXED);
+    const layout_t *lay = layout_of(t, shard_of(t, addr));
+    rs_obj_t *slots = __atomic_load_n(&lay->l.slots, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&lay->l.cap, __ATOMIC_RELAXED);
     if (!slots || !cap)
         return;
     /* Read without the lock: a stale slots/cap pair or a slot being
-     * rewritten only makes the hint wrong; a prefetch never faults.  A
-     * record may straddle two lines. */
+     * rewritten only makes the hint wrong; a prefetch never faults (and a
+     * retired array stays mapped).  A record may straddle two lines. */
     rs_obj_t *o = &slots[(uint32_t)(hash_addr(addr) >> 20) & (cap - 1)];
     if (!history) {
         __builtin_prefetch(o, 1, 3);
@@ -305,25 +512,30 @@ int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *in
     if (!t || !info || addr == 0)
         return -1;
     shard_t *s = shard_of(t, addr);
+    layout_t *lay = layout_of(t, s);
     int rc;
     rs_lock(&s->lock);
+    layout_begin(lay);
     int64_t i = find(s, addr);
     if (i >= 0) {
         rs_obj_t *o = &s->slots[i];
+        hold(o);
         rs_obj_t fresh = make_obj(addr, info, 0);
-        fresh.flags |= o->flags & (RS_OBJ_SEEN_LATE | RS_OBJ_HELD | RS_OBJ_LAST_DECREF);
+        fresh.flags |= o->flags & (RS_OBJ_SEEN_LATE | RS_OBJ_HELD | RS_OBJ_LAST_DECREF | OBJ_BUSY);
         fresh.event_count = o->event_count;
         fresh.hist = o->hist;
         *o = fresh;
+        release(o);
         rc = 0;
     } else if (reserve(t, s)) {
         rc = -1;
     } else {
         rs_obj_t o = make_obj(addr, info, 1);
-        place(s, &o);
+        release(place(s, &o));
         atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
         rc = 1;
     }
+    layout_end(lay);
     rs_unlock(&s->lock);
     return rc;
 }
@@ -339,13 +551,20 @@ uint32_t rs_objtable_end_holds(rs_objtable_t *t, uint32_t max,
         rs_lock(&s->lock);
         for (uint32_t k = 0; k < s->cap && n < max; k++) {
             rs_obj_t *o = &s->slots[k];
-            if (!o->addr || !(o->flags & RS_OBJ_HELD))
+            if (!o->addr || !(__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & RS_OBJ_HELD))
                 continue;
-            rs_ref_event_t held;
-            end_hold(o, &held);
-            if (fn)
-                fn(o, &held, arg);
-            n++;
+            hold(o);
+            if (o->flags & RS_OBJ_HELD) {
+                rs_ref_event_t held;
+                end_hold(o, &held);
+                if (fn) {
+                    rs_obj_t copy;
+                    copy_out(&copy, o);
+                    fn(&copy, &held, arg);
+                }
+                n++;
+            }
+            release(o);
         }
         rs_unlock(&s->lock);
     }
@@ -357,21 +576,27 @@ int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o)
     if (!t || !o || o->addr == 0)
         return -1;
     shard_t *s = shard_of(t, o->addr);
+    layout_t *lay = layout_of(t, s);
     rs_refhist_t stale = { 0 };
+    rs_obj_t rec = *o;
+    rec.flags &= (uint8_t)~OBJ_BUSY;
     int rc;
     rs_lock(&s->lock);
+    layout_begin(lay);
     int64_t i = find(s, o->addr);
     if (i >= 0) {
+        hold(&s->slots[i]);
         stale = s->slots[i].hist;
-        s->slots[i] = *o;
+        s->slots[i] = rec;          /* the bit clear: released with it */
         rc = 0;
     } else if (reserve(t, s)) {
         rc = -1;
     } else {
-        place(s, o);
+        release(place(s, &rec));
         atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
         rc = 1;
     }
+    layout_end(lay);
     rs_unlock(&s->lock);
     if (stale.events != o->hist.events)
         rs_refhist_free(&stale);
@@ -383,13 +608,17 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
     if (!t || addr == 0 || atomic_load_explicit(&t->count, memory_order_relaxed) == 0)
         return 0;
     shard_t *s = shard_of(t, addr);
+    layout_t *lay = layout_of(t, s);
     rs_lock(&s->lock);
     int64_t i = find(s, addr);
     rs_obj_t o = { 0 };
     if (i >= 0) {
-        o = s->slots[i];
+        layout_begin(lay);
+        hold(&s->slots[i]);
+        copy_out(&o, &s->slots[i]);
         delete_slot(s, (uint32_t)i);
         atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+        layout_end(lay);
     }
     rs_unlock(&s->lock);
     if (i < 0)
@@ -408,8 +637,11 @@ int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out)
     shard_t *s = shard_of(t, addr);
     rs_lock(&s->lock);
     int64_t i = find(s, addr);
-    if (i >= 0 && out)
-        *out = s->slots[i];
+    if (i >= 0 && out) {
+        hold(&s->slots[i]);
+        copy_out(out, &s->slots[i]);
+        release(&s->slots[i]);
+    }
     rs_unlock(&s->lock);
     return i >= 0;
 }
@@ -419,8 +651,11 @@ uint64_t rs_objtable_count(const rs_objtable_t *t)
     return t ? atomic_load_explicit(&t->count, memory_order_relaxed) : 0;
 }
 
-uint64_t rs_objtable_bytes(rs_objtable_t *t)
+uint64_t rs_objtable_bytes(rs_objtable_t *t, uint64_t *history)
 {
+    uint64_t hist = 0;
+    if (history)
+        *history = 0;
     if (!t)
         return 0;
     uint64_t bytes = sizeof *t + 63;
@@ -428,37 +663,75 @@ uint64_t rs_objtable_bytes(rs_objtable_t *t)
         shard_t *s = &t->shards[i].s;
         rs_lock(&s->lock);
         bytes += (uint64_t)s->cap * sizeof(rs_obj_t);
-        for (uint32_t k = 0; k < s->cap; k++)
-            if (s->slots[k].addr)
-                bytes += rs_refhist_bytes(&s->slots[k].hist);
+        for (uint32_t k = 0; k < s->cap; k++) {
+            rs_obj_t *o = &s->slots[k];
+            if (!o->addr)
+                continue;
+            hold(o);
+            hist += rs_refhist_bytes(&o->hist);
+            release(o);
+        }
         rs_unlock(&s->lock);
     }
-    return bytes;
+    if (history)
+        *history = hist;
+    return bytes + hist;
 }
 
+/* With the world stopped (see objtable.h): a record's hold bit can only
+ * be a fast path's that backs off (after its check fails it stores the
+ * flags it then reads, without the bit), so it is cleared, not waited
+ * for, and fn gets the record itself (callers keep &o->hist). */
 void rs_objtable_foreach(rs_objtable_t *t,
                          void (*fn)(const rs_obj_t *o, void *arg), void *arg)
 {
     for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
         shard_t *s = &t->shards[i].s;
         rs_lock(&s->lock);
-        for (uint32_t k = 0; k < s->cap; k++)
-            if (s->slots[k].addr)
-                fn(&s->slots[k], arg);
+        for (uint32_t k = 0; k < s->cap; k++) {
+            rs_obj_t *o = &s->slots[k];
+            if (!o->addr)
+                continue;
+            __atomic_fetch_and(&o->flags, (uint8_t)~OBJ_BUSY, __ATOMIC_RELAXED);
+            fn(o, arg);
+        }
         rs_unlock(&s->lock);
     }
 }
 
+/* Every shard locked and its layout odd, and no record held by an event
+ * in progress: from here on a fast path only sets a bit to back off. */
 void rs_objtable_lock_all(rs_objtable_t *t)
 {
-    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++)
-        rs_lock(&t->shards[i].s.lock);
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i].s;
+        rs_lock(&s->lock);
+        layout_begin(layout_of(t, s));
+    }
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i].s;
+        for (uint32_t k = 0; k < s->cap; k++)
+            while (__atomic_load_n(&s->slots[k].flags, __ATOMIC_ACQUIRE) & OBJ_BUSY)
+                cpu_relax();
+    }
 }
 
 void rs_objtable_unlock_all(rs_objtable_t *t)
 {
-    for (int i = RS_OBJTABLE_SHARDS - 1; t && i >= 0; i--)
-        rs_unlock(&t->shards[i].s.lock);
+    for (int i = RS_OBJTABLE_SHARDS - 1; t && i >= 0; i--) {
+        shard_t *s = &t->shards[i].s;
+        layout_end(layout_of(t, s));
+        rs_unlock(&s->lock);
+    }
+}
+
+void rs_objtable_forked(rs_objtable_t *t)
+{
+    for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
+        shard_t *s = &t->shards[i].s;
+        for (uint32_t k = 0; k < s->cap; k++)
+            s->slots[k].flags &= (uint8_t)~OBJ_BUSY;
+    }
 }
 
 /* ---- type names ------------------------------------------------------------ */

@@ -13,9 +13,13 @@
  *
  * Locking: the table is split into RS_OBJTABLE_SHARDS shards by address
  * hash, each with its own lock (rs_lock.h: not recursive), held only
- * inside these functions.  Lock
- * order: objtable shard, then the stack depot's shard (history compaction
- * reads stacks); neither calls back into the program.  The type table has
+ * inside these functions.  An event on a known object takes no shard
+ * lock, only its record (a hold bit, objtable.c), so threads working on
+ * different objects share no line; everything else takes the shard lock.
+ * Lock order: objtable shard, then a record, then the stack depot's shard
+ * (history compaction reads stacks); none calls back into the program.
+ * rs_objtable_foreach() is for a stopped world (or no event in progress):
+ * it reads records without waiting for their holders.  The type table has
  * one mutex of its own, never held together with a shard lock.
  * Memory comes from rs_mem; on exhaustion functions return -1 and the
  * table keeps what it had.
@@ -185,17 +189,25 @@ int rs_objtable_lookup(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
 
 /* Number of objects (lock-free, may lag concurrent updates by one). */
 uint64_t rs_objtable_count(const rs_objtable_t *t);
-/* Bytes used by the table and all histories. */
-uint64_t rs_objtable_bytes(rs_objtable_t *t);
+/* Bytes used by the table and all histories; *history (may be NULL) gets
+ * the histories' share. */
+uint64_t rs_objtable_bytes(rs_objtable_t *t, uint64_t *history);
 
-/* Calls fn for every object, shard by shard, each shard locked while it is
- * visited; fn must not call back into the table.  Order is unspecified. */
+/* Calls fn for every object, shard by shard, each shard locked while it
+ * is visited; fn must not call back into the table.  Order is
+ * unspecified.  Only with the world stopped or no event in progress (see
+ * Locking). */
 void rs_objtable_foreach(rs_objtable_t *t,
                          void (*fn)(const rs_obj_t *o, void *arg), void *arg);
 
-/* Fork support: lock every shard (prepare), unlock them (parent/child). */
+/* Fork and world-stop support: lock every shard and wait for the events
+ * in progress (prepare; before stopping the world), unlock them
+ * (parent/child; once the world is stopped).  In a fork child, after
+ * unlock_all, rs_objtable_forked() clears the holds that threads which do
+ * not exist there left. */
 void rs_objtable_lock_all(rs_objtable_t *t);
 void rs_objtable_unlock_all(rs_objtable_t *t);
+void rs_objtable_forked(rs_objtable_t *t);
 
 /* ---- type names --------------------------------------------------------- */
 

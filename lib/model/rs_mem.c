@@ -86,6 +86,12 @@ void rs_mem_unmap(void *p, size_t size)
         munmap(p, page_round(size ? size : 1));
 }
 
+void rs_mem_discard(void *p, size_t size)
+{
+    if (p)
+        madvise(p, page_round(size ? size : 1), MADV_DONTNEED);
+}
+
 char *rs_mem_strdup(const char *s)
 {
     if (!s)

@@ -50,6 +50,9 @@ char *rs_mem_strdup(const char *s);
 void *rs_mem_map(size_t size);
 void *rs_mem_remap(void *p, size_t old_size, size_t new_size);
 void  rs_mem_unmap(void *p, size_t size);
+/* Gives the pages of [p, p + size) (from rs_mem_map) back to the system
+ * but keeps them mapped: reading them gives zeros. */
+void  rs_mem_discard(void *p, size_t size);
 
 /* Non-zero once any rs_mem allocation has failed. */
 int rs_mem_out_of_memory(void);

@@ -6,7 +6,9 @@
  * remove with history hand-over, insert (a record moved to a new address
  * by realloc, replacing a stale one), a differential test of the sharded hash
  * table against a plain array under random inserts and removals, threads
- * hammering shared objects, allocation failure, and type-name interning.
+ * hammering shared objects, events on known objects (no shard lock)
+ * racing with records placed, moved and removed and arrays grown,
+ * allocation failure, and type-name interning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include "rs_mem.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +103,7 @@ static void test_record_rules(void **state)
     bad.op = 9;
     assert_int_equal(rs_objtable_record(t, 0x1000, &info, &bad, NULL, &o), RS_OBJ_UNTRACKED);
     assert_int_equal(rs_objtable_count(t), 2);
-    assert_true(rs_objtable_bytes(t) > 2 * sizeof(rs_obj_t));
+    assert_true(rs_objtable_bytes(t, NULL) > 2 * sizeof(rs_obj_t));
 
     /* Remove hands the history over. */
     assert_int_equal(rs_objtable_remove(t, 0x1000, &o), 1);
@@ -503,6 +506,195 @@ static void test_threads(void **state)
     rs_objtable_destroy(t);
 }
 
+/* ---- events without the shard lock against layout changes ------------ */
+
+#define RACE_OBJS    64      /* per event thread, its own                 */
+#define RACE_ROUNDS  3000
+#define RACE_THREADS 3
+
+typedef struct race {
+    rs_objtable_t *t;
+    int            id;
+    _Atomic int   *stop;
+} race_t;
+
+/* The next address from *at on (16-byte steps) in the table's shard 0,
+ * as objtable.c picks shards (the top bits of a multiplicative hash): the
+ * test puts every object in one shard, so that the other thread's
+ * records placed and removed move the events' records all the time. */
+static uint64_t next_in_shard0(uint64_t *at)
+{
+    while ((*at * 0x9E3779B97F4A7C15ull) >> 58 != 0)
+        *at += 16;
+    uint64_t a = *at;
+    *at += 16;
+    return a;
+}
+
+static uint64_t race_objs[RACE_THREADS][RACE_OBJS];
+
+static uint64_t race_addr(int thread, int k) { return race_objs[thread][k]; }
+
+/* Increfs and decrefs its own objects (the fast path), one more incref than
+ * decref each round, and looks them up now and then. */
+static void *race_events(void *arg)
+{
+    race_t *r = arg;
+    rs_obj_info_t info = { .type_id = 2 };
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        for (int k = 0; k < RACE_OBJS; k++) {
+            rs_ref_event_t e = ev(RS_REF_INCREF, (uint32_t)k);
+            rs_objtable_record(r->t, race_addr(r->id, k), &info, &e, &with_history, NULL);
+            if (round % 2) {
+                e = ev(RS_REF_DECREF, (uint32_t)k);
+                rs_objtable_record(r->t, race_addr(r->id, k), &info, &e, &with_history, NULL);
+            }
+        }
+        rs_obj_t o;
+        assert_int_equal(rs_objtable_lookup(r->t, race_addr(r->id, round % RACE_OBJS), &o), 1);
+        assert_false(o.flags & 0x80);
+    }
+    return NULL;
+}
+
+/* Meanwhile: objects created and removed in every shard, a growing
+ * number of them (arrays grown and retired under the events, records
+ * placed, and moved back by deletions), the byte count, and
+ * lock_all/unlock_all as an analysis or a fork takes them. */
+static void *race_layout(void *arg)
+{
+    race_t *r = arg;
+    rs_obj_info_t info = { .type_id = 3 };
+    static uint64_t made[2][256];
+    uint64_t at = 0x40000000ull;
+    for (uint64_t round = 0; !atomic_load(r->stop); round++) {
+        uint64_t *now = made[round % 2], *before = made[(round + 1) % 2];
+        for (int k = 0; k < 256; k++) {
+            now[k] = next_in_shard0(&at);
+            rs_ref_event_t e = ev(RS_REF_CTOR, 0);
+            rs_objtable_record(r->t, now[k], &info, &e, NULL, NULL);
+        }
+        for (int k = 0; round && k < 256; k += 2)
+            rs_objtable_remove(r->t, before[k], NULL);
+        uint64_t history;
+        assert_true(rs_objtable_bytes(r->t, &history) > history);
+        if (round % 4 == 0) {
+            rs_objtable_lock_all(r->t);
+            rs_objtable_unlock_all(r->t);
+        }
+    }
+    return NULL;
+}
+
+static void count_race(const rs_obj_t *o, void *arg)
+{
+    if (o->type_id == 2)
+        ++*(uint64_t *)arg;
+}
+
+static void test_race_layout_changes(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    uint64_t at = 0x7000000ull;
+    for (int i = 0; i < RACE_THREADS; i++)
+        for (int k = 0; k < RACE_OBJS; k++)
+            race_objs[i][k] = next_in_shard0(&at);
+    _Atomic int stop = 0;
+    pthread_t th[RACE_THREADS + 1];
+    race_t r[RACE_THREADS + 1];
+    for (int i = 0; i <= RACE_THREADS; i++) {
+        r[i] = (race_t){ t, i, &stop };
+        pthread_create(&th[i], NULL, i == RACE_THREADS ? race_layout : race_events, &r[i]);
+    }
+    for (int i = 0; i < RACE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&stop, 1);
+    pthread_join(th[RACE_THREADS], NULL);
+    /* Every event counted once, on the right object, in its history. */
+    for (int i = 0; i < RACE_THREADS; i++)
+        for (int k = 0; k < RACE_OBJS; k++) {
+            rs_obj_t o;
+            assert_int_equal(rs_objtable_lookup(t, race_addr(i, k), &o), 1);
+            assert_int_equal(o.event_count, RACE_ROUNDS / 2);
+            assert_int_equal(o.hist.n, RACE_ROUNDS + RACE_ROUNDS / 2);
+            assert_int_equal(o.type_id, 2);
+        }
+    uint64_t n = 0;
+    rs_objtable_foreach(t, count_race, &n);
+    assert_int_equal(n, RACE_THREADS * RACE_OBJS);
+    rs_objtable_destroy(t);
+}
+
+/* Objects removed and made again while other threads' events hit them:
+ * every incref recorded (created or updated) must end up in exactly one
+ * history, of a record removed or of one left at the end - none lost to a
+ * record being placed or moved meanwhile. */
+#define CONTESTED 64
+
+typedef struct contest {
+    rs_objtable_t   *t;
+    const uint64_t  *addrs;
+    _Atomic int     *stop;
+    uint64_t         recorded;     /* increfs that were recorded          */
+    uint64_t         removed;      /* events in the histories removed     */
+    int              remover;
+} contest_t;
+
+static void *contest_thread(void *arg)
+{
+    contest_t *c = arg;
+    rs_obj_info_t info = { .type_id = 4 };
+    uint64_t seed = 0x9E3779B97F4A7C15ull * (uint64_t)(c->remover + 7);
+    for (int round = 0; c->remover ? !atomic_load(c->stop) : round < 200000; round++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        uint64_t addr = c->addrs[seed % CONTESTED];
+        if (c->remover && round % 3 == 0) {
+            rs_obj_t o;
+            if (rs_objtable_remove(c->t, addr, &o)) {
+                c->removed += o.hist.n;
+                rs_refhist_free(&o.hist);
+            }
+            continue;
+        }
+        rs_ref_event_t e = ev(RS_REF_INCREF, 1);
+        rs_obj_result_t r = rs_objtable_record(c->t, addr, &info, &e, &with_history, NULL);
+        assert_true(r == RS_OBJ_CREATED || r == RS_OBJ_UPDATED);
+        c->recorded++;
+    }
+    return NULL;
+}
+
+static void sum_hist(const rs_obj_t *o, void *arg)
+{
+    *(uint64_t *)arg += o->hist.n;
+}
+
+static void test_race_contested(void **state)
+{
+    rs_objtable_t *t = rs_objtable_create();
+    uint64_t addrs[CONTESTED], at = 0x9000000ull;
+    for (int k = 0; k < CONTESTED; k++)
+        addrs[k] = next_in_shard0(&at);
+    _Atomic int stop = 0;
+    contest_t c[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = (contest_t){ t, addrs, &stop, 0, 0, i == 2 };
+        pthread_create(&th[i], NULL, contest_thread, &c[i]);
+    }
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    atomic_store(&stop, 1);
+    pthread_join(th[2], NULL);
+    uint64_t left = 0;
+    rs_objtable_foreach(t, sum_hist, &left);
+    assert_int_equal(c[0].recorded + c[1].recorded + c[2].recorded,
+                     c[2].removed + left);
+    rs_objtable_destroy(t);
+}
+
 static int fail_alloc;
 static void *fake_alloc(size_t n) { return fail_alloc ? NULL : malloc(n); }
 static void *fake_calloc(size_t n, size_t s) { return fail_alloc ? NULL : calloc(n, s); }
@@ -583,6 +775,8 @@ int main(void)
         cmocka_unit_test(test_insert_moves_record),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_race_layout_changes),
+        cmocka_unit_test(test_race_contested),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_typetable),
     };
