@@ -26,17 +26,25 @@
  *    makes the sequence odd, then (a full fence) holds the bit of every
  *    record it touches, so either it sees a fast path's bit or the fast
  *    path sees the sequence move (seq_cst on both sides);
+ *  - every writer holds a record before it changes it, including the
+ *    empty slot where it places one (a fast path that found its object
+ *    in a slot a deletion then emptied may hold the empty slot a moment),
+ *    and writes a placed record with the bit set;
  *  - a bit set by a fast path that then backs off is transient: it changes
  *    nothing else and is cleared at once.  Whatever reads records with the
- *    world stopped (foreach) ignores bits: a stopped thread may hold a
- *    transient one, never a real one (lock_all waits for those with the
- *    layouts odd, so no fast path can begin meanwhile);
+ *    world stopped (foreach) clears bits rather than wait: a stopped
+ *    thread may hold a transient one, never a real one (lock_all waits for
+ *    those with the layouts odd, so no fast path can begin meanwhile); a
+ *    fork child clears the ones left by threads it does not have;
  *  - a slot array a shard grew out of is never unmapped while the table
  *    lives (a fast path may still be probing it): its pages are given
  *    back (rs_mem_discard; reading them gives zeros: not found) and the
  *    mapping kept on the shard's retired list.
  * The slow path (new objects, removal, declare, insert, lookup, the
- * holds, the byte count) takes the shard lock as before.
+ * holds, the byte count) takes the shard lock as before.  bench_refs, per
+ * call: 1 thread unchanged (one compare-and-swap and a plain store instead
+ * of the lock's two locked instructions, plus the sequence's loads), 2
+ * threads 152 -> 105 ns.
  *
  * The type table is a growable array of names (id - 1 indexes it) plus an
  * open-addressing index of ids hashed by FNV-1a, under one mutex.
