@@ -56,6 +56,7 @@
 #include "rs_mem.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -149,12 +150,23 @@ static int try_hold(rs_obj_t *o)
                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
+/* Waits a moment for another thread: spins, and yields once it has spun
+ * a while (the holder may have been preempted). */
+static void wait_a_moment(uint32_t *spins)
+{
+    if (++*spins < 128)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 /* Slow paths, world running: a holder is a running event or a fast path
  * backing off, both a few hundred instructions from clearing it. */
 static void hold(rs_obj_t *o)
 {
+    uint32_t spins = 0;
     while (!try_hold(o))
-        cpu_relax();
+        wait_a_moment(&spins);
 }
 
 /* By the holder: nobody else writes a held record's flags (their
@@ -718,9 +730,9 @@ void rs_objtable_lock_all(rs_objtable_t *t)
     }
     for (int i = 0; t && i < RS_OBJTABLE_SHARDS; i++) {
         shard_t *s = &t->shards[i].s;
-        for (uint32_t k = 0; k < s->cap; k++)
+        for (uint32_t k = 0, spins = 0; k < s->cap; k++)
             while (__atomic_load_n(&s->slots[k].flags, __ATOMIC_ACQUIRE) & OBJ_BUSY)
-                cpu_relax();
+                wait_a_moment(&spins);
     }
 }
 
