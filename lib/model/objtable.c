@@ -463,6 +463,19 @@ static rs_obj_result_t apply_event(rs_obj_t *o, rs_obj_result_t result,
     return result;
 }
 
+/* Applies the event to o (held), copies the record to *out (may be NULL)
+ * and releases it; returns apply_event()'s result. */
+static rs_obj_result_t finish_event(rs_obj_t *o, rs_obj_result_t result,
+                                    const rs_ref_event_t *ev, const rs_objtable_opts_t *opts,
+                                    rs_obj_t *out)
+{
+    result = apply_event(o, result, ev, opts);
+    if (out)
+        copy_out(out, o);
+    release(o);
+    return result;
+}
+
 /* Fast path (hold_known) for an event on a known object, else the shard
  * lock.  The fast path's cost: the layout line (read, shared), a probe,
  * one compare-and-swap on the record's flags and a plain store to clear
@@ -482,24 +495,14 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     rs_obj_t *o = hold_known(t, s, addr);
     if (RS_LIKELY(o != NULL)) {
         result = ev->op == RS_REF_CTOR && !recycled(o) ? RS_OBJ_DUP_CTOR : RS_OBJ_UPDATED;
-        result = apply_event(o, result, ev, opts);
-        if (out)
-            copy_out(out, o);
-        release(o);
-        return result;
+        return finish_event(o, result, ev, opts, out);
     }
     layout_t *lay = layout_of(t, s);
     rs_lock(&s->lock);
     layout_begin(lay);
     o = entry_for_event(t, s, addr, info, ev->op, &result);
-    if (o) {
-        rs_obj_result_t r = apply_event(o, result, ev, opts);
-        if (r == RS_OBJ_ERROR)
-            result = r;
-        if (out)
-            copy_out(out, o);
-        release(o);
-    }
+    if (o)
+        result = finish_event(o, result, ev, opts, out);
     layout_end(lay);
     rs_unlock(&s->lock);
     return result;
