@@ -7,8 +7,10 @@
  *
  * Lock order (extends preload.h's): the realloc window (below) -> module
  * table -> annotate.c's lock ->
- * refcount side locks (objtable shards, then the interior map, the
- * graveyard, the error list) -> stack depot -> block registry logs ->
+ * refcount side locks (objtable shards, then an object's record - an
+ * event on a known object takes only the record, objtable.h - then the
+ * interior map, the graveyard, the error list) -> stack depot -> block
+ * registry logs ->
  * rs_mem backend.  None is held while program code
  * runs (type-name functions are called with no lock held).
  */
