@@ -301,19 +301,18 @@ static uint32_t first_cap(void)
 }
 
 /* Keeps the slot array s grew out of mapped, its pages given back (see the
- * top of the file).  -1 when the list node cannot be allocated: the array
- * stays as it is (its memory is not given back). */
-static int retire(shard_t *s, rs_obj_t *old, uint32_t old_cap)
+ * top of the file).  When the list node cannot be allocated the array
+ * stays mapped and resident until the table goes: a leak, never a fault. */
+static void retire(shard_t *s, rs_obj_t *old, uint32_t old_cap)
 {
     if (!old)
-        return 0;
+        return;
     retired_t *r = rs_mem_alloc(sizeof *r);
     if (!r)
-        return -1;
+        return;
     *r = (retired_t){s->retired, old, (size_t)old_cap * sizeof *old};
     s->retired = r;
     rs_mem_discard(old, r->bytes);
-    return 0;
 }
 
 /* Makes room for one more entry in s, a shard of t (load <= 1/2).  -1 on
@@ -343,9 +342,7 @@ static int reserve(rs_objtable_t *t, shard_t *s)
     layout_t *lay = layout_of(t, s);
     __atomic_store_n(&lay->l.slots, slots, __ATOMIC_RELAXED);
     __atomic_store_n(&lay->l.cap, cap, __ATOMIC_RELAXED);
-    /* Failing, old stays mapped and resident until the table goes: a
-     * leak, never a fault. */
-    (void)retire(s, old, old_cap);
+    retire(s, old, old_cap);
     return 0;
 }
 
