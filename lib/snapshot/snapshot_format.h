@@ -26,7 +26,7 @@
  * adds THREAD_FRAMES.
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
- * (CRC-32, error formatting, section names): snapshot.c.
+ * (error formatting, section names): snapshot.c; the CRC-32: crc32.c.
  *
  * ---- File header (RS_SNAP_HEADER_SIZE = 32 bytes at offset 0) ----------
  *
@@ -269,7 +269,7 @@ typedef enum rs_snap_section {
     RS_SNAP_SECT_KNOWN      = 13    /* highest type this version knows     */
 } rs_snap_section_t;
 
-/* ---- shared helpers, defined in snapshot.c ------------------------------ */
+/* ---- shared helpers, defined in snapshot.c and crc32.c ------------------ */
 
 /* Continues a CRC-32 (IEEE, reflected, as zlib's crc32()): start with 0.
  * Never fails. */
