@@ -113,25 +113,61 @@ static void wb_bytes(wbuf_t *w, const void *data, size_t n)
     }
 }
 
-/* Hot path: one bounds test, then 1-10 byte stores; inlined (called
- * about ten times a block: a call cost more than the stores). */
-static inline __attribute__((always_inline)) void wb_varint(wbuf_t *w, uint64_t v)
+/* The encoders of numbers: each stores at p and returns the end.  A
+ * record's numbers go to room its writer asked for once (wb_room()), so
+ * the hot loops (NODES, EDGES: about ten numbers a block) test the
+ * buffer's bounds once a record, not once a number; most numbers take one
+ * byte, where the loop is not entered. */
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-    if (__builtin_expect(WBUF_SIZE - w->len < RS_SNAP_VARINT_MAX, 0))
-        wb_flush(w);
-    uint8_t *p = w->buf + w->len;
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
     *p++ = (uint8_t)v;
-    w->len = (size_t)(p - w->buf);
+    return p;
 }
 
-static void wb_svarint(wbuf_t *w, int64_t v) { wb_varint(w, rs_snap_zigzag(v)); }
+static inline uint8_t *put_svarint(uint8_t *p, int64_t v)
+{
+    return put_varint(p, rs_snap_zigzag(v));
+}
 
 /* (v + 1) mod 2^32: maps UINT32_MAX (no index, live epoch) to 0. */
-static void wb_plus1(wbuf_t *w, uint32_t v) { wb_varint(w, (uint32_t)(v + 1)); }
+static inline uint8_t *put_plus1(uint8_t *p, uint32_t v)
+{
+    return put_varint(p, (uint32_t)(v + 1));
+}
+
+/* Where the next n_numbers numbers go: room for each at its largest,
+ * flushing first when the buffer has less (n_numbers * 10 <= WBUF_SIZE).
+ * The caller stores them and hands the end to wb_done(). */
+static inline __attribute__((always_inline)) uint8_t *wb_room(wbuf_t *w, size_t n_numbers)
+{
+    if (__builtin_expect(WBUF_SIZE - w->len < n_numbers * RS_SNAP_VARINT_MAX, 0))
+        wb_flush(w);
+    return w->buf + w->len;
+}
+
+static inline void wb_done(wbuf_t *w, const uint8_t *end)
+{
+    w->len = (size_t)(end - w->buf);
+}
+
+static inline void wb_varint(wbuf_t *w, uint64_t v)
+{
+    wb_done(w, put_varint(wb_room(w, 1), v));
+}
+
+static inline void wb_svarint(wbuf_t *w, int64_t v)
+{
+    wb_done(w, put_svarint(wb_room(w, 1), v));
+}
+
+static inline void wb_plus1(wbuf_t *w, uint32_t v)
+{
+    wb_done(w, put_plus1(wb_room(w, 1), v));
+}
 
 static void wb_str(wbuf_t *w, const char *s)
 {
@@ -256,19 +292,21 @@ static void write_nodes(writer_t *wr)
     section_begin(wr);
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         const rs_node_t *n = &h->nodes[i];
-        wb_varint(w, n->addr - prev);
+        uint8_t *p = wb_room(w, 12);
+        p = put_varint(p, n->addr - prev);
         prev = n->addr;
-        wb_varint(w, n->size);
-        wb_varint(w, n->stack_id);
-        wb_varint(w, n->type_id);
-        wb_varint(w, n->flags);
-        wb_varint(w, n->rc_offset);
-        wb_varint(w, n->rc_width);
-        wb_varint(w, n->cls);
-        wb_plus1(w, n->owner);
-        wb_svarint(w, n->refcount);
-        wb_varint(w, n->alloc_tid);
-        wb_varint(w, n->seq);
+        p = put_varint(p, n->size);
+        p = put_varint(p, n->stack_id);
+        p = put_varint(p, n->type_id);
+        p = put_varint(p, n->flags);
+        p = put_varint(p, n->rc_offset);
+        p = put_varint(p, n->rc_width);
+        p = put_varint(p, n->cls);
+        p = put_plus1(p, n->owner);
+        p = put_svarint(p, n->refcount);
+        p = put_varint(p, n->alloc_tid);
+        p = put_varint(p, n->seq);
+        wb_done(w, p);
     }
     section_end(wr, RS_SNAP_SECT_NODES, h->n_nodes);
 }
@@ -284,8 +322,10 @@ static void write_edges(writer_t *wr)
         int64_t prev_off = 0;
         wb_varint(w, to - from);
         for (uint32_t e = from; e < to; e++) {
-            wb_svarint(w, (int64_t)h->edges[e].dst - i);
-            wb_svarint(w, (int64_t)h->edges[e].offset - prev_off);
+            uint8_t *p = wb_room(w, 2);
+            p = put_svarint(p, (int64_t)h->edges[e].dst - i);
+            p = put_svarint(p, (int64_t)h->edges[e].offset - prev_off);
+            wb_done(w, p);
             prev_off = h->edges[e].offset;
         }
     }
