@@ -53,6 +53,7 @@
 #include <fcntl.h>
 #include <libunwind.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -71,11 +72,17 @@ static _Thread_local uint64_t bt_stack_lo __attribute__((tls_model("initial-exec
 static _Thread_local uint64_t bt_stack_hi __attribute__((tls_model("initial-exec")));
 
 static uint64_t self_lo, self_hi;
+/* Stacks walked by libunwind (the fast walker could not, or was told not
+ * to): a slow path already, the count costs nothing that matters. */
+static _Atomic uint64_t fallbacks;
 
 void rs_backtrace_init(void)
 {
     if (rs_modules_self_text(&self_lo, &self_hi) != 0)
         self_lo = self_hi = 0;
+    uint64_t ld_lo, ld_hi;
+    if (rs_modules_loader_text(&ld_lo, &ld_hi) == 0)
+        rs_fastunwind_init(ld_lo, ld_hi);
 }
 
 /* Moves fd to RS_BT_FD_MIN or above, keeping its flags (F_DUPFD_CLOEXEC
@@ -238,6 +245,12 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
             return (uint32_t)k;
         }
     }
+    atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
     int n = unw_backtrace((void **)pcs, size);
     return n > 0 ? keep_program_frames(pcs, n, max) : 0;
+}
+
+uint64_t rs_backtrace_fallbacks(void)
+{
+    return atomic_load_explicit(&fallbacks, memory_order_relaxed);
 }

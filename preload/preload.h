@@ -181,6 +181,9 @@ void rs_backtrace_init(void);
  * see rs_backtrace_thread_stack()). */
 #define RS_BACKTRACE_SLACK 6
 uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site);
+/* Stacks rs_backtrace_capture() walked with libunwind so far (the fast
+ * walker could not, or REFSCOPE_UNWIND=libunwind). */
+uint64_t rs_backtrace_fallbacks(void);
 
 /* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
 /* Walks up to max frames of the caller's stack (its own frame first, or
@@ -193,6 +196,9 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
  * were read from are unchanged (the same frames as a full walk). */
 int rs_fastunwind_trace(uint64_t *pcs, int max, int keep, uint64_t lo, uint64_t hi,
                         uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site);
+/* At start-up: the dynamic loader's code, [lo, hi) (never unloaded),
+ * where a frame without unwind information ends a walk (its entry frame). */
+void rs_fastunwind_init(uint64_t lo, uint64_t hi);
 /* The calling thread ends: frees what the walker keeps for it (its
  * later walks keep nothing).  Async-signal-safe. */
 void rs_fastunwind_thread_end(void);

@@ -16,7 +16,8 @@
  * long the program's other threads were parked (the scan and the
  * classification).  Under REFSCOPE_UNWIND=check, before the ";":
  * unwind_checked=N unwind_mismatches=N (stacks of the fast walker compared
- * with libunwind's, and those that differed) unwind_frames=N
+ * with libunwind's, and those that differed) unwind_fallbacks=N (stacks
+ * the fast walker left to libunwind) unwind_frames=N
  * unwind_frames_reused=N (frames those walks stored, and frames they took
  * over from the thread's past walks, see fastunwind.c).  The benchmark
  * (tests/bench/bench.py) parses this line: keep the key=value names.
@@ -83,6 +84,7 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     if (rs_settings.unwind == RS_UNWIND_CHECK) {
         add_field(&l, "unwind_checked", rs_fastunwind_checked());
         add_field(&l, "unwind_mismatches", rs_fastunwind_mismatches());
+        add_field(&l, "unwind_fallbacks", rs_backtrace_fallbacks());
         uint64_t stored, reused;
         rs_fastunwind_frames(&stored, &reused);
         add_field(&l, "unwind_frames", stored);
