@@ -42,7 +42,7 @@ PATHS = {
     64: (ROUNDS, ["fixed", "padded"] + ["deep"] * 8),
     72: (ROUNDS, ["fixed", "padded"] + ["deep"] * 3),
 }
-STATS = re.compile(r"unwind_checked=(\d+) unwind_mismatches=(\d+) "
+STATS = re.compile(r"unwind_checked=(\d+) unwind_mismatches=(\d+) unwind_fallbacks=\d+ "
                    r"unwind_frames=(\d+) unwind_frames_reused=(\d+)")
 
 
