@@ -54,10 +54,16 @@
  * bits, see pack(); a frame whose rule does not fit - a CFA more than
  * 8 KiB above the stack pointer, rbp saved outside CFA-64..CFA-8 - is
  * left to libunwind with the rest of its stack).  A collision replaces
- * the older entry.  When a module
- * is unloaded (rs_modules_epoch() moves) the cache is cleared before the
- * next walk, so no rule outlives its code; a walk racing with the
- * dlclose itself can use a stale rule for as long as libunwind's own
+ * the older entry.  The cache starts with its first FU_START_SLOTS
+ * words (32 KiB, 8 pages) and uses all of them once it was filled half
+ * that many times: each first touch of a page is a fault (10 us on the
+ * VM of the benchmarks), and a short program's few hundred rules spread
+ * over all 64 pages cost 0.5 ms (bash -c true: 63 faults).  A rule is
+ * found by its full address, so an entry a smaller cache placed is
+ * simply not found after it grew (or found where it still fits).  When a
+ * module is unloaded (rs_modules_epoch() moves) the cache is cleared
+ * before the next walk, so no rule outlives its code; a walk racing with
+ * the dlclose itself can use a stale rule for as long as libunwind's own
  * caches would.
  */
 #include "preload.h"
@@ -75,6 +81,8 @@ extern const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 
 #define FU_SLOT_BITS 15
 #define FU_SLOTS     (1u << FU_SLOT_BITS)
+#define FU_START_BITS 12
+#define FU_START_SLOTS (1u << FU_START_BITS)
 #define FU_IP_BITS   47
 #define FU_IP_MASK   ((1ull << FU_IP_BITS) - 1)
 
@@ -83,6 +91,10 @@ extern const void *_Unwind_Find_FDE(void *pc, struct dwarf_eh_bases *bases);
 #define DW_RA  16
 
 static _Atomic uint64_t cache[FU_SLOTS];
+/* 64 - the bits of a slot index in use: FU_START_BITS, then FU_SLOT_BITS
+ * once `fills` reached FU_START_SLOTS / 2 (never back). */
+static _Atomic uint32_t cache_shift = 64 - FU_START_BITS;
+static _Atomic uint32_t fills;
 static uint64_t loader_lo, loader_hi;   /* ld.so's code (rs_fastunwind_init) */
 static _Atomic uint32_t cache_epoch;
 static _Atomic uint64_t checked, mismatches;  /* REFSCOPE_UNWIND=check */
@@ -124,7 +136,8 @@ static inline int64_t rbp_off_of(uint64_t v) { return ((int64_t)((v >> 13) & 15)
 
 static inline uint32_t slot_of(uint64_t ip)
 {
-    return (uint32_t)((ip * 0x9E3779B97F4A7C15ull) >> (64 - FU_SLOT_BITS));
+    uint32_t shift = atomic_load_explicit(&cache_shift, memory_order_relaxed);
+    return (uint32_t)((ip * 0x9E3779B97F4A7C15ull) >> shift);
 }
 
 /* ---- reading .eh_frame --------------------------------------------------- */
@@ -431,6 +444,8 @@ static __attribute__((noinline)) uint64_t rule_slow(uint64_t pc, _Atomic uint64_
     if (pc == 0 || pc > FU_IP_MASK || compute_rule(pc, &rule) != 0 || !pack(&rule, &packed))
         return FU_NO_RULE;
     atomic_store_explicit(slot, pc | packed << FU_IP_BITS, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&fills, 1, memory_order_relaxed) == FU_START_SLOTS / 2)
+        atomic_store_explicit(&cache_shift, 64 - FU_SLOT_BITS, memory_order_relaxed);
     return packed;
 }
 
@@ -459,7 +474,9 @@ static uint32_t flush_if_unloaded(void)
     uint32_t now = rs_modules_epoch();
     if (RS_LIKELY(atomic_load_explicit(&cache_epoch, memory_order_relaxed) == now))
         return now;
-    for (uint32_t i = 0; i < FU_SLOTS; i++)
+    /* The slots in use (more cannot have been filled). */
+    uint32_t used = 1u << (64 - atomic_load_explicit(&cache_shift, memory_order_relaxed));
+    for (uint32_t i = 0; i < used; i++)
         atomic_store_explicit(&cache[i], 0, memory_order_relaxed);
     atomic_store_explicit(&cache_epoch, now, memory_order_relaxed);
     return now;
