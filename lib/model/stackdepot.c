@@ -1,15 +1,28 @@
 /*
  * stackdepot.c - interned call stacks (see stackdepot.h).
  *
- * How it works.  A stack (frames + module epoch) hashes to one of
- * SD_BUCKETS buckets; each bucket is a singly linked, prepend-only list of
- * immutable nodes whose head is an atomic pointer.  Looking up a stack that
- * is already interned is lock-free: one acquire load of the bucket head and
- * a walk comparing hashes (the common case, run on every allocation).
- * Inserting takes the lock of the bucket's shard (bucket % SD_SHARDS),
- * walks the list again (another thread may have won), carves the node from
- * the shard's arena, takes the next id from an atomic counter, publishes
- * the node in the id index, and finally release-stores it as the new head.
+ * How it works.  A stack (frames + module epoch) hashes to one of the
+ * buckets of the current table; each bucket is a singly linked,
+ * prepend-only list of immutable nodes whose head is an atomic pointer.
+ * Looking up a stack that is already interned is lock-free: one acquire
+ * load of the table, one of the bucket head and a walk comparing hashes.
+ * Inserting takes the lock of the stack's shard (hash % SD_SHARDS, the
+ * same in both tables), walks the list again (another thread may have
+ * won), carves the node from the arena (its own lock, taken inside a
+ * shard's), takes the next id from an atomic counter, publishes the node
+ * in the id index, and finally release-stores it as the new head.
+ *
+ * Two tables.  The first has SD_SMALL_BUCKETS buckets (32 KiB, 8 pages);
+ * once SD_GROW_AT stacks are interned, the thread that interned that one
+ * takes every shard lock, links every node into a table of SD_BIG_BUCKETS
+ * (512 KiB) through its second link (next_big, written then, before the
+ * table is published) and makes it current with a release store.  Readers
+ * still in the small table keep walking its lists, which never change
+ * again; an insert that finds the table changed under its shard lock
+ * searches the new one.  Why: a short program interns a few hundred
+ * stacks, which hashed into a 512 KiB table from the start touched 120 of
+ * its pages, and 64 shard arenas another 64 (bash -c true: 184 page
+ * faults, 10 us each on the VM of the benchmarks); now 8 and 1.
  *
  * The id index maps id -> node without locks: a fixed top-level array of
  * SD_TOP atomic pointers to leaves of SD_LEAF atomic node pointers.  A
@@ -38,7 +51,9 @@
  * Invariants:
  *  - A node is never modified or freed after it is published (until
  *    rs_stackdepot_destroy), so readers need no lock and pointers handed
- *    out by rs_stackdepot_get stay valid.
+ *    out by rs_stackdepot_get stay valid - but for its link of the big
+ *    table, written once while every shard lock is held and before any
+ *    reader can reach the big table.
  *  - Every node reachable from a bucket head is also in the id index, and
  *    every id returned by intern can be found by get - except when the
  *    allocation of an index leaf failed (memory exhausted): that node is
@@ -50,9 +65,10 @@
  * is between taking an id and publishing it, get() of that id may still
  * say unknown (it is exact when no insert is in flight).
  *
- * Locking: shard locks are leaves (nothing else is locked while one is
- * held except the rs_mem backend's own locks).  For fork, lock_all takes
- * all shard locks in index order; unlock_all releases them in reverse.
+ * Locking: a shard lock is held with nothing else but the arena's lock,
+ * taken inside it, and the rs_mem backend's own locks.  lock_all (fork,
+ * and the move to the big table) takes all shard locks in index order,
+ * then the arena's; unlock_all releases them in reverse.
  */
 #include "stackdepot.h"
 
@@ -63,15 +79,18 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define SD_BUCKETS (1u << 16)
+#define SD_SMALL_BUCKETS (1u << 12)
+#define SD_BIG_BUCKETS   (1u << 16)
+#define SD_GROW_AT       (2u * SD_SMALL_BUCKETS)   /* stacks: 2 a bucket */
 #define SD_SHARDS  64u
 #define SD_LEAF_BITS 14
 #define SD_LEAF    (1u << SD_LEAF_BITS)
 #define SD_TOP     (1u << 14)
 #define SD_MAX_ID  (SD_TOP * SD_LEAF - 1u)
-/* Arena chunks per shard start small and double up to SD_CHUNK_MAX, so a
- * program with few stacks does not pay 64 shards x 64 KiB (measured on
- * bench_alloc, 47 stacks: 3.3 MiB of depot, 33 bytes per live block). */
+/* Arena chunks start small and double up to SD_CHUNK_MAX, so a program
+ * with few stacks pays little (measured on bench_alloc, 47 stacks, when
+ * each of 64 shards had a 64 KiB arena: 3.3 MiB of depot, 33 bytes per
+ * live block). */
 #define SD_CACHE_SET_BITS 8                  /* 256 sets x 2 ways, 4 KiB */
 #define SD_CACHE_PTR_BITS 48                 /* a word: 16-bit tag, node */
 #define SD_CACHE_PTR_MASK ((1ull << SD_CACHE_PTR_BITS) - 1)
@@ -79,7 +98,10 @@
 #define SD_CHUNK_MAX (64u * 1024u)
 
 typedef struct sd_node {
-    struct sd_node *next;     /* immutable once published                  */
+    struct sd_node *next;     /* the small table's list: immutable once
+                                 published                                  */
+    struct sd_node *next_big; /* the big table's: written once, before that
+                                 table is published (grow_table)            */
     uint64_t hash;
     uint32_t id;
     uint32_t epoch;
@@ -99,12 +121,25 @@ typedef struct sd_chunk {
 
 typedef struct sd_shard {
     pthread_mutex_t lock;
+    char        pad[64];      /* keep shard locks on separate lines        */
+} sd_shard_t;
+
+/* A bucket table: mask + 1 heads, walked by next or (big) next_big. */
+typedef struct sd_table {
+    sd_slot_t *buckets;
+    uint32_t   mask;
+    int        big;
+} sd_table_t;
+
+/* Node storage: chunks that double from SD_CHUNK_MIN to SD_CHUNK_MAX,
+ * under its own lock (taken inside a shard lock). */
+typedef struct sd_arena {
+    pthread_mutex_t lock;
     sd_chunk_t *chunks;       /* newest first                              */
     char       *cur;          /* free space in chunks                      */
     size_t      left;
     size_t      next_chunk;   /* size of the next chunk, 0 = SD_CHUNK_MIN  */
-    char        pad[64];      /* keep shard locks on separate lines        */
-} sd_shard_t;
+} sd_arena_t;
 
 /* A cache word: tag << 48 | node address (user-space addresses fit 48
  * bits); 0 is empty. */
@@ -112,7 +147,9 @@ typedef _Atomic uint64_t sd_cache_word_t;
 
 struct rs_stackdepot {
     sd_cache_word_t     cache[1u << SD_CACHE_SET_BITS][2];   /* way 0 newest */
-    sd_slot_t          *buckets;            /* SD_BUCKETS heads           */
+    sd_table_t          small, big;         /* big.buckets NULL until used */
+    _Atomic(const sd_table_t *) table;      /* the current one            */
+    sd_arena_t          arena;
     _Atomic(sd_slot_t *) *top;              /* SD_TOP leaves              */
     atomic_uint         next_id;            /* last id handed out         */
     atomic_uint_fast64_t bytes;
@@ -159,14 +196,21 @@ static int node_matches(const sd_node_t *s, uint64_t h, const uint64_t *pcs,
 }
 
 /* Walks one bucket list from `head`; stops at `stop` (exclusive). */
-static sd_node_t *find_in_list(sd_node_t *head, const sd_node_t *stop,
+/* Walks one bucket list of table t from `head`; stops at `stop`
+ * (exclusive). */
+static sd_node_t *find_in_list(const sd_table_t *t, sd_node_t *head, const sd_node_t *stop,
                                uint64_t h, const uint64_t *pcs, uint32_t n,
                                uint32_t epoch)
 {
-    for (sd_node_t *s = head; s != stop; s = s->next)
+    for (sd_node_t *s = head; s != stop; s = t->big ? s->next_big : s->next)
         if (node_matches(s, h, pcs, n, epoch))
             return s;
     return NULL;
+}
+
+static inline sd_slot_t *bucket_of(const sd_table_t *t, uint64_t h)
+{
+    return &t->buckets[h & t->mask];
 }
 
 rs_stackdepot_t *rs_stackdepot_create(void)
@@ -174,18 +218,21 @@ rs_stackdepot_t *rs_stackdepot_create(void)
     rs_stackdepot_t *d = rs_mem_calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->buckets = rs_mem_calloc(SD_BUCKETS, sizeof *d->buckets);
+    d->small = (sd_table_t){rs_mem_calloc(SD_SMALL_BUCKETS, sizeof(sd_slot_t)),
+                            SD_SMALL_BUCKETS - 1, 0};
     d->top = rs_mem_calloc(SD_TOP, sizeof *d->top);
-    if (!d->buckets || !d->top) {
-        rs_mem_free(d->buckets);
+    if (!d->small.buckets || !d->top) {
+        rs_mem_free(d->small.buckets);
         rs_mem_free(d->top);
         rs_mem_free(d);
         return NULL;
     }
+    atomic_init(&d->table, &d->small);
     for (unsigned i = 0; i < SD_SHARDS; i++)
         pthread_mutex_init(&d->shards[i].lock, NULL);
+    pthread_mutex_init(&d->arena.lock, NULL);
     atomic_init(&d->next_id, 0);
-    atomic_init(&d->bytes, sizeof *d + SD_BUCKETS * sizeof *d->buckets +
+    atomic_init(&d->bytes, sizeof *d + SD_SMALL_BUCKETS * sizeof(sd_slot_t) +
                                SD_TOP * sizeof *d->top);
     return d;
 }
@@ -194,35 +241,37 @@ void rs_stackdepot_destroy(rs_stackdepot_t *d)
 {
     if (!d)
         return;
-    for (unsigned i = 0; i < SD_SHARDS; i++) {
-        sd_chunk_t *c = d->shards[i].chunks;
-        while (c) {
-            sd_chunk_t *next = c->next;
-            rs_mem_unmap(c, c->bytes);
-            c = next;
-        }
-        pthread_mutex_destroy(&d->shards[i].lock);
+    for (sd_chunk_t *c = d->arena.chunks, *next; c; c = next) {
+        next = c->next;
+        rs_mem_unmap(c, c->bytes);
     }
+    pthread_mutex_destroy(&d->arena.lock);
+    for (unsigned i = 0; i < SD_SHARDS; i++)
+        pthread_mutex_destroy(&d->shards[i].lock);
     for (unsigned i = 0; i < SD_TOP; i++)
         rs_mem_unmap(atomic_load_explicit(&d->top[i], memory_order_relaxed),
                      SD_LEAF * sizeof(sd_slot_t));
     rs_mem_free(d->top);
-    rs_mem_free(d->buckets);
+    rs_mem_free(d->small.buckets);
+    rs_mem_unmap(d->big.buckets, SD_BIG_BUCKETS * sizeof(sd_slot_t));
     rs_mem_free(d);
 }
 
-/* Bump allocation from the shard's arena; caller holds the shard lock.
- * NULL when memory is exhausted. */
-static void *arena_alloc(rs_stackdepot_t *d, sd_shard_t *sh, size_t size)
+/* Bump allocation from the arena (caller holds a shard lock).  NULL when
+ * memory is exhausted. */
+static void *arena_alloc(rs_stackdepot_t *d, size_t size)
 {
+    sd_arena_t *sh = &d->arena;
+    void *p = NULL;
     size = (size + 7) & ~(size_t)7;
+    pthread_mutex_lock(&sh->lock);
     if (sh->left < size) {
         size_t bytes = sh->next_chunk ? sh->next_chunk : SD_CHUNK_MIN;
         if (bytes < sizeof(sd_chunk_t) + size)
             bytes = (sizeof(sd_chunk_t) + size + 4095) & ~(size_t)4095;  /* a deep stack */
         sd_chunk_t *c = rs_mem_map(bytes);
         if (!c)
-            return NULL;
+            goto out;
         c->bytes = bytes;
         c->next = sh->chunks;
         sh->chunks = c;
@@ -231,9 +280,11 @@ static void *arena_alloc(rs_stackdepot_t *d, sd_shard_t *sh, size_t size)
         sh->next_chunk = bytes * 2 < SD_CHUNK_MAX ? bytes * 2 : SD_CHUNK_MAX;
         atomic_fetch_add_explicit(&d->bytes, bytes, memory_order_relaxed);
     }
-    void *p = sh->cur;
+    p = sh->cur;
     sh->cur += size;
     sh->left -= size;
+out:
+    pthread_mutex_unlock(&sh->lock);
     return p;
 }
 
@@ -262,25 +313,32 @@ static sd_slot_t *index_leaf(rs_stackdepot_t *d, uint32_t id)
     return expected;
 }
 
-/* The stack was not found lock-free: adds it under the shard lock.
+/* The stack was not found lock-free in table `seen_in` (its list from
+ * `seen` on searched): adds it under the shard lock, searching again in
+ * the current table (all of the list when the table changed meanwhile).
  * Returns its node, NULL on exhaustion. */
 static sd_node_t *
-insert_locked(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h,
-            const uint64_t *pcs, uint32_t n, uint32_t epoch)
+insert_locked(rs_stackdepot_t *d, const sd_table_t *seen_in, sd_node_t *seen, uint64_t h,
+              const uint64_t *pcs, uint32_t n, uint32_t epoch)
 {
-    sd_shard_t *sh = &d->shards[(size_t)(bucket - d->buckets) % SD_SHARDS];
+    sd_shard_t *sh = &d->shards[h % SD_SHARDS];
 
     pthread_mutex_lock(&sh->lock);
+    const sd_table_t *t = atomic_load_explicit(&d->table, memory_order_acquire);
+    if (t != seen_in)
+        seen = NULL;
+    sd_slot_t *bucket = bucket_of(t, h);
     sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
-    sd_node_t *s = find_in_list(head, seen, h, pcs, n, epoch);
+    sd_node_t *s = find_in_list(t, head, seen, h, pcs, n, epoch);
     if (s)
         goto out;
     if (atomic_load_explicit(&d->next_id, memory_order_relaxed) >= SD_MAX_ID)
         goto out;
-    s = arena_alloc(d, sh, sizeof *s + (size_t)n * sizeof *pcs);
+    s = arena_alloc(d, sizeof *s + (size_t)n * sizeof *pcs);
     if (!s)
         goto out;
-    s->next = head;
+    s->next = t->big ? NULL : head;
+    s->next_big = t->big ? head : NULL;
     s->hash = h;
     s->epoch = epoch;
     s->n_frames = n;
@@ -294,25 +352,12 @@ insert_locked(rs_stackdepot_t *d, sd_slot_t *bucket, sd_node_t *seen, uint64_t h
         atomic_store_explicit(&leaf[id & (SD_LEAF - 1)], s, memory_order_release);
     /* else: memory exhausted for the index leaf.  The id is still used (ids
      * stay dense) and interning keeps finding it; get() reports it
-     * unknown. */
+     * unknown (and the big table will not have it: it may be interned
+     * again under another id). */
     atomic_store_explicit(bucket, s, memory_order_release);
 out:
     pthread_mutex_unlock(&sh->lock);
     return s;
-}
-
-/* The bucket lookup, then the insert if the stack is new: its node, NULL
- * on exhaustion. */
-static sd_node_t *intern_uncached(rs_stackdepot_t *d, const uint64_t *pcs, uint32_t n,
-                                  uint32_t epoch)
-{
-    uint64_t h = hash_stack(pcs, n, epoch);
-    sd_slot_t *bucket = &d->buckets[h & (SD_BUCKETS - 1)];
-    sd_node_t *head = atomic_load_explicit(bucket, memory_order_acquire);
-    sd_node_t *s = find_in_list(head, NULL, h, pcs, n, epoch);
-    if (RS_LIKELY(s != NULL))
-        return s;
-    return insert_locked(d, bucket, head, h, pcs, n, epoch);
 }
 
 /* The node of id, or NULL when id is unknown; lock-free. */
@@ -325,6 +370,52 @@ static inline const sd_node_t *node_of(rs_stackdepot_t *d, uint32_t id)
         return NULL;
     return atomic_load_explicit(&leaf[id & (SD_LEAF - 1)], memory_order_acquire);
 }
+
+/* Moves to the big table (see the top of the file), unless another
+ * thread did or its memory cannot be had (then the small one stays).
+ * Takes every shard lock, so no insert runs: every id handed out is in
+ * the index (but those whose leaf failed). */
+static __attribute__((noinline)) void grow_table(rs_stackdepot_t *d)
+{
+    rs_stackdepot_lock_all(d);
+    if (atomic_load_explicit(&d->table, memory_order_relaxed) == &d->small) {
+        sd_slot_t *big = rs_mem_map(SD_BIG_BUCKETS * sizeof *big);   /* zeroed */
+        if (big) {
+            uint32_t last = atomic_load_explicit(&d->next_id, memory_order_relaxed);
+            d->big = (sd_table_t){big, SD_BIG_BUCKETS - 1, 1};
+            for (uint32_t id = 1; id <= last; id++) {
+                sd_node_t *s = (sd_node_t *)node_of(d, id);
+                if (!s)
+                    continue;
+                sd_slot_t *b = bucket_of(&d->big, s->hash);
+                s->next_big = atomic_load_explicit(b, memory_order_relaxed);
+                atomic_store_explicit(b, s, memory_order_relaxed);
+            }
+            atomic_fetch_add_explicit(&d->bytes, SD_BIG_BUCKETS * sizeof *big,
+                                      memory_order_relaxed);
+            atomic_store_explicit(&d->table, &d->big, memory_order_release);
+        }
+    }
+    rs_stackdepot_unlock_all(d);
+}
+
+/* The bucket lookup, then the insert if the stack is new: its node, NULL
+ * on exhaustion. */
+static sd_node_t *intern_uncached(rs_stackdepot_t *d, const uint64_t *pcs, uint32_t n,
+                                  uint32_t epoch)
+{
+    uint64_t h = hash_stack(pcs, n, epoch);
+    const sd_table_t *t = atomic_load_explicit(&d->table, memory_order_acquire);
+    sd_node_t *head = atomic_load_explicit(bucket_of(t, h), memory_order_acquire);
+    sd_node_t *s = find_in_list(t, head, NULL, h, pcs, n, epoch);
+    if (RS_LIKELY(s != NULL))
+        return s;
+    s = insert_locked(d, t, head, h, pcs, n, epoch);
+    if (RS_UNLIKELY(s && s->id == SD_GROW_AT))
+        grow_table(d);
+    return s;
+}
+
 
 /* The cache key: four frames (innermost two, middle, outermost), rotated
  * apart, the frame count and the epoch, then one multiply that spreads
@@ -478,12 +569,14 @@ void rs_stackdepot_lock_all(rs_stackdepot_t *d)
         return;
     for (unsigned i = 0; i < SD_SHARDS; i++)
         pthread_mutex_lock(&d->shards[i].lock);
+    pthread_mutex_lock(&d->arena.lock);
 }
 
 void rs_stackdepot_unlock_all(rs_stackdepot_t *d)
 {
     if (!d)
         return;
+    pthread_mutex_unlock(&d->arena.lock);
     for (unsigned i = SD_SHARDS; i-- > 0;)
         pthread_mutex_unlock(&d->shards[i].lock);
 }

@@ -2,7 +2,8 @@
  * test_stackdepot.c - unit tests of lib/model/stackdepot.c: deduplication, dense
  * ids, epochs, frame clamping, bad ids, allocation failure, concurrent
  * interning of overlapping stacks from four threads (through the shared
- * cache too), and the cache (same ids with evictions, key collisions).
+ * cache too, and across the move to the big bucket table), the move
+ * itself, and the cache (same ids with evictions, key collisions).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -208,6 +209,33 @@ static void test_out_of_memory(void **state)
     rs_stackdepot_destroy(d);
 }
 
+/* The bucket table starts small and moves to a big one after some
+ * thousands of stacks (stackdepot.c): the bytes say which, and every
+ * stack keeps its id across the move - looked up in the new table, since
+ * 20,000 stacks are far more than the cache in front holds. */
+static void test_ids_kept_across_growth(void **state)
+{
+    enum { N = 20000, BIG_TABLE = 512 * 1024 };
+    rs_stackdepot_t *d = rs_stackdepot_create();
+    uint64_t pcs[32];
+    static uint32_t ids[N];
+    for (uint32_t k = 0; k < 100; k++)
+        ids[k] = rs_stackdepot_intern(d, pcs, make_stack(pcs, k), 0);
+    uint64_t small = rs_stackdepot_bytes(d);
+    assert_true(small < BIG_TABLE);
+    for (uint32_t k = 100; k < N; k++)
+        ids[k] = rs_stackdepot_intern(d, pcs, make_stack(pcs, k), 0);
+    assert_true(rs_stackdepot_bytes(d) >= small + BIG_TABLE);
+    for (uint32_t k = 0; k < N; k++) {
+        uint32_t n = make_stack(pcs, k);
+        assert_int_equal(ids[k], k + 1);
+        assert_int_equal(rs_stackdepot_intern(d, pcs, n, 0), k + 1);
+        assert_stack(d, k + 1, pcs, n, 0);
+    }
+    assert_int_equal(rs_stackdepot_count(d), N);
+    rs_stackdepot_destroy(d);
+}
+
 /* ---- concurrency -------------------------------------------------------- */
 
 #define THREADS 4
@@ -288,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_clamp_frames),
         cmocka_unit_test(test_get_bad_id),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_ids_kept_across_growth),
         cmocka_unit_test(test_concurrent_overlapping),
         cmocka_unit_test(test_lock_all),
         cmocka_unit_test(test_cache_same_ids),
