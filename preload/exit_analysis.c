@@ -160,6 +160,7 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
     heap->roots = roots->items;
     heap->n_roots = roots->n;
 
+    rs_scan_holes_find(heap);    /* pages never touched: not scanned */
     if (rs_heapscan_edges(heap) != 0 || rs_heapscan_roots(heap) != 0 ||
         rs_classify(heap, summary) != 0)
         return -1;

@@ -185,6 +185,13 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
  * walker could not, or REFSCOPE_UNWIND=libunwind). */
 uint64_t rs_backtrace_fallbacks(void);
 
+/* ---- scan_holes.c: untouched pages of roots and blocks ----------------- */
+/* Sets heap->holes to the pages of its GLOBAL roots and large blocks
+ * (nodes sorted by address) never touched (/proc/self/pagemap), which
+ * the scans skip; none when that cannot be read.  World stopped; rs_mem
+ * memory. */
+void rs_scan_holes_find(rs_heap_t *heap);
+
 /* ---- fastunwind.c: the cached DWARF walker ----------------------------- */
 /* Walks up to max frames of the caller's stack (its own frame first, or
  * the call site's frame when site is not NULL), reading only [lo, hi),

@@ -46,6 +46,7 @@
  */
 #include "heapscan.h"
 
+#include "rs_likely.h"
 #include "rs_mem.h"
 
 #include <string.h>
@@ -366,9 +367,10 @@ static inline uint32_t find_near(const rs_heap_t *heap, uint64_t addr, uint32_t 
 /* Calls visit(ctx, offset, node) for every aligned word of [start,
  * start+size) that points into a block, except words pointing into node
  * self (the region's own block, UINT32_MAX for roots) but not at its
- * start.  Stops early and returns -1 when visit does. */
+ * start; offset is the word's address - origin.  Stops early and returns
+ * -1 when visit does. */
 static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
-                       uint64_t size, uint32_t self, int exact_only,
+                       uint64_t size, uint64_t origin, uint32_t self, int exact_only,
                        int (*visit)(void *, uint64_t, uint32_t), void *ctx)
 {
     uint64_t end = start + size;
@@ -395,8 +397,49 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
             continue;
         if ((exact_only || dst == self) && w != obj)
             continue;
-        if (visit(ctx, first + i * HS_WORD - start, dst) != 0)
+        if (visit(ctx, first + i * HS_WORD - origin, dst) != 0)
             return -1;
+    }
+    return 0;
+}
+
+/* The first of heap->holes that ends after addr (n_holes when none): a
+ * binary search, the holes being sorted and disjoint. */
+static uint32_t first_hole_after(const rs_heap_t *heap, uint64_t addr)
+{
+    uint32_t lo = 0, hi = heap->n_holes;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (heap->holes[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* scan_region() of [start, start+size) but for the parts in heap->holes
+ * (known to hold nothing: pages never touched), offsets from start.  *h
+ * is the first hole that may matter: at or before the first hole ending
+ * after start (a caller going up the address space keeps it). */
+static int scan_without_holes(const rs_heap_t *heap, hs_range_t r, uint64_t start,
+                              uint64_t size, uint32_t self, int exact_only, uint32_t *h,
+                              int (*visit)(void *, uint64_t, uint32_t), void *ctx)
+{
+    uint64_t at = start, end = start + size;
+    while (*h < heap->n_holes && heap->holes[*h].end <= at)
+        (*h)++;
+    while (at < end) {
+        const rs_span_t *hole = *h < heap->n_holes && heap->holes[*h].start < end
+                                    ? &heap->holes[*h] : NULL;
+        uint64_t stop = !hole ? end : hole->start > at ? hole->start : at;
+        if (stop > at &&
+            scan_region(heap, r, at, stop - at, start, self, exact_only, visit, ctx) != 0)
+            return -1;
+        if (!hole || hole->end >= end)
+            break;
+        at = hole->end > at ? hole->end : at;
+        (*h)++;
     }
     return 0;
 }
@@ -425,10 +468,13 @@ int rs_heapscan_edges(rs_heap_t *heap)
     uint32_t *start = rs_mem_alloc(((size_t)heap->n_nodes + 1) * sizeof *start);
     if (!start)
         goto fail;
+    uint32_t hole = 0;                /* nodes go up the address space */
     for (uint32_t i = 0; i < heap->n_nodes; i++) {
         start[i] = (uint32_t)c.n;
         const rs_node_t *n = &heap->nodes[i];
-        if (scan_region(heap, r, n->addr, n->size, i, 0, add_edge, &c) != 0)
+        if (RS_UNLIKELY(hole < heap->n_holes)
+                ? scan_without_holes(heap, r, n->addr, n->size, i, 0, &hole, add_edge, &c) != 0
+                : scan_region(heap, r, n->addr, n->size, n->addr, i, 0, add_edge, &c) != 0)
             goto fail;
     }
     start[heap->n_nodes] = (uint32_t)c.n;
@@ -466,8 +512,10 @@ int rs_heapscan_roots(rs_heap_t *heap)
     root_ctx_t c = {NULL, 0, 0, 0};
     for (c.root = 0; c.root < heap->n_roots; c.root++) {
         const rs_root_t *root = &heap->roots[c.root];
-        if (scan_region(heap, r, root->start, root->size, UINT32_MAX,
-                        (root->flags & RS_ROOT_FLAG_EXACT) != 0, add_root_edge, &c) != 0) {
+        uint32_t hole = first_hole_after(heap, root->start);
+        if (scan_without_holes(heap, r, root->start, root->size, UINT32_MAX,
+                               (root->flags & RS_ROOT_FLAG_EXACT) != 0, &hole,
+                               add_root_edge, &c) != 0) {
             rs_mem_free(c.edges);
             heap->root_edges = NULL;
             heap->n_root_edges = 0;

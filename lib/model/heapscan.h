@@ -30,10 +30,12 @@ uint32_t rs_heapscan_find(const rs_heap_t *heap, uint64_t addr);
 /* Sorts heap->nodes by address (call before scanning). */
 void rs_heapscan_sort_nodes(rs_heap_t *heap);
 
-/* Fills heap->edge_start/edges by reading every node's memory. */
+/* Fills heap->edge_start/edges by reading every node's memory but
+ * heap->holes. */
 int rs_heapscan_edges(rs_heap_t *heap);
 
-/* Fills heap->root_edges by reading every root region's memory. */
+/* Fills heap->root_edges by reading every root region's memory but
+ * heap->holes. */
 int rs_heapscan_roots(rs_heap_t *heap);
 
 /* Frees the arrays the scan functions allocated (not nodes/roots). */

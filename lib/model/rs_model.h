@@ -125,6 +125,11 @@ typedef struct rs_root_edge {
 } rs_root_edge_t;
 
 /* The heap graph: nodes, edges, roots and root edges. */
+/* [start, end) of the address space. */
+typedef struct rs_span {
+    uint64_t start, end;
+} rs_span_t;
+
 typedef struct rs_heap {
     rs_node_t      *nodes;
     uint32_t        n_nodes;
@@ -135,6 +140,11 @@ typedef struct rs_heap {
     uint32_t        n_roots;
     rs_root_edge_t *root_edges;
     uint64_t        n_root_edges;
+    /* In-process only, not stored: parts of roots and blocks known to
+     * hold no pointer (pages never touched), sorted and disjoint; the
+     * scans skip them.  NULL: none. */
+    const rs_span_t *holes;
+    uint32_t        n_holes;
 } rs_heap_t;
 
 /* ---- modules and stacks ---------------------------------------------- */

@@ -310,6 +310,97 @@ static void test_roots(void **state)
     free(b);
 }
 
+/* heap->holes (pages never touched) are skipped in roots: a word of a block's
+ * address inside a hole is not scanned, every other one is, and the
+ * offsets stay the root's.  Holes cover a root's start, its middle, its
+ * end and beyond it, and lie between and outside roots given out of
+ * address order. */
+static void test_root_holes(void **state)
+{
+    enum { WORDS = 64 };
+    void *blk = calloc(1, 32);
+    static void *area[WORDS];            /* two roots: words 0-31, 32-63 */
+    for (int i = 0; i < WORDS; i++)
+        area[i] = blk;
+    rs_node_t nodes[1] = {node(blk, 32)};
+    rs_root_t roots[2] = {
+        {.start = A(&area[32]), .size = 32 * sizeof(void *), .kind = RS_ROOT_GLOBAL},
+        {.start = A(&area[0]), .size = 32 * sizeof(void *), .kind = RS_ROOT_GLOBAL},
+    };
+    rs_span_t holes[] = {
+        {A(&area[0]) - 64, A(&area[2])},  /* before root 1 and its first 2 words */
+        {A(&area[10]), A(&area[20])},     /* its middle */
+        {A(&area[30]), A(&area[34])},     /* across both roots */
+        {A(&area[40]), A(&area[41])},
+        {A(&area[63]), A(&area[63]) + 4096},   /* the end, and beyond */
+    };
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 1, .roots = roots, .n_roots = 2,
+                   .holes = holes, .n_holes = 5};
+    rs_heapscan_sort_nodes(&h);
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    /* Scanned: 34-39, 41-62 of root 0; 2-9, 20-29 of root 1. */
+    uint8_t seen[WORDS] = {0};
+    for (uint64_t e = 0; e < h.n_root_edges; e++) {
+        const rs_root_edge_t *re = &h.root_edges[e];
+        assert_int_equal(re->dst, 0);
+        assert_int_equal(re->offset % sizeof(void *), 0);
+        uint32_t word = (uint32_t)(re->offset / sizeof(void *)) + (re->root == 0 ? 32 : 0);
+        assert_true(word < WORDS);
+        seen[word]++;
+    }
+    for (int i = 0; i < WORDS; i++) {
+        int in_hole = i < 2 || (i >= 10 && i < 20) || (i >= 30 && i < 34) || i == 40 || i == 63;
+        assert_int_equal(seen[i], in_hole ? 0 : 1);
+    }
+    assert_int_equal(h.n_root_edges, 6 + 22 + 8 + 10);
+    rs_heapscan_free_edges(&h);
+    free(blk);
+}
+
+/* heap->holes inside blocks are skipped too, with the block's offsets;
+ * blocks before, between and after holes are scanned whole. */
+static void test_block_holes(void **state)
+{
+    enum { PAGE = 4096, WORDS = 4 * PAGE / 8 };
+    void **x = aligned_alloc(PAGE, 4 * PAGE);
+    void **y = calloc(4, sizeof *y), **z = calloc(4, sizeof *z);
+    for (int i = 0; i < WORDS; i++)
+        x[i] = y;
+    y[1] = x;
+    z[2] = y;
+    rs_node_t nodes[3] = {node(x, 4 * PAGE), node(y, 32), node(z, 32)};
+    rs_span_t holes[] = {
+        {A(x) + PAGE, A(x) + 2 * PAGE},            /* page 1 */
+        {A(x) + 3 * PAGE + 2048, A(x) + 4 * PAGE},  /* the second half of page 3 */
+    };
+    rs_span_t far[] = {{8, 16}};                   /* below every block */
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 3, .holes = holes, .n_holes = 2};
+    rs_heapscan_sort_nodes(&h);
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    uint32_t ix = rs_heapscan_find(&h, A(x)), iy = rs_heapscan_find(&h, A(y));
+    uint32_t iz = rs_heapscan_find(&h, A(z));
+    uint32_t want = 0;
+    for (uint32_t w = 0; w < WORDS; w++) {
+        uint32_t off = w * 8;
+        int skipped = (off >= PAGE && off < 2 * PAGE) || off >= 3 * PAGE + 2048;
+        assert_int_equal(has_edge(&h, ix, iy, off), !skipped);
+        want += !skipped;
+    }
+    assert_int_equal(out_degree(&h, ix), want);
+    assert_true(has_edge(&h, iy, ix, 8));
+    assert_true(has_edge(&h, iz, iy, 16));
+    rs_heapscan_free_edges(&h);
+    /* A hole no block overlaps changes nothing. */
+    h.holes = far;
+    h.n_holes = 1;
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(out_degree(&h, ix), WORDS);
+    rs_heapscan_free_edges(&h);
+    free(x);
+    free(y);
+    free(z);
+}
+
 /* A root flagged RS_ROOT_FLAG_EXACT (glibc's arenas) only keeps blocks it
  * points at the first byte of: interior and one-past-end words are not
  * references from it, but still are from an ordinary root. */
@@ -403,6 +494,8 @@ int main(void)
         cmocka_unit_test(test_header_not_referenced),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
+        cmocka_unit_test(test_root_holes),
+        cmocka_unit_test(test_block_holes),
         cmocka_unit_test(test_exact_root),
         cmocka_unit_test(test_no_nodes),
         cmocka_unit_test(test_out_of_memory),

@@ -1,0 +1,151 @@
+/*
+ * scan_holes.c - the pages of the modules' writable segments (GLOBAL
+ * roots) and of large blocks that the process never touched, which the
+ * scans skip (rs_heap_t.holes, lib/model/heapscan.c).
+ *
+ * Why.  Reading a page nobody touched maps it: a page fault, 10 us on the
+ * VM of the benchmarks.  Programs have large .bss areas they use little
+ * of (python3: 67 of its 69 .bss pages untouched; every library has a
+ * few) and large blocks they fill in part (python3 -c pass: 94 such
+ * pages); scanning them all cost python3 -c pass about 1.5 ms.  Such a
+ * page holds no pointer: an anonymous page reads as zeros, a file page as
+ * the file's bytes (what relocation or the program wrote made it present,
+ * or swapped out).
+ *
+ * How.  /proc/self/pagemap has a 64-bit word per page: bit 63 present,
+ * bit 62 swapped.  A page with neither is a hole.  Read with the world
+ * stopped (nothing else runs, so nothing touches a page meanwhile), in
+ * chunks, for the GLOBAL roots and the blocks of HOLE_MIN_BLOCK bytes or
+ * more, merged in address order (roots never overlap blocks or each
+ * other), so the holes come out sorted.  Anything unexpected (no
+ * pagemap, a short read, no memory) means fewer holes: more is scanned,
+ * never less.
+ *
+ * Memory: rs_mem (scratch memory at analysis time).
+ */
+#include "preload.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define PAGE          4096u
+#define PM_PRESENT    (1ull << 63)
+#define PM_SWAPPED    (1ull << 62)
+#define PM_CHUNK      512u            /* pagemap words read at once */
+/* Blocks from this size on are looked up (smaller ones are mostly
+ * touched: the allocator wrote the chunk headers around them). */
+#define HOLE_MIN_BLOCK (8u * PAGE)
+
+typedef struct holes {
+    rs_span_t *items;
+    uint32_t   n, cap;
+    int        oom;
+} holes_t;
+
+/* Appends [start, end), merged with the last hole when they touch (and
+ * clipped where it would overlap it: the holes stay sorted). */
+static void add_hole(holes_t *h, uint64_t start, uint64_t end)
+{
+    if (h->n && start < h->items[h->n - 1].end)
+        start = h->items[h->n - 1].end;
+    if (start >= end)
+        return;
+    if (h->n && h->items[h->n - 1].end == start) {
+        h->items[h->n - 1].end = end;
+        return;
+    }
+    if (h->n == h->cap) {
+        uint32_t cap = h->cap ? h->cap * 2 : 64;
+        rs_span_t *items = rs_mem_realloc(h->items, cap * sizeof *items);
+        if (!items) {
+            h->oom = 1;
+            return;
+        }
+        h->items = items;
+        h->cap = cap;
+    }
+    h->items[h->n++] = (rs_span_t){start, end};
+}
+
+/* The holes of root [start, end), from the pagemap fd. */
+static void holes_of(int fd, uint64_t start, uint64_t end, holes_t *h)
+{
+    uint64_t words[PM_CHUNK];
+    uint64_t page = start / PAGE, last = (end + PAGE - 1) / PAGE;
+    while (page < last && !h->oom) {
+        uint64_t want = last - page < PM_CHUNK ? last - page : PM_CHUNK;
+        ssize_t got = pread(fd, words, want * sizeof *words, (off_t)(page * sizeof *words));
+        if (got <= 0)
+            return;
+        uint64_t n = (uint64_t)got / sizeof *words;
+        for (uint64_t i = 0; i < n; i++) {
+            if (words[i] & (PM_PRESENT | PM_SWAPPED))
+                continue;
+            uint64_t lo = (page + i) * PAGE, hi = lo + PAGE;
+            add_hole(h, lo > start ? lo : start, hi < end ? hi : end);
+        }
+        page += n;
+    }
+}
+
+/* Orders idx[0..n) by the roots' start: a few dozen modules' segments,
+ * insertion sort (no libc qsort, which may allocate). */
+static void sort_by_start(const rs_root_t *roots, uint32_t *idx, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t v = idx[i], j = i;
+        while (j > 0 && roots[idx[j - 1]].start > roots[v].start) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = v;
+    }
+}
+
+/* The GLOBAL roots' indexes in address order, in *out (n of them). */
+static uint32_t *global_roots(const rs_heap_t *heap, uint32_t *n)
+{
+    uint32_t *idx = rs_mem_alloc((heap->n_roots ? heap->n_roots : 1) * sizeof *idx);
+    *n = 0;
+    if (!idx)
+        return NULL;
+    for (uint32_t i = 0; i < heap->n_roots; i++)
+        if (heap->roots[i].kind == RS_ROOT_GLOBAL && heap->roots[i].size)
+            idx[(*n)++] = i;
+    sort_by_start(heap->roots, idx, *n);
+    return idx;
+}
+
+void rs_scan_holes_find(rs_heap_t *heap)
+{
+    heap->holes = NULL;
+    heap->n_holes = 0;
+    uint32_t n_roots;
+    uint32_t *idx = global_roots(heap, &n_roots);
+    if (!idx)
+        return;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rs_mem_free(idx);
+        return;
+    }
+    /* Roots and large blocks, merged by address (nodes are sorted). */
+    holes_t h = {NULL, 0, 0, 0};
+    uint32_t r = 0, b = 0;
+    while (!h.oom && (r < n_roots || b < heap->n_nodes)) {
+        const rs_node_t *node = b < heap->n_nodes ? &heap->nodes[b] : NULL;
+        const rs_root_t *root = r < n_roots ? &heap->roots[idx[r]] : NULL;
+        if (root && (!node || root->start < node->addr)) {
+            holes_of(fd, root->start, root->start + root->size, &h);
+            r++;
+        } else {
+            if (node->size >= HOLE_MIN_BLOCK)
+                holes_of(fd, node->addr, node->addr + node->size, &h);
+            b++;
+        }
+    }
+    close(fd);
+    rs_mem_free(idx);
+    heap->holes = h.items;
+    heap->n_holes = h.n;
+}
