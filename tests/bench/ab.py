@@ -11,7 +11,12 @@ from the child's rusage) and their ratios to native.  The benchmark
 binaries (bench_alloc, bench_refs and libbenchobj.so) are the first
 build's for every build, so that only refscope differs.
 
-Usage: ab.py [--rounds N] [--bench alloc|refs] BUILD_DIR BUILD_DIR... -- [ARGS]
+With --bench short, the benchmark is each of bench.py's short processes
+(true, ls, git --version, ...: the cost of starting and ending a
+process), and per program the median wall time natively and what each
+build adds to it are printed.
+
+Usage: ab.py [--rounds N] [--bench alloc|refs|short] BUILD_DIR BUILD_DIR... -- [ARGS]
   ARGS go to the benchmark (default: -n 2000000 -t 1 for alloc,
   -n 1000000 -o 20000 -t 1 for refs); refs runs with
   REFSCOPE_HOOKS=benchobj.profile.  Every run sets REFSCOPE_QUIET=1 and
@@ -19,6 +24,7 @@ Usage: ab.py [--rounds N] [--bench alloc|refs] BUILD_DIR BUILD_DIR... -- [ARGS]
 """
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -58,6 +64,40 @@ def summary(label, runs, base):
     return row
 
 
+def build_env(build, base, out, bench):
+    """The environment of a run under build's librefscope.so."""
+    env = dict(base, REFSCOPE_QUIET="1", REFSCOPE_OUT=out,
+               LD_PRELOAD=os.path.join(os.path.abspath(build), "lib",
+                                       "librefscope.so"))
+    if bench == "refs":
+        env["REFSCOPE_HOOKS"] = os.path.join(HERE, "benchobj.profile")
+    return env
+
+
+def run_short(opts):
+    """--bench short: per program, interleaved rounds of native and every
+    build; the median wall ms natively and each build's median extra."""
+    import bench  # noqa: E402 (bench.py, next to this file)
+    print(f"short processes, {opts.rounds} rounds: native median wall ms, "
+          f"then what each build adds (median)")
+    print(f"{'program':<26} {'native':>7} " +
+          " ".join(f"{b[-28:]:>28}" for b in opts.builds))
+    with tempfile.TemporaryDirectory() as out:
+        envs = [dict(os.environ)] + [build_env(b, os.environ, out, "short")
+                                     for b in opts.builds]
+        for prog in bench.SHORT_PROGRAMS:
+            exe = shutil.which(prog[0])
+            if not exe:
+                continue
+            walls = [[] for _ in envs]
+            for _ in range(opts.rounds):
+                for i, env in enumerate(envs):
+                    walls[i].append(run_once(exe, prog[1:], env)[0])
+            med = [statistics.median(w) for w in walls]
+            print(f"{' '.join(prog)[:26]:<26} {med[0]:>7.2f} " +
+                  " ".join(f"{m - med[0]:>+28.2f}" for m in med[1:]))
+
+
 def main():
     argv = sys.argv[1:]
     extra = []
@@ -66,9 +106,12 @@ def main():
         argv = argv[:argv.index("--")]
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=21)
-    ap.add_argument("--bench", choices=["alloc", "refs"], default="alloc")
+    ap.add_argument("--bench", choices=["alloc", "refs", "short"], default="alloc")
     ap.add_argument("builds", nargs="+")
     opts = ap.parse_args(argv)
+    if opts.bench == "short":
+        run_short(opts)
+        return
     args = extra or DEFAULT_ARGS[opts.bench]
     first = os.path.abspath(opts.builds[0])
     exe = os.path.join(first, "bin", "bench_" + opts.bench)
@@ -78,12 +121,7 @@ def main():
     with tempfile.TemporaryDirectory() as out:
         envs = {}
         for build in opts.builds:
-            env = dict(native_env, REFSCOPE_QUIET="1", REFSCOPE_OUT=out,
-                       LD_PRELOAD=os.path.join(os.path.abspath(build), "lib",
-                                               "librefscope.so"))
-            if opts.bench == "refs":
-                env["REFSCOPE_HOOKS"] = os.path.join(HERE, "benchobj.profile")
-            envs[build] = env
+            envs[build] = build_env(build, native_env, out, opts.bench)
             runs[build] = []
         for _ in range(opts.rounds):
             runs["native"].append(run_once(exe, args, native_env))

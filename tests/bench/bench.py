@@ -21,6 +21,13 @@ cost per 100,000 blocks, which stays flat when the analysis is linear;
 the whole run's wall time natively, under refscope and under
 LeakSanitizer (whose leak check also runs at exit).
 
+Part 4, short processes: real programs that do little (true, ls, git
+--version, bash -c true, perl -e 1, python3 -c pass, cmake --version,
+those installed), natively and under each tool, --short-repeat runs each
+(valgrind once): the median wall time natively and what each tool adds
+to it, the cost of starting and ending a process (test suites and build
+scripts run thousands).
+
 Parts 1 and 2 run once per thread count of --threads (default 1,2).
 Each configuration runs --repeat times (valgrind once), in rounds of one
 run of each configuration, so that the machine's drift over minutes
@@ -39,10 +46,10 @@ figure is estimated as (RSS - native RSS) / max live blocks and marked
 Usage: bench.py --build BUILD_DIR [--threads 1,2] [--ops N] [--repeat R]
                 [--valgrind-scale S] [--depths 16,64] [--ref-ops N]
                 [--objects O] [--analysis-blocks 100000,1000000,4000000]
-                [--skip tool,tool]
+                [--short-repeat R] [--skip tool,tool]
   --skip takes first words of row names: native is never skipped;
   refscope, lsan, heaptrack, valgrind, depth, refs (all of part 2),
-  analysis (all of part 3).
+  analysis (all of part 3), short (all of part 4).
 """
 import argparse
 import os
@@ -331,6 +338,44 @@ def run_analysis(args, lib, tmp):
     print("ms/100k: analysis time per 100,000 live blocks (flat = linear).")
 
 
+SHORT_PROGRAMS = [["/bin/true"], ["ls", "/usr"], ["git", "--version"],
+                  ["bash", "-c", "true"], ["perl", "-e", "1"],
+                  ["/usr/bin/python3", "-c", "pass"], ["cmake", "--version"]]
+
+
+def run_short(args, lib, tmp):
+    """Part 4: the cost of starting and ending a process."""
+    tools = [("native", [], {})]
+    if os.path.exists(lib) and not skipped("refscope", args):
+        tools.append(("refscope", [], refscope_env(lib, tmp)))
+    tools += [t for t in other_tools(tmp) if not skipped(t[0], args)]
+    progs = [p for p in SHORT_PROGRAMS if shutil.which(p[0])]
+    print(f"\n== short processes: wall ms natively (median of "
+          f"{args.short_repeat}) and what each tool adds (valgrind: 1 run)")
+    print(f"{'program':<24} {'native':>7} " +
+          " ".join(f"{'+' + t[0].split()[0]:>10}" for t in tools[1:]))
+    for prog in progs:
+        # A tool the program fails under (LSan's preload crashes git and
+        # perl here) gets a note instead of a time.
+        jobs, cells = [], []
+        for name, prefix, extra in tools:
+            try:
+                timed(prefix + prog, extra, tmp)
+            except RuntimeError as e:
+                cells.append(str(e).split(":")[0])
+                continue
+            cells.append(len(jobs))
+            jobs.append((name, prefix + prog, extra,
+                         1 if name == "valgrind" else args.short_repeat))
+        res = measure_rounds(jobs, tmp)
+        nat = res[0]["wall"] * 1000
+        row = [f"{'fails':>10}" if isinstance(c, str) else
+               f"{res[c]['wall'] * 1000 - nat:>+10.1f}" for c in cells[1:]]
+        print(f"{' '.join(prog)[:24]:<24} {nat:>7.1f} " + " ".join(row))
+    print("wall times include /usr/bin/time and env(1), the same for every row;")
+    print("fails: the program does not exit 0 under that tool.")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True)
@@ -345,6 +390,7 @@ def main():
     ap.add_argument("--ref-ops", type=int, default=1000000)
     ap.add_argument("--objects", type=int, default=20000)
     ap.add_argument("--analysis-blocks", default="100000,1000000,4000000")
+    ap.add_argument("--short-repeat", type=int, default=11)
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
@@ -361,6 +407,8 @@ def main():
             print()
         if "analysis" not in skip and os.path.exists(lib):
             run_analysis(args, lib, tmp)
+        if "short" not in skip:
+            run_short(args, lib, tmp)
     if len({s for s, _ in sums}) != len(sums):
         print("WARNING: checksums differ between tools", file=sys.stderr)
         sys.exit(1)
