@@ -51,8 +51,8 @@
  * The cache.  FU_SLOTS 64-bit words, each written and read with one
  * atomic access, so threads share it without locks: the full return
  * address (47 bits; user space is below 2^47) and the packed rule (17
- * bits, see pack(); a frame whose rule does not fit - a CFA more than
- * 8 KiB above the stack pointer, rbp saved outside CFA-64..CFA-8 - is
+ * bits, see pack(); a frame whose rule does not fit - rbp saved outside
+ * CFA-64..CFA-8, more than 1,024 distinct CFA offsets past 8 KiB - is
  * left to libunwind with the rest of its stack).  A collision replaces
  * the older entry.  The cache starts with its first FU_START_SLOTS
  * words (32 KiB, 8 pages) and uses all of them once it was filled half
@@ -112,27 +112,73 @@ typedef struct fu_rule {
  *   bit 0     CFA = rbp + offset (else rsp + offset)
  *   bit 1     return address undefined: the walk ends
  *   bit 2     caller's rbp saved at CFA + rbp offset (else unchanged)
- *   bits 3-12 CFA offset / 8 (0..8184)
- *   bits 13-16 rbp offset / 8 + 8 (-64..-8: below the CFA)
+ *   bits 3-12 CFA offset / 8 (0..8184), or with bit 16 the index of a
+ *             larger one in large_cfa[]
+ *   bits 13-15 rbp offset / 8 + 8 (-64..-8: below the CFA)
+ *   bit 16    the CFA offset is large_cfa[bits 3-12]
  * Returns 0 when the rule does not fit (the walk is left to libunwind). */
 #define FU_CFA_RBP   1u
 #define FU_RA_UNDEF  2u
 #define FU_RBP_SAVED 4u
+#define FU_CFA_LARGE (1u << 16)
 #define FU_NO_RULE   (~0ull)
+
+/* CFA offsets past 8184: frames with large local arrays (python3's path
+ * functions keep 16 KiB on the stack, and every allocation under them
+ * went to libunwind).  Each distinct one is kept once; a packed rule
+ * names it by index.  An entry is written before any rule naming it is
+ * stored in the cache (a release store) and never changes, so readers
+ * take no lock; appending is lock-free (a walk may run in a signal
+ * handler), and two threads adding the same offset at once just use two
+ * entries.  Past FU_LARGE_MAX offsets such frames go to libunwind. */
+#define FU_LARGE_MAX 1024u
+static _Atomic uint64_t large_cfa[FU_LARGE_MAX];
+static _Atomic uint32_t n_large;
+
+/* The index of CFA offset off in large_cfa[], added if new; -1 when full. */
+static int large_index(uint64_t off)
+{
+    uint32_t n = atomic_load_explicit(&n_large, memory_order_acquire);
+    for (uint32_t i = 0; i < n && i < FU_LARGE_MAX; i++)
+        if (atomic_load_explicit(&large_cfa[i], memory_order_relaxed) == off)
+            return (int)i;
+    while (n < FU_LARGE_MAX) {
+        if (atomic_compare_exchange_weak_explicit(&n_large, &n, n + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            atomic_store_explicit(&large_cfa[n], off, memory_order_relaxed);
+            return (int)n;
+        }
+    }
+    return -1;
+}
 
 static int pack(const fu_rule_t *r, uint64_t *out)
 {
-    if (r->cfa_off < 0 || r->cfa_off > 8184 || (r->cfa_off & 7) ||
+    if (r->cfa_off < 0 || (r->cfa_off & 7) ||
         (r->rbp_saved && (r->rbp_off < -64 || r->rbp_off > -8 || (r->rbp_off & 7))))
         return 0;
+    uint64_t cfa = (uint64_t)r->cfa_off / 8, large = 0;
+    if (r->cfa_off > 8184) {
+        int i = large_index((uint64_t)r->cfa_off);
+        if (i < 0)
+            return 0;
+        cfa = (uint64_t)i;
+        large = FU_CFA_LARGE;
+    }
     uint64_t rbp = r->rbp_saved ? (uint64_t)(r->rbp_off / 8 + 8) : 0;
     *out = (r->cfa_rbp ? FU_CFA_RBP : 0) | (r->ra_undef ? FU_RA_UNDEF : 0) |
-           (r->rbp_saved ? FU_RBP_SAVED : 0) | (uint64_t)(r->cfa_off / 8) << 3 | rbp << 13;
+           (r->rbp_saved ? FU_RBP_SAVED : 0) | cfa << 3 | rbp << 13 | large;
     return 1;
 }
 
-static inline int64_t cfa_off_of(uint64_t v) { return (int64_t)((v >> 3) & 1023) * 8; }
-static inline int64_t rbp_off_of(uint64_t v) { return ((int64_t)((v >> 13) & 15) - 8) * 8; }
+static inline int64_t cfa_off_of(uint64_t v)
+{
+    if (RS_UNLIKELY(v & FU_CFA_LARGE))
+        return (int64_t)atomic_load_explicit(&large_cfa[(v >> 3) & 1023], memory_order_relaxed);
+    return (int64_t)((v >> 3) & 1023) * 8;
+}
+
+static inline int64_t rbp_off_of(uint64_t v) { return ((int64_t)((v >> 13) & 7) - 8) * 8; }
 
 static inline uint32_t slot_of(uint64_t ip)
 {
@@ -443,7 +489,8 @@ static __attribute__((noinline)) uint64_t rule_slow(uint64_t pc, _Atomic uint64_
     uint64_t packed;
     if (pc == 0 || pc > FU_IP_MASK || compute_rule(pc, &rule) != 0 || !pack(&rule, &packed))
         return FU_NO_RULE;
-    atomic_store_explicit(slot, pc | packed << FU_IP_BITS, memory_order_relaxed);
+    /* Release: a large CFA offset's entry is visible before the rule. */
+    atomic_store_explicit(slot, pc | packed << FU_IP_BITS, memory_order_release);
     if (atomic_fetch_add_explicit(&fills, 1, memory_order_relaxed) == FU_START_SLOTS / 2)
         atomic_store_explicit(&cache_shift, 64 - FU_SLOT_BITS, memory_order_relaxed);
     return packed;
@@ -455,7 +502,7 @@ static __attribute__((noinline)) uint64_t rule_slow(uint64_t pc, _Atomic uint64_
 static inline uint64_t rule_for(uint64_t pc)
 {
     _Atomic uint64_t *slot = &cache[slot_of(pc)];
-    uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
+    uint64_t v = atomic_load_explicit(slot, memory_order_acquire);   /* a plain load on x86 */
     if (RS_LIKELY((v & FU_IP_MASK) == pc && v != 0))
         return v >> FU_IP_BITS;
     return rule_slow(pc, slot);
