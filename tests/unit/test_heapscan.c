@@ -248,6 +248,38 @@ static void test_header_not_referenced(void **state)
     free(other);
 }
 
+/* More than HS_MIN_EDGES nodes: the edge array starts with room for one
+ * edge a node, and must still grow to hold twice that many, each edge
+ * exact (two per block: its neighbours, at offsets 0 and 8). */
+static void test_edges_past_one_per_node(void **state)
+{
+    enum { N = 3000 };
+    void ***blocks = calloc(N, sizeof *blocks);
+    rs_node_t *nodes = calloc(N, sizeof *nodes);
+    for (int i = 0; i < N; i++)
+        blocks[i] = calloc(4, sizeof(void *));
+    for (int i = 0; i < N; i++) {
+        blocks[i][0] = blocks[(i + 1) % N];
+        blocks[i][1] = blocks[(i + N - 1) % N];
+        nodes[i] = node(blocks[i], 4 * sizeof(void *));
+    }
+    rs_heap_t h = {.nodes = nodes, .n_nodes = N};
+    rs_heapscan_sort_nodes(&h);
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.n_edges, 2 * N);
+    for (int i = 0; i < N; i++) {
+        uint32_t me = rs_heapscan_find(&h, A(blocks[i]));
+        assert_int_equal(out_degree(&h, me), 2);
+        assert_true(has_edge(&h, me, rs_heapscan_find(&h, A(blocks[(i + 1) % N])), 0));
+        assert_true(has_edge(&h, me, rs_heapscan_find(&h, A(blocks[(i + N - 1) % N])), 8));
+    }
+    rs_heapscan_free_edges(&h);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    free(blocks);
+    free(nodes);
+}
+
 static void test_many_edges_grow(void **state)
 {
     const size_t n_ptr = 5000;
@@ -492,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_edges_real_blocks),
         cmocka_unit_test(test_adjacent_blocks),
         cmocka_unit_test(test_header_not_referenced),
+        cmocka_unit_test(test_edges_past_one_per_node),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
         cmocka_unit_test(test_root_holes),
