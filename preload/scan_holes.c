@@ -17,9 +17,10 @@
  * stopped (nothing else runs, so nothing touches a page meanwhile), 2 MiB
  * of address space a read, for the GLOBAL roots and the blocks of
  * HOLE_MIN_BLOCK bytes or more, merged in address order (roots never
- * overlap blocks or each other), so the holes come out sorted.  Anything unexpected (no
- * pagemap, a short read, no memory) means fewer holes: more is scanned,
- * never less.
+ * overlap blocks or each other), so the holes come out sorted.  Anything
+ * unexpected (no pagemap, a short read, no memory, a pagemap that does
+ * not show present the page just written) means fewer holes: more is
+ * scanned, never less.
  *
  * Memory: rs_mem (scratch memory at analysis time).
  */
@@ -97,6 +98,17 @@ static uint64_t page_word(pm_window_t *w, uint64_t page, int *ok)
     return w->words[page - w->first];
 }
 
+/* 1 when the pagemap says present the page of w itself, which was just
+ * written: a pagemap that reads as zeros (an emulator's, a sandbox's)
+ * would make every page a hole and every block a leak. */
+static int pagemap_sane(pm_window_t *w)
+{
+    int ok = 1;
+    uint64_t word = page_word(w, (uint64_t)(uintptr_t)w / PAGE, &ok);
+    w->n = 0;                          /* read afresh for the regions */
+    return ok && (word & PM_PRESENT);
+}
+
 /* The holes of the region [start, end). */
 static void holes_of(pm_window_t *w, uint64_t start, uint64_t end, holes_t *h)
 {
@@ -157,6 +169,12 @@ void rs_scan_holes_find(rs_heap_t *heap)
         return;
     }
     *w = (pm_window_t){.fd = fd};
+    if (!pagemap_sane(w)) {
+        close(fd);
+        rs_mem_free(w);
+        rs_mem_free(idx);
+        return;
+    }
     /* Roots and large blocks, merged by address (nodes are sorted). */
     holes_t h = {NULL, 0, 0, 0};
     uint32_t r = 0, b = 0;
