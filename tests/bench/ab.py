@@ -16,7 +16,12 @@ With --bench short, the benchmark is each of bench.py's short processes
 process), and per program the median wall time natively and what each
 build adds to it are printed.
 
-Usage: ab.py [--rounds N] [--bench alloc|refs|short] BUILD_DIR BUILD_DIR... -- [ARGS]
+With --bench analysis, the benchmark is the exit analysis of
+`bench_alloc -n 1 -t 1 -l N` (N live blocks, 1000000 unless ARGS give
+-l N), and per build the median and minimum `analysis_ms` of its
+REFSCOPE_STATS line are printed.
+
+Usage: ab.py [--rounds N] [--bench alloc|refs|short|analysis] BUILD_DIR... -- [ARGS]
   ARGS go to the benchmark (default: -n 2000000 -t 1 for alloc,
   -n 1000000 -o 20000 -t 1 for refs); refs runs with
   REFSCOPE_HOOKS=benchobj.profile.  Every run sets REFSCOPE_QUIET=1 and
@@ -24,8 +29,10 @@ Usage: ab.py [--rounds N] [--bench alloc|refs|short] BUILD_DIR BUILD_DIR... -- [
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +81,36 @@ def build_env(build, base, out, bench):
     return env
 
 
+def analysis_ms(exe, args, env):
+    """One run's analysis_ms (REFSCOPE_STATS=1 in env)."""
+    p = subprocess.run([exe] + args, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    m = re.search(r"analysis_ms=(\d+)", p.stderr)
+    if p.returncode != 0 or not m:
+        sys.exit(f"ab.py: {exe} {' '.join(args)}: exit {p.returncode}, "
+                 f"no analysis_ms: {p.stderr[-500:]}")
+    return int(m.group(1))
+
+
+def run_analysis(opts, extra):
+    """--bench analysis: interleaved runs of every build; the median and
+    minimum analysis_ms of each."""
+    first = os.path.abspath(opts.builds[0])
+    exe = os.path.join(first, "bin", "bench_alloc")
+    args = ["-n", "1", "-t", "1"] + (extra or ["-l", "1000000"])
+    ms = {b: [] for b in opts.builds}
+    with tempfile.TemporaryDirectory() as out:
+        envs = {b: dict(build_env(b, os.environ, out, "analysis"), REFSCOPE_STATS="1")
+                for b in opts.builds}
+        for _ in range(opts.rounds):
+            for b in opts.builds:
+                ms[b].append(analysis_ms(exe, args, envs[b]))
+    print(f"exit analysis of bench_alloc {' '.join(args)}, {opts.rounds} rounds")
+    for b in opts.builds:
+        print(f"{b:30s} analysis_ms med {statistics.median(ms[b]):7.1f} "
+              f"min {min(ms[b]):5d}")
+
+
 def run_short(opts):
     """--bench short: per program, interleaved rounds of native and every
     build; the median wall ms natively and each build's median extra."""
@@ -106,11 +143,15 @@ def main():
         argv = argv[:argv.index("--")]
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=21)
-    ap.add_argument("--bench", choices=["alloc", "refs", "short"], default="alloc")
+    ap.add_argument("--bench", choices=["alloc", "refs", "short", "analysis"],
+                    default="alloc")
     ap.add_argument("builds", nargs="+")
     opts = ap.parse_args(argv)
     if opts.bench == "short":
         run_short(opts)
+        return
+    if opts.bench == "analysis":
+        run_analysis(opts, extra)
         return
     args = extra or DEFAULT_ARGS[opts.bench]
     first = os.path.abspath(opts.builds[0])
