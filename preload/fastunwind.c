@@ -139,7 +139,7 @@ static _Atomic uint32_t n_large;
 static int large_index(uint64_t off)
 {
     uint32_t n = atomic_load_explicit(&n_large, memory_order_acquire);
-    for (uint32_t i = 0; i < n && i < FU_LARGE_MAX; i++)
+    for (uint32_t i = 0; i < n; i++)
         if (atomic_load_explicit(&large_cfa[i], memory_order_relaxed) == off)
             return (int)i;
     while (n < FU_LARGE_MAX) {

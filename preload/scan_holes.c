@@ -152,30 +152,11 @@ static uint32_t *global_roots(const rs_heap_t *heap, uint32_t *n)
     return idx;
 }
 
-void rs_scan_holes_find(rs_heap_t *heap)
+/* Sets heap's holes: roots (idx[0..n_roots), in address order) and
+ * large blocks, merged by address (nodes are sorted). */
+static void find_holes(rs_heap_t *heap, const uint32_t *idx, uint32_t n_roots,
+                       pm_window_t *w)
 {
-    heap->holes = NULL;
-    heap->n_holes = 0;
-    uint32_t n_roots;
-    uint32_t *idx = global_roots(heap, &n_roots);
-    if (!idx)
-        return;
-    /* The window is 4 KiB: not on the stack of whatever thread analyses. */
-    pm_window_t *w = rs_mem_alloc(sizeof *w);
-    int fd = w ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0) {
-        rs_mem_free(w);
-        rs_mem_free(idx);
-        return;
-    }
-    *w = (pm_window_t){.fd = fd};
-    if (!pagemap_sane(w)) {
-        close(fd);
-        rs_mem_free(w);
-        rs_mem_free(idx);
-        return;
-    }
-    /* Roots and large blocks, merged by address (nodes are sorted). */
     holes_t h = {NULL, 0, 0, 0};
     uint32_t r = 0, b = 0;
     while (!h.oom && (r < n_roots || b < heap->n_nodes)) {
@@ -190,9 +171,25 @@ void rs_scan_holes_find(rs_heap_t *heap)
             b++;
         }
     }
-    close(fd);
-    rs_mem_free(w);
-    rs_mem_free(idx);
     heap->holes = h.items;
     heap->n_holes = h.n;
+}
+
+void rs_scan_holes_find(rs_heap_t *heap)
+{
+    heap->holes = NULL;
+    heap->n_holes = 0;
+    uint32_t n_roots;
+    uint32_t *idx = global_roots(heap, &n_roots);
+    /* The window is 4 KiB: not on the stack of whatever thread analyses. */
+    pm_window_t *w = idx ? rs_mem_alloc(sizeof *w) : NULL;
+    int fd = w ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        *w = (pm_window_t){.fd = fd};
+        if (pagemap_sane(w))
+            find_holes(heap, idx, n_roots, w);
+        close(fd);
+    }
+    rs_mem_free(w);
+    rs_mem_free(idx);
 }

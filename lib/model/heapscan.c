@@ -46,7 +46,6 @@
  */
 #include "heapscan.h"
 
-#include "rs_likely.h"
 #include "rs_mem.h"
 
 #include <string.h>
@@ -484,9 +483,7 @@ int rs_heapscan_edges(rs_heap_t *heap)
     for (uint32_t i = 0; i < heap->n_nodes; i++) {
         start[i] = (uint32_t)c.n;
         const rs_node_t *n = &heap->nodes[i];
-        if (RS_UNLIKELY(hole < heap->n_holes)
-                ? scan_without_holes(heap, r, n->addr, n->size, i, 0, &hole, add_edge, &c) != 0
-                : scan_region(heap, r, n->addr, n->size, n->addr, i, 0, add_edge, &c) != 0)
+        if (scan_without_holes(heap, r, n->addr, n->size, i, 0, &hole, add_edge, &c) != 0)
             goto fail;
     }
     start[heap->n_nodes] = (uint32_t)c.n;

@@ -420,7 +420,6 @@ static sd_node_t *intern_uncached(rs_stackdepot_t *d, const uint64_t *pcs, uint3
     return s;
 }
 
-
 /* The cache key: four frames (innermost two, middle, outermost), rotated
  * apart, the frame count and the epoch, then one multiply that spreads
  * every input bit into the top bits (set and tag come from there).

@@ -355,22 +355,23 @@ def run_short(args, lib, tmp):
     print(f"{'program':<24} {'native':>7} " +
           " ".join(f"{'+' + t[0].split()[0]:>10}" for t in tools[1:]))
     for prog in progs:
-        # A tool the program fails under (LSan's preload crashes git and
-        # perl here) gets a note instead of a time.
-        jobs, cells = [], []
+        # The first run of each tool tells whether the program exits 0
+        # under it (LSan's preload crashes git and perl here: "fails") and
+        # counts as its first measurement; then rounds of the others.
+        runs = []
         for name, prefix, extra in tools:
             try:
-                timed(prefix + prog, extra, tmp)
-            except RuntimeError as e:
-                cells.append(str(e).split(":")[0])
-                continue
-            cells.append(len(jobs))
-            jobs.append((name, prefix + prog, extra,
-                         1 if name == "valgrind" else args.short_repeat))
-        res = measure_rounds(jobs, tmp)
-        nat = res[0]["wall"] * 1000
-        row = [f"{'fails':>10}" if isinstance(c, str) else
-               f"{res[c]['wall'] * 1000 - nat:>+10.1f}" for c in cells[1:]]
+                runs.append([timed(prefix + prog, extra, tmp)])
+            except RuntimeError:
+                runs.append(None)
+        for k in range(1, args.short_repeat):
+            for (name, prefix, extra), r in zip(tools, runs):
+                if r is not None and name != "valgrind":
+                    r.append(timed(prefix + prog, extra, tmp))
+        nat = summarize("native", runs[0])["wall"] * 1000
+        row = [f"{'fails':>10}" if r is None else
+               f"{summarize(t[0], r)['wall'] * 1000 - nat:>+10.1f}"
+               for t, r in zip(tools[1:], runs[1:])]
         print(f"{' '.join(prog)[:24]:<24} {nat:>7.1f} " + " ".join(row))
     print("wall times include /usr/bin/time and env(1), the same for every row;")
     print("fails: the program does not exit 0 under that tool.")
