@@ -254,8 +254,11 @@ int rs_annotate_apply(rs_heap_t *heap, rs_rootvec_t *roots)
         if (k != UINT32_MAX && ignored[i] < heap->nodes[k].addr + (heap->nodes[k].size ? heap->nodes[k].size : 1))
             heap->nodes[k].flags |= RS_NODE_IGNORED;
     }
+    /* Clipped to readable memory: a region unmapped since it was named
+     * must not be read. */
     for (uint32_t i = 0; i < n_user_roots; i++)
-        if (rs_rootvec_push(roots, &user_roots[i]) != 0)
+        if (rs_threadroots_push_readable(roots, RS_ROOT_USER, user_roots[i].start,
+                                         user_roots[i].start + user_roots[i].size) != 0)
             return -1;
     return 0;
 }

@@ -155,7 +155,8 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
     int rc = g.oom ? -1 : 0;
     uint64_t outside;              /* objects in no live block: not nodes */
     if (rs_modules_global_roots(roots) != 0 ||
-        rs_threadroots_collect(roots, &self_ctx) != 0)
+        rs_threadroots_collect(roots, &self_ctx) != 0 ||
+        rs_mappings_roots(roots) != 0)
         rc = -1;
     rs_snapshot_trigger_drop_roots(roots);   /* refscope's helper thread */
     if (rs_annotate_apply(heap, roots) != 0 ||
@@ -371,6 +372,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     int window_closed = rs_refcount_moves_block(final) == 0;
     rs_modules_lock();
     rs_annotate_lock();
+    rs_mappings_lock();
     rs_refcount_lock_all();
     rs_blockreg_lock_all(rs_blocks);
     int stopped = rs_world_stop();
@@ -380,6 +382,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     if (window_closed)
         rs_refcount_moves_allow();
     if (stopped < 0) {
+        rs_mappings_unlock();
         rs_annotate_unlock();
         rs_modules_unlock();
         rs_line_t l = {.len = 0};
@@ -391,6 +394,7 @@ static int analyse(const char *label, int reason, const rs_self_context_t *self,
     rs_stack_frames_collect(&self_ctx, &frames, &n_frames);  /* partial on OOM */
     rs_world_resume();
     t_resumed = rs_stats_now_ns();
+    rs_mappings_unlock();
     rs_annotate_unlock();
     rs_modules_unlock();
     if (graph_rc != 0) {

@@ -49,6 +49,7 @@ static void fork_prepare(void)
     rs_guard_enter();
     rs_modules_lock();
     rs_annotate_lock();
+    rs_mappings_lock();
     rs_refcount_lock_all();
     rs_stackdepot_lock_all(rs_depot);
     rs_blockreg_lock_all(rs_blocks);
@@ -59,6 +60,7 @@ static void fork_release(void)
     rs_blockreg_unlock_all(rs_blocks);
     rs_stackdepot_unlock_all(rs_depot);
     rs_refcount_unlock_all();
+    rs_mappings_unlock();
     rs_annotate_unlock();
     rs_modules_unlock();
 }
@@ -106,6 +108,7 @@ static void start(void)
     }
     if (rs_modules_init() != 0)
         rs_diag_oom();
+    rs_mappings_init();
     rs_backtrace_init();
     rs_stack_frames_init();
     rs_threads_init();

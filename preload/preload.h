@@ -321,6 +321,20 @@ void rs_fatal_signals_init(void);
 /* In a fork child: the interposed sigaction()'s lock starts unlocked. */
 void rs_fatal_signals_atfork_child(void);
 
+/* ---- mappings.c: anonymous memory the program maps itself -------------- */
+
+/* Call at start-up, after rs_modules_init(): refscope's own code range. */
+void rs_mappings_init(void);
+/* Held across fork and while the analysis stops the world. */
+void rs_mappings_lock(void);
+void rs_mappings_unlock(void);
+/* Appends the kept ranges as RS_ROOT_MMAP roots, clipped to what is
+ * readable (after rs_threadroots_collect, world stopped, lock held).
+ * 0, or -1 out of memory. */
+int rs_mappings_roots(rs_rootvec_t *out);
+/* Bytes kept (REFSCOPE_STATS). */
+uint64_t rs_mappings_bytes(void);
+
 /* ---- scratch.c: analysis-time allocator ----------------------------- */
 
 /* rs_mem backend used by refscope: the __libc_* allocator, except that

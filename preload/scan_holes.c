@@ -138,15 +138,18 @@ static void sort_by_start(const rs_root_t *roots, uint32_t *idx, uint32_t n)
     }
 }
 
-/* The GLOBAL roots' indexes in address order, in *out (n of them). */
-static uint32_t *global_roots(const rs_heap_t *heap, uint32_t *n)
+/* The indexes of the roots read by page (GLOBAL: the modules' writable
+ * segments, MMAP: memory the program mapped) in address order, in *out
+ * (n of them). */
+static uint32_t *paged_roots(const rs_heap_t *heap, uint32_t *n)
 {
     uint32_t *idx = rs_mem_alloc((heap->n_roots ? heap->n_roots : 1) * sizeof *idx);
     *n = 0;
     if (!idx)
         return NULL;
     for (uint32_t i = 0; i < heap->n_roots; i++)
-        if (heap->roots[i].kind == RS_ROOT_GLOBAL && heap->roots[i].size)
+        if ((heap->roots[i].kind == RS_ROOT_GLOBAL || heap->roots[i].kind == RS_ROOT_MMAP) &&
+            heap->roots[i].size)
             idx[(*n)++] = i;
     sort_by_start(heap->roots, idx, *n);
     return idx;
@@ -180,7 +183,7 @@ void rs_scan_holes_find(rs_heap_t *heap)
     heap->holes = NULL;
     heap->n_holes = 0;
     uint32_t n_roots;
-    uint32_t *idx = global_roots(heap, &n_roots);
+    uint32_t *idx = paged_roots(heap, &n_roots);
     /* The window is 4 KiB: not on the stack of whatever thread analyses. */
     pm_window_t *w = idx ? rs_mem_alloc(sizeof *w) : NULL;
     int fd = w ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;

@@ -141,6 +141,27 @@ static int push_clipped(rs_rootvec_t *out, uint32_t kind, uint32_t tid,
     return rs_rootvec_push(out, &r);
 }
 
+int rs_threadroots_push_readable(rs_rootvec_t *out, uint32_t kind, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t at = lo; at < hi;) {
+        uint32_t i = 0, n = g_n_runs;       /* first run ending after at */
+        while (i < n) {
+            uint32_t mid = i + (n - i) / 2;
+            if (g_runs[mid].end <= at)
+                i = mid + 1;
+            else
+                n = mid;
+        }
+        if (i == g_n_runs || g_runs[i].start >= hi)
+            return 0;
+        uint64_t start = g_runs[i].start > at ? g_runs[i].start : at;
+        if (push_clipped(out, kind, 0, start, hi, start) != 0)
+            return -1;
+        at = g_runs[i].end;
+    }
+    return 0;
+}
+
 /* Reads the word at addr if it is readable; 0 otherwise. */
 static uint64_t peek(uint64_t addr)
 {

@@ -55,4 +55,10 @@ void rs_world_resume(void);
  * Returns 0, or -1 if memory ran out (the vector keeps what it had). */
 int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self);
 
+/* Appends the readable parts of [lo, hi) as roots of kind (no thread, no
+ * module), one per run of readable mappings, from the /proc/self/maps
+ * view read by the last rs_threadroots_collect (nothing when that view is
+ * empty).  Same calling rules.  0, or -1 if memory ran out. */
+int rs_threadroots_push_readable(rs_rootvec_t *out, uint32_t kind, uint64_t lo, uint64_t hi);
+
 #endif /* RS_THREADROOTS_H */

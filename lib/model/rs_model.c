@@ -40,6 +40,7 @@ const char *rs_root_kind_name(rs_root_kind_t k)
     case RS_ROOT_DYNAMIC_TLS: return "dynamic_tls";
     case RS_ROOT_USER:        return "user";
     case RS_ROOT_IGNORED:     return "ignored";
+    case RS_ROOT_MMAP:        return "mmap";
     }
     return "invalid";
 }

@@ -99,7 +99,9 @@ typedef enum rs_root_kind {
     RS_ROOT_DYNAMIC_TLS = 5, /* dynamic TLS block reached via the DTV      */
     RS_ROOT_USER        = 6, /* refscope_root() region                     */
     RS_ROOT_IGNORED     = 7, /* refscope_ignore()d block                   */
+    RS_ROOT_MMAP        = 8, /* anonymous memory the program mapped itself */
 } rs_root_kind_t;
+#define RS_ROOT_KIND_LAST RS_ROOT_MMAP
 
 const char *rs_root_kind_name(rs_root_kind_t k);
 

@@ -30,10 +30,10 @@ static int root_rank(uint32_t kind)
 {
     static const int rank[] = {
         [RS_ROOT_GLOBAL] = 0, [RS_ROOT_USER] = 1, [RS_ROOT_TLS] = 2,
-        [RS_ROOT_DYNAMIC_TLS] = 3, [RS_ROOT_STACK] = 4, [RS_ROOT_REGISTERS] = 5,
-        [RS_ROOT_IGNORED] = 6,
+        [RS_ROOT_DYNAMIC_TLS] = 3, [RS_ROOT_MMAP] = 4, [RS_ROOT_STACK] = 5,
+        [RS_ROOT_REGISTERS] = 6, [RS_ROOT_IGNORED] = 7,
     };
-    return kind < sizeof rank / sizeof rank[0] ? rank[kind] : 7;
+    return kind < sizeof rank / sizeof rank[0] ? rank[kind] : 8;
 }
 
 static const rs_snapshot_t *g_sort_snap;

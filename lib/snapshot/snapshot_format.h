@@ -23,7 +23,9 @@
  * must be consumed exactly, with no bytes left over.
  *
  * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS; 1.2
- * adds THREAD_FRAMES.
+ * adds THREAD_FRAMES; 1.3 adds the root kind RS_ROOT_MMAP (a 1.2 reader
+ * refuses a file holding such a root, naming the root and its kind, and
+ * reads every other 1.3 file).
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
  * (error formatting, section names): snapshot.c; the CRC-32: crc32.c.
@@ -123,7 +125,7 @@
  * ---- ROOTS (count n_roots) -----------------------------------------------
  *
  *   v start, v size (start + size must not overflow), v kind
- *   (RS_ROOT_GLOBAL..RS_ROOT_IGNORED), o module (none or < n_modules),
+ *   (RS_ROOT_GLOBAL..RS_ROOT_KIND_LAST; RS_ROOT_MMAP since 1.3), o module (none or < n_modules),
  *   v tid.  (rs_root_t.reserved is not stored.)
  *
  * ---- ROOT_EDGES (count n_root_edges) -------------------------------------
@@ -221,7 +223,7 @@
 #define RS_SNAP_MAGIC          "RSNAP\0\r\n"
 #define RS_SNAP_MAGIC_SIZE     8
 #define RS_SNAP_VERSION_MAJOR  1
-#define RS_SNAP_VERSION_MINOR  2
+#define RS_SNAP_VERSION_MINOR  3
 
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32

@@ -597,7 +597,7 @@ static int read_roots(reader_t *r)
         if (__builtin_add_overflow(rt->start, rt->size, &end))
             return fail(r, offset_of(r, rec), "root %u wraps around the "
                         "address space", i);
-        if (rt->kind < RS_ROOT_GLOBAL || rt->kind > RS_ROOT_IGNORED)
+        if (rt->kind < RS_ROOT_GLOBAL || rt->kind > RS_ROOT_KIND_LAST)
             return fail(r, offset_of(r, rec), "root %u has unknown kind %u",
                         i, rt->kind);
         if (rt->module != UINT32_MAX && rt->module >= s->n_modules)

@@ -27,7 +27,11 @@ promises:
     in "hidden", none listed) and --exitcode 9 exits 0, while the leaking
     run exits 9;
   - `refscope report --python` on the kept snapshot names the types, the
-    field and the function in its text.
+    field and the function in its text;
+  - a snapshot taken while a Python function runs (LOCALS): the three
+    leaky.Node objects only its locals hold (CPython keeps them in its
+    frame data stack, memory it maps itself) are reachable, not leaked
+    references.
 Usage:
     test_python.py --refscope PATH --python PATH --module-dir DIR --source PATH
 
@@ -57,6 +61,17 @@ check = rstest.check
 LEAKS = "import leaky, os; print(os.environ.get('PYTHONMALLOC')); " \
         "leaky.leak_refs(100); leaky.make_cycles(50)"
 CLEAN = "import leaky; leaky.clean(100)"
+# Three objects held only by a running function's locals when it asks
+# librefscope.so for a snapshot (as the pytest plugin does).
+LOCALS = """import ctypes, leaky
+snap = ctypes.CDLL(None).refscope_impl_snapshot
+snap.argtypes = [ctypes.c_char_p]
+def f():
+    a, b, c = leaky.Node(1), leaky.Node(2), leaky.Node(3)
+    snap(b"locals")
+    return a, b, c
+f()
+"""
 # ctypes and decimal leave blocks of their own at exit (the interpreter's).
 CLEAN_STDLIB = "import ctypes, decimal, leaky; leaky.clean(100)"
 
@@ -261,6 +276,25 @@ def check_gc_objects(args, tmp):
           + rstest.describe_findings(data[0]["findings"]))
 
 
+def check_locals_mid_run(args, tmp):
+    """LOCALS: in the snapshot labelled "locals", every leaky.Node is
+    reachable, and there are the function's three."""
+    outdir = os.path.join(tmp, "locals")
+    run(args, LOCALS, outdir)
+    snaps = [n for n in os.listdir(outdir) if n.endswith("-locals.rsnap")]
+    check(len(snaps) == 1, f"expected one 'locals' snapshot: {os.listdir(outdir)}")
+    p = subprocess.run([args.refscope, "report", "--json", "--show-reachable",
+                        os.path.join(outdir, snaps[0])],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, f"report --show-reachable: {p.stderr}")
+    nodes = {}
+    for f in json.loads(p.stdout)["findings"]:
+        if f.get("type") == "leaky.Node":
+            nodes[f["class"]] = nodes.get(f["class"], 0) + f["blocks"]
+    check(nodes == {"reachable": 3}, f"leaky.Node objects by class in the "
+          f"'locals' snapshot: {nodes}, want 3 reachable")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--refscope", required=True)
@@ -292,6 +326,7 @@ def main():
         check_version_guard(args, tmp)
         check_gc_objects(args, tmp)
         check_box_cycles(args, tmp)
+        check_locals_mid_run(args, tmp)
 
         _, clean = run(args, CLEAN, os.path.join(tmp, "clean"))
         check_summary(clean, {})

@@ -133,6 +133,7 @@ static rs_root_t roots[] = {
     { 0x7ffc0000, 0x2000, RS_ROOT_STACK, UINT32_MAX, 1234, 0 },
     { 0x5000, 64, RS_ROOT_USER, UINT32_MAX, 0, 0 },
     { UINT64_MAX - 1, 1, RS_ROOT_IGNORED, 2, 0, 0 },
+    { 0x7f0000000000, 0x10000, RS_ROOT_MMAP, UINT32_MAX, 0, 0 },   /* 1.3 */
 };
 static rs_root_edge_t root_edges[] = {
     { 0, 0, 0x10 }, { 1, 1, 0x1ff8 }, { 1, 0, 8 }, { 2, 4, 0 },
@@ -190,7 +191,7 @@ static rs_snapshot_t sample(void)
     s.heap.edges = edges;
     s.heap.n_edges = 5;
     s.heap.roots = roots;
-    s.heap.n_roots = 4;
+    s.heap.n_roots = 5;
     s.heap.root_edges = root_edges;
     s.heap.n_root_edges = 4;
     for (int c = 0; c < RS_CLASS_COUNT; c++) {
@@ -1020,7 +1021,7 @@ static void test_semantic_corruption(void **state)
     rs_snapshot_t s = sample();
     rs_node_t nv[5];
     rs_edge_t ev[5];
-    rs_root_t rv[4];
+    rs_root_t rv[5];
     rs_root_edge_t rev[4];
 
 #define RESET()                                                              \
@@ -1059,14 +1060,17 @@ static void test_semantic_corruption(void **state)
     rv[2].kind = 0;
     expect_semantic_error(&s, "section ROOTS", "root 2 has unknown kind 0");
     RESET();
+    rv[2].kind = RS_ROOT_KIND_LAST + 1;
+    expect_semantic_error(&s, "section ROOTS", "root 2 has unknown kind 9");
+    RESET();
     rv[0].module = 3;
     expect_semantic_error(&s, "section ROOTS", "root 0 names module 3 but only 3");
     RESET();
     rv[3].size = 2;
     expect_semantic_error(&s, "section ROOTS", "root 3 wraps around");
     RESET();
-    rev[1].root = 4;
-    expect_semantic_error(&s, "section ROOT_EDGES", "root edge 1 comes from root 4");
+    rev[1].root = 5;
+    expect_semantic_error(&s, "section ROOT_EDGES", "root edge 1 comes from root 5");
     RESET();
     rev[3].dst = 7;
     expect_semantic_error(&s, "section ROOT_EDGES", "root edge 3 points to node 7");
