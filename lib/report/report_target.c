@@ -453,6 +453,8 @@ char *rs_root_name_format(const rs_root_name_t *r, char *buf, size_t len)
     else if (r->tid)
         snprintf(buf, len, "%s of thread %" PRIu32 " at 0x%" PRIx64, r->kind, r->tid,
                  r->address);
+    else if (strcmp(r->kind, "mmap") == 0)
+        snprintf(buf, len, "memory the program mapped (mmap) at 0x%" PRIx64, r->address);
     else
         snprintf(buf, len, "%s root at 0x%" PRIx64, r->kind, r->address);
     return buf;

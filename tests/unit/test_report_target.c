@@ -16,7 +16,7 @@
 
 typedef struct fx {
     rs_node_t        nodes[4];
-    rs_root_t        roots[2];
+    rs_root_t        roots[3];
     char            *types[1];
     rs_snapshot_t    snap;
     rs_symbolizer_t *sym;
@@ -46,8 +46,10 @@ static int setup(void **state)
                                .module = UINT32_MAX, .tid = 9 };
     f->roots[1] = (rs_root_t){ .start = 0x8000, .size = 128, .kind = RS_ROOT_TLS,
                                .module = UINT32_MAX, .tid = 9 };
+    f->roots[2] = (rs_root_t){ .start = 0x7f0000000000, .size = 0x4000, .kind = RS_ROOT_MMAP,
+                               .module = UINT32_MAX };
     f->snap.heap = (rs_heap_t){ .nodes = f->nodes, .n_nodes = 4, .roots = f->roots,
-                                .n_roots = 2 };
+                                .n_roots = 3 };
     static uint32_t edge_start[5];
     f->snap.heap.edge_start = edge_start;
     f->snap.types = f->types;
@@ -132,6 +134,10 @@ static void test_roots(void **state)
     assert_null(r.reg);
     assert_int_equal(r.address, 0x8010);
     assert_non_null(strstr(rs_root_name_format(&r, buf, sizeof buf), "tls of thread 9 at 0x8010"));
+    rs_namer_root(f->nm, 2, 0x160, &r);
+    assert_string_equal(r.kind, "mmap");
+    assert_string_equal(rs_root_name_format(&r, buf, sizeof buf),
+                        "memory the program mapped (mmap) at 0x7f0000000160");
     rs_namer_root(f->nm, 5, 0, &r);
     assert_string_equal(r.kind, "unknown");
 }
