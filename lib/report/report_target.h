@@ -49,7 +49,7 @@ const char *rs_namer_function(rs_namer_t *n, uint32_t node);
 const char *rs_namer_field(rs_namer_t *n, uint32_t node, uint64_t offset);
 
 /* A root described: kind ("global", "stack", "registers", "tls",
- * "dynamic_tls", "user", "ignored"), thread id, and for globals the
+ * "dynamic_tls", "user", "ignored", "mmap"), thread id, and for globals the
  * module path and the symbol containing the address with the offset in
  * it (symbol NULL when none covers it). */
 typedef struct rs_root_name {
