@@ -107,19 +107,24 @@ static int add_run(uint64_t start, uint64_t end, int readable,
     return 0;
 }
 
-static const rs_run_t *run_of(uint64_t addr)
+/* The index of the first run that ends after addr (g_n_runs if none). */
+static uint32_t first_run_after(uint64_t addr)
 {
     uint32_t lo = 0, hi = g_n_runs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (addr < g_runs[mid].start)
-            hi = mid;
-        else if (addr >= g_runs[mid].end)
+        if (g_runs[mid].end <= addr)
             lo = mid + 1;
         else
-            return &g_runs[mid];
+            hi = mid;
     }
-    return NULL;
+    return lo;
+}
+
+static const rs_run_t *run_of(uint64_t addr)
+{
+    uint32_t i = first_run_after(addr);
+    return i < g_n_runs && g_runs[i].start <= addr ? &g_runs[i] : NULL;
 }
 
 /* The part of [lo, hi) inside the readable run holding anchor, appended as
@@ -144,14 +149,7 @@ static int push_clipped(rs_rootvec_t *out, uint32_t kind, uint32_t tid,
 int rs_threadroots_push_readable(rs_rootvec_t *out, uint32_t kind, uint64_t lo, uint64_t hi)
 {
     for (uint64_t at = lo; at < hi;) {
-        uint32_t i = 0, n = g_n_runs;       /* first run ending after at */
-        while (i < n) {
-            uint32_t mid = i + (n - i) / 2;
-            if (g_runs[mid].end <= at)
-                i = mid + 1;
-            else
-                n = mid;
-        }
+        uint32_t i = first_run_after(at);
         if (i == g_n_runs || g_runs[i].start >= hi)
             return 0;
         uint64_t start = g_runs[i].start > at ? g_runs[i].start : at;
