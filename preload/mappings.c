@@ -35,9 +35,13 @@
  * PROT_NONE or unmapped by a raw system call is never read, and pages it
  * never touched are skipped like those of modules (scan_holes.c).
  *
- * Limits: a mapping used as a thread's or coroutine's stack is scanned
- * whole, including the dead part below its stack pointer.  Memory mapped
- * with raw syscall(SYS_mmap) or shmat is not seen.
+ * A thread whose stack the program mapped (pthread_attr_setstack) has
+ * that stack scanned from its stack pointer up, as any thread's: the
+ * mapping's roots leave out the stacks of the threads refscope knows.
+ *
+ * Limits: a coroutine's stack (makecontext, no thread of its own) is
+ * scanned whole, including the dead part below its stack pointer.  Memory
+ * mapped with raw syscall(SYS_mmap) or shmat is not seen.
  *
  * Locking: one mutex around the set, taken with the guard set (so a
  * signal handler that maps memory on this thread meanwhile makes the
@@ -179,8 +183,8 @@ void rs_mappings_unlock(void)
 int rs_mappings_roots(rs_rootvec_t *out)
 {
     for (uint32_t i = 0; i < maps.n; i++)
-        if (rs_threadroots_push_readable(out, RS_ROOT_MMAP, maps.items[i].start,
-                                         maps.items[i].end) != 0)
+        if (rs_threadroots_push_outside_stacks(out, RS_ROOT_MMAP, maps.items[i].start,
+                                               maps.items[i].end) != 0)
             return -1;
     return 0;
 }

@@ -36,6 +36,7 @@
 
 #define RS_RED_ZONE    128          /* x86_64 System V ABI                  */
 #define RS_MAX_RUNS    8192
+#define RS_MAX_STACKS  4096         /* thread stacks kept out of other roots */
 #define RS_MAX_DTV     (1u << 20)   /* sanity bound on dtv[-1].counter      */
 #define RS_FALLBACK_PTHREAD_SIZE 2304 /* glibc 2.3x x86_64, if not exported */
 
@@ -46,6 +47,9 @@ typedef struct rs_run {
 /* Readable memory as runs of adjacent readable mappings, sorted. */
 static rs_run_t g_runs[RS_MAX_RUNS];
 static uint32_t g_n_runs;
+/* The known stacks of the threads of the last collect, unsorted. */
+static rs_run_t g_stacks[RS_MAX_STACKS];
+static uint32_t g_n_stacks;
 static uint64_t g_self_regs[16];    /* copy of rs_self_context_t.regs       */
 static size_t   g_static_size;      /* 0 = unknown                          */
 static size_t   g_pthread_size = RS_FALLBACK_PTHREAD_SIZE;
@@ -160,6 +164,26 @@ int rs_threadroots_push_readable(rs_rootvec_t *out, uint32_t kind, uint64_t lo, 
     return 0;
 }
 
+int rs_threadroots_push_outside_stacks(rs_rootvec_t *out, uint32_t kind, uint64_t lo,
+                                       uint64_t hi)
+{
+    while (lo < hi) {
+        /* The lowest stack that [lo, hi) still reaches: [cut, resume). */
+        uint64_t cut = hi, resume = hi;
+        for (uint32_t i = 0; i < g_n_stacks; i++) {
+            uint64_t s = g_stacks[i].start > lo ? g_stacks[i].start : lo;
+            if (g_stacks[i].end > lo && s < cut) {
+                cut = s;
+                resume = g_stacks[i].end;
+            }
+        }
+        if (rs_threadroots_push_readable(out, kind, lo, cut) != 0)
+            return -1;
+        lo = resume;
+    }
+    return 0;
+}
+
 /* Reads the word at addr if it is readable; 0 otherwise. */
 static uint64_t peek(uint64_t addr)
 {
@@ -261,8 +285,16 @@ static int push_stack(rs_rootvec_t *out, const rs_thread_view_t *t)
                         stack_top(t, anchor), anchor);
 }
 
+static void note_stack(const rs_thread_info_t *info)
+{
+    if (info && info->stack_lo && info->stack_hi > info->stack_lo &&
+        g_n_stacks < RS_MAX_STACKS)
+        g_stacks[g_n_stacks++] = (rs_run_t){info->stack_lo, info->stack_hi};
+}
+
 static int push_thread(rs_rootvec_t *out, const rs_thread_view_t *t)
 {
+    note_stack(t->info);
     if (push_stack(out, t) != 0 || push_tls(out, t) != 0)
         return -1;
     if (!t->n_regs)
@@ -343,6 +375,7 @@ int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self)
 {
     rs_threadroots_init();
     g_n_runs = 0;
+    g_n_stacks = 0;
     if (rs_threads_maps_foreach(add_run, NULL) != 0)
         return 0;                   /* nothing known readable: no roots */
     uint32_t n = rs_world_count();

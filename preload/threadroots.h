@@ -61,4 +61,11 @@ int rs_threadroots_collect(rs_rootvec_t *out, const rs_self_context_t *self);
  * empty).  Same calling rules.  0, or -1 if memory ran out. */
 int rs_threadroots_push_readable(rs_rootvec_t *out, uint32_t kind, uint64_t lo, uint64_t hi);
 
+/* The same, leaving out the stacks of the threads the last collect saw
+ * (those it knows the extent of): a thread's stack that lies in memory
+ * the program mapped is scanned from its stack pointer up, as every
+ * stack, not whole with the dead words below it. */
+int rs_threadroots_push_outside_stacks(rs_rootvec_t *out, uint32_t kind, uint64_t lo,
+                                       uint64_t hi);
+
 #endif /* RS_THREADROOTS_H */
