@@ -45,6 +45,9 @@ uint64_t rs_threads_stack_room(uint64_t sp);
  * stopped).  Never call with refscope locks held that threads may need. */
 int rs_world_stop(void);
 void rs_world_resume(void);
+/* Threads of the last stop that were not waited for because they block
+ * the stop signal (they run on, their whole stack scanned). */
+uint32_t rs_world_blocking(void);
 
 /* Appends, for every thread including the caller, the roots that thread
  * contributes: live stack, saved registers, static TLS + thread descriptor

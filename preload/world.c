@@ -69,6 +69,8 @@ static int              g_signo;     /* 0 until chosen                     */
 static int              g_installed; /* our handler is in place           */
 static int              g_sticky;    /* a signal may still be pending      */
 static struct sigaction g_old;       /* the program's action               */
+static uint32_t         g_blocking;  /* threads of the last stop given up
+                                        on as blocking the signal         */
 
 static uint64_t pack(uint32_t gen, int state)
 {
@@ -423,10 +425,67 @@ static int unanswered(uint32_t gen, int give_up)
     return pending;
 }
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_decimal(char *p, uint32_t v)
+{
+    char digits[10];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* 1 when thread tid blocks signal sig now (the SigBlk mask of
+ * /proc/self/task/TID/status); 0 when it does not or cannot be told. */
+static int blocks_signal(uint32_t tid, int sig)
+{
+    char path[48] = "/proc/self/task/", buf[4096];
+    memcpy(put_decimal(path + 16, tid), "/status", 8);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *s = strstr(buf, "\nSigBlk:");
+    if (!s)
+        return 0;
+    uint64_t mask = strtoull(s + 9, NULL, 16);
+    return (mask >> (sig - 1)) & 1;
+}
+
+/* Gives up at once on the threads that have not answered because they
+ * block the stop signal: GLib's and libuv's worker threads block every
+ * signal for their whole life, and waiting for them cost every exit of a
+ * GIO program or of node the full timeout.  Checked once, a poll interval
+ * after the signals went out, so that a thread inside a short
+ * signals-blocked section (pthread_create's) is waited for. */
+static void give_up_on_blocking(uint32_t gen)
+{
+    uint32_t n = atomic_load(&g_nrec);
+    for (uint32_t i = 0; i < n; i++) {
+        rs_stopped_t *r = record(i);
+        uint64_t expect = pack(gen, RS_STOP_SIGNALLED);
+        if (atomic_load(&r->word) == expect && blocks_signal(r->tid, g_signo) &&
+            atomic_compare_exchange_strong(&r->word, &expect, pack(gen, RS_STOP_TIMEOUT)))
+            g_blocking++;
+    }
+}
+
 /* Waits until every signalled thread answered, exited or timed out. */
 static void wait_answers(uint32_t gen, int64_t deadline)
 {
+    int64_t check_blocking_at = now_ns() + RS_STOP_POLL_NS;
     for (;;) {
+        if (check_blocking_at && now_ns() >= check_blocking_at) {
+            give_up_on_blocking(gen);
+            check_blocking_at = 0;
+        }
         uint32_t acked = atomic_load(&g_acked);
         int64_t left = deadline - now_ns();
         if (!unanswered(gen, left <= 0))
@@ -458,6 +517,7 @@ int rs_world_stop(void)
     uint32_t gen = atomic_load(&g_gen) + 1;
     atomic_store(&g_nrec, 0);
     atomic_store(&g_acked, 0);
+    g_blocking = 0;
     atomic_store(&g_gen, gen);
     atomic_store(&g_active, 1);
 
@@ -476,6 +536,11 @@ int rs_world_stop(void)
             g_sticky = 1;
     }
     return stopped;
+}
+
+uint32_t rs_world_blocking(void)
+{
+    return g_blocking;
 }
 
 void rs_world_resume(void)

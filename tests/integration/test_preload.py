@@ -9,7 +9,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_QUIET=1 silences the paragraph;
   - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
     variable and the run still works (exit 23, snapshot written);
-  - stdout is the same as without the preload.
+  - stdout is the same as without the preload;
+  - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
+    blocks every signal as threads_blocking_stop=1 (not waited for), and
+    none in leak_direct.
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
 import argparse
@@ -80,6 +83,21 @@ def check_bad_setting(preload, exe):
                  f"{snaps}")
 
 
+def blocking_threads(preload, exe):
+    p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
+    m = re.findall(r"^refscope: stats:.* threads_blocking_stop=(\d+)[ ;]", p.stderr, re.M)
+    rstest.check(p.returncode == 0 and len(m) == 1, f"{os.path.basename(exe)}: "
+                 f"exit {p.returncode}, expected one stats line; stderr:\n{p.stderr}")
+    return int(m[0])
+
+
+def check_blocking_thread(preload, samples_dir):
+    n = blocking_threads(preload, os.path.join(samples_dir, "thread_blocks_signals"))
+    rstest.check(n == 1, f"thread_blocks_signals: threads_blocking_stop={n}, want 1")
+    n = blocking_threads(preload, os.path.join(samples_dir, "leak_direct"))
+    rstest.check(n == 0, f"leak_direct: threads_blocking_stop={n}, want 0")
+
+
 def run(args):
     leaky = os.path.join(args.samples_dir, "leak_direct")
     clean = os.path.join(args.samples_dir, "all_freed")
@@ -88,6 +106,7 @@ def run(args):
     check_leaky(args.preload, leaky, native[leaky])
     check_clean(args.preload, clean, native[clean])
     check_bad_setting(args.preload, leaky)
+    check_blocking_thread(args.preload, args.samples_dir)
 
 
 def main():
