@@ -1,7 +1,8 @@
 /*
- * scan_holes.c - the pages of the modules' writable segments (GLOBAL
- * roots) and of large blocks that the process never touched, which the
- * scans skip (rs_heap_t.holes, lib/model/heapscan.c).
+ * scan_holes.c - the pages of roots (the modules' writable segments,
+ * memory the program mapped, stacks) and of large blocks that the
+ * process never touched, which the scans skip (rs_heap_t.holes,
+ * lib/model/heapscan.c).
  *
  * Why.  Reading a page nobody touched maps it: a page fault, 10 us on the
  * VM of the benchmarks.  Programs have large .bss areas they use little
@@ -14,10 +15,12 @@
  *
  * How.  /proc/self/pagemap has a 64-bit word per page: bit 63 present,
  * bit 62 swapped.  A page with neither is a hole.  Read with the world
- * stopped (nothing else runs, so nothing touches a page meanwhile), 2 MiB
- * of address space a read, for the GLOBAL roots and the blocks of
- * HOLE_MIN_BLOCK bytes or more, merged in address order (roots never
- * overlap blocks or each other), so the holes come out sorted.  Anything
+ * stopped (nothing else runs, so nothing touches a page meanwhile; a
+ * thread that did not stop is read as it is, like the rest of its
+ * memory), 2 MiB of address space a read, for the roots of paged_kind
+ * and the blocks of HOLE_MIN_BLOCK bytes or more, merged in address
+ * order, so the holes come out sorted (roots never overlap blocks; a
+ * root overlapping another only repeats holes, which add_hole clips).  Anything
  * unexpected (no pagemap, a short read, no memory, a pagemap that does
  * not show present the page just written) means fewer holes: more is
  * scanned, never less.
@@ -138,9 +141,17 @@ static void sort_by_start(const rs_root_t *roots, uint32_t *idx, uint32_t n)
     }
 }
 
-/* The indexes of the roots read by page (GLOBAL: the modules' writable
- * segments, MMAP: memory the program mapped) in address order, in *out
- * (n of them). */
+/* Roots that may hold pages nobody touched: the modules' writable
+ * segments, memory the program mapped, and stacks (one scanned whole, of
+ * a thread that did not stop, is mostly untouched: 8 MiB for a GLib
+ * worker thread, 2,000 page faults). */
+static int paged_kind(uint32_t kind)
+{
+    return kind == RS_ROOT_GLOBAL || kind == RS_ROOT_MMAP || kind == RS_ROOT_STACK;
+}
+
+/* The indexes of the roots read by page (paged_kind) in address order,
+ * in *out (n of them). */
 static uint32_t *paged_roots(const rs_heap_t *heap, uint32_t *n)
 {
     uint32_t *idx = rs_mem_alloc((heap->n_roots ? heap->n_roots : 1) * sizeof *idx);
@@ -148,8 +159,7 @@ static uint32_t *paged_roots(const rs_heap_t *heap, uint32_t *n)
     if (!idx)
         return NULL;
     for (uint32_t i = 0; i < heap->n_roots; i++)
-        if ((heap->roots[i].kind == RS_ROOT_GLOBAL || heap->roots[i].kind == RS_ROOT_MMAP) &&
-            heap->roots[i].size)
+        if (paged_kind(heap->roots[i].kind) && heap->roots[i].size)
             idx[(*n)++] = i;
     sort_by_start(heap->roots, idx, *n);
     return idx;

@@ -2,15 +2,20 @@
 """test_untouched_pages - the analysis does not read pages the program
 never touched (preload/scan_holes.c).
 
-Runs the sparse_pages sample natively and under the bare preload and
-compares their minor page faults (the child's rusage from wait4).  The
-sample leaves a 16 MiB .bss array and a 16 MiB block untouched but for a
-few words (8,192 pages); reading them in the scans would fault each in.
-Asserts that refscope adds fewer than 2,048 faults (it adds about 200;
-every page read would add 8,192 more) and that stdout and exit status
-are the native ones.  Its findings (the few touched words keep five
-blocks reachable) are integration.sample.sparse_pages's.  Fault counts
-are exact counts of events, not timings.
+Runs samples natively and under the bare preload and compares their
+minor page faults (the child's rusage from wait4):
+  sparse_pages           a 16 MiB .bss array and a 16 MiB block, untouched
+                         but for a few words (8,192 pages);
+  root_mmap              a 64 MiB anonymous mapping, a root, untouched but
+                         for one page (16,383 pages);
+  thread_blocks_signals  a thread that blocks the stop signal, whose whole
+                         8 MiB stack is a root, with a few pages touched
+                         (about 2,040 pages).
+Reading those pages in the scans would fault each one in.  Asserts that
+refscope adds fewer than 1,024 faults to each (it adds about 120) and
+that stdout and exit status are the native ones.  Their findings are
+the integration.sample tests'.  Fault counts are exact counts of events,
+not timings.
 Usage: test_untouched_pages.py --preload PATH --samples-dir DIR
 """
 import argparse
@@ -20,8 +25,9 @@ import tempfile
 
 import rstest
 
-UNTOUCHED_PAGES = 8192
-MAX_EXTRA_FAULTS = 2048
+UNTOUCHED_PAGES = {"sparse_pages": 8192, "root_mmap": 16383,
+                   "thread_blocks_signals": 2040}
+MAX_EXTRA_FAULTS = 1024
 
 
 def run(argv, env):
@@ -40,21 +46,25 @@ def main():
     ap.add_argument("--preload", required=True)
     ap.add_argument("--samples-dir", required=True)
     args = ap.parse_args()
-    exe = os.path.join(args.samples_dir, "sparse_pages")
+    for name, untouched in UNTOUCHED_PAGES.items():
+        check_sample(os.path.join(args.samples_dir, name), untouched, args.preload)
+
+
+def check_sample(exe, untouched, preload):
+    name = os.path.basename(exe)
     native = run([exe], dict(os.environ))
     with tempfile.TemporaryDirectory(prefix="rs-untouched-") as outdir:
-        env = rstest.preload_env(args.preload, outdir, REFSCOPE_QUIET="1")
+        env = rstest.preload_env(preload, outdir, REFSCOPE_QUIET="1")
         traced = run([exe], env)
     rstest.check(traced[:2] == native[:2],
-                 f"under refscope: exit {traced[0]}, stdout {traced[1]!r}; "
+                 f"{name} under refscope: exit {traced[0]}, stdout {traced[1]!r}; "
                  f"natively: exit {native[0]}, stdout {native[1]!r}")
     extra = traced[2] - native[2]
     rstest.check(extra < MAX_EXTRA_FAULTS,
-                 f"refscope added {extra} page faults to sparse_pages "
+                 f"refscope added {extra} page faults to {name} "
                  f"({native[2]} natively): the analysis read pages the "
-                 f"program never touched ({UNTOUCHED_PAGES} of them)")
-    print(f"sparse_pages: {native[2]} page faults natively, "
-          f"{traced[2]} under refscope")
+                 f"program never touched ({untouched} of them)")
+    print(f"{name}: {native[2]} page faults natively, {traced[2]} under refscope")
 
 
 if __name__ == "__main__":
