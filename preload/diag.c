@@ -16,11 +16,21 @@
  * may have reused the number).  A fork child closes the duplicate at once,
  * so that a daemon that closes its stdio never keeps its parent's stderr
  * pipe open.
+ *
+ * A closed pipe.  When nobody reads stderr any more (`prog 2>&1 | head -1`
+ * after head is gone), write(2) raises SIGPIPE, whose default action
+ * would kill a program that natively never writes there and exits 0.  So
+ * SIGPIPE is blocked on the writing thread around the write, and one the
+ * write raised is taken back with sigtimedwait() (unless one was pending
+ * already: that one is the program's).  The message is lost, the program
+ * goes on.  All of this is async-signal-safe (the fatal-signal analysis
+ * writes too).
  */
 #include "preload.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,6 +123,21 @@ static int output_fd(void)
     return spare_fd;
 }
 
+/* Writes p[0..left) to fd; 1 when the write failed with EPIPE. */
+static int write_all(int fd, const char *p, size_t left)
+{
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 && errno == EPIPE;
+        p += w;
+        left -= (size_t)w;
+    }
+    return 0;
+}
+
 void rs_diag_emit(const rs_line_t *l)
 {
     int saved_errno = errno;
@@ -121,17 +146,16 @@ void rs_diag_emit(const rs_line_t *l)
         errno = saved_errno;
         return;
     }
-    const char *p = l->buf;
-    size_t left = l->len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        p += w;
-        left -= (size_t)w;
+    sigset_t pipe_only, mask, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &mask);
+    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    if (write_all(fd, l->buf, l->len) && !was_pending) {
+        const struct timespec now = {0, 0};
+        sigtimedwait(&pipe_only, NULL, &now);
     }
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
     errno = saved_errno;
 }
 

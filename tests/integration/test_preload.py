@@ -10,6 +10,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
     variable and the run still works (exit 23, snapshot written);
   - stdout is the same as without the preload;
+  - with stderr a pipe nobody reads any more, the leaking sample still
+    exits 0 (23 under REFSCOPE_EXITCODE=23): the summary's write must not
+    kill it with SIGPIPE;
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
     none in leak_direct.
@@ -83,6 +86,19 @@ def check_bad_setting(preload, exe):
                  f"{snaps}")
 
 
+def check_closed_stderr(preload, exe):
+    name = os.path.basename(exe)
+    for extra, want in (({}, 0), ({"REFSCOPE_EXITCODE": 23}, 23)):
+        r, w = os.pipe()
+        os.close(r)
+        with tempfile.TemporaryDirectory(prefix="rs-preload-") as out:
+            p = subprocess.run([exe], env=rstest.preload_env(preload, out, **extra),
+                               stdout=subprocess.DEVNULL, stderr=w, timeout=120)
+        os.close(w)
+        rstest.check(p.returncode == want, f"{name} with stderr a closed pipe "
+                     f"and {extra or 'no setting'}: exit {p.returncode}, want {want}")
+
+
 def blocking_threads(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
     m = re.findall(r"^refscope: stats:.* threads_blocking_stop=(\d+)[ ;]", p.stderr, re.M)
@@ -106,6 +122,7 @@ def run(args):
     check_leaky(args.preload, leaky, native[leaky])
     check_clean(args.preload, clean, native[clean])
     check_bad_setting(args.preload, leaky)
+    check_closed_stderr(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
 
 
