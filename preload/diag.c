@@ -19,18 +19,14 @@
  *
  * A closed pipe.  When nobody reads stderr any more (`prog 2>&1 | head -1`
  * after head is gone), write(2) raises SIGPIPE, whose default action
- * would kill a program that natively never writes there and exits 0.  So
- * SIGPIPE is blocked on the writing thread around the write, and one the
- * write raised is taken back with sigtimedwait() (unless one was pending
- * already: that one is the program's).  The message is lost, the program
- * goes on.  All of this is async-signal-safe (the fatal-signal analysis
- * writes too).
+ * would kill a program that natively never writes there and exits 0: it
+ * is held back (held_signal.c).  The message is lost, the program goes
+ * on.
  */
 #include "preload.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,19 +119,17 @@ static int output_fd(void)
     return spare_fd;
 }
 
-/* Writes p[0..left) to fd; 1 when the write failed with EPIPE. */
-static int write_all(int fd, const char *p, size_t left)
+static void write_all(int fd, const char *p, size_t left)
 {
     while (left) {
         ssize_t w = write(fd, p, left);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return w < 0 && errno == EPIPE;
+            return;
         p += w;
         left -= (size_t)w;
     }
-    return 0;
 }
 
 void rs_diag_emit(const rs_line_t *l)
@@ -146,16 +140,10 @@ void rs_diag_emit(const rs_line_t *l)
         errno = saved_errno;
         return;
     }
-    sigset_t pipe_only, mask, pending;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &mask);
-    int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-    if (write_all(fd, l->buf, l->len) && !was_pending) {
-        const struct timespec now = {0, 0};
-        sigtimedwait(&pipe_only, NULL, &now);
-    }
-    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    rs_held_signal_t held;
+    rs_signal_hold(&held, SIGPIPE);
+    write_all(fd, l->buf, l->len);
+    rs_signal_release(&held);
     errno = saved_errno;
 }
 

@@ -299,7 +299,13 @@ static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
     }
     rs_snapshot_error_t err;
     err.message[0] = '\0';
-    if (rs_snapshot_write(s, res->path, &err) == 0) {
+    /* Past `ulimit -f` the write fails with EFBIG (said like any error)
+     * and raises SIGXFSZ, which must not end the program. */
+    rs_held_signal_t held;
+    rs_signal_hold(&held, SIGXFSZ);
+    int rc = rs_snapshot_write(s, res->path, &err);
+    rs_signal_release(&held);
+    if (rc == 0) {
         res->written = 1;
     } else {
         memcpy(res->error, err.message, sizeof res->error);

@@ -22,6 +22,7 @@
 #include "threadroots.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,6 +128,19 @@ void rs_diag_atfork_child(void);
 void rs_diag_emit(const rs_line_t *l);
 /* Says once per process that refscope ran out of memory. */
 void rs_diag_oom(void);
+
+/* ---- held_signal.c: signals refscope's own writes would raise -------- */
+
+/* Blocks sig (SIGPIPE, SIGXFSZ) on this thread around a system call of
+ * refscope's; rs_signal_release takes back one the call raised and
+ * restores the mask.  Async-signal-safe. */
+typedef struct rs_held_signal {
+    int      sig;
+    int      was_pending;   /* the program's own, left pending          */
+    sigset_t mask;          /* the thread's mask before                 */
+} rs_held_signal_t;
+void rs_signal_hold(rs_held_signal_t *h, int sig);
+void rs_signal_release(rs_held_signal_t *h);
 
 /* ---- init.c: start-up, global state, fork ---------------------------- */
 

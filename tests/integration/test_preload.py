@@ -13,6 +13,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - with stderr a pipe nobody reads any more, the leaking sample still
     exits 0 (23 under REFSCOPE_EXITCODE=23): the summary's write must not
     kill it with SIGPIPE;
+  - under a file size limit too small for the snapshot (`ulimit -f`), the
+    leaking sample exits 0 (23 under REFSCOPE_EXITCODE=23), not killed by
+    the SIGXFSZ of the snapshot's write; stderr says the snapshot was not
+    written ("File too large") and no file is left behind;
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
     none in leak_direct.
@@ -21,6 +25,7 @@ Usage: test_preload.py --preload PATH --samples-dir DIR
 import argparse
 import os
 import re
+import resource
 import subprocess
 import tempfile
 
@@ -99,6 +104,25 @@ def check_closed_stderr(preload, exe):
                      f"and {extra or 'no setting'}: exit {p.returncode}, want {want}")
 
 
+def check_file_size_limit(preload, exe):
+    name = os.path.basename(exe)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    for extra, want in (({}, 0), ({"REFSCOPE_EXITCODE": 23}, 23)):
+        with tempfile.TemporaryDirectory(prefix="rs-preload-") as out:
+            p = subprocess.run([exe], env=rstest.preload_env(preload, out, **extra),
+                               preexec_fn=limit, capture_output=True, text=True,
+                               timeout=120)
+            left = os.listdir(out)
+        where = f"{name} under a 1 KiB file size limit with {extra or 'no setting'}"
+        rstest.check(p.returncode == want, f"{where}: exit {p.returncode}, want {want}")
+        rstest.check("Snapshot not written" in p.stderr and "File too large" in p.stderr,
+                     f"{where}: stderr does not say why the snapshot is missing:\n{p.stderr}")
+        rstest.check(left == [], f"{where}: files left behind: {left}")
+
+
 def blocking_threads(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
     m = re.findall(r"^refscope: stats:.* threads_blocking_stop=(\d+)[ ;]", p.stderr, re.M)
@@ -123,6 +147,7 @@ def run(args):
     check_clean(args.preload, clean, native[clean])
     check_bad_setting(args.preload, leaky)
     check_closed_stderr(args.preload, leaky)
+    check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
 
 
