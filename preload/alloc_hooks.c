@@ -65,6 +65,7 @@
 #include <unistd.h>
 
 _Thread_local int rs_guard_depth __attribute__((tls_model("initial-exec")));
+_Thread_local int rs_guard_deferred __attribute__((tls_model("initial-exec")));
 static _Thread_local uint32_t thread_tid __attribute__((tls_model("initial-exec")));
 
 uint32_t rs_alloc_thread_tid(void)

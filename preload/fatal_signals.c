@@ -1,7 +1,12 @@
 /*
  * fatal_signals.c - the end-of-process analysis when the program dies by
- * SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT (abort() raises it), with the
- * program's own handlers and the way it dies left exactly as they are.
+ * a signal: a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE), SIGABRT (abort()
+ * raises it), or one whose default action ends the process and that is
+ * usually sent: SIGHUP, SIGINT, SIGQUIT, SIGTERM (kill, the terminal, a
+ * harness's timeout), SIGPIPE (a closed pipe), SIGALRM, SIGXCPU, SIGXFSZ
+ * (limits).  The program's own handlers and the way it dies are left
+ * exactly as they are.  The signal refscope stops threads with and the
+ * snapshot signal are left out.
  *
  * refscope's handler stands in for SIG_DFL, and only for it: at start-up
  * for every fatal signal whose action is SIG_DFL, and later whenever the
@@ -13,13 +18,20 @@
  * kernel's action otherwise (a program that bypassed the hooks, e.g.
  * with a raw syscall, sysv_signal() or sigset(), which are not
  * interposed, sees what it set; refscope then no longer stands in until
- * the program sets SIG_DFL through sigaction() or signal()).  Other
- * signals pass through.
+ * the program sets SIG_DFL through sigaction() or signal()).  An action
+ * inherited as SIG_IGN (nohup, a shell's background job) is left alone.
+ * Other signals pass through.
  *
  * The handler (async-signal context):
+ *  0. a sent signal that arrives while this thread runs refscope's own
+ *     code (its guard is set: locks may be held) is put off: noted in
+ *     rs_guard_deferred, and raised again on this thread as soon as the
+ *     outermost guard is left (guard.h), when the handler runs anew.  The
+ *     same signal arriving again while put off ends the process at once,
+ *     without analysis (a second Ctrl-C is not kept waiting);
  *  1. analyses, unless the process is not ours (a vfork child), the
- *     signal hit refscope's own code (its guard is set on this thread:
- *     locks may be held), or no stack with RS_SIGNAL_STACK_MIN of room
+ *     signal hit refscope's own code (a fault or abort() there, or a
+ *     signal put off once already), or no stack with RS_SIGNAL_STACK_MIN of room
  *     is found (the analysis needs stack).  The handler runs on the
  *     thread's alternate stack (SA_ONSTACK), which alt_stack.c gives
  *     every thread that has none, so a stack overflow is analysed too;
@@ -62,7 +74,11 @@
 typedef int (*sigaction_fn_t)(int, const struct sigaction *, struct sigaction *);
 typedef __sighandler_t (*signal_fn_t)(int, __sighandler_t);
 
+/* Faults and abort(): raised on the thread that caused them. */
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+/* Usually sent; they may arrive while refscope's own code runs. */
+static const int sent_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM,
+                                    SIGXCPU, SIGXFSZ };
 
 static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or  */
 static signal_fn_t      real_signal;      /* at the first call before  */
@@ -71,12 +87,37 @@ static pthread_mutex_t  view_lock = PTHREAD_MUTEX_INITIALIZER;
  * handler stands in for its SIG_DFL. */
 static struct sigaction view[NSIG];
 
-static int is_fatal(int sig)
+/* The signals refscope stands in for (bit sig), set once at start-up. */
+static uint64_t handled;
+
+static int in_list(const int *list, size_t n, int sig)
 {
-    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
-        if (fatal_signals[i] == sig)
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == sig)
             return 1;
     return 0;
+}
+
+static int is_sent(int sig)
+{
+    return in_list(sent_signals, sizeof sent_signals / sizeof sent_signals[0], sig);
+}
+
+static int is_fatal(int sig)
+{
+    return sig > 0 && sig < 64 && (handled >> sig & 1);
+}
+
+/* Fills handled: every fatal and sent signal but the stop signal and the
+ * snapshot signal, which have handlers of their own. */
+static void choose_handled(void)
+{
+    int stop = rs_world_stop_signal(), snap = rs_settings.snapshot_signal;
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+        handled |= 1ull << fatal_signals[i];
+    for (size_t i = 0; i < sizeof sent_signals / sizeof sent_signals[0]; i++)
+        if (sent_signals[i] != stop && sent_signals[i] != snap)
+            handled |= 1ull << sent_signals[i];
 }
 
 static int call_real(int sig, const struct sigaction *act, struct sigaction *old)
@@ -134,7 +175,7 @@ static void analyse(int sig, const ucontext_t *uc)
     if (!rs_exit_process_is_ours())
         return;
     if (rs_guard_active()) {
-        say("fatal signal inside refscope", sig);
+        say("signal inside refscope", sig);
         return;
     }
     signal_job_t job = { .sig = sig };
@@ -146,10 +187,12 @@ static void analyse(int sig, const ucontext_t *uc)
 /* A signal the kernel raised for the current instruction (a fault), which
  * happens again when the handler returns.  SIGBUS BUS_MCEERR_AO is the
  * kernel's warning of a memory error elsewhere: not tied to the
- * instruction, so it is raised again like a signal sent by a process. */
+ * instruction, so it is raised again like a signal sent by a process.
+ * The kernel sends SIGINT, SIGALRM, SIGXCPU... with si_code SI_KERNEL
+ * (> 0) too, but they are not faults. */
 static int raised_by_fault(int sig, const siginfo_t *si)
 {
-    if (!si || si->si_code <= 0 || sig == SIGABRT)
+    if (!si || si->si_code <= 0 || sig == SIGABRT || is_sent(sig))
         return 0;
 #ifdef BUS_MCEERR_AO
     if (sig == SIGBUS && si->si_code == BUS_MCEERR_AO)
@@ -158,9 +201,33 @@ static int raised_by_fault(int sig, const siginfo_t *si)
     return 1;
 }
 
+/* 1 when a sent signal arriving inside refscope's code is put off (step
+ * 0 above): the handler returns and refscope's code goes on. */
+static int put_off(int sig, const siginfo_t *si)
+{
+    if (!rs_guard_active() || !is_sent(sig) || raised_by_fault(sig, si) ||
+        rs_guard_deferred == sig)
+        return 0;
+    rs_guard_deferred = sig;
+    return 1;
+}
+
+void rs_fatal_signals_raise_deferred(void)
+{
+    int sig = rs_guard_deferred;
+    rs_guard_deferred = 0;
+    int saved_errno = errno;
+    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);  /* delivered now */
+    errno = saved_errno;
+}
+
 static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
+    if (put_off(sig, si)) {
+        errno = saved_errno;
+        return;
+    }
     analyse(sig, uc);
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -182,7 +249,9 @@ static int install_ours(int sig)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fatal;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;   /* alt_stack.c: stack overflows */
+    /* alt_stack.c: stack overflows; SA_RESTART: refscope's system calls
+     * go on after a signal put off. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigfillset(&sa.sa_mask);        /* nothing interrupts the analysis */
     return call_real(sig, &sa, NULL);
 }
@@ -201,11 +270,11 @@ void rs_fatal_signals_atfork_child(void)
 void rs_fatal_signals_init(void)
 {
     real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
+    choose_handled();
     pthread_mutex_lock(&view_lock);
-    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
-        int sig = fatal_signals[i];
+    for (int sig = 1; sig < 64; sig++) {
         struct sigaction cur;
-        if (call_real(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+        if (!is_fatal(sig) || call_real(sig, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
             (cur.sa_flags & SA_SIGINFO))
             continue;               /* inherited SIG_IGN: left alone */
         view[sig] = cur;

@@ -327,10 +327,11 @@ void rs_alt_stack_thread_end(void);
  * refscope's alternate stack when another is in use); -1 when none has. */
 int rs_alt_stack_run(uint64_t interrupted_sp, uint64_t need, void (*fn)(void *), void *arg);
 
-/* ---- fatal_signals.c: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT ---------- */
+/* ---- fatal_signals.c: signals that end the process ---------------------- */
 
-/* Stands refscope's handler in for every fatal signal whose action is
- * SIG_DFL now (call at start-up, rs_active set). */
+/* Stands refscope's handler in for every signal that ends the process
+ * (faults, SIGABRT, SIGTERM, SIGINT...) whose action is SIG_DFL now (call
+ * at start-up, rs_active set). */
 void rs_fatal_signals_init(void);
 /* In a fork child: the interposed sigaction()'s lock starts unlocked. */
 void rs_fatal_signals_atfork_child(void);

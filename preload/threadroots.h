@@ -48,6 +48,9 @@ void rs_world_resume(void);
 /* Threads of the last stop that were not waited for because they block
  * the stop signal (they run on, their whole stack scanned). */
 uint32_t rs_world_blocking(void);
+/* The signal that stops the threads (REFSCOPE_STOP_SIGNAL, SIGPWR by
+ * default). */
+int rs_world_stop_signal(void);
 
 /* Appends, for every thread including the caller, the roots that thread
  * contributes: live stack, saved registers, static TLS + thread descriptor

@@ -285,6 +285,11 @@ static int stop_signal(void)
     return sig;
 }
 
+int rs_world_stop_signal(void)
+{
+    return stop_signal();
+}
+
 static int install(int sig)
 {
     if (g_installed)
