@@ -142,6 +142,14 @@ typedef struct rs_held_signal {
 void rs_signal_hold(rs_held_signal_t *h, int sig);
 void rs_signal_release(rs_held_signal_t *h);
 
+/* ---- proc_file.c: small /proc and /sys files ------------------------- */
+
+/* Reads up to size - 1 bytes of path into buf, NUL-terminated; returns
+ * the byte count, or -1 (nothing read) when it cannot be opened or read.
+ * One read(2): enough for the files it serves (a thread's status, a
+ * /sys setting).  Async-signal-safe; errno kept. */
+ssize_t rs_proc_file_read(const char *path, char *buf, size_t size);
+
 /* ---- init.c: start-up, global state, fork ---------------------------- */
 
 /* Non-zero once start-up completed with REFSCOPE_ENABLE on: the hooks

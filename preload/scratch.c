@@ -81,14 +81,8 @@ static int thp_usable = -1;
 static int read_thp_usable(void)
 {
     char buf[96];
-    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (rs_proc_file_read("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) <= 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
     return strstr(buf, "[always]") != NULL || strstr(buf, "[madvise]") != NULL;
 }
 

@@ -449,15 +449,8 @@ static int blocks_signal(uint32_t tid, int sig)
 {
     char path[48] = "/proc/self/task/", buf[4096];
     memcpy(put_decimal(path + 16, tid), "/status", 8);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *s = strstr(buf, "\nSigBlk:");
+    const char *s = rs_proc_file_read(path, buf, sizeof buf) > 0
+                    ? strstr(buf, "\nSigBlk:") : NULL;
     if (!s)
         return 0;
     uint64_t mask = strtoull(s + 9, NULL, 16);
