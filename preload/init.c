@@ -109,6 +109,7 @@ static void start(void)
     if (rs_modules_init() != 0)
         rs_diag_oom();
     rs_mappings_init();
+    rs_real_check_shadowed();
     rs_backtrace_init();
     rs_stack_frames_init();
     rs_threads_init();

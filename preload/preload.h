@@ -53,6 +53,10 @@ extern rs_real_alloc_t rs_real;
  * the resolution on this thread or if a symbol is missing (the caller
  * then answers from the bootstrap pool). */
 int rs_real_resolve(void);
+/* Says once on stderr when the program's own malloc or free comes before
+ * refscope's (the program defines them): nothing would be tracked.  Call
+ * at start-up, after rs_modules_init(). */
+void rs_real_check_shadowed(void);
 /* Bootstrap pool: zeroed static memory that is never reused.  Returns
  * NULL (errno ENOMEM) when the pool is exhausted. */
 void  *rs_real_pool_alloc(size_t size, size_t align);

@@ -11,6 +11,12 @@
  * never given back; free() ignores pool pointers, realloc() copies out of
  * them, malloc_usable_size() reads the size from the pool header.
  *
+ * Shadowed.  A program that defines malloc itself (a bump allocator, a
+ * statically linked tcmalloc or mimalloc) comes before librefscope.so in
+ * symbol lookup: its calls never reach refscope, no block is tracked, and
+ * every report would say "no leaks".  rs_real_check_shadowed says so
+ * once at start-up, naming the module whose malloc or free wins.
+ *
  * Invariants: rs_real's members are published together (each is written
  * once, with the same value by every thread that resolves), and the hooks
  * test rs_real.malloc before using any of them.  The pool is a bump
@@ -21,6 +27,7 @@
 #include "preload.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -64,6 +71,41 @@ size_t rs_real_pool_size(const void *p)
 static void *next_symbol(const char *name)
 {
     return dlsym(RTLD_NEXT, name);
+}
+
+/* Says on stderr when name resolves, for the program, to a definition
+ * outside librefscope.so's code [self_lo, self_hi); 1 if it did.  A
+ * non-PIE executable that calls malloc exports its PLT entry as malloc's
+ * canonical address (an undefined symbol with a value): that is a call
+ * through the PLT, which reaches refscope, not a definition. */
+static int say_if_shadowed(const char *name, uint64_t self_lo, uint64_t self_hi)
+{
+    void *seen = dlsym(RTLD_DEFAULT, name);
+    uint64_t at = (uint64_t)(uintptr_t)seen;
+    if (!seen || (at >= self_lo && at < self_hi))
+        return 0;
+    Dl_info di;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(seen, &di, (void **)&sym, RTLD_DL_SYMENT) ||
+        (sym && sym->st_shndx == SHN_UNDEF))
+        return 0;
+    const char *where = di.dli_fname && *di.dli_fname ? di.dli_fname : "the program";
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: ");
+    rs_line_str(&l, name);
+    rs_line_str(&l, " is defined by ");
+    rs_line_str(&l, where);
+    rs_line_str(&l, ", ahead of librefscope.so: the program's blocks are not "
+                    "tracked and no leak can be found\n");
+    rs_diag_emit(&l);
+    return 1;
+}
+
+void rs_real_check_shadowed(void)
+{
+    uint64_t lo, hi;
+    if (rs_modules_self_text(&lo, &hi) == 0 && !say_if_shadowed("malloc", lo, hi))
+        say_if_shadowed("free", lo, hi);
 }
 
 int rs_real_resolve(void)

@@ -17,6 +17,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     leaking sample exits 0 (23 under REFSCOPE_EXITCODE=23), not killed by
     the SIGXFSZ of the snapshot's write; stderr says the snapshot was not
     written ("File too large") and no file is left behind;
+  - own_malloc, which defines malloc itself, gets exactly one stderr line
+    saying its malloc comes before librefscope.so (nothing is tracked);
+    leak_direct gets none;
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
     none in leak_direct.
@@ -123,6 +126,22 @@ def check_file_size_limit(preload, exe):
         rstest.check(left == [], f"{where}: files left behind: {left}")
 
 
+def shadow_lines(preload, exe):
+    p, _ = run_preloaded(preload, exe, REFSCOPE_QUIET=1)
+    rstest.check(p.returncode == 0, f"{os.path.basename(exe)}: exit {p.returncode}")
+    return [l for l in stderr_lines(p) if "ahead of librefscope.so" in l]
+
+
+def check_shadowed_malloc(preload, samples_dir):
+    exe = os.path.join(samples_dir, "own_malloc")
+    lines = shadow_lines(preload, exe)
+    want = (f"refscope: malloc is defined by {exe}, ahead of librefscope.so: the "
+            f"program's blocks are not tracked and no leak can be found")
+    rstest.check(lines == [want], f"own_malloc: stderr lines {lines}, want [{want!r}]")
+    lines = shadow_lines(preload, os.path.join(samples_dir, "leak_direct"))
+    rstest.check(lines == [], f"leak_direct: {lines}")
+
+
 def blocking_threads(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
     m = re.findall(r"^refscope: stats:.* threads_blocking_stop=(\d+)[ ;]", p.stderr, re.M)
@@ -149,6 +168,7 @@ def run(args):
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
+    check_shadowed_malloc(args.preload, args.samples_dir)
 
 
 def main():
