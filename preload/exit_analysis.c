@@ -333,8 +333,8 @@ static int lock_analysis(int final)
 }
 
 /* See rs_analysis_run() and run_final() below. */
-static int analyse(const char *label, int reason, const rs_self_context_t *self,
-                   int final, rs_analysis_result_t *res)
+static int analyse_now(const char *label, int reason, const rs_self_context_t *self,
+                       int final, rs_analysis_result_t *res)
 {
     if (!rs_active || rs_guard_active())
         return -1;
@@ -440,6 +440,20 @@ out:
                                     mode (its memory is shared) */
     rs_guard_leave();
     errno = saved_errno;
+    return rc;
+}
+
+/* analyse_now with the thread's cancellation off: cancelled at one of
+ * the analysis's cancellation points (open, read, write), a thread would
+ * leave the other threads stopped and refscope's locks held for ever (a
+ * refscope_check() in a thread with a cancel pending hung the process). */
+static int analyse(const char *label, int reason, const rs_self_context_t *self,
+                   int final, rs_analysis_result_t *res)
+{
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    int rc = analyse_now(label, reason, self, final, res);
+    pthread_setcancelstate(cancel_state, NULL);
     return rc;
 }
 
