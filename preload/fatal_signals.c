@@ -41,6 +41,15 @@
  *     is the final mode of exit_analysis.c: no malloc, its lock only
  *     tried, the interrupted registers and stack pointer as the thread's
  *     roots;
+ *  Before 0 and 1, a watchdog: a kernel timer, made at the first such
+ *     signal, sends SIGKILL RS_END_WATCHDOG_S seconds later.  Natively the
+ *     signal ends the process at once; here the analysis may wait for a
+ *     lock a stuck thread holds, or a signal put off for a thread stuck
+ *     inside refscope would never be raised again, and a harness's
+ *     SIGTERM (timeout(1) sends no second signal) would leave the
+ *     process running for ever.  An analysis that finishes in time ends
+ *     the process by its own signal as below; the watchdog only ever
+ *     ends one refscope keeps from ending (status 137 then);
  *  2. sets SIG_DFL and lets the signal kill the process as it would have:
  *     a fault raised by the kernel (si_code > 0) is re-executed by
  *     returning, so the core dump shows the faulting instruction; a
@@ -60,8 +69,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -69,6 +80,7 @@
 #define SA_RESTORER 0x04000000
 #endif
 #define RS_SIGNAL_STACK_MIN (256u << 10)
+#define RS_END_WATCHDOG_S   10   /* 4M blocks analyse in 1 s on the bench VM */
 #define RS_RED_ZONE         128
 
 typedef int (*sigaction_fn_t)(int, const struct sigaction *, struct sigaction *);
@@ -201,6 +213,23 @@ static int raised_by_fault(int sig, const siginfo_t *si)
     return 1;
 }
 
+static atomic_int watchdog_armed;      /* this process's timer exists */
+
+/* The watchdog (above): raw system calls, no allocation. */
+static void arm_end_watchdog(void)
+{
+    if (atomic_exchange(&watchdog_armed, 1))
+        return;
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGKILL;
+    int timer;
+    struct itimerspec when = { {0, 0}, {RS_END_WATCHDOG_S, 0} };
+    if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &timer) == 0)
+        syscall(SYS_timer_settime, timer, 0, &when, NULL);
+}
+
 /* 1 when a sent signal arriving inside refscope's code is put off (step
  * 0 above): the handler returns and refscope's code goes on. */
 static int put_off(int sig, const siginfo_t *si)
@@ -224,6 +253,8 @@ void rs_fatal_signals_raise_deferred(void)
 static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
+    if (rs_exit_process_is_ours())
+        arm_end_watchdog();
     if (put_off(sig, si)) {
         errno = saved_errno;
         return;
@@ -265,6 +296,7 @@ void rs_fatal_signals_atfork_child(void)
 {
     /* another thread may have held it at fork: it does not exist here */
     pthread_mutex_init(&view_lock, NULL);
+    atomic_store(&watchdog_armed, 0);     /* timers are not inherited */
 }
 
 void rs_fatal_signals_init(void)

@@ -13,8 +13,13 @@
  *
  * Before that, make_leak drops a 321-byte block.  Under the profile the
  * snapshot holds it ("leaked", make_leak in its stack) and the Stream
- * object, referenced from a global.  tests/integration/test_put_off.py
- * runs it.
+ * object, referenced from a global.
+ *
+ * With the argument --hang the type function never returns after sending
+ * SIGTERM: the signal stays put off, and refscope's watchdog ends the
+ * process with SIGKILL 10 seconds after the signal came, where natively
+ * SIGTERM would have ended it at once.  tests/integration/test_put_off.py
+ * runs both.
  */
 #include "rcobj.h"
 #include "sample_util.h"
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 static rcobj_t *kept;
+static int hang;
 
 /* The type function named in rcobj_sigterm.profile: called by refscope,
  * inside its hook, when it first records an object. */
@@ -33,6 +39,8 @@ const char *rcobj_sigterm_type(void *obj)
 {
     (void)obj;
     kill(getpid(), SIGTERM);
+    while (hang)
+        pause();
     return "Stream";
 }
 
@@ -44,8 +52,9 @@ SAMPLE_NOINLINE static void make_leak(void)
     sample_drop(p);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    hang = argc > 1 && strcmp(argv[1], "--hang") == 0;
     make_leak();
     sample_say("rcobj_sigterm: leaked, creating an object\n");
     kept = rcobj_new("Stream");

@@ -13,7 +13,10 @@ process.  Asserts:
   - stderr has no "signal inside refscope" (the analysis was not skipped);
   - exactly one snapshot, whose report has the 321-byte block leaked by
     make_leak and one reachable 56-byte Stream object allocated by
-    rcobj_new.
+    rcobj_new;
+  - with --hang the type function never returns, the signal stays put
+    off, and refscope's watchdog ends the process with SIGKILL (about 10
+    seconds later; natively SIGTERM ends it at once), with no snapshot.
 Usage: test_put_off.py --refscope PATH --preload PATH --samples-dir DIR
 """
 import argparse
@@ -63,6 +66,23 @@ def main():
                        for f in data["findings"])
         want = [("leaked", 321, 1, None, True), ("reachable", 56, 1, "Stream", True)]
         rstest.check(found == want, f"findings {found}, want {want}")
+    check_watchdog(exe, args)
+
+
+def check_watchdog(exe, args):
+    native = subprocess.run([exe, "--hang"], capture_output=True, timeout=60)
+    rstest.check(native.returncode == -signal.SIGTERM,
+                 f"--hang natively: returncode {native.returncode}, want -SIGTERM")
+    with tempfile.TemporaryDirectory(prefix="rs-put-off-") as out:
+        env = rstest.preload_env(args.preload, out, REFSCOPE_HOOKS=os.path.join(
+            args.samples_dir, "rcobj_sigterm.profile"))
+        p = subprocess.run([exe, "--hang"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        rstest.check(p.returncode == -signal.SIGKILL,
+                     f"--hang under the preload: returncode {p.returncode}, want "
+                     f"-SIGKILL (the watchdog); stderr:\n{p.stderr}")
+        snaps = [n for n in os.listdir(out) if n.endswith(".rsnap")]
+        rstest.check(snaps == [], f"--hang: snapshots {snaps}, want none")
 
 
 if __name__ == "__main__":
