@@ -297,6 +297,9 @@ void rs_fatal_signals_atfork_child(void)
     /* another thread may have held it at fork: it does not exist here */
     pthread_mutex_init(&view_lock, NULL);
     atomic_store(&watchdog_armed, 0);     /* timers are not inherited */
+    /* A signal put off while fork ran (its handlers hold the guard) was
+     * the parent's: a child inherits no pending signal. */
+    rs_guard_deferred = 0;
 }
 
 void rs_fatal_signals_init(void)
