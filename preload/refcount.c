@@ -769,6 +769,11 @@ static void apply_object(const rs_obj_t *o, void *arg)
         return;     /* a second object in a block left whole (out of memory) */
     uint64_t off = o->addr - n->addr + o->rc_offset;
     int field = o->rc_width && off + o->rc_width <= n->size;
+    /* Where the object's own pointer lies in the node (heapscan.h's self
+     * rule); farther than 64 KiB in, self-pointers are compared with the
+     * node's start as before. */
+    uint64_t at = o->addr - n->addr - rs_node_header(n);
+    n->obj_offset = o->addr >= n->addr + rs_node_header(n) && at <= UINT16_MAX ? (uint16_t)at : 0;
     n->flags |= RS_NODE_REFCOUNTED |
                 (field ? 0 : RS_NODE_RC_FROM_EVENTS) |
                 ((o->flags & RS_OBJ_RC_SIGNED) ? RS_NODE_RC_SIGNED : 0);

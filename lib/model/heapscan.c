@@ -23,12 +23,15 @@
  * search finds the block that starts at w.  Words that are not 8-aligned
  * are never read as pointers.  A word pointing into the header of a
  * block (a header before a recognised object, rs_node_header()) is no
- * edge.  A block pointing to its own object start (its address plus
- * that header) gets a self-edge; a word pointing into the rest of its own
- * block makes no edge (an embedded empty list head, next == prev ==
- * &head, or a cursor into the block's own buffer is not a reference:
- * cairo surfaces and patterns hold several, and counting them would make
- * every such refcounted object look held by a cycle).  An offset beyond 4 GiB inside one block is stored as
+ * edge.  A block pointing to its own object (its address plus that
+ * header, plus rs_node_t.obj_offset when the refcounted object's pointer
+ * lies further in: a GObject's instance after its private data) gets a
+ * self-edge; a word pointing into the rest of its own block makes no edge
+ * (an embedded empty list head, next == prev == &head, a cursor into the
+ * block's own buffer, a GObject's `priv` pointer to the private data
+ * before its instance, is not a reference: cairo surfaces and patterns
+ * hold several, and counting them would make every such refcounted object
+ * look held by a cycle).  An offset beyond 4 GiB inside one block is stored as
  * UINT32_MAX (rs_edge_t.offset is 32 bits).  RS_NODE_IGNORED blocks are scanned like any other block;
  * classify.c treats them as roots (no root edges are made for them).
  *
@@ -391,10 +394,13 @@ static int scan_region(const rs_heap_t *heap, hs_range_t r, uint64_t start,
         uint32_t dst = find_near(heap, w, &last);
         if (dst == UINT32_MAX)
             continue;
-        uint64_t obj = heap->nodes[dst].addr + rs_node_header(&heap->nodes[dst]);
+        const rs_node_t *n = &heap->nodes[dst];
+        uint64_t obj = n->addr + rs_node_header(n);
         if (w < obj)                                 /* in the header */
             continue;
-        if ((exact_only || dst == self) && w != obj)
+        if (exact_only && w != obj)
+            continue;
+        if (dst == self && w != obj + n->obj_offset)
             continue;
         if (visit(ctx, first + i * HS_WORD - origin, dst) != 0)
             return -1;

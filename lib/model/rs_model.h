@@ -70,7 +70,12 @@ typedef struct rs_node {
     uint32_t rc_offset;  /* byte offset of the counter inside the block     */
     uint8_t  rc_width;   /* 0 (no field), 1, 2, 4 or 8 bytes                */
     uint8_t  cls;        /* rs_class_t, filled in by classification         */
-    uint16_t reserved;
+    uint16_t obj_offset; /* in-process only, not stored: bytes from the
+                            object's start (after any header) to the
+                            refcounted object's pointer (a GObject's
+                            instance after its private data), the one place
+                            a pointer of the block to itself references it;
+                            0 = the start (heapscan.h)                      */
     uint32_t owner;      /* for INDIRECT: index of the node it is charged to;
                             for CYCLE: cycle group id; else UINT32_MAX      */
     int64_t  refcount;   /* valid when RS_NODE_REFCOUNTED                   */

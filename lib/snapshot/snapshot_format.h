@@ -104,7 +104,7 @@
  *   refcount      s
  *   alloc_tid     v
  *   seq           v
- *   (rs_node_t.reserved is not stored; it reads back as 0.)
+ *   (rs_node_t.obj_offset is not stored; it reads back as 0.)
  *
  *   Size: 12 bytes at least, 67 at most; a typical heap block (addresses
  *   under 16 KiB apart, small size, stack id < 16384, tid < 2^21, seq

@@ -514,7 +514,7 @@ static int read_nodes(reader_t *r)
             return -1;
         n->rc_width = (uint8_t)width;
         n->cls = (uint8_t)cls;
-        n->reserved = 0;
+        n->obj_offset = 0;
     }
     return section_close(r, &c);
 }

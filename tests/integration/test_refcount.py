@@ -318,6 +318,16 @@ SPECS = {
         hooks="gobject",
         reachable_types=[("RsItem", 48, 1, "keep_item")],
         text=("RsItem", "g_value_set_object", "forget_value")),
+    # Private data before the instance: `priv` points at the block's start.
+    "gobject_private": spec(
+        {"cycles": (1, 1, 56, 1), "leaked_refs": (1, 1, 56, 1),
+         "reachable": None},
+        [cycle(1, 56, 1, "RsThing", "make_self_held", [("RsThing", 56, 1)],
+               [("RsThing", "RsThing", 48)]),
+         leaked_ref(56, 1, "RsThing", "make_lost", 1, 1, 0, [(1, "make_lost")])],
+        hooks="gobject",
+        reachable_types=[("RsThing", 56, 1, "keep_thing")],
+        text=("RsThing", "make_lost", "make_self_held")),
     "gst_internal": spec(
         {"leaked_refs": (1, 1, 280, 1), "reachable": None},
         [leaked_ref(280, 1, "GstBuffer", "gst_mini_object_make_writable",

@@ -248,6 +248,35 @@ static void test_header_not_referenced(void **state)
     free(other);
 }
 
+/* A refcounted object whose pointer lies 16 bytes into its block
+ * (rs_node_t.obj_offset: a GObject's instance after its private data).
+ * Its pointers to itself: at the object, a self-edge; at the block's
+ * start (the `priv` pointer to the private part), none.  Another block's
+ * pointers to either place are edges, as before. */
+static void test_self_edge_at_object(void **state)
+{
+    char *blk = calloc(1, 64), *other = calloc(1, 32);
+    put(blk, 24, blk);              /* priv: the block's start: none  */
+    put(blk, 32, blk + 16);         /* self_ref: the object: an edge  */
+    put(other, 0, blk);             /* another block to the start     */
+    put(other, 8, blk + 16);        /* and to the object: both edges  */
+    rs_node_t nodes[2] = {node(blk, 56), node(other, 16)};
+    nodes[0].obj_offset = 16;
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 2};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t ib = rs_heapscan_find(&h, A(blk)), io = rs_heapscan_find(&h, A(other));
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(h.n_edges, 3);
+    assert_int_equal(out_degree(&h, ib), 1);
+    assert_true(has_edge(&h, ib, ib, 32));
+    assert_int_equal(out_degree(&h, io), 2);
+    assert_true(has_edge(&h, io, ib, 0));
+    assert_true(has_edge(&h, io, ib, 8));
+    rs_heapscan_free_edges(&h);
+    free(blk);
+    free(other);
+}
+
 /* More than HS_MIN_EDGES nodes: the edge array starts with room for one
  * edge a node, and must still grow to hold twice that many, each edge
  * exact (two per block: its neighbours, at offsets 0 and 8). */
@@ -524,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_edges_real_blocks),
         cmocka_unit_test(test_adjacent_blocks),
         cmocka_unit_test(test_header_not_referenced),
+        cmocka_unit_test(test_self_edge_at_object),
         cmocka_unit_test(test_edges_past_one_per_node),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
