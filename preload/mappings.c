@@ -1,6 +1,6 @@
 /*
- * mappings.c - the anonymous memory the program maps itself (mmap,
- * mremap), kept as root regions of kind RS_ROOT_MMAP.
+ * mappings.c - the memory the program maps itself (mmap, mremap) and may
+ * keep pointers in, kept as root regions of kind RS_ROOT_MMAP.
  *
  * Why.  Programs keep pointers to heap blocks in memory they map
  * themselves: CPython's frame data stack (a function's locals, from
@@ -16,18 +16,44 @@
  *   mmap with MAP_ANONYMOUS    adds the range (any protection, shared or
  *                              private: what is readable is decided at
  *                              analysis time)
- *   mmap of a file, MAP_FIXED  removes the range it replaced
+ *   mmap of a file with        adds the range, shared or private: the
+ *   PROT_WRITE                 program's pointers may be written there
+ *                              (the JVM stores pointers to malloc'ed
+ *                              blocks in its class-data archive, a
+ *                              private writable mapping of classes.jsa);
+ *                              not for character or block devices other
+ *                              than /dev/zero (a device's memory is not
+ *                              the program's), as Memcheck does
+ *   other file mappings        are not kept: a read-only file's bytes are
+ *                              the file's, not pointers the program wrote
+ *                              (one mapped read-only and later made
+ *                              writable with mprotect is missed); with
+ *                              MAP_FIXED they remove the range replaced
  *   munmap                     removes the range
  *   mremap                     moves the range when its old start was kept
  *                              (the old one stays with MREMAP_DONTUNMAP)
- * File mappings are not kept (a file's bytes are not the program's
- * pointers).  Calls made inside refscope (the guard is set: refscope's
- * own memory, libunwind's, and the allocator's own mappings while a
- * malloc refscope forwards runs) or from librefscope.so's code are the
- * plain system calls and change nothing: a custom malloc's arenas hold
- * the blocks themselves and must never be roots.  glibc's malloc, thread
- * stacks and the loader call the kernel through libc-internal entry
- * points that are not interposed, so they are never seen here.
+ * These calls are the plain system calls and change nothing:
+ *   - calls made inside refscope (the guard is set: refscope's own
+ *     memory, libunwind's) or from librefscope.so's code;
+ *   - calls from the code of the module that defines the allocator
+ *     refscope forwards to (a libjemalloc.so or libtcmalloc.so the
+ *     program links): its arenas hold the blocks themselves, freed ones
+ *     with their stale pointers, and must never be roots.  The forwarded
+ *     malloc runs without the guard, so the caller's address is what
+ *     tells its mappings apart.
+ * glibc's malloc, thread stacks and the loader call the kernel through
+ * libc-internal entry points that are not interposed, so they are never
+ * seen here.
+ *
+ * Before start-up.  A call made before refscope started must not start
+ * it: the caller may be an allocator in the middle of its own
+ * initialisation, holding its lock (rustc's jemalloc maps its first pages
+ * from a library constructor), and start-up allocates through that
+ * allocator (libunwind's calloc), which would wait for itself forever.
+ * Such changes are queued, unallocated, in a fixed array (EARLY_MAX,
+ * more than the few calls made before the first allocation) and
+ * replayed by rs_mappings_init(), which knows by then which callers to
+ * leave out.  Changes beyond the array's room are not kept.
  *
  * At analysis (rs_mappings_roots, the world stopped, lock held) every
  * range becomes roots clipped to the mappings readable then
@@ -56,19 +82,17 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define PAGE_MASK_4K 4095u   /* x86_64 */
 
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static rs_spanset_t maps;
-static uint64_t self_lo, self_hi;     /* librefscope.so's code */
-
-void rs_mappings_init(void)
-{
-    rs_modules_self_text(&self_lo, &self_hi);
-}
+static uint64_t self_lo, self_hi;     /* librefscope.so's code            */
+static uint64_t alloc_lo, alloc_hi;   /* the forwarded allocator's module */
 
 static uint64_t page_end(uint64_t addr, uint64_t len)
 {
@@ -77,35 +101,64 @@ static uint64_t page_end(uint64_t addr, uint64_t len)
                       : (end + PAGE_MASK_4K) & ~(uint64_t)PAGE_MASK_4K;
 }
 
-/* 1 when the program itself made the call: refscope is active, not
- * running on this thread, and the caller is not refscope's code. */
-static int program_call(const void *caller)
-{
-    uint64_t pc = (uint64_t)(uintptr_t)caller;
-    if (RS_UNLIKELY(rs_guard_active()) || (pc >= self_lo && pc < self_hi))
-        return 0;
-    return RS_LIKELY(rs_active) || rs_init_now();
-}
-
-/* What one successful call did to the program's anonymous memory. */
+/* What one successful call did to the memory the program keeps pointers
+ * in. */
 typedef struct map_change {
     uint64_t gone_lo, gone_hi;   /* no longer mapped as it was           */
-    uint64_t new_lo, new_hi;     /* mapped now: kept if anonymous        */
-    int      anonymous;
-    int      is_move;            /* mremap: anonymous if moved_from was kept */
+    uint64_t new_lo, new_hi;     /* mapped now: kept if kept is set      */
+    int      kept;
+    int      is_move;            /* mremap: kept if moved_from was kept  */
     uint64_t moved_from;
+    uint64_t caller;             /* return address of the call           */
 } map_change_t;
+
+/* Changes made before start-up (see the top of the file); maps_lock. */
+#define EARLY_MAX 128
+static map_change_t early[EARLY_MAX];
+static uint32_t n_early;
+static int started;                   /* rs_mappings_init() ran           */
+
+static int in_range(uint64_t pc, uint64_t lo, uint64_t hi)
+{
+    return pc >= lo && pc < hi;
+}
+
+/* 0 when the caller is refscope's code or the forwarded allocator's
+ * (both ranges are empty before start-up). */
+static int program_caller(uint64_t pc)
+{
+    return !in_range(pc, self_lo, self_hi) && !in_range(pc, alloc_lo, alloc_hi);
+}
+
+/* 1 when the program itself may have made the call: not refscope's
+ * code, nor the guarded calls it makes, nor the forwarded allocator.
+ * No start-up from here (see the top of the file). */
+static int program_call(const void *caller)
+{
+    return !RS_UNLIKELY(rs_guard_active()) && program_caller((uint64_t)(uintptr_t)caller);
+}
+
+/* maps_lock held. */
+static int apply_locked(const map_change_t *c)
+{
+    int keep = c->is_move ? rs_spanset_contains(&maps, c->moved_from) : c->kept;
+    int rc = rs_spanset_remove(&maps, c->gone_lo, c->gone_hi);
+    if ((keep ? rs_spanset_add(&maps, c->new_lo, c->new_hi)
+              : rs_spanset_remove(&maps, c->new_lo, c->new_hi)) != 0)
+        rc = -1;
+    return rc;
+}
 
 static void apply(const map_change_t *c)
 {
     int saved_errno = errno;
     rs_guard_enter();
     pthread_mutex_lock(&maps_lock);
-    int keep = c->is_move ? rs_spanset_contains(&maps, c->moved_from) : c->anonymous;
-    int rc = rs_spanset_remove(&maps, c->gone_lo, c->gone_hi);
-    if ((keep ? rs_spanset_add(&maps, c->new_lo, c->new_hi)
-              : rs_spanset_remove(&maps, c->new_lo, c->new_hi)) != 0)
-        rc = -1;
+    int rc = 0;
+    if (RS_LIKELY(started))
+        rc = apply_locked(c);
+    else if (n_early < EARLY_MAX)
+        early[n_early++] = *c;
     pthread_mutex_unlock(&maps_lock);
     if (rc != 0)
         rs_diag_oom();
@@ -113,16 +166,59 @@ static void apply(const map_change_t *c)
     errno = saved_errno;
 }
 
+void rs_mappings_init(void)
+{
+    rs_modules_self_text(&self_lo, &self_hi);
+    uint64_t real_malloc = (uint64_t)(uintptr_t)rs_real.malloc;
+    if (real_malloc && !in_range(real_malloc, self_lo, self_hi))
+        rs_modules_text_of(real_malloc, &alloc_lo, &alloc_hi);
+    pthread_mutex_lock(&maps_lock);
+    int rc = 0;
+    for (uint32_t i = 0; i < n_early; i++)
+        if (program_caller(early[i].caller) && apply_locked(&early[i]) != 0)
+            rc = -1;
+    started = 1;
+    pthread_mutex_unlock(&maps_lock);
+    if (rc != 0)
+        rs_diag_oom();
+}
+
+/* 1 when fd is a character or block device other than /dev/zero. */
+static int is_device(int fd)
+{
+    struct stat st;
+    int saved_errno = errno;
+    long rc = syscall(SYS_fstat, fd, &st);
+    errno = saved_errno;
+    if (rc != 0)
+        return 1;                /* not seen as a file: not kept */
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+        return 0;
+    return !(S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5);
+}
+
+/* Whether a new mapping may hold the program's pointers (see the top of
+ * the file). */
+static int holds_pointers(int prot, int flags, int fd)
+{
+    if (flags & MAP_ANONYMOUS)
+        return 1;
+    return (prot & PROT_WRITE) && !is_device(fd);
+}
+
 static void *map_call(void *addr, size_t len, int prot, int flags, int fd, off_t off,
                       const void *caller)
 {
     void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (p == MAP_FAILED || !program_call(caller))
+        return p;
+    int kept = holds_pointers(prot, flags, fd);
     /* A file mapped where nothing was kept changes nothing. */
-    if (p == MAP_FAILED || !(flags & (MAP_ANONYMOUS | MAP_FIXED)) || !program_call(caller))
+    if (!kept && !(flags & MAP_FIXED))
         return p;
     uint64_t lo = (uint64_t)(uintptr_t)p;
-    apply(&(map_change_t){.new_lo = lo, .new_hi = page_end(lo, len),
-                          .anonymous = (flags & MAP_ANONYMOUS) != 0});
+    apply(&(map_change_t){.new_lo = lo, .new_hi = page_end(lo, len), .kept = kept,
+                          .caller = (uint64_t)(uintptr_t)caller});
     return p;
 }
 
@@ -140,9 +236,11 @@ RS_EXPORT int munmap(void *addr, size_t len)
 {
     if (syscall(SYS_munmap, addr, len) != 0)
         return -1;
-    if (program_call(__builtin_return_address(0))) {
+    const void *caller = __builtin_return_address(0);
+    if (program_call(caller)) {
         uint64_t lo = (uint64_t)(uintptr_t)addr;
-        apply(&(map_change_t){.gone_lo = lo, .gone_hi = page_end(lo, len)});
+        apply(&(map_change_t){.gone_lo = lo, .gone_hi = page_end(lo, len),
+                              .caller = (uint64_t)(uintptr_t)caller});
     }
     return 0;
 }
@@ -157,11 +255,13 @@ RS_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
         va_end(ap);
     }
     void *p = (void *)syscall(SYS_mremap, old, old_len, new_len, flags, want);
-    if (p == MAP_FAILED || !program_call(__builtin_return_address(0)))
+    const void *caller = __builtin_return_address(0);
+    if (p == MAP_FAILED || !program_call(caller))
         return p;
     uint64_t from = (uint64_t)(uintptr_t)old, to = (uint64_t)(uintptr_t)p;
     map_change_t c = {.new_lo = to, .new_hi = page_end(to, new_len),
-                      .is_move = 1, .moved_from = from};
+                      .is_move = 1, .moved_from = from,
+                      .caller = (uint64_t)(uintptr_t)caller};
     if (!(flags & MREMAP_DONTUNMAP)) {
         c.gone_lo = from;
         c.gone_hi = page_end(from, old_len);

@@ -240,15 +240,27 @@ int rs_modules_init(void)
 
 /* ---- readers ---------------------------------------------------------- */
 
+/* Whether live module e is the one a text_range() call asks for. */
+typedef int (*module_match_t)(const mod_entry_t *e, uint64_t arg);
+
+static int has_flag(const mod_entry_t *e, uint64_t flag_offset)
+{
+    return *((const uint8_t *)e + flag_offset) != 0;
+}
+
+static int holds_address(const mod_entry_t *e, uint64_t addr)
+{
+    return contains(&e->m, addr);
+}
+
 /* [lo, hi) spanning the executable segments of the first live module
- * with the given flag set. */
-static int text_range(size_t flag_offset, uint64_t *lo, uint64_t *hi)
+ * that match(e, arg) picks. */
+static int text_range(module_match_t match, uint64_t arg, uint64_t *lo, uint64_t *hi)
 {
     int found = 0;
     pthread_mutex_lock(&table_lock);
     for (uint32_t i = 0; i < n_mods && !found; i++) {
-        if (!*((const uint8_t *)&mods[i] + flag_offset) ||
-            mods[i].m.unload_epoch != RS_EPOCH_LIVE)
+        if (mods[i].m.unload_epoch != RS_EPOCH_LIVE || !match(&mods[i], arg))
             continue;
         *lo = UINT64_MAX;
         *hi = 0;
@@ -267,12 +279,17 @@ static int text_range(size_t flag_offset, uint64_t *lo, uint64_t *hi)
 
 int rs_modules_self_text(uint64_t *lo, uint64_t *hi)
 {
-    return text_range(offsetof(mod_entry_t, is_self), lo, hi);
+    return text_range(has_flag, offsetof(mod_entry_t, is_self), lo, hi);
 }
 
 int rs_modules_loader_text(uint64_t *lo, uint64_t *hi)
 {
-    return text_range(offsetof(mod_entry_t, is_loader), lo, hi);
+    return text_range(has_flag, offsetof(mod_entry_t, is_loader), lo, hi);
+}
+
+int rs_modules_text_of(uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+    return text_range(holds_address, addr, lo, hi);
 }
 
 int rs_modules_copy(rs_module_t **out, uint32_t *n)

@@ -270,6 +270,8 @@ static inline uint32_t rs_modules_epoch(void)
 int rs_modules_self_text(uint64_t *lo, uint64_t *hi);
 /* The same for the dynamic linker (ld.so). */
 int rs_modules_loader_text(uint64_t *lo, uint64_t *hi);
+/* The same for the live module whose segments hold addr. */
+int rs_modules_text_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
 /* Copies the table (entries share paths and segment arrays with it, which
  * are never freed).  Returns 0, or -1 when memory ran out (*out NULL). */
 int rs_modules_copy(rs_module_t **out, uint32_t *n);
@@ -350,7 +352,8 @@ void rs_fatal_signals_atfork_child(void);
 
 /* ---- mappings.c: anonymous memory the program maps itself -------------- */
 
-/* Call at start-up, after rs_modules_init(): refscope's own code range. */
+/* Call at start-up, after rs_modules_init() and rs_real_resolve(): the code
+ * ranges whose calls are not the program's, and the changes queued before. */
 void rs_mappings_init(void);
 /* Held across fork and while the analysis stops the world. */
 void rs_mappings_lock(void);

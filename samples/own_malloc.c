@@ -8,6 +8,13 @@
  * librefscope.so"; tests/integration/test_preload.py checks the line)
  * rather than let an empty report pass for a clean program.
  *
+ * Its malloc holds a lock while it maps its arena, as jemalloc's does
+ * during its initialisation, and its first call comes from the
+ * constructor of a library it links (allocators/early_alloc.c), before
+ * refscope has started.  That mmap must not start refscope: start-up
+ * allocates (libunwind's calloc, which lands in this malloc) and would
+ * wait for the lock forever (it did, with rustc's jemalloc).
+ *
  * LeakSanitizer's interceptors are shadowed the same way: it sees nothing.
  *
  * Expected (machine-read by tests/integration/rstest.py):
@@ -16,15 +23,19 @@
  */
 #include "sample_util.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
+const char *early_alloc_greeting(void);   /* allocators/early_alloc.c */
+
 #define ARENA ((size_t)64 << 20)
 
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *arena, *top;
 
-void *malloc(size_t n)
+static void *bump(size_t n)
 {
     if (!arena) {
         arena = top = mmap(NULL, ARENA, PROT_READ | PROT_WRITE,
@@ -37,6 +48,14 @@ void *malloc(size_t n)
         return NULL;
     void *p = top;
     top += n;
+    return p;
+}
+
+void *malloc(size_t n)
+{
+    pthread_mutex_lock(&lock);
+    void *p = bump(n);
+    pthread_mutex_unlock(&lock);
     return p;
 }
 
@@ -69,6 +88,8 @@ SAMPLE_NOINLINE static void drop_block(void)
 
 int main(void)
 {
+    const char *early = early_alloc_greeting();
+    sample_check(early && strcmp(early, "early") == 0, "the constructor's block");
     drop_block();
     sample_say("own_malloc: dropped 100 bytes of its own allocator\n");
     return 0;

@@ -15,24 +15,34 @@
  *   150 bytes  a mapping made unreadable with mprotect(PROT_NONE)
  *                                                              (hold_unreadable)
  *   160 bytes  a private writable mapping of a file            (hold_in_file)
- * The first four are "reachable": anonymous mappings are roots, followed
- * through munmap and mremap.  The last two are "leaked": refscope reads no
- * memory that is not readable when it analyses, and file mappings are not
- * roots.  A 101-byte control block is "leaked".
+ *   170 bytes  a shared writable mapping of a file      (hold_in_shared_file)
+ *   180 bytes  a read-only mapping of a file the pointer was written to
+ *                                                     (hold_in_readonly_file)
+ *   190 bytes  a shared writable mapping of /dev/zero     (hold_in_dev_zero)
+ * Anonymous mappings are roots, followed through munmap and mremap, and
+ * so are writable file mappings (the program's pointers may be written
+ * there: the JVM keeps pointers to malloc'ed blocks in its private
+ * writable mapping of classes.jsa) and /dev/zero: those six are
+ * "reachable".  Two are "leaked": refscope reads no memory that is not
+ * readable when it analyses, and a read-only file's bytes are the file's,
+ * not pointers the program keeps.  A 101-byte control block is "leaked".
+ * Memcheck scans the same mappings (readable and writable when it
+ * checks, devices but /dev/zero left out).
  *
- * LeakSanitizer scans no mapping the program made: all six are direct
+ * LeakSanitizer scans no mapping the program made: all nine are direct
  * leaks to it, with the control block.
  *
  * Expected (machine-read by tests/integration/rstest.py):
- *   @total   leaked     411/3
- *   @total   reachable  500/4
+ *   @total   leaked     431/3
+ *   @total   reachable  1020/7
  *   @finding leaked     150/1  hold_unreadable
- *   @finding leaked     160/1  hold_in_file
+ *   @finding leaked     180/1  hold_in_readonly_file
  *   @finding leaked     101/1  sample_leak_control
- *   @lsan    direct     911/7
+ *   @lsan    direct     1451/10
  */
 #include "sample_util.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,15 +105,51 @@ SAMPLE_NOINLINE static void hold_unreadable(void)
     sample_check(mprotect(m, 16 * KIB, PROT_NONE) == 0, "mprotect");
 }
 
-SAMPLE_NOINLINE static void hold_in_file(void)
+/* A deleted temporary file of 16 KiB, open. */
+static int temp_file(void)
 {
     char path[] = "/tmp/root_mmap.XXXXXX";
     int fd = mkstemp(path);
     sample_check(fd >= 0 && unlink(path) == 0 && ftruncate(fd, 16 * KIB) == 0, "temp file");
-    char *m = mmap(NULL, 16 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    return fd;
+}
+
+/* fd mapped with prot and flags, then closed (the mapping stays). */
+static char *map_file(int fd, int prot, int flags)
+{
+    char *m = mmap(NULL, 16 * KIB, prot, flags, fd, 0);
     sample_check(m != MAP_FAILED, "mmap of a file");
     close(fd);
+    return m;
+}
+
+SAMPLE_NOINLINE static void hold_in_file(void)
+{
+    char *m = map_file(temp_file(), PROT_READ | PROT_WRITE, MAP_PRIVATE);
     *(void **)(m + 4 * KIB) = block(160);
+}
+
+SAMPLE_NOINLINE static void hold_in_shared_file(void)
+{
+    char *m = map_file(temp_file(), PROT_READ | PROT_WRITE, MAP_SHARED);
+    *(void **)(m + 8 * KIB) = block(170);
+}
+
+SAMPLE_NOINLINE static void hold_in_readonly_file(void)
+{
+    int fd = temp_file();
+    void *p = block(180);
+    sample_check(pwrite(fd, &p, sizeof p, 4 * KIB) == (ssize_t)sizeof p, "pwrite");
+    const char *m = map_file(fd, PROT_READ, MAP_PRIVATE);
+    sample_check(*(void *const *)(m + 4 * KIB) == p, "the pointer in the file");
+}
+
+SAMPLE_NOINLINE static void hold_in_dev_zero(void)
+{
+    int fd = open("/dev/zero", O_RDWR);
+    sample_check(fd >= 0, "open /dev/zero");
+    char *m = map_file(fd, PROT_READ | PROT_WRITE, MAP_SHARED);
+    *(void **)(m + 12 * KIB) = block(190);
 }
 
 int main(void)
@@ -114,8 +160,11 @@ int main(void)
     hold_in_trimmed();
     hold_unreadable();
     hold_in_file();
+    hold_in_shared_file();
+    hold_in_readonly_file();
+    hold_in_dev_zero();
     sample_leak_control(101);
     sample_scrub_stack();
-    sample_say("root_mmap: 4 blocks held from mappings, 3 leaked\n");
+    sample_say("root_mmap: 7 blocks held from mappings, 3 leaked\n");
     return 0;
 }
