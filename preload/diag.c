@@ -32,14 +32,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void rs_line_str(rs_line_t *l, const char *s)
+void rs_line_mem(rs_line_t *l, const char *s, size_t n)
 {
     size_t room = sizeof l->buf - l->len;
-    size_t n = strlen(s);
     if (n > room)
         n = room;
     memcpy(l->buf + l->len, s, n);
     l->len += n;
+}
+
+void rs_line_str(rs_line_t *l, const char *s)
+{
+    rs_line_mem(l, s, strlen(s));
 }
 
 void rs_line_u64(rs_line_t *l, uint64_t v)

@@ -103,7 +103,8 @@ enum { RS_UNWIND_FAST = 0, RS_UNWIND_LIBUNWIND = 1, RS_UNWIND_CHECK = 2 };
 extern rs_settings_t rs_settings;
 
 /* Reads every REFSCOPE_* variable; a malformed value is reported in one
- * line on stderr and the default is used.  Never fails. */
+ * line on stderr and the default is used, and so is a REFSCOPE_* name
+ * that is no setting.  Never fails. */
 void rs_settings_load(void);
 /* dst (PATH_MAX bytes) = path, a relative one made absolute against the
  * current directory.  Returns 0, or -1 if it does not fit. */
@@ -117,6 +118,8 @@ typedef struct rs_line {
 } rs_line_t;
 
 void rs_line_str(rs_line_t *l, const char *s);
+/* The n bytes at s. */
+void rs_line_mem(rs_line_t *l, const char *s, size_t n);
 void rs_line_u64(rs_line_t *l, uint64_t v);
 void rs_line_i64(rs_line_t *l, int64_t v);
 /* "0x1f2e". */

@@ -5,7 +5,11 @@
  * Settings are read once, at start-up, with getenv() (no allocation).  An
  * empty variable counts as unset.  A malformed value is never fatal: one
  * line on stderr names the variable, the bad value and the default that is
- * used instead.  The README documents the same table; keep them in step.
+ * used instead.  A REFSCOPE_* variable that is no setting (a typo, or a
+ * name from another tool's habits) gets one line too, with the closest
+ * setting's name when one is close: otherwise it would silently change
+ * nothing.  REFSCOPE_LIBRARY is `refscope run`'s, passed through.  The
+ * README documents the same table; keep them in step.
  */
 #include "preload.h"
 #include "refhistory.h"
@@ -274,9 +278,93 @@ static void load_one(const setting_t *s)
     }
 }
 
+#define N_SETTINGS (sizeof settings_table / sizeof settings_table[0])
+#define PREFIX "REFSCOPE_"
+
+/* Edit distance between a[0..la) and b[0..lb), both at most 31 bytes
+ * (longer ones count as far apart). */
+static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    if (la > 31 || lb > 31)
+        return UINT32_MAX;
+    unsigned row[32];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The setting whose name (after the prefix) is within 3 edits of
+ * name[0..len), or NULL. */
+static const char *closest_setting(const char *name, size_t len)
+{
+    const char *best = NULL;
+    unsigned best_d = 4;
+    size_t skip = strlen(PREFIX);
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const char *cand = settings_table[i].name + skip;
+        unsigned d = edit_distance(name + skip, len - skip, cand, strlen(cand));
+        if (d < best_d) {
+            best_d = d;
+            best = settings_table[i].name;
+        }
+    }
+    return best;
+}
+
+static int is_setting(const char *name, size_t len)
+{
+    static const char library[] = "REFSCOPE_LIBRARY";
+    if (len == sizeof library - 1 && memcmp(name, library, len) == 0)
+        return 1;
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (strlen(settings_table[i].name) == len &&
+            memcmp(settings_table[i].name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* One line for each REFSCOPE_* variable that is no setting. */
+static void complain_unknown(void)
+{
+    size_t plen = strlen(PREFIX);
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+        if (len < plen || strncmp(*e, PREFIX, plen) != 0 || is_setting(*e, len))
+            continue;
+        const char *near = closest_setting(*e, len);
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: ignoring ");
+        rs_line_mem(&l, *e, len);
+        rs_line_str(&l, ": not a refscope setting");
+        if (near) {
+            rs_line_str(&l, " (did you mean ");
+            rs_line_str(&l, near);
+            rs_line_str(&l, "?)");
+        }
+        rs_line_str(&l, "\n");
+        rs_diag_emit(&l);
+    }
+}
+
 void rs_settings_load(void)
 {
     apply_defaults(&rs_settings);
-    for (size_t i = 0; i < sizeof settings_table / sizeof settings_table[0]; i++)
+    for (size_t i = 0; i < N_SETTINGS; i++)
         load_one(&settings_table[i]);
+    complain_unknown();
 }

@@ -9,6 +9,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_QUIET=1 silences the paragraph;
   - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
     variable and the run still works (exit 23, snapshot written);
+  - REFSCOPE_* names that are no setting get one line each, naming the
+    closest setting when one is within 3 edits (REFSCOPE_QIUET ->
+    REFSCOPE_QUIET), none otherwise; REFSCOPE_LIBRARY (refscope run's)
+    gets none; the run still works;
   - stdout is the same as without the preload;
   - with stderr a pipe nobody reads any more, the leaking sample still
     exits 0 (23 under REFSCOPE_EXITCODE=23): the summary's write must not
@@ -94,6 +98,21 @@ def check_bad_setting(preload, exe):
                  f"{snaps}")
 
 
+def check_unknown_settings(preload, exe):
+    name = os.path.basename(exe)
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_EXITCODE=23,
+                             REFSCOPE_QIUET="1", REFSCOPE_PROFILE="x",
+                             REFSCOPE_LIBRARY="/nowhere")
+    warn = sorted(l for l in stderr_lines(p) if "not a refscope setting" in l)
+    want = ["refscope: ignoring REFSCOPE_PROFILE: not a refscope setting",
+            "refscope: ignoring REFSCOPE_QIUET: not a refscope setting "
+            "(did you mean REFSCOPE_QUIET?)"]
+    rstest.check(warn == want, f"{name}: unknown settings: got {warn}, "
+                 f"want {want}; stderr:\n{p.stderr}")
+    rstest.check(p.returncode == 23 and len(snaps) == 1, f"{name}: with "
+                 f"unknown settings: exit {p.returncode}, snapshots {snaps}")
+
+
 def check_closed_stderr(preload, exe):
     name = os.path.basename(exe)
     for extra, want in (({}, 0), ({"REFSCOPE_EXITCODE": 23}, 23)):
@@ -165,6 +184,7 @@ def run(args):
     check_leaky(args.preload, leaky, native[leaky])
     check_clean(args.preload, clean, native[clean])
     check_bad_setting(args.preload, leaky)
+    check_unknown_settings(args.preload, leaky)
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
