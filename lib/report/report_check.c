@@ -86,6 +86,7 @@ static void free_frames(rs_check_frame_t *f, uint32_t n)
 {
     for (uint32_t i = 0; f && i < n; i++) {
         free(f[i].function);
+        free(f[i].symbol);
         free(f[i].file);
         free(f[i].module);
     }
@@ -129,6 +130,7 @@ static rs_check_frame_t *copy_frames(const rs_check_frame_t *src, uint32_t *n,
     for (uint32_t i = 0; i < *n; i++) {
         f[i] = src[i];
         f[i].function = dup_or_null(src[i].function, ok);
+        f[i].symbol = dup_or_null(src[i].symbol, ok);
         f[i].file = dup_or_null(src[i].file, ok);
         f[i].module = dup_or_null(src[i].module, ok);
     }
@@ -182,7 +184,7 @@ static int stack_frames(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
 {
     int n = rs_symbolize_stack(sym, snap, stack_id, tmp, RS_CHECK_MAX_FRAMES);
     for (int i = 0; i < n; i++)
-        out[i] = (rs_check_frame_t){ (char *)tmp[i].function,
+        out[i] = (rs_check_frame_t){ (char *)tmp[i].function, (char *)tmp[i].symbol,
                                      (char *)tmp[i].file, tmp[i].line,
                                      (char *)tmp[i].module, tmp[i].address };
     return n;
@@ -399,7 +401,7 @@ void rs_check_fingerprint(const rs_check_item_t *item, uint32_t fp_frames,
     for (uint32_t i = 0; i < n; i++) {
         const rs_check_frame_t *f = &item->frames[idx[i]];
         fnv_add(&h, "|");
-        fnv_add(&h, f->function ? f->function : "?");
+        fnv_add(&h, f->symbol ? f->symbol : "?");
         fnv_add(&h, "@");
         fnv_add(&h, rs_check_fp_file(f));
     }

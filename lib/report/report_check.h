@@ -66,7 +66,9 @@ typedef enum rs_check_kind {
 #define RS_CHECK_FP_LEN       16   /* hex digits of a fingerprint          */
 
 typedef struct rs_check_frame {
-    char    *function;             /* NULL when unknown                     */
+    char    *function;             /* NULL when unknown; for people         */
+    char    *symbol;               /* as the module spells it (mangled):
+                                      fingerprints hash it (rs_frame_t)     */
     char    *file;                 /* NULL when unknown                     */
     uint32_t line;                 /* 0 when unknown                        */
     char    *module;               /* NULL when unknown                     */

@@ -81,7 +81,7 @@ int rs_supp_glob(const char *pattern, const char *s)
 
 static int frame_matches(const char *pattern, const rs_check_frame_t *f)
 {
-    return rs_supp_glob(pattern, f->function) ||
+    return rs_supp_glob(pattern, f->function) || rs_supp_glob(pattern, f->symbol) ||
            rs_supp_glob(pattern, f->file) || rs_supp_glob(pattern, f->module);
 }
 

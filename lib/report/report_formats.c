@@ -220,6 +220,7 @@ static void json_frames(const ctx_t *c, rs_json_t *j, const char *key,
     rs_json_begin_array(j);
     for (uint32_t i = 0; i < n; i++) {
         rs_frame_t fr = { .address = f[i].address, .function = f[i].function,
+                          .symbol = f[i].symbol,
                           .file = shown_path(c, f[i].file), .line = f[i].line,
                           .module = f[i].module };
         rs_report_json_frame(j, &fr);

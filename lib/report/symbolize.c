@@ -17,6 +17,8 @@
  */
 #include "symbolize.h"
 
+#include "demangle.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -266,11 +268,24 @@ static sym_file_t *get_file(rs_symbolizer_t *s, const rs_module_t *m)
 
 /* ---- DWARF ------------------------------------------------------------ */
 
-static const char *die_name(Dwarf_Die *die)
+static const char *die_string(Dwarf_Die *die, int attr)
 {
     Dwarf_Attribute mem;
-    Dwarf_Attribute *a = dwarf_attr_integrate(die, DW_AT_name, &mem);
+    Dwarf_Attribute *a = dwarf_attr_integrate(die, attr, &mem);
     return a ? dwarf_formstring(a) : NULL;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+    return die_string(die, DW_AT_name);
+}
+
+/* A C++ function's mangled name (NULL for C): it says the namespace,
+ * class and parameters that DW_AT_name leaves out. */
+static const char *die_linkage_name(Dwarf_Die *die)
+{
+    const char *n = die_string(die, DW_AT_linkage_name);
+    return n ? n : die_string(die, DW_AT_MIPS_linkage_name);
 }
 
 /* The call site (file, line) of an inlined subroutine DIE. */
@@ -328,7 +343,9 @@ static uint32_t dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
         int tag = dwarf_tag(&chain[i]);
         if (!is_function_tag(tag))
             continue;
-        out[n] = (rs_frame_t){ .function = die_name(&chain[i]),
+        /* .function holds the linkage name until new_entry(). */
+        out[n] = (rs_frame_t){ .symbol = die_name(&chain[i]),
+                               .function = die_linkage_name(&chain[i]),
                                .file = file, .line = line,
                                .inlined = tag == DW_TAG_inlined_subroutine };
         n++;
@@ -358,13 +375,26 @@ static uint32_t resolve(const sym_file_t *f, uint64_t pc, rs_frame_t *out)
     uint32_t n = dwarf_frames(f->mod, addr, out);
     if (n == 0)
         out[n++] = (rs_frame_t){ 0 };
-    if (!out[n - 1].function) {
+    if (!out[n - 1].symbol) {
         GElf_Off off;
         GElf_Sym sym;
-        out[n - 1].function = dwfl_module_addrinfo(f->mod, addr, &off, &sym,
-                                                   NULL, NULL, NULL);
+        out[n - 1].symbol = dwfl_module_addrinfo(f->mod, addr, &off, &sym,
+                                                 NULL, NULL, NULL);
+        out[n - 1].function = NULL;
     }
     return n;
+}
+
+/* The name shown for frame t from resolve(): its linkage name or symbol
+ * demangled, else its symbol; interned. */
+static const char *shown_name(rs_symbolizer_t *s, const rs_frame_t *t, int *oom)
+{
+    char *readable = rs_demangle(t->function ? t->function : t->symbol);
+    if (!readable)
+        return intern(s, t->symbol ? t->symbol : t->function, oom);
+    const char *name = intern(s, readable, oom);
+    free(readable);
+    return name;
 }
 
 /* Creates the cache entry for (f, pc).  NULL when memory is exhausted. */
@@ -379,7 +409,8 @@ static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f,
     for (uint32_t i = 0; i < n && !oom; i++) {
         frames[i] = tmp[i];
         frames[i].address = pc;
-        frames[i].function = intern(s, tmp[i].function, &oom);
+        frames[i].symbol = intern(s, tmp[i].symbol ? tmp[i].symbol : tmp[i].function, &oom);
+        frames[i].function = shown_name(s, &tmp[i], &oom);
         frames[i].file = intern(s, tmp[i].file, &oom);
         frames[i].module = f ? f->path : NULL;
         frames[i].module_offset = m ? pc - m->load_bias : 0;

@@ -9,7 +9,8 @@
  * that occupied the same addresses at different epochs never clash) and
  * the pc resolved from DWARF (with inlined functions expanded into extra
  * frames), else from the ELF symbol table, else left unknown ("??") with
- * the module and offset.  Stack pcs are return addresses, so pc - 1 is
+ * the module and offset.  C++ names are shown demangled and qualified
+ * (demangle.h): a DWARF function's linkage name, else the symbol.  Stack pcs are return addresses, so pc - 1 is
  * looked up while the original pc is shown.
  *
  * When the snapshot recorded a build id and the file on disk has another
@@ -35,7 +36,14 @@
 
 typedef struct rs_frame {
     uint64_t    address;       /* the pc as captured (a return address)      */
-    const char *function;      /* NULL when unknown                          */
+    const char *function;      /* for people: the C++ linkage name or symbol
+                                  demangled ("os::malloc(unsigned long)"),
+                                  else the plain name; NULL when unknown     */
+    const char *symbol;        /* the name as the module spells it: DWARF's
+                                  DW_AT_name ("malloc"), else the symbol
+                                  table's, mangled; what fingerprints hash
+                                  (stable across refscope versions); NULL
+                                  exactly when function is                  */
     const char *file;          /* source file, NULL when unknown             */
     uint32_t    line;          /* 0 when unknown                             */
     const char *module;        /* path of the module, NULL if in none        */

@@ -9,7 +9,7 @@ test scripts turn that into exit status 1.
 
 Expectation lines in a sample header (one per line, inside the comment):
     @total[:proc]   <class> [>=]<bytes>/<blocks>
-    @finding[:proc] <class> <bytes>/<blocks> <function>
+    @finding[:proc] <class> <bytes>/<blocks> <function, as shown: no spaces>
     @lsan[:proc]    direct|indirect <bytes>/<blocks>
     @lsan-exit      <status>   (under LSan; its numbers are then not compared)
 <class> of @total is a summary key (leaked, indirect, reachable, cycles,
@@ -61,7 +61,7 @@ def check(ok, message):
 
 _EXPECT = re.compile(
     r"^\s*\*?\s*@(total|finding|lsan)(?::(main|child))?\s+(\w+)\s+"
-    r"(>=)?(\d+)/(\d+)(?:\s+(\w+))?\s*$")
+    r"(>=)?(\d+)/(\d+)(?:\s+(\S+))?\s*$")
 
 
 # "@lsan-exit N": the sample's exit status under LeakSanitizer when it is

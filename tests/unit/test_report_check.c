@@ -26,8 +26,9 @@
 static rs_check_frame_t frame(const char *fn, const char *file, uint32_t line,
                               const char *module, uint64_t addr)
 {
-    return (rs_check_frame_t){ (char *)fn, (char *)file, line, (char *)module,
-                               addr };
+    return (rs_check_frame_t){ .function = (char *)fn, .symbol = (char *)fn,
+                               .file = (char *)file, .line = line,
+                               .module = (char *)module, .address = addr };
 }
 
 /* A typical leak stack: libc frames after two application frames. */
@@ -195,6 +196,20 @@ static void test_supp_kinds(void **state)
     l = supps("leak:other_function\nleak:^node\n");  /* names nothing */
     assert_int_equal(rs_supp_match(&l, &leak), -1);
     rs_supp_free(&l);
+
+    /* A C++ frame matches by its shown (demangled) name and by its
+     * mangled symbol. */
+    f[0].function = "app::make_node(int)";
+    f[0].symbol = "_ZN3app9make_nodeEi";
+    l = supps("leak:app::make_node\n");
+    assert_int_equal(rs_supp_match(&l, &leak), 0);
+    rs_supp_free(&l);
+    l = supps("leak:^_ZN3app9make_node\n");
+    assert_int_equal(rs_supp_match(&l, &leak), 0);
+    rs_supp_free(&l);
+    l = supps("leak:^make_node\n");
+    assert_int_equal(rs_supp_match(&l, &leak), -1);
+    rs_supp_free(&l);
 }
 
 /* ---- fingerprints ---------------------------------------------------------- */
@@ -212,16 +227,22 @@ static void test_fingerprint_stability(void **state)
     leak_stack(a, "make_node", 0x555500000000, 12);
     leak_stack(b, "make_node", 0x561200340000, 99); /* ASLR, edited file */
     b[2].module = "/lib/x86_64-linux-gnu/libc.so.6";  /* other distro */
-    b[2].function = "__libc_start_main";
+    b[2].function = b[2].symbol = "__libc_start_main";
     rs_check_item_t ia = item(RS_CHECK_LEAKS, NULL, 10, 1, a, 4);
     rs_check_item_t ib = item(RS_CHECK_LEAKS, NULL, 20, 3, b, 4);
     fp(&ia, fa);
     fp(&ib, fb);
     assert_string_equal(fa, fb); /* counts are not in it either */
 
-    b[0].function = "make_other";
+    b[0].function = b[0].symbol = "make_other";
     fp(&ib, fb);
     assert_string_not_equal(fa, fb);
+    b[0].function = b[0].symbol = "make_node";
+    /* How a name is shown (a C++ name demangled) is not its identity: a
+     * baseline written before names were demangled still matches. */
+    b[0].function = "app::make_node(int)";
+    fp(&ib, fb);
+    assert_string_equal(fa, fb);
     b[0].function = "make_node";
     b[0].file = "/src/app/other.c";
     fp(&ib, fb);

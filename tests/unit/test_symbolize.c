@@ -153,6 +153,16 @@ __attribute__((noinline)) int refscope_test_target(int x)
     return sink * 3;
 }
 
+/* A function linked under a C++ mangled name (an asm label), as a C++
+ * compiler emits one: DWARF gives DW_AT_name "rs_test_cxx" and
+ * DW_AT_linkage_name "_ZN2rs4test9cxx_innerEi". */
+int rs_test_cxx(int x) __asm__("_ZN2rs4test9cxx_innerEi");
+__attribute__((noinline)) int rs_test_cxx(int x)
+{
+    sink += x;
+    return sink * 5;
+}
+
 /* Types whose members rs_symbolize_field must name (the globals make sure
  * their DWARF is emitted). */
 struct rs_test_link {
@@ -271,6 +281,45 @@ static void test_symtab_fallback_in_libc(void **state)
     assert_non_null(strstr(f[n - 1].module, "libc"));
     assert_non_null(f[n - 1].function);
     assert_non_null(strstr(f[n - 1].function, "qsort"));
+    rs_symbolizer_destroy(s);
+}
+
+static void test_cxx_linkage_name_demangled(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_frame_t f[8];
+    uint64_t pc = (uint64_t)(uintptr_t)&rs_test_cxx + 1;
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    assert_true(n >= 1);
+    assert_string_equal(f[n - 1].function, "rs::test::cxx_inner(int)");
+    assert_string_equal(f[n - 1].symbol, "rs_test_cxx");
+    /* a C function: both the same name */
+    pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    assert_string_equal(f[n - 1].function, "refscope_test_target");
+    assert_string_equal(f[n - 1].symbol, "refscope_test_target");
+    rs_symbolizer_destroy(s);
+}
+
+/* libstdc++ (linked by the report layer for its demangler) has no DWARF
+ * here: its symbol table's mangled names are demangled. */
+static void test_cxx_symtab_demangled(void **state)
+{
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    void *lib = dlopen("libstdc++.so.6", RTLD_NOW | RTLD_NOLOAD);
+    assert_non_null(lib);
+    void *terminate = dlsym(lib, "_ZSt9terminatev");
+    dlclose(lib);
+    assert_non_null(terminate);
+    self_modules_t *sm = *state;         /* libstdc++ was loaded already */
+    rs_frame_t f[8];
+    uint64_t pc = (uint64_t)(uintptr_t)terminate + 1;
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    assert_true(n >= 1);
+    assert_non_null(strstr(f[n - 1].module, "libstdc++"));
+    assert_string_equal(f[n - 1].function, "std::terminate()");
+    assert_string_equal(f[n - 1].symbol, "_ZSt9terminatev");
     rs_symbolizer_destroy(s);
 }
 
@@ -532,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_return_address_line),
         cmocka_unit_test(test_inlined_frames),
         cmocka_unit_test(test_symtab_fallback_in_libc),
+        cmocka_unit_test(test_cxx_linkage_name_demangled),
+        cmocka_unit_test(test_cxx_symtab_demangled),
         cmocka_unit_test(test_pc_outside_modules),
         cmocka_unit_test(test_epoch_outside_module_life),
         cmocka_unit_test(test_build_id_mismatch),
