@@ -1,18 +1,15 @@
 /*
- * demangle.c - see demangle.h.  __cxa_demangle is declared here by hand:
- * it is the C++ ABI's C-callable entry point (cxxabi.h is C++ only).
+ * demangle.c - see demangle.h.
  */
 #include "demangle.h"
 
-#include <stddef.h>
-
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+#include <libiberty/demangle.h>
 
 char *rs_demangle(const char *name)
 {
-    if (!name || name[0] != '_' || name[1] != 'Z')
+    if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
         return NULL;
-    int status = 0;
-    char *out = __cxa_demangle(name, NULL, NULL, &status);
-    return status == 0 ? out : NULL;
+    /* DMGL_AUTO tries Rust first (its legacy names are C++-shaped), then
+     * the C++ ABI; parameters are shown, as the other tools show them. */
+    return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
 }

@@ -1,12 +1,15 @@
 /*
- * demangle.h - readable names for C++ (and Rust legacy) symbols in
- * reports: "_ZN2os6mallocEm8MEMFLAGS" becomes "os::malloc(unsigned long,
- * MEMFLAGS)", as Memcheck, LeakSanitizer and heaptrack show them.
+ * demangle.h - readable names for C++ and Rust symbols in reports:
+ * "_ZN2os6mallocEm8MEMFLAGS" becomes "os::malloc(unsigned long,
+ * MEMFLAGS)", "_RNvNtCs1234_3std2rt19lang_start_internal" becomes
+ * "std::rt::lang_start_internal", as Memcheck, LeakSanitizer and heaptrack
+ * show them.
  *
- * The Itanium C++ ABI demangler of the C++ runtime (libstdc++'s
- * __cxa_demangle) does the work; refscope links libstdc++.so.6, which
- * every Debian system has.  C names are never touched: only names that
- * begin with "_Z" are tried.
+ * GNU libiberty's demangler does the work (the one binutils' c++filt and
+ * addr2line -C use, and Valgrind carries a copy of): the Itanium C++ ABI,
+ * and Rust's legacy and v0 schemes, whose hash suffix it drops.  Only
+ * names that begin with "_Z" (C++, Rust legacy) or "_R" (Rust v0) are
+ * tried: a C name is never touched.
  */
 #ifndef RS_DEMANGLE_H
 #define RS_DEMANGLE_H

@@ -1,6 +1,6 @@
 /*
  * test_demangle.c - cmocka tests for lib/report/demangle: C++ names and
- * a Rust legacy name become readable; C names, names that only look
+ * Rust names (legacy and v0) become readable; C names, names that only look
  * mangled, and NULL give NULL (the caller keeps the name as it is).
  */
 #include "demangle.h"
@@ -33,11 +33,15 @@ static void test_cxx_names(void **state)
     expect("_ZN3app7Factory5buildEv", "app::Factory::build()");
 }
 
-static void test_rust_legacy_name(void **state)
+/* Rust: legacy names lose their hash and escapes, v0 names are decoded. */
+static void test_rust_names(void **state)
 {
     (void)state;
-    expect("_ZN4core3fmt5write17h0123456789abcdefE",
-           "core::fmt::write::h0123456789abcdef");
+    expect("_ZN4core3fmt5write17h0123456789abcdefE", "core::fmt::write");
+    expect("_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17ha86af84d9cc65291E",
+           "std::rt::lang_start::{{closure}}");
+    expect("_RNvNtCsjrHSEGnQ3l9_3std2rt19lang_start_internal",
+           "std::rt::lang_start_internal");
 }
 
 static void test_not_mangled(void **state)
@@ -49,13 +53,14 @@ static void test_not_mangled(void **state)
     expect("_start", NULL);
     expect("_Z", NULL);          /* the prefix alone */
     expect("_Zqqq", NULL);       /* malformed */
+    expect("_Dmain", NULL);      /* D's prefix: not tried */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cxx_names),
-        cmocka_unit_test(test_rust_legacy_name),
+        cmocka_unit_test(test_rust_names),
         cmocka_unit_test(test_not_mangled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
