@@ -21,9 +21,11 @@
  *                              (the JVM stores pointers to malloc'ed
  *                              blocks in its class-data archive, a
  *                              private writable mapping of classes.jsa);
- *                              not for character or block devices other
- *                              than /dev/zero (a device's memory is not
- *                              the program's), as Memcheck does
+ *                              only the pages within the file (reading
+ *                              past its end faults); /dev/zero whole;
+ *                              not other character or block devices (a
+ *                              device's memory is not the program's), as
+ *                              Memcheck does
  *   other file mappings        are not kept: a read-only file's bytes are
  *                              the file's, not pointers the program wrote
  *                              (one mapped read-only and later made
@@ -183,27 +185,34 @@ void rs_mappings_init(void)
         rs_diag_oom();
 }
 
-/* 1 when fd is a character or block device other than /dev/zero. */
-static int is_device(int fd)
+static int is_dev_zero(const struct stat *st)
 {
+    return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 5;
+}
+
+/* How many bytes from the start of a new mapping of len bytes may hold
+ * the program's pointers (see the top of the file): all of anonymous
+ * memory and of /dev/zero; of a writable regular file, the part within
+ * the file (reading past its end faults: SIGBUS); none of anything
+ * else. */
+static uint64_t pointer_bytes(uint64_t len, int prot, int flags, int fd, off_t off)
+{
+    if (flags & MAP_ANONYMOUS)
+        return len;
+    if (!(prot & PROT_WRITE))
+        return 0;
     struct stat st;
     int saved_errno = errno;
     long rc = syscall(SYS_fstat, fd, &st);
     errno = saved_errno;
     if (rc != 0)
-        return 1;                /* not seen as a file: not kept */
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
         return 0;
-    return !(S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5);
-}
-
-/* Whether a new mapping may hold the program's pointers (see the top of
- * the file). */
-static int holds_pointers(int prot, int flags, int fd)
-{
-    if (flags & MAP_ANONYMOUS)
-        return 1;
-    return (prot & PROT_WRITE) && !is_device(fd);
+    if (is_dev_zero(&st))
+        return len;
+    if (!S_ISREG(st.st_mode) || off < 0 || st.st_size <= off)
+        return 0;
+    uint64_t in_file = (uint64_t)(st.st_size - off);
+    return in_file < len ? in_file : len;
 }
 
 static void *map_call(void *addr, size_t len, int prot, int flags, int fd, off_t off,
@@ -212,12 +221,13 @@ static void *map_call(void *addr, size_t len, int prot, int flags, int fd, off_t
     void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
     if (p == MAP_FAILED || !program_call(caller))
         return p;
-    int kept = holds_pointers(prot, flags, fd);
+    uint64_t kept = pointer_bytes(len, prot, flags, fd, off);
     /* A file mapped where nothing was kept changes nothing. */
     if (!kept && !(flags & MAP_FIXED))
         return p;
     uint64_t lo = (uint64_t)(uintptr_t)p;
-    apply(&(map_change_t){.new_lo = lo, .new_hi = page_end(lo, len), .kept = kept,
+    apply(&(map_change_t){.gone_lo = lo, .gone_hi = page_end(lo, len),
+                          .new_lo = lo, .new_hi = page_end(lo, kept), .kept = kept != 0,
                           .caller = (uint64_t)(uintptr_t)caller});
     return p;
 }

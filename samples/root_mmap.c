@@ -19,26 +19,31 @@
  *   180 bytes  a read-only mapping of a file the pointer was written to
  *                                                     (hold_in_readonly_file)
  *   190 bytes  a shared writable mapping of /dev/zero     (hold_in_dev_zero)
+ *   200 bytes  a 32 KiB shared writable mapping of a 16 KiB file, at
+ *              8 KiB; only the half within the file is kept (reading
+ *              past a file's end faults)                 (hold_past_file_end)
  * Anonymous mappings are roots, followed through munmap and mremap, and
  * so are writable file mappings (the program's pointers may be written
  * there: the JVM keeps pointers to malloc'ed blocks in its private
- * writable mapping of classes.jsa) and /dev/zero: those six are
- * "reachable".  Two are "leaked": refscope reads no memory that is not
+ * writable mapping of classes.jsa) and /dev/zero: those seven are
+ * "reachable".  The mappings kept add up to 64 MiB + 192 KiB
+ * (tests/integration/test_preload.py checks REFSCOPE_STATS's
+ * mmap_root_bytes).  Two are "leaked": refscope reads no memory that is not
  * readable when it analyses, and a read-only file's bytes are the file's,
  * not pointers the program keeps.  A 101-byte control block is "leaked".
  * Memcheck scans the same mappings (readable and writable when it
  * checks, devices but /dev/zero left out).
  *
- * LeakSanitizer scans no mapping the program made: all nine are direct
+ * LeakSanitizer scans no mapping the program made: all ten are direct
  * leaks to it, with the control block.
  *
  * Expected (machine-read by tests/integration/rstest.py):
  *   @total   leaked     431/3
- *   @total   reachable  1020/7
+ *   @total   reachable  1220/8
  *   @finding leaked     150/1  hold_unreadable
  *   @finding leaked     180/1  hold_in_readonly_file
  *   @finding leaked     101/1  sample_leak_control
- *   @lsan    direct     1451/10
+ *   @lsan    direct     1651/11
  */
 #include "sample_util.h"
 
@@ -114,13 +119,19 @@ static int temp_file(void)
     return fd;
 }
 
-/* fd mapped with prot and flags, then closed (the mapping stays). */
-static char *map_file(int fd, int prot, int flags)
+/* len bytes of fd mapped with prot and flags, then fd closed (the
+ * mapping stays). */
+static char *map_file_len(int fd, size_t len, int prot, int flags)
 {
-    char *m = mmap(NULL, 16 * KIB, prot, flags, fd, 0);
+    char *m = mmap(NULL, len, prot, flags, fd, 0);
     sample_check(m != MAP_FAILED, "mmap of a file");
     close(fd);
     return m;
+}
+
+static char *map_file(int fd, int prot, int flags)
+{
+    return map_file_len(fd, 16 * KIB, prot, flags);
 }
 
 SAMPLE_NOINLINE static void hold_in_file(void)
@@ -152,6 +163,12 @@ SAMPLE_NOINLINE static void hold_in_dev_zero(void)
     *(void **)(m + 12 * KIB) = block(190);
 }
 
+SAMPLE_NOINLINE static void hold_past_file_end(void)
+{
+    char *m = map_file_len(temp_file(), 32 * KIB, PROT_READ | PROT_WRITE, MAP_SHARED);
+    *(void **)(m + 8 * KIB) = block(200);
+}
+
 int main(void)
 {
     hold_in_small();
@@ -163,8 +180,9 @@ int main(void)
     hold_in_shared_file();
     hold_in_readonly_file();
     hold_in_dev_zero();
+    hold_past_file_end();
     sample_leak_control(101);
     sample_scrub_stack();
-    sample_say("root_mmap: 7 blocks held from mappings, 3 leaked\n");
+    sample_say("root_mmap: 8 blocks held from mappings, 3 leaked\n");
     return 0;
 }

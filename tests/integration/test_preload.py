@@ -26,7 +26,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     leak_direct gets none;
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
-    none in leak_direct.
+    none in leak_direct;
+  - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
+    mappings it keeps (a file mapping only as far as its file goes).
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
 import argparse
@@ -161,19 +163,32 @@ def check_shadowed_malloc(preload, samples_dir):
     rstest.check(lines == [], f"leak_direct: {lines}")
 
 
-def blocking_threads(preload, exe):
+def stats_field(preload, exe, field):
+    """The value of field in exe's one REFSCOPE_STATS line."""
     p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
-    m = re.findall(r"^refscope: stats:.* threads_blocking_stop=(\d+)[ ;]", p.stderr, re.M)
+    m = re.findall(r"^refscope: stats:.* " + field + r"=(\d+)[ ;]", p.stderr, re.M)
     rstest.check(p.returncode == 0 and len(m) == 1, f"{os.path.basename(exe)}: "
-                 f"exit {p.returncode}, expected one stats line; stderr:\n{p.stderr}")
+                 f"exit {p.returncode}, expected one stats line with {field}; "
+                 f"stderr:\n{p.stderr}")
     return int(m[0])
 
 
 def check_blocking_thread(preload, samples_dir):
-    n = blocking_threads(preload, os.path.join(samples_dir, "thread_blocks_signals"))
-    rstest.check(n == 1, f"thread_blocks_signals: threads_blocking_stop={n}, want 1")
-    n = blocking_threads(preload, os.path.join(samples_dir, "leak_direct"))
-    rstest.check(n == 0, f"leak_direct: threads_blocking_stop={n}, want 0")
+    field = "threads_blocking_stop"
+    n = stats_field(preload, os.path.join(samples_dir, "thread_blocks_signals"), field)
+    rstest.check(n == 1, f"thread_blocks_signals: {field}={n}, want 1")
+    n = stats_field(preload, os.path.join(samples_dir, "leak_direct"), field)
+    rstest.check(n == 0, f"leak_direct: {field}={n}, want 0")
+
+
+def check_mapped_roots(preload, samples_dir):
+    """root_mmap's kept mappings: 64 MiB + 64 KiB + 32 KiB (moved) and six
+    of 16 KiB (trimmed, unreadable, private file, shared file, /dev/zero,
+    the half of a 32 KiB mapping within its 16 KiB file); the read-only
+    file's mapping is not kept."""
+    n = stats_field(preload, os.path.join(samples_dir, "root_mmap"), "mmap_root_bytes")
+    want = (64 << 20) + (64 << 10) + (32 << 10) + 6 * (16 << 10)
+    rstest.check(n == want, f"root_mmap: mmap_root_bytes={n}, want {want}")
 
 
 def run(args):
@@ -188,6 +203,7 @@ def run(args):
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
+    check_mapped_roots(args.preload, args.samples_dir)
     check_shadowed_malloc(args.preload, args.samples_dir)
 
 
