@@ -325,15 +325,7 @@ static const char *base_name(const char *path)
 
 int rs_check_frame_is_system(const rs_check_frame_t *f)
 {
-    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
-                                        "/usr/lib64/", "/usr/libexec/",
-                                        "/lib32/", "/usr/lib32/" };
-    if (!f->module)
-        return 0;
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (strncmp(f->module, dirs[i], strlen(dirs[i])) == 0)
-            return 1;
-    return strncmp(base_name(f->module), "ld-linux", 8) == 0;
+    return rs_symbolize_is_system_module(f->module);
 }
 
 const rs_check_frame_t *rs_check_top_frame(const rs_check_item_t *item)

@@ -158,11 +158,12 @@ static void add_function(sbuf_t *b, const rs_frame_t *f)
         sb_add(b, "?" "?(0x%" PRIx64 ")", f->address);
 }
 
-/* "function" of the innermost of frames[0..n), or "(unknown stack)". */
+/* "function" of the summary frame of frames[0..n) (symbolize.h), or
+ * "(unknown stack)". */
 static void add_top_function(sbuf_t *b, const rs_frame_t *frames, int n)
 {
     if (n)
-        add_function(b, &frames[0]);
+        add_function(b, rs_symbolize_summary_frame(frames, n));
     else
         sb_add(b, "(unknown stack)");
 }
@@ -196,12 +197,13 @@ static int stack_parts(rs_group_by_t by, const rs_snapshot_t *snap,
     if (n < 0)
         return -1;
     sbuf_t key = { 0 }, label = { 0 }, file = { 0 };
+    const rs_frame_t *top = rs_symbolize_summary_frame(frames, n);
     if (n == 0) {
         sb_add(&label, "(unknown stack)");
     } else {
-        add_frame(&label, &frames[0]);
-        if (frames[0].file)
-            sb_add(&file, "%s:%" PRIu32, frames[0].file, frames[0].line);
+        add_frame(&label, top);
+        if (top->file)
+            sb_add(&file, "%s:%" PRIu32, top->file, top->line);
     }
     switch (by) {
     case RS_GROUP_SITE:
@@ -217,7 +219,7 @@ static int stack_parts(rs_group_by_t by, const rs_snapshot_t *snap,
         add_top_function(&key, frames, n);
         break;
     case RS_GROUP_FILE:
-        sb_add(&key, "%s", n && frames[0].file ? frames[0].file : "??");
+        sb_add(&key, "%s", n && top->file ? top->file : "??");
         break;
     case RS_GROUP_TYPE:
         if (type) {

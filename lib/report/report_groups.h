@@ -7,8 +7,10 @@
  * Stack ids differ between processes, so keys are built from symbolized
  * frames (refscope's own and the allocator entry points dropped):
  *   site:     every frame, "function file:line" joined by " < ";
- *   function: the first frame's function ("??" + module offset unknown);
- *   file:     the first frame's source file ("??" when unknown);
+ *   function: the summary frame's function (symbolize.h: the program's
+ *             own code, not g_malloc or strdup; "??" + module offset
+ *             unknown);
+ *   file:     the summary frame's source file ("??" when unknown);
  *   type:     the refcounted type name; plain blocks "plain from <fn>".
  * A table has one row per key and one (count, bytes) cell per snapshot
  * slot; rows are in first-seen order.  Stacks are symbolized once each.
@@ -35,8 +37,8 @@ const char *rs_group_by_name(rs_group_by_t by);
 
 typedef struct rs_group_row {
     char       *key;       /* what rows are matched by                      */
-    char       *label;     /* short form for display (first frame or type)  */
-    char       *file;      /* first frame's "file:line", or NULL            */
+    char       *label;     /* short form for display (summary frame or type) */
+    char       *file;      /* summary frame's "file:line", or NULL          */
     rs_tally_t *cells;     /* n_slots cells: blocks (count) and bytes       */
 } rs_group_row_t;
 

@@ -133,9 +133,10 @@ static int on_stack(void *ctx, const rs_frame_t *frames, int n)
         return 0;
     }
     fputs("<details class=\"stack\"><summary>", c->out);
-    rs_html_text(c->out, frames[0].function ? frames[0].function : "??");
+    const rs_frame_t *top = rs_symbolize_summary_frame(frames, n);
+    rs_html_text(c->out, top->function ? top->function : "??");
     fputs(" &mdash; ", c->out);
-    frame_location(c->out, c, &frames[0]);
+    frame_location(c->out, c, top);
     fprintf(c->out, " (%d frame%s)</summary>\n<table><tr><th>#</th>"
             "<th>function</th><th>file:line</th><th>module</th></tr>\n",
             n, n == 1 ? "" : "s");

@@ -92,7 +92,7 @@ static void name_stack(rs_namer_t *n, uint32_t sid)
         n->function[sid] = strdup("??");
         return;
     }
-    const rs_frame_t *f = &frames[0];
+    const rs_frame_t *f = rs_symbolize_summary_frame(frames, k);
     const char *fn = f->function ? f->function : "??";
     if (f->file)
         snprintf(buf, sizeof buf, "%s %s:%" PRIu32, fn, f->file, f->line);

@@ -186,8 +186,8 @@ static int stack_frames(text_ctx_t *c, uint32_t stack_id)
     return rs_symbolize_stack(c->sym, c->snap, stack_id, c->frames, max);
 }
 
-/* "make_list samples/leak.c:20": the first frame of the finding `target`
- * charges go to, written to out.  Returns -1 when memory is exhausted. */
+/* "make_list samples/leak.c:20": the summary frame (symbolize.h) of the
+ * finding `target` charges go to, written to out.  Returns -1 when memory is exhausted. */
 static int print_charge(text_ctx_t *c, uint32_t target)
 {
     if (target == RS_FINDING_NONE) {
@@ -203,7 +203,7 @@ static int print_charge(text_ctx_t *c, uint32_t target)
                 c->findings->items[target].stack_id);
         return 0;
     }
-    const rs_frame_t *f = &c->frames[0];
+    const rs_frame_t *f = rs_symbolize_summary_frame(c->frames, n);
     fprintf(c->out, "allocated in %s", f->function ? f->function : "??");
     if (f->file && f->line)
         fprintf(c->out, " at %s:%" PRIu32, shown_path(c, f->file), f->line);

@@ -457,6 +457,35 @@ int rs_symbolize_is_refscope(const rs_frame_t *f)
     return f->module && strncmp(base_name(f->module), "librefscope", 11) == 0;
 }
 
+int rs_symbolize_is_system_module(const char *path)
+{
+    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/",
+                                        "/usr/lib64/", "/usr/libexec/",
+                                        "/lib32/", "/usr/lib32/" };
+    if (!path)
+        return 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+            return 1;
+    return strncmp(base_name(path), "ld-linux", 8) == 0;
+}
+
+/* Code a toolchain's headers or library sources put into the program. */
+static int from_toolchain_sources(const char *file)
+{
+    return file && (strncmp(file, "/usr/include/", 13) == 0 ||
+                    strncmp(file, "/rustc/", 7) == 0);
+}
+
+const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (frames[i].function && !rs_symbolize_is_system_module(frames[i].module) &&
+            !from_toolchain_sources(frames[i].file))
+            return &frames[i];
+    return n > 0 ? &frames[0] : NULL;
+}
+
 int rs_symbolize_is_allocator(const rs_frame_t *f)
 {
     static const char *const names[] = {

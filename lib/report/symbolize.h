@@ -114,6 +114,22 @@ const char *rs_symbolize_node_field(rs_symbolizer_t *s, const rs_snapshot_t *sna
                                     const rs_node_t *n, const char *type_name,
                                     uint64_t offset);
 
+/* Non-zero if path is a system library's (under /lib, /usr/lib, ...,
+ * or the dynamic loader). */
+int rs_symbolize_is_system_module(const char *path);
+
+/*
+ * The frame that names where a stack allocated, for one-line summaries
+ * ("charged to the leak allocated in ...", group labels, chains): the
+ * first of frames[0..n) with a name, outside system libraries and not
+ * compiled from a toolchain's library sources (/usr/include/..., a C++
+ * template; /rustc/..., Rust's standard library), so that a leak is
+ * named by the program's make_widget rather than by g_malloc,
+ * operator new or alloc::alloc::alloc.  frames[0] when there is none;
+ * NULL when n is 0.
+ */
+const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n);
+
 /* Non-zero if a frame belongs to refscope itself (module librefscope*). */
 int rs_symbolize_is_refscope(const rs_frame_t *f);
 /* Non-zero if a frame is an allocator entry point (malloc family). */

@@ -327,6 +327,32 @@ static void test_cxx_symtab_demangled(void **state)
     dlclose(lib);
 }
 
+/* Summaries skip system libraries, toolchain sources and unnamed frames. */
+static void test_summary_frame(void **state)
+{
+    (void)state;
+    const char *app = "/src/app/prog", *glib = "/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0";
+    rs_frame_t f[6] = {
+        { .function = "g_malloc", .symbol = "g_malloc", .module = glib },
+        { .function = "std::vector<int>::push_back(int&&)", .module = app,
+          .file = "/usr/include/c++/12/bits/stl_vector.h", .line = 1294 },
+        { .function = "alloc::alloc::alloc", .module = app,
+          .file = "/rustc/59807616e1fa/library/alloc/src/alloc.rs", .line = 95 },
+        { .function = NULL, .module = app },
+        { .function = "make_widget", .symbol = "make_widget", .module = app,
+          .file = "/src/app/widget.c", .line = 12 },
+        { .function = "main", .symbol = "main", .module = app },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(f, 6), &f[4]);
+    assert_ptr_equal(rs_symbolize_summary_frame(f, 4), &f[0]);   /* none: the first */
+    assert_ptr_equal(rs_symbolize_summary_frame(f + 4, 2), &f[4]);
+    assert_null(rs_symbolize_summary_frame(f, 0));
+    assert_true(rs_symbolize_is_system_module("/lib64/ld-linux-x86-64.so.2"));
+    assert_true(rs_symbolize_is_system_module(glib));
+    assert_false(rs_symbolize_is_system_module(app));
+    assert_false(rs_symbolize_is_system_module(NULL));
+}
+
 static void test_pc_outside_modules(void **state)
 {
     self_modules_t *sm = *state;
@@ -587,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_symtab_fallback_in_libc),
         cmocka_unit_test(test_cxx_linkage_name_demangled),
         cmocka_unit_test(test_cxx_symtab_demangled),
+        cmocka_unit_test(test_summary_frame),
         cmocka_unit_test(test_pc_outside_modules),
         cmocka_unit_test(test_epoch_outside_module_life),
         cmocka_unit_test(test_build_id_mismatch),
