@@ -500,6 +500,25 @@ static void add_class(rs_line_t *l, const rs_tally_t *t, const char *what, int *
     rs_line_count(l, t->blocks, "block", "blocks");
 }
 
+/* Whether a seccomp filter confines this process (/proc/self/status,
+ * "Seccomp: 2"): a sandbox (man-db's, a container's) that may refuse
+ * the snapshot's mkdir or open, with errors such as "Function not
+ * implemented" that say nothing of it. */
+static int under_seccomp_filter(void)
+{
+    char buf[2048];             /* the line is at about byte 900 */
+    ssize_t n = rs_proc_file_read("/proc/self/status", buf, sizeof buf);
+    if (n <= 0)
+        return 0;
+    const char *at = strstr(buf, "\nSeccomp:");
+    if (!at)
+        return 0;
+    at += strlen("\nSeccomp:");
+    while (*at == ' ' || *at == '\t')
+        at++;
+    return *at == '2';
+}
+
 static void print_summary(const rs_analysis_result_t *res)
 {
     const rs_summary_t *s = &res->summary;
@@ -537,6 +556,9 @@ static void print_summary(const rs_analysis_result_t *res)
     } else {
         rs_line_str(&l, " Snapshot not written: ");
         rs_line_str(&l, res->error);
+        if (under_seccomp_filter())
+            rs_line_str(&l, " (this process runs under a seccomp filter, which may "
+                            "refuse it)");
         rs_line_str(&l, "\n");
     }
     rs_diag_emit(&l);

@@ -27,6 +27,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
     none in leak_direct;
+  - snapshot_seccomp --sandbox (a seccomp filter refuses mkdir) says the
+    snapshot was not written, why, and that a seccomp filter confines the
+    process; the same sample without the filter says nothing of seccomp;
   - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
     mappings it keeps (a file mapping only as far as its file goes).
 Usage: test_preload.py --preload PATH --samples-dir DIR
@@ -181,6 +184,25 @@ def check_blocking_thread(preload, samples_dir):
     rstest.check(n == 0, f"leak_direct: {field}={n}, want 0")
 
 
+def check_seccomp_hint(preload, samples_dir):
+    exe = os.path.join(samples_dir, "snapshot_seccomp")
+    hint = "(this process runs under a seccomp filter, which may refuse it)"
+    with tempfile.TemporaryDirectory(prefix="rs-seccomp-") as tmp:
+        out = os.path.join(tmp, "not", "yet")
+        for argv, want in (([exe, "--sandbox"], True), ([exe], False)):
+            env = rstest.preload_env(preload, out)
+            p = subprocess.run(argv, env=env, capture_output=True, text=True,
+                               timeout=120)
+            rstest.check(p.returncode == 0, f"{argv}: exit {p.returncode}")
+            if want:
+                rstest.check(f"Snapshot not written: cannot create directory {out}: "
+                             f"Function not implemented {hint}" in p.stderr,
+                             f"{argv}: stderr:\n{p.stderr}")
+            else:
+                rstest.check(hint not in p.stderr and "Snapshot:" in p.stderr,
+                             f"{argv}: stderr:\n{p.stderr}")
+
+
 def check_mapped_roots(preload, samples_dir):
     """root_mmap's kept mappings: 64 MiB + 64 KiB + 32 KiB (moved) and six
     of 16 KiB (trimmed, unreadable, private file, shared file, /dev/zero,
@@ -204,6 +226,7 @@ def run(args):
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
     check_mapped_roots(args.preload, args.samples_dir)
+    check_seccomp_hint(args.preload, args.samples_dir)
     check_shadowed_malloc(args.preload, args.samples_dir)
 
 
