@@ -18,13 +18,16 @@
  *                 "rc_errors": N},
  *    ("blocks" repeats "objects" so every class has bytes and blocks)
  *     "findings": [{"class", "bytes", "blocks", "type", "charged_to",
- *                   "stack": [{"function","file","line","module",
- *                              "address"}]}],
+ *                   "stack": [{"function","symbol","file","line",
+ *                              "module","address"}]}],
  *     "findings_cut": {"findings","bytes","blocks"},
  *     "hidden": {"bytes","blocks"} (only with a focus, report_focus.h:
  *               the leak blocks it left out),
  *     "snapshot": path or null}
- *    Unknown function, file, line or module are null; addresses are
+ *    "function" is the name shown (C++ and Rust demangled), "symbol" the
+ *    one the module spells (DWARF's name or the mangled symbol: stable
+ *    across refscope versions, what baselines hash; symbolize.h).
+ *    Unknown function, symbol, file, line or module are null; addresses are
  *    "0x..." strings; "type" is the type name shared by the finding's
  *    blocks or null; "charged_to" is, for an indirect finding, the index
  *    in "findings" of the leak it is charged to, else null.
@@ -152,7 +155,7 @@ int rs_report_json(rs_json_t *j, const rs_snapshot_t *snap,
 /* "key": {"bytes": t->bytes, "blocks": t->blocks} (inside an object). */
 void rs_report_json_tally(rs_json_t *j, const char *key, const rs_tally_t *t);
 
-/* One frame object {"function","file","line","module","address"}; the
+/* One frame object {"function","symbol","file","line","module","address"}; the
  * line is null when the file or the line is unknown. */
 void rs_report_json_frame(rs_json_t *j, const rs_frame_t *f);
 

@@ -14,8 +14,8 @@
  *                 "segments":[{"start","end","flags"}],
  *                 "load_epoch","unload_epoch": N|null}],
  *    "types": ["name", ...]                       (type id i+1 = types[i])
- *    "stacks": [{"id","epoch","frames":[{"function","file","line",
- *                "module","address"}]}]           (symbolized, raw order;
+ *    "stacks": [{"id","epoch","frames":[{"function","symbol","file",
+ *                "line","module","address"}]}]    (symbolized, raw order;
  *                                                  frames as in report.h)
  *    "blocks": [{"index","address","size","class","stack": id|null,
  *                "type": id|null,"refcount": N|null,"flags",

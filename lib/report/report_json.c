@@ -66,6 +66,7 @@ void rs_report_json_frame(rs_json_t *j, const rs_frame_t *f)
 {
     rs_json_begin_object(j);
     rs_json_member_string(j, "function", f->function);
+    rs_json_member_string(j, "symbol", f->symbol);
     rs_json_member_string(j, "file", f->file);
     rs_json_member_uint_or_null(j, "line", f->line, f->file && f->line);
     rs_json_member_string(j, "module", f->module);

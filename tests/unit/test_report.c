@@ -439,6 +439,7 @@ static void test_json_findings_and_stacks(void **state)
     assert_int_equal(st->n, 2); /* the librefscope frame is hidden */
     jval_t *fr = jat(st, 0);
     assert_string_equal(jstr(jget(fr, "function")), "report_target_a");
+    assert_string_equal(jstr(jget(fr, "symbol")), "report_target_a");   /* a C name */
     assert_true(ends_with(jstr(jget(fr, "file")), "test_report.c"));
     assert_true(jnum(jget(fr, "line")) > 0);
     assert_string_equal(jstr(jget(fr, "module")), fx->exe);
@@ -471,6 +472,7 @@ static void test_json_reachable_unknown_frame_and_limit(void **state)
     assert_string_equal(jstr(jget(f3, "class")), "reachable");
     jval_t *fr = jat(jget(f3, "stack"), 0);
     assert_int_equal(jget(fr, "function")->type, J_NULL);
+    assert_int_equal(jget(fr, "symbol")->type, J_NULL);
     assert_int_equal(jget(fr, "file")->type, J_NULL);
     assert_int_equal(jget(fr, "line")->type, J_NULL);
     assert_int_equal(jget(fr, "module")->type, J_NULL);
