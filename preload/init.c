@@ -152,6 +152,11 @@ int rs_init_now(void)
     return rs_active;
 }
 
+int rs_init_begun(void)
+{
+    return atomic_load_explicit(&init_state, memory_order_acquire) != 0;
+}
+
 __attribute__((constructor(101))) static void rs_init(void)
 {
     rs_init_now();

@@ -132,12 +132,15 @@ static int program_caller(uint64_t pc)
     return !in_range(pc, self_lo, self_hi) && !in_range(pc, alloc_lo, alloc_hi);
 }
 
-/* 1 when the program itself may have made the call: not refscope's
- * code, nor the guarded calls it makes, nor the forwarded allocator.
- * No start-up from here (see the top of the file). */
+/* 1 when the program itself may have made the call, and refscope is
+ * active or has yet to start: not refscope's code, nor the guarded
+ * calls it makes, nor the forwarded allocator.  No start-up from here
+ * (see the top of the file). */
 static int program_call(const void *caller)
 {
-    return !RS_UNLIKELY(rs_guard_active()) && program_caller((uint64_t)(uintptr_t)caller);
+    if (RS_UNLIKELY(rs_guard_active()) || !(RS_LIKELY(rs_active) || !rs_init_begun()))
+        return 0;
+    return program_caller((uint64_t)(uintptr_t)caller);
 }
 
 /* maps_lock held. */

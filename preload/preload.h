@@ -174,6 +174,9 @@ extern rs_blockreg_t *rs_blocks;
 /* Runs start-up if it has not been tried yet and libc is ready; returns
  * rs_active.  Cheap after the first call. */
 int rs_init_now(void);
+/* Whether start-up has begun (it may have left refscope inactive:
+ * REFSCOPE_ENABLE=0, or a failure). */
+int rs_init_begun(void);
 
 /* ---- alloc_hooks.c: the interposed allocator ------------------------ */
 
