@@ -3,10 +3,15 @@
  * symbolize.h for the rules).
  *
  * Five caches, all uthash tables owned by the symbolizer:
- *  - files:   one entry per (path, load bias, recorded build id), holding
- *             a Dwfl with that single module reported at its bias, or no
- *             Dwfl when the file is missing, unreadable or changed;
- *  - entries: one per (file entry, pc): the resolved frames;
+ *  - files:   one entry per (path, recorded build id), holding a Dwfl
+ *             with that single module reported at bias 0, or no Dwfl when
+ *             the file is missing, unreadable or changed; a pc is looked
+ *             up at its offset in the file (pc - the process's load
+ *             bias), so one entry serves every process that loaded the
+ *             file, wherever ASLR put it (`refscope run -- make`: 300
+ *             processes, each cc1 and as opened once, not 46 times);
+ *  - entries: one per (file entry, offset): the resolved frames (their
+ *             address is set to the caller's pc on the way out);
  *  - strings: interned function and file names, so frames can point at
  *             them for the symbolizer's lifetime;
  *  - types:   struct types looked up by name in a file (for field names);
@@ -32,7 +37,7 @@
 #define MAX_INLINE 16
 
 typedef struct sym_file {
-    char          *key;      /* "bias/build id/path", the hash key       */
+    char          *key;      /* "build id/path", the hash key            */
     char          *path;
     Dwfl          *dwfl;     /* NULL when the file cannot be used        */
     Dwfl_Module   *mod;
@@ -41,7 +46,7 @@ typedef struct sym_file {
 
 typedef struct sym_key {
     const sym_file_t *file;  /* NULL for pcs outside every module        */
-    uint64_t          pc;
+    uint64_t          pc;    /* offset in the file (pc - load bias)      */
 } sym_key_t;
 
 typedef struct sym_entry {
@@ -212,7 +217,7 @@ static void open_module_file(rs_symbolizer_t *s, sym_file_t *f,
         return;
     dwfl_report_begin(dwfl);
     Dwfl_Module *mod = dwfl_report_elf(dwfl, base_name(m->path), m->path,
-                                       -1, m->load_bias, true);
+                                       -1, 0, true);
     dwfl_report_end(dwfl, NULL, NULL);
     if (!mod) {
         dwfl_end(dwfl);
@@ -242,11 +247,11 @@ static sym_file_t *get_file(rs_symbolizer_t *s, const rs_module_t *m)
     for (unsigned i = 0; i < m->build_id_len && i < sizeof m->build_id; i++)
         snprintf(idhex + 2 * i, 3, "%02x", m->build_id[i]);
     const char *path = m->path ? m->path : "";
-    size_t keylen = strlen(path) + sizeof idhex + 40;
+    size_t keylen = strlen(path) + sizeof idhex + 2;
     char *key = malloc(keylen);
     if (!key)
         return NULL;
-    snprintf(key, keylen, "%" PRIx64 "/%s/%s", m->load_bias, idhex, path);
+    snprintf(key, keylen, "%s/%s", idhex, path);
 
     sym_file_t *f;
     HASH_FIND_STR(s->files, key, f);
@@ -363,8 +368,8 @@ static uint32_t dwarf_frames(Dwfl_Module *mod, Dwarf_Addr addr,
     return n;
 }
 
-/* Resolves pc in file f into out[0..MAX_INLINE); returns the count (>= 1).
- * Strings are not interned yet. */
+/* Resolves pc, an offset in file f, into out[0..MAX_INLINE); returns the
+ * count (>= 1).  Strings are not interned yet. */
 static uint32_t resolve(const sym_file_t *f, uint64_t pc, rs_frame_t *out)
 {
     if (!f || !f->mod) {
@@ -397,9 +402,9 @@ static const char *shown_name(rs_symbolizer_t *s, const rs_frame_t *t, int *oom)
     return name;
 }
 
-/* Creates the cache entry for (f, pc).  NULL when memory is exhausted. */
-static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f,
-                              const rs_module_t *m, uint64_t pc)
+/* Creates the cache entry for (f, pc), pc an offset in f when f is not
+ * NULL.  NULL when memory is exhausted. */
+static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f, uint64_t pc)
 {
     rs_frame_t tmp[MAX_INLINE];
     uint32_t n = resolve(f, pc, tmp);
@@ -413,7 +418,7 @@ static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f,
         frames[i].function = shown_name(s, &tmp[i], &oom);
         frames[i].file = intern(s, tmp[i].file, &oom);
         frames[i].module = f ? f->path : NULL;
-        frames[i].module_offset = m ? pc - m->load_bias : 0;
+        frames[i].module_offset = f ? pc : 0;
     }
     if (oom) {
         free(frames);
@@ -440,13 +445,15 @@ int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
     sym_key_t key;
     memset(&key, 0, sizeof key);
     key.file = f;
-    key.pc = pc;
+    key.pc = f ? pc - m->load_bias : pc;
     sym_entry_t *e;
     HASH_FIND(hh, s->entries, &key, sizeof key, e);
-    if (!e && !(e = new_entry(s, f, m, pc)))
+    if (!e && !(e = new_entry(s, f, key.pc)))
         return -1;
     uint32_t n = e->n < max ? e->n : max;
     memcpy(out, e->frames, n * sizeof *out);
+    for (uint32_t i = 0; i < n; i++)
+        out[i].address = pc;
     return (int)n;
 }
 

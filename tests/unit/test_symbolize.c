@@ -223,6 +223,38 @@ static void test_function_address(void **state)
     rs_symbolizer_destroy(s);
 }
 
+/* The same file loaded at another address (another process, ASLR):
+ * the same frames, at that process's pc and the same offset. */
+static void test_same_file_other_bias(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    const uint64_t shift = 0x7f0000000000ull;
+    rs_module_t moved = sm->mods[0];             /* the test program itself */
+    rs_segment_t segs[16];
+    assert_true(moved.n_segments <= 16);
+    for (uint32_t i = 0; i < moved.n_segments; i++) {
+        segs[i] = moved.segments[i];
+        segs[i].start += shift;
+        segs[i].end += shift;
+    }
+    moved.segments = segs;
+    moved.load_bias += shift;
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    rs_frame_t f[8], g[8];
+    int n = rs_symbolize_pc(s, sm->mods, sm->n, pc, 0, f, 8);
+    int m = rs_symbolize_pc(s, &moved, 1, pc + shift, 0, g, 8);
+    assert_int_equal(m, n);
+    assert_string_equal(g[m - 1].function, "refscope_test_target");
+    assert_ptr_equal(g[m - 1].function, f[n - 1].function);   /* interned */
+    assert_int_equal(g[m - 1].line, f[n - 1].line);
+    assert_int_equal(g[m - 1].address, pc + shift);
+    assert_int_equal(f[n - 1].address, pc);
+    assert_int_equal(g[m - 1].module_offset, f[n - 1].module_offset);
+    assert_int_equal(f[n - 1].module_offset, pc - sm->mods[0].load_bias);
+    rs_symbolizer_destroy(s);
+}
+
 static void test_return_address_line(void **state)
 {
     self_modules_t *sm = *state;
@@ -608,6 +640,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_function_address),
+        cmocka_unit_test(test_same_file_other_bias),
         cmocka_unit_test(test_return_address_line),
         cmocka_unit_test(test_inlined_frames),
         cmocka_unit_test(test_symtab_fallback_in_libc),
