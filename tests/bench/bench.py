@@ -28,6 +28,13 @@ those installed), natively and under each tool, --short-repeat runs each
 to it, the cost of starting and ending a process (test suites and build
 scripts run thousands).
 
+Part 5, reports of many processes: --compiles runs of `gcc -c` on a tiny
+file (the driver, cc1 and as: three processes each, all with leaks to
+symbolize) under the bare preload, then `refscope report` of every
+snapshot (median of 3): what `refscope run -- make` adds after the
+build.  The symbolizer opens each file once for all the processes that
+loaded it, wherever ASLR put it.
+
 Parts 1 and 2 run once per thread count of --threads (default 1,2).
 Each configuration runs --repeat times (valgrind once), in rounds of one
 run of each configuration, so that the machine's drift over minutes
@@ -46,10 +53,10 @@ figure is estimated as (RSS - native RSS) / max live blocks and marked
 Usage: bench.py --build BUILD_DIR [--threads 1,2] [--ops N] [--repeat R]
                 [--valgrind-scale S] [--depths 16,64] [--ref-ops N]
                 [--objects O] [--analysis-blocks 100000,1000000,4000000]
-                [--short-repeat R] [--skip tool,tool]
+                [--short-repeat R] [--compiles N] [--skip tool,tool]
   --skip takes first words of row names: native is never skipped;
   refscope, lsan, heaptrack, valgrind, depth, refs (all of part 2),
-  analysis (all of part 3), short (all of part 4).
+  analysis (all of part 3), short (all of part 4), reports (part 5).
 """
 import argparse
 import os
@@ -377,6 +384,28 @@ def run_short(args, lib, tmp):
     print("fails: the program does not exit 0 under that tool.")
 
 
+def run_reports(args, lib, tmp):
+    """Part 5: `refscope report` of many processes' snapshots."""
+    gcc, tool = shutil.which("gcc"), os.path.join(args.build, "bin", "refscope")
+    if not gcc or not os.path.exists(tool):
+        print("\n== reports of many processes: skipped (no gcc or no refscope)")
+        return
+    src, out = os.path.join(tmp, "tiny.c"), os.path.join(tmp, "many")
+    with open(src, "w") as f:
+        f.write("int tiny(int x) { return x + 1; }\n")
+    env = refscope_env(lib, tmp, REFSCOPE_OUT=out)
+    for _ in range(args.compiles):
+        timed([gcc, "-c", src, "-o", os.path.join(tmp, "tiny.o")], env, tmp)
+    snaps = sorted(os.path.join(out, n) for n in os.listdir(out))
+    runs = [timed([tool, "report"] + snaps, {}, tmp) for _ in range(3)]
+    wall = statistics.median(r[0] for r in runs)
+    print(f"\n== reports of many processes: {len(snaps)} snapshots of "
+          f"{args.compiles} gcc -c runs")
+    print(f"refscope report, all of them: {wall * 1000:.0f} ms "
+          f"({wall * 1000 / len(snaps):.1f} ms per snapshot), peak RSS "
+          f"{max(r[2] for r in runs)} KiB")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True)
@@ -392,6 +421,7 @@ def main():
     ap.add_argument("--objects", type=int, default=20000)
     ap.add_argument("--analysis-blocks", default="100000,1000000,4000000")
     ap.add_argument("--short-repeat", type=int, default=11)
+    ap.add_argument("--compiles", type=int, default=50)
     ap.add_argument("--skip", default="")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
@@ -410,6 +440,8 @@ def main():
             run_analysis(args, lib, tmp)
         if "short" not in skip:
             run_short(args, lib, tmp)
+        if "reports" not in skip and os.path.exists(lib):
+            run_reports(args, lib, tmp)
     if len({s for s, _ in sums}) != len(sums):
         print("WARNING: checksums differ between tools", file=sys.stderr)
         sys.exit(1)
