@@ -486,9 +486,20 @@ static int from_toolchain_sources(const char *file)
 
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (frames[i].function && !rs_symbolize_is_system_module(frames[i].module) &&
-            !from_toolchain_sources(frames[i].file))
+    int first_own = -1;       /* the program's first frame, named or not */
+    for (int i = 0; i < n; i++) {
+        if (rs_symbolize_is_system_module(frames[i].module) ||
+            from_toolchain_sources(frames[i].file))
+            continue;
+        if (frames[i].function)
+            return &frames[i];
+        if (first_own < 0)
+            first_own = i;
+    }
+    /* The program has no names (stripped): the library function it
+     * called, the last named frame before its code. */
+    for (int i = first_own - 1; i >= 0; i--)
+        if (frames[i].function)
             return &frames[i];
     return n > 0 ? &frames[0] : NULL;
 }

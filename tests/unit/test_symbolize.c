@@ -376,9 +376,21 @@ static void test_summary_frame(void **state)
         { .function = "main", .symbol = "main", .module = app },
     };
     assert_ptr_equal(rs_symbolize_summary_frame(f, 6), &f[4]);
-    assert_ptr_equal(rs_symbolize_summary_frame(f, 4), &f[0]);   /* none: the first */
+    /* no named frame of the program: the last named one before its code */
+    assert_ptr_equal(rs_symbolize_summary_frame(f, 4), &f[2]);
     assert_ptr_equal(rs_symbolize_summary_frame(f + 4, 2), &f[4]);
     assert_null(rs_symbolize_summary_frame(f, 0));
+    /* a stripped program calling GObject: g_object_new, not g_malloc */
+    const char *gobj = "/usr/lib/x86_64-linux-gnu/libgobject-2.0.so.0";
+    rs_frame_t g[4] = {
+        { .function = "g_malloc", .module = glib },
+        { .function = "g_object_new", .module = gobj },
+        { .function = NULL, .module = "/usr/lib/x86_64-linux-gnu/libgio-2.0.so.0" },
+        { .function = NULL, .module = "/usr/bin/gio" },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 4), &g[1]);
+    /* all in system libraries: the first frame */
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 3), &g[0]);
     assert_true(rs_symbolize_is_system_module("/lib64/ld-linux-x86-64.so.2"));
     assert_true(rs_symbolize_is_system_module(glib));
     assert_false(rs_symbolize_is_system_module(app));
