@@ -30,6 +30,7 @@
 #include <link.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <string.h>
 
 rs_real_alloc_t rs_real;
@@ -73,6 +74,63 @@ static void *next_symbol(const char *name)
     return dlsym(RTLD_NEXT, name);
 }
 
+/* malloc's version in glibc's first ABI: what a program's references
+ * name ("malloc@GLIBC_2.2.5"). */
+#if defined(__x86_64__)
+#define MALLOC_BASE_VERSION "GLIBC_2.2.5"
+#else
+#define MALLOC_BASE_VERSION "GLIBC_2.0"
+#endif
+
+typedef struct load_index_query {
+    uint64_t addr;
+    int      index, found;
+} load_index_query_t;
+
+static int visit_for_index(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    load_index_query_t *q = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t start = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && q->addr >= start && q->addr < start + ph->p_memsz) {
+            q->found = 1;
+            return 1;
+        }
+    }
+    q->index++;
+    return 0;
+}
+
+/* The position of the module holding addr in load order (for the
+ * modules loaded at start: the executable, LD_PRELOAD's in order, then
+ * their dependencies, which is the global search order); INT_MAX if
+ * none holds it. */
+static int load_index(uint64_t addr)
+{
+    load_index_query_t q = {addr, 0, 0};
+    dl_iterate_phdr(visit_for_index, &q);
+    return q.found ? q.index : INT_MAX;
+}
+
+/* The definition of name that the program's calls reach.  dlsym finds
+ * the first default-version or unversioned one; a library that defines
+ * only a non-default "malloc@GLIBC_2.2.5" (glibc's libc_malloc_debug.so)
+ * takes the program's versioned references without dlsym seeing it, so
+ * dlvsym is asked too, and wins when its module comes before
+ * librefscope.so (dlvsym passes over refscope's unversioned definition
+ * wherever it is). */
+static void *program_definition(const char *name, uint64_t self_lo)
+{
+    void *seen = dlsym(RTLD_DEFAULT, name);
+    void *versioned = dlvsym(RTLD_DEFAULT, name, MALLOC_BASE_VERSION);
+    if (versioned && versioned != seen &&
+        load_index((uint64_t)(uintptr_t)versioned) < load_index(self_lo))
+        return versioned;
+    return seen;
+}
+
 /* Says on stderr when name resolves, for the program, to a definition
  * outside librefscope.so's code [self_lo, self_hi); 1 if it did.  A
  * non-PIE executable that calls malloc exports its PLT entry as malloc's
@@ -80,7 +138,7 @@ static void *next_symbol(const char *name)
  * through the PLT, which reaches refscope, not a definition. */
 static int say_if_shadowed(const char *name, uint64_t self_lo, uint64_t self_hi)
 {
-    void *seen = dlsym(RTLD_DEFAULT, name);
+    void *seen = program_definition(name, self_lo);
     uint64_t at = (uint64_t)(uintptr_t)seen;
     if (!seen || (at >= self_lo && at < self_hi))
         return 0;

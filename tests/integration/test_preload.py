@@ -23,7 +23,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     written ("File too large") and no file is left behind;
   - own_malloc, which defines malloc itself, gets exactly one stderr line
     saying its malloc comes before librefscope.so (nothing is tracked);
-    leak_direct gets none;
+    leak_direct gets none, and gets it naming libc_malloc_debug.so.0 when
+    that library (a versioned malloc only) is preloaded before refscope,
+    none when after;
   - REFSCOPE_STATS counts the one thread of thread_blocks_signals that
     blocks every signal as threads_blocking_stop=1 (not waited for), and
     none in leak_direct;
@@ -162,8 +164,22 @@ def check_shadowed_malloc(preload, samples_dir):
     want = (f"refscope: malloc is defined by {exe}, ahead of librefscope.so: the "
             f"program's blocks are not tracked and no leak can be found")
     rstest.check(lines == [want], f"own_malloc: stderr lines {lines}, want [{want!r}]")
-    lines = shadow_lines(preload, os.path.join(samples_dir, "leak_direct"))
+    leaky = os.path.join(samples_dir, "leak_direct")
+    lines = shadow_lines(preload, leaky)
     rstest.check(lines == [], f"leak_direct: {lines}")
+    # glibc's malloc debugging library defines only a non-default
+    # malloc@GLIBC_2.2.5, which dlsym does not see: preloaded first, it
+    # takes the program's calls; preloaded after refscope, it does not.
+    debug = "/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
+    if not os.path.exists(debug):
+        print(f"SKIP the malloc-debug case: no {debug}")
+        return
+    lines = shadow_lines(f"{debug}:{preload}", leaky)
+    want = (f"refscope: malloc is defined by {debug}, ahead of librefscope.so: "
+            f"the program's blocks are not tracked and no leak can be found")
+    rstest.check(lines == [want], f"{debug} first: stderr lines {lines}, want [{want!r}]")
+    lines = shadow_lines(f"{preload}:{debug}", leaky)
+    rstest.check(lines == [], f"{debug} after refscope: {lines}")
 
 
 def stats_field(preload, exe, field):
