@@ -27,6 +27,7 @@
 #include "preload.h"
 
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -290,6 +291,17 @@ int rs_modules_loader_text(uint64_t *lo, uint64_t *hi)
 int rs_modules_text_of(uint64_t addr, uint64_t *lo, uint64_t *hi)
 {
     return text_range(holds_address, addr, lo, hi);
+}
+
+int rs_modules_position(uint64_t addr)
+{
+    int pos = INT_MAX;
+    pthread_mutex_lock(&table_lock);
+    for (uint32_t i = 0; i < n_mods && pos == INT_MAX; i++)
+        if (mods[i].m.unload_epoch == RS_EPOCH_LIVE && contains(&mods[i].m, addr))
+            pos = (int)i;
+    pthread_mutex_unlock(&table_lock);
+    return pos;
 }
 
 int rs_modules_copy(rs_module_t **out, uint32_t *n)

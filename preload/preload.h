@@ -278,6 +278,11 @@ int rs_modules_self_text(uint64_t *lo, uint64_t *hi);
 int rs_modules_loader_text(uint64_t *lo, uint64_t *hi);
 /* The same for the live module whose segments hold addr. */
 int rs_modules_text_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
+/* The table position of the live module holding addr, INT_MAX if none.
+ * The table is in load order, which for the modules loaded at start is
+ * the global symbol search order: the executable, LD_PRELOAD's in
+ * order, then their dependencies. */
+int rs_modules_position(uint64_t addr);
 /* Copies the table (entries share paths and segment arrays with it, which
  * are never freed).  Returns 0, or -1 when memory ran out (*out NULL). */
 int rs_modules_copy(rs_module_t **out, uint32_t *n);

@@ -30,7 +30,6 @@
 #include <link.h>
 #include <errno.h>
 #include <stdatomic.h>
-#include <limits.h>
 #include <string.h>
 
 rs_real_alloc_t rs_real;
@@ -82,51 +81,19 @@ static void *next_symbol(const char *name)
 #define MALLOC_BASE_VERSION "GLIBC_2.0"
 #endif
 
-typedef struct load_index_query {
-    uint64_t addr;
-    int      index, found;
-} load_index_query_t;
-
-static int visit_for_index(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    load_index_query_t *q = arg;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uint64_t start = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && q->addr >= start && q->addr < start + ph->p_memsz) {
-            q->found = 1;
-            return 1;
-        }
-    }
-    q->index++;
-    return 0;
-}
-
-/* The position of the module holding addr in load order (for the
- * modules loaded at start: the executable, LD_PRELOAD's in order, then
- * their dependencies, which is the global search order); INT_MAX if
- * none holds it. */
-static int load_index(uint64_t addr)
-{
-    load_index_query_t q = {addr, 0, 0};
-    dl_iterate_phdr(visit_for_index, &q);
-    return q.found ? q.index : INT_MAX;
-}
-
 /* The definition of name that the program's calls reach.  dlsym finds
  * the first default-version or unversioned one; a library that defines
  * only a non-default "malloc@GLIBC_2.2.5" (glibc's libc_malloc_debug.so)
  * takes the program's versioned references without dlsym seeing it, so
  * dlvsym is asked too, and wins when its module comes before
  * librefscope.so (dlvsym passes over refscope's unversioned definition
- * wherever it is). */
+ * wherever it is), in the module table's load order. */
 static void *program_definition(const char *name, uint64_t self_lo)
 {
     void *seen = dlsym(RTLD_DEFAULT, name);
     void *versioned = dlvsym(RTLD_DEFAULT, name, MALLOC_BASE_VERSION);
     if (versioned && versioned != seen &&
-        load_index((uint64_t)(uintptr_t)versioned) < load_index(self_lo))
+        rs_modules_position((uint64_t)(uintptr_t)versioned) < rs_modules_position(self_lo))
         return versioned;
     return seen;
 }

@@ -413,7 +413,7 @@ static sym_entry_t *new_entry(rs_symbolizer_t *s, const sym_file_t *f, uint64_t 
     int oom = !e || !frames;
     for (uint32_t i = 0; i < n && !oom; i++) {
         frames[i] = tmp[i];
-        frames[i].address = pc;
+        frames[i].address = 0;     /* rs_symbolize_pc puts the caller's pc */
         frames[i].symbol = intern(s, tmp[i].symbol ? tmp[i].symbol : tmp[i].function, &oom);
         frames[i].function = shown_name(s, &tmp[i], &oom);
         frames[i].file = intern(s, tmp[i].file, &oom);

@@ -5,19 +5,20 @@
  * A pc is first placed in a module of the snapshot: the module one of
  * whose PT_LOAD segments contains it and that was loaded at the stack's
  * epoch (load_epoch <= epoch < unload_epoch).  The module's file is then
- * opened with elfutils (one Dwfl per module file and load bias, so modules
- * that occupied the same addresses at different epochs never clash) and
- * the pc resolved from DWARF (with inlined functions expanded into extra
+ * opened with elfutils (one Dwfl per file and build id, whatever address
+ * each process loaded it at) and the pc's offset in it (pc - load bias)
+ * resolved from DWARF (with inlined functions expanded into extra
  * frames), else from the ELF symbol table, else left unknown ("??") with
- * the module and offset.  C++ names are shown demangled and qualified
- * (demangle.h): a DWARF function's linkage name, else the symbol.  Stack pcs are return addresses, so pc - 1 is
- * looked up while the original pc is shown.
+ * the module and offset.  C++ and Rust names are shown demangled and
+ * qualified (demangle.h): a DWARF function's linkage name, else the
+ * symbol.  Stack pcs are return addresses, so pc - 1 is looked up while
+ * the original pc is shown.
  *
  * When the snapshot recorded a build id and the file on disk has another
  * one, the file changed since the run: a warning is printed once per file
  * and its frames stay unknown rather than wrong.
  *
- * Results are cached per (module file, pc); every string in an rs_frame_t
+ * Results are cached per (module file, offset); every string in an rs_frame_t
  * belongs to the symbolizer and stays valid until rs_symbolizer_destroy().
  * Struct member names for cycle edges come from the same DWARF
  * (rs_symbolize_field).
