@@ -175,6 +175,20 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
 
 /* ---- step 5: the snapshot -------------------------------------------- */
 
+/* A program that sets its process title (postgres, sshd: setproctitle)
+ * writes it over its argument strings and fills the rest with NULs, which
+ * /proc/self/cmdline gives back as dozens of empty arguments.  Like ps,
+ * name the process by its title alone.  Empty arguments the program was
+ * started with are real: a command line that still has the start's number
+ * of arguments is left as it is. */
+static void drop_title_padding(rs_proc_info_t *p)
+{
+    if (rs_start_argc <= 0 || p->argc == (uint32_t)rs_start_argc)
+        return;
+    while (p->argc > 1 && p->argv[p->argc - 1][0] == '\0')
+        p->argc--;
+}
+
 /* Reads /proc/self/cmdline into argv (scratch memory). */
 static void read_cmdline(rs_proc_info_t *p)
 {
@@ -210,6 +224,7 @@ static void read_cmdline(rs_proc_info_t *p)
         return;
     for (size_t i = 0; i < len && p->argc < argc; i += strlen(buf + i) + 1)
         p->argv[p->argc++] = buf + i;
+    drop_title_padding(p);
 }
 
 static void fill_proc(rs_proc_info_t *p, const char *label, int reason, uint32_t seq)

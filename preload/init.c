@@ -157,7 +157,14 @@ int rs_init_begun(void)
     return atomic_load_explicit(&init_state, memory_order_acquire) != 0;
 }
 
-__attribute__((constructor(101))) static void rs_init(void)
+int rs_start_argc;
+
+/* glibc passes constructors the program's argc, argv and environ. */
+__attribute__((constructor(101))) static void rs_init(int argc, char **argv,
+                                                      char **envp)
 {
+    (void)argv;
+    (void)envp;
+    rs_start_argc = argc;
     rs_init_now();
 }

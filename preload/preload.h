@@ -177,6 +177,8 @@ int rs_init_now(void);
 /* Whether start-up has begun (it may have left refscope inactive:
  * REFSCOPE_ENABLE=0, or a failure). */
 int rs_init_begun(void);
+/* The program's argc as librefscope.so's constructor saw it (0 before). */
+extern int rs_start_argc;
 
 /* ---- alloc_hooks.c: the interposed allocator ------------------------ */
 

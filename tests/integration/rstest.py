@@ -12,6 +12,8 @@ Expectation lines in a sample header (one per line, inside the comment):
     @finding[:proc] <class> <bytes>/<blocks> <function, as shown: no spaces>
     @lsan[:proc]    direct|indirect <bytes>/<blocks>
     @lsan-exit      <status>   (under LSan; its numbers are then not compared)
+    @argv[:proc]    <JSON array> (the process's argv as reported; "{exe}"
+                                  stands for the sample's path)
 <class> of @total is a summary key (leaked, indirect, reachable, cycles,
 leaked_refs); of @finding a finding class (leaked, indirect, cycle,
 leaked_ref, rc_error: its "allocating function" is the first program frame
@@ -69,20 +71,32 @@ _EXPECT = re.compile(
 # otherwise requires: a run LSan did not finish reports no leak, and
 # would pass for agreeing with a header that expects none.
 _LSAN_EXIT = re.compile(r"^\s*\*?\s*@lsan-exit\s+(\d+)\s*$")
+_ARGV = re.compile(r"^\s*\*?\s*@argv(?::(main|child))?\s+(\[.*\])\s*$")
 
 
 def read_expectations(source_path):
     """Returns a dict: {"total": {proc: {cls: (at_least, bytes, blocks)}},
     "finding": {proc: [(cls, bytes, blocks, func)]}, "lsan": {proc: {kind:
-    (bytes, blocks)}}, "lsan_exit": status or None}.  Raises TestFailure
+    (bytes, blocks)}}, "lsan_exit": status or None, "argv": {proc: list}}.  Raises TestFailure
     if the header has none."""
-    exp = {"total": {}, "finding": {}, "lsan": {}, "lsan_exit": None}
+    exp = {"total": {}, "finding": {}, "lsan": {}, "lsan_exit": None,
+           "argv": {}}
     with open(source_path, encoding="utf-8") as f:
         header = f.read().split("*/", 1)[0]
     for line in header.splitlines():
         m = _LSAN_EXIT.match(line)
         if m:
             exp["lsan_exit"] = int(m.group(1))
+            continue
+        m = _ARGV.match(line)
+        if m:
+            try:
+                argv = json.loads(m.group(2))
+            except ValueError:
+                argv = None
+            check(isinstance(argv, list), f"{source_path}: @argv needs a JSON"
+                  f" array of strings: {line!r}")
+            exp["argv"][m.group(1) or "main"] = argv
             continue
         m = _EXPECT.match(line)
         if not m:

@@ -2,7 +2,7 @@
 """test_sample - runs one sample under `refscope run --json` and asserts
 exactly what the sample's header promises (see rstest.py for the format):
 summary bytes/blocks per class, the findings one to one with their
-allocating function, the exit status, that the program's own output is the
+allocating function, the process's argv where the header gives it, the exit status, that the program's own output is the
 same as when run natively, and that `refscope report --json SNAPSHOT`
 reproduces each process's summary.  Usage:
     test_sample.py --refscope PATH --samples-dir DIR --source-dir DIR NAME
@@ -42,7 +42,18 @@ def run(args):
                          f"{where}: exit_status {obj['process'].get('exit_status')}")
             rstest.check_process(obj, exp["total"].get(role, {}),
                                  exp["finding"].get(role, []), where)
+            check_argv(obj, exp["argv"].get(role), exe, where)
             check_report(args.refscope, obj, where)
+
+
+def check_argv(obj, expected, exe, where):
+    """The process's argv is the header's @argv line ({exe}: the path the
+    sample was run by), when it has one."""
+    if expected is None:
+        return
+    want = [exe if a == "{exe}" else a for a in expected]
+    got = obj["process"].get("argv")
+    rstest.check(got == want, f"{where}: argv {got!r}, want {want!r}")
 
 
 def check_report(refscope, obj, where):
