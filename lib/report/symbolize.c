@@ -484,18 +484,44 @@ static int from_toolchain_sources(const char *file)
                     strncmp(file, "/rustc/", 7) == 0);
 }
 
+/* A program's own generic allocation wrapper (xmalloc, xstrdup,
+ * safe_calloc, my_realloc, PyMem_Malloc): its name, less any parameter
+ * list, ends in a C allocator's name.  Typed allocators (widget_alloc)
+ * say what was allocated and are not wrappers in this sense. */
+static int is_allocation_wrapper(const char *function)
+{
+    static const char *const ends[] = { "malloc", "malloc0", "calloc",
+                                        "realloc", "zalloc", "strdup",
+                                        "strndup", "memdup" };
+    const char *paren = strchr(function, '(');
+    size_t len = paren ? (size_t)(paren - function) : strlen(function);
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t k = strlen(ends[i]);
+        if (len >= k && strncasecmp(function + len - k, ends[i], k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
 {
     int first_own = -1;       /* the program's first frame, named or not */
+    int first_wrapper = -1;   /* its first allocation wrapper (xmalloc) */
     for (int i = 0; i < n; i++) {
         if (rs_symbolize_is_system_module(frames[i].module) ||
             from_toolchain_sources(frames[i].file))
             continue;
-        if (frames[i].function)
-            return &frames[i];
         if (first_own < 0)
             first_own = i;
+        if (!frames[i].function)
+            continue;
+        if (!is_allocation_wrapper(frames[i].function))
+            return &frames[i];
+        if (first_wrapper < 0)
+            first_wrapper = i;
     }
+    if (first_wrapper >= 0)
+        return &frames[first_wrapper];
     /* The program has no names (stripped): the library function it
      * called, the last named frame before its code. */
     for (int i = first_own - 1; i >= 0; i--)

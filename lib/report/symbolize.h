@@ -126,9 +126,11 @@ int rs_symbolize_is_system_module(const char *path);
  * compiled from a toolchain's library sources (/usr/include/..., a C++
  * template; /rustc/..., Rust's standard library), so that a leak is
  * named by the program's make_widget rather than by g_malloc,
- * operator new or alloc::alloc::alloc.  When the program's frames have
- * no names (a stripped program), the last named frame before them: the
- * library function it called (g_object_new).  frames[0] when there is
+ * operator new or alloc::alloc::alloc.  The program's own generic
+ * allocation wrappers (xmalloc, xstrdup: a name ending in a C allocator's)
+ * are passed over for their caller when one is named.  When the
+ * program's frames have no names (a stripped program), the last named
+ * frame before them: the library function it called (g_object_new).  frames[0] when there is
  * none; NULL when n is 0.
  */
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n);

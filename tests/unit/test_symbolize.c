@@ -391,6 +391,22 @@ static void test_summary_frame(void **state)
     assert_ptr_equal(rs_symbolize_summary_frame(g, 4), &g[1]);
     /* all in system libraries: the first frame */
     assert_ptr_equal(rs_symbolize_summary_frame(g, 3), &g[0]);
+    /* the program's own allocation wrappers give way to their caller */
+    const char *bash = "/usr/bin/bash";
+    rs_frame_t w[5] = {
+        { .function = "xmalloc", .module = bash },
+        { .function = "Xstrdup(char const*)", .module = bash },
+        { .function = "make_if_command", .module = bash },
+        { .function = "widget_alloc", .module = app },
+        { .function = "main", .module = bash },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(w, 5), &w[2]);
+    assert_ptr_equal(rs_symbolize_summary_frame(w + 3, 2), &w[3]);
+    /* a wrapper with no named caller is still the program's frame */
+    w[2].function = NULL;
+    w[4].function = NULL;
+    assert_ptr_equal(rs_symbolize_summary_frame(w, 3), &w[0]);
+    assert_ptr_equal(rs_symbolize_summary_frame(w + 1, 2), &w[1]);
     assert_true(rs_symbolize_is_system_module("/lib64/ld-linux-x86-64.so.2"));
     assert_true(rs_symbolize_is_system_module(glib));
     assert_false(rs_symbolize_is_system_module(app));
