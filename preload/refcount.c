@@ -44,7 +44,12 @@
  * affected.
  *   decref_unknown   decref of an address with no record: freed (it is in
  *                    the graveyard and its block was not reused; the other
- *                    stack is the free) or never seen.
+ *                    stack is the free), or never seen by an annotation.
+ *                    A profile hook's decref of an address never seen is
+ *                    no error: libraries make objects through paths no
+ *                    profile can name (OpenSSL decodes a certificate from
+ *                    its ASN.1 template, without X509_new), and their
+ *                    static objects are decref'd too (below).
  *   underflow        decref with the counter at 0 (field) or the event
  *                    count going below 0 (events; not for objects first
  *                    seen late, whose earlier references are unknown).
@@ -62,10 +67,8 @@
  * in their data segment and ignore ref/unref (HarfBuzz's empty blob and
  * face, returned on failure even by constructors).  Their event counts
  * mean nothing, so for an object outside every heap block that a profile
- * hook counts from events no underflow or use-after-final is reported,
- * and a profile decref of an untracked address outside the heap (never
- * freed) is not an error either.  Found by block_of() on these error
- * paths only.
+ * hook counts from events no underflow or use-after-final is reported.
+ * Found by block_of() on these error paths only.
  * Counter values at events: profile hooks read the field before the call;
  * refscope_decref is called before the decrement (refscope.h) and
  * refscope_incref after the increment, so its `before` is the field - 1.
@@ -485,8 +488,8 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out)
     switch (r) {
     case RS_OBJ_UNTRACKED: {
         int freed = grave_find(c->obj, &g);
-        if (!freed && static_object(c))
-            return r;
+        if (!freed && c->info.hook != UINT16_MAX)
+            return r;           /* made by a constructor the profile lacks */
         report_error(RS_RC_DECREF_UNKNOWN, c->obj, freed ? g.type_id : c->info.type_id,
                      c->counted ? c->before - 1 : 0, c->stack_id,
                      freed ? g.free_stack : 0, freed);
