@@ -62,7 +62,9 @@
  *   free_referenced  free() of a block holding an object whose count is
  *                    above 0; the other stack is the block's allocation.
  *   use_after_final  incref of a tracked object whose count was 0, or
- *                    incref of a freed object (graveyard).
+ *                    incref of a freed object (graveyard); not the
+ *                    revival of an object by its own release function
+ *                    (GStreamer's pooled buffers, see revival()).
  * Static objects of a library.  Libraries hand out inert objects that live
  * in their data segment and ignore ref/unref (HarfBuzz's empty blob and
  * face, returned on failure even by constructors).  Their event counts
@@ -444,24 +446,52 @@ static int static_object(const rs_rc_call_t *c)
     return c->info.hook != UINT16_MAX && !block_of(c->obj, 0, &b);
 }
 
+/* The object this thread's last final decref took to 0.  A release
+ * function may revive the object it releases, by design: GStreamer's
+ * buffer dispose takes a reference from 0 and hands the buffer back to
+ * its pool (samples/gst_pool.c).  The first incref from 0 of that object
+ * on the same thread is such a revival, not a use after the final decref.
+ * One store per final decref; no post hook on decrefs is needed.  Kept
+ * complemented: thread-local memory is scanned for roots, and the address
+ * itself would keep a block at that address alive. */
+static _Thread_local uint64_t last_final_decref_not __attribute__((tls_model("initial-exec")));
+
+static void note_final_decref(uint64_t obj)
+{
+    last_final_decref_not = ~obj;
+}
+
+static int revival(const rs_rc_call_t *c)
+{
+    if (c->obj != ~last_final_decref_not)
+        return 0;
+    last_final_decref_not = 0;
+    return 1;
+}
+
 /* Errors an event on a tracked object shows (o: state after it; held:
  * the event is a decref held by the annotation-order rule). */
 static void check_event(const rs_rc_call_t *c, const rs_obj_t *o, int held)
 {
     int late = (o->flags & RS_OBJ_SEEN_LATE) != 0;
     if (o->rc_width && c->counted) {
+        if (c->op == RS_REF_DECREF && c->before == 1)
+            note_final_decref(c->obj);
         if (c->op == RS_REF_DECREF && c->before <= 0 && !held)
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, c->before - 1,
                          c->stack_id, 0, 0);
-        else if (c->op == RS_REF_INCREF && c->before == 0)
+        else if (c->op == RS_REF_INCREF && c->before == 0 && !revival(c))
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     } else if (!o->rc_width && !late) {
+        if (c->op == RS_REF_DECREF && o->event_count == 0)
+            note_final_decref(c->obj);
         /* static_object() last: it costs block lookups. */
         if (c->op == RS_REF_DECREF && o->event_count < 0 && !static_object(c))
             report_error(RS_RC_UNDERFLOW, c->obj, o->type_id, o->event_count,
                          c->stack_id, 0, 0);
-        else if (c->op == RS_REF_INCREF && o->event_count == 1 && !static_object(c))
+        else if (c->op == RS_REF_INCREF && o->event_count == 1 && !revival(c) &&
+                 !static_object(c))
             report_error(RS_RC_INCREF_AFTER_FINAL, c->obj, o->type_id, 1,
                          c->stack_id, 0, 0);
     }
