@@ -220,13 +220,11 @@ static uint32_t header_of(const rs_recognizer_t *spec, uint64_t flags)
     return h;
 }
 
-/* Marks node n as the object at header h of type v. */
-static void mark_node(const reader_t *r, const rs_recognizer_t *spec, rs_node_t *n,
-                      uint32_t h, const type_t *v, rs_recognize_result_t *res)
+/* Marks node n as the object at header h of type v, whose counter holds
+ * count. */
+static void mark_node(const rs_recognizer_t *spec, rs_node_t *n, uint32_t h,
+                      const type_t *v, int64_t count, rs_recognize_result_t *res)
 {
-    int64_t count;
-    if (read_count(r, n->addr + h + spec->counter.offset, &spec->counter, &count) != 0)
-        return;
     if (spec->immortal && count >= 0 && (uint64_t)count >= spec->immortal) {
         n->flags |= RS_NODE_IGNORED;
         res->immortal++;
@@ -263,7 +261,16 @@ static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t met
         if (spec->type_size != RS_RECOGNIZE_NONE &&
             (v->size < (uint64_t)spec->type_word + 8 || v->size > n->size - h))
             continue;
-        mark_node(r, spec, n, (uint32_t)h, v, res);
+        /* A live object holds a reference at least.  A count below 1 is
+         * no object's: a dict's keys table whose entry hashes an int that
+         * is a type's address (CPython's tp_subclasses), read as a
+         * negative count from the index bytes; or a dead object on a free
+         * list.  Its type-like word is data. */
+        int64_t count;
+        if (read_count(r, n->addr + h + spec->counter.offset, &spec->counter, &count) != 0 ||
+            count < 1)
+            continue;
+        mark_node(spec, n, (uint32_t)h, v, count, res);
         return 0;
     }
     return 0;

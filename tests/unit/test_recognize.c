@@ -5,7 +5,7 @@
  * PyGC_Head, after the managed-dict (3.11) and managed-weakref (3.12)
  * pre-header, a type through a metaclass; words that only look like type
  * pointers (wrong header, too small block, unreadable, misaligned, a type
- * loop), immortal counts, nodes already tracked, names, id remapping and
+ * loop, a count below 1: a dict's keys table, a dead object), immortal counts, nodes already tracked, names, id remapping and
  * memory exhaustion.
  */
 #include <setjmp.h>
@@ -234,8 +234,15 @@ static void test_lookalikes(void **state)
     rs_recognizer_t spec = python_spec();
     uint64_t *b_plain = block(32), *b_wrong = block(32), *b_small = block(16),
              *b_unread = block(32), *b_odd = block(32), *b_loop = block(32),
-             *b_zero = block(32), *b_short = block(8);
+             *b_zero = block(32), *b_short = block(8), *b_keys = block(64),
+             *b_dead = block(32);
     b_plain[W_TYPE] = A(&not_a_type);     /* its type word is 0         */
+    /* A dict's keys table (CPython 3.11 tp_subclasses): at the managed-
+     * dict header's offset, the index bytes (00 ff ff ... : -256) and the
+     * first entry's hash, an int that is a type's address. */
+    b_keys[4 + W_REFCNT] = (uint64_t)-256;
+    b_keys[4 + W_TYPE] = A(&dict_type);
+    b_dead[W_TYPE] = A(&int_type);        /* on a free list: count 0     */
     b_wrong[W_TYPE] = A(&gc_type);        /* GC type but no header       */
     b_small[W_TYPE] = A(&int_type);       /* 24-byte instances, 16 bytes */
     b_unread[W_TYPE] = 0x1000;            /* aligned, unreadable         */
@@ -244,7 +251,8 @@ static void test_lookalikes(void **state)
     b_short[0] = A(&int_type);
     rs_node_t nodes[] = { node(b_plain, 32), node(b_wrong, 32), node(b_small, 16),
                           node(b_unread, 32), node(b_odd, 32), node(b_loop, 32),
-                          node(b_zero, 32), node(b_short, 8) };
+                          node(b_zero, 32), node(b_short, 8), node(b_keys, 64),
+                          node(b_dead, 32) };
     rs_heap_t h = { .nodes = nodes, .n_nodes = sizeof nodes / sizeof nodes[0] };
     rs_heapscan_sort_nodes(&h);
     rs_recognize_result_t res = { 0 };
@@ -257,7 +265,8 @@ static void test_lookalikes(void **state)
     assert_int_equal(rs_recognize_apply(&h, &spec, 0, test_read, NULL, &res), 0);
     assert_int_equal(reads, 0);
     rs_recognize_result_free(&res);
-    uint64_t *all[] = { b_plain, b_wrong, b_small, b_unread, b_odd, b_loop, b_zero, b_short };
+    uint64_t *all[] = { b_plain, b_wrong, b_small, b_unread, b_odd, b_loop, b_zero, b_short,
+                        b_keys, b_dead };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
 }
