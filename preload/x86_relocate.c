@@ -7,7 +7,8 @@
  *      patch_len bytes are covered; each is checked (copy_one) and copied,
  *      its RIP-relative displacement or rel32 branch offset re-computed for
  *      its new address (the instruction keeps its length, so `new = old +
- *      (old address - new address)`).  Then the jump back.
+ *      (old address - new address)`; a short branch grows to its rel32
+ *      form, copy_jump).  Then the jump back.
  *   2. scan: decode the whole function [fn_addr, fn_addr + fn_size); every
  *      relative branch or call whose target lies in [fn_addr + 1, fn_addr +
  *      patch_at + patch_len) refuses the patch (a loop back into the
@@ -101,6 +102,45 @@ static int emit_call(const cs_insn *insn, uint64_t target, rs_x86_reloc_t *out)
     return 0;
 }
 
+/* Copies a relative jump (jcc or jmp) to out->code + out->code_len, its
+ * offset re-computed to reach target from there.  A short (rel8) jcc or
+ * jmp is widened to its rel32 form (0f 8x / e9): `test %rdi,%rdi; je out`,
+ * the null check that opens most release functions (cairo_destroy), is
+ * too far from its target once moved.  loop, loopcc and jrcxz have no
+ * rel32 form; a short branch with a prefix is not expected. */
+static int copy_jump(const cs_insn *insn, uint64_t tramp_addr, uint64_t target,
+                     rs_x86_reloc_t *out)
+{
+    const cs_x86 *x = &insn->detail->x86;
+    uint8_t code[16];
+    uint32_t len, off;
+    if (x->encoding.imm_size == 4 && x->encoding.imm_offset != 0) {
+        memcpy(code, insn->bytes, insn->size);
+        len = insn->size;
+        off = x->encoding.imm_offset;
+    } else if (insn->size == 2 && insn->bytes[0] >= 0x70 && insn->bytes[0] <= 0x7f) {
+        code[0] = 0x0f;
+        code[1] = (uint8_t)(0x80 | (insn->bytes[0] & 0x0f));
+        len = 6;
+        off = 2;
+    } else if (insn->size == 2 && insn->bytes[0] == 0xeb) {
+        code[0] = 0xe9;
+        len = 5;
+        off = 1;
+    } else {
+        return refuse(out, "a loop, jrcxz or prefixed short branch in the prologue");
+    }
+    if (out->code_len + len > RS_X86_RELOC_MAX - RS_X86_PATCH_ABS)
+        return refuse(out, "prologue instructions too long");
+    int64_t rel = (int64_t)(target - (tramp_addr + out->code_len + len));
+    if (!fits_i32(rel))
+        return refuse(out, "a displacement does not fit in 32 bits at the trampoline");
+    put_i32(code + off, (int32_t)rel);
+    memcpy(out->code + out->code_len, code, len);
+    out->code_len += len;
+    return 0;
+}
+
 /* Checks and copies one prologue instruction to out->code + out->code_len.
  * last: no instruction follows it in the copy.  *target: a relative
  * branch's target (else left alone), checked by the caller once the copied
@@ -120,21 +160,22 @@ static int copy_one(csh cs, const cs_insn *insn, uint64_t tramp_addr, int last,
         return refuse(out, "a ret before the patch size (function too short)");
     if (cs_insn_group(cs, insn, CS_GRP_INT))
         return refuse(out, "an interrupt or syscall in the prologue");
+    /* Capstone 4 puts loop/loope/loopne in no jump group, only in the
+     * relative-branch one: both are asked. */
+    if (cs_insn_group(cs, insn, CS_GRP_JUMP) ||
+        cs_insn_group(cs, insn, CS_GRP_BRANCH_RELATIVE)) {
+        if (!branch_target(cs, insn, target))
+            return refuse(out, "an indirect jump in the prologue");
+        if (insn->id == X86_INS_JMP && !last)
+            return refuse(out, "a jmp before the patch size");
+        return copy_jump(insn, tramp_addr, *target, out);
+    }
     if (out->code_len + insn->size > RS_X86_RELOC_MAX - RS_X86_PATCH_ABS)
         return refuse(out, "prologue instructions too long");
     uint8_t *copy = out->code + out->code_len;
     uint64_t new_addr = tramp_addr + out->code_len;
     memcpy(copy, insn->bytes, insn->size);
     out->code_len += insn->size;
-    if (cs_insn_group(cs, insn, CS_GRP_JUMP)) {
-        if (!branch_target(cs, insn, target))
-            return refuse(out, "an indirect jump in the prologue");
-        if (x->encoding.imm_size != 4 || x->encoding.imm_offset == 0)
-            return refuse(out, "a short (rel8) branch in the prologue");
-        if (insn->id == X86_INS_JMP && !last)
-            return refuse(out, "a jmp before the patch size");
-        return rewrite_rel32(copy, insn, x->encoding.imm_offset, new_addr, *target, out);
-    }
     const cs_x86_op *rip = rip_operand(x);
     if (rip) {
         if (x->encoding.disp_size != 4 || x->encoding.disp_offset == 0)

@@ -8,7 +8,8 @@
  * needs (5 for `jmp rel32`, 14 for `jmp *0(%rip); .quad`), and the address
  * the relocated copy will run at.  It decodes whole instructions from the
  * patch point until they cover the patch, re-encodes every RIP-relative
- * memory operand and every rel32 branch for the new address, and appends
+ * memory operand and every relative branch for the new address (a short,
+ * rel8, jcc or jmp becomes its rel32 form: 4 bytes longer), and appends
  * a jump back to the first byte after the copied instructions.  It works
  * on plain memory and addresses: nothing is written to the function, so it
  * can be tested on byte arrays (tests/unit/test_x86_relocate.c).  Built
@@ -35,7 +36,7 @@
  *
  * It refuses (returns -1 with a static reason in why) rather than guess:
  * a function shorter than the patch, bytes Capstone cannot decode, a ret,
- * interrupt, indirect or short (rel8) branch, loop or jrcxz in the copied
+ * interrupt, indirect branch, loop or jrcxz in the copied
  * instructions, a call or unconditional jmp that is not the last copied
  * instruction, a conditional branch into the copied bytes, a displacement
  * that no longer fits in 32 bits at the new address, or a branch from

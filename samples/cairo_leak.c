@@ -16,7 +16,12 @@
  *    each, and destroys both.  cairo recycles the released pattern and
  *    context from its own pools, so the second paint() gets them back
  *    from their ctors: a new life, not a duplicate ctor.  The surface is
- *    destroyed at the end: freed.
+ *    destroyed at the end: freed.  Before that, draw_groups() makes
+ *    cairo itself reference and destroy patterns and a context (groups,
+ *    save/restore): with cairo_destroy and cairo_pattern_destroy hooked
+ *    through the GOT only (their entries open with a short jump, which
+ *    the entry hook once refused), those calls went unseen and the
+ *    patterns and context were reported as freed while referenced.
  *  - keep_surface() keeps a surface in the global `kept` (reachable).
  *
  * The surface holds pointers into itself (empty list heads); they are not
@@ -68,11 +73,32 @@ SAMPLE_NOINLINE static void paint(cairo_surface_t *s)
     cairo_destroy(cr);
 }
 
+/* cairo's own calls: a group popped into a pattern, sources replaced and
+ * a saved state restored make cairo reference and destroy patterns and
+ * contexts itself, through cairo_pattern_destroy and cairo_destroy, whose
+ * entries start with a short jump (`test %rdi,%rdi; je`). */
+SAMPLE_NOINLINE static void draw_groups(cairo_surface_t *s)
+{
+    cairo_t *cr = cairo_create(s);
+    for (int i = 0; i < 3; i++) {
+        cairo_save(cr);
+        cairo_push_group(cr);
+        cairo_set_source_rgb(cr, 0.1 * i, 0.2, 0.3);
+        cairo_rectangle(cr, i, i, 8, 8);
+        cairo_fill(cr);
+        cairo_pop_group_to_source(cr);
+        cairo_paint_with_alpha(cr, 0.5);
+        cairo_restore(cr);
+    }
+    cairo_destroy(cr);
+}
+
 SAMPLE_NOINLINE static void make_balanced(void)
 {
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 16, 16);
     paint(s);
     paint(s);
+    draw_groups(s);
     cairo_surface_destroy(s);
 }
 

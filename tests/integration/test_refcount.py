@@ -105,6 +105,14 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
                 indirect_through=indirect_through, stderr=stderr or {})
 
 
+# With REFSCOPE_ENTRY_HOOKS=2 every function of the library's built-in
+# profile must say "entry hooked": 16 of them (cairo_destroy,
+# hb_blob_destroy, dbus_message_unref, sd_bus_unref, ...) open with a short
+# jump and were once hooked through the GOT only, blind to the library's
+# own calls.
+ENTRY_REPORT = {"REFSCOPE_ENTRY_HOOKS": "2"}
+EVERY_ENTRY_HOOKED = {"entry not hooked": 0}
+
 SPECS = {
     "rc_cycle_pair": spec(
         {"cycles": (1, 2, 64, 2)},
@@ -348,6 +356,7 @@ SPECS = {
                     [(1, "leak_buffer_ref")])],
         hooks="gst",
         reachable_types=[("GstBuffer", 280, 1, "keep_buffer")],
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         text=("GstBuffer", "leak_buffer_ref")),
     # A pooled buffer revived by its dispose (count 0 -> 1) 8 times: no
     # "incref after the final decref".
@@ -358,6 +367,7 @@ SPECS = {
         [leaked_ref(392, 1, "cairo_surface_t", "make_leak", 1, 1, 0,
                     [(1, "cache_surface")])],
         hooks="cairo", indirect_through="make_leak",
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         reachable_types=[("cairo_surface_t", 392, 1, "keep_surface")],
         text=("cairo_surface_t", "cache_surface")),
     "harfbuzz_leak": spec(
@@ -366,6 +376,7 @@ SPECS = {
                     [(1, "keep_blob_ref")])],
         hooks="harfbuzz",
         reachable_types=[("hb_font_t", 168, 1, "keep_font")],
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         text=("hb_blob_t", "keep_blob_ref")),
     "dbus_leak": spec(
         {"leaked_refs": (1, 1, 184, 1), "indirect": (200, 2),
@@ -373,6 +384,7 @@ SPECS = {
         [leaked_ref(184, 1, "DBusMessage", "make_leak", 1, 1, 0,
                     [(1, "queue_message")])],
         hooks="dbus", indirect_through="make_leak",
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         reachable_types=[("DBusMessage", 184, 1, "keep_message")],
         text=("DBusMessage", "queue_message")),
     "openssl_leak": spec(
@@ -391,6 +403,7 @@ SPECS = {
         [leaked_ref(800, 1, "sd_bus_message", "make_leak", 1, 1, 0,
                     [(1, "hold_message")])],
         hooks="sdbus", indirect_through="make_leak",
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         reachable_types=[("sd_bus_message", 800, 1, "keep_message"),
                          ("sd_bus", 1800, 1, "main")],
         text=("sd_bus_message", "hold_message")),

@@ -1,10 +1,11 @@
 /*
  * test_x86_relocate.c - unit tests of preload/x86_relocate.c (linked as the
  * small static library refscope_x86reloc, no LD_PRELOAD): RIP-relative
- * mov/lea and rel32 jcc re-encoded for the trampoline's address, the jump
- * back, endbr64 kept at the entry, a call as the last copied instruction,
- * and every refusal (short function, ret, jmp or call before the patch
- * size, rel8 jcc, displacement out of range, a later branch into the
+ * mov/lea and rel32 jcc re-encoded for the trampoline's address, rel8 jcc
+ * and jmp widened to rel32, the jump back, endbr64 kept at the entry, a
+ * call as the last copied instruction, and every refusal (short function,
+ * ret, jmp or call before the patch size, loop and jrcxz, a branch into
+ * the copied bytes, displacement out of range, a later branch into the
  * patched bytes, undecodable bytes) with its reason.
  */
 #include <setjmp.h>
@@ -121,15 +122,61 @@ static void test_far_trampoline_uses_absolute_jump_back(void **state)
     assert_int_equal(r.code_len, 5 + 14);
 }
 
-static void test_refuses_rel8_jcc(void **state)
+/* cairo_destroy's null check: test %rdi,%rdi; je (rel8) to the return. */
+static void test_rel8_jcc_widened(void **state)
 {
     static const uint8_t fn[] = {
         0x48, 0x85, 0xff,                           /* test %rdi,%rdi        */
-        0x74, 0x04,                                 /* je +4                 */
-        0x48, 0x89, 0xf8, 0xc3,                     /* mov %rdi,%rax; ret    */
-        0x31, 0xc0, 0xc3,
+        0x74, 0x1b,                                 /* je fn+0x20            */
+        0x8b, 0x07,                                 /* mov (%rdi),%eax       */
+        0x83, 0xf8, 0xff,                           /* cmp $-1,%eax          */
+        0x74, 0x14,                                 /* je fn+0x20            */
+        0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+        0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+        0xc3,                                       /* fn+0x20: ret          */
     };
-    assert_refused(fn, sizeof fn, RS_X86_PATCH_REL32, TRAMP, "short (rel8) branch");
+    rs_x86_reloc_t r;
+    assert_int_equal(rs_x86_relocate(fn, FN, sizeof fn, RS_X86_PATCH_REL32, TRAMP, &r), 0);
+    assert_int_equal(r.copied, 5);                  /* test, je               */
+    assert_memory_equal(r.code, fn, 3);
+    assert_int_equal(r.code[3], 0x0f);              /* je rel32               */
+    assert_int_equal(r.code[4], 0x84);
+    assert_int_equal(reach(&r, 5, 9), FN + 0x20);
+    assert_int_equal(r.code[9], 0xe9);              /* jmp back to fn + 5     */
+    assert_int_equal(reach(&r, 10, 14), FN + 5);
+    assert_int_equal(r.code_len, 14);
+
+    /* The 14-byte patch moves both short jcc (and mov, cmp, two nops). */
+    assert_int_equal(rs_x86_relocate(fn, FN, sizeof fn, RS_X86_PATCH_ABS, TRAMP, &r), 0);
+    assert_int_equal(r.copied, 14);
+    assert_int_equal(reach(&r, 5, 9), FN + 0x20);
+    assert_memory_equal(r.code + 9, fn + 5, 5);     /* mov, cmp               */
+    assert_int_equal(r.code[14], 0x0f);
+    assert_int_equal(r.code[15], 0x84);
+    assert_int_equal(reach(&r, 16, 20), FN + 0x20);
+    assert_memory_equal(r.code + 20, fn + 12, 2);   /* nop, nop               */
+    assert_int_equal(r.code[22], 0xe9);
+    assert_int_equal(reach(&r, 23, 27), FN + 14);
+    assert_int_equal(r.code_len, 27);
+}
+
+/* jmp rel8 as the last copied instruction becomes jmp rel32; loop and
+ * jrcxz have no 32-bit form; a short jcc into the copied bytes is still
+ * refused. */
+static void test_rel8_jmp_and_refusals(void **state)
+{
+    static const uint8_t jmp8[] = { 0x48, 0x89, 0xf8, 0xeb, 0x10, 0x90, 0xc3 };
+    rs_x86_reloc_t r;
+    assert_int_equal(rs_x86_relocate(jmp8, FN, sizeof jmp8, RS_X86_PATCH_REL32, TRAMP, &r), 0);
+    assert_int_equal(r.code[3], 0xe9);
+    assert_int_equal(reach(&r, 4, 8), FN + 5 + 0x10);
+    assert_int_equal(r.code_len, 8);                /* a tail jump: no way back */
+    static const uint8_t loop[] = { 0x48, 0x89, 0xf8, 0xe2, 0x10, 0x90, 0xc3 };
+    assert_refused(loop, sizeof loop, RS_X86_PATCH_REL32, TRAMP, "loop, jrcxz");
+    static const uint8_t jrcxz[] = { 0x48, 0x89, 0xf8, 0xe3, 0x10, 0x90, 0xc3 };
+    assert_refused(jrcxz, sizeof jrcxz, RS_X86_PATCH_REL32, TRAMP, "loop, jrcxz");
+    static const uint8_t into[] = { 0x31, 0xc0, 0x74, 0xfc, 0x90, 0x90, 0xc3 };
+    assert_refused(into, sizeof into, RS_X86_PATCH_REL32, TRAMP, "branch");
 }
 
 static void test_refuses_short_function(void **state)
@@ -150,7 +197,7 @@ static void test_refuses_ret_before_patch(void **state)
 static void test_refuses_jmp_before_patch_and_call(void **state)
 {
     static const uint8_t jmp8[] = { 0xeb, 0x02, 0x90, 0x90, 0x31, 0xc0, 0xc3 };
-    assert_refused(jmp8, sizeof jmp8, RS_X86_PATCH_REL32, TRAMP, "short (rel8)");
+    assert_refused(jmp8, sizeof jmp8, RS_X86_PATCH_REL32, TRAMP, "jmp before the patch size");
     static const uint8_t jmp32[] = { 0x55, 0xe9, 0x00, 0x01, 0x00, 0x00, 0x90, 0xc3 };
     rs_x86_reloc_t r;
     /* jmp rel32 as the last copied instruction (a tail jump) is moved. */
@@ -243,7 +290,8 @@ int main(void)
         cmocka_unit_test(test_rel32_jcc_relocated),
         cmocka_unit_test(test_endbr64_kept),
         cmocka_unit_test(test_far_trampoline_uses_absolute_jump_back),
-        cmocka_unit_test(test_refuses_rel8_jcc),
+        cmocka_unit_test(test_rel8_jcc_widened),
+        cmocka_unit_test(test_rel8_jmp_and_refusals),
         cmocka_unit_test(test_refuses_short_function),
         cmocka_unit_test(test_refuses_ret_before_patch),
         cmocka_unit_test(test_refuses_jmp_before_patch_and_call),
