@@ -129,11 +129,14 @@ static const char builtin_harfbuzz[] =
     "decref hb_set_destroy\n";
 
 static const char builtin_dbus[] =
-    "# libdbus-1: messages, connections, pending calls.  The DBusAtomic\n"
-    "# refcount is private: counted from events.  libdbus caches a few\n"
-    "# released messages and hands them out again (a new life, objtable.h).\n"
+    "# libdbus-1: messages, connections, pending calls.  Each struct opens\n"
+    "# with its DBusAtomic refcount (an int32, private but first in all of\n"
+    "# libdbus 1.x): read from there, since libdbus takes references on\n"
+    "# itself with hidden functions (_dbus_connection_ref_unlocked) that no\n"
+    "# hook sees.  libdbus caches a few released messages and hands them\n"
+    "# out again (a new life, objtable.h).\n"
     "profile dbus\n"
-    "counter events\n"
+    "counter offset=0 width=4 signed\n"
     "ctor   dbus_message_new               type=DBusMessage\n"
     "ctor   dbus_message_new_method_call   type=DBusMessage\n"
     "ctor   dbus_message_new_method_return type=DBusMessage\n"
