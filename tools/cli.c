@@ -56,6 +56,20 @@ int rs_cli_option_default(const char *cmd, int opt, char **argv,
     return 0;
 }
 
+int rs_cli_file_value(const char *cmd, const char *option, const char *arg)
+{
+    if (!*arg) {
+        rs_cli_usage_error(cmd, "--%s wants a path", option);
+        return -1;
+    }
+    if (arg[0] == '-' && arg[1]) {
+        rs_cli_usage_error(cmd, "--%s wants a path, not the option '%s' "
+                           "(write ./%s for a path of that name)", option, arg, arg);
+        return -1;
+    }
+    return 0;
+}
+
 int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,
                       uint32_t min, uint32_t max, uint32_t *out)
 {

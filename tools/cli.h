@@ -63,6 +63,16 @@ int rs_cli_option_default(const char *cmd, int opt, char **argv,
  * returns RS_CLI_EXIT_USAGE. */
 int rs_cli_option_error(const char *cmd, int opt, char **argv);
 
+/*
+ * Checks the value of an option that names a file or directory to write
+ * (-o, --html, --out, --write-baseline): empty, or starting with '-' (but
+ * "-" alone), it is refused with a usage error naming --<option> (-1):
+ * such a value is nearly always the next option, its own value left out
+ * (`--html -o page.html` would write a file named "-o").  ./-o names
+ * that file.  Returns 0 when the value is a file name.
+ */
+int rs_cli_file_value(const char *cmd, const char *option, const char *arg);
+
 /* Parses a decimal option value in [min, max] into *out.  On error prints
  * the usage error for --<option> and returns -1 (*out unchanged). */
 int rs_cli_parse_uint(const char *cmd, const char *option, const char *arg,

@@ -150,9 +150,17 @@ static int one_option(check_args_t *a, int opt, const char *arg)
                ? RS_CLI_EXIT_USAGE : -1;
     case 'p': a->ropt.print_suppressions = 1; return -1;
     case 'B': a->baseline = arg;              return -1;
-    case 'W': a->write_baseline = arg;        return -1;
+    case 'W':
+        if (rs_cli_file_value(a->cmd, "write-baseline", arg) < 0)
+            return RS_CLI_EXIT_USAGE;
+        a->write_baseline = arg;
+        return -1;
     case 'U': a->update_baseline = 1;         return -1;
-    case 'o': a->output = arg;                return -1;
+    case 'o':
+        if (rs_cli_file_value(a->cmd, "output", arg) < 0)
+            return RS_CLI_EXIT_USAGE;
+        a->output = arg;
+        return -1;
     case 'r': a->ropt.source_root = arg;      return -1;
     case 'a': a->ropt.all_items = 1;          return -1;
     case 'P':

@@ -82,6 +82,8 @@ static int parse(int argc, char **argv, graph_args_t *a)
                 return RS_CLI_EXIT_USAGE;
             break;
         case 'o':
+            if (rs_cli_file_value(CMD, "output", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             a->output = optarg;
             break;
         default:

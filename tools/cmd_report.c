@@ -100,9 +100,13 @@ int rs_cmd_report(int argc, char **argv)
             folded = 1;
             break;
         case 'H':
+            if (rs_cli_file_value(CMD, "html", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             out.html = optarg;
             break;
         case 'o':
+            if (rs_cli_file_value(CMD, "output", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             output = optarg;
             break;
         case 'r':

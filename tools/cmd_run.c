@@ -187,19 +187,21 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     while ((opt = getopt_long(argc, argv, "+:ho:", options, NULL)) != -1) {
         switch (opt) {
         case 'O':
-            if (!*optarg)
-                return rs_cli_usage_error(CMD, "--out wants a directory");
+            if (rs_cli_file_value(CMD, "out", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             o->out_dir = optarg;
             break;
         case 'o':
-            if (!*optarg)
-                return rs_cli_usage_error(CMD, "--output wants a file name");
+            if (rs_cli_file_value(CMD, "output", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             o->output_file = optarg;
             break;
         case 'j':
             o->output.json = 1;
             break;
         case 'H':
+            if (rs_cli_file_value(CMD, "html", optarg) < 0)
+                return RS_CLI_EXIT_USAGE;
             o->output.html = optarg;
             break;
         case 'd':

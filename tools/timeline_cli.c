@@ -45,9 +45,13 @@ int rs_tl_group_option(const char *cmd, int opt, const char *arg,
         g->json = 1;
         return -1;
     case 'H':
+        if (rs_cli_file_value(cmd, "html", arg) < 0)
+            return RS_CLI_EXIT_USAGE;
         g->html = arg;
         return -1;
     case 'o':
+        if (rs_cli_file_value(cmd, "output", arg) < 0)
+            return RS_CLI_EXIT_USAGE;
         g->output = arg;
         return -1;
     default:

@@ -6,7 +6,8 @@ text) leaves the program's stdout byte-identical to a native run and puts
 the report in FILE, and report/diff/trend/check -o FILE write exactly what
 they print on stdout.  FILE is replaced atomically: a failing command
 leaves an existing FILE unchanged and no temporary file behind; an
-unwritable FILE is one line and exit 2, before the program runs.  `run`
+unwritable FILE is one line and exit 2, before the program runs, and so is
+a path option whose value is the next option (`--html -o page.html`).  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
 takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
@@ -97,6 +98,34 @@ def check_run_output_file(args, exe, native, piped):
     p = run([args.refscope, "run", "-o", report, "--check", "--", exe])
     check(p.returncode == 2 and b"after --check" in p.stderr,
           f"run -o with --check: exit {p.returncode}, {p.stderr!r}")
+
+
+def check_option_as_path(args, exe):
+    """A path option whose value looks like the next option (`--html -o
+    page.html`: the value left out) is one usage line and exit 2, in the
+    directory nothing is written and the program is not run; ./-o is a
+    path."""
+    with tempfile.TemporaryDirectory(prefix="rs-optpath-") as d:
+        snap = os.path.join(d, "none.rsnap")
+        cases = [
+            (["report", "--html", "-o", "page.html", snap], "--html", "-o"),
+            (["report", "-o", "--json", snap], "--output", "--json"),
+            (["run", "--out", "--json", "--", exe], "--out", "--json"),
+            (["run", "--html", "-o", "r.html", "--", exe], "--html", "-o"),
+            (["diff", "-o", "--html", snap, snap], "--output", "--html"),
+            (["check", "--write-baseline", "-o", snap], "--write-baseline", "-o"),
+            (["graph", "-o", "-x", snap], "--output", "-x"),
+        ]
+        for argv, option, value in cases:
+            p = run([args.refscope] + argv, cwd=d)
+            lines = p.stderr.decode().splitlines()
+            check(p.returncode == 2 and p.stdout == b"" and len(lines) == 1 and
+                  f"{option} wants a path, not the option '{value}'" in lines[0],
+                  f"{argv}: exit {p.returncode}, stdout {p.stdout!r}, stderr {lines}")
+            no_leftovers(d, [])
+        p = run([args.refscope, "run", "-o", "./-o", "--", exe], cwd=d)
+        check(p.returncode == 0, f"run -o ./-o: exit {p.returncode} {p.stderr!r}")
+        no_leftovers(d, ["-o"])
 
 
 def same_as_stdout(args, cmd, d, name):
@@ -203,6 +232,7 @@ def main_checks(args):
           f"{native.returncode} {native.stdout!r}")
     piped = check_run_json_pipe(args, exe, native)
     check_run_output_file(args, exe, native, piped)
+    check_option_as_path(args, exe)
     check_tools(args)
     check_run_signals(args)
 
