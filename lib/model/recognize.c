@@ -239,6 +239,28 @@ static void mark_node(const rs_recognizer_t *spec, rs_node_t *n, uint32_t h,
     res->objects++;
 }
 
+/* A header holds pointers (CPython's PyGC_Head links, the managed dict's
+ * pointers) or 0: no word is a number below 64 KiB, the lowest address a
+ * process may map.  The word next to the object may also be flag bits
+ * alone (below 8: _gc_prev of an untracked, finalized object is 1).  A
+ * GType's qdata array, {quark, data} pairs sorted by quark whose third
+ * data is a PyGObject class, passes every other test of an object after
+ * a 32-byte header: its header is quarks 1 and 2 and two pointers. */
+#define RS_RECOGNIZE_MIN_POINTER 0x10000u
+
+static int header_plausible(const reader_t *r, uint64_t addr, uint64_t h)
+{
+    for (uint64_t off = 0; off < h; off += 8) {
+        uint64_t w;
+        if (read_word(r, addr + off, &w) != 0)
+            return 0;
+        int flag_bits = off + 8 == h && w < 8;
+        if (w != 0 && w < RS_RECOGNIZE_MIN_POINTER && !flag_bits)
+            return 0;
+    }
+    return 1;
+}
+
 /* Tries the candidate headers on node n; -1 when memory ran out. */
 static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t metatype,
                     const uint32_t *cand, uint32_t n_cand, rs_node_t *n,
@@ -268,7 +290,7 @@ static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t met
          * list.  Its type-like word is data. */
         int64_t count;
         if (read_count(r, n->addr + h + spec->counter.offset, &spec->counter, &count) != 0 ||
-            count < 1)
+            count < 1 || !header_plausible(r, n->addr, h))
             continue;
         mark_node(spec, n, (uint32_t)h, v, count, res);
         return 0;

@@ -9,8 +9,9 @@
  * block holds an object when the word at (header + type_word) points to a
  * type object (a chain of type words from it reaches the metatype), the
  * header the type's flags imply is exactly the one tried, (with
- * type_size) the type's instance size fits, and the counter holds at least
- * 1 (a live object's).  It marks the node
+ * type_size) the type's instance size fits, the counter holds at least
+ * 1 (a live object's) and the header's words are pointers or 0 (flag
+ * bits below 8 too, next to the object: no other word below 64 KiB).  It marks the node
  * RS_NODE_REFCOUNTED with the counter read now (rc_offset = header +
  * counter offset), a type id and the header size in its flags
  * (rs_node_header(): pointers into the header are not references); an object whose count is at or

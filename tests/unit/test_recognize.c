@@ -5,7 +5,8 @@
  * PyGC_Head, after the managed-dict (3.11) and managed-weakref (3.12)
  * pre-header, a type through a metaclass; words that only look like type
  * pointers (wrong header, too small block, unreadable, misaligned, a type
- * loop, a count below 1: a dict's keys table, a dead object), immortal counts, nodes already tracked, names, id remapping and
+ * loop, a count below 1: a dict's keys table, a dead object, a header of
+ * small numbers: a GType's qdata array), immortal counts, nodes already tracked, names, id remapping and
  * memory exhaustion.
  */
 #include <setjmp.h>
@@ -182,6 +183,7 @@ static void test_objects_and_headers(void **state)
     b_gc[2 + W_TYPE] = A(&gc_type);
     b_dict[4 + W_REFCNT] = 2;
     b_dict[4 + W_TYPE] = A(&dict_type);
+    b_weak[3] = 1;                          /* _gc_prev: finalized, untracked */
     b_weak[4 + W_REFCNT] = 5;
     b_weak[4 + W_TYPE] = A(&weak_type);
     /* A heap type (GC: after a PyGC_Head) with its name in the block,
@@ -235,7 +237,7 @@ static void test_lookalikes(void **state)
     uint64_t *b_plain = block(32), *b_wrong = block(32), *b_small = block(16),
              *b_unread = block(32), *b_odd = block(32), *b_loop = block(32),
              *b_zero = block(32), *b_short = block(8), *b_keys = block(64),
-             *b_dead = block(32);
+             *b_dead = block(32), *b_qdata = block(64);
     b_plain[W_TYPE] = A(&not_a_type);     /* its type word is 0         */
     /* A dict's keys table (CPython 3.11 tp_subclasses): at the managed-
      * dict header's offset, the index bytes (00 ff ff ... : -256) and the
@@ -243,6 +245,15 @@ static void test_lookalikes(void **state)
     b_keys[4 + W_REFCNT] = (uint64_t)-256;
     b_keys[4 + W_TYPE] = A(&dict_type);
     b_dead[W_TYPE] = A(&int_type);        /* on a free list: count 0     */
+    /* A GType's qdata array: {quark, data} pairs, the third one's data a
+     * PyGObject class (GC, managed dict: a 32-byte header), as seen in
+     * PyGObject programs: quarks 1 and 2 where the header would be. */
+    b_qdata[0] = 1;
+    b_qdata[1] = 0;
+    b_qdata[2] = 2;
+    b_qdata[3] = A(&not_a_type);
+    b_qdata[4 + W_REFCNT] = 65;
+    b_qdata[4 + W_TYPE] = A(&dict_type);
     b_wrong[W_TYPE] = A(&gc_type);        /* GC type but no header       */
     b_small[W_TYPE] = A(&int_type);       /* 24-byte instances, 16 bytes */
     b_unread[W_TYPE] = 0x1000;            /* aligned, unreadable         */
@@ -252,7 +263,7 @@ static void test_lookalikes(void **state)
     rs_node_t nodes[] = { node(b_plain, 32), node(b_wrong, 32), node(b_small, 16),
                           node(b_unread, 32), node(b_odd, 32), node(b_loop, 32),
                           node(b_zero, 32), node(b_short, 8), node(b_keys, 64),
-                          node(b_dead, 32) };
+                          node(b_dead, 32), node(b_qdata, 64) };
     rs_heap_t h = { .nodes = nodes, .n_nodes = sizeof nodes / sizeof nodes[0] };
     rs_heapscan_sort_nodes(&h);
     rs_recognize_result_t res = { 0 };
@@ -266,7 +277,7 @@ static void test_lookalikes(void **state)
     assert_int_equal(reads, 0);
     rs_recognize_result_free(&res);
     uint64_t *all[] = { b_plain, b_wrong, b_small, b_unread, b_odd, b_loop, b_zero, b_short,
-                        b_keys, b_dead };
+                        b_keys, b_dead, b_qdata };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
 }
