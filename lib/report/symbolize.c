@@ -484,6 +484,41 @@ static int from_toolchain_sources(const char *file)
                     strncmp(file, "/rustc/", 7) == 0);
 }
 
+/* An installed CPython interpreter (/usr/bin/python3.11, libpython3.11.so
+ * anywhere under /usr): for a summary, a library like the others.  Its
+ * PyObject_Vectorcall says nothing of what allocated. */
+static int is_installed_python(const char *path)
+{
+    if (!path || strncmp(path, "/usr/", 5) != 0)
+        return 0;
+    const char *b = base_name(path);
+    if (strncmp(b, "lib", 3) == 0)
+        b += 3;
+    if (strncmp(b, "python3", 7) != 0)
+        return 0;
+    b += 7;
+    if (*b == '.')
+        b += 1 + strspn(b + 1, "0123456789");
+    return *b == '\0' || strncmp(b, ".so", 3) == 0;
+}
+
+/* Python packages installed with the system (/usr/lib/python3/dist-
+ * packages/gi/_gi...so): for a summary, code of the program's, as
+ * `refscope run --python` counts them (an extension module's). */
+static int in_python_packages(const char *path)
+{
+    return path && (strstr(path, "/dist-packages/") || strstr(path, "/site-packages/"));
+}
+
+/* Frames a summary passes over: system libraries (not Python packages),
+ * the installed interpreter, code from a toolchain's headers. */
+static int summary_passes_over(const rs_frame_t *f)
+{
+    if (from_toolchain_sources(f->file) || is_installed_python(f->module))
+        return 1;
+    return rs_symbolize_is_system_module(f->module) && !in_python_packages(f->module);
+}
+
 /* A program's own generic allocation wrapper (xmalloc, xstrdup,
  * safe_calloc, my_realloc, PyMem_Malloc): its name, less any parameter
  * list, ends in a C allocator's name.  Typed allocators (widget_alloc)
@@ -508,8 +543,7 @@ const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
     int first_own = -1;       /* the program's first frame, named or not */
     int first_wrapper = -1;   /* its first allocation wrapper (xmalloc) */
     for (int i = 0; i < n; i++) {
-        if (rs_symbolize_is_system_module(frames[i].module) ||
-            from_toolchain_sources(frames[i].file))
+        if (summary_passes_over(&frames[i]))
             continue;
         if (first_own < 0)
             first_own = i;

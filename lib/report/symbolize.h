@@ -126,7 +126,11 @@ int rs_symbolize_is_system_module(const char *path);
  * compiled from a toolchain's library sources (/usr/include/..., a C++
  * template; /rustc/..., Rust's standard library), so that a leak is
  * named by the program's make_widget rather than by g_malloc,
- * operator new or alloc::alloc::alloc.  The program's own generic
+ * operator new or alloc::alloc::alloc.  An installed CPython interpreter
+ * (/usr/bin/python3.11, libpython3.11.so) counts as a system library and
+ * Python packages under a system directory (dist-packages, site-packages)
+ * as the program's code: an extension module's frame, not the
+ * interpreter's PyObject_Vectorcall.  The program's own generic
  * allocation wrappers (xmalloc, xstrdup: a name ending in a C allocator's)
  * are passed over for their caller when one is named.  When the
  * program's frames have no names (a stripped program), the last named

@@ -402,6 +402,23 @@ static void test_summary_frame(void **state)
     };
     assert_ptr_equal(rs_symbolize_summary_frame(w, 5), &w[2]);
     assert_ptr_equal(rs_symbolize_summary_frame(w + 3, 2), &w[3]);
+    /* Python: a Debian-packaged extension module is the program's code,
+     * the installed interpreter a library; the extension has no names */
+    const char *gi = "/usr/lib/python3/dist-packages/gi/_gi.cpython-311-x86_64-linux-gnu.so";
+    rs_frame_t py[5] = {
+        { .function = "g_malloc", .module = glib },
+        { .function = "g_strdup", .module = glib },
+        { .function = NULL, .module = gi },
+        { .function = "_PyObject_MakeTpCall", .module = "/usr/bin/python3.11" },
+        { .function = "Py_RunMain", .module = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0" },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(py, 5), &py[1]);
+    py[2].function = "_wrap_g_type_set_qdata";
+    assert_ptr_equal(rs_symbolize_summary_frame(py, 5), &py[2]);
+    /* a python3 built by hand is the program itself */
+    py[2].module = "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so";
+    py[3].module = "/home/me/cpython/python";
+    assert_ptr_equal(rs_symbolize_summary_frame(py, 5), &py[3]);
     /* a wrapper with no named caller is still the program's frame */
     w[2].function = NULL;
     w[4].function = NULL;
