@@ -21,6 +21,10 @@
  *  - the bus is created with sd_bus_new (out=0), referenced once more by
  *    use_bus() and released twice by main; the kept message still holds
  *    it (reachable).
+ *  - flush_close_bus() creates a second bus, refs and unrefs it, and
+ *    releases it with sd_bus_flush_close_unref, as busctl does: that call
+ *    ends in sd_bus_unref, one decref (the profile once listed both: a
+ *    "count below zero" in every systemd tool): freed.
  *
  * refscope must report:
  *  - summary.leaked_refs: 1 object, 1 ref, 800 bytes, 1 block; one
@@ -79,6 +83,17 @@ SAMPLE_NOINLINE static sd_bus *use_bus(sd_bus *bus)
     return sd_bus_ref(bus);
 }
 
+/* A second bus, never started, released the way systemd's tools release
+ * theirs: sd_bus_flush_close_unref, which ends in sd_bus_unref. */
+SAMPLE_NOINLINE static void flush_close_bus(void)
+{
+    sd_bus *bus = NULL;
+    sample_check(sd_bus_new(&bus) >= 0, "sd_bus_new");
+    sd_bus_ref(bus);
+    sd_bus_unref(bus);
+    sample_check(sd_bus_flush_close_unref(bus) == NULL, "sd_bus_flush_close_unref");
+}
+
 int main(void)
 {
     int sv[2];
@@ -93,6 +108,7 @@ int main(void)
     make_balanced(bus);
     sd_bus_unref(use_bus(bus));
     sd_bus_unref(bus);
+    flush_close_bus();
     close(sv[1]);
     sample_scrub_stack();
     sample_say("sdbus_leak: a message with a leaked reference, objects released\n");

@@ -27,7 +27,10 @@
  *       FUNC adds one reference to the object.
  *   decref FUNC [arg=N] [FUNC-OPTIONS]
  *       FUNC drops one reference (and frees the object when it was the
- *       last one).  The object cannot be the return value.
+ *       last one).  The object cannot be the return value.  A function
+ *       that only hands its reference on to a listed decref
+ *       (sd_bus_flush_close_unref ends in sd_bus_unref) must not be
+ *       listed: the entry hook sees the inner call, and both would count.
  *   sink   FUNC [arg=N | returns] [FUNC-OPTIONS]
  *       Like incref, except that when the call leaves the counter unchanged
  *       (it only sank a floating reference, g_object_ref_sink) no reference
@@ -89,7 +92,10 @@
  *       bit in common with the type's flags, the pointer-sized word at
  *       byte offset type-flags of the type object (without type-flags,
  *       the header is 0).  The header must be exactly that size: a
- *       candidate object at another offset is rejected.  With type-size,
+ *       candidate object at another offset is rejected; so is one whose
+ *       count is below 1 or whose header holds a word below 64 KiB that
+ *       is not 0 (flag bits below 8 are allowed in the word next to the
+ *       object): headers hold pointers.  With type-size,
  *       the pointer-sized word at that offset of the type (the instance
  *       size) must fit in the block after the header.  The type's name is
  *       the NUL-terminated `const char *` at byte offset type-name of the
