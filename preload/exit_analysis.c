@@ -19,8 +19,8 @@
  *   4. resume the world, release the locks;
  *   5. assemble an rs_snapshot_t (process facts, modules, stacks, type
  *      names, history, refcount errors) and write it to
- *      $REFSCOPE_OUT/<exe basename>.<pid>.<seq>.rsnap (the name the
- *      refscope tool collects);
+ *      $REFSCOPE_OUT/<program>.<pid>.<seq>.rsnap (program_name(); the
+ *      name the refscope tool collects);
  *   6. drop all scratch memory.
  * While the world is stopped nothing here calls malloc, the loader or
  * stdio: a stopped thread may hold their locks.
@@ -61,6 +61,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,14 +280,28 @@ static int make_dirs(const char *dir)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* What a snapshot's file name starts with: the file the process was
+ * started from, as exec'd (AT_EXECFN: redis-server, not the
+ * redis-check-rdb it links to; sh, not dash; a script's own name, not its
+ * interpreter's), else, for an exec of /proc/self/exe or /dev/fd/N, the
+ * executable's name. */
+static const char *program_name(const rs_proc_info_t *p)
+{
+    const char *path = (const char *)getauxval(AT_EXECFN);
+    if (!path || !*path || strncmp(path, "/proc/", 6) == 0 ||
+        strncmp(path, "/dev/fd/", 8) == 0)
+        path = p->exe;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return *base ? base : "unknown";
+}
+
 static void snapshot_path(rs_analysis_result_t *res, const rs_proc_info_t *p)
 {
-    const char *base = strrchr(p->exe, '/');
-    base = base ? base + 1 : p->exe;
     rs_line_t l = {.len = 0};
     rs_line_str(&l, rs_settings.out_dir);
     rs_line_str(&l, "/");
-    rs_line_str(&l, *base ? base : "unknown");
+    rs_line_str(&l, program_name(p));
     rs_line_str(&l, ".");
     rs_line_i64(&l, p->pid);
     rs_line_str(&l, ".");

@@ -33,7 +33,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     snapshot was not written, why, and that a seccomp filter confines the
     process; the same sample without the filter says nothing of seccomp;
   - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
-    mappings it keeps (a file mapping only as far as its file goes).
+    mappings it keeps (a file mapping only as far as its file goes);
+  - snapshots are named after the file a process was started from, as
+    exec'd: a symbolic link's name, a script's; process_title's child,
+    exec'd as /proc/self/exe, after the executable.
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
 import argparse
@@ -229,6 +232,30 @@ def check_mapped_roots(preload, samples_dir):
     rstest.check(n == want, f"root_mmap: mmap_root_bytes={n}, want {want}")
 
 
+def check_snapshot_names(preload, samples_dir):
+    """A snapshot is named after the file the process was started from, as
+    exec'd: a symbolic link's name (redis-server links to
+    redis-check-rdb), a script's (not its interpreter's); an exec of
+    /proc/self/exe (process_title's child) takes the executable's."""
+    with tempfile.TemporaryDirectory(prefix="rs-names-") as tmp:
+        link = os.path.join(tmp, "linked_name")
+        os.symlink(os.path.join(samples_dir, "leak_direct"), link)
+        script = os.path.join(tmp, "a_script")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(script, 0o755)
+        for argv, want in (([link], "linked_name"), ([script], "a_script"),
+                           ([os.path.join(samples_dir, "process_title")],
+                            "process_title")):
+            out = os.path.join(tmp, "out-" + want)
+            p = subprocess.run(argv, env=rstest.preload_env(preload, out, REFSCOPE_QUIET=1),
+                               capture_output=True, timeout=120)
+            rstest.check(p.returncode == 0, f"{argv}: exit {p.returncode}")
+            names = sorted(n.split(".")[0] for n in os.listdir(out))
+            rstest.check(names and set(names) == {want},
+                         f"{argv}: snapshots {os.listdir(out)}, want {want}.*")
+
+
 def run(args):
     leaky = os.path.join(args.samples_dir, "leak_direct")
     clean = os.path.join(args.samples_dir, "all_freed")
@@ -244,6 +271,7 @@ def run(args):
     check_mapped_roots(args.preload, args.samples_dir)
     check_seccomp_hint(args.preload, args.samples_dir)
     check_shadowed_malloc(args.preload, args.samples_dir)
+    check_snapshot_names(args.preload, args.samples_dir)
 
 
 def main():
