@@ -328,6 +328,15 @@ static int set_preload(const char *lib)
     return rc;
 }
 
+/* Run as root, a directory made here is writable by everyone, sticky
+ * like /tmp: processes that give up root (nginx's workers run as nobody,
+ * daemons after setuid) must still write their snapshots into it. */
+static void open_to_dropped_privileges(const char *dir)
+{
+    if (geteuid() == 0)
+        chmod(dir, 01777);
+}
+
 /* Creates (or accepts) the output directory; returns a malloc'ed absolute
  * path or NULL with a message printed.  *created says whether it is a
  * temporary directory of ours. */
@@ -335,7 +344,9 @@ static char *make_out_dir(const char *requested, int *created)
 {
     *created = 0;
     if (requested) {
-        if (mkdir(requested, 0777) < 0 && errno != EEXIST) {
+        if (mkdir(requested, 0777) == 0)
+            open_to_dropped_privileges(requested);
+        else if (errno != EEXIST) {
             fprintf(stderr, "refscope run: cannot create '%s': %s\n",
                     requested, strerror(errno));
             return NULL;
@@ -363,6 +374,7 @@ static char *make_out_dir(const char *requested, int *created)
         return NULL;
     }
     *created = 1;
+    open_to_dropped_privileges(templ);
     char *abs = realpath(templ, NULL);
     if (!abs)
         rmdir(templ);

@@ -129,6 +129,15 @@ def processes_of(exp):
 
 # ---- running under refscope ---------------------------------------------
 
+def open_to_dropped_privileges(d):
+    """Run as root, makes directory d writable by everyone (sticky, like
+    /tmp), as `refscope run` does with the directories it creates: a
+    sample's child that gives up root (drop_privileges) must still write
+    its snapshot or LeakSanitizer log there."""
+    if os.geteuid() == 0 and os.path.isdir(d):   # else `refscope run` makes it
+        os.chmod(d, 0o1777)
+
+
 def run_refscope(refscope, argv, outdir, env=None, timeout=300,
                  extra_args=()):
     """Runs `refscope run --json --out outdir -o outdir/report.json
@@ -136,6 +145,7 @@ def run_refscope(refscope, argv, outdir, env=None, timeout=300,
     the JSON goes to the file.  Returns (exit status, program stdout, JSON
     array, stderr)."""
     report = os.path.join(outdir, "report.json")
+    open_to_dropped_privileges(outdir)
     cmd = ([refscope, "run", "--json", "--out", outdir, "-o", report]
            + list(extra_args) + ["--"] + list(argv))
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -290,6 +300,7 @@ def run_lsan(lsan, argv, timeout=300):
     log of the process started is under key "main" and others under their
     pid."""
     with tempfile.TemporaryDirectory(prefix="rs-lsan-") as d:
+        open_to_dropped_privileges(d)
         env = dict(os.environ)
         env["LD_PRELOAD"] = lsan
         env["LSAN_OPTIONS"] = (f"exitcode=0:log_path={d}/lsan:"

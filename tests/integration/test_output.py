@@ -7,7 +7,9 @@ the report in FILE, and report/diff/trend/check -o FILE write exactly what
 they print on stdout.  FILE is replaced atomically: a failing command
 leaves an existing FILE unchanged and no temporary file behind; an
 unwritable FILE is one line and exit 2, before the program runs, and so is
-a path option whose value is the next option (`--html -o page.html`).  `run`
+a path option whose value is the next option (`--html -o page.html`).
+Run as root, the snapshot directories `run` creates are writable by
+everyone (sticky), so a child that gives up root is reported too.  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
 takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
@@ -128,6 +130,32 @@ def check_option_as_path(args, exe):
         no_leftovers(d, ["-o"])
 
 
+def check_dropped_privileges(args):
+    """Run as root, `refscope run` makes the snapshot directories it
+    creates (its temporary one, --out DIR when DIR is new) writable by
+    everyone, sticky: drop_privileges's child, running as nobody, is
+    reported too.  Skipped when not root."""
+    if os.geteuid() != 0:
+        print("SKIP dropped privileges: not root")
+        return
+    exe = os.path.join(args.samples_dir, "drop_privileges")
+    p = run([args.refscope, "run", "--", exe])
+    procs = [l for l in p.stdout.decode().splitlines() if l.startswith("refscope: process ")]
+    check(p.returncode == 0 and len(procs) == 2 and b"Snapshot not written" not in p.stderr,
+          f"run (temporary directory): exit {p.returncode}, processes {procs}, "
+          f"stderr {p.stderr[-600:]!r}")
+    with tempfile.TemporaryDirectory(prefix="rs-drop-") as d:
+        os.chmod(d, 0o755)
+        out = os.path.join(d, "new")
+        p = run([args.refscope, "run", "--json", "--out", out, "-o",
+                 os.path.join(d, "r.json"), "--", exe])
+        with open(os.path.join(d, "r.json"), encoding="utf-8") as f:
+            n = len(json.load(f))
+        mode = os.stat(out).st_mode & 0o7777
+        check(p.returncode == 0 and n == 2 and mode == 0o1777,
+              f"run --out NEW: exit {p.returncode}, {n} processes, mode {oct(mode)}")
+
+
 def same_as_stdout(args, cmd, d, name):
     """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
     p = run([args.refscope] + cmd)
@@ -233,6 +261,7 @@ def main_checks(args):
     piped = check_run_json_pipe(args, exe, native)
     check_run_output_file(args, exe, native, piped)
     check_option_as_path(args, exe)
+    check_dropped_privileges(args)
     check_tools(args)
     check_run_signals(args)
 
