@@ -33,8 +33,9 @@
  * final mode (run_final()), safe in a signal handler that interrupted
  * malloc.  A vfork child and a fork child whose exec failed never
  * analyse (rs_exit_process_is_ours()).  It prints one summary paragraph
- * on stderr (unless REFSCOPE_QUIET) when there is something to say: a
- * leak, a refcount error, a snapshot not written, refscope out of memory.
+ * on stderr when there is something to say: a leak, a refcount error,
+ * refscope out of memory (not under REFSCOPE_QUIET), a snapshot not
+ * written (always: the findings are lost).
  * A clean process is silent, as under LeakSanitizer, because parents
  * parse their children's stderr (cmake reads `uname -m 2>&1`, configure
  * scripts check that the compiler said nothing).  With
@@ -609,11 +610,17 @@ long rs_analysis_check(void)
     return n;
 }
 
-/* Whether the exit summary has news: see the file comment. */
+/* Whether the exit summary has news: see the file comment.  A snapshot
+ * that could not be written is said even under REFSCOPE_QUIET (which
+ * `refscope run` sets): nothing else would tell that the process's
+ * findings are lost. */
 static int worth_saying(const rs_analysis_result_t *res)
 {
-    return leaked_blocks(&res->summary) > 0 || res->summary.rc_errors > 0 ||
-           !res->written || rs_mem_out_of_memory();
+    if (!res->written)
+        return 1;
+    return !rs_settings.quiet &&
+           (leaked_blocks(&res->summary) > 0 || res->summary.rc_errors > 0 ||
+            rs_mem_out_of_memory());
 }
 
 /* Whether the caller runs the end-of-process analysis: refscope is on,
@@ -644,7 +651,7 @@ void rs_analysis_at_exit(int final)
                    : rs_analysis_run("exit", 0, &res);
     if (rc != 0)
         return;
-    if (!rs_settings.quiet && worth_saying(&res))
+    if (worth_saying(&res))
         print_summary(&res);
     if (rs_settings.exitcode >= 0 && leaked_blocks(&res.summary) > 0 &&
         rs_gate_fails(&res)) {           /* REFSCOPE_SUPPRESSIONS: exit_gate.c */
@@ -663,8 +670,7 @@ void rs_analysis_at_signal(int sig, const rs_self_context_t *ctx)
         return;
     if (abbrev && strlen(abbrev) < sizeof label - 3)
         memcpy(label + 3, abbrev, strlen(abbrev) + 1);
-    if (run_final(label, ctx, &res) == 0 && !rs_settings.quiet &&
-        worth_saying(&res))
+    if (run_final(label, ctx, &res) == 0 && worth_saying(&res))
         print_summary(&res);
 }
 

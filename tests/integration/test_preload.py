@@ -31,7 +31,8 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     none in leak_direct;
   - snapshot_seccomp --sandbox (a seccomp filter refuses mkdir) says the
     snapshot was not written, why, and that a seccomp filter confines the
-    process; the same sample without the filter says nothing of seccomp;
+    process, in one line even under REFSCOPE_QUIET=1; the same sample
+    without the filter says nothing of seccomp;
   - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
     mappings it keeps (a file mapping only as far as its file goes);
   - snapshots are named after the file a process was started from, as
@@ -220,6 +221,15 @@ def check_seccomp_hint(preload, samples_dir):
             else:
                 rstest.check(hint not in p.stderr and "Snapshot:" in p.stderr,
                              f"{argv}: stderr:\n{p.stderr}")
+        # REFSCOPE_QUIET silences the summary, not the loss of the snapshot.
+        env = rstest.preload_env(preload, out, REFSCOPE_QUIET=1)
+        p = subprocess.run([exe, "--sandbox"], env=env, capture_output=True,
+                           text=True, timeout=120)
+        lines = stderr_lines(p)
+        rstest.check(p.returncode == 0 and len(lines) == 1 and
+                     "Snapshot not written: cannot create directory" in lines[0],
+                     f"--sandbox with REFSCOPE_QUIET=1: exit {p.returncode}, "
+                     f"stderr {lines}")
 
 
 def check_mapped_roots(preload, samples_dir):
