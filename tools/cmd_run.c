@@ -724,6 +724,36 @@ static char **file_paths(const snap_file_t *files, long n)
     return paths;
 }
 
+/* The file execvp() runs for name: name itself when it holds a '/', else
+ * the first executable match in $PATH; into buf, 0 when found. */
+static int find_program(const char *name, char *buf, size_t size)
+{
+    if (strchr(name, '/'))
+        return snprintf(buf, size, "%s", name) < (int)size ? 0 : -1;
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        if (snprintf(buf, size, "%.*s/%s", (int)len, len ? p : ".", name) < (int)size &&
+            access(buf, X_OK) == 0)
+            return 0;
+        p += len + (p[len] == ':');
+    }
+    return -1;
+}
+
+/* Why a program that ran wrote no snapshot, as far as its file tells. */
+static const char *why_no_snapshot(const char *program)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (find_program(program, path, sizeof path) == 0 && stat(path, &st) == 0 &&
+        (st.st_mode & (S_ISUID | S_ISGID)))
+        return st.st_mode & S_ISUID
+               ? "it is set-user-ID: the loader ignores LD_PRELOAD for it"
+               : "it is set-group-ID: the loader ignores LD_PRELOAD for it";
+    return "a static program, or one that cleared LD_PRELOAD?";
+}
+
 /* Prints the reports to sink; returns how many processes leaked, or -1.
  * code is the program's exit code, for the hint when nothing was written. */
 static int report_snapshots(const run_options_t *o, rs_cli_sink_t *sink,
@@ -737,8 +767,8 @@ static int report_snapshots(const run_options_t *o, rs_cli_sink_t *sink,
                 "was killed by signal %d before it could be analysed)\n",
                 code - 128);
     else if (n == 0)
-        fprintf(stderr, "refscope run: no snapshot was written (a static "
-                "program, or one that cleared LD_PRELOAD?)\n");
+        fprintf(stderr, "refscope run: no snapshot was written (%s)\n",
+                why_no_snapshot(o->program[0]));
     rs_cli_printed_t printed;
     rs_cli_output_t out = o->output;
     out.stream = sink->fp;

@@ -9,7 +9,8 @@ leaves an existing FILE unchanged and no temporary file behind; an
 unwritable FILE is one line and exit 2, before the program runs, and so is
 a path option whose value is the next option (`--html -o page.html`).
 Run as root, the snapshot directories `run` creates are writable by
-everyone (sticky), so a child that gives up root is reported too.  `run`
+everyone (sticky), so a child that gives up root is reported too, and a
+set-group-ID program (LD_PRELOAD ignored) gets a line saying so.  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
 takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
@@ -19,6 +20,7 @@ import glob
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,6 +158,28 @@ def check_dropped_privileges(args):
               f"run --out NEW: exit {p.returncode}, {n} processes, mode {oct(mode)}")
 
 
+def check_setgid_hint(args):
+    """A set-group-ID program runs in the loader's secure mode, which
+    ignores LD_PRELOAD: `refscope run` says why no snapshot was written.
+    Root only (a copy of leak_direct, group nogroup, mode 2755), on a file
+    system that honours set-ID bits."""
+    with tempfile.TemporaryDirectory(prefix="rs-setgid-") as d:
+        if os.geteuid() != 0 or os.statvfs(d).f_flag & os.ST_NOSUID:
+            print("SKIP set-group-ID: not root, or nosuid")
+            return
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "setgid_leak")
+        shutil.copy(os.path.join(args.samples_dir, "leak_direct"), exe)
+        os.chown(exe, 0, 65534)
+        os.chmod(exe, 0o2755)
+        p = run([args.refscope, "run", "--", exe])
+        lines = [l for l in p.stderr.decode().splitlines() if l.startswith("refscope run:")]
+        check(p.returncode == 0 and lines == [
+                  "refscope run: no snapshot was written (it is set-group-ID: "
+                  "the loader ignores LD_PRELOAD for it)"],
+              f"set-group-ID program: exit {p.returncode}, stderr {p.stderr!r}")
+
+
 def same_as_stdout(args, cmd, d, name):
     """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
     p = run([args.refscope] + cmd)
@@ -262,6 +286,7 @@ def main_checks(args):
     check_run_output_file(args, exe, native, piped)
     check_option_as_path(args, exe)
     check_dropped_privileges(args)
+    check_setgid_hint(args)
     check_tools(args)
     check_run_signals(args)
 
