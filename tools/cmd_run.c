@@ -14,7 +14,9 @@
  *     close-on-exec pipe and gives 127/126 like a shell); SIGINT, SIGTERM,
  *     SIGHUP and SIGQUIT sent to us are forwarded to it, and it is killed
  *     if we die (PR_SET_PDEATHSIG);
- *  5. wait until no descendant is left, then report every *.rsnap of the
+ *  5. wait until no descendant is left (after the program ended, one that
+ *     left our session, a daemon, is not waited for: a note names it),
+ *     then report every *.rsnap of the
  *     directory written during the run (modified since the start, or named
  *     after a process we waited for), the direct child first, then by pid
  *     and sequence number.
@@ -563,22 +565,87 @@ static int status_code(int status)
     return 1;
 }
 
-/* Waits for every descendant; returns the direct child's exit code. */
-static int wait_all(pid_t child, pid_set_t *seen)
+/* How many of our children (the orphans we adopted as subreaper) have
+ * left our session (setsid: daemons, ssh-agent); -1 when one has not, or
+ * the list cannot be read (then every descendant is waited for).  Their
+ * pids go to stderr's note through out[0..max). */
+static long daemons_left(pid_t *out, size_t max)
 {
-    int code = 1;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    pid_t session = getsid(0);
+    long n = 0, pid;
+    while (fscanf(f, "%ld", &pid) == 1) {
+        pid_t sid = getsid((pid_t)pid);
+        if (sid < 0)
+            continue;              /* gone meanwhile: waitpid reaps it */
+        if (sid == session) {
+            n = -1;
+            break;
+        }
+        if ((size_t)n < max)
+            out[n] = (pid_t)pid;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+#define DAEMONS_NAMED 8
+
+typedef struct daemons {
+    pid_t pids[DAEMONS_NAMED];
+    long  n;
+} daemons_t;
+
+/* Says which daemons were not waited for, and where their snapshots go
+ * (the directory is kept for them). */
+static void note_daemons(const daemons_t *d, const char *dir)
+{
+    fprintf(stderr, "refscope run: not waiting for %ld process%s that left "
+            "the session (daemon%s:", d->n, d->n == 1 ? "" : "es",
+            d->n == 1 ? "" : "s");
+    for (long i = 0; i < d->n && i < DAEMONS_NAMED; i++)
+        fprintf(stderr, " %ld", (long)d->pids[i]);
+    fprintf(stderr, "%s); %s snapshot%s will be written to %s when %s\n",
+            d->n > DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
+            d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
+}
+
+/* Waits for every descendant; returns the direct child's exit code.  Once
+ * the direct child has ended, descendants that left our session (setsid:
+ * daemons it started, which may never end) are not waited for: they go
+ * to *daemons. */
+static int wait_all(pid_t child, pid_set_t *seen, daemons_t *daemons)
+{
+    int code = 1, child_done = 0;
+    daemons->n = 0;
     for (;;) {
         int status;
-        pid_t pid = waitpid(-1, &status, __WALL);
+        pid_t pid = waitpid(-1, &status, __WALL | (child_done ? WNOHANG : 0));
         if (pid < 0) {
             if (errno == EINTR)
                 continue;
             break; /* ECHILD: nobody left */
         }
+        if (pid == 0) {            /* child done, others running */
+            long n = daemons_left(daemons->pids, DAEMONS_NAMED);
+            if (n > 0) {
+                daemons->n = n;
+                break;
+            }
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
         pid_set_add(seen, pid); /* on exhaustion the mtime test remains */
         if (pid == child) {
             code = status_code(status);
             child_pid = 0;
+            child_done = 1;
         }
     }
     return code;
@@ -824,7 +891,7 @@ int rs_cmd_run(int argc, char **argv)
 {
     run_options_t o = { 0 };
     pid_set_t seen = { 0 };
-    int created = 0, rc;
+    int created = 0, keep_dir = 0, rc;
 
     if (split_check(&argc, argv, &o) < 0)
         return rs_cli_oom(CMD);
@@ -861,7 +928,11 @@ int rs_cmd_run(int argc, char **argv)
         rc = exec_errno == ENOENT ? 127 : exec_errno ? 126 : 1;
         goto out;
     }
-    rc = wait_all(child, &seen);
+    daemons_t daemons;
+    rc = wait_all(child, &seen, &daemons);
+    if (daemons.n > 0)
+        note_daemons(&daemons, out_dir);
+    keep_dir = daemons.n > 0;       /* the directory stays for them */
 
     snap_file_t *files;
     long n = collect_snapshots(out_dir, &start, &seen, child, &files);
@@ -879,7 +950,7 @@ int rs_cmd_run(int argc, char **argv)
 out:
     if (sink.fp)
         rs_cli_sink_close(CMD, &sink, 0);   /* not reported: no FILE */
-    if (created)
+    if (created && !keep_dir)
         rmdir(out_dir);
     free(out_dir);
     free(seen.pids);

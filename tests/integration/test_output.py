@@ -10,7 +10,10 @@ unwritable FILE is one line and exit 2, before the program runs, and so is
 a path option whose value is the next option (`--html -o page.html`).
 Run as root, the snapshot directories `run` creates are writable by
 everyone (sticky), so a child that gives up root is reported too, and a
-set-group-ID program (LD_PRELOAD ignored) gets a line saying so.  `run`
+set-group-ID program (LD_PRELOAD ignored) gets a line saying so.  A
+daemon (a descendant that left the session) is not waited for once the
+program has ended: a note names it and the directory kept for its
+snapshot.  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
 takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
@@ -180,6 +183,36 @@ def check_setgid_hint(args):
               f"set-group-ID program: exit {p.returncode}, stderr {p.stderr!r}")
 
 
+def check_daemon_not_waited(args):
+    """Once the program has ended, `refscope run` does not wait for a
+    descendant that left the session (setsid: a daemon, which may never
+    end): one note names its pid and the kept directory where its snapshot
+    goes when it ends; a background job still in the session is waited
+    for and reported."""
+    script = ("setsid sleep 120 >/dev/null 2>&1 & "
+              "(sleep 0.3; echo in-session) & echo started")
+    p = subprocess.run([args.refscope, "run", "--", "sh", "-c", script],
+                       capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    note = [l for l in err.splitlines() if "left the session" in l]
+    check(p.returncode == 0 and p.stdout.decode().startswith("started\nin-session\n")
+          and len(note) == 1, f"daemon: exit {p.returncode}, stdout "
+          f"{p.stdout[:300]!r}, stderr {err[-600:]!r}")
+    fields = note[0].split()
+    pid = int(fields[fields.index("(daemon:") + 1].rstrip(");"))
+    outdir = fields[fields.index("to") + 1]
+    procs = [l for l in p.stdout.decode().splitlines() if l.startswith("refscope: process ")]
+    check(len(procs) == 3 and not any(f"process {pid} " in l for l in procs),
+          f"daemon: reported {procs}")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 30
+    while time.time() < deadline and not glob.glob(os.path.join(outdir, f"sleep.{pid}.*.rsnap")):
+        time.sleep(0.05)
+    found = os.listdir(outdir)
+    shutil.rmtree(outdir, ignore_errors=True)
+    check(found == [f"sleep.{pid}.0.rsnap"], f"daemon's directory {outdir}: {found}")
+
+
 def same_as_stdout(args, cmd, d, name):
     """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
     p = run([args.refscope] + cmd)
@@ -287,6 +320,7 @@ def main_checks(args):
     check_option_as_path(args, exe)
     check_dropped_privileges(args)
     check_setgid_hint(args)
+    check_daemon_not_waited(args)
     check_tools(args)
     check_run_signals(args)
 
