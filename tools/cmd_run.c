@@ -10,16 +10,16 @@
  *     (removed afterwards) and set REFSCOPE_QUIET=1: the report is ours;
  *  3. become a child subreaper, so descendants orphaned by their parents
  *     are re-parented to us and waited for too;
- *  4. fork and exec the program (an exec failure comes back through a
- *     close-on-exec pipe and gives 127/126 like a shell); SIGINT, SIGTERM,
- *     SIGHUP and SIGQUIT sent to us are forwarded to it, and it is killed
- *     if we die (PR_SET_PDEATHSIG);
- *  5. wait until no descendant is left (after the program ended, one that
- *     left our session, a daemon, is not waited for: a note names it),
- *     then report every *.rsnap of the
- *     directory written during the run (modified since the start, or named
- *     after a process we waited for), the direct child first, then by pid
- *     and sequence number.
+ *  4. fork and exec the program (run_process.c: an exec failure comes
+ *     back through a close-on-exec pipe and gives 127/126 like a shell;
+ *     SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to us are forwarded to it,
+ *     and it is killed if we die, PR_SET_PDEATHSIG);
+ *  5. wait until no descendant is left (run_process.c; after the program
+ *     ended, one that left our session, a daemon, is not waited for: a
+ *     note names it and the directory is kept for its snapshot), then
+ *     report every *.rsnap of the directory written during the run
+ *     (modified since the start, or named after a process we waited for),
+ *     the direct child first, then by pid and sequence number.
  * The report goes to stdout after the program's own output, or with
  * -o FILE to FILE (written atomically, cli_sink.c).  With --json and no
  * -o the program's stdout is sent to our stderr instead, so that stdout
@@ -36,19 +36,18 @@
 
 #include "report_array.h"
 #include "report_focus.h"
+#include "run_process.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,20 +77,12 @@ typedef struct run_options {
     int             all;        /* --all: no focus on extension modules    */
 } run_options_t;
 
-/* Pids of every process waited for; a growable set. */
-typedef struct pid_set {
-    pid_t  *pids;
-    size_t  n, cap;
-} pid_set_t;
-
 /* One snapshot file to report. */
 typedef struct snap_file {
     char *path;
     long  pid;
     long  seq;
 } snap_file_t;
-
-static volatile sig_atomic_t child_pid;
 
 static void usage(void)
 {
@@ -441,216 +432,6 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
     return rc ? -1 : 0;
 }
 
-/* ---- the program ----------------------------------------------------- */
-
-static void forward_signal(int sig)
-{
-    pid_t pid = child_pid;
-    if (pid > 0)
-        kill(pid, sig);
-}
-
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-#define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
-
-static void install_forwarding(sigset_t *set)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = forward_signal;
-    sigemptyset(&sa.sa_mask);
-    sigemptyset(set);
-    for (size_t i = 0; i < N_FORWARDED; i++) {
-        sigaction(forwarded[i], &sa, NULL);
-        sigaddset(set, forwarded[i]);
-    }
-}
-
-/* In the child: exec the program or report errno through the pipe.  With
- * stdout_to_stderr the program's stdout is refscope's stderr.  The
- * program is killed when refscope run dies (SIGKILL, which it cannot
- * forward): nobody would wait for it or report it, and a run killed by a
- * test harness's timeout would leave it running on.  parent: our pid
- * before the fork (already gone: the child ends at once). */
-static void exec_child(char **program, int err_fd, const sigset_t *old_mask,
-                       int stdout_to_stderr, pid_t parent)
-{
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(127);
-    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-        int e = errno;
-        while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
-            ;
-        _exit(127);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction(forwarded[i], &sa, NULL);
-    sigprocmask(SIG_SETMASK, old_mask, NULL);
-    execvp(program[0], program);
-    int e = errno;
-    while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
-        ;
-    _exit(127);
-}
-
-/* Starts the program (its stdout on our stderr with stdout_to_stderr).
- * Returns its pid, or -1 with *exec_errno set when it could not be started
- * (0 when fork itself failed, message printed). */
-static pid_t start_program(char **program, int stdout_to_stderr, int *exec_errno)
-{
-    int fds[2];
-    sigset_t forwarded_set, old_mask;
-
-    *exec_errno = 0;
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        fprintf(stderr, "refscope run: pipe: %s\n", strerror(errno));
-        return -1;
-    }
-    install_forwarding(&forwarded_set);
-    sigprocmask(SIG_BLOCK, &forwarded_set, &old_mask);
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(program, fds[1], &old_mask, stdout_to_stderr, parent);
-    if (pid > 0)
-        child_pid = pid;
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    close(fds[1]);
-    if (pid < 0) {
-        fprintf(stderr, "refscope run: fork: %s\n", strerror(errno));
-        close(fds[0]);
-        return -1;
-    }
-    int e = 0;
-    ssize_t n;
-    while ((n = read(fds[0], &e, sizeof e)) < 0 && errno == EINTR)
-        ;
-    close(fds[0]);
-    if (n == (ssize_t)sizeof e) {
-        *exec_errno = e ? e : ENOEXEC;
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        child_pid = 0;
-        return -1;
-    }
-    return pid;
-}
-
-static int pid_set_add(pid_set_t *s, pid_t pid)
-{
-    if (rs_array_reserve(&s->pids, &s->cap, s->n + 1, sizeof *s->pids) < 0)
-        return -1;
-    s->pids[s->n++] = pid;
-    return 0;
-}
-
-static int pid_set_has(const pid_set_t *s, long pid)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->pids[i] == pid)
-            return 1;
-    return 0;
-}
-
-static int status_code(int status)
-{
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return 1;
-}
-
-/* How many of our children (the orphans we adopted as subreaper) have
- * left our session (setsid: daemons, ssh-agent); -1 when one has not, or
- * the list cannot be read (then every descendant is waited for).  Their
- * pids go to stderr's note through out[0..max). */
-static long daemons_left(pid_t *out, size_t max)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    pid_t session = getsid(0);
-    long n = 0, pid;
-    while (fscanf(f, "%ld", &pid) == 1) {
-        pid_t sid = getsid((pid_t)pid);
-        if (sid < 0)
-            continue;              /* gone meanwhile: waitpid reaps it */
-        if (sid == session) {
-            n = -1;
-            break;
-        }
-        if ((size_t)n < max)
-            out[n] = (pid_t)pid;
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
-#define DAEMONS_NAMED 8
-
-typedef struct daemons {
-    pid_t pids[DAEMONS_NAMED];
-    long  n;
-} daemons_t;
-
-/* Says which daemons were not waited for, and where their snapshots go
- * (the directory is kept for them). */
-static void note_daemons(const daemons_t *d, const char *dir)
-{
-    fprintf(stderr, "refscope run: not waiting for %ld process%s that left "
-            "the session (daemon%s:", d->n, d->n == 1 ? "" : "es",
-            d->n == 1 ? "" : "s");
-    for (long i = 0; i < d->n && i < DAEMONS_NAMED; i++)
-        fprintf(stderr, " %ld", (long)d->pids[i]);
-    fprintf(stderr, "%s); %s snapshot%s will be written to %s when %s\n",
-            d->n > DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
-            d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
-}
-
-/* Waits for every descendant; returns the direct child's exit code.  Once
- * the direct child has ended, descendants that left our session (setsid:
- * daemons it started, which may never end) are not waited for: they go
- * to *daemons. */
-static int wait_all(pid_t child, pid_set_t *seen, daemons_t *daemons)
-{
-    int code = 1, child_done = 0;
-    daemons->n = 0;
-    for (;;) {
-        int status;
-        pid_t pid = waitpid(-1, &status, __WALL | (child_done ? WNOHANG : 0));
-        if (pid < 0) {
-            if (errno == EINTR)
-                continue;
-            break; /* ECHILD: nobody left */
-        }
-        if (pid == 0) {            /* child done, others running */
-            long n = daemons_left(daemons->pids, DAEMONS_NAMED);
-            if (n > 0) {
-                daemons->n = n;
-                break;
-            }
-            struct timespec ts = { 0, 20 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        pid_set_add(seen, pid); /* on exhaustion the mtime test remains */
-        if (pid == child) {
-            code = status_code(status);
-            child_pid = 0;
-            child_done = 1;
-        }
-    }
-    return code;
-}
-
 /* ---- snapshots ---------------------------------------------------------- */
 
 /* Parses "<exe>.<pid>.<seq>.rsnap"; returns 0 or -1 if name is not one. */
@@ -696,7 +477,7 @@ static int newer_or_equal(const struct timespec *a, const struct timespec *b)
 /* Lists the snapshots of this run in report order into *files.  Returns
  * the count, or -1 with a message printed. */
 static long collect_snapshots(const char *dir, const struct timespec *start,
-                              const pid_set_t *seen, pid_t child,
+                              const rs_pid_set_t *seen, pid_t child,
                               snap_file_t **files)
 {
     DIR *d = opendir(dir);
@@ -721,7 +502,7 @@ static long collect_snapshots(const char *dir, const struct timespec *start,
         snprintf(path, plen, "%s/%s", dir, de->d_name);
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-            !(newer_or_equal(&st.st_mtim, start) || pid_set_has(seen, pid))) {
+            !(newer_or_equal(&st.st_mtim, start) || rs_pid_set_has(seen, pid))) {
             free(path);
             continue;
         }
@@ -890,7 +671,7 @@ static int check_snapshots(const run_options_t *o, const snap_file_t *files,
 int rs_cmd_run(int argc, char **argv)
 {
     run_options_t o = { 0 };
-    pid_set_t seen = { 0 };
+    rs_pid_set_t seen = { 0 };
     int created = 0, keep_dir = 0, rc;
 
     if (split_check(&argc, argv, &o) < 0)
@@ -920,7 +701,7 @@ int rs_cmd_run(int argc, char **argv)
     int exec_errno;
     /* run --json | jq: the JSON alone on stdout (the file comment) */
     int stdout_to_stderr = o.output.json && !o.output_file && !o.check_argv;
-    pid_t child = start_program(o.program, stdout_to_stderr, &exec_errno);
+    pid_t child = rs_run_start(o.program, stdout_to_stderr, &exec_errno);
     if (child < 0) {
         if (exec_errno)
             fprintf(stderr, "refscope run: cannot run '%s': %s\n",
@@ -928,10 +709,10 @@ int rs_cmd_run(int argc, char **argv)
         rc = exec_errno == ENOENT ? 127 : exec_errno ? 126 : 1;
         goto out;
     }
-    daemons_t daemons;
-    rc = wait_all(child, &seen, &daemons);
+    rs_daemons_t daemons;
+    rc = rs_run_wait(child, &seen, &daemons);
     if (daemons.n > 0)
-        note_daemons(&daemons, out_dir);
+        rs_run_note_daemons(&daemons, out_dir);
     keep_dir = daemons.n > 0;       /* the directory stays for them */
 
     snap_file_t *files;

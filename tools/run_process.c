@@ -1,0 +1,216 @@
+/*
+ * run_process.c - the program `refscope run` runs (run_process.h): its
+ * start, the signals forwarded to it, and the wait for every process of
+ * it but the daemons.
+ *
+ * child_pid is the direct child while it runs (0 before and after): the
+ * forwarding handler reads it, so it is set with the forwarded signals
+ * blocked and cleared once the child is reaped.
+ */
+#include "run_process.h"
+
+#include "report_array.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+    pid_t pid = child_pid;
+    if (pid > 0)
+        kill(pid, sig);
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+static void install_forwarding(sigset_t *set)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = forward_signal;
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(set);
+    for (size_t i = 0; i < N_FORWARDED; i++) {
+        sigaction(forwarded[i], &sa, NULL);
+        sigaddset(set, forwarded[i]);
+    }
+}
+
+/* In the child: exec the program or report errno through the pipe.  With
+ * stdout_to_stderr the program's stdout is refscope's stderr.  The
+ * program is killed when refscope run dies (SIGKILL, which it cannot
+ * forward): nobody would wait for it or report it, and a run killed by a
+ * test harness's timeout would leave it running on.  parent: our pid
+ * before the fork (already gone: the child ends at once). */
+static void exec_child(char **program, int err_fd, const sigset_t *old_mask,
+                       int stdout_to_stderr, pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
+    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        int e = errno;
+        while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
+            ;
+        _exit(127);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < N_FORWARDED; i++)
+        sigaction(forwarded[i], &sa, NULL);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    execvp(program[0], program);
+    int e = errno;
+    while (write(err_fd, &e, sizeof e) < 0 && errno == EINTR)
+        ;
+    _exit(127);
+}
+
+pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno)
+{
+    int fds[2];
+    sigset_t forwarded_set, old_mask;
+
+    *exec_errno = 0;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        fprintf(stderr, "refscope run: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    install_forwarding(&forwarded_set);
+    sigprocmask(SIG_BLOCK, &forwarded_set, &old_mask);
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(program, fds[1], &old_mask, stdout_to_stderr, parent);
+    if (pid > 0)
+        child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    close(fds[1]);
+    if (pid < 0) {
+        fprintf(stderr, "refscope run: fork: %s\n", strerror(errno));
+        close(fds[0]);
+        return -1;
+    }
+    int e = 0;
+    ssize_t n;
+    while ((n = read(fds[0], &e, sizeof e)) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (n == (ssize_t)sizeof e) {
+        *exec_errno = e ? e : ENOEXEC;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        child_pid = 0;
+        return -1;
+    }
+    return pid;
+}
+
+static int pid_set_add(rs_pid_set_t *s, pid_t pid)
+{
+    if (rs_array_reserve(&s->pids, &s->cap, s->n + 1, sizeof *s->pids) < 0)
+        return -1;
+    s->pids[s->n++] = pid;
+    return 0;
+}
+
+int rs_pid_set_has(const rs_pid_set_t *s, long pid)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+static int status_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+/* How many of our children (the orphans we adopted as subreaper) have
+ * left our session (setsid: daemons, ssh-agent); -1 when one has not, or
+ * the list cannot be read (then every descendant is waited for).  The
+ * first max of their pids go to out. */
+static long daemons_left(pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    pid_t session = getsid(0);
+    long n = 0, pid;
+    while (fscanf(f, "%ld", &pid) == 1) {
+        pid_t sid = getsid((pid_t)pid);
+        if (sid < 0)
+            continue;              /* gone meanwhile: waitpid reaps it */
+        if (sid == session) {
+            n = -1;
+            break;
+        }
+        if ((size_t)n < max)
+            out[n] = (pid_t)pid;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+void rs_run_note_daemons(const rs_daemons_t *d, const char *dir)
+{
+    fprintf(stderr, "refscope run: not waiting for %ld process%s that left "
+            "the session (daemon%s:", d->n, d->n == 1 ? "" : "es",
+            d->n == 1 ? "" : "s");
+    for (long i = 0; i < d->n && i < RS_DAEMONS_NAMED; i++)
+        fprintf(stderr, " %ld", (long)d->pids[i]);
+    fprintf(stderr, "%s); %s snapshot%s will be written to %s when %s\n",
+            d->n > RS_DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
+            d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
+}
+
+int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons)
+{
+    int code = 1, child_done = 0;
+    daemons->n = 0;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, __WALL | (child_done ? WNOHANG : 0));
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: nobody left */
+        }
+        if (pid == 0) {            /* child done, others running */
+            long n = daemons_left(daemons->pids, RS_DAEMONS_NAMED);
+            if (n > 0) {
+                daemons->n = n;
+                break;
+            }
+            struct timespec ts = { 0, 20 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        pid_set_add(seen, pid); /* on exhaustion the mtime test remains */
+        if (pid == child) {
+            code = status_code(status);
+            child_pid = 0;
+            child_done = 1;
+        }
+    }
+    return code;
+}

@@ -1,0 +1,47 @@
+/*
+ * run_process.h - the program `refscope run` runs: started with the
+ * environment the caller prepared (the preload, REFSCOPE_OUT), SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT forwarded to it, killed if refscope run
+ * dies, and waited for with every descendant (refscope run is their
+ * subreaper) except, once the program has ended, those that left its
+ * session: daemons, which may never end.
+ */
+#ifndef RS_RUN_PROCESS_H
+#define RS_RUN_PROCESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Pids of every process waited for; a growable set. */
+typedef struct rs_pid_set {
+    pid_t  *pids;
+    size_t  n, cap;
+} rs_pid_set_t;
+
+/* Non-zero when pid was waited for. */
+int rs_pid_set_has(const rs_pid_set_t *s, long pid);
+
+#define RS_DAEMONS_NAMED 8
+
+/* The daemons not waited for: how many, the first RS_DAEMONS_NAMED pids. */
+typedef struct rs_daemons {
+    pid_t pids[RS_DAEMONS_NAMED];
+    long  n;
+} rs_daemons_t;
+
+/* Starts the program (its stdout on our stderr with stdout_to_stderr).
+ * Returns its pid, or -1 with *exec_errno set when it could not be started
+ * (0 when fork itself failed, message printed). */
+pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno);
+
+/* Waits for every descendant, adding each pid to *seen; returns the
+ * direct child's exit code (128 + signal when killed).  Once the direct
+ * child has ended, descendants that left our session (setsid) are not
+ * waited for: they go to *daemons. */
+int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons);
+
+/* Says on stderr which daemons were not waited for, and that their
+ * snapshots will be written to dir (which the caller keeps). */
+void rs_run_note_daemons(const rs_daemons_t *d, const char *dir);
+
+#endif /* RS_RUN_PROCESS_H */
