@@ -191,12 +191,26 @@ static void drop_title_padding(rs_proc_info_t *p)
         p->argc--;
 }
 
+/* No /proc/self (a /proc mounted for another PID namespace: `unshare
+ * --pid --mount-proc`): the argument strings the program started with,
+ * as they are now. */
+static void start_argv(rs_proc_info_t *p)
+{
+    if (rs_start_argc <= 0 || !rs_start_argv ||
+        !(p->argv = rs_mem_calloc((size_t)rs_start_argc, sizeof *p->argv)))
+        return;
+    for (int i = 0; i < rs_start_argc && rs_start_argv[i]; i++)
+        p->argv[p->argc++] = rs_start_argv[i];
+}
+
 /* Reads /proc/self/cmdline into argv (scratch memory). */
 static void read_cmdline(rs_proc_info_t *p)
 {
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        start_argv(p);
         return;
+    }
     size_t len = 0, cap = 4096;
     char *buf = rs_mem_alloc(cap + 1);
     while (buf) {
@@ -234,6 +248,12 @@ static void fill_proc(rs_proc_info_t *p, const char *label, int reason, uint32_t
     static char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    if (n <= 0 && execfn) {              /* no /proc/self: as exec'd */
+        size_t len = strnlen(execfn, sizeof exe - 1);
+        memcpy(exe, execfn, len);
+        exe[len] = '\0';
+    }
     p->pid = getpid();
     p->ppid = getppid();
     p->has_exit_status = (uint8_t)rs_main_exit_status(&p->exit_status);

@@ -158,13 +158,14 @@ int rs_init_begun(void)
 }
 
 int rs_start_argc;
+char **rs_start_argv;
 
 /* glibc passes constructors the program's argc, argv and environ. */
 __attribute__((constructor(101))) static void rs_init(int argc, char **argv,
                                                       char **envp)
 {
-    (void)argv;
     (void)envp;
     rs_start_argc = argc;
+    rs_start_argv = argv;
     rs_init_now();
 }

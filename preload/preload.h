@@ -177,8 +177,11 @@ int rs_init_now(void);
 /* Whether start-up has begun (it may have left refscope inactive:
  * REFSCOPE_ENABLE=0, or a failure). */
 int rs_init_begun(void);
-/* The program's argc as librefscope.so's constructor saw it (0 before). */
+/* The program's argc and argv as librefscope.so's constructor saw them
+ * (0 and NULL before; the strings are the program's, which may rewrite
+ * them). */
 extern int rs_start_argc;
+extern char **rs_start_argv;
 
 /* ---- alloc_hooks.c: the interposed allocator ------------------------ */
 

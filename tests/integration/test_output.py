@@ -13,7 +13,8 @@ everyone (sticky), so a child that gives up root is reported too, and a
 set-group-ID program (LD_PRELOAD ignored) gets a line saying so.  A
 daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
-snapshot.  `run`
+snapshot.  A process whose /proc/self is gone (unshare --pid
+--mount-proc) is still named by its command line and executable.  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
 takes the program with it.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
@@ -213,6 +214,26 @@ def check_daemon_not_waited(args):
     check(found == [f"sleep.{pid}.0.rsnap"], f"daemon's directory {outdir}: {found}")
 
 
+def check_other_pid_namespace(args):
+    """`unshare --fork --pid --mount-proc PROG`: unshare's /proc/self is
+    gone once its child mounts a /proc of the new PID namespace; its
+    report still names it by its command line and executable (they came
+    out empty).  Skipped where unshare is refused (a container)."""
+    exe = os.path.join(args.samples_dir, "leak_direct")
+    argv = ["unshare", "--fork", "--pid", "--mount-proc", exe]
+    if not shutil.which("unshare") or run(argv).returncode != 0:
+        print("SKIP PID namespace: unshare refused here")
+        return
+    with tempfile.TemporaryDirectory(prefix="rs-pidns-") as d:
+        status, _, data, err = rstest.run_refscope(args.refscope, argv, d)
+        procs = {tuple(o["process"]["argv"]): o["process"] for o in data}
+        outer = procs.get(tuple(argv))
+        check(status == 0 and len(data) == 2 and outer is not None and
+              outer["exe"].endswith("/unshare"),
+              f"unshare: exit {status}, processes {list(procs)}, "
+              f"exe {outer and outer.get('exe')!r}")
+
+
 def same_as_stdout(args, cmd, d, name):
     """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
     p = run([args.refscope] + cmd)
@@ -321,6 +342,7 @@ def main_checks(args):
     check_dropped_privileges(args)
     check_setgid_hint(args)
     check_daemon_not_waited(args)
+    check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
 
