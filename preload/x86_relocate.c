@@ -70,15 +70,14 @@ static int branch_target(csh cs, const cs_insn *insn, uint64_t *target)
     return 1;
 }
 
-/* Re-encodes the 32-bit field at byte off of the copy at new_addr so that
- * it still reaches the absolute target. */
-static int rewrite_rel32(uint8_t *copy, const cs_insn *insn, uint8_t off,
-                         uint64_t new_addr, uint64_t target, rs_x86_reloc_t *out)
+/* Writes into field the 32-bit offset from next (the address after the
+ * relocated instruction) to target; refuses when it does not fit. */
+static int put_rel32(uint8_t *field, uint64_t next, uint64_t target, rs_x86_reloc_t *out)
 {
-    int64_t rel = (int64_t)(target - (new_addr + insn->size));
+    int64_t rel = (int64_t)(target - next);
     if (!fits_i32(rel))
         return refuse(out, "a displacement does not fit in 32 bits at the trampoline");
-    put_i32(copy + off, (int32_t)rel);
+    put_i32(field, (int32_t)rel);
     return 0;
 }
 
@@ -132,10 +131,8 @@ static int copy_jump(const cs_insn *insn, uint64_t tramp_addr, uint64_t target,
     }
     if (out->code_len + len > RS_X86_RELOC_MAX - RS_X86_PATCH_ABS)
         return refuse(out, "prologue instructions too long");
-    int64_t rel = (int64_t)(target - (tramp_addr + out->code_len + len));
-    if (!fits_i32(rel))
-        return refuse(out, "a displacement does not fit in 32 bits at the trampoline");
-    put_i32(code + off, (int32_t)rel);
+    if (put_rel32(code + off, tramp_addr + out->code_len + len, target, out) != 0)
+        return -1;
     memcpy(out->code + out->code_len, code, len);
     out->code_len += len;
     return 0;
@@ -181,7 +178,7 @@ static int copy_one(csh cs, const cs_insn *insn, uint64_t tramp_addr, int last,
         if (x->encoding.disp_size != 4 || x->encoding.disp_offset == 0)
             return refuse(out, "a RIP-relative operand Capstone cannot locate");
         uint64_t target = insn->address + insn->size + (uint64_t)rip->mem.disp;
-        return rewrite_rel32(copy, insn, x->encoding.disp_offset, new_addr, target, out);
+        return put_rel32(copy + x->encoding.disp_offset, new_addr + insn->size, target, out);
     }
     return 0;
 }
