@@ -4,10 +4,10 @@
  * built-in `python`), for programs whose refcounting is inline.
  *
  * Three steps around the world stop of rs_analysis_run():
- *   prepare  (world running) resolves each recognizer's metatype and
- *            version symbols with dlsym (libpython may have been loaded
- *            since start-up) and checks the version range, saying once on
- *            stderr when it is out of range;
+ *   prepare  (world running) resolves each recognizer's metatype,
+ *            compact type and version symbols with dlsym (libpython may
+ *            have been loaded since start-up) and checks the version
+ *            range, saying once on stderr when it is out of range;
  *   apply    (world stopped, module table lock held, after the hooks'
  *            objects are marked) runs rs_recognize_apply over the nodes
  *            with a reader that only copies bytes lying inside a live
@@ -31,7 +31,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
-static uint64_t metatypes[RS_PROFILE_MAX_RECOGNIZERS];  /* 0: skip it    */
+static rs_recognize_anchors_t anchors[RS_PROFILE_MAX_RECOGNIZERS]; /* metatype 0: skip */
 static int version_said[RS_PROFILE_MAX_RECOGNIZERS];
 
 static void say_version(const rs_recognizer_t *r, unsigned long v, const char *profile)
@@ -59,15 +59,16 @@ void rs_recognized_prepare(void)
     const rs_profile_set_t *set = rs_refhooks_profiles();
     for (uint32_t i = 0; set && i < set->n_recognizers; i++) {
         const rs_recognizer_t *r = &set->recognizers[i];
-        metatypes[i] = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, r->metatype);
+        anchors[i].metatype = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, r->metatype);
+        anchors[i].compact = r->compact ? (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, r->compact) : 0;
         const unsigned long *ver = r->version ? dlsym(RTLD_DEFAULT, r->version) : NULL;
-        if (!metatypes[i] || !ver)
+        if (!anchors[i].metatype || !ver)
             continue;
         if ((r->version_min && *ver < r->version_min) ||
             (r->version_max && *ver > r->version_max)) {
             if (!version_said[i]++)
                 say_version(r, *ver, set->profiles[r->profile].name);
-            metatypes[i] = 0;
+            anchors[i].metatype = 0;
         }
     }
 }
@@ -105,7 +106,7 @@ int rs_recognized_apply(rs_heap_t *heap, rs_recognize_result_t *res)
     if (rs_modules_readable((rs_segment_t **)&r.segs, &r.n_segs) != 0)
         return -1;
     for (uint32_t i = 0; i < set->n_recognizers; i++)
-        if (rs_recognize_apply(heap, &set->recognizers[i], metatypes[i], read_mem, &r,
+        if (rs_recognize_apply(heap, &set->recognizers[i], &anchors[i], read_mem, &r,
                                res) != 0)
             return -1;
     return 0;

@@ -188,6 +188,7 @@ enum {
     OPT_OUT,
     OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME, OPT_TYPE_SIZE, OPT_TYPE_FLAGS,
     OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
+    OPT_COMPACT,
     OPT_COUNT
 };
 
@@ -208,6 +209,7 @@ static const struct {
     [OPT_IMMORTAL] = { "immortal", 1 },     [OPT_VERSION] = { "version", 1 },
     [OPT_VERSION_MIN] = { "version-min", 1 },
     [OPT_VERSION_MAX] = { "version-max", 1 },
+    [OPT_COMPACT] = { "compact", 1 },
 };
 
 #define BIT(o) (1u << (o))
@@ -219,7 +221,7 @@ static const struct {
 #define RECOGNIZE_OPTS (BIT(OPT_TYPE_WORD) | BIT(OPT_METATYPE) | BIT(OPT_TYPE_NAME) | \
                         BIT(OPT_TYPE_SIZE) | BIT(OPT_TYPE_FLAGS) | BIT(OPT_HEADER) | \
                         BIT(OPT_IMMORTAL) | BIT(OPT_VERSION) | BIT(OPT_VERSION_MIN) | \
-                        BIT(OPT_VERSION_MAX))
+                        BIT(OPT_VERSION_MAX) | BIT(OPT_COMPACT))
 
 typedef struct opts {
     uint32_t    seen;                 /* BIT(OPT_*)                      */
@@ -326,7 +328,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         if (!valid_symbol(v))
             return FAIL(p, "invalid function name '%s'", v);
         return 0;
-    case OPT_METATYPE: case OPT_VERSION:
+    case OPT_METATYPE: case OPT_VERSION: case OPT_COMPACT:
         if (!valid_symbol(v))
             return FAIL(p, "invalid symbol name '%s'", v);
         return 0;
@@ -627,6 +629,8 @@ static int do_recognize(parser_t *p, char **w, int n)
     if ((o.seen & (BIT(OPT_VERSION_MIN) | BIT(OPT_VERSION_MAX))) &&
         !(o.seen & BIT(OPT_VERSION)))
         return FAIL(p, "recognize: version-min= and version-max= need version=");
+    if ((o.seen & BIT(OPT_COMPACT)) && !(o.seen & BIT(OPT_TYPE_SIZE)))
+        return FAIL(p, "recognize: compact= needs type-size=");
     rs_recognizer_t r = { 0 };
     r.profile = (uint32_t)p->cur;
     r.type_word = o.num[OPT_TYPE_WORD];
@@ -639,7 +643,8 @@ static int do_recognize(parser_t *p, char **w, int n)
     if ((o.seen & BIT(OPT_HEADER)) && parse_headers(p, (char *)o.value[OPT_HEADER], &r))
         return -1;
     if (!(r.metatype = set_strdup(s, o.value[OPT_METATYPE])) ||
-        ((o.seen & BIT(OPT_VERSION)) && !(r.version = set_strdup(s, o.value[OPT_VERSION]))))
+        ((o.seen & BIT(OPT_VERSION)) && !(r.version = set_strdup(s, o.value[OPT_VERSION]))) ||
+        ((o.seen & BIT(OPT_COMPACT)) && !(r.compact = set_strdup(s, o.value[OPT_COMPACT]))))
         return FAIL(p, "out of memory");
     s->recognizers[s->n_recognizers++] = r;
     p->cur_has_recognize = 1;

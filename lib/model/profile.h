@@ -78,7 +78,7 @@
  *       once.
  *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
- *             [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
+ *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
  *             [immortal=N] [version=SYMBOL] [version-min=N] [version-max=N]
  *       Objects whose refcounting is inline (macros, no function to hook)
  *       are recognised in the heap at analysis time, by their type word:
@@ -97,7 +97,11 @@
  *       is not 0 (flag bits below 8 are allowed in the word next to the
  *       object): headers hold pointers.  With type-size,
  *       the pointer-sized word at that offset of the type (the instance
- *       size) must fit in the block after the header.  The type's name is
+ *       size) must fit in the block after the header, except for
+ *       instances of the type at compact=SYMBOL (needs type-size; looked
+ *       up like the metatype), which may be smaller (CPython's compact
+ *       strings: PyUnicode_Type's tp_basicsize is the 80-byte legacy
+ *       layout, a short ASCII str 49-60 bytes).  The type's name is
  *       the NUL-terminated `const char *` at byte offset type-name of the
  *       type object.  The count is the profile's counter (which must be a
  *       field: offset= width=), read at that offset of the object.  A
@@ -262,6 +266,8 @@ typedef struct rs_hook_spec {
 typedef struct rs_recognizer {
     uint32_t          profile;      /* index into profiles[]                */
     char             *metatype;     /* symbol ending every type chain       */
+    char             *compact;      /* symbol of a type whose instances may
+                                       be smaller than its size, or NULL   */
     char             *version;      /* symbol of the version, or NULL       */
     uint32_t          version_min, version_max;   /* 0 = no bound         */
     uint32_t          type_word;    /* offset of the type pointer           */

@@ -223,9 +223,11 @@ static const char builtin_python[] =
     "# PyTypeObject: tp_name at 24, tp_basicsize at 32, tp_flags at 168.\n"
     "# Header: PyGC_Head (16) if Py_TPFLAGS_HAVE_GC, 16 more if\n"
     "# Py_TPFLAGS_MANAGED_DICT or (3.12+) Py_TPFLAGS_MANAGED_WEAKREF.\n"
+    "# str's tp_basicsize is the legacy layout; compact strings are smaller.\n"
     "profile python\n"
     "counter offset=0 width=8 signed\n"
     "recognize type-word=8 metatype=PyType_Type type-name=24 type-size=32"
+    " compact=PyUnicode_Type"
     " type-flags=168 header=16@0x4000,16@0x18 immortal=0x80000000"
     " version=Py_Version version-min=0x030b0000 version-max=0x030dffff\n";
 

@@ -12,7 +12,11 @@
  *   3. the header t's flags imply equals h (a word that happens to point
  *      to a type at the wrong offset, such as a GC link, is rejected);
  *   4. with type_size, t's instance size is at least one word past the
- *      type word and fits in the block after h.
+ *      type word and fits in the block after h, unless t is the compact
+ *      type (CPython's str: tp_basicsize is sizeof(PyUnicodeObject), 80
+ *      bytes in 3.11, while a 6-character ASCII string is a 55-byte
+ *      compact object), whose instances need only hold the count and the
+ *      type word.
  * Verdicts on type objects (steps 2-4's reads) are cached per (type
  * address, recognizer) in an open-addressing table, so each type's chain
  * and name are read once per analysis; a word that is not a type pointer
@@ -262,9 +266,9 @@ static int header_plausible(const reader_t *r, uint64_t addr, uint64_t h)
 }
 
 /* Tries the candidate headers on node n; -1 when memory ran out. */
-static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t metatype,
-                    const uint32_t *cand, uint32_t n_cand, rs_node_t *n,
-                    rs_recognize_result_t *res)
+static int try_node(const reader_t *r, const rs_recognizer_t *spec,
+                    const rs_recognize_anchors_t *at, const uint32_t *cand,
+                    uint32_t n_cand, rs_node_t *n, rs_recognize_result_t *res)
 {
     uint64_t need = (uint64_t)spec->type_word + 8;     /* bytes the object needs */
     if (need < (uint64_t)spec->counter.offset + spec->counter.width)
@@ -275,13 +279,14 @@ static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t met
             return 0;
         if (read_word(r, n->addr + h + spec->type_word, &t) != 0 || !t || (t & 7))
             continue;
-        const type_t *v = type_verdict(r, spec, metatype, t, res);
+        const type_t *v = type_verdict(r, spec, at->metatype, t, res);
         if (!v)
             return -1;
         if (!v->is_type || header_of(spec, v->flags) != h)
             continue;
         if (spec->type_size != RS_RECOGNIZE_NONE &&
-            (v->size < (uint64_t)spec->type_word + 8 || v->size > n->size - h))
+            (v->size < (uint64_t)spec->type_word + 8 ||
+             (v->size > n->size - h && t != at->compact)))
             continue;
         /* A live object holds a reference at least.  A count below 1 is
          * no object's: a dict's keys table whose entry hashes an int that
@@ -298,10 +303,11 @@ static int try_node(const reader_t *r, const rs_recognizer_t *spec, uint64_t met
     return 0;
 }
 
-int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec, uint64_t metatype,
-                       rs_recognize_read_fn read, void *ctx, rs_recognize_result_t *res)
+int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec,
+                       const rs_recognize_anchors_t *at, rs_recognize_read_fn read,
+                       void *ctx, rs_recognize_result_t *res)
 {
-    if (!metatype || !spec->counter.width)
+    if (!at->metatype || !spec->counter.width)
         return 0;
     reader_t r = { read, ctx };
     uint32_t cand[1u << RS_RECOGNIZE_MAX_HEADERS];
@@ -310,7 +316,7 @@ int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec, uint64_t me
         rs_node_t *n = &heap->nodes[i];
         if (n->flags & (RS_NODE_REFCOUNTED | RS_NODE_IGNORED))
             continue;
-        if (try_node(&r, spec, metatype, cand, n_cand, n, res) != 0)
+        if (try_node(&r, spec, at, cand, n_cand, n, res) != 0)
             return -1;
     }
     return 0;

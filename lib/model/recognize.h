@@ -9,7 +9,9 @@
  * block holds an object when the word at (header + type_word) points to a
  * type object (a chain of type words from it reaches the metatype), the
  * header the type's flags imply is exactly the one tried, (with
- * type_size) the type's instance size fits, the counter holds at least
+ * type_size) the type's instance size fits (except for the compact type,
+ * whose instances may be smaller: CPython's short strings), the counter
+ * holds at least
  * 1 (a live object's) and the header's words are pointers or 0 (flag
  * bits below 8 too, next to the object: no other word below 64 KiB).  It marks the node
  * RS_NODE_REFCOUNTED with the counter read now (rc_offset = header +
@@ -53,14 +55,21 @@ typedef struct rs_recognize_result {
     uint32_t n_types, cap_types;
 } rs_recognize_result_t;
 
+/* The addresses of a recognizer's symbols in the running program. */
+typedef struct rs_recognize_anchors {
+    uint64_t metatype;       /* spec->metatype; 0: recognise nothing        */
+    uint64_t compact;        /* spec->compact, or 0                         */
+} rs_recognize_anchors_t;
+
 /*
- * Marks the objects spec describes among heap->nodes (sorted); metatype is
- * the resolved address of spec->metatype.  res accumulates across calls
+ * Marks the objects spec describes among heap->nodes (sorted); at holds
+ * the resolved addresses of spec's symbols.  res accumulates across calls
  * (several recognizers share one name list); zero it before the first.
  * Returns 0, or -1 when memory ran out.
  */
-int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec, uint64_t metatype,
-                       rs_recognize_read_fn read, void *ctx, rs_recognize_result_t *res);
+int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec,
+                       const rs_recognize_anchors_t *at, rs_recognize_read_fn read,
+                       void *ctx, rs_recognize_result_t *res);
 
 /* Replaces type ids BASE + i by first_id + i in every node. */
 void rs_recognize_remap(rs_heap_t *heap, uint32_t first_id);

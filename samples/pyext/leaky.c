@@ -10,6 +10,11 @@
  *    (values above the small-int cache: a fresh 32-byte PyLongObject
  *    each), and loses the new reference: nothing points to them, their
  *    ob_refcnt stays 1.
+ *  - leak_names(n): creates n short strings "n0", "n1", ... with
+ *    PyUnicode_FromFormat and loses each new reference.  They are
+ *    compact ASCII objects, smaller than str's tp_basicsize (51 bytes for
+ *    "n7" in 3.11, against sizeof(PyUnicodeObject), 80): n "leaked_ref"
+ *    objects of type "str", of sys.getsizeof's sizes, refcount 1.
  *  - make_cycles(n): n times, creates two leaky.Node objects (a non-GC
  *    type: struct Node = PyObject_HEAD + `other` + `id`, 32 bytes), makes
  *    each one's `other` a new reference to the other, and drops its own
@@ -152,6 +157,21 @@ static PyObject *leaky_leak_refs(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Each short string's only reference is dropped on the floor. */
+static PyObject *leaky_leak_names(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    long n;
+    if (parse_count(arg, &n) < 0)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        PyObject *name = PyUnicode_FromFormat("n%ld", i);
+        if (!name)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Two nodes holding each other; `leak` decides whether the cycle is
  * broken before the nodes are released. */
 static int make_pair(long id, int leak)
@@ -225,6 +245,7 @@ static PyObject *leaky_clean(PyObject *module, PyObject *arg)
 
 static PyMethodDef leaky_methods[] = {
     {"leak_refs", leaky_leak_refs, METH_O, "Leak n references to new ints."},
+    {"leak_names", leaky_leak_names, METH_O, "Leak n references to new short strings."},
     {"make_cycles", leaky_make_cycles, METH_O,
      "Leave n reference cycles of two leaky.Node objects."},
     {"make_box_cycles", leaky_make_box_cycles, METH_O,

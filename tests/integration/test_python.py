@@ -17,6 +17,9 @@ promises:
     stderr line and recognises nothing (the ints are plain leaks: 100 of
     them, or, when a stale word kept one or two reachable, 98 or 99 leaked
     and the rest found reachable, allocated by leak_refs);
+  - leak_names(20): 20 leaked references to str, refcount 1, no pointer,
+    of exactly the sizes sys.getsizeof gives (compact strings, smaller
+    than str's tp_basicsize, were once plain leaks);
   - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
     blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
@@ -265,6 +268,31 @@ def check_box_cycles(args, tmp):
           f"box stack: {rstest.stack_functions(f['stack'])}")
 
 
+def check_short_strings(args, tmp):
+    """leak_names(20): compact strings recognised as str objects."""
+    sizes = subprocess.run(
+        [args.python, "-c", "import sys; print(sum(sys.getsizeof('n%d' % i) for i in range(20)))"],
+        capture_output=True, text=True, check=True).stdout
+    outdir = os.path.join(tmp, "names")
+    _, obj = run(args, "import leaky; leaky.leak_names(20)", outdir)
+    s = obj["summary"]
+    held = held_by_stale_words(args, obj, outdir, "leaky_leak_names",
+                               s["leaked_refs"]["objects"], 20)
+    check(len(obj["findings"]) == 1, "expected one finding:\n"
+          + rstest.describe_findings(obj["findings"]))
+    f = obj["findings"][0]
+    want_bytes = int(sizes)
+    check((f["class"], f["type"], f["blocks"], f["refs"], f["refcount"], f["pointers"]) ==
+          ("leaked_ref", "str", 20 - held, 20 - held, 1, 0) and
+          (held or f["bytes"] == want_bytes),
+          f"short strings: {f['class']} {f['type']} {f['bytes']}/{f['blocks']} "
+          f"refs {f['refs']} refcount {f['refcount']} pointers {f['pointers']}, "
+          f"want leaked_ref str {want_bytes}/20")
+    check("leaky_leak_names" in rstest.stack_functions(f["stack"]),
+          f"str stack: {rstest.stack_functions(f['stack'])}")
+    check_summary(obj, {"leaked_refs": (False, f["bytes"], 20 - held)})
+
+
 def check_gc_objects(args, tmp):
     """samples/pyext/gc_refs.py: objects after a GC header and a managed
     dict are recognised and the GC lists do not keep them alive."""
@@ -373,6 +401,7 @@ def main():
 
         check_version_guard(args, tmp)
         check_gc_objects(args, tmp)
+        check_short_strings(args, tmp)
         check_pygobject(args, tmp)
         check_box_cycles(args, tmp)
         check_locals_mid_run(args, tmp)

@@ -202,6 +202,7 @@ static void test_builtin_python(void **state)
     assert_int_equal(r->profile, 0);
     assert_string_equal(r->metatype, "PyType_Type");
     assert_string_equal(r->version, "Py_Version");
+    assert_string_equal(r->compact, "PyUnicode_Type");
     assert_int_equal(r->version_min, 0x030b0000);
     assert_int_equal(r->version_max, 0x030dffff);
     assert_int_equal(r->type_word, 8);
@@ -464,6 +465,10 @@ static const struct {
       "t.prof:2: recognize: version-min= and version-max= need version=" },
     { "profile a\nrecognize type-word=8 metatype=M type-name=24 version-max=1\n",
       "t.prof:2: recognize: version-min= and version-max= need version=" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 compact=S\n",
+      "t.prof:2: recognize: compact= needs type-size=" },
+    { "profile a\nrecognize type-word=8 metatype=M type-name=24 type-size=32 compact=9S\n",
+      "t.prof:2: invalid symbol name '9S'" },
     { "profile a\nrecognize type-word=8 metatype=9M type-name=24\n",
       "t.prof:2: invalid symbol name '9M'" },
     { "profile a\nrecognize type-word=8 metatype=M type-name=24 version=a-b\n",

@@ -3,7 +3,8 @@
  * objects in this process's memory: static and heap type objects with
  * the built-in python profile's layout, objects without header, after a
  * PyGC_Head, after the managed-dict (3.11) and managed-weakref (3.12)
- * pre-header, a type through a metaclass; words that only look like type
+ * pre-header, a type through a metaclass, a compact string smaller than
+ * its type's instance size; words that only look like type
  * pointers (wrong header, too small block, unreadable, misaligned, a type
  * loop, a count below 1: a dict's keys table, a dead object, a header of
  * small numbers: a GType's qdata array), immortal counts, nodes already tracked, names, id remapping and
@@ -36,9 +37,12 @@ typedef struct fake_type {
 } fake_type_t;
 
 static fake_type_t meta, metaclass, with_meta, int_type, gc_type, dict_type, weak_type, noname_type,
-    loop_a, loop_b, not_a_type;
+    loop_a, loop_b, not_a_type, str_type, big_type;
 
 static uint64_t A(const void *p) { return (uint64_t)(uintptr_t)p; }
+
+/* The resolved symbols: the metatype, and str as the compact type. */
+#define ANCHORS(m) (&(rs_recognize_anchors_t){ A(m), A(&str_type) })
 
 static void make_type(fake_type_t *t, const fake_type_t *type, const char *name,
                       uint64_t size, uint64_t flags)
@@ -109,15 +113,19 @@ static void setup_types(void)
     make_type(&dict_type, &meta, "Foo", 32, HAVE_GC | MANAGED_DICT);
     make_type(&weak_type, &meta, "Bar", 32, HAVE_GC | MANAGED_WEAK);
     make_type(&noname_type, &meta, NULL, 24, 0);
+    make_type(&str_type, &meta, "str", 80, 0);     /* 3.11's PyUnicodeObject */
+    make_type(&big_type, &meta, "big", 80, 0);
     noname_type.w[W_NAME] = 0x10;     /* unreadable name pointer */
     make_type(&loop_a, &loop_b, "A", 24, 0);
     make_type(&loop_b, &loop_a, "B", 24, 0);
     memset(&not_a_type, 0, sizeof not_a_type);
     fake_type_t *statics[] = { &meta, &metaclass, &with_meta, &int_type, &gc_type, &dict_type, &weak_type,
-                               &noname_type, &loop_a, &loop_b, &not_a_type };
+                               &noname_type, &loop_a, &loop_b, &not_a_type, &str_type,
+                               &big_type };
     for (size_t i = 0; i < sizeof statics / sizeof statics[0]; i++)
         allow(statics[i], sizeof *statics[i]);
-    static const char *names[] = { "type", "ABCMeta", "Abstract", "int", "list", "Foo", "Bar", "A", "B" };
+    static const char *names[] = { "type", "ABCMeta", "Abstract", "int", "list", "Foo", "Bar", "A", "B",
+                                   "str", "big" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         allow(names[i], strlen(names[i]) + 1);
 }
@@ -203,7 +211,7 @@ static void test_objects_and_headers(void **state)
     rs_heap_t h = { .nodes = nodes, .n_nodes = sizeof nodes / sizeof nodes[0] };
     rs_heapscan_sort_nodes(&h);
     rs_recognize_result_t res = { 0 };
-    assert_int_equal(rs_recognize_apply(&h, &spec, A(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
     assert_int_equal(res.objects, 8);
     assert_int_equal(res.immortal, 0);
     assert_object(&res, find(&h, b_int), "int", 0, 3);
@@ -255,6 +263,7 @@ static void test_lookalikes(void **state)
     b_qdata[4 + W_REFCNT] = 65;
     b_qdata[4 + W_TYPE] = A(&dict_type);
     b_wrong[W_TYPE] = A(&gc_type);        /* GC type but no header       */
+    b_small[W_REFCNT] = 1;
     b_small[W_TYPE] = A(&int_type);       /* 24-byte instances, 16 bytes */
     b_unread[W_TYPE] = 0x1000;            /* aligned, unreadable         */
     b_odd[W_TYPE] = A(&int_type) + 4;     /* misaligned                  */
@@ -267,19 +276,63 @@ static void test_lookalikes(void **state)
     rs_heap_t h = { .nodes = nodes, .n_nodes = sizeof nodes / sizeof nodes[0] };
     rs_heapscan_sort_nodes(&h);
     rs_recognize_result_t res = { 0 };
-    assert_int_equal(rs_recognize_apply(&h, &spec, A(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
     assert_int_equal(res.objects, 0);
     for (uint32_t i = 0; i < h.n_nodes; i++)
         assert_plain(&h.nodes[i]);
     /* Without a resolved metatype nothing is even read. */
     reads = 0;
-    assert_int_equal(rs_recognize_apply(&h, &spec, 0, test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h, &spec, &(rs_recognize_anchors_t){ 0, 0 }, test_read, NULL, &res), 0);
     assert_int_equal(reads, 0);
     rs_recognize_result_free(&res);
     uint64_t *all[] = { b_plain, b_wrong, b_small, b_unread, b_odd, b_loop, b_zero, b_short,
                         b_keys, b_dead, b_qdata };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
+}
+
+/* CPython's compact strings are smaller than str's tp_basicsize (the
+ * legacy 80-byte PyUnicodeObject): "n7" is a 51-byte block.  Only the
+ * compact type is excused; it still needs its count and type word. */
+static void test_compact_type(void **state)
+{
+    setup_types();
+    rs_recognizer_t spec = python_spec();
+    uint64_t *b_str = block(51), *b_big = block(51), *b_tiny = block(8), *b_long = block(100);
+    b_str[W_REFCNT] = 1;
+    b_str[W_TYPE] = A(&str_type);
+    memcpy(b_str + 6, "n7", 3);
+    b_big[W_REFCNT] = 1;                  /* same size, another type     */
+    b_big[W_TYPE] = A(&big_type);
+    b_tiny[0] = 1;
+    b_long[W_REFCNT] = 2;                 /* at least the basic size     */
+    b_long[W_TYPE] = A(&str_type);
+    rs_node_t nodes[] = { node(b_str, 51), node(b_big, 51), node(b_tiny, 8),
+                          node(b_long, 100) };
+    rs_heap_t h = { .nodes = nodes, .n_nodes = 4 };
+    rs_heapscan_sort_nodes(&h);
+    rs_recognize_result_t res = { 0 };
+    assert_int_equal(rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(res.objects, 2);
+    assert_object(&res, find(&h, b_str), "str", 0, 1);
+    assert_object(&res, find(&h, b_long), "str", 0, 2);
+    assert_plain(find(&h, b_big));
+    assert_plain(find(&h, b_tiny));
+    rs_recognize_result_free(&res);
+
+    /* Without the compact type resolved, the short string is no object. */
+    rs_node_t again[] = { node(b_str, 51) };
+    rs_heap_t h2 = { .nodes = again, .n_nodes = 1 };
+    rs_recognize_result_t res2 = { 0 };
+    assert_int_equal(rs_recognize_apply(&h2, &spec, &(rs_recognize_anchors_t){ A(&meta), 0 },
+                                        test_read, NULL, &res2), 0);
+    assert_int_equal(res2.objects, 0);
+    assert_plain(&again[0]);
+    rs_recognize_result_free(&res2);
+    free(b_str);
+    free(b_big);
+    free(b_tiny);
+    free(b_long);
 }
 
 /* Immortal counts make roots; tracked nodes are left alone; the type's
@@ -302,7 +355,7 @@ static void test_immortal_tracked_and_cache(void **state)
     tracked->type_id = 7;
     ign->flags = RS_NODE_IGNORED;
     rs_recognize_result_t res = { 0 };
-    assert_int_equal(rs_recognize_apply(&h, &spec, A(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
     assert_int_equal(res.objects, 0);
     assert_int_equal(res.immortal, 1);
     assert_int_equal(find(&h, b_imm)->flags, RS_NODE_IGNORED);
@@ -324,7 +377,7 @@ static void test_immortal_tracked_and_cache(void **state)
     rs_heapscan_sort_nodes(&h2);
     rs_recognize_result_free(&res);
     reads = 0;
-    assert_int_equal(rs_recognize_apply(&h2, &spec, A(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h2, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
     assert_int_equal(res.objects, N);
     assert_int_equal(res.n_names, 1);
     assert_true(reads < 3 * N + 20);
@@ -352,7 +405,7 @@ static void test_other_layout(void **state)
     rs_node_t nodes[1] = { node(b, 24) };
     rs_heap_t h = { .nodes = nodes, .n_nodes = 1 };
     rs_recognize_result_t res = { 0 };
-    assert_int_equal(rs_recognize_apply(&h, &spec, A(&meta), test_read, NULL, &res), 0);
+    assert_int_equal(rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res), 0);
     assert_int_equal(res.objects, 1);
     assert_true(nodes[0].flags & RS_NODE_REFCOUNTED);
     assert_false(nodes[0].flags & RS_NODE_RC_SIGNED);
@@ -377,7 +430,7 @@ static void test_out_of_memory(void **state)
         rs_recognize_result_t res = { 0 };
         allocs_left = k;
         rs_mem_set_backend(&failing);
-        int rc = rs_recognize_apply(&h, &spec, A(&meta), test_read, NULL, &res);
+        int rc = rs_recognize_apply(&h, &spec, ANCHORS(&meta), test_read, NULL, &res);
         rs_mem_set_backend(NULL);
         assert_int_equal(rc, -1);
         assert_false(nodes[0].flags & RS_NODE_REFCOUNTED);
@@ -391,6 +444,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objects_and_headers),
         cmocka_unit_test(test_lookalikes),
+        cmocka_unit_test(test_compact_type),
         cmocka_unit_test(test_immortal_tracked_and_cache),
         cmocka_unit_test(test_other_layout),
         cmocka_unit_test(test_out_of_memory),
