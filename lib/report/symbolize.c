@@ -538,6 +538,57 @@ static int is_allocation_wrapper(const char *function)
     return 0;
 }
 
+/* The runtime every library allocates through: the C and C++ libraries,
+ * the loader, GLib and GObject (g_slice_alloc, g_hash_table_new_full,
+ * g_type_create_instance, g_object_new).  A frame there says how, not
+ * what, a library allocated. */
+static int in_runtime_library(const char *path)
+{
+    static const char *const names[] = { "libc.so", "libstdc++.so", "libgcc_s.so",
+                                          "ld-linux", "libglib-2.0.so",
+                                          "libgobject-2.0.so" };
+    const char *b = base_name(path);
+    for (size_t i = 0; b && i < sizeof names / sizeof names[0]; i++)
+        if (strncmp(b, names[i], strlen(names[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* The first frame of frames[0..n) that is no allocator or allocation
+ * wrapper (and, with skip_runtime, outside the runtime libraries); when
+ * unnamed, the first named frame of its module after it (a stripped
+ * library's exported function), else itself.  NULL when there is none. */
+static const rs_frame_t *first_library_frame(const rs_frame_t *frames, int n,
+                                             int skip_runtime)
+{
+    int i = 0;
+    while (i < n && ((skip_runtime && in_runtime_library(frames[i].module)) ||
+                     (frames[i].function && (rs_symbolize_is_allocator(&frames[i]) ||
+                                             is_allocation_wrapper(frames[i].function)))))
+        i++;
+    if (i == n)
+        return NULL;
+    for (int j = i; !frames[i].function && j < n; j++)
+        if (frames[j].function && frames[j].module && frames[i].module &&
+            strcmp(frames[j].module, frames[i].module) == 0)
+            return &frames[j];
+    return &frames[i];
+}
+
+/* rs_symbolize_summary_frame() for a stack without a frame of the
+ * program (a thread a library started, a main loop's callback): the
+ * first library frame outside the runtime (gdk_window_new, not
+ * g_type_create_instance; FcFontRenderPrepare, not an unnamed fontconfig
+ * frame), else the first frame that is no allocator (g_hash_table_new_full
+ * for a table GLib made for itself), else frames[0]. */
+static const rs_frame_t *library_summary_frame(const rs_frame_t *frames, int n)
+{
+    const rs_frame_t *f = first_library_frame(frames, n, 1);
+    if (!f)
+        f = first_library_frame(frames, n, 0);
+    return f ? f : n > 0 ? &frames[0] : NULL;
+}
+
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
 {
     int first_own = -1;       /* the program's first frame, named or not */
@@ -561,6 +612,8 @@ const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
     for (int i = first_own - 1; i >= 0; i--)
         if (frames[i].function)
             return &frames[i];
+    if (first_own < 0)
+        return library_summary_frame(frames, n);
     return n > 0 ? &frames[0] : NULL;
 }
 

@@ -134,8 +134,15 @@ int rs_symbolize_is_system_module(const char *path);
  * allocation wrappers (xmalloc, xstrdup: a name ending in a C allocator's)
  * are passed over for their caller when one is named.  When the
  * program's frames have no names (a stripped program), the last named
- * frame before them: the library function it called (g_object_new).  frames[0] when there is
- * none; NULL when n is 0.
+ * frame before them: the library function it called (g_object_new).
+ * When no frame is the program's (a thread a library started, a main
+ * loop's callback), the first frame outside the runtime libraries (libc,
+ * libstdc++, GLib, GObject) that is not an allocator or an allocation
+ * wrapper, or when that one has no name, the first named frame of its
+ * module after it (gdk_window_new, not g_type_create_instance;
+ * FcFontRenderPrepare, not an unnamed fontconfig frame or start_thread);
+ * without one, the same inside the runtime (g_object_new, not g_malloc).
+ * frames[0] when there is none; NULL when n is 0.
  */
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n);
 

@@ -537,6 +537,26 @@ static void test_text_report(void **state)
     free(t);
 }
 
+/* A leak allocated only in a library without symbols (a stripped
+ * library's own thread): the indirect block it holds is charged to the
+ * library's unnamed frame, shown as module+offset, not "??". */
+static void test_text_charge_unnamed(void **state)
+{
+    fixture_t *fx = *state;
+    rs_snapshot_t snap = fx->snap;
+    rs_module_t mods[2] = { fx->mods[0], fx->mods[1] };
+    mods[1].path = "/usr/lib/x86_64-linux-gnu/libgone-for-test.so.1";
+    uint64_t pcs[1] = { 0x1234 };
+    rs_stack_t stacks[3] = { { 0, 1, pcs }, fx->stacks[1], fx->stacks[2] };
+    snap.modules = mods;
+    snap.stacks = stacks;
+    char *t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "Leak of 16 bytes in 1 block (indirect, charged "
+                              "to the leak allocated in ?" "?(libgone-for-test.so.1+0x1234)), "
+                              "allocated at:\n"));
+    free(t);
+}
+
 /* What the hooks of rs_report_text_hooked() saw. */
 typedef struct hook_log {
     char     parts[64];   /* one letter per part: H F E C S Z            */
@@ -1035,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_json_findings_and_stacks),
         cmocka_unit_test(test_json_reachable_unknown_frame_and_limit),
         cmocka_unit_test(test_text_report),
+        cmocka_unit_test(test_text_charge_unnamed),
         cmocka_unit_test(test_text_hooks),
         cmocka_unit_test(test_html_source_lines),
         cmocka_unit_test(test_text_snapshot_header_and_clean_summary),

@@ -389,8 +389,42 @@ static void test_summary_frame(void **state)
         { .function = NULL, .module = "/usr/bin/gio" },
     };
     assert_ptr_equal(rs_symbolize_summary_frame(g, 4), &g[1]);
-    /* all in system libraries: the first frame */
-    assert_ptr_equal(rs_symbolize_summary_frame(g, 3), &g[0]);
+    /* all in system libraries: the first frame past GLib and GObject
+     * (unnamed: shown as libgio's module and offset), and with only those,
+     * the first that is no allocator; with only allocators, the first */
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 3), &g[2]);
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 2), &g[1]);
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 1), &g[0]);
+    /* a thread fontconfig's user started (pango's font loading): the
+     * first named frame, after the unnamed ones */
+    const char *fc = "/usr/lib/x86_64-linux-gnu/libfontconfig.so.1";
+    rs_frame_t t[4] = {
+        { .function = NULL, .module = fc },
+        { .function = NULL, .module = fc },
+        { .function = "FcFontRenderPrepare", .module = fc },
+        { .function = "start_thread", .module = "/usr/lib/x86_64-linux-gnu/libc.so.6" },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(t, 4), &t[2]);
+    assert_ptr_equal(rs_symbolize_summary_frame(t, 2), &t[0]);
+    /* a stripped library's thread: its unnamed frame, not start_thread */
+    assert_ptr_equal(rs_symbolize_summary_frame(t + 1, 1), &t[1]);
+    t[2].module = "/usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0";
+    assert_ptr_equal(rs_symbolize_summary_frame(t, 4), &t[0]);
+    /* GDK's window, made from GTK's main loop: the library function
+     * that asked the runtime (GObject, GLib) for it */
+    const char *gdk = "/usr/lib/x86_64-linux-gnu/libgdk-3.so.0";
+    rs_frame_t gw[7] = {
+        { .function = "g_malloc", .module = glib },
+        { .function = "g_slice_alloc", .module = glib },
+        { .function = "g_type_create_instance", .module = gobj },
+        { .function = NULL, .module = gobj },
+        { .function = "g_object_new", .module = gobj },
+        { .function = "gdk_window_new", .module = gdk },
+        { .function = "g_main_loop_run", .module = glib },
+    };
+    assert_ptr_equal(rs_symbolize_summary_frame(gw, 7), &gw[5]);
+    /* only the runtime: its first frame that is no allocator */
+    assert_ptr_equal(rs_symbolize_summary_frame(gw, 5), &gw[1]);
     /* the program's own allocation wrappers give way to their caller */
     const char *bash = "/usr/bin/bash";
     rs_frame_t w[5] = {
