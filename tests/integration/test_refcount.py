@@ -336,6 +336,12 @@ SPECS = {
         hooks="gobject",
         reachable_types=[("RsThing", 56, 1, "keep_thing")],
         text=("RsThing", "make_lost", "make_self_held")),
+    "gobject_small_keys": spec(
+        {"leaked_refs": (1, 1, 48, 1), "reachable": None},
+        [leaked_ref(48, 1, "RsThing", "make_lost", 1, 1, 0, [(1, "make_lost")])],
+        hooks="gobject",
+        reachable_types=[("RsThing", 384, 8, "keep_things")],
+        text=("RsThing", "make_lost")),
     "gst_internal": spec(
         {"leaked_refs": (1, 1, 280, 1), "reachable": None},
         [leaked_ref(280, 1, "GstBuffer", "gst_mini_object_make_writable",

@@ -2,8 +2,9 @@
  * test_heapscan.c - unit tests of lib/model/heapscan.c on real memory: malloc'd
  * blocks wired together (start, interior and one-past-end pointers, the
  * adjacency rule, unaligned words and words past a block's size ignored,
- * self pointers, pointers into a header (rs_node_header)), root regions with unaligned starts, sorting, edge-array
- * growth and allocation failure.
+ * self pointers, pointers into a header (rs_node_header)), 32-bit
+ * pointers to blocks below 4 GiB (GLib's hash tables), root regions with
+ * unaligned starts, sorting, edge-array growth and allocation failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -275,6 +277,81 @@ static void test_self_edge_at_object(void **state)
     rs_heapscan_free_edges(&h);
     free(blk);
     free(other);
+}
+
+/* Blocks below 4 GiB (a program not built as PIE: its brk heap), held
+ * through 4-byte entries as GLib's hash tables keep keys and values that
+ * all fit in 32 bits: a half-word exactly at a block's object is an edge
+ * (at the half's own offset), one inside a block or into its header is
+ * not (random 32-bit hashes sit in the same tables); a 64-bit pointer
+ * below 4 GiB is read once, as before; exact roots take no half-words. */
+static void test_compressed_pointers(void **state)
+{
+    char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    assert_true(low != MAP_FAILED);
+    assert_true(A(low) + 4096 <= UINT32_MAX);
+    char *table = low, *a = low + 256, *b = low + 512, *hdr = low + 768,
+         *gobj = low + 1024, *c = low + 1280;
+    uint32_t *t = (uint32_t *)table;
+    t[0] = (uint32_t)A(a);          /* a's start: an edge at 0          */
+    t[1] = (uint32_t)A(b);          /* b's start: an edge at 4          */
+    t[2] = (uint32_t)A(b) + 8;      /* inside b: none                   */
+    t[3] = 0x7fff0000u;             /* no block: none                   */
+    t[4] = (uint32_t)A(hdr);        /* hdr's header: none               */
+    t[5] = (uint32_t)A(hdr) + 16;   /* hdr's object: an edge at 20      */
+    t[6] = (uint32_t)A(gobj) + 32;  /* gobj's instance: an edge at 24   */
+    t[7] = 0;
+    put(table, 32, c);              /* 64-bit, below 4 GiB: one edge    */
+    put(c, 0, (void *)(uintptr_t)(((uint64_t)A(a) << 32) | A(c)));
+                                    /* c's own object in the low half: a
+                                       self-edge at 0, as a 64-bit one
+                                       would be; a in the high half: 4  */
+    uint32_t high_block[2] = { (uint32_t)A(b), 0x12345678u };
+    uint32_t *heap_high = calloc(1, 16);
+    memcpy(heap_high, high_block, sizeof high_block);  /* b, from above 4 GiB */
+    uint32_t roots_area[4] = { 0, (uint32_t)A(a), (uint32_t)A(b), 7 };
+    rs_node_t nodes[7] = { node(table, 64), node(a, 32), node(b, 32), node(hdr, 48),
+                           node(gobj, 96), node(c, 16), node(heap_high, 16) };
+    nodes[3].flags = (16 / 8) << RS_NODE_HEADER_SHIFT;
+    nodes[4].obj_offset = 32;
+    rs_root_t roots[2] = {
+        {.start = A(roots_area), .size = sizeof roots_area, .kind = RS_ROOT_GLOBAL},
+        {.start = A(roots_area), .size = sizeof roots_area, .kind = RS_ROOT_USER,
+         .flags = RS_ROOT_FLAG_EXACT},
+    };
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 7, .roots = roots, .n_roots = 2};
+    rs_heapscan_sort_nodes(&h);
+    uint32_t it = rs_heapscan_find(&h, A(table)), ia = rs_heapscan_find(&h, A(a)),
+             ib = rs_heapscan_find(&h, A(b)), ih = rs_heapscan_find(&h, A(hdr)),
+             ig = rs_heapscan_find(&h, A(gobj)), ic = rs_heapscan_find(&h, A(c)),
+             ix = rs_heapscan_find(&h, A(heap_high));
+    assert_int_equal(rs_heapscan_edges(&h), 0);
+    assert_int_equal(out_degree(&h, it), 5);
+    assert_true(has_edge(&h, it, ia, 0));
+    assert_true(has_edge(&h, it, ib, 4));
+    assert_true(has_edge(&h, it, ih, 20));
+    assert_true(has_edge(&h, it, ig, 24));
+    assert_true(has_edge(&h, it, ic, 32));
+    assert_int_equal(out_degree(&h, ic), 2);
+    assert_true(has_edge(&h, ic, ic, 0));
+    assert_true(has_edge(&h, ic, ia, 4));
+    assert_int_equal(out_degree(&h, ix), 1);
+    assert_true(has_edge(&h, ix, ib, 0));
+    assert_int_equal(out_degree(&h, ia) + out_degree(&h, ib) + out_degree(&h, ih) +
+                     out_degree(&h, ig), 0);
+    assert_int_equal(h.n_edges, 8);
+    assert_int_equal(rs_heapscan_roots(&h), 0);
+    assert_int_equal(h.n_root_edges, 2);   /* the global's two halves only */
+    assert_int_equal(h.root_edges[0].root, 0);
+    assert_int_equal(h.root_edges[0].dst, ia);
+    assert_int_equal(h.root_edges[0].offset, 4);
+    assert_int_equal(h.root_edges[1].root, 0);
+    assert_int_equal(h.root_edges[1].dst, ib);
+    assert_int_equal(h.root_edges[1].offset, 8);
+    rs_heapscan_free_edges(&h);
+    free(heap_high);
+    munmap(low, 4096);
 }
 
 /* More than HS_MIN_EDGES nodes: the edge array starts with room for one
@@ -554,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_adjacent_blocks),
         cmocka_unit_test(test_header_not_referenced),
         cmocka_unit_test(test_self_edge_at_object),
+        cmocka_unit_test(test_compressed_pointers),
         cmocka_unit_test(test_edges_past_one_per_node),
         cmocka_unit_test(test_many_edges_grow),
         cmocka_unit_test(test_roots),
