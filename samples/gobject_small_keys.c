@@ -12,6 +12,10 @@
  *  - keep_names(): 8 strings of 39 characters (40-byte blocks,
  *    g_strdup_printf) kept only as the values of `names`, keyed by small
  *    integers: reachable.
+ *  - keep_specs(): 4 GParamSpecInt (GLib type instances after their
+ *    private data, which no hook tracks) kept only as the keys of the set
+ *    `specs`: reachable (GObject's pool of a class's properties holds
+ *    its GParamSpecs so).
  *  - make_lost(): one RsThing dropped: a "leaked_ref" of type RsThing, 48
  *    bytes, refcount 1, no pointer.
  * Reading only whole 8-byte words, refscope found most of the 8 RsThing
@@ -47,7 +51,7 @@ _Static_assert(sizeof(RsThingPrivate) == 16, "the header's numbers assume 16");
 
 enum { KEPT = 8 };
 
-static GHashTable *things, *names;
+static GHashTable *things, *names, *specs;
 static int above_4g;
 
 static void check_low(const void *p)
@@ -77,6 +81,19 @@ SAMPLE_NOINLINE static void keep_names(void)
     }
 }
 
+SAMPLE_NOINLINE static void keep_specs(void)
+{
+    specs = g_hash_table_new(NULL, NULL);
+    for (int i = 0; i < 4; i++) {
+        char name[16];
+        g_snprintf(name, sizeof name, "spec-%d", i);
+        GParamSpec *p = g_param_spec_ref_sink(
+            g_param_spec_int(name, NULL, NULL, 0, 100, i, G_PARAM_READWRITE));
+        check_low(p);
+        g_hash_table_add(specs, p);
+    }
+}
+
 SAMPLE_NOINLINE static void make_lost(void)
 {
     sample_drop(g_object_new(RS_TYPE_THING, NULL));
@@ -86,13 +103,14 @@ int main(void)
 {
     keep_things();
     keep_names();
+    keep_specs();
     make_lost();
     sample_scrub_stack();
     if (above_4g) {
         sample_say("gobject_small_keys: blocks above 4 GiB (built as PIE?)\n");
         return 3;
     }
-    sample_say("gobject_small_keys: %u things, %u names\n", g_hash_table_size(things),
-               g_hash_table_size(names));
+    sample_say("gobject_small_keys: %u things, %u names, %u specs\n",
+               g_hash_table_size(things), g_hash_table_size(names), g_hash_table_size(specs));
     return 0;
 }

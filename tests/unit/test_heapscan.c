@@ -292,7 +292,23 @@ static void test_compressed_pointers(void **state)
     assert_true(low != MAP_FAILED);
     assert_true(A(low) + 4096 <= UINT32_MAX);
     char *table = low, *a = low + 256, *b = low + 512, *hdr = low + 768,
-         *gobj = low + 1024, *c = low + 1280;
+         *gobj = low + 1024, *c = low + 1280, *pspec = low + 1536,
+         *klass = low + 1792, *klass2 = low + 2048, *tnode = low + 2304,
+         *odd = low + 2560, *oddklass = low + 2816, *itable = low + 3072;
+    /* GLib type instances after 32 bytes of private data (GParamSpecs):
+     * pspec's class has a fundamental type (20 << 2), odd's class a word
+     * that is no type; klass2's type is a TypeNode (a block's start). */
+    put(pspec, 32, klass);
+    put(klass, 0, (void *)(uintptr_t)(20u << 2));
+    put(odd, 32, oddklass);
+    put(oddklass, 0, (void *)(uintptr_t)12345);
+    put(klass2, 0, tnode);
+    put(gobj + 64, 0, klass2);      /* gobj also holds one, at 64       */
+    uint32_t *inst = (uint32_t *)itable;
+    inst[0] = (uint32_t)A(pspec) + 32;   /* a type instance: an edge at 0  */
+    inst[1] = (uint32_t)A(odd) + 32;     /* its class has no type: none    */
+    inst[2] = (uint32_t)A(pspec) + 24;   /* not 16-aligned: none           */
+    inst[3] = (uint32_t)A(gobj) + 64;    /* derived type: an edge at 12    */
     uint32_t *t = (uint32_t *)table;
     t[0] = (uint32_t)A(a);          /* a's start: an edge at 0          */
     t[1] = (uint32_t)A(b);          /* b's start: an edge at 4          */
@@ -311,8 +327,10 @@ static void test_compressed_pointers(void **state)
     uint32_t *heap_high = calloc(1, 16);
     memcpy(heap_high, high_block, sizeof high_block);  /* b, from above 4 GiB */
     uint32_t roots_area[4] = { 0, (uint32_t)A(a), (uint32_t)A(b), 7 };
-    rs_node_t nodes[7] = { node(table, 64), node(a, 32), node(b, 32), node(hdr, 48),
-                           node(gobj, 96), node(c, 16), node(heap_high, 16) };
+    rs_node_t nodes[13] = { node(table, 64), node(a, 32), node(b, 32), node(hdr, 48),
+                            node(gobj, 96), node(c, 16), node(heap_high, 16),
+                            node(pspec, 64), node(klass, 64), node(klass2, 64),
+                            node(tnode, 64), node(odd, 64), node(oddklass, 64) };
     nodes[3].flags = (16 / 8) << RS_NODE_HEADER_SHIFT;
     nodes[4].obj_offset = 32;
     rs_root_t roots[2] = {
@@ -320,7 +338,7 @@ static void test_compressed_pointers(void **state)
         {.start = A(roots_area), .size = sizeof roots_area, .kind = RS_ROOT_USER,
          .flags = RS_ROOT_FLAG_EXACT},
     };
-    rs_heap_t h = {.nodes = nodes, .n_nodes = 7, .roots = roots, .n_roots = 2};
+    rs_heap_t h = {.nodes = nodes, .n_nodes = 13, .roots = roots, .n_roots = 2};
     rs_heapscan_sort_nodes(&h);
     uint32_t it = rs_heapscan_find(&h, A(table)), ia = rs_heapscan_find(&h, A(a)),
              ib = rs_heapscan_find(&h, A(b)), ih = rs_heapscan_find(&h, A(hdr)),
@@ -338,9 +356,24 @@ static void test_compressed_pointers(void **state)
     assert_true(has_edge(&h, ic, ia, 4));
     assert_int_equal(out_degree(&h, ix), 1);
     assert_true(has_edge(&h, ix, ib, 0));
-    assert_int_equal(out_degree(&h, ia) + out_degree(&h, ib) + out_degree(&h, ih) +
-                     out_degree(&h, ig), 0);
-    assert_int_equal(h.n_edges, 8);
+    assert_int_equal(out_degree(&h, ia) + out_degree(&h, ib) + out_degree(&h, ih), 0);
+    assert_int_equal(out_degree(&h, ig), 1);             /* its klass2 */
+    assert_int_equal(h.n_edges, 8 + 4);   /* + 4 whole-word class pointers */
+    rs_heapscan_free_edges(&h);
+
+    /* The instance table as a block: its two type instances. */
+    rs_node_t more[14];
+    memcpy(more, nodes, sizeof nodes);
+    more[13] = node(itable, 16);
+    rs_heap_t h2 = {.nodes = more, .n_nodes = 14};
+    rs_heapscan_sort_nodes(&h2);
+    uint32_t iit = rs_heapscan_find(&h2, A(itable)), ip = rs_heapscan_find(&h2, A(pspec)),
+             ig2 = rs_heapscan_find(&h2, A(gobj));
+    assert_int_equal(rs_heapscan_edges(&h2), 0);
+    assert_int_equal(out_degree(&h2, iit), 2);
+    assert_true(has_edge(&h2, iit, ip, 0));
+    assert_true(has_edge(&h2, iit, ig2, 12));
+    rs_heapscan_free_edges(&h2);
     assert_int_equal(rs_heapscan_roots(&h), 0);
     assert_int_equal(h.n_root_edges, 2);   /* the global's two halves only */
     assert_int_equal(h.root_edges[0].root, 0);
