@@ -2,16 +2,19 @@
  * fatal_signals.c - the end-of-process analysis when the program dies by
  * a signal: a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE), SIGABRT (abort()
  * raises it), or one whose default action ends the process and that is
- * usually sent: SIGHUP, SIGINT, SIGQUIT, SIGTERM (kill, the terminal, a
- * harness's timeout), SIGPIPE (a closed pipe), SIGALRM, SIGXCPU, SIGXFSZ
- * (limits).  The program's own handlers and the way it dies are left
+ * sent: SIGHUP, SIGINT, SIGQUIT, SIGTERM (kill, the terminal, a harness's
+ * timeout), SIGPIPE (a closed pipe), SIGALRM, SIGXCPU, SIGXFSZ (limits),
+ * SIGUSR1, SIGUSR2 (a `kill -USR1` to a program that set no handler yet),
+ * SIGVTALRM, SIGPROF (timers), SIGIO and SIGSTKFLT.  Real-time signals,
+ * which end a process too, are left alone (runtimes take them for their
+ * own use).  The program's own handlers and the way it dies are left
  * exactly as they are.  The signal refscope stops threads with and the
  * snapshot signal are left out.
  *
  * refscope's handler stands in for SIG_DFL, and only for it: at start-up
  * for every fatal signal whose action is SIG_DFL, and later whenever the
  * program sets SIG_DFL again.  sigaction() and signal() are interposed:
- * for these five signals a handler or SIG_IGN from the program is
+ * for these signals a handler or SIG_IGN from the program is
  * installed for real (so it is what runs), SIG_DFL is recorded as the
  * program's view and refscope's handler installed instead; a query
  * answers the program's view while refscope's handler is in place, the
@@ -57,7 +60,7 @@
  *     the signal unblocked.  The shell sees 128+N, a parent WIFSIGNALED.
  *
  * Locking: view_lock serialises the interposed sigaction() calls for the
- * five signals, taken with every signal blocked (sigaction() is
+ * signals, taken with every signal blocked (sigaction() is
  * async-signal-safe: a handler may call it); the handler takes no lock of
  * its own.
  */
@@ -90,7 +93,8 @@ typedef __sighandler_t (*signal_fn_t)(int, __sighandler_t);
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 /* Usually sent; they may arrive while refscope's own code runs. */
 static const int sent_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM,
-                                    SIGXCPU, SIGXFSZ };
+                                    SIGXCPU, SIGXFSZ, SIGUSR1, SIGUSR2, SIGVTALRM,
+                                    SIGPROF, SIGIO, SIGSTKFLT };
 
 static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or  */
 static signal_fn_t      real_signal;      /* at the first call before  */

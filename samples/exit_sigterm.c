@@ -2,7 +2,9 @@
  * exit_sigterm - leaks, then is ended by SIGTERM, sent to the process (as
  * kill(1), a harness's timeout or systemd would) by a thread of its own
  * while main sleeps, with no handler: the process dies by SIGTERM (128+15
- * in the shell), as without refscope.
+ * in the shell), as without refscope.  `exit_sigterm SIG` sends SIG
+ * instead (USR1, PROF: any other signal whose default action ends the
+ * process), with the same findings.
  *
  * make_leak drops a 222-byte block; keep_global stores a 64-byte block in
  * a global (reachable).  refscope's SIGTERM handler stands in for
@@ -40,20 +42,38 @@ SAMPLE_NOINLINE static void keep_global(void)
     sample_check(kept != NULL, "malloc(64)");
 }
 
-static void *send_sigterm(void *arg)
+static int signal_to_send = SIGTERM;
+
+static void *send_signal(void *arg)
 {
     (void)arg;
-    kill(getpid(), SIGTERM);
+    kill(getpid(), signal_to_send);
     return NULL;
 }
 
-int main(void)
+/* SIG's number for the names the tests use; 0 for others. */
+static int signal_named(const char *name)
 {
+    static const struct { const char *name; int sig; } names[] = {
+        { "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+        { "PROF", SIGPROF }, { "VTALRM", SIGVTALRM }, { "IO", SIGIO },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0)
+            return names[i].sig;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        sample_check((signal_to_send = signal_named(argv[1])) != 0, "a signal name");
     make_leak();
     keep_global();
     sample_scrub_stack();
-    sample_say("exit_sigterm: leaked 222 bytes, SIGTERM to the process\n");
+    sample_say("exit_sigterm: leaked 222 bytes, SIG%s to the process\n",
+               argc > 1 ? argv[1] : "TERM");
     pthread_t t;
-    sample_check(pthread_create(&t, NULL, send_sigterm, NULL) == 0, "pthread_create");
+    sample_check(pthread_create(&t, NULL, send_signal, NULL) == 0, "pthread_create");
     sample_block_forever();
 }
