@@ -49,6 +49,12 @@
  *    out of the tables.
  *  - realloc of an aligned block makes a plain block and copies (realloc
  *    promises only malloc's alignment, as glibc's).
+ *  - With REFSCOPE_SCRUB=1 a block's bytes are zeroed before the real
+ *    free (blocks of RS_SCRUB_MAX bytes or more are left: the real
+ *    allocator gives those back to the system), and a realloc that grows
+ *    a block past its allocation makes a new one and copies, so that the
+ *    old one is zeroed too (a shrink zeroes the tail it gives back).
+ *    Reused memory then holds no stale pointer to keep a leak reachable.
  */
 #include "guard.h"
 #include "preload.h"
@@ -417,6 +423,16 @@ static inline int annotations_possible(void)
                        (rs_objtable_count(rs_objects) != 0 || rs_annotate_any_ignored()));
 }
 
+#define RS_SCRUB_MAX (256u << 10)
+
+/* REFSCOPE_SCRUB: zeroes [p, p + size) before its real free (see the top
+ * of the file).  Never inlined into free(): off, it costs one test. */
+static __attribute__((noinline, cold)) void scrub_bytes(void *p, uint64_t size)
+{
+    if (size < RS_SCRUB_MAX)
+        memset(p, 0, size);
+}
+
 RS_EXPORT void free(void *p)
 {
     if (RS_UNLIKELY(!p || rs_real_pool_owns(p) || !real_ready()))
@@ -436,6 +452,8 @@ RS_EXPORT void free(void *p)
     void *real = release_block(p, "free", annotated ? &old : NULL, &tracked, &size);
     if (tracked && annotated)
         forget_annotations(&old);
+    if (RS_UNLIKELY(rs_settings.scrub) && tracked)
+        scrub_bytes(p, size);
     rs_real.free(real);
 }
 
@@ -504,6 +522,33 @@ static int aligned_shape(void *p, uint64_t *size)
     return st != RS_BLOCK_INVALID && (uint64_t)(uintptr_t)p - real > RS_BLOCK_HEADER;
 }
 
+/* rs_real.realloc(real, total) for REFSCOPE_SCRUB, p (old_size bytes,
+ * its record gone) being the plain block at real + RS_BLOCK_HEADER: in
+ * place when the new size fits the allocation (a shrink's tail zeroed
+ * first: the real realloc gives it back), else a new allocation, the copy
+ * and the old bytes zeroed before the real free.  NULL when out of
+ * memory, the old block untouched. */
+static __attribute__((noinline, cold)) void *scrubbing_realloc(void *real, void *p,
+                                                                uint64_t old_size,
+                                                                size_t total, size_t size)
+{
+    if (!rs_real.malloc_usable_size)
+        return rs_real.realloc(real, total);
+    size_t usable = rs_real.malloc_usable_size(real);
+    if (total <= usable) {
+        if (size < old_size)
+            scrub_bytes((char *)p + size, old_size - size);
+        return rs_real.realloc(real, total);
+    }
+    void *q = rs_real.malloc(total);
+    if (!q)
+        return NULL;
+    memcpy((char *)q + RS_BLOCK_HEADER, p, old_size < size ? old_size : size);
+    scrub_bytes(p, old_size);
+    rs_real.free(real);
+    return q;
+}
+
 static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
 {
     if (!p)
@@ -541,7 +586,9 @@ static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
     rs_rc_moving_t moving = { 0 };
     if (tracked && RS_UNLIKELY(window || ignored) && annotations_recorded())
         tracked_block_realloc(&old, size, &moving);
-    void *q_real = rs_real.realloc(real, total);
+    void *q_real = RS_UNLIKELY(rs_settings.scrub)
+                       ? scrubbing_realloc(real, p, old_size, total, size)
+                       : rs_real.realloc(real, total);
     void *q = finish_block(q_real, size, RS_BLOCK_PLAIN_SHIFT, site);
     if (q) {
         if (RS_UNLIKELY(moving.n || (tracked && ignored)))

@@ -88,6 +88,8 @@ typedef struct rs_settings {
     int      stats;           /* REFSCOPE_STATS: bookkeeping line on stderr
                                  after each analysis (stats.c)            */
     int      unwind;          /* REFSCOPE_UNWIND: RS_UNWIND_*             */
+    int      scrub;           /* REFSCOPE_SCRUB: zero freed blocks
+                                 (alloc_hooks.c)                          */
     char     suppressions[RS_SETTINGS_LIST_MAX]; /* REFSCOPE_SUPPRESSIONS:
                                  absolute paths separated by ':', "" = none */
     char     tool[PATH_MAX];  /* REFSCOPE_TOOL: refscope for the gate, ""

@@ -129,6 +129,12 @@ static const setting_t settings_table[] = {
      "memory: live blocks, block records and registry, stack depot, object table and "
      "history bytes, and bytes per live block",
      SET_BOOL, 0, 1, FIELD(stats), NULL, NULL},
+    {"REFSCOPE_SCRUB", "0",
+     "1 zeroes each block's bytes when it is freed (and a block realloc "
+     "moves, by a copy), so that no pointer left in freed memory keeps a "
+     "leak reachable once the memory is reused (as Memcheck, whose "
+     "allocator reuses freed memory late, sees it); costs a memset per free",
+     SET_BOOL, 0, 1, FIELD(scrub), NULL, NULL},
     {"REFSCOPE_UNWIND", "fast",
      "how stacks are walked: fast (refscope's cached DWARF walker for the "
      "common frame shapes, libunwind for any stack it cannot walk whole), "
