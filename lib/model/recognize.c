@@ -244,13 +244,18 @@ static void mark_node(const rs_recognizer_t *spec, rs_node_t *n, uint32_t h,
 }
 
 /* A header holds pointers (CPython's PyGC_Head links, the managed dict's
- * pointers) or 0: no word is a number below 64 KiB, the lowest address a
- * process may map.  The word next to the object may also be flag bits
- * alone (below 8: _gc_prev of an untracked, finalized object is 1).  A
- * GType's qdata array, {quark, data} pairs sorted by quark whose third
- * data is a PyGObject class, passes every other test of an object after
- * a 32-byte header: its header is quarks 1 and 2 and two pointers. */
+ * pointers) or 0: every word is 0 or an address a process may map, from
+ * 64 KiB up to the end of x86-64's user space (2^47).  The word next to
+ * the object, _gc_prev, may carry flag bits in its low 3 bits (an
+ * untracked, finalized object's is 1 alone).  A GType's
+ * qdata array, {quark, data} pairs sorted by quark whose later data is a
+ * PyGObject class, passes every other test of an object after a 16- or
+ * 32-byte header: its header is quark words and pointers, a quark word
+ * being a small number, or, when the 4 bytes of padding after the 32-bit
+ * quark hold the allocator's fill (MALLOC_PERTURB_: 0x5a5a5a5a), a
+ * number far above user space. */
 #define RS_RECOGNIZE_MIN_POINTER 0x10000u
+#define RS_RECOGNIZE_END_POINTER (1ull << 47)
 
 static int header_plausible(const reader_t *r, uint64_t addr, uint64_t h)
 {
@@ -258,8 +263,9 @@ static int header_plausible(const reader_t *r, uint64_t addr, uint64_t h)
         uint64_t w;
         if (read_word(r, addr + off, &w) != 0)
             return 0;
-        int flag_bits = off + 8 == h && w < 8;
-        if (w != 0 && w < RS_RECOGNIZE_MIN_POINTER && !flag_bits)
+        if (off + 8 == h)               /* _gc_prev: flag bits */
+            w &= ~(uint64_t)7;
+        if (w != 0 && (w < RS_RECOGNIZE_MIN_POINTER || w >= RS_RECOGNIZE_END_POINTER))
             return 0;
     }
     return 1;
