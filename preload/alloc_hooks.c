@@ -527,12 +527,13 @@ static int aligned_shape(void *p, uint64_t *size)
  * place when the new size fits the allocation (a shrink's tail zeroed
  * first: the real realloc gives it back), else a new allocation, the copy
  * and the old bytes zeroed before the real free.  NULL when out of
- * memory, the old block untouched. */
-static __attribute__((noinline, cold)) void *scrubbing_realloc(void *real, void *p,
+ * memory, the old block untouched.  A block without a tracked record (its
+ * size unknown, or a bad pointer) goes to the real realloc as it is. */
+static __attribute__((noinline, cold)) void *scrubbing_realloc(void *real, void *p, int tracked,
                                                                 uint64_t old_size,
                                                                 size_t total, size_t size)
 {
-    if (!rs_real.malloc_usable_size)
+    if (!tracked || !rs_real.malloc_usable_size)
         return rs_real.realloc(real, total);
     size_t usable = rs_real.malloc_usable_size(real);
     if (total <= usable) {
@@ -587,7 +588,7 @@ static void *do_realloc(void *p, size_t size, const rs_call_site_t *site)
     if (tracked && RS_UNLIKELY(window || ignored) && annotations_recorded())
         tracked_block_realloc(&old, size, &moving);
     void *q_real = RS_UNLIKELY(rs_settings.scrub)
-                       ? scrubbing_realloc(real, p, old_size, total, size)
+                       ? scrubbing_realloc(real, p, tracked, old_size, total, size)
                        : rs_real.realloc(real, total);
     void *q = finish_block(q_real, size, RS_BLOCK_PLAIN_SHIFT, site);
     if (q) {
