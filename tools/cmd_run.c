@@ -75,6 +75,7 @@ typedef struct run_options {
     const char     *snapshot_signal; /* --snapshot-on-signal[=SIG], or NULL */
     int             python;     /* --python: REFSCOPE_HOOKS gets python    */
     int             all;        /* --all: no focus on extension modules    */
+    int             scrub;      /* --scrub: REFSCOPE_SCRUB=1               */
 } run_options_t;
 
 /* One snapshot file to report. */
@@ -107,6 +108,9 @@ static void usage(void)
           "                    page to FILE instead of printing them (what\n"
           "                    'refscope report --html' shows)\n"
           "  --depth N         frames kept per allocation stack (1..256)\n"
+          "  --scrub           zero freed memory (REFSCOPE_SCRUB=1), so that a\n"
+          "                    stale pointer in reused memory hides no leak;\n"
+          "                    costs a memset per free\n"
           "  --exitcode N      exit N (0..255) when anything leaked and the\n"
           "                    program itself exited 0 (with --python: when an\n"
           "                    extension module leaked)\n"
@@ -171,6 +175,7 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         { "snapshot-on-signal", optional_argument, NULL, 'G' },
         { "python", no_argument, NULL, 'P' },
         { "all", no_argument, NULL, 'A' },
+        { "scrub", no_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -232,6 +237,9 @@ static int parse_options(int argc, char **argv, run_options_t *o)
             break;
         case 'A':
             o->all = 1;
+            break;
+        case 's':
+            o->scrub = 1;
             break;
         default:
             return rs_cli_option_default(CMD, opt, argv, usage);
@@ -420,6 +428,7 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
         rc = setenv("REFSCOPE_OUT", out_dir, 1) |
              setenv("REFSCOPE_QUIET", "1", 1) |
              (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
+             (o->scrub ? setenv("REFSCOPE_SCRUB", "1", 1) : 0) |
              (o->python ? add_python_hooks() : 0) |
              /* With a focus only the report knows what leaked. */
              (o->have_exitcode && o->output.focus == RS_FOCUS_ALL

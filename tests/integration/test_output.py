@@ -16,7 +16,8 @@ program has ended: a note names it and the directory kept for its
 snapshot.  A process whose /proc/self is gone (unshare --pid
 --mount-proc) is still named by its command line and executable.  `run`
 forwards SIGTERM to the program (exit status 143) and, killed itself,
-takes the program with it.  Usage:
+takes the program with it.  `run --scrub` sets REFSCOPE_SCRUB=1:
+stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
 import argparse
@@ -234,6 +235,22 @@ def check_other_pid_namespace(args):
               f"exe {outer and outer.get('exe')!r}")
 
 
+def check_run_scrub(args):
+    """`run --scrub`: stale_pointer's leaks behind stale words in reused
+    memory (none found without it: its sample test) are found, each in
+    the function that allocated it."""
+    exe = os.path.join(args.samples_dir, "stale_pointer")
+    with tempfile.TemporaryDirectory(prefix="rs-scrub-") as d:
+        status, _, data, err = rstest.run_refscope(args.refscope, [exe], d,
+                                                   extra_args=["--scrub"])
+        s = data[0]["summary"]
+        funcs = sorted((rstest.program_frame(f["stack"]) or {}).get("function") or "?"
+                       for f in data[0]["findings"] if f["class"] == "leaked")
+        check(status == 0 and s["leaked"] == {"bytes": 160, "blocks": 2} and
+              funcs == ["make_moved_victim", "make_victim"],
+              f"run --scrub: exit {status}, leaked {s['leaked']}, leaks in {funcs}: {err}")
+
+
 def same_as_stdout(args, cmd, d, name):
     """`refscope CMD...` and `refscope CMD... -o FILE` give the same bytes."""
     p = run([args.refscope] + cmd)
@@ -345,6 +362,7 @@ def main_checks(args):
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
+    check_run_scrub(args)
 
 
 def main():
