@@ -24,6 +24,7 @@ except reachable, which is then not checked; findings must match the
 the exit status under LSan must be the native one unless @lsan-exit says
 otherwise.
 """
+import argparse
 import json
 import os
 import re
@@ -328,6 +329,20 @@ def lsan_result(logs, role):
     check(len(others) <= 1, f"expected at most one child log, got "
           f"{len(others)}")
     return parse_lsan_log(others[0] if others else "")
+
+
+def script_main(doc, run, *arguments):
+    """The main of a test script whose arguments are all required: each of
+    `arguments` an option ("--samples-dir") or a positional ("name"); then
+    run(args) under main_wrapper().  doc's first line is the --help text."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    for a in arguments:
+        if a.startswith("--"):
+            ap.add_argument(a, required=True)
+        else:
+            ap.add_argument(a)
+    args = ap.parse_args()
+    main_wrapper(lambda: run(args))
 
 
 def main_wrapper(fn):

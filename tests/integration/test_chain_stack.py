@@ -13,7 +13,6 @@ owns the slot (THREAD_FRAMES, unwound by the preload at analysis time).
 Usage: test_chain_stack.py --refscope PATH --preload PATH --samples-dir DIR
        --samples-src DIR
 """
-import argparse
 import glob
 import json
 import os
@@ -80,15 +79,6 @@ def run(args):
                    line_of(src, "exit_from_nested", "exit("), True, pid)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--refscope", required=True)
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    ap.add_argument("--samples-src", required=True)
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--refscope", "--preload", "--samples-dir", "--samples-src")

@@ -16,7 +16,6 @@ strdup.  (lib/report/symbolize.h, rs_symbolize_summary_frame; the full
 stacks still begin at strdup.)
 Usage: test_frame_names.py --refscope PATH --preload PATH --samples-dir DIR
 """
-import argparse
 import glob
 import json
 import os
@@ -84,14 +83,6 @@ def run(args):
     check_summaries(args)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--refscope", required=True)
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--refscope", "--preload", "--samples-dir")

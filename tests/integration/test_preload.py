@@ -43,7 +43,6 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     bytes in 2 blocks, the program's output unchanged.
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
-import argparse
 import os
 import re
 import resource
@@ -300,13 +299,6 @@ def run(args):
     check_scrub(args.preload, args.samples_dir)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--preload", "--samples-dir")

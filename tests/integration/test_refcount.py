@@ -17,7 +17,6 @@ be null (an edge's field name or incref stack, an error's other stack) is
 checked when present and listed as a note when null.  Every mismatch is
 collected, so one run shows all of them.
 """
-import argparse
 import collections
 import json
 import os
@@ -810,15 +809,6 @@ def run(args):
     c.finish(obj)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--refscope", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    ap.add_argument("--source-dir", required=True)
-    ap.add_argument("name")
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--refscope", "--samples-dir", "--source-dir", "name")

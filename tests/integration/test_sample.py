@@ -7,7 +7,6 @@ same as when run natively, and that `refscope report --json SNAPSHOT`
 reproduces each process's summary.  Usage:
     test_sample.py --refscope PATH --samples-dir DIR --source-dir DIR NAME
 """
-import argparse
 import json
 import os
 import subprocess
@@ -74,15 +73,6 @@ def check_report(refscope, obj, where):
                  f"{obj['summary']}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--refscope", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    ap.add_argument("--source-dir", required=True)
-    ap.add_argument("name")
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--refscope", "--samples-dir", "--source-dir", "name")

@@ -18,7 +18,6 @@ explain them: refscope diff, trend, chain, graph, export, report --folded.
     one clear line; usage errors exit 2.
 Usage: test_timeline.py --refscope PATH --preload PATH --samples-dir DIR
 """
-import argparse
 import glob
 import json
 import os
@@ -349,14 +348,6 @@ def run(args):
         check_bad_inputs(args, rounds, sig[0], tmp)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--refscope", required=True)
-    ap.add_argument("--preload", required=True)
-    ap.add_argument("--samples-dir", required=True)
-    args = ap.parse_args()
-    rstest.main_wrapper(lambda: run(args))
-
 
 if __name__ == "__main__":
-    main()
+    rstest.script_main(__doc__, run, "--refscope", "--preload", "--samples-dir")
