@@ -141,21 +141,11 @@ static void sb_add(sbuf_t *b, const char *fmt, ...)
     }
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path;
-}
-
 /* "function" of a frame; unknown: "??" with module and offset. */
 static void add_function(sbuf_t *b, const rs_frame_t *f)
 {
-    if (f->function)
-        sb_add(b, "%s", f->function);
-    else if (f->module)
-        sb_add(b, "?" "?(%s+0x%" PRIx64 ")", base_name(f->module), f->module_offset);
-    else
-        sb_add(b, "?" "?(0x%" PRIx64 ")", f->address);
+    char name[512];
+    sb_add(b, "%s", rs_symbolize_frame_name(f, name, sizeof name));
 }
 
 /* "function" of the summary frame of frames[0..n) (symbolize.h), or

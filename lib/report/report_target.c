@@ -93,7 +93,8 @@ static void name_stack(rs_namer_t *n, uint32_t sid)
         return;
     }
     const rs_frame_t *f = rs_symbolize_summary_frame(frames, k);
-    const char *fn = f->function ? f->function : "??";
+    char name[512];
+    const char *fn = rs_symbolize_frame_name(f, name, sizeof name);
     if (f->file)
         snprintf(buf, sizeof buf, "%s %s:%" PRIu32, fn, f->file, f->line);
     else

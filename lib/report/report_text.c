@@ -204,13 +204,8 @@ static int print_charge(text_ctx_t *c, uint32_t target)
         return 0;
     }
     const rs_frame_t *f = rs_symbolize_summary_frame(c->frames, n);
-    if (f->function)
-        fprintf(c->out, "allocated in %s", f->function);
-    else if (f->module)
-        fprintf(c->out, "allocated in ?" "?(%s+0x%" PRIx64 ")", base_name(f->module),
-                f->module_offset);
-    else
-        fprintf(c->out, "allocated at 0x%" PRIx64, f->address);
+    char name[512];
+    fprintf(c->out, "allocated in %s", rs_symbolize_frame_name(f, name, sizeof name));
     if (f->file && f->line)
         fprintf(c->out, " at %s:%" PRIu32, shown_path(c, f->file), f->line);
     return 0;

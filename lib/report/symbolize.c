@@ -607,14 +607,25 @@ const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n)
     }
     if (first_wrapper >= 0)
         return &frames[first_wrapper];
+    if (first_own < 0)
+        return library_summary_frame(frames, n);
     /* The program has no names (stripped): the library function it
      * called, the last named frame before its code. */
     for (int i = first_own - 1; i >= 0; i--)
         if (frames[i].function)
             return &frames[i];
-    if (first_own < 0)
-        return library_summary_frame(frames, n);
-    return n > 0 ? &frames[0] : NULL;
+    return &frames[0];
+}
+
+const char *rs_symbolize_frame_name(const rs_frame_t *f, char *buf, size_t len)
+{
+    if (f->function)
+        snprintf(buf, len, "%s", f->function);
+    else if (f->module)
+        snprintf(buf, len, "?" "?(%s+0x%" PRIx64 ")", base_name(f->module), f->module_offset);
+    else
+        snprintf(buf, len, "?" "?(0x%" PRIx64 ")", f->address);
+    return buf;
 }
 
 int rs_symbolize_is_allocator(const rs_frame_t *f)

@@ -146,6 +146,11 @@ int rs_symbolize_is_system_module(const char *path);
  */
 const rs_frame_t *rs_symbolize_summary_frame(const rs_frame_t *frames, int n);
 
+/* A frame's name for a one-line label, in buf (len bytes, truncated):
+ * its function, else "??(module+0xoffset)" (module's base name), else
+ * "??(0xaddress)".  Returns buf. */
+const char *rs_symbolize_frame_name(const rs_frame_t *f, char *buf, size_t len);
+
 /* Non-zero if a frame belongs to refscope itself (module librefscope*). */
 int rs_symbolize_is_refscope(const rs_frame_t *f);
 /* Non-zero if a frame is an allocator entry point (malloc family). */
