@@ -93,9 +93,10 @@
  *       byte offset type-flags of the type object (without type-flags,
  *       the header is 0).  The header must be exactly that size: a
  *       candidate object at another offset is rejected; so is one whose
- *       count is below 1 or whose header holds a word below 64 KiB that
- *       is not 0 (flag bits below 8 are allowed in the word next to the
- *       object): headers hold pointers.  With type-size,
+ *       count is below 1 or whose header holds a word that is neither 0
+ *       nor a user-space address, from 64 KiB to 2^47 (flag bits in the
+ *       low 3 bits of the word next to the object are allowed): headers
+ *       hold pointers.  With type-size,
  *       the pointer-sized word at that offset of the type (the instance
  *       size) must fit in the block after the header, except for
  *       instances of the type at compact=SYMBOL (needs type-size; looked

@@ -11,9 +11,9 @@
  * header the type's flags imply is exactly the one tried, (with
  * type_size) the type's instance size fits (except for the compact type,
  * whose instances may be smaller: CPython's short strings), the counter
- * holds at least
- * 1 (a live object's) and the header's words are pointers or 0 (flag
- * bits below 8 too, next to the object: no other word below 64 KiB).  It marks the node
+ * holds at least 1 (a live object's) and the header's words are 0 or
+ * user-space addresses, from 64 KiB to 2^47 (flag bits in the low 3 bits
+ * of the word next to the object are allowed).  It marks the node
  * RS_NODE_REFCOUNTED with the counter read now (rc_offset = header +
  * counter offset), a type id and the header size in its flags
  * (rs_node_header(): pointers into the header are not references); an object whose count is at or
