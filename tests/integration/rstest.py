@@ -331,6 +331,28 @@ def lsan_result(logs, role):
     return parse_lsan_log(others[0] if others else "")
 
 
+def profile_functions(source):
+    """{profile: [function]} from the string literals of
+    lib/model/profile_builtin.c (a recognize line's symbols count as its
+    profile's functions)."""
+    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', source))
+    out, cur = {}, None
+    for line in text.split("\\n"):
+        words = line.split("#")[0].split()
+        if len(words) >= 2 and words[0] == "profile":
+            cur = words[1]
+            out[cur] = []
+        elif len(words) >= 2 and words[0] in ("ctor", "incref", "decref",
+                                              "sink"):
+            check(cur is not None, f"{words[1]} before any profile")
+            out[cur].append(words[1])
+        elif words and words[0] == "recognize":
+            check(cur is not None, "recognize before any profile")
+            out[cur] += [w.split("=", 1)[1] for w in words[1:]
+                         if w.startswith(("metatype=", "version="))]
+    return out
+
+
 def script_main(doc, run, *arguments):
     """The main of a test script whose arguments are all required: each of
     `arguments` an option ("--samples-dir") or a positional ("name"); then

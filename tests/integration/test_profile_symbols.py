@@ -32,26 +32,6 @@ LIBRARIES = {
 }
 
 
-def profile_functions(source):
-    """{profile: [function]} from the string literals of the C file."""
-    text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', source))
-    out, cur = {}, None
-    for line in text.split("\\n"):
-        words = line.split("#")[0].split()
-        if len(words) >= 2 and words[0] == "profile":
-            cur = words[1]
-            out[cur] = []
-        elif len(words) >= 2 and words[0] in ("ctor", "incref", "decref",
-                                              "sink"):
-            rstest.check(cur is not None, f"{words[1]} before any profile")
-            out[cur].append(words[1])
-        elif words and words[0] == "recognize":
-            rstest.check(cur is not None, "recognize before any profile")
-            out[cur] += [w.split("=", 1)[1] for w in words[1:]
-                         if w.startswith(("metatype=", "version="))]
-    return out
-
-
 def library_path(soname):
     if soname.startswith("/"):
         return soname if os.path.exists(soname) else None
@@ -74,7 +54,7 @@ def exports(path):
 def run(args):
     path = os.path.join(args.source_dir, "lib", "model", "profile_builtin.c")
     with open(path, encoding="utf-8") as f:
-        profiles = profile_functions(f.read())
+        profiles = rstest.profile_functions(f.read())
     rstest.check(set(profiles) == set(LIBRARIES), f"profiles in {path}: "
                  f"{sorted(profiles)}, this test knows {sorted(LIBRARIES)}")
     only = args.only.split(",") if args.only else sorted(profiles)

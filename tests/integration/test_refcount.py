@@ -105,10 +105,10 @@ def spec(summary, findings, hooks=None, reachable_types=(), text=(),
 
 
 # With REFSCOPE_ENTRY_HOOKS=2 every function of the library's built-in
-# profile must say "entry hooked": 16 of them (cairo_destroy,
-# hb_blob_destroy, dbus_message_unref, sd_bus_unref, ...) open with a short
-# jump and were once hooked through the GOT only, blind to the library's
-# own calls.
+# profile must say "entry hooked" (check_entry_hooks): 16 of them
+# (cairo_destroy, hb_blob_destroy, dbus_message_unref, sd_bus_unref, ...)
+# open with a short jump and were once hooked through the GOT only, blind
+# to the library's own calls.
 ENTRY_REPORT = {"REFSCOPE_ENTRY_HOOKS": "2"}
 EVERY_ENTRY_HOOKED = {"entry not hooked": 0}
 
@@ -758,6 +758,19 @@ def time_bare_preload(refscope, exe, env):
         return time.monotonic() - t0
 
 
+def check_entry_hooks(c, args, profile, err):
+    """One "entry hooked" line on stderr per function of the built-in
+    profile (lib/model/profile_builtin.c)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(args.source_dir)),
+                        "lib", "model", "profile_builtin.c")
+    with open(path, encoding="utf-8") as f:
+        functions = rstest.profile_functions(f.read())[profile]
+    hooked = sorted(line.split(" in ")[0].split(": ", 1)[1] for line in err.splitlines()
+                    if line.endswith(": entry hooked"))
+    c.expect(hooked == sorted(functions), f"entry hooked: {hooked}, want every "
+             f"function of the {profile} profile: {sorted(functions)}")
+
+
 def run(args):
     s = SPECS.get(args.name)
     rstest.check(s is not None, f"no expectations for {args.name} in "
@@ -796,6 +809,8 @@ def run(args):
             got = sum(text in line for line in err.splitlines())
             c.expect(got == n, f"stderr: expected {n} line(s) with {text!r}, "
                      f"got {got}:\n{err[-2000:]}")
+        if s["env"] is ENTRY_REPORT:
+            check_entry_hooks(c, args, s["hooks"], err)
         if s["findings"] is not None:
             check_findings(c, obj.get("findings", []), s["findings"],
                            s["indirect_through"],
