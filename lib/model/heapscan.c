@@ -380,11 +380,11 @@ static inline int is_reference(const rs_node_t *n, uint32_t dst, uint64_t w, uin
     return dst != self || w == obj + n->obj_offset;
 }
 
-/* 1 when addr is exactly the start of a block. */
-static int is_block_start(const rs_heap_t *heap, uint64_t addr)
+/* The node starting exactly at addr, or NULL. */
+static const rs_node_t *block_at(const rs_heap_t *heap, uint64_t addr)
 {
     uint32_t i = rs_heapscan_find(heap, addr);
-    return i != UINT32_MAX && heap->nodes[i].addr == addr;
+    return i != UINT32_MAX && heap->nodes[i].addr == addr ? &heap->nodes[i] : NULL;
 }
 
 /* 1 when a GLib type instance (GTypeInstance) starts at p, 16-aligned
@@ -399,13 +399,11 @@ static int is_type_instance(const rs_heap_t *heap, const rs_node_t *n, uint64_t 
     if ((p & 15) != 0 || p + sizeof cls > n->addr + n->size)
         return 0;
     memcpy(&cls, (const void *)(uintptr_t)p, sizeof cls);
-    if (!is_block_start(heap, cls))
-        return 0;
-    const rs_node_t *c = &heap->nodes[rs_heapscan_find(heap, cls)];
-    if (c->size < sizeof type)
+    const rs_node_t *c = block_at(heap, cls);
+    if (!c || c->size < sizeof type)
         return 0;
     memcpy(&type, (const void *)(uintptr_t)cls, sizeof type);
-    return (type != 0 && type % 4 == 0 && type <= 255u << 2) || is_block_start(heap, type);
+    return (type != 0 && type % 4 == 0 && type <= 255u << 2) || block_at(heap, type);
 }
 
 /* The node a 32-bit half-word h points at (UINT32_MAX for none): a
