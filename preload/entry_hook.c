@@ -389,7 +389,7 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
             return 0;                   /* never refscope itself */
     }
     for (uint32_t id = 0; id < w->n; id++) {
-        if (state[id] != PENDING)
+        if (state[id] != PENDING || !w->names[id])
             continue;
         const ElfW(Sym) *s = lookup(&m, w->names[id]);
         if (s)

@@ -70,7 +70,8 @@
 
 /*
  * Entry-hooks every id < n (names[id], already installed as GOT hooks)
- * whose definition is loaded and that was not tried yet.  verbose: one
+ * whose definition is loaded and that was not tried yet (a NULL
+ * names[id] is left to its GOT hook: a profile's `newref`).  verbose: one
  * stderr line per function hooked or refused.  Returns the number newly
  * hooked; 0 on a platform other than x86-64 Linux.
  */

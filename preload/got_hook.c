@@ -200,6 +200,7 @@ static void *_Atomic originals[N_TRAMPOLINES];
 static void *_Atomic resume[N_TRAMPOLINES];
 static uint16_t name_index[NAME_BUCKETS];    /* id + 1, 0 = empty         */
 static _Atomic uint64_t n_patched, n_skipped;
+static uint8_t foreign_only[RS_GOT_HOOK_MAX];  /* rs_got_hook_foreign_only */
 static int installed;
 static int relocating;   /* the last patch_all left a module being relocated */
 
@@ -479,7 +480,7 @@ static void patch_rel(module_t *m, const ElfW(Rela) *rel, uint64_t size)
         if (m->strsz && sym->st_name >= m->strsz)
             continue;
         int id = find_id(m->strtab + sym->st_name);
-        if (id < 0)
+        if (id < 0 || (id < RS_GOT_HOOK_MAX && foreign_only[id] && sym->st_shndx != SHN_UNDEF))
             continue;
         uint64_t *slot = (uint64_t *)(m->base + r->r_offset);
         uint64_t cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
@@ -569,6 +570,12 @@ static void *resolve(const char *name)
             p = next;
     }
     return p;
+}
+
+void rs_got_hook_foreign_only(uint32_t id)
+{
+    if (id < RS_GOT_HOOK_MAX)
+        foreign_only[id] = 1;
 }
 
 int rs_got_hook_install(const char *const *names, uint32_t n,
@@ -717,6 +724,7 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
 {
     return -1;
 }
+void rs_got_hook_foreign_only(uint32_t id) { (void)id; }
 int rs_got_hook_refresh(void) { return -1; }
 int rs_got_hook_forget_unloaded(void) { return 0; }
 int rs_got_hook_relocating(void) { return 0; }

@@ -77,6 +77,12 @@ typedef void (*rs_got_post_fn)(uint32_t id, uint64_t ret, const uint64_t cookie[
 int rs_got_hook_install(const char *const *names, uint32_t n,
                         rs_got_pre_fn pre, rs_got_post_fn post);
 
+/* Before install: the GOT slots of hook id in the module that defines the
+ * function (a shared library calling its own exported function through
+ * its PLT, as libpython built without -fno-semantic-interposition does)
+ * are left alone: only other modules' calls are hooked. */
+void rs_got_hook_foreign_only(uint32_t id);
+
 /* Patches modules loaded since the last call (call after dlopen).  Returns
  * the number of slots newly patched, -1 if nothing is installed. */
 int rs_got_hook_refresh(void);

@@ -203,6 +203,10 @@ int rs_block_lookup(uint64_t addr, rs_block_t *out);
  * are read directly; others are read with a system call that fails
  * cleanly on unmapped memory. */
 int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out);
+/* A `newref` call (profile.h) returned obj, whose counter now reads count,
+ * to a caller whose stack is call_stack: stamps obj's block with that
+ * stack when the object was recycled (newref.c).  1 if stamped. */
+int rs_newref_stamp(uint64_t obj, int64_t count, uint32_t call_stack);
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 

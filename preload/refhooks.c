@@ -21,6 +21,10 @@
  *   ctor out=N            pre keeps args[N] (a T **) in the cookie; post
  *                         reads the object through it when the call
  *                         returned an int >= 0 (see profile.h).
+ *   newref                GOT hook only (no entry hook): pre captures the
+ *                         stack, post reads the returned object's counter
+ *                         and may stamp its block with that stack
+ *                         (newref.c); no event.
  * A ctor's event takes its sequence number when the call is entered, so
  * that references taken inside the constructor, or a nested hooked
  * constructor, come after it (rs_refhist_adopt_ctor).
@@ -90,6 +94,8 @@ typedef const char *(*type_fn_t)(void *);
 
 static rs_profile_set_t *set;
 static const char *names[RS_PROFILE_MAX_HOOKS];
+static const char *entry_names[RS_PROFILE_MAX_HOOKS];  /* NULL: GOT only */
+static uint32_t n_entry_names;                         /* not NULL      */
 static uint32_t fallback_type[RS_PROFILE_MAX_HOOKS];  /* const or profile name */
 static type_fn_t type_fn[RS_PROFILE_MAX_HOOKS];
 static uint64_t loader_lo, loader_hi;
@@ -218,7 +224,11 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     int64_t before = 0;
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
-    if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
+    if (h->kind == RS_HOOK_NEWREF) {
+        cookie[1] = stack;
+        rs_got_hook_set_caller_stack(stack);
+        want = 1;
+    } else if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
         /* A ctor's event takes its sequence number now, at the call's
          * entry: refs taken inside the constructor, a nested hooked
          * constructor's event, come after it (rs_refhist_adopt_ctor). */
@@ -251,7 +261,10 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
     uint32_t stack = (uint32_t)cookie[1];
     int64_t now = 0;
     int counted = read_counter(id, obj, &now) == 0;
-    if (h->kind == RS_HOOK_CTOR) {
+    if (h->kind == RS_HOOK_NEWREF) {
+        if (counted)
+            rs_newref_stamp(obj, now, stack);
+    } else if (h->kind == RS_HOOK_CTOR) {
         hook_event(id, obj, RS_REF_CTOR, stack, 0, 0, (uint32_t)(cookie[1] >> 32));
     } else if (h->kind == RS_HOOK_SINK && h->arg >= 0) {
         /* Only the low 32 bits of the value before fit in the cookie. */
@@ -280,6 +293,10 @@ static void prepare_hook(uint32_t id)
 {
     const rs_hook_spec_t *h = &set->hooks[id];
     names[id] = h->function;
+    entry_names[id] = h->kind == RS_HOOK_NEWREF ? NULL : h->function;
+    n_entry_names += entry_names[id] != NULL;
+    if (h->kind == RS_HOOK_NEWREF)
+        rs_got_hook_foreign_only(id);
     const rs_typename_spec_t *t = &h->type;
     fallback_type[id] = intern(t->kind == RS_TYPENAME_CONST
                                    ? t->text : set->profiles[h->profile].name);
@@ -288,11 +305,12 @@ static void prepare_hook(uint32_t id)
 }
 
 /* Entry hooks for the functions whose library is loaded (entry_hook.h);
- * after the GOT hooks, which they continue into. */
+ * after the GOT hooks, which they continue into.  A set of `newref`
+ * functions only (the python profile) never loads the relocation helper. */
 static void entry_hooks(void)
 {
-    if (rs_settings.entry_hooks)
-        rs_entry_hook_apply(names, set->n_hooks, rs_settings.entry_hooks > 1);
+    if (rs_settings.entry_hooks && n_entry_names)
+        rs_entry_hook_apply(entry_names, set->n_hooks, rs_settings.entry_hooks > 1);
 }
 
 const rs_profile_set_t *rs_refhooks_profiles(void) { return set; }

@@ -458,6 +458,20 @@ rs_block_state_t rs_blockreg_check(rs_blockreg_t *r, uint64_t addr, const void *
     return st;
 }
 
+int rs_blockreg_restamp(rs_blockreg_t *r, uint64_t addr, uint32_t stack_id)
+{
+    if (stack_id > STACK_MASK)
+        return 0;
+    header_words_t *h = header_of(addr);
+    rs_blocklog_t *log;
+    if (classify(r, addr, *h, &log) != RS_BLOCK_TRACKED)
+        return 0;
+    /* Under the log's lock, as every writer of a tracked record. */
+    h->w1 = (h->w1 & ~(STACK_MASK << STACK_POS)) | (uint64_t)stack_id << STACK_POS;
+    rs_unlock(&log->lock);
+    return 1;
+}
+
 /* ---- the whole registry ------------------------------------------------- */
 
 uint64_t rs_blockreg_count(rs_blockreg_t *r)

@@ -111,6 +111,13 @@ rs_block_state_t rs_blockreg_remove(rs_blockreg_t *r, uint64_t addr, rs_block_t 
 rs_block_state_t rs_blockreg_check(rs_blockreg_t *r, uint64_t addr, const void *header,
                                    rs_block_t *out, uint64_t *real, uint64_t *size);
 
+/* Gives the tracked block at addr (a live block of the program's) the
+ * allocation stack stack_id, as if it had been allocated there: an object
+ * a library hands out again from its own free list, without malloc
+ * (preload/newref.c).  Returns 1, or 0 when addr is no tracked block or
+ * the id does not fit the record (RS_BLOCK_STACK_BITS). */
+int rs_blockreg_restamp(rs_blockreg_t *r, uint64_t addr, uint32_t stack_id);
+
 /* The record's layout (blockreg.c describes it): where the shift and the
  * two halves of the log number sit, and the log number of an untracked
  * record.  Shared with the two unchecked readers below. */

@@ -37,6 +37,7 @@ const char *rs_hook_kind_name(int kind)
     case RS_HOOK_DECREF: return "decref";
     case RS_HOOK_SINK:   return "sink";
     case RS_HOOK_CTOR:   return "ctor";
+    case RS_HOOK_NEWREF: return "newref";
     default:             return "?";
     }
 }
@@ -420,6 +421,9 @@ static int finish_profile(parser_t *p)
             s->hooks[i].counter = prof->counter;
         if (!p->own_type[i])
             s->hooks[i].type = prof->type;
+        if (s->hooks[i].kind == RS_HOOK_NEWREF && !s->hooks[i].counter.width)
+            return FAIL(p, "profile '%s': newref %s needs a counter field "
+                        "(counter offset=N width=W)", prof->name, s->hooks[i].function);
     }
     return 0;
 }
@@ -525,13 +529,17 @@ static int build_hook(parser_t *p, rs_hook_kind_t kind, const opts_t *o,
         return FAIL(p, "'arg' and 'returns' exclude each other");
     if (kind == RS_HOOK_DECREF && (o->seen & BIT(OPT_RETURNS)))
         return FAIL(p, "decref: the object cannot be the return value");
+    if (kind == RS_HOOK_NEWREF && (o->seen & BIT(OPT_ARG)))
+        return FAIL(p, "newref: the object is the return value ('arg' does not apply)");
+    if (kind == RS_HOOK_NEWREF && (o->seen & BIT(OPT_EVENTS)))
+        return FAIL(p, "newref needs a counter field, not 'events'");
     if (build_out(p, kind, o, h))
         return -1;
     if (o->seen & BIT(OPT_OUT))
         h->arg = (int8_t)o->num[OPT_OUT];
     else if (o->seen & BIT(OPT_ARG))
         h->arg = (int8_t)o->num[OPT_ARG];
-    else if ((o->seen & BIT(OPT_RETURNS)) || kind == RS_HOOK_CTOR)
+    else if ((o->seen & BIT(OPT_RETURNS)) || kind == RS_HOOK_CTOR || kind == RS_HOOK_NEWREF)
         h->arg = RS_HOOK_RETURNS;
     else
         h->arg = 0;
@@ -659,6 +667,7 @@ static int do_line(parser_t *p, char **w, int n)
     } funcs[] = {
         { "incref", RS_HOOK_INCREF }, { "decref", RS_HOOK_DECREF },
         { "sink", RS_HOOK_SINK },     { "ctor", RS_HOOK_CTOR },
+        { "newref", RS_HOOK_NEWREF },
     };
     if (strcmp(w[0], "profile") == 0)
         return do_profile(p, w, n);

@@ -44,6 +44,22 @@
  *       recycled a released object (cairo's pattern pool, libdbus's
  *       message cache) and the ctor starts its new life (objtable.h).
  *
+ *   newref FUNC [returns] [FUNC-OPTIONS]
+ *       FUNC returns a new reference to an object that may have been
+ *       recycled without malloc (CPython's free lists hand out tuples,
+ *       lists, dicts and floats again), so that the object's heap block
+ *       still carries the stack of its first malloc.  Hooked only where
+ *       another module calls FUNC through its GOT (no entry hook: the
+ *       library's own calls, millions in an interpreter, are not seen).
+ *       When such a call returns an object whose counter then reads 1
+ *       (the caller is its only owner), and the allocation stack of the
+ *       block holding it does not already pass through the call's return
+ *       address (malloc'ed inside the call), the block takes the call's
+ *       stack as its allocation stack; what happens to the object is
+ *       then charged to that caller, as tracemalloc does through
+ *       _Py_NewReference.  No reference event is recorded.  Needs a
+ *       counter field (`counter offset= width=`).
+ *
  *     arg=N     the object is the N-th integer/pointer argument, 0..5,
  *               counting only integer-class arguments (floating-point
  *               arguments travel in other registers and do not count).
@@ -229,6 +245,7 @@ typedef enum rs_hook_kind {
     RS_HOOK_DECREF = 2,
     RS_HOOK_SINK   = 3,
     RS_HOOK_CTOR   = 4,
+    RS_HOOK_NEWREF = 5,      /* GOT only; stamps recycled blocks         */
 } rs_hook_kind_t;
 
 typedef enum rs_typename_kind {

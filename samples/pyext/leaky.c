@@ -15,6 +15,19 @@
  *    compact ASCII objects, smaller than str's tp_basicsize (51 bytes for
  *    "n7" in 3.11, against sizeof(PyUnicodeObject), 80): n "leaked_ref"
  *    objects of type "str", of sys.getsizeof's sizes, refcount 1.
+ *  - leak_recycled(n): creates n 2-tuples with Py_BuildValue("(ll)") and
+ *    n floats with PyFloat_FromDouble, and loses each new reference.
+ *    CPython hands both out from its free lists when they hold freed ones
+ *    (a list of 5000 (int, float) pairs deleted first fills them): then no
+ *    malloc runs and the memory's allocation stack is the interpreter's,
+ *    unless refscope stamps the block at the call (the python profile's
+ *    `newref` lines): n "leaked_ref" tuples (56-byte blocks: PyGC_Head,
+ *    then 40 bytes) and n floats (24 bytes), refcount 1, with
+ *    leaky_leak_recycled in the stack.
+ *  - leak_results(f, n): calls f(i) for i in 0..n-1 (PyObject_CallOneArg)
+ *    and loses each result.  With f = lambda i: (i, i), the tuples are
+ *    built by the interpreter (from its free list): n "leaked_ref" tuples
+ *    charged to leaky_leak_results.
  *  - make_cycles(n): n times, creates two leaky.Node objects (a non-GC
  *    type: struct Node = PyObject_HEAD + `other` + `id`, 32 bytes), makes
  *    each one's `other` a new reference to the other, and drops its own
@@ -172,6 +185,42 @@ static PyObject *leaky_leak_names(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Each tuple's and each float's only reference is dropped on the floor. */
+static PyObject *leaky_leak_recycled(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    long n;
+    if (parse_count(arg, &n) < 0)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        PyObject *pair = Py_BuildValue("(ll)", i, i);
+        PyObject *f = PyFloat_FromDouble((double)i + 0.5);
+        if (!pair || !f)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Each result of f(i) is dropped on the floor. */
+static PyObject *leaky_leak_results(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *f, *count;
+    long n;
+    if (!PyArg_ParseTuple(args, "OO", &f, &count) || parse_count(count, &n) < 0)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLong(i);
+        if (!v)
+            return NULL;
+        PyObject *result = PyObject_CallOneArg(f, v);
+        Py_DECREF(v);
+        if (!result)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Two nodes holding each other; `leak` decides whether the cycle is
  * broken before the nodes are released. */
 static int make_pair(long id, int leak)
@@ -246,6 +295,10 @@ static PyObject *leaky_clean(PyObject *module, PyObject *arg)
 static PyMethodDef leaky_methods[] = {
     {"leak_refs", leaky_leak_refs, METH_O, "Leak n references to new ints."},
     {"leak_names", leaky_leak_names, METH_O, "Leak n references to new short strings."},
+    {"leak_recycled", leaky_leak_recycled, METH_O,
+     "Leak n new 2-tuples and n new floats (from CPython's free lists)."},
+    {"leak_results", leaky_leak_results, METH_VARARGS,
+     "Leak the results of f(0), ..., f(n - 1)."},
     {"make_cycles", leaky_make_cycles, METH_O,
      "Leave n reference cycles of two leaky.Node objects."},
     {"make_box_cycles", leaky_make_box_cycles, METH_O,

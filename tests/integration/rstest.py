@@ -343,7 +343,7 @@ def profile_functions(source):
             cur = words[1]
             out[cur] = []
         elif len(words) >= 2 and words[0] in ("ctor", "incref", "decref",
-                                              "sink"):
+                                              "sink", "newref"):
             check(cur is not None, f"{words[1]} before any profile")
             out[cur].append(words[1])
         elif words and words[0] == "recognize":

@@ -20,6 +20,14 @@ promises:
   - leak_names(20): 20 leaked references to str, refcount 1, no pointer,
     of exactly the sizes sys.getsizeof gives (compact strings, smaller
     than str's tp_basicsize, were once plain leaks);
+  - objects CPython hands out again from its free lists (RECYCLED: a list
+    of 5000 (int, float) pairs deleted first fills them): leak_recycled(10)
+    and leak_results(lambda i: (i, i), 10) are exactly 10 leaked 2-tuples
+    (560 bytes) and 10 floats (240 bytes) charged to leaky_leak_recycled
+    and 10 tuples (560 bytes) charged to leaky_leak_results, refcount 1,
+    no pointer (the python profile's `newref` lines stamp the recycled
+    blocks); with a profile of the recognize line alone, none of them is
+    charged to the extension (so the run does recycle: --python hid them);
   - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
     blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
@@ -293,6 +301,72 @@ def check_short_strings(args, tmp):
     check_summary(obj, {"leaked_refs": (False, f["bytes"], 20 - held)})
 
 
+RECYCLED = ("import leaky\n"
+            "x = [(i, float(i)) for i in range(5000)]; del x\n"
+            "leaky.leak_recycled(10); leaky.leak_results(lambda i: (i, i), 10)")
+RECOGNIZE_ONLY = ("profile pyonly\ncounter offset=0 width=8 signed\n"
+                  "recognize type-word=8 metatype=PyType_Type type-name=24 "
+                  "type-size=32 compact=PyUnicode_Type type-flags=168 "
+                  "header=16@0x4000,16@0x18 immortal=0x80000000\n")
+
+
+def recycled_groups(findings):
+    """{(type, leaky function): [blocks, bytes]} of the leaked_ref
+    tuples and floats whose stack passes through the leaky module."""
+    groups = {}
+    for f in findings:
+        if f["class"] != "leaked_ref" or f["type"] not in ("tuple", "float"):
+            continue
+        check((f["refcount"], f["pointers"]) == (1, 0),
+              f"{f['type']}: refcount {f['refcount']}, pointers {f['pointers']}")
+        funcs = [fn for fn in rstest.stack_functions(f["stack"])
+                 if fn and fn.startswith("leaky_")]
+        if funcs:
+            g = groups.setdefault((f["type"], funcs[0]), [0, 0])
+            g[0] += f["blocks"]
+            g[1] += f["bytes"]
+    return groups
+
+
+def check_recycled(args, tmp):
+    """Free-listed tuples and floats are charged to the extension call
+    that was handed them (see the header)."""
+    outdir = os.path.join(tmp, "recycled")
+    _, obj = run(args, RECYCLED, outdir)
+    groups = recycled_groups(obj["findings"])
+    tuples = groups.get(("tuple", "leaky_leak_recycled"), [0, 0])
+    floats = groups.get(("float", "leaky_leak_recycled"), [0, 0])
+    results = groups.get(("tuple", "leaky_leak_results"), [0, 0])
+    held = held_by_stale_words(args, obj, outdir, "leaky_leak_recycled",
+                               tuples[0] + floats[0], 20)
+    held += held_by_stale_words(args, obj, outdir, "leaky_leak_results",
+                                results[0], 10)
+    want = {("tuple", "leaky_leak_recycled"): [10, 560],
+            ("float", "leaky_leak_recycled"): [10, 240],
+            ("tuple", "leaky_leak_results"): [10, 560]}
+    check(held or groups == want, f"recycled objects by (type, function): {groups}, "
+          f"want {want}; findings:\n" + rstest.describe_findings(obj["findings"]))
+    check(len(obj["findings"]) == len(groups), "only the recycled objects are "
+          "listed:\n" + rstest.describe_findings(obj["findings"]))
+    # The same run without the newref lines: the objects carry the
+    # interpreter's stacks, so this run really hands them out recycled.
+    prof = os.path.join(tmp, "pyonly.profile")
+    with open(prof, "w", encoding="utf-8") as f:
+        f.write(RECOGNIZE_ONLY)
+    env = env_for(args.module_dir)
+    env.update(REFSCOPE_HOOKS=prof, PYTHONMALLOC="malloc")
+    rc, _, data, err = rstest.run_refscope(
+        args.refscope, [args.python, "-c", RECYCLED], os.path.join(tmp, "pyonly"), env=env)
+    check(rc == 0, f"recognize-only run: exit {rc}: {err}")
+    check(recycled_groups(data[0]["findings"]) == {},
+          "without newref, the recycled objects should carry the interpreter's "
+          "stacks:\n" + rstest.describe_findings(data[0]["findings"]))
+    leaked = sum(f["blocks"] for f in data[0]["findings"]
+                 if f["class"] == "leaked_ref" and f["type"] in ("tuple", "float"))
+    check(leaked >= 28, f"recognize-only run: {leaked} leaked tuples and floats, want 30 "
+          "(at most 2 kept reachable by stale words)")
+
+
 def check_gc_objects(args, tmp):
     """samples/pyext/gc_refs.py: objects after a GC header and a managed
     dict are recognised and the GC lists do not keep them alive."""
@@ -415,6 +489,7 @@ def main():
         check_version_guard(args, tmp)
         check_gc_objects(args, tmp)
         check_short_strings(args, tmp)
+        check_recycled(args, tmp)
         check_pygobject(args, tmp)
         check_box_cycles(args, tmp)
         check_locals_mid_run(args, tmp)

@@ -188,15 +188,30 @@ static void test_out_parameter(void **state)
     rs_profile_set_free(s);
 }
 
-/* The python profile: no function, one recognizer with CPython's layout
- * (profile.h documents the offsets and flags). */
+/* The python profile: one recognizer with CPython's layout (profile.h
+ * documents the offsets and flags), and `newref` functions only, each
+ * returning its object, with the recognizer's counter (ob_refcnt). */
 static void test_builtin_python(void **state)
 {
     rs_profile_set_t *s = rs_profile_set_create();
     rs_profile_error_t err;
     assert_int_equal(rs_profile_list_parse(s, "python", &err), 0);
     assert_int_equal(s->n_profiles, 1);
-    assert_int_equal(s->n_hooks, 0);
+    assert_true(s->n_hooks >= 30);
+    for (uint32_t i = 0; i < s->n_hooks; i++) {
+        assert_int_equal(s->hooks[i].kind, RS_HOOK_NEWREF);
+        assert_int_equal(s->hooks[i].arg, RS_HOOK_RETURNS);
+        assert_int_equal(s->hooks[i].counter.offset, 0);
+        assert_int_equal(s->hooks[i].counter.width, 8);
+    }
+    static const char *const recycling[] = {
+        "PyTuple_New", "Py_BuildValue", "_Py_BuildValue_SizeT", "PyList_New",
+        "PyDict_New", "PyFloat_FromDouble", "PyObject_CallOneArg", "PyObject_Call",
+    };
+    for (size_t i = 0; i < sizeof recycling / sizeof recycling[0]; i++)
+        if (rs_profile_find_hook(s, recycling[i]) < 0)
+            fail_msg("python profile lacks newref %s", recycling[i]);
+    assert_string_equal(rs_hook_kind_name(RS_HOOK_NEWREF), "newref");
     assert_int_equal(s->n_recognizers, 1);
     const rs_recognizer_t *r = &s->recognizers[0];
     assert_int_equal(r->profile, 0);
@@ -447,6 +462,17 @@ static const struct {
     { "profile a\nctor f out\n", "t.prof:2: option 'out' needs a value" },
     { "profile a\nincref f a b c d e f g h i j k l m n o\n",
       "t.prof:2: too many words (at most 16)" },
+    /* newref */
+    { "profile a\ncounter offset=0 width=8\nnewref f arg=0\n",
+      "t.prof:3: newref: the object is the return value ('arg' does not apply)" },
+    { "profile a\ncounter offset=0 width=8\nnewref f events\n",
+      "t.prof:3: newref needs a counter field, not 'events'" },
+    { "profile a\nnewref f\n",
+      "t.prof:2: profile 'a': newref f needs a counter field (counter offset=N width=W)" },
+    { "profile a\ncounter events\nnewref f\nprofile b\nincref g\n",
+      "t.prof:4: profile 'a': newref f needs a counter field (counter offset=N width=W)" },
+    { "profile a\ncounter offset=0 width=8\nnewref f out=0\n",
+      "t.prof:3: 'out' only goes with 'ctor'" },
     /* recognize */
     { "recognize type-word=8\n", "t.prof:1: 'recognize' before any 'profile' line" },
     { "profile a\nrecognize type-word=8 metatype=M type-name=24\n",

@@ -1,0 +1,68 @@
+/*
+ * newref.c - a profile's `newref` functions (profile.h): an object handed
+ * out again from a library's own free list gets the stack of the call
+ * that handed it out, not that of the malloc that first made its block.
+ *
+ * Why.  CPython keeps freed tuples, lists, dicts and floats on free lists
+ * and hands them out again without malloc.  refscope charges a block to
+ * the stack of its malloc, so a tuple an extension module leaked carried
+ * the stack of whoever first allocated that memory (usually the
+ * interpreter), and `--python`, which lists only leaks whose stack passes
+ * through an extension, hid it.  tracemalloc has the same problem and
+ * solves it in _Py_NewReference, which is inline in the interpreter and
+ * cannot be hooked; the calls an extension makes into the C API go
+ * through its GOT and can.
+ *
+ * Rule, applied when a hooked call returns object obj (refhooks.c):
+ *   - the object's counter reads 1: the caller is its only owner (a
+ *     shared object handed out with one more reference, a singleton, an
+ *     immortal object keep their stacks);
+ *   - obj lies in a tracked block, at most RS_NEWREF_PROBE bytes past its
+ *     start (CPython's GC header and managed-dict words come first);
+ *   - the block's allocation stack does not contain the call's return
+ *     address: a block malloc'ed inside the call already has a stack
+ *     through this call site (with the frames inside the library, more
+ *     precise), and keeps it;
+ * then the block's record takes the call's stack (rs_blockreg_restamp).
+ *
+ * Cost, paid only by calls from other modules (extensions), never by the
+ * interpreter's own: the stack walk in pre (as for a ctor), then in post
+ * one counter read, one block lookup and, when the count is 1, a walk of
+ * the block's interned stack.
+ */
+#include "preload.h"
+#include "refcount.h"
+
+#define RS_NEWREF_PROBE 64u   /* bytes of header before an object, at most */
+
+/* Stack `id` contains pc. */
+static int stack_contains(uint32_t id, uint64_t pc)
+{
+    rs_stack_t st;
+    if (rs_stackdepot_get(rs_depot, id, &st) != 0)
+        return 0;
+    for (uint32_t i = 0; i < st.n_frames; i++)
+        if (st.pcs[i] == pc)
+            return 1;
+    return 0;
+}
+
+/* The first frame of stack `id` (the hooked call's return address), or 0. */
+static uint64_t return_address(uint32_t id)
+{
+    rs_stack_t st;
+    return rs_stackdepot_get(rs_depot, id, &st) == 0 && st.n_frames ? st.pcs[0] : 0;
+}
+
+int rs_newref_stamp(uint64_t obj, int64_t count, uint32_t call_stack)
+{
+    if (count != 1 || !call_stack || !rs_blocks)
+        return 0;
+    rs_block_t b;
+    if (!rs_block_containing(obj, RS_NEWREF_PROBE, 1, &b))
+        return 0;
+    uint64_t ret = return_address(call_stack);
+    if (!ret || b.stack_id == call_stack || stack_contains(b.stack_id, ret))
+        return 0;
+    return rs_blockreg_restamp(rs_blocks, b.addr, call_stack);
+}
