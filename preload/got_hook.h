@@ -17,8 +17,10 @@
  * them.  If pre returns non-zero, the return address is swapped for a
  * return stub (a per-thread shadow stack keeps the original, its stack
  * slot and the 16-byte cookie) and post(id, rax, cookie) runs when the
- * function returns, before rax, rdx, xmm0-15 and the x87 stack (fxsave)
- * are handed back to the caller unchanged.
+ * function returns, before the registers that may hold its return value
+ * (rax, rdx, xmm0, xmm1, and the x87 stack when it is not empty) are
+ * handed back to the caller unchanged (the other vector registers are
+ * the caller's to save under the SysV ABI).
  *
  * Rules for pre and post: they run with a thread-local guard set (hooked
  * functions they call run unhooked), must not unwind (longjmp, exceptions)

@@ -269,6 +269,12 @@ SPECS = {
                     [(1, "keep_extra_ref")])],
         hooks="{samples}/rcobj.profile",
         text=("Stream", "Buffer", "keep_extra_ref")),
+    # Values returned in rax/rdx, xmm0/xmm1, st0 and st0-st1 by hooked
+    # functions with post hooks reach the caller unchanged (the program's
+    # output and exit status say so); every reference is dropped.
+    "rc_return_values": spec({}, [], hooks="{samples}/rc_return_values.profile",
+                             env={"REFSCOPE_ENTRY_HOOKS": "2"},
+                             stderr={": entry hooked": 6, "entry not hooked": 0}),
     "rcobj_alias": spec(
         {"leaked_refs": (1, 1, 56, 1)},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,
