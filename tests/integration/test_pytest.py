@@ -11,8 +11,10 @@ interpreter the module was built for, `-m pytest -p pytest_refscope`:
   - the plugin's comparison on made-up findings (CLASS_FLIPS): a leaked
     block that changes leak class between the snapshots (a leaked
     reference another unreachable block's stale word now "holds", what
-    failed test_clean on a CI machine) is not a new leak; a site whose
-    leaked blocks grew is, with the classes that grew.
+    failed test_clean on a CI machine) is not a new leak, nor is one a
+    stale stack slot made reachable in the first snapshot (what failed
+    test_clean on a clean clone); a site whose leaked blocks grew is,
+    with the classes that grew, never the reachable ones.
 The snapshots are taken while the program runs, and refscope scans thread
 stacks conservatively: a stack slot the leaking call left behind may still
 hold the address of the last int or two, which then look reachable; the
@@ -54,6 +56,8 @@ print(json.dumps([
     p.leaks_between([f("leaked_ref", 9), f("indirect", 1)], [f("leaked_ref", 10)]),
     p.leaks_between([f("leaked_ref", 10)], [f("leaked_ref", 9), f("indirect", 2)]),
     p.leaks_between([f("leaked_ref", 10)], [f("leaked_ref", 10), f("leaked", 1, "str")]),
+    p.leaks_between([f("leaked_ref", 9), f("reachable", 1)], [f("leaked_ref", 10)]),
+    p.leaks_between([], [f("leaked_ref", 9), f("reachable", 1)]),
 ]))
 """
 
@@ -62,7 +66,7 @@ def check_class_flips(args, env):
     p = subprocess.run([args.python, "-c", CLASS_FLIPS], env=env,
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, f"leaks_between check failed:\n{p.stderr}")
-    flip, back, grew, other = json.loads(p.stdout)
+    flip, back, grew, other, slot, fresh = json.loads(p.stdout)
     check(flip == [] and back == [], f"a class change counted as a leak: "
           f"{flip} {back}")
     check(len(grew) == 1 and grew[0].startswith(
@@ -71,6 +75,11 @@ def check_class_flips(args, env):
         "    #1 leaky_leak_refs (leaky.so)"), f"growth of one site: {grew}")
     check(len(other) == 1 and other[0].startswith(
         "1 leaked blocks of str (32 bytes)"), f"a new site: {other}")
+    check(slot == [], f"a leaked block a stack slot had kept reachable counted "
+          f"as a new leak: {slot}")
+    check(len(fresh) == 1 and fresh[0].startswith(
+        "9 leaked references to int (288 bytes)"), f"new leaks beside a "
+          f"reachable block: {fresh}")
 
 
 def main():
