@@ -12,12 +12,15 @@
  * drops the wrappers refscope puts between the program's frames (the main
  * wrapper below main, a thread start wrapper below a thread's function).
  * The one refscope address that stands for a program frame is the return
- * stub of a hooked ref/unref call (got_hook.h).  Its unwind info ends the
- * walk there (so libunwind stays on its fast path instead of stepping
- * through a return address it cannot read); the stub is replaced by the
- * stack the hook's pre captured for that call (its first frame is the
- * original return address), or, when pre recorded none, by the original
- * return address alone, kept on the thread's shadow stack.
+ * stub of a hooked ref/unref call (got_hook.h).  refscope's walker reads
+ * the call's original return address from the thread's shadow stack and
+ * walks on into the caller.  For libunwind the stub's unwind info ends
+ * the walk there (so it stays on its fast path instead of stepping
+ * through a return address it cannot read); the stub is then replaced by
+ * the stack the hook's pre captured for that call, or made on demand
+ * (rs_backtrace_caller_stack) when pre deferred it (its first frame is
+ * the original return address), or, when there is none, by the original
+ * return address alone.
  *
  * Depth: REFSCOPE_DEPTH frames are kept (default 32).  Cost grows about
  * linearly with the frames actually walked; see the measurements in the
@@ -70,6 +73,10 @@
 /* The calling thread's stack; lo 0 = unknown. */
 static _Thread_local uint64_t bt_stack_lo __attribute__((tls_model("initial-exec")));
 static _Thread_local uint64_t bt_stack_hi __attribute__((tls_model("initial-exec")));
+/* Pending hooked calls above the walk in progress: 0, or for a deferred
+ * caller stack made during another walk (rs_backtrace_caller_stack), the
+ * number of pending calls above that caller's frame. */
+static _Thread_local uint32_t bt_outer_stubs __attribute__((tls_model("initial-exec")));
 
 static uint64_t self_lo, self_hi;
 /* Stacks walked by libunwind (the fast walker could not, or was told not
@@ -164,7 +171,7 @@ static uint32_t keep_program_frames(uint64_t *pcs, int n, uint32_t max)
     /* refscope's range in registers (pcs cannot alias locals), one
      * unsigned compare per frame. */
     const uint64_t lo = self_lo, span = self_hi - self_lo;
-    uint32_t kept = 0, stubs = 0;
+    uint32_t kept = 0, stubs = bt_outer_stubs;
     for (uint32_t i = 0; i < (uint32_t)n && kept < max; i++) {
         uint64_t pc = pcs[i];
         if (RS_UNLIKELY(pc - lo < span)) {
@@ -206,10 +213,11 @@ static __attribute__((noinline)) void check_walk(const uint64_t *kept, uint32_t 
 static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
                             const rs_call_site_t *site)
 {
-    /* Stored frames are the program's, or a return stub that ends the
-     * walk: max of them are all that is kept. */
+    /* Stored frames are the program's (the walker goes through return
+     * stubs into the hooked calls' callers), or one of refscope's that
+     * ends the walk: max of them are all that is kept. */
     int n = rs_fastunwind_trace(pcs, size, (int)max, bt_stack_lo, bt_stack_hi, self_lo,
-                                self_hi, site);
+                                self_hi, site, bt_outer_stubs);
     if (RS_UNLIKELY(n <= 0))
         return n;
     /* refscope's frames are left out already but for the last one, which
@@ -248,6 +256,29 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
     atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
     int n = unw_backtrace((void **)pcs, size);
     return n > 0 ? keep_program_frames(pcs, n, max) : 0;
+}
+
+uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer)
+{
+    /* Only refscope's walker starts at a given frame; libunwind starts
+     * here, below the hooked call, and its walk ends at the call's return
+     * stub: without the fast walker the stack is the return address. */
+    uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK + RS_WALK_EXTRA];
+    uint32_t saved = bt_outer_stubs;
+    bt_outer_stubs = outer;
+    int k = -1;
+    uint64_t sp;
+    __asm__("movq %%rsp, %0" : "=r"(sp));
+    if (rs_settings.unwind != RS_UNWIND_LIBUNWIND && stack_room_ok(sp))
+        k = walk_fast(pcs, (int)(rs_settings.depth + RS_BACKTRACE_SLACK + RS_WALK_EXTRA),
+                      (uint32_t)rs_settings.depth, site);
+    bt_outer_stubs = saved;
+    if (k < 0) {
+        atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);
+        pcs[0] = site->ip;
+        k = 1;
+    }
+    return k ? rs_stackdepot_intern(rs_depot, pcs, (uint32_t)k, rs_modules_epoch()) : 0;
 }
 
 uint64_t rs_backtrace_fallbacks(void)

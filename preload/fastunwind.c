@@ -22,9 +22,12 @@
  * computes the CFA, reads the return address and, when saved, rbp.  A
  * rule comes from the cache, or from _Unwind_Find_FDE (libgcc) and an
  * interpreter of the CIE and FDE call frame instructions up to that
- * address.  The walk ends where the return address is undefined (the
- * outermost frames, _start and clone, and refscope's return stub of a
- * hooked call, see got_hook.h), like libunwind's, and at code of the
+ * address.  A return address that is refscope's return stub of a hooked
+ * call (got_hook.h) is the call's original one, kept on the thread's
+ * shadow stack: the walk goes on into the caller (libunwind's ends at the
+ * stub, whose rip is undefined, and the pending call's stack is appended
+ * instead).  The walk ends where the return address is undefined (the
+ * outermost frames, _start and clone), like libunwind's, and at code of the
  * dynamic loader that has no FDE: its entry frame (_dl_start_user, which
  * runs every library's constructors with rbp zeroed), where libunwind's
  * walk ends too.  Before, every allocation made by a constructor went to
@@ -66,12 +69,16 @@
  * the dlclose itself can use a stale rule for as long as libunwind's own
  * caches would.
  */
+#include "got_hook.h"
 #include "preload.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+
+/* A hooked call's swapped return address (got_hook.c). */
+extern char rs_got_return_stub[];
 
 /* libgcc_s: the FDE covering pc (bases->func = its first address). */
 struct dwarf_eh_bases {
@@ -770,6 +777,7 @@ static __attribute__((noinline)) void keep_walk(fu_last_t *w, const fu_chain_t *
 typedef struct fu_walk {
     uint64_t ip, rsp, rbp;
     int32_t  link;
+    uint32_t stubs;                  /* return stubs passed (got_hook.h)    */
     uint64_t *out, *out_end;         /* stored frames; keep of them at most */
     uint64_t left;                   /* frames it may still walk (max)      */
     uint64_t skip_lo, skip_span, hi;
@@ -811,6 +819,8 @@ static inline __attribute__((always_inline)) int fu_frame(fu_walk_t *k, uint64_t
         k->link |= (int32_t)off;
     }
     k->ip = *(const uint64_t *)(uintptr_t)(cfa - 8);
+    if (RS_UNLIKELY(k->ip == (uint64_t)(uintptr_t)rs_got_return_stub))
+        k->ip = rs_got_hook_pending_return(k->stubs++);   /* 0: the walk ends */
     k->rsp = cfa;
     return !k->ip || --k->left == 0 ? FU_LAST : FU_GO;
 }
@@ -928,7 +938,8 @@ static __attribute__((noinline)) fu_followed_t follow_slow(fu_state_t *f, fu_sta
 __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int keep,
                                                   uint64_t lo, uint64_t hi,
                                                   uint64_t skip_lo, uint64_t skip_hi,
-                                                  const rs_call_site_t *site)
+                                                  const rs_call_site_t *site,
+                                                  uint32_t outer_stubs)
 {
     if (!lo || hi < lo + 8 || max <= 0 || keep <= 0)
         return -1;
@@ -951,7 +962,7 @@ __attribute__((noinline)) int rs_fastunwind_trace(uint64_t *pcs, int max, int ke
     }
     if (rsp < lo || rsp > hi - 8)
         return -1;
-    fu_walk_t k = {ip, rsp, rbp, 0, pcs, pcs + keep, (uint64_t)max, skip_lo,
+    fu_walk_t k = {ip, rsp, rbp, 0, outer_stubs, pcs, pcs + keep, (uint64_t)max, skip_lo,
                    skip_hi - skip_lo, hi};
     fu_last_t *w = fu_page;
     if (RS_UNLIKELY((uintptr_t)w <= (uintptr_t)FU_ENDED || w->busy || !site)) {

@@ -191,19 +191,28 @@ extern char rs_got_return_stub[];
 
 /* ---- state ------------------------------------------------------------- */
 
+/* Kept small: the shadow stack is TLS, which glibc carves from each
+ * thread's stack (a thread with PTHREAD_STACK_MIN has little to spare). */
 typedef struct shadow_entry {
     uint64_t ret;          /* original return address                  */
     uint64_t slot;         /* where it was on the stack                */
-    uint64_t cookie[2];
+    uint64_t cookie[2];    /* pre's; for a deferred stack, cookie[0] is
+                              the caller's rbp at the call             */
     uint32_t id;
-    uint32_t stack;        /* caller's stack id given by pre, 0 = none  */
+    uint32_t stack;        /* caller's stack id given by pre, 0 = none,
+                              STACK_DEFERRED: made on demand           */
 } shadow_entry_t;
 
+#define STACK_DEFERRED UINT32_MAX
+
 typedef struct shadow {
-    uint32_t       depth;
-    int            busy;   /* reentrancy guard                         */
-    uint32_t       pre_stack; /* set by pre through set_caller_stack   */
-    shadow_entry_t e[RS_GOT_HOOK_SHADOW];
+    uint32_t        depth;
+    int             busy;      /* reentrancy guard                      */
+    uint32_t        pre_stack; /* set by pre: set_caller_stack, or
+                                  STACK_DEFERRED: defer_caller_stack    */
+    shadow_entry_t *returning; /* the entry whose post runs (a copy on
+                                  rs_got_leave's stack), else NULL      */
+    shadow_entry_t  e[RS_GOT_HOOK_SHADOW];
 } shadow_t;
 
 static __thread shadow_t shadow __attribute__((tls_model("initial-exec")));
@@ -213,6 +222,7 @@ static const char *const *hook_names;
 static uint32_t n_hooks;
 static rs_got_pre_fn pre_hook;
 static rs_got_post_fn post_hook;
+static rs_got_stack_fn stack_maker;
 static void *_Atomic originals[N_TRAMPOLINES];
 /* Where a call continues after pre: the relocated entry of an
  * entry-hooked function (entry_hook.h), else NULL = originals[id]. */
@@ -314,6 +324,8 @@ __attribute__((used)) static uint64_t rs_got_enter(uint32_t id, const uint64_t *
     const rs_call_site_t site = { *slot, (uint64_t)(uintptr_t)(slot + 1), args[6] };
     int want = internal ? dlsym_pre(args, cookie) : pre_hook(id, args, &site, cookie);
     if (want && (internal || post_hook) && sh->depth < RS_GOT_HOOK_SHADOW) {
+        if (sh->pre_stack == STACK_DEFERRED)
+            cookie[0] = args[6];
         sh->e[sh->depth] = (shadow_entry_t){ *slot, (uint64_t)slot,
                                              { cookie[0], cookie[1] }, id,
                                              sh->pre_stack };
@@ -347,10 +359,13 @@ __attribute__((used)) static leave_result_t rs_got_leave(uint64_t rax, uint64_t 
     sh->depth = d - 1;
     *slot = e.ret;
     leave_result_t r = { e.ret, rax };
-    if (e.id >= RS_GOT_HOOK_MAX)
+    if (e.id >= RS_GOT_HOOK_MAX) {
         r.rax = dlsym_post(rax, e.cookie);
-    else
+    } else {
+        sh->returning = &e;
         post_hook(e.id, rax, e.cookie);
+        sh->returning = NULL;
+    }
     sh->busy = was_busy;
     return r;
 }
@@ -701,7 +716,7 @@ int rs_got_hook_is_return_stub(uint64_t pc)
 /* The calling thread's k-th pending entry holding a real return address,
  * or NULL.  Chained entries (tail calls) share one stub occurrence on the
  * stack: only entries holding a real return address count. */
-static const shadow_entry_t *pending_entry(uint32_t k)
+static shadow_entry_t *pending_entry(uint32_t k)
 {
     shadow_t *sh = &shadow;
     for (uint32_t d = sh->depth; d > 0; d--) {
@@ -709,6 +724,19 @@ static const shadow_entry_t *pending_entry(uint32_t k)
             return &sh->e[d - 1];
     }
     return NULL;
+}
+
+/* The stack of entry e, made now if pre deferred it (outer: how many
+ * pending entries lie above e's caller, for the walk from there). */
+static uint32_t entry_stack(shadow_entry_t *e, uint32_t outer)
+{
+    if (e->stack == STACK_DEFERRED) {
+        e->stack = 0;                      /* once, even when it fails */
+        const rs_call_site_t site = { e->ret, e->slot + 8, e->cookie[0] };
+        if (stack_maker)
+            e->stack = stack_maker(&site, outer);
+    }
+    return e->stack;
 }
 
 uint64_t rs_got_hook_pending_return(uint32_t k)
@@ -724,8 +752,28 @@ void rs_got_hook_set_caller_stack(uint32_t stack_id)
 
 uint32_t rs_got_hook_pending_stack(uint32_t k)
 {
-    const shadow_entry_t *e = pending_entry(k);
-    return e ? e->stack : 0;
+    shadow_entry_t *e = pending_entry(k);
+    return e ? entry_stack(e, k + 1) : 0;
+}
+
+void rs_got_hook_defer_caller_stack(void)
+{
+    shadow.pre_stack = STACK_DEFERRED;
+}
+
+void rs_got_hook_set_stack_maker(rs_got_stack_fn fn)
+{
+    stack_maker = fn;
+}
+
+uint64_t rs_got_hook_returning_address(void)
+{
+    return shadow.returning ? shadow.returning->ret : 0;
+}
+
+uint32_t rs_got_hook_returning_stack(void)
+{
+    return shadow.returning ? entry_stack(shadow.returning, 0) : 0;
 }
 
 void rs_got_hook_stats(uint64_t *patched, uint64_t *skipped)
@@ -755,6 +803,10 @@ void *rs_got_hook_filter_dlsym(const char *name, void *result) { return result; 
 int rs_got_hook_is_return_stub(uint64_t pc) { return 0; }
 uint64_t rs_got_hook_pending_return(uint32_t k) { return 0; }
 void rs_got_hook_set_caller_stack(uint32_t stack_id) { (void)stack_id; }
+void rs_got_hook_defer_caller_stack(void) {}
+void rs_got_hook_set_stack_maker(rs_got_stack_fn fn) { (void)fn; }
+uint64_t rs_got_hook_returning_address(void) { return 0; }
+uint32_t rs_got_hook_returning_stack(void) { return 0; }
 uint32_t rs_got_hook_pending_stack(uint32_t k) { return 0; }
 void rs_got_hook_stats(uint64_t *patched, uint64_t *skipped)
 {

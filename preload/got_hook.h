@@ -131,8 +131,30 @@ uint64_t rs_got_hook_pending_return(uint32_t k);
  * asked for.  Never fails; without a pending post the tag is dropped. */
 void rs_got_hook_set_caller_stack(uint32_t stack_id);
 /* The tag of the calling thread's k-th pending post hook (counted as for
- * rs_got_hook_pending_return), or 0 when untagged or not that many. */
+ * rs_got_hook_pending_return), or 0 when untagged or not that many; for
+ * a call whose pre deferred its stack, the stack maker's answer, made at
+ * the first such question and kept. */
 uint32_t rs_got_hook_pending_stack(uint32_t k);
+
+/* Makes the stack of a hooked call's caller from its registers at the
+ * call (site); outer: how many pending hooked calls lie above that frame
+ * (a walk from site meets their stubs first, counted from there).  0 =
+ * no stack. */
+typedef uint32_t (*rs_got_stack_fn)(const rs_call_site_t *site, uint32_t outer);
+void rs_got_hook_set_stack_maker(rs_got_stack_fn fn);
+
+/* Called from pre instead of rs_got_hook_set_caller_stack: the caller's
+ * stack is made by the stack maker only when it is asked for (a stack
+ * walked by libunwind inside the call meets the stub, or post asks), from
+ * the caller's registers kept with the shadow entry.  A call that never
+ * needs it costs no walk.  The call's cookie is then got_hook's (it keeps
+ * the caller's rbp there): pre must leave it alone. */
+void rs_got_hook_defer_caller_stack(void);
+
+/* Inside post: the original return address of the call returning, and
+ * its caller's stack (the tag, or made now if it was deferred). */
+uint64_t rs_got_hook_returning_address(void);
+uint32_t rs_got_hook_returning_stack(void);
 
 /* Slots patched and slots left alone (bound elsewhere, mprotect failed)
  * since install. */

@@ -26,10 +26,15 @@
  * then the block's record takes the call's stack (rs_blockreg_restamp).
  *
  * Cost, paid only by calls from other modules (extensions), never by the
- * interpreter's own: the stack walk in pre (as for a ctor), then in post
- * one counter read, one block lookup and, when the count is 1, a walk of
- * the block's interned stack.
+ * interpreter's own: the trampolines and, in post, one counter read, one
+ * block lookup and, when the count is 1, a scan of the block's interned
+ * stack.  The caller's stack is walked only when it is needed: to stamp,
+ * or for a stack taken inside the call (its malloc), which continues
+ * with it (got_hook.h, deferred caller stacks).  Walked in pre for every
+ * call, it was 200 ns a call: numpy's tolist() of 4M floats took 1.85 s
+ * under refscope instead of 1.0 s without these hooks.
  */
+#include "got_hook.h"
 #include "preload.h"
 #include "refcount.h"
 
@@ -47,22 +52,14 @@ static int stack_contains(uint32_t id, uint64_t pc)
     return 0;
 }
 
-/* The first frame of stack `id` (the hooked call's return address), or 0. */
-static uint64_t return_address(uint32_t id)
+int rs_newref_stamp(uint64_t obj, int64_t count)
 {
-    rs_stack_t st;
-    return rs_stackdepot_get(rs_depot, id, &st) == 0 && st.n_frames ? st.pcs[0] : 0;
-}
-
-int rs_newref_stamp(uint64_t obj, int64_t count, uint32_t call_stack)
-{
-    if (count != 1 || !call_stack || !rs_blocks)
+    uint64_t ret = rs_got_hook_returning_address();
+    if (count != 1 || !ret || !rs_blocks)
         return 0;
     rs_block_t b;
-    if (!rs_block_containing(obj, RS_NEWREF_PROBE, 1, &b))
+    if (!rs_block_containing(obj, RS_NEWREF_PROBE, 1, &b) || stack_contains(b.stack_id, ret))
         return 0;
-    uint64_t ret = return_address(call_stack);
-    if (!ret || b.stack_id == call_stack || stack_contains(b.stack_id, ret))
-        return 0;
-    return rs_blockreg_restamp(rs_blocks, b.addr, call_stack);
+    uint32_t call_stack = rs_got_hook_returning_stack();   /* walked now */
+    return call_stack && rs_blockreg_restamp(rs_blocks, b.addr, call_stack);
 }

@@ -203,10 +203,10 @@ int rs_block_lookup(uint64_t addr, rs_block_t *out);
  * are read directly; others are read with a system call that fails
  * cleanly on unmapped memory. */
 int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out);
-/* A `newref` call (profile.h) returned obj, whose counter now reads count,
- * to a caller whose stack is call_stack: stamps obj's block with that
- * stack when the object was recycled (newref.c).  1 if stamped. */
-int rs_newref_stamp(uint64_t obj, int64_t count, uint32_t call_stack);
+/* From post: the `newref` call (profile.h) returning returned obj, whose
+ * counter now reads count: stamps obj's block with the caller's stack
+ * when the object was recycled (newref.c).  1 if stamped. */
+int rs_newref_stamp(uint64_t obj, int64_t count);
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 
@@ -227,6 +227,13 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
 /* Stacks rs_backtrace_capture() walked with libunwind so far (the fast
  * walker could not, or REFSCOPE_UNWIND=libunwind). */
 uint64_t rs_backtrace_fallbacks(void);
+/* The interned stack of a hooked call's caller, walked from its registers
+ * at the call (site) by refscope's walker: a deferred caller stack
+ * (got_hook.h: rs_got_hook_defer_caller_stack), made during another walk
+ * or in post.  outer: pending hooked calls above that frame.  Where the
+ * walker cannot walk, the stack is the return address alone (counted as
+ * a fallback). */
+uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer);
 
 /* ---- scan_holes.c: untouched pages of roots and blocks ----------------- */
 /* Sets heap->holes to the pages of its GLOBAL roots and large blocks
@@ -239,13 +246,16 @@ void rs_scan_holes_find(rs_heap_t *heap);
 /* Walks up to max frames of the caller's stack (its own frame first, or
  * the call site's frame when site is not NULL), reading only [lo, hi),
  * and stores into pcs those whose address is not in [skip_lo, skip_hi),
- * plus the last frame in any case (it may be a return stub, got_hook.h),
- * keep of them at most.  Returns the number stored, or -1 when some frame
+ * plus the last frame in any case, keep of them at most.  A return
+ * address that is a hooked call's return stub (got_hook.h) is replaced by
+ * the call's original one, rs_got_hook_pending_return(outer_stubs + the
+ * stubs met before), and the walk goes on.  Returns the number stored, or -1 when some frame
  * is not of a shape it handles: walk with libunwind instead.  Takes over
  * frames from the calling thread's past walks where the stack words they
  * were read from are unchanged (the same frames as a full walk). */
 int rs_fastunwind_trace(uint64_t *pcs, int max, int keep, uint64_t lo, uint64_t hi,
-                        uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site);
+                        uint64_t skip_lo, uint64_t skip_hi, const rs_call_site_t *site,
+                        uint32_t outer_stubs);
 /* At start-up: the dynamic loader's code, [lo, hi) (never unloaded),
  * where a frame without unwind information ends a walk (its entry frame). */
 void rs_fastunwind_init(uint64_t lo, uint64_t hi);

@@ -21,10 +21,12 @@
  *   ctor out=N            pre keeps args[N] (a T **) in the cookie; post
  *                         reads the object through it when the call
  *                         returned an int >= 0 (see profile.h).
- *   newref                GOT hook only (no entry hook): pre captures the
- *                         stack, post reads the returned object's counter
- *                         and may stamp its block with that stack
- *                         (newref.c); no event.
+ *   newref                GOT hook only (no entry hook): pre defers the
+ *                         caller's stack (got_hook.h: walked only when a
+ *                         stack taken inside the call, or post, needs it),
+ *                         post reads the returned object's counter and may
+ *                         stamp its block with that stack (newref.c); no
+ *                         event.
  * A ctor's event takes its sequence number when the call is entered, so
  * that references taken inside the constructor, or a nested hooked
  * constructor, come after it (rs_refhist_adopt_ctor).
@@ -215,6 +217,10 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     uint64_t obj = h->arg >= 0 ? args[h->arg] : 0;
     if (h->arg >= 0 && !obj)
         return 0;
+    if (h->kind == RS_HOOK_NEWREF) {
+        rs_got_hook_defer_caller_stack();  /* walked only if needed */
+        return 1;
+    }
     int saved_errno = errno;
     rs_guard_enter();
     rs_refhooks_poll(0);
@@ -224,11 +230,7 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     int64_t before = 0;
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
-    if (h->kind == RS_HOOK_NEWREF) {
-        cookie[1] = stack;
-        rs_got_hook_set_caller_stack(stack);
-        want = 1;
-    } else if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
+    if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
         /* A ctor's event takes its sequence number now, at the call's
          * entry: refs taken inside the constructor, a nested hooked
          * constructor's event, come after it (rs_refhist_adopt_ctor). */
@@ -263,7 +265,7 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
     int counted = read_counter(id, obj, &now) == 0;
     if (h->kind == RS_HOOK_NEWREF) {
         if (counted)
-            rs_newref_stamp(obj, now, stack);
+            rs_newref_stamp(obj, now);
     } else if (h->kind == RS_HOOK_CTOR) {
         hook_event(id, obj, RS_REF_CTOR, stack, 0, 0, (uint32_t)(cookie[1] >> 32));
     } else if (h->kind == RS_HOOK_SINK && h->arg >= 0) {
@@ -339,6 +341,7 @@ void rs_refhooks_init(void)
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;
     rs_refhooks_seen_opens = __atomic_load_n(&rs_dl_open_count, __ATOMIC_RELAXED);
+    rs_got_hook_set_stack_maker(rs_backtrace_caller_stack);
     if (rs_got_hook_install(names, set->n_hooks, hook_pre, hook_post) < 0) {
         say("cannot hook functions on this platform; REFSCOPE_HOOKS=", list);
         return;
