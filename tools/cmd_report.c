@@ -46,6 +46,7 @@ static void usage(void)
           "                    written under a temporary name, then renamed)\n"
           "  --python          only leaks allocated through a Python extension\n"
           "                    module, as `refscope run --python` reports them\n"
+          "                    (and only such reachable blocks)\n"
           "  --help            this text\n"
           "\n"
           "Exit status: 0 success, 2 usage error or unreadable snapshot.\n",

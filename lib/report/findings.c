@@ -529,8 +529,10 @@ static int group_nodes(build_t *b, const rs_findings_options_t *opt,
             !(c == RS_CLASS_REACHABLE && opt->show_reachable))
             continue;
         if (b->hidden && b->hidden[i]) {
-            out->hidden.bytes += n->size;
-            out->hidden.blocks++;
+            if (c != RS_CLASS_REACHABLE) {   /* `hidden` tallies leaks */
+                out->hidden.bytes += n->size;
+                out->hidden.blocks++;
+            }
             continue;
         }
         uint32_t g = group_for(b, key_of(b, i, c), i);

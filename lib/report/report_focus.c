@@ -133,6 +133,8 @@ int rs_focus_hidden(const rs_snapshot_t *snap, rs_focus_t focus, uint8_t **hidde
             out[i] = !leak_kept(snap, i, cache, groups, n_groups);
         else if (c == RS_CLASS_INDIRECT)
             out[i] = !indirect_kept(snap, i, cache, groups, n_groups);
+        else if (c == RS_CLASS_REACHABLE)
+            out[i] = !stack_kept(snap, h->nodes[i].stack_id, cache);
     }
     free(cache);
     free(groups);

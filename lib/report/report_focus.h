@@ -13,8 +13,11 @@
  * and refscope never make a leak an extension's.  Per class:
  *   leaked, leaked_ref  its own allocation stack;
  *   cycle               kept when any member of its cycle group is;
- *   indirect            kept when it is, or the leak it is charged to is.
- * Reachable blocks are never hidden (they are listed only on request).
+ *   indirect            kept when it is, or the leak it is charged to is;
+ *   reachable           its own allocation stack (listed only on request:
+ *                       what an extension keeps alive, not the thousands
+ *                       of the interpreter's sites; the pytest plugin
+ *                       asks for them).
  */
 #ifndef RS_REPORT_FOCUS_H
 #define RS_REPORT_FOCUS_H

@@ -118,6 +118,7 @@ static void test_hidden_by_class(void **state)
     uint32_t i_loop = add(&fx, RS_CLASS_INDIRECT, S_PY, NONE);
     fx.nodes[i_loop].owner = i_loop;
     uint32_t reach = add(&fx, RS_CLASS_REACHABLE, S_PY, NONE);
+    uint32_t reach_ext = add(&fx, RS_CLASS_REACHABLE, S_EXT, NONE);
 
     uint8_t *h;
     assert_int_equal(rs_focus_hidden(&fx.snap, RS_FOCUS_ALL, &h), 0);
@@ -128,7 +129,7 @@ static void test_hidden_by_class(void **state)
         { py, 1 }, { ext, 0 }, { ssl, 1 }, { early, 1 }, { late, 0 },
         { nostack, 1 }, { badstack, 1 }, { c7a, 0 }, { c7b, 0 }, { c8a, 1 },
         { c8b, 1 }, { i_ext, 0 }, { i_chain, 0 }, { i_py, 1 }, { i_own, 0 },
-        { i_cyc, 0 }, { i_loop, 1 }, { reach, 0 },
+        { i_cyc, 0 }, { i_loop, 1 }, { reach, 1 }, { reach_ext, 0 },
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
         if (h[want[k].node] != want[k].hidden)
@@ -148,6 +149,23 @@ static void test_hidden_by_class(void **state)
     assert_int_equal(listed, 8);
     assert_int_equal(f.by_class[RS_CLASS_LEAKED].blocks, 6);   /* all counted */
     rs_findings_free(&f);
+    /* With the reachable blocks: the extension's is listed, the
+     * interpreter's is neither listed nor tallied as a hidden leak. */
+    opt.show_reachable = 1;
+    assert_int_equal(rs_findings_build(&fx.snap, &opt, &f), 0);
+    assert_int_equal(f.hidden.blocks, 9);
+    listed = 0;
+    uint64_t reachable = 0;
+    for (uint32_t i = 0; i < f.n; i++) {
+        listed += f.items[i].blocks;
+        if (f.items[i].cls == RS_CLASS_REACHABLE)
+            reachable += f.items[i].blocks;
+    }
+    assert_int_equal(listed, 9);
+    assert_int_equal(reachable, 1);
+    assert_int_equal(f.by_class[RS_CLASS_REACHABLE].blocks, 2);   /* both counted */
+    rs_findings_free(&f);
+    opt.show_reachable = 0;
     opt.focus = RS_FOCUS_ALL;
     assert_int_equal(rs_findings_build(&fx.snap, &opt, &f), 0);
     assert_int_equal(f.hidden.blocks, 0);
