@@ -5,8 +5,8 @@
  *
  *   refscope: stats: live_blocks=N block_records_bytes=N stack_depot_bytes=N
  *   stacks=N objects=N object_table_bytes=N history_bytes=N total_bytes=N
- *   analysis_ms=N stopped_ms=N mmap_root_bytes=N threads_blocking_stop=N;
- *   X.Y bytes per block
+ *   analysis_ms=N stopped_ms=N mmap_root_bytes=N threads_blocking_stop=N
+ *   got_slots_patched=N; X.Y bytes per block
  *
  * (one line, wrapped here).  live_blocks is the block registry's count;
  * object_table_bytes excludes the histories, which history_bytes counts
@@ -18,7 +18,8 @@
  * classification), mmap_root_bytes the anonymous memory the program
  * mapped itself (mappings.c; scanned as roots where readable),
  * threads_blocking_stop the threads that block the stop signal, not
- * waited for (world.c).  Under REFSCOPE_UNWIND=check, before the ";":
+ * waited for (world.c), got_slots_patched the GOT slots pointed at the
+ * hooks of REFSCOPE_HOOKS' functions (got_hook.h; 0 without).  Under REFSCOPE_UNWIND=check, before the ";":
  * unwind_checked=N unwind_mismatches=N (stacks of the fast walker compared
  * with libunwind's, and those that differed) unwind_fallbacks=N (stacks
  * the fast walker left to libunwind) unwind_frames=N
@@ -30,6 +31,7 @@
  * set; takes the object table's shard locks one at a time (the same order
  * as any other table user), writes with write(2) only, allocates nothing.
  */
+#include "got_hook.h"
 #include "preload.h"
 #include "refcount.h"
 
@@ -87,6 +89,9 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     add_field(&l, "stopped_ms", stopped_ns / 1000000u);
     add_field(&l, "mmap_root_bytes", rs_mappings_bytes());
     add_field(&l, "threads_blocking_stop", rs_world_blocking());
+    uint64_t patched = 0;
+    rs_got_hook_stats(&patched, NULL);
+    add_field(&l, "got_slots_patched", patched);
     if (rs_settings.unwind == RS_UNWIND_CHECK) {
         add_field(&l, "unwind_checked", rs_fastunwind_checked());
         add_field(&l, "unwind_mismatches", rs_fastunwind_mismatches());

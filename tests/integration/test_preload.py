@@ -41,6 +41,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - stale_pointer's two leaks, hidden by stale words in reused memory
     (its sample test checks that), are found with REFSCOPE_SCRUB=1: 160
     bytes in 2 blocks, the program's output unchanged.
+  - a `newref` function is hooked in the modules that call it, not in
+    the one defining it: REFSCOPE_STATS's got_slots_patched for rcobj_leak
+    is one less with `newref rcobj_ref` than with `incref rcobj_ref`
+    (librcobj.so's own PLT slot), and at least 1.
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
 import os
@@ -188,14 +192,35 @@ def check_shadowed_malloc(preload, samples_dir):
     rstest.check(lines == [], f"{debug} after refscope: {lines}")
 
 
-def stats_field(preload, exe, field):
-    """The value of field in exe's one REFSCOPE_STATS line."""
-    p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1)
+def stats_field(preload, exe, field, **extra):
+    """The value of field in exe's one REFSCOPE_STATS line (extra: more
+    environment)."""
+    p, _ = run_preloaded(preload, exe, REFSCOPE_STATS=1, REFSCOPE_QUIET=1, **extra)
     m = re.findall(r"^refscope: stats:.* " + field + r"=(\d+)[ ;]", p.stderr, re.M)
     rstest.check(p.returncode == 0 and len(m) == 1, f"{os.path.basename(exe)}: "
                  f"exit {p.returncode}, expected one stats line with {field}; "
                  f"stderr:\n{p.stderr}")
     return int(m[0])
+
+
+def check_foreign_only(preload, samples_dir):
+    """A `newref` function is hooked only in the modules that do not
+    define it: librcobj.so's own PLT slot for rcobj_ref (it calls it from
+    rcobj_set_link) stays, the executable's is patched; hooked as
+    `incref`, both are."""
+    exe = os.path.join(samples_dir, "rcobj_leak")
+    with tempfile.TemporaryDirectory(prefix="rs-foreign-") as tmp:
+        counts = {}
+        for kind in ("incref", "newref"):
+            prof = os.path.join(tmp, kind + ".profile")
+            with open(prof, "w", encoding="utf-8") as f:
+                f.write(f"profile p\ncounter offset=4 width=4 signed\n{kind} rcobj_ref\n")
+            counts[kind] = stats_field(preload, exe, "got_slots_patched",
+                                       REFSCOPE_HOOKS=prof)
+    rstest.check(counts["newref"] >= 1 and counts["incref"] == counts["newref"] + 1,
+                 f"GOT slots patched for rcobj_ref: {counts}, want the incref "
+                 "count one more than the newref count (librcobj's own slot), "
+                 "and at least one for newref (the executable's)")
 
 
 def check_blocking_thread(preload, samples_dir):
@@ -292,6 +317,7 @@ def run(args):
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
+    check_foreign_only(args.preload, args.samples_dir)
     check_mapped_roots(args.preload, args.samples_dir)
     check_seccomp_hint(args.preload, args.samples_dir)
     check_shadowed_malloc(args.preload, args.samples_dir)
