@@ -22,11 +22,12 @@
  *                         reads the object through it when the call
  *                         returned an int >= 0 (see profile.h).
  *   newref                GOT hook only (no entry hook): pre defers the
- *                         caller's stack (got_hook.h: walked only when a
- *                         stack taken inside the call, or post, needs it),
- *                         post reads the returned object's counter and may
- *                         stamp its block with that stack (newref.c); no
- *                         event.
+ *                         caller's stack (got_hook.h: walked only when
+ *                         post or a libunwind walk inside the call needs
+ *                         it; with REFSCOPE_UNWIND=libunwind it is walked
+ *                         in pre), post reads the returned object's
+ *                         counter and may stamp its block with that stack
+ *                         (newref.c); no event.
  * A ctor's event takes its sequence number when the call is entered, so
  * that references taken inside the constructor, or a nested hooked
  * constructor, come after it (rs_refhist_adopt_ctor).
@@ -217,8 +218,10 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     uint64_t obj = h->arg >= 0 ? args[h->arg] : 0;
     if (h->arg >= 0 && !obj)
         return 0;
-    if (h->kind == RS_HOOK_NEWREF) {
-        rs_got_hook_defer_caller_stack();  /* walked only if needed */
+    if (h->kind == RS_HOOK_NEWREF && rs_settings.unwind != RS_UNWIND_LIBUNWIND) {
+        /* Walked only if needed, by refscope's walker (libunwind cannot
+         * start at the caller's frame later: then it is walked now). */
+        rs_got_hook_defer_caller_stack();
         return 1;
     }
     int saved_errno = errno;
@@ -230,7 +233,10 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     int64_t before = 0;
     int counted = h->arg >= 0 && !h->out && read_counter(id, obj, &before) == 0;
     int want = 0;
-    if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
+    if (h->kind == RS_HOOK_NEWREF) {
+        rs_got_hook_set_caller_stack(stack);
+        want = 1;
+    } else if (h->kind == RS_HOOK_CTOR || h->arg < 0 || (h->kind == RS_HOOK_SINK && counted)) {
         /* A ctor's event takes its sequence number now, at the call's
          * entry: refs taken inside the constructor, a nested hooked
          * constructor's event, come after it (rs_refhist_adopt_ctor). */

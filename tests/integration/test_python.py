@@ -28,6 +28,10 @@ promises:
     no pointer (the python profile's `newref` lines stamp the recycled
     blocks); with a profile of the recognize line alone, none of them is
     charged to the extension (so the run does recycle: --python hid them);
+  - leak_recycled(300) (most tuples malloc'ed inside Py_BuildValue): the
+    stacks hold _Py_BuildValue_SizeT, leaky_leak_recycled and
+    PyObject_Vectorcall in that order, with REFSCOPE_UNWIND=fast and
+    =libunwind (a walk through a hooked call's return stub);
   - make_box_cycles(5): 5 cycles of 2 leaky.Box (a GC type: 48-byte
     blocks after the 16-byte PyGC_Head), edges at byte 32 named "item";
   - samples/pyext/gc_refs.py (--all): 5 lists and 5 instances of a class
@@ -367,6 +371,31 @@ def check_recycled(args, tmp):
           "(at most 2 kept reachable by stale words)")
 
 
+def check_stacks_inside_newref(args, tmp):
+    """A tuple malloc'ed inside a hooked Py_BuildValue call has its whole
+    stack: the interpreter's frames inside the call, the extension's
+    call, and the frames above it, with refscope's walker (which walks
+    through the call's return stub) and with libunwind (which ends there
+    and is given the caller's stack, walked in pre)."""
+    for mode in ("fast", "libunwind"):
+        outdir = os.path.join(tmp, "inside-" + mode)
+        env = env_for(args.module_dir)
+        env["REFSCOPE_UNWIND"] = mode
+        rc, _, data, err = rstest.run_refscope(
+            args.refscope, [args.python, "-c", "import leaky; leaky.leak_recycled(300)"],
+            outdir, env=env, extra_args=["--python"])
+        check(rc == 0, f"{mode}: exit {rc}: {err}")
+        want = ["_Py_BuildValue_SizeT", "leaky_leak_recycled", "PyObject_Vectorcall"]
+        found = []
+        for f in data[0]["findings"]:
+            funcs = [fn for fn in rstest.stack_functions(f["stack"]) if fn in want]
+            if f["type"] == "tuple" and funcs == want:
+                found.append(f["blocks"])
+        check(sum(found) >= 250, f"{mode}: tuples with {want} in this order in "
+              f"their stacks: {found}, want most of 300; findings:\n"
+              + rstest.describe_findings(data[0]["findings"]))
+
+
 def check_gc_objects(args, tmp):
     """samples/pyext/gc_refs.py: objects after a GC header and a managed
     dict are recognised and the GC lists do not keep them alive."""
@@ -490,6 +519,7 @@ def main():
         check_gc_objects(args, tmp)
         check_short_strings(args, tmp)
         check_recycled(args, tmp)
+        check_stacks_inside_newref(args, tmp)
         check_pygobject(args, tmp)
         check_box_cycles(args, tmp)
         check_locals_mid_run(args, tmp)
