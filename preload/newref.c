@@ -23,7 +23,8 @@
  *     address: a block malloc'ed inside the call already has a stack
  *     through this call site (with the frames inside the library, more
  *     precise), and keeps it;
- * then the block's record takes the call's stack (rs_blockreg_restamp).
+ * then the block's record takes the call's stack, with the function
+ * called as its first frame (rs_blockreg_restamp).
  *
  * Cost, paid only by calls from other modules (extensions), never by the
  * interpreter's own: the trampolines and, in post, one counter read, one
@@ -53,7 +54,27 @@ static int stack_contains(uint32_t id, uint64_t pc)
     return 0;
 }
 
-int rs_newref_stamp(uint64_t obj, int64_t count)
+/* The stamp: the hooked function fn as frame #0, then the caller's stack
+ * (within the depth).  fn + 1 stands for it: frames are return
+ * addresses, looked up at address - 1 (symbolize.c), so the report names
+ * the function that handed the object out, as a malloc'ed block's stack
+ * names the function that called malloc. */
+static uint32_t stamp_stack(uint64_t fn, uint32_t call_stack)
+{
+    rs_stack_t st;
+    if (!fn || rs_stackdepot_get(rs_depot, call_stack, &st) != 0)
+        return call_stack;
+    uint32_t n = st.n_frames < (uint32_t)rs_settings.depth ? st.n_frames
+                                                           : (uint32_t)rs_settings.depth - 1;
+    uint64_t pcs[n + 1];
+    pcs[0] = fn + 1;
+    for (uint32_t i = 0; i < n; i++)
+        pcs[i + 1] = st.pcs[i];
+    uint32_t id = rs_stackdepot_intern(rs_depot, pcs, n + 1, st.epoch);
+    return id ? id : call_stack;
+}
+
+int rs_newref_stamp(uint32_t id, uint64_t obj, int64_t count)
 {
     uint64_t ret = rs_got_hook_returning_address();
     if (count != 1 || !ret || !rs_blocks)
@@ -62,5 +83,8 @@ int rs_newref_stamp(uint64_t obj, int64_t count)
     if (!rs_block_containing(obj, RS_NEWREF_PROBE, 1, &b) || stack_contains(b.stack_id, ret))
         return 0;
     uint32_t call_stack = rs_got_hook_returning_stack();   /* walked now */
-    return call_stack && rs_blockreg_restamp(rs_blocks, b.addr, call_stack);
+    if (!call_stack)
+        return 0;
+    uint64_t fn = (uint64_t)(uintptr_t)rs_got_hook_original(id);
+    return rs_blockreg_restamp(rs_blocks, b.addr, stamp_stack(fn, call_stack));
 }

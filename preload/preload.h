@@ -203,10 +203,10 @@ int rs_block_lookup(uint64_t addr, rs_block_t *out);
  * are read directly; others are read with a system call that fails
  * cleanly on unmapped memory. */
 int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block_t *out);
-/* From post: the `newref` call (profile.h) returning returned obj, whose
- * counter now reads count: stamps obj's block with the caller's stack
- * when the object was recycled (newref.c).  1 if stamped. */
-int rs_newref_stamp(uint64_t obj, int64_t count);
+/* From post: the `newref` call of hook id (profile.h) returning returned
+ * obj, whose counter now reads count: stamps obj's block with the call's
+ * stack when the object was recycled (newref.c).  1 if stamped. */
+int rs_newref_stamp(uint32_t id, uint64_t obj, int64_t count);
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 

@@ -271,7 +271,7 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
     int counted = read_counter(id, obj, &now) == 0;
     if (h->kind == RS_HOOK_NEWREF) {
         if (counted)
-            rs_newref_stamp(obj, now);
+            rs_newref_stamp(id, obj, now);
     } else if (h->kind == RS_HOOK_CTOR) {
         hook_event(id, obj, RS_REF_CTOR, stack, 0, 0, (uint32_t)(cookie[1] >> 32));
     } else if (h->kind == RS_HOOK_SINK && h->arg >= 0) {

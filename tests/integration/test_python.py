@@ -25,8 +25,9 @@ promises:
     and leak_results(lambda i: (i, i), 10) are exactly 10 leaked 2-tuples
     (560 bytes) and 10 floats (240 bytes) charged to leaky_leak_recycled
     and 10 tuples (560 bytes) charged to leaky_leak_results, refcount 1,
-    no pointer (the python profile's `newref` lines stamp the recycled
-    blocks); with a profile of the recognize line alone, none of them is
+    no pointer, frame #0 the API function that handed each out
+    (_Py_BuildValue_SizeT, PyFloat_FromDouble, PyObject_CallOneArg: the
+    python profile's `newref` lines stamp the recycled blocks); with a profile of the recognize line alone, none of them is
     charged to the extension (so the run does recycle: --python hid them);
   - leak_recycled(300) (most tuples malloc'ed inside Py_BuildValue): the
     stacks hold _Py_BuildValue_SizeT, leaky_leak_recycled and
@@ -326,9 +327,10 @@ def recycled_groups(findings):
         funcs = [fn for fn in rstest.stack_functions(f["stack"])
                  if fn and fn.startswith("leaky_")]
         if funcs:
-            g = groups.setdefault((f["type"], funcs[0]), [0, 0])
+            g = groups.setdefault((f["type"], funcs[0]), [0, 0, set()])
             g[0] += f["blocks"]
             g[1] += f["bytes"]
+            g[2].add(rstest.stack_functions(f["stack"])[0])
     return groups
 
 
@@ -338,16 +340,18 @@ def check_recycled(args, tmp):
     outdir = os.path.join(tmp, "recycled")
     _, obj = run(args, RECYCLED, outdir)
     groups = recycled_groups(obj["findings"])
-    tuples = groups.get(("tuple", "leaky_leak_recycled"), [0, 0])
-    floats = groups.get(("float", "leaky_leak_recycled"), [0, 0])
-    results = groups.get(("tuple", "leaky_leak_results"), [0, 0])
+    tuples = groups.get(("tuple", "leaky_leak_recycled"), [0, 0, set()])
+    floats = groups.get(("float", "leaky_leak_recycled"), [0, 0, set()])
+    results = groups.get(("tuple", "leaky_leak_results"), [0, 0, set()])
     held = held_by_stale_words(args, obj, outdir, "leaky_leak_recycled",
                                tuples[0] + floats[0], 20)
     held += held_by_stale_words(args, obj, outdir, "leaky_leak_results",
                                 results[0], 10)
-    want = {("tuple", "leaky_leak_recycled"): [10, 560],
-            ("float", "leaky_leak_recycled"): [10, 240],
-            ("tuple", "leaky_leak_results"): [10, 560]}
+    # Frame #0 of a stamped stack is the function that handed the object
+    # out (leaky.c is built with PY_SSIZE_T_CLEAN: _Py_BuildValue_SizeT).
+    want = {("tuple", "leaky_leak_recycled"): [10, 560, {"_Py_BuildValue_SizeT"}],
+            ("float", "leaky_leak_recycled"): [10, 240, {"PyFloat_FromDouble"}],
+            ("tuple", "leaky_leak_results"): [10, 560, {"PyObject_CallOneArg"}]}
     check(held or groups == want, f"recycled objects by (type, function): {groups}, "
           f"want {want}; findings:\n" + rstest.describe_findings(obj["findings"]))
     check(len(obj["findings"]) == len(groups), "only the recycled objects are "
