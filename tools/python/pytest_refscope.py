@@ -21,8 +21,11 @@ reachable in the first snapshot is no new leak when the slot is
 overwritten before the second (what failed test_clean on a CI machine).
 With --python, `--show-reachable` lists only the extensions' reachable
 blocks, so asking for them costs nothing noticeable.
-The price: a test in which one allocation site both frees blocks it had
-kept reachable and leaks as many new ones is not failed.
+The price: a test in which one allocation site both frees objects it had
+kept reachable and leaks as many new ones is not failed.  A site is a type
+and a stack, so the free lists do not count here: an object waiting on
+CPython's free list is no object (count 0, recognize.h) and so no longer
+of its type; one taken from it and leaked grows its type's live blocks.
 
 Inactive (one line in the pytest header) when librefscope.so is not
 loaded.  The refscope tool is $REFSCOPE_TOOL, else ../bin/refscope beside
