@@ -219,12 +219,17 @@
  *              immortal     3.12/3.13 set ob_refcnt to 2^32 - 1 (a
  *                           negative 32-bit count): counts >= 2^31
  *            metatype PyType_Type; version from Py_Version (3.11+), range
- *            3.11 to 3.13.  35 `newref` functions: those that make the
+ *            3.11 to 3.13.  54 `newref` functions: those that make the
  *            free-listed types (PyTuple_New, Py_BuildValue, PyList_New,
- *            PyDict_New, PyFloat_FromDouble, PySlice_New...) and those
- *            that call Python code (PyObject_Call*, PyObject_Vectorcall*,
- *            PyIter_Next), so that a recycled object an extension is
- *            handed is charged to the extension.
+ *            PyDict_New, PyFloat_FromDouble, PySlice_New...), those that
+ *            call Python code (PyObject_Call*, PyObject_Vectorcall*,
+ *            PyIter_Next), arithmetic (PyNumber_Add...) and lookups that
+ *            may build an object (PyObject_GetAttr, PyObject_GetItem,
+ *            PySequence_GetSlice, PyMapping_Keys...), so that a recycled
+ *            object an extension is handed is charged to the extension.
+ *            Never a function returning a borrowed reference
+ *            (PyDict_GetItem, PyList_GetItem): a count of 1 there means
+ *            the container is the only owner, not the caller.
  *   With `counter events` the count is the calls refscope sees: the
  *   libraries call most of their own ref/unref functions through their
  *   PLT (hooked too), but a reference a library takes by a direct

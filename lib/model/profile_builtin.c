@@ -268,7 +268,27 @@ static const char builtin_python[] =
     "newref PyObject_Vectorcall\n"
     "newref PyObject_VectorcallDict\n"
     "newref PyObject_VectorcallMethod\n"
-    "newref PyIter_Next\n";
+    "newref PyIter_Next\n"
+    "# Arithmetic (floats) and lookups that may build a new object.\n"
+    "newref PyNumber_Add\n"
+    "newref PyNumber_Subtract\n"
+    "newref PyNumber_Multiply\n"
+    "newref PyNumber_TrueDivide\n"
+    "newref PyNumber_FloorDivide\n"
+    "newref PyNumber_Remainder\n"
+    "newref PyNumber_Power\n"
+    "newref PyNumber_Negative\n"
+    "newref PyNumber_Absolute\n"
+    "newref PyObject_GetAttr\n"
+    "newref PyObject_GetAttrString\n"
+    "newref PyObject_GetItem\n"
+    "newref PySequence_GetItem\n"
+    "newref PySequence_GetSlice\n"
+    "newref PySequence_Fast\n"
+    "newref PyObject_Dir\n"
+    "newref PyMapping_Keys\n"
+    "newref PyMapping_Values\n"
+    "newref PyMapping_Items\n";
 
 static const struct {
     const char *name;

@@ -24,6 +24,9 @@
  *    `newref` lines): n "leaked_ref" tuples (56-byte blocks: PyGC_Head,
  *    then 40 bytes) and n floats (24 bytes), refcount 1, with
  *    leaky_leak_recycled in the stack.
+ *  - leak_sums(n): adds two floats n times with PyNumber_Add and loses
+ *    each sum (a float from the free list when it holds one): n
+ *    "leaked_ref" floats charged to leaky_leak_sums.
  *  - leak_results(f, n): calls f(i) for i in 0..n-1 (PyObject_CallOneArg)
  *    and loses each result.  With f = lambda i: (i, i), the tuples are
  *    built by the interpreter (from its free list): n "leaked_ref" tuples
@@ -201,6 +204,27 @@ static PyObject *leaky_leak_recycled(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* Each sum is dropped on the floor. */
+static PyObject *leaky_leak_sums(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    long n;
+    if (parse_count(arg, &n) < 0)
+        return NULL;
+    PyObject *half = PyFloat_FromDouble(0.5);
+    if (!half)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        PyObject *sum = PyNumber_Add(half, half);
+        if (!sum) {
+            Py_DECREF(half);
+            return NULL;
+        }
+    }
+    Py_DECREF(half);
+    Py_RETURN_NONE;
+}
+
 /* Each result of f(i) is dropped on the floor. */
 static PyObject *leaky_leak_results(PyObject *module, PyObject *args)
 {
@@ -297,6 +321,7 @@ static PyMethodDef leaky_methods[] = {
     {"leak_names", leaky_leak_names, METH_O, "Leak n references to new short strings."},
     {"leak_recycled", leaky_leak_recycled, METH_O,
      "Leak n new 2-tuples and n new floats (from CPython's free lists)."},
+    {"leak_sums", leaky_leak_sums, METH_O, "Leak n new floats made by PyNumber_Add."},
     {"leak_results", leaky_leak_results, METH_VARARGS,
      "Leak the results of f(0), ..., f(n - 1)."},
     {"make_cycles", leaky_make_cycles, METH_O,

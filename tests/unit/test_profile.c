@@ -317,7 +317,7 @@ static void test_out_of_memory(void **state)
 {
     const char *text = rs_profile_builtin("python");
     int ok = 0;
-    for (int k = 0; k < 64 && !ok; k++) {
+    for (int k = 0; k < 512 && !ok; k++) {   /* every allocation the parse makes */
         rs_profile_set_t *s = rs_profile_set_create();
         rs_profile_error_t err = { "" };
         allocs_left = k;
