@@ -263,15 +263,15 @@ uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer)
     /* Only refscope's walker starts at a given frame; libunwind starts
      * here, below the hooked call, and its walk ends at the call's return
      * stub: without the fast walker the stack is the return address. */
-    uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK + RS_WALK_EXTRA];
+    uint32_t max = (uint32_t)rs_settings.depth;   /* at most RS_STACK_MAX_FRAMES */
+    uint64_t pcs[max + RS_BACKTRACE_SLACK];           /* as every capture */
     uint32_t saved = bt_outer_stubs;
     bt_outer_stubs = outer;
     int k = -1;
     uint64_t sp;
     __asm__("movq %%rsp, %0" : "=r"(sp));
     if (rs_settings.unwind != RS_UNWIND_LIBUNWIND && stack_room_ok(sp))
-        k = walk_fast(pcs, (int)(rs_settings.depth + RS_BACKTRACE_SLACK + RS_WALK_EXTRA),
-                      (uint32_t)rs_settings.depth, site);
+        k = walk_fast(pcs, (int)(max + RS_BACKTRACE_SLACK + RS_WALK_EXTRA), max, site);
     bt_outer_stubs = saved;
     if (k < 0) {
         atomic_fetch_add_explicit(&fallbacks, 1, memory_order_relaxed);

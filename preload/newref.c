@@ -58,11 +58,12 @@ static int stack_contains(uint32_t id, uint64_t pc)
  * (within the depth).  fn + 1 stands for it: frames are return
  * addresses, looked up at address - 1 (symbolize.c), so the report names
  * the function that handed the object out, as a malloc'ed block's stack
- * names the function that called malloc. */
+ * names the function that called malloc.  At REFSCOPE_DEPTH=1 the one
+ * frame is the caller's: it is what makes the leak an extension's. */
 static uint32_t stamp_stack(uint64_t fn, uint32_t call_stack)
 {
     rs_stack_t st;
-    if (!fn || rs_stackdepot_get(rs_depot, call_stack, &st) != 0)
+    if (!fn || rs_settings.depth < 2 || rs_stackdepot_get(rs_depot, call_stack, &st) != 0)
         return call_stack;
     uint32_t n = st.n_frames < (uint32_t)rs_settings.depth ? st.n_frames
                                                            : (uint32_t)rs_settings.depth - 1;

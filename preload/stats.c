@@ -19,8 +19,8 @@
  * mapped itself (mappings.c; scanned as roots where readable),
  * threads_blocking_stop the threads that block the stop signal, not
  * waited for (world.c), got_slots_patched the GOT slots pointed at the
- * hooks of REFSCOPE_HOOKS' functions (got_hook.h; 0 without).  Under REFSCOPE_UNWIND=check, before the ";":
- * unwind_checked=N unwind_mismatches=N (stacks of the fast walker compared
+ * hooks of REFSCOPE_HOOKS' functions (got_hook.h; 0 without).  Under
+ * REFSCOPE_UNWIND=check, before the ";": unwind_checked=N unwind_mismatches=N (stacks of the fast walker compared
  * with libunwind's, and those that differed) unwind_fallbacks=N (stacks
  * the fast walker left to libunwind) unwind_frames=N
  * unwind_frames_reused=N (frames those walks stored, and frames they took

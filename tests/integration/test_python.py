@@ -30,6 +30,8 @@ promises:
     leak_sums(10): 10 floats, 240 bytes, PyNumber_Add: the
     python profile's `newref` lines stamp the recycled blocks); with a profile of the recognize line alone, none of them is
     charged to the extension (so the run does recycle: --python hid them);
+  - the same with --depth 1: the 40 objects are still charged to the
+    extension (its frame is the one kept);
   - leak_recycled(300) (most tuples malloc'ed inside Py_BuildValue): the
     stacks hold _Py_BuildValue_SizeT, leaky_leak_recycled and
     PyObject_Vectorcall in that order, with REFSCOPE_UNWIND=fast and
@@ -361,6 +363,12 @@ def check_recycled(args, tmp):
           f"want {want}; findings:\n" + rstest.describe_findings(obj["findings"]))
     check(len(obj["findings"]) == len(groups), "only the recycled objects are "
           "listed:\n" + rstest.describe_findings(obj["findings"]))
+    # At --depth 1 a stamped stack is the extension's frame alone (with the
+    # API function as frame #0 the extension would be lost, and hidden).
+    _, one = run(args, RECYCLED, os.path.join(tmp, "recycled-depth1"), extra=["--depth", "1"])
+    got = {k: v[0] for k, v in recycled_groups(one["findings"]).items()}
+    check(sum(got.values()) >= 38 and len(got) == 4, f"--depth 1: recycled objects by "
+          f"(type, function): {got}, want the 4 groups of 10 (at most 2 kept reachable)")
     # The same run without the newref lines: the objects carry the
     # interpreter's stacks, so this run really hands them out recycled.
     prof = os.path.join(tmp, "pyonly.profile")
