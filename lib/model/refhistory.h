@@ -31,8 +31,9 @@
  * paired with one still-unpaired incref that precedes it in the log:
  *   0. if the newest unpaired incref was taken on the same thread by the
  *      same function at the same depth (the two stacks have as many
- *      frames, at least two, and differ at most in the innermost one),
- *      it is the one: ref(o); use(o); unref(o) in one function.  The
+ *      frames, at least one, and differ at most in the innermost one),
+ *      it is the one: ref(o); use(o); unref(o) in one function.  (Stacks
+ *      of one frame, cut at depth 1, tell nothing of the function.)  The
  *      rules below would choose it too unless an older incref's stack
  *      ends with the decref's whole stack, innermost frame included (a
  *      reference taken inside an earlier call made from the very call
