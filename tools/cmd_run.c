@@ -25,7 +25,10 @@
  * -o the program's stdout is sent to our stderr instead, so that stdout
  * carries nothing but the JSON array: `refscope run --json -- prog | jq .`
  * always parses.
- * The exit status is the program's (128 + signal when killed).  With
+ * The exit status is the program's; when a signal killed it, refscope run
+ * dies of that signal after the report (run_process.h).  A report that
+ * cannot be written (stdout a closed pipe) is said in one line and the
+ * snapshots are kept, their directory named.  With
  * --exitcode N the preload makes leaking processes exit N, and refscope
  * run exits N when the program exited 0 but any of its processes leaked.
  * With --python (a focus, report_focus.h) only the report knows which
@@ -140,8 +143,9 @@ static void usage(void)
           "\n"
           "Environment: REFSCOPE_LIBRARY overrides where librefscope.so is\n"
           "looked for; other REFSCOPE_* settings pass through to the preload.\n"
-          "Exit status: the program's (128+N when killed by signal N), 127 or\n"
-          "126 when it cannot be run, 2 on a usage error.\n",
+          "Exit status: the program's (killed by signal N: refscope run dies of\n"
+          "signal N after the report), 127 or 126 when it cannot be run, 2 on\n"
+          "a usage error.\n",
           stdout);
 }
 
@@ -681,7 +685,7 @@ int rs_cmd_run(int argc, char **argv)
 {
     run_options_t o = { 0 };
     rs_pid_set_t seen = { 0 };
-    int created = 0, keep_dir = 0, rc;
+    int created = 0, keep_dir = 0, killed_by = 0, rc;
 
     if (split_check(&argc, argv, &o) < 0)
         return rs_cli_oom(CMD);
@@ -719,7 +723,7 @@ int rs_cmd_run(int argc, char **argv)
         goto out;
     }
     rs_daemons_t daemons;
-    rc = rs_run_wait(child, &seen, &daemons);
+    rc = rs_run_wait(child, &seen, &daemons, &killed_by);
     if (daemons.n > 0)
         rs_run_note_daemons(&daemons, out_dir);
     keep_dir = daemons.n > 0;       /* the directory stays for them */
@@ -735,7 +739,13 @@ int rs_cmd_run(int argc, char **argv)
         int leaking = report_snapshots(&o, &sink, files, n, rc);
         if (leaking > 0 && o.have_exitcode && rc == 0)
             rc = (int)o.exitcode;
-        free_snapshots(files, n, created);
+        int lost = leaking < 0 && created && n > 0;   /* nothing else has them */
+        if (lost) {
+            fprintf(stderr, "refscope run: the report was not written; the "
+                    "snapshots are kept in %s\n", out_dir);
+            keep_dir = 1;
+        }
+        free_snapshots(files, n, created && !lost);
     }
 out:
     if (sink.fp)
@@ -745,5 +755,7 @@ out:
     free(out_dir);
     free(seen.pids);
     free(o.check_argv);
+    if (killed_by && rc == 128 + killed_by)
+        rs_run_die_by(killed_by);
     return rc;
 }

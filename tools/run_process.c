@@ -6,6 +6,20 @@
  * child_pid is the direct child while it runs (0 before and after): the
  * forwarding handler reads it, so it is set with the forwarded signals
  * blocked and cleared once the child is reaped.
+ *
+ * The program is to see the signal settings it would see natively:
+ *  - a forwarded signal that refscope run was started with ignored (nohup,
+ *    `trap '' INT`) stays ignored and is not forwarded: the program
+ *    inherits SIG_IGN across exec, as it would have (a handler of ours
+ *    would become SIG_DFL there);
+ *  - SIGPIPE is ignored in refscope run only after the fork, so that a
+ *    report written to a closed pipe fails with EPIPE (said, and the
+ *    snapshots kept) instead of killing refscope run with the program's
+ *    status unsaid, while the program keeps the disposition it was given.
+ * And its caller sees how the program ended: one killed by a signal makes
+ * refscope run die of the same signal once the report is out
+ * (rs_run_die_by), not exit 128 + N, which a shell or a Python parent
+ * tells apart (a script stops at Ctrl-C only when its child died of it).
  */
 #include "run_process.h"
 
@@ -17,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,17 +47,24 @@ static void forward_signal(int sig)
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
+/* Which of forwarded[] have our handler: those not ignored at start. */
+static int forwarding[N_FORWARDED];
 
+/* Installs the forwarding handler for each forwarded signal that is not
+ * ignored; *set gets those signals. */
 static void install_forwarding(sigset_t *set)
 {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = forward_signal;
     sigemptyset(&sa.sa_mask);
     sigemptyset(set);
     for (size_t i = 0; i < N_FORWARDED; i++) {
-        sigaction(forwarded[i], &sa, NULL);
-        sigaddset(set, forwarded[i]);
+        forwarding[i] = sigaction(forwarded[i], NULL, &old) == 0 &&
+                        old.sa_handler != SIG_IGN &&
+                        sigaction(forwarded[i], &sa, NULL) == 0;
+        if (forwarding[i])
+            sigaddset(set, forwarded[i]);
     }
 }
 
@@ -67,7 +89,8 @@ static void exec_child(char **program, int err_fd, const sigset_t *old_mask,
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
     for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction(forwarded[i], &sa, NULL);
+        if (forwarding[i])
+            sigaction(forwarded[i], &sa, NULL);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     execvp(program[0], program);
     int e = errno;
@@ -93,8 +116,10 @@ pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno)
     pid_t pid = fork();
     if (pid == 0)
         exec_child(program, fds[1], &old_mask, stdout_to_stderr, parent);
-    if (pid > 0)
+    if (pid > 0) {
         child_pid = pid;
+        signal(SIGPIPE, SIG_IGN);   /* ours only: the child has its own */
+    }
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(fds[1]);
     if (pid < 0) {
@@ -183,10 +208,12 @@ void rs_run_note_daemons(const rs_daemons_t *d, const char *dir)
             d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
 }
 
-int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons)
+int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,
+                int *killed_by)
 {
     int code = 1, child_done = 0;
     daemons->n = 0;
+    *killed_by = 0;
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, __WALL | (child_done ? WNOHANG : 0));
@@ -208,9 +235,29 @@ int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons)
         pid_set_add(seen, pid); /* on exhaustion the mtime test remains */
         if (pid == child) {
             code = status_code(status);
+            *killed_by = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
             child_pid = 0;
             child_done = 1;
         }
     }
     return code;
+}
+
+void rs_run_die_by(int sig)
+{
+    fflush(NULL);
+    /* The program dumped its core already, if it was to. */
+    struct rlimit none = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &none);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) != 0)
+        return;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
 }

@@ -1,7 +1,8 @@
 /*
  * run_process.h - the program `refscope run` runs: started with the
  * environment the caller prepared (the preload, REFSCOPE_OUT), SIGINT,
- * SIGTERM, SIGHUP and SIGQUIT forwarded to it, killed if refscope run
+ * SIGTERM, SIGHUP and SIGQUIT forwarded to it (unless ignored: then they
+ * stay ignored, in it too), killed if refscope run
  * dies, and waited for with every descendant (refscope run is their
  * subreaper) except, once the program has ended, those that left its
  * session: daemons, which may never end.
@@ -35,10 +36,16 @@ typedef struct rs_daemons {
 pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno);
 
 /* Waits for every descendant, adding each pid to *seen; returns the
- * direct child's exit code (128 + signal when killed).  Once the direct
- * child has ended, descendants that left our session (setsid) are not
- * waited for: they go to *daemons. */
-int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons);
+ * direct child's exit code (128 + signal when killed; *killed_by gets the
+ * signal, else 0).  Once the direct child has ended, descendants that
+ * left our session (setsid) are not waited for: they go to *daemons. */
+int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,
+                int *killed_by);
+
+/* Ends refscope run as the program ended: killed by signal sig (its
+ * default action, without a core dump of ours), after flushing stdio.
+ * Returns only when sig does not end a process (then exit 128 + sig). */
+void rs_run_die_by(int sig);
 
 /* Says on stderr which daemons were not waited for, and that their
  * snapshots will be written to dir (which the caller keeps). */

@@ -15,8 +15,12 @@ daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
 snapshot.  A process whose /proc/self is gone (unshare --pid
 --mount-proc) is still named by its command line and executable.  `run`
-forwards SIGTERM to the program (exit status 143) and, killed itself,
-takes the program with it.  `run --scrub` sets REFSCOPE_SCRUB=1:
+forwards SIGTERM to the program and then dies of it too, as the program
+did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
+program with it.  SIGINT and SIGHUP ignored by run's parent stay ignored
+in the program (nohup).  A report written to a closed pipe is said in a
+line naming the directory where the snapshot is kept, and run exits with
+the program's status, not by SIGPIPE.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
@@ -332,9 +336,10 @@ def gone(pid):
 
 
 def check_run_signals(args):
-    """SIGTERM to `refscope run` reaches the program; SIGKILL to it kills
-    the program too (a harness's timeout leaves nothing running)."""
-    for sig, status in ((signal.SIGTERM, 128 + signal.SIGTERM),
+    """SIGTERM to `refscope run` reaches the program, and run dies of it
+    as the program did; SIGKILL to it kills the program too (a harness's
+    timeout leaves nothing running)."""
+    for sig, status in ((signal.SIGTERM, -signal.SIGTERM),
                         (signal.SIGKILL, -signal.SIGKILL)):
         p = subprocess.Popen([args.refscope, "run", "--", "sleep", "60"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -346,6 +351,45 @@ def check_run_signals(args):
               f"expected {status}")
         check(gone(kid), f"sleep (pid {kid}) still runs after refscope run "
               f"got {sig.name}")
+
+
+def ignore_int_hup():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def check_run_keeps_ignored(args):
+    """Signals ignored when run starts are ignored in the program too."""
+    argv = ["grep", "^SigIgn", "/proc/self/status"]
+    native = subprocess.run(argv, capture_output=True, text=True,
+                            preexec_fn=ignore_int_hup)
+    report = os.path.join(args.tmp, "ignored.txt")
+    p = subprocess.run([args.refscope, "run", "-o", report, "--"] + argv,
+                       capture_output=True, text=True, preexec_fn=ignore_int_hup)
+    mask = int(native.stdout.split()[1], 16)
+    check(mask & 0x3 == 0x3, f"SIGHUP and SIGINT not ignored natively: "
+          f"{native.stdout!r}")
+    check(p.returncode == 0 and p.stdout == native.stdout,
+          f"run with SIGINT and SIGHUP ignored: exit {p.returncode}, "
+          f"{p.stdout!r}, natively {native.stdout!r}")
+
+
+def check_run_closed_pipe(args):
+    """The report to a closed pipe: run says so, keeps the snapshot, and
+    exits with the program's status (0), not by SIGPIPE."""
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.run([args.refscope, "run", "--", "true"], stdout=w,
+                       stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    lines = [l for l in p.stderr.splitlines() if "snapshots are kept in" in l]
+    check(p.returncode == 0 and len(lines) == 1,
+          f"run -- true into a closed pipe: exit {p.returncode}, "
+          f"stderr {p.stderr!r}")
+    kept = lines[0].rsplit(" ", 1)[1]
+    snaps = glob.glob(os.path.join(kept, "*.rsnap"))
+    check(len(snaps) == 1, f"{kept}: expected the snapshot of true, got {snaps}")
+    shutil.rmtree(kept)
 
 
 def main_checks(args):
@@ -362,6 +406,8 @@ def main_checks(args):
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
+    check_run_keeps_ignored(args)
+    check_run_closed_pipe(args)
     check_run_scrub(args)
 
 
