@@ -46,6 +46,25 @@ void rs_line_str(rs_line_t *l, const char *s)
     rs_line_mem(l, s, strlen(s));
 }
 
+void rs_line_quoted(rs_line_t *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f && c != '\\') {
+            rs_line_mem(l, (const char *)&c, 1);
+            continue;
+        }
+        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+        if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
+            esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
+            rs_line_mem(l, esc, 2);
+        } else {
+            rs_line_mem(l, esc, 4);
+        }
+    }
+}
+
 void rs_line_u64(rs_line_t *l, uint64_t v)
 {
     char tmp[24];

@@ -600,13 +600,13 @@ static void print_summary(const rs_analysis_result_t *res)
         rs_line_str(&l, " Incomplete: refscope ran out of memory.");
     if (res->written) {
         rs_line_str(&l, " Snapshot: ");
-        rs_line_str(&l, res->path);
+        rs_line_quoted(&l, res->path);
         rs_line_str(&l, " (see `refscope report ");
-        rs_line_str(&l, res->path);
+        rs_line_quoted(&l, res->path);
         rs_line_str(&l, "`)\n");
     } else {
         rs_line_str(&l, " Snapshot not written: ");
-        rs_line_str(&l, res->error);
+        rs_line_quoted(&l, res->error);
         if (under_seccomp_filter())
             rs_line_str(&l, " (this process runs under a seccomp filter, which may "
                             "refuse it)");

@@ -145,7 +145,7 @@ static int find_tool(char *path, size_t size, rs_line_t *l)
             return 0;
         }
         rs_line_str(l, "REFSCOPE_TOOL=");
-        rs_line_str(l, rs_settings.tool);
+        rs_line_quoted(l, rs_settings.tool);
         rs_line_str(l, " is not an executable file");
         return -1;
     }
@@ -281,7 +281,7 @@ static int spawn_and_wait(char **argv, char **envp, rs_line_t *l)
     int err = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
     if (err != 0) {
         rs_line_str(l, "cannot run ");
-        rs_line_str(l, argv[0]);
+        rs_line_quoted(l, argv[0]);
         rs_line_str(l, ": ");
         rs_line_str(l, strerror(err));
     } else {

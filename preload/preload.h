@@ -81,6 +81,7 @@ typedef struct rs_settings {
     int      exitcode;        /* REFSCOPE_EXITCODE, or -1 when unset      */
     char     out_dir[PATH_MAX]; /* REFSCOPE_OUT                           */
     int      snapshot_signal; /* REFSCOPE_SNAPSHOT_SIGNAL, 0 = off         */
+    int      stop_signal;     /* REFSCOPE_STOP_SIGNAL, 0 = SIGPWR (world.c) */
     uint64_t snapshot_interval_ms; /* REFSCOPE_SNAPSHOT_INTERVAL, 0 = off  */
     char     hooks[4096];     /* REFSCOPE_HOOKS: profile list, "" = none  */
     int      history;         /* REFSCOPE_HISTORY: events kept per object
@@ -120,6 +121,10 @@ typedef struct rs_line {
 } rs_line_t;
 
 void rs_line_str(rs_line_t *l, const char *s);
+/* s as text that stays on its line: control bytes and backslashes as C
+ * escapes (\n, \t, \r, \\, \x1b); for values a user gave (settings,
+ * paths), which may hold a newline. */
+void rs_line_quoted(rs_line_t *l, const char *s);
 /* The n bytes at s. */
 void rs_line_mem(rs_line_t *l, const char *s, size_t n);
 void rs_line_u64(rs_line_t *l, uint64_t v);

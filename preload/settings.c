@@ -13,7 +13,7 @@
  */
 #include "preload.h"
 #include "refhistory.h"
-#include "snapshot_trigger.h"
+#include "setting_values.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -39,14 +39,36 @@ typedef struct setting {
 
 #define FIELD(f) offsetof(rs_settings_t, f)
 
+/* A signal refscope may catch (setting_values.h); for the snapshot
+ * signal also "off", "none" or 0 (no snapshots on a signal) and "on"
+ * (SIGUSR2). */
 static int parse_signal_setting(const char *v, void *field)
 {
-    return rs_snapshot_parse_signal(v, (int *)field);
+    int sig;
+    if (strcmp(v, "off") == 0 || strcmp(v, "none") == 0 || strcmp(v, "0") == 0) {
+        *(int *)field = 0;
+        return 0;
+    }
+    if (strcmp(v, "on") == 0)
+        sig = SIGUSR2;
+    else if (rs_signal_parse(v, &sig) != 0 || rs_signal_unusable(sig))
+        return -1;
+    *(int *)field = sig;
+    return 0;
+}
+
+static int parse_stop_signal_setting(const char *v, void *field)
+{
+    int sig;
+    if (rs_signal_parse(v, &sig) != 0 || rs_signal_unusable(sig))
+        return -1;
+    *(int *)field = sig;
+    return 0;
 }
 
 static int parse_interval_setting(const char *v, void *field)
 {
-    return rs_snapshot_parse_interval(v, (uint64_t *)field);
+    return rs_period_parse(v, (uint64_t *)field);
 }
 
 /* REFSCOPE_UNWIND: fast (0), libunwind (1), check (2). */
@@ -97,11 +119,13 @@ static const setting_t settings_table[] = {
     {"REFSCOPE_SNAPSHOT_SIGNAL", "off",
      "on this signal a helper thread writes a snapshot "
      "(<exe>.<pid>.<seq>-signal.rsnap) and the program runs on; a number "
-     "or a name (USR1, SIGUSR2, RTMIN+2, ...), on = SIGUSR2; off (the "
+     "or a name (USR1, SIGUSR2, RTMIN+2, ...), on = SIGUSR2; off or 0 (the "
      "default) installs no handler and starts no thread, so the program "
-     "keeps its signal dispositions and stays single-threaded",
+     "keeps its signal dispositions and stays single-threaded; a signal "
+     "refscope may not catch (KILL, STOP, a fault signal such as SEGV, "
+     "CHLD, CONT, glibc's 32-33) is refused",
      SET_FUNC, 0, 0, FIELD(snapshot_signal), parse_signal_setting,
-     "a signal number or name, or off"},
+     RS_SIGNAL_EXPECTED ", or off"},
     {"REFSCOPE_SNAPSHOT_INTERVAL", "off",
      "write a snapshot (<exe>.<pid>.<seq>-interval.rsnap) every period, "
      "e.g. 10s, 500ms, 5m; at least 10ms; 0 or off disables it",
@@ -143,6 +167,13 @@ static const setting_t settings_table[] = {
      "line; for testing)",
      SET_FUNC, 0, 0, FIELD(unwind), parse_unwind_setting,
      "fast, libunwind or check"},
+    {"REFSCOPE_STOP_SIGNAL", "PWR",
+     "the signal that parks the other threads while the heap is scanned (a "
+     "number or a name such as XCPU, RTMIN+3); choose another if the "
+     "program uses SIGPWR; the signals refused as REFSCOPE_SNAPSHOT_SIGNAL "
+     "are refused here too",
+     SET_FUNC, 0, 0, FIELD(stop_signal), parse_stop_signal_setting,
+     RS_SIGNAL_EXPECTED},
 };
 
 /* Says that name=value is malformed and which default is used. */
@@ -152,7 +183,7 @@ static void complain(const setting_t *s, const char *value, const char *expected
     rs_line_str(&l, "refscope: ignoring ");
     rs_line_str(&l, s->name);
     rs_line_str(&l, "='");
-    rs_line_str(&l, value);
+    rs_line_quoted(&l, value);
     rs_line_str(&l, "' (expected ");
     rs_line_str(&l, expected);
     rs_line_str(&l, "); using the default ");
@@ -231,6 +262,7 @@ static void apply_defaults(rs_settings_t *s)
     s->entry_hooks = 1;
     s->unwind = RS_UNWIND_FAST;
     s->snapshot_signal = 0;
+    s->stop_signal = 0;
     s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || set_path(s->out_dir, tmp, "/refscope") != 0)

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #define RS_LABEL_MAX_IN_NAME 40
-#define RS_MIN_INTERVAL_MS   10
 
 typedef int (*rs_create_fn)(pthread_t *, const pthread_attr_t *,
                             void *(*)(void *), void *);
@@ -40,103 +39,6 @@ static _Atomic uint32_t g_wake;          /* bumped by the signal handler     */
 static _Atomic uint32_t g_helper_tid;    /* 0 = no helper in this process    */
 static _Atomic int      g_exiting;       /* exit() has begun: no more        */
 static rs_create_fn     g_real_create;
-
-/* ---- setting parsers --------------------------------------------------- */
-
-static int parse_decimal(const char *s, const char **end, uint64_t *out)
-{
-    uint64_t v = 0;
-    const char *p = s;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (p == s)
-        return -1;
-    *end = p;
-    *out = v;
-    return 0;
-}
-
-int rs_snapshot_parse_signal(const char *v, int *out)
-{
-    static const struct { const char *name; int sig; } names[] = {
-        { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-        { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },
-        { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "TTIN", SIGTTIN },
-        { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
-        { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-        { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "TSTP", SIGTSTP },
-    };
-    const char *end;
-    uint64_t n;
-    if (strcmp(v, "off") == 0 || strcmp(v, "none") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (strcmp(v, "on") == 0) {
-        *out = SIGUSR2;
-        return 0;
-    }
-    if (strncmp(v, "SIG", 3) == 0)
-        v += 3;
-    if (*v >= '0' && *v <= '9') {
-        if (parse_decimal(v, &end, &n) != 0 || *end || n > (uint64_t)SIGRTMAX)
-            return -1;
-        *out = (int)n;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(v, names[i].name) == 0) {
-            *out = names[i].sig;
-            return 0;
-        }
-    int base = strncmp(v, "RTMIN", 5) == 0 ? SIGRTMIN
-             : strncmp(v, "RTMAX", 5) == 0 ? SIGRTMAX : -1;
-    if (base < 0)
-        return -1;
-    v += 5;
-    n = 0;
-    if (*v) {
-        int sign = *v == '+' ? 1 : *v == '-' ? -1 : 0;
-        if (!sign || parse_decimal(v + 1, &end, &n) != 0 || *end || n > 64)
-            return -1;
-        base += sign * (int)n;
-    }
-    if (base < SIGRTMIN || base > SIGRTMAX)
-        return -1;
-    *out = base;
-    return 0;
-}
-
-int rs_snapshot_parse_interval(const char *v, uint64_t *out_ms)
-{
-    static const struct { const char *unit; uint64_t ms; } units[] = {
-        { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-        { "h", 3600000 },
-    };
-    const char *end;
-    uint64_t n;
-    if (strcmp(v, "off") == 0) {
-        *out_ms = 0;
-        return 0;
-    }
-    if (parse_decimal(v, &end, &n) != 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].unit) != 0)
-            continue;
-        if (n > UINT64_MAX / units[i].ms)
-            return -1;
-        uint64_t ms = n * units[i].ms;
-        if (ms != 0 && ms < RS_MIN_INTERVAL_MS)
-            return -1;
-        *out_ms = ms;
-        return 0;
-    }
-    return -1;
-}
 
 /* ---- the request ------------------------------------------------------ */
 
@@ -224,11 +126,7 @@ static uint64_t now_ms(void)
 /* The stop signal world.c uses, so the helper can leave it unblocked. */
 static int stop_signal(void)
 {
-    const char *env = getenv("REFSCOPE_STOP_SIGNAL");
-    int sig;
-    if (env && *env && rs_snapshot_parse_signal(env, &sig) == 0 && sig > 0)
-        return sig;
-    return SIGPWR;
+    return rs_world_stop_signal();
 }
 
 /* arg: the value of g_wake when the helper was created, so a signal that

@@ -60,13 +60,4 @@ void rs_snapshot_trigger_init(void);
  * with the world stopped.  Never fails; a no-op without a helper. */
 void rs_snapshot_trigger_drop_roots(rs_rootvec_t *roots);
 
-/* Setting parsers (used by settings.c).  Return 0 and set *out, or -1 when
- * v is malformed (*out unchanged).
- *   signal:   "0"/"off"/"none" (off), a number, or a name with or without
- *             SIG: USR1, USR2, HUP, ..., RTMIN+n, RTMAX-n.
- *   interval: "0"/"off" (off) or a whole number with unit ms, s, m or h
- *             (no unit: seconds); at least 10ms. */
-int rs_snapshot_parse_signal(const char *v, int *out);
-int rs_snapshot_parse_interval(const char *v, uint64_t *out_ms);
-
 #endif /* RS_SNAPSHOT_TRIGGER_H */

@@ -210,79 +210,14 @@ static void stop_handler(int sig, siginfo_t *si, void *uc)
 
 /* ---- choosing and installing the signal ------------------------------ */
 
-/* Parses "123", "[SIG]NAME", "[SIG]RTMIN[+n]", "[SIG]RTMAX[-n]"; -1 if
- * malformed. */
-static int parse_signal(const char *s)
-{
-    static const struct { const char *name; int sig; } names[] = {
-        { "PWR", SIGPWR }, { "XCPU", SIGXCPU }, { "USR1", SIGUSR1 },
-        { "USR2", SIGUSR2 }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM },
-        { "PROF", SIGPROF }, { "URG", SIGURG }, { "WINCH", SIGWINCH },
-    };
-    if (strncmp(s, "SIG", 3) == 0)
-        s += 3;
-    if (*s >= '0' && *s <= '9') {
-        char *end;
-        long v = strtol(s, &end, 10);
-        return *end || v > INT_MAX ? -1 : (int)v;
-    }
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i].name) == 0)
-            return names[i].sig;
-    int base = strncmp(s, "RTMIN", 5) == 0 ? SIGRTMIN
-             : strncmp(s, "RTMAX", 5) == 0 ? SIGRTMAX : -1;
-    if (base < 0)
-        return -1;
-    s += 5;
-    if (!*s)
-        return base;
-    if ((*s != '+' && *s != '-') || s[1] < '0' || s[1] > '9')
-        return -1;
-    char *end;
-    long off = strtol(s + 1, &end, 10);
-    if (*end || off > 64)
-        return -1;
-    return *s == '+' ? base + (int)off : base - (int)off;
-}
-
-static int usable_signal(int sig)
-{
-    switch (sig) {
-    case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL:
-    case SIGFPE: case SIGABRT: case SIGTRAP: case SIGCHLD: case SIGCONT:
-    case SIGSYS:
-        return 0;
-    }
-    if (sig > SIGSYS && sig < SIGRTMIN)     /* glibc's internal signals */
-        return 0;
-    return sig > 0 && sig <= SIGRTMAX;
-}
-
-static void report_bad_signal(const char *value)
-{
-    rs_line_t l = { .len = 0 };
-    rs_line_str(&l, "refscope: REFSCOPE_STOP_SIGNAL=");
-    rs_line_str(&l, value);
-    rs_line_str(&l, " is not a usable signal; using SIGPWR\n");
-    rs_diag_emit(&l);
-}
-
-/* The stop signal, chosen once (so the message is said at most once). */
+/* The stop signal: REFSCOPE_STOP_SIGNAL (settings.c, which refused a
+ * signal refscope may not catch), else SIGPWR.  Read once: the settings
+ * are loaded before any thread is stopped. */
 static int stop_signal(void)
 {
-    if (g_signo)
-        return g_signo;
-    const char *env = getenv("REFSCOPE_STOP_SIGNAL");
-    int sig = RS_DEFAULT_SIGNAL;
-    if (env && *env) {
-        int v = parse_signal(env);
-        if (usable_signal(v))
-            sig = v;
-        else
-            report_bad_signal(env);
-    }
-    g_signo = sig;
-    return sig;
+    if (!g_signo)
+        g_signo = rs_settings.stop_signal ? rs_settings.stop_signal : RS_DEFAULT_SIGNAL;
+    return g_signo;
 }
 
 int rs_world_stop_signal(void)

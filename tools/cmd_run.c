@@ -40,6 +40,7 @@
 #include "report_array.h"
 #include "report_focus.h"
 #include "run_process.h"
+#include "setting_values.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -149,18 +150,27 @@ static void usage(void)
           stdout);
 }
 
-/* "5s", "500ms", "2m", "1h", "10" (seconds): the preload's
- * REFSCOPE_SNAPSHOT_INTERVAL syntax (a period of at least 10ms). */
+/* "5s", "500ms", "2m", "1h", "10" (seconds): a period the preload takes
+ * as REFSCOPE_SNAPSHOT_INTERVAL (setting_values.h), not 0 or off. */
 static int valid_period(const char *v)
 {
-    char *end;
-    if (*v < '0' || *v > '9')
-        return 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (strcmp(end, "ms") == 0)
-        return n >= 10;
-    return n > 0 && (!*end || strcmp(end, "s") == 0 || strcmp(end, "m") == 0 ||
-                     strcmp(end, "h") == 0);
+    uint64_t ms;
+    return rs_period_parse(v, &ms) == 0 && ms > 0;
+}
+
+/* --snapshot-on-signal's SIG: a signal the preload takes as
+ * REFSCOPE_SNAPSHOT_SIGNAL; else the usage error's exit status. */
+static int check_snapshot_signal(const char *v)
+{
+    int sig;
+    if (rs_signal_parse(v, &sig) != 0)
+        return rs_cli_usage_error(CMD, "--snapshot-on-signal wants a signal "
+                                  "name or number such as USR2, RTMIN+2 or 12, "
+                                  "not '%s'", v);
+    const char *why = rs_signal_unusable(sig);
+    if (why)
+        return rs_cli_usage_error(CMD, "--snapshot-on-signal=%s: %s", v, why);
+    return -1;
 }
 
 /* Parses argv into *o.  Returns -1 to continue, else an exit status. */
@@ -183,7 +193,7 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int have_limit = 0, opt;
+    int have_limit = 0, opt, rc;
 
     rs_cli_getopt_start();
     while ((opt = getopt_long(argc, argv, "+:ho:", options, NULL)) != -1) {
@@ -234,7 +244,9 @@ static int parse_options(int argc, char **argv, run_options_t *o)
             o->snapshot_every = optarg;
             break;
         case 'G':
-            o->snapshot_signal = optarg && *optarg ? optarg : "USR2";
+            if (optarg && (rc = check_snapshot_signal(optarg)) >= 0)
+                return rc;
+            o->snapshot_signal = optarg ? optarg : "USR2";
             break;
         case 'P':
             o->python = 1;

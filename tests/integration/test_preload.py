@@ -9,6 +9,12 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_QUIET=1 silences the paragraph;
   - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
     variable and the run still works (exit 23, snapshot written);
+  - a setting's value holding a newline is quoted on its one line (\\n);
+  - REFSCOPE_SNAPSHOT_SIGNAL=11 (SIGSEGV) is refused in one line: exit_segv
+    then dies of SIGSEGV as natively, with its one snapshot (a handler on
+    the fault signal made it retry the fault forever, writing a snapshot
+    each time); REFSCOPE_STOP_SIGNAL=USR1, a setting, gets no line, and
+    REFSCOPE_STOP_SIGNAL=SEGV one;
   - REFSCOPE_* names that are no setting get one line each, naming the
     closest setting when one is within 3 edits (REFSCOPE_QIUET ->
     REFSCOPE_QUIET), none otherwise; REFSCOPE_LIBRARY (refscope run's)
@@ -113,6 +119,33 @@ def check_bad_setting(preload, exe):
     rstest.check(p.returncode == 23 and len(snaps) == 1, f"{name}: with a "
                  f"bad REFSCOPE_DEPTH: exit {p.returncode}, snapshots "
                  f"{snaps}")
+
+
+def check_quoted_value(preload, exe):
+    p, _ = run_preloaded(preload, exe, REFSCOPE_DEPTH="3\n2")
+    warn = [l for l in stderr_lines(p) if "REFSCOPE_DEPTH" in l]
+    rstest.check(len(warn) == 1 and "REFSCOPE_DEPTH='3\\n2'" in warn[0],
+                 f"REFSCOPE_DEPTH with a newline: stderr:\n{p.stderr}")
+
+
+def check_signal_settings(preload, samples_dir):
+    exe = os.path.join(samples_dir, "exit_segv")
+    native = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_SNAPSHOT_SIGNAL="11")
+    warn = [l for l in stderr_lines(p) if "SNAPSHOT_SIGNAL" in l]
+    rstest.check(len(warn) == 1 and "ignoring REFSCOPE_SNAPSHOT_SIGNAL='11'" in warn[0],
+                 f"REFSCOPE_SNAPSHOT_SIGNAL=11: stderr:\n{p.stderr[-2000:]}")
+    rstest.check(p.returncode == native.returncode == -11 and len(snaps) == 1,
+                 f"exit_segv with REFSCOPE_SNAPSHOT_SIGNAL=11: returncode "
+                 f"{p.returncode} (natively {native.returncode}), snapshots "
+                 f"{snaps[:5]} ({len(snaps)})")
+    leaky = os.path.join(samples_dir, "leak_direct")
+    for value, lines in (("USR1", 0), ("SEGV", 1)):
+        p, snaps = run_preloaded(preload, leaky, REFSCOPE_STOP_SIGNAL=value)
+        warn = [l for l in stderr_lines(p) if "STOP_SIGNAL" in l]
+        rstest.check(len(warn) == lines and len(snaps) == 1 and p.returncode == 0,
+                     f"REFSCOPE_STOP_SIGNAL={value}: {warn}, exit "
+                     f"{p.returncode}, snapshots {snaps}")
 
 
 def check_unknown_settings(preload, exe):
@@ -314,6 +347,8 @@ def run(args):
     check_clean(args.preload, clean, native[clean])
     check_bad_setting(args.preload, leaky)
     check_unknown_settings(args.preload, leaky)
+    check_quoted_value(args.preload, leaky)
+    check_signal_settings(args.preload, args.samples_dir)
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
