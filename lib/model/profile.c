@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define RS_PROFILE_MAX_WORDS 16
@@ -825,12 +826,23 @@ int rs_profile_load_file(rs_profile_set_t *set, const char *path,
         set_error(err, "<profile>", 0, "empty file name");
         return -1;
     }
+    /* Only a regular file: a FIFO would block every start-up until a
+     * writer came, /dev/stdin would eat the program's input, and every
+     * process of the program reads the profile again. */
     int fd;
     do
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         set_error(err, path, 0, "%s", errno_text(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int dir = S_ISDIR(st.st_mode);
+        close(fd);
+        set_error(err, path, 0, "%s", dir ? "is a directory"
+                  : "not a regular file (every process of the program reads it)");
         return -1;
     }
     char *text = NULL;

@@ -349,7 +349,9 @@ int rs_profile_parse(rs_profile_set_t *set, const char *text, size_t len,
                      const char *filename, rs_profile_error_t *err);
 
 /* Reads path with open/read (at most 1 MiB) and parses it.  Same result
- * convention as rs_profile_parse; an unreadable file is "path: reason". */
+ * convention as rs_profile_parse; an unreadable file is "path: reason",
+ * and so is anything but a regular file (a FIFO, a device: refused, never
+ * waited on). */
 int rs_profile_load_file(rs_profile_set_t *set, const char *path,
                          rs_profile_error_t *err);
 

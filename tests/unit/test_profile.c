@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static rs_profile_set_t *parse_ok(const char *text)
@@ -645,6 +646,19 @@ static void test_files(void **state)
     assert_string_equal(err.message, "/tmp: is a directory");
     assert_int_equal(rs_profile_load_file(s2, "", &err), -1);
     assert_string_equal(err.message, "<profile>: empty file name");
+    /* A FIFO nobody writes: refused at once, not waited on (every process
+     * of the program would block in its start-up); a device likewise. */
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s.fifo", path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(rs_profile_load_file(s2, fifo, &err), -1);
+    snprintf(want, sizeof want, "%s: not a regular file (every process of the "
+             "program reads it)", fifo);
+    assert_string_equal(err.message, want);
+    unlink(fifo);
+    assert_int_equal(rs_profile_load_file(s2, "/dev/null", &err), -1);
+    assert_string_equal(err.message, "/dev/null: not a regular file (every "
+                        "process of the program reads it)");
     unlink(path);
     rs_profile_set_free(s);
     rs_profile_set_free(s2);
