@@ -25,6 +25,14 @@ int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
     s->fp = stdout;
     if (!path)
         return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* The rename at the end would fail: said now, before any work. */
+        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
+                strerror(EISDIR));
+        s->fp = NULL;
+        return -1;
+    }
     size_t n = strlen(path) + sizeof ".XXXXXX";
     s->path = path;
     s->tmp = malloc(n);

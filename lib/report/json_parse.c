@@ -581,7 +581,7 @@ static int slurp(const char *path, char **data, size_t *len)
             free(b.data);
             return ENOMEM;
         }
-    int e = ferror(f) ? EIO : 0;
+    int e = ferror(f) ? (errno ? errno : EIO) : 0;   /* EISDIR for a directory */
     fclose(f);
     if (e) {
         free(b.data);

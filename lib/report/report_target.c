@@ -11,6 +11,7 @@
 
 #include "findings.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -177,8 +178,8 @@ static long by_finding(rs_namer_t *n, const char *num, uint32_t **nodes,
 {
     char *end;
     errno = 0;
-    unsigned long k = strtoul(num, &end, 10);
-    if (!*num || *end || errno || k == 0) {
+    unsigned long k = strtoul(num, &end, 10);   /* takes "-1", " 1": digits first */
+    if (*num < '0' || *num > '9' || *end || errno || k == 0) {
         snprintf(why, len, "'#%s' is not a finding number (#1, #2, ...)", num);
         return -1;
     }
@@ -247,7 +248,7 @@ long rs_target_resolve(rs_namer_t *n, const char *target, uint32_t **nodes,
         char *end;
         errno = 0;
         unsigned long long a = strtoull(target + 2, &end, 16);
-        if (!target[2] || *end || errno) {
+        if (!isxdigit((unsigned char)target[2]) || *end || errno) {
             snprintf(why, len, "'%s' is not a hexadecimal address", target);
             return -1;
         }

@@ -20,7 +20,8 @@ did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
 program with it.  SIGINT and SIGHUP ignored by run's parent stay ignored
 in the program (nohup).  A report written to a closed pipe is said in a
 line naming the directory where the snapshot is kept, and run exits with
-the program's status, not by SIGPIPE.  `run --scrub` sets REFSCOPE_SCRUB=1:
+the program's status, not by SIGPIPE.  `run -o DIRECTORY` is refused
+before the program runs.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
@@ -392,6 +393,16 @@ def check_run_closed_pipe(args):
     shutil.rmtree(kept)
 
 
+def check_run_output_directory(args):
+    """-o naming a directory is refused before the program runs."""
+    p = subprocess.run([args.refscope, "run", "-o", args.tmp, "--", "echo", "ran"],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and "ran" not in p.stdout and
+          p.stderr.strip() == f"refscope run: cannot write '{args.tmp}': Is a directory",
+          f"run -o DIRECTORY: exit {p.returncode}, stdout {p.stdout!r}, "
+          f"stderr {p.stderr!r}")
+
+
 def main_checks(args):
     exe = os.path.join(args.samples_dir, "leak_direct")
     native = run([exe])
@@ -408,6 +419,7 @@ def main_checks(args):
     check_run_signals(args)
     check_run_keeps_ignored(args)
     check_run_closed_pipe(args)
+    check_run_output_directory(args)
     check_run_scrub(args)
 
 

@@ -233,6 +233,8 @@ static void test_file(void **state)
     unlink(path);
     assert_null(rs_json_parse_file(path, &err));
     assert_non_null(strstr(err.message, "No such file"));
+    assert_null(rs_json_parse_file("/tmp", &err));      /* the read's own error */
+    assert_string_equal(err.message, "/tmp: Is a directory");
 }
 
 int main(void)

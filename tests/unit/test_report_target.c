@@ -91,6 +91,8 @@ static void test_addresses(void **state)
     assert_int_equal(resolve(f, "0x10", &n, why), 0);
     assert_int_equal(resolve(f, "0xq1", &n, why), -1);
     assert_non_null(strstr(why, "not a hexadecimal"));
+    assert_int_equal(resolve(f, "0x-2000", &n, why), -1);  /* strtoull's sign */
+    assert_non_null(strstr(why, "not a hexadecimal"));
 }
 
 static void test_findings_and_names(void **state)
@@ -107,6 +109,9 @@ static void test_findings_and_names(void **state)
     free(n);
     assert_int_equal(resolve(f, "#3", &n, why), 0);
     assert_non_null(strstr(why, "has 2"));
+    assert_int_equal(resolve(f, "#-1", &n, why), -1);    /* not #2^64-1 */
+    assert_non_null(strstr(why, "not a finding number"));
+    assert_int_equal(resolve(f, "# 1", &n, why), -1);
     assert_int_equal(resolve(f, "#x", &n, why), -1);
     assert_int_equal(resolve(f, "#0", &n, why), -1);
     assert_int_equal(resolve(f, "Obj", &n, why), 2);
