@@ -25,8 +25,7 @@
 #define PAGE 4096ull
 #define RS_PROBE_MAX 4096ull     /* bytes below an object searched at most */
 
-/* Copies len bytes at addr into buf; 0, or -1 when they are not readable. */
-static int safe_read(uint64_t addr, void *buf, size_t len)
+int rs_safe_read(uint64_t addr, void *buf, size_t len)
 {
     struct iovec local = { buf, len };
     struct iovec remote = { (void *)(uintptr_t)addr, len };
@@ -37,7 +36,7 @@ int rs_block_lookup(uint64_t addr, rs_block_t *out)
 {
     uint8_t header[RS_BLOCK_HEADER];
     if (!rs_blocks || addr < PAGE || (addr & 15) ||
-        safe_read(addr - RS_BLOCK_HEADER, header, sizeof header) != 0)
+        rs_safe_read(addr - RS_BLOCK_HEADER, header, sizeof header) != 0)
         return 0;
     return rs_blockreg_check(rs_blocks, addr, header, out, NULL, NULL) == RS_BLOCK_TRACKED;
 }
@@ -93,7 +92,7 @@ int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block
     /* The rest: records in [lowest - 16, a), read safely (up to a page). */
     uint8_t buf[RS_PROBE_MAX + RS_BLOCK_HEADER];
     uint64_t lo = lowest - RS_BLOCK_HEADER;
-    while (lo < a && safe_read(lo, buf, a - lo) != 0)
+    while (lo < a && rs_safe_read(lo, buf, a - lo) != 0)
         lo = (lo & ~(PAGE - 1)) + PAGE;         /* unreadable: from the next page */
     if (lo >= a)
         return 0;

@@ -199,6 +199,9 @@ uint32_t rs_alloc_thread_tid(void);
 void rs_alloc_atfork_child(void);
 /* The calling thread ends (threads.c): its block log is released. */
 void rs_alloc_thread_end(void);
+/* Copies len bytes at addr into buf with process_vm_readv: 0, or -1 when
+ * they are not all readable (never faults; about a microsecond). */
+int rs_safe_read(uint64_t addr, void *buf, size_t len);
 /* The tracked block starting exactly at addr: 1 and *out filled, or 0.
  * Safe for any address (block_lookup.c). */
 int rs_block_lookup(uint64_t addr, rs_block_t *out);
@@ -212,6 +215,22 @@ int rs_block_containing(uint64_t obj, uint64_t probe, int obj_readable, rs_block
  * obj, whose counter now reads count: stamps obj's block with the call's
  * stack when the object was recycled (newref.c).  1 if stamped. */
 int rs_newref_stamp(uint32_t id, uint64_t obj, int64_t count);
+
+/* ---- profile_check.c: a profile's field offsets, checked on first use -- */
+struct rs_profile_set;
+/* Per hook: first objects still to check its fields on (0: checked). */
+extern uint8_t rs_profile_checks_left[];
+/* At start-up, once the profiles are parsed. */
+void rs_profile_check_init(const struct rs_profile_set *set);
+void rs_profile_check_slow(struct rs_profile_set *set, uint32_t id, uint64_t obj);
+/* Before hook id reads a field of obj (guard held): the fields are
+ * checked against obj's block until one check was made; a field that
+ * lies outside is switched off for the profile, in one line. */
+static inline void rs_profile_check(struct rs_profile_set *set, uint32_t id, uint64_t obj)
+{
+    if (RS_UNLIKELY(rs_profile_checks_left[id]))
+        rs_profile_check_slow(set, id, obj);
+}
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 

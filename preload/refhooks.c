@@ -164,6 +164,7 @@ static uint32_t intern(const char *name)
 /* The type of obj for hook id; no refscope lock is held. */
 static uint32_t resolve_type(uint32_t id, uint64_t obj)
 {
+    rs_profile_check(set, id, obj);
     const rs_typename_spec_t *t = &set->hooks[id].type;
     uint32_t type = 0;
     if (t->kind == RS_TYPENAME_FIELD) {
@@ -190,6 +191,7 @@ static rs_obj_info_t info_of(uint32_t id)
 /* Reads hook id's counter of obj into *v; 0 when there is a field. */
 static int read_counter(uint32_t id, uint64_t obj, int64_t *v)
 {
+    rs_profile_check(set, id, obj);
     const rs_counter_spec_t *c = &set->hooks[id].counter;
     return c->width ? rs_refcount_read(obj + c->offset, c->width, c->is_signed, v) : -1;
 }
@@ -344,6 +346,7 @@ void rs_refhooks_init(void)
         return;                    /* only `recognize` lines (recognized.c) */
     for (uint32_t i = 0; i < set->n_hooks; i++)
         prepare_hook(i);
+    rs_profile_check_init(set);
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;
     rs_refhooks_seen_opens = __atomic_load_n(&rs_dl_open_count, __ATOMIC_RELAXED);

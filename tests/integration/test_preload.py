@@ -15,6 +15,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     the fault signal made it retry the fault forever, writing a snapshot
     each time); REFSCOPE_STOP_SIGNAL=USR1, a setting, gets no line, and
     REFSCOPE_STOP_SIGNAL=SEGV one;
+  - a profile whose counter offset (65536) or type name field (0, the
+    counter's word) lies outside rcobj_leak's objects or is no name: the
+    program runs as natively (it died of SIGSEGV in refscope), one line
+    names the profile and the field, and a snapshot is written;
   - REFSCOPE_* names that are no setting get one line each, naming the
     closest setting when one is within 3 edits (REFSCOPE_QIUET ->
     REFSCOPE_QUIET), none otherwise; REFSCOPE_LIBRARY (refscope run's)
@@ -146,6 +150,28 @@ def check_signal_settings(preload, samples_dir):
         rstest.check(len(warn) == lines and len(snaps) == 1 and p.returncode == 0,
                      f"REFSCOPE_STOP_SIGNAL={value}: {warn}, exit "
                      f"{p.returncode}, snapshots {snaps}")
+
+
+def check_bad_profile_offsets(preload, samples_dir):
+    exe = os.path.join(samples_dir, "rcobj_leak")
+    native = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    with open(os.path.join(samples_dir, "rcobj.profile")) as f:
+        good = f.read()
+    for directive, line in (("counter", "counter offset=65536 width=4 signed"),
+                            ("typename", "typename field=0")):
+        text = re.sub(rf"^{directive} .*$", line, good, flags=re.M)
+        with tempfile.NamedTemporaryFile("w", suffix=".profile", delete=False) as f:
+            f.write(text)
+        try:
+            p, snaps = run_preloaded(preload, exe, REFSCOPE_HOOKS=f.name)
+        finally:
+            os.unlink(f.name)
+        said = [l for l in stderr_lines(p) if l.startswith("refscope: profile rcobj")]
+        field = line.split()[0] + " " + line.split()[1]
+        rstest.check(p.returncode == native.returncode and p.stdout == native.stdout
+                     and len(snaps) == 1 and len(said) == 1 and field in said[0],
+                     f"rcobj_leak with '{line}': exit {p.returncode} (natively "
+                     f"{native.returncode}), snapshots {snaps}, stderr:\n{p.stderr}")
 
 
 def check_unknown_settings(preload, exe):
@@ -349,6 +375,7 @@ def run(args):
     check_unknown_settings(args.preload, leaky)
     check_quoted_value(args.preload, leaky)
     check_signal_settings(args.preload, args.samples_dir)
+    check_bad_profile_offsets(args.preload, args.samples_dir)
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
