@@ -296,12 +296,33 @@ static int readable_file(const char *path)
            access(path, R_OK) == 0;
 }
 
-/* Finds librefscope.so; returns a malloc'ed absolute path or NULL. */
+/* 1 when path starts as an ELF shared object of this machine's class
+ * (what LD_PRELOAD can load); a wrong REFSCOPE_LIBRARY would otherwise
+ * only show as the loader's error and a run without snapshots. */
+static int shared_object(const char *path)
+{
+    unsigned char h[18];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, h, sizeof h);
+    close(fd);
+    return n == (ssize_t)sizeof h && memcmp(h, "\x7f" "ELF", 4) == 0 &&
+           h[4] == (sizeof(void *) == 8 ? 2 : 1) && h[16] == 3 && h[17] == 0;  /* ET_DYN */
+}
+
+/* Finds librefscope.so; returns a malloc'ed absolute path, or NULL with
+ * the reason said. */
 static char *find_library(void)
 {
     const char *env = getenv("REFSCOPE_LIBRARY");
-    if (env && *env)
-        return readable_file(env) ? realpath(env, NULL) : NULL;
+    if (env && *env) {
+        const char *why = !readable_file(env) ? "is not a readable file"
+                          : !shared_object(env) ? "is not a shared library" : NULL;
+        if (why)
+            fprintf(stderr, "refscope run: REFSCOPE_LIBRARY=%s %s\n", env, why);
+        return why ? NULL : realpath(env, NULL);
+    }
 
     char exe[PATH_MAX], candidate[PATH_MAX + 32];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -318,7 +339,11 @@ static char *find_library(void)
     }
     snprintf(candidate, sizeof candidate, "%s/librefscope.so",
              REFSCOPE_INSTALL_LIBDIR);
-    return readable_file(candidate) ? realpath(candidate, NULL) : NULL;
+    if (readable_file(candidate))
+        return realpath(candidate, NULL);
+    fprintf(stderr, "refscope run: cannot find librefscope.so (looked at ../lib "
+            "next to refscope and %s; set REFSCOPE_LIBRARY)\n", REFSCOPE_INSTALL_LIBDIR);
+    return NULL;
 }
 
 /* Prepends lib to LD_PRELOAD.  Returns 0 or -1 (message printed). */
@@ -357,6 +382,23 @@ static void open_to_dropped_privileges(const char *dir)
 /* Creates (or accepts) the output directory; returns a malloc'ed absolute
  * path or NULL with a message printed.  *created says whether it is a
  * temporary directory of ours. */
+/* 1 when a file can be created in dir (tried: root's access() says yes
+ * to /proc); else 0 with the reason said. */
+static int writable_dir(const char *dir)
+{
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/.refscope-probe.XXXXXX", dir);
+    int fd = mkostemp(probe, O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "refscope run: cannot write snapshots in '%s': %s\n",
+                dir, strerror(errno));
+        return 0;
+    }
+    close(fd);
+    unlink(probe);
+    return 1;
+}
+
 static char *make_out_dir(const char *requested, int *created)
 {
     *created = 0;
@@ -374,6 +416,8 @@ static char *make_out_dir(const char *requested, int *created)
                     requested);
             return NULL;
         }
+        if (!writable_dir(requested))
+            return NULL;
         char *abs = realpath(requested, NULL);
         if (!abs)
             fprintf(stderr, "refscope run: cannot resolve '%s': %s\n",
@@ -432,12 +476,8 @@ static int set_number(const char *name, uint32_t v)
 static int prepare_environment(const run_options_t *o, const char *out_dir)
 {
     char *lib = find_library();
-    if (!lib) {
-        fprintf(stderr, "refscope run: cannot find librefscope.so (looked "
-                "at $REFSCOPE_LIBRARY, ../lib next to refscope and %s; set "
-                "REFSCOPE_LIBRARY)\n", REFSCOPE_INSTALL_LIBDIR);
+    if (!lib)
         return -1;
-    }
     int rc = set_preload(lib);
     free(lib);
     if (rc == 0)

@@ -20,8 +20,9 @@ did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
 program with it.  SIGINT and SIGHUP ignored by run's parent stay ignored
 in the program (nohup).  A report written to a closed pipe is said in a
 line naming the directory where the snapshot is kept, and run exits with
-the program's status, not by SIGPIPE.  `run -o DIRECTORY` is refused
-before the program runs.  `run --scrub` sets REFSCOPE_SCRUB=1:
+the program's status, not by SIGPIPE.  `run -o DIRECTORY`, `--out` a
+directory nothing can be created in and a REFSCOPE_LIBRARY that is no
+shared library are refused before the program runs.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
@@ -394,13 +395,24 @@ def check_run_closed_pipe(args):
 
 
 def check_run_output_directory(args):
-    """-o naming a directory is refused before the program runs."""
-    p = subprocess.run([args.refscope, "run", "-o", args.tmp, "--", "echo", "ran"],
-                       capture_output=True, text=True)
-    check(p.returncode == 2 and "ran" not in p.stdout and
-          p.stderr.strip() == f"refscope run: cannot write '{args.tmp}': Is a directory",
-          f"run -o DIRECTORY: exit {p.returncode}, stdout {p.stdout!r}, "
-          f"stderr {p.stderr!r}")
+    """-o naming a directory, --out naming one nothing can be created in
+    (/proc/1) and a REFSCOPE_LIBRARY that is no shared library are each
+    refused in one line before the program runs."""
+    cases = ((["-o", args.tmp], {},
+              f"refscope run: cannot write '{args.tmp}': Is a directory"),
+             (["--out", "/proc/1"], {}, "refscope run: cannot write snapshots in "
+              "'/proc/1': "),
+             ([], {"REFSCOPE_LIBRARY": "/etc/passwd"},
+              "refscope run: REFSCOPE_LIBRARY=/etc/passwd is not a shared library"))
+    for opts, env, said in cases:
+        p = subprocess.run([args.refscope, "run"] + opts + ["--", "echo", "ran"],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, **env))
+        lines = p.stderr.splitlines()
+        check(p.returncode == 2 and "ran" not in p.stdout and len(lines) == 1
+              and lines[0].startswith(said),
+              f"run {opts} {env}: exit {p.returncode}, stdout {p.stdout!r}, "
+              f"stderr {p.stderr!r}")
 
 
 def main_checks(args):
