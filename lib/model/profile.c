@@ -756,6 +756,10 @@ int rs_profile_parse(rs_profile_set_t *set, const char *text, size_t len,
     p->file = filename ? filename : "<profile>";
     p->err = err;
     p->cur = -1;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;               /* a UTF-8 byte order mark, which editors add */
+        len -= 3;
+    }
     int rc = parse_text(p, text, len);
     if (rc == 0 && set->n_profiles == m.n_profiles)
         rc = FAIL(p, "no profile defined");

@@ -565,6 +565,12 @@ static void test_nul_long_line_and_limit(void **state)
     static const char nul[] = "profile a\nincref f\0x\n";
     assert_int_equal(rs_profile_parse(s, nul, sizeof nul - 1, "n", &err), -1);
     assert_string_equal(err.message, "n:2: NUL byte in line");
+    /* A UTF-8 byte order mark before the first line is skipped. */
+    static const char bom[] = "\xEF\xBB\xBFprofile bom\nincref bom_ref\n";
+    rs_profile_set_t *b = rs_profile_set_create();
+    assert_int_equal(rs_profile_parse(b, bom, sizeof bom - 1, "b", &err), 0);
+    assert_true(rs_profile_find_hook(b, "bom_ref") >= 0);
+    rs_profile_set_free(b);
 
     char *big = malloc(4000);
     memset(big, ' ', 4000);
