@@ -110,9 +110,12 @@ static const char *render_format(const char *path)
     return NULL;
 }
 
-/* Starts `dot -T<fmt> -o output` reading from a pipe; returns the pipe's
- * writing end and sets *pid, or NULL with a message printed. */
-static FILE *open_renderer(const char *fmt, const char *output, char **dot, pid_t *pid)
+/* Starts `dot -T<fmt>` reading from a pipe and writing to sink (the
+ * output's temporary file: committed only when dot succeeds, so a failed
+ * rendering leaves no half file); returns the pipe's writing end and sets
+ * *pid, or NULL with a message printed. */
+static FILE *open_renderer(const char *fmt, const char *output, FILE *sink, char **dot,
+                           pid_t *pid)
 {
     *dot = rs_graphviz_find_dot();
     if (!*dot) {
@@ -132,9 +135,10 @@ static FILE *open_renderer(const char *fmt, const char *output, char **dot, pid_
     *pid = fork();
     if (*pid == 0) {
         dup2(fds[0], 0);
+        dup2(fileno(sink), 1);
         close(fds[0]);
         close(fds[1]);
-        execl(*dot, "dot", tflag, "-o", output, (char *)NULL);
+        execl(*dot, "dot", tflag, (char *)NULL);
         _exit(127);
     }
     close(fds[0]);
@@ -161,16 +165,13 @@ static int write_graph(const graph_args_t *a, rs_tl_graph_t *g)
 {
     const char *fmt = render_format(a->output);
     char *dot = NULL;
-    FILE *out = stdout;
     pid_t pid = -1;
-    if (fmt)
-        out = open_renderer(fmt, a->output, &dot, &pid);
-    else if (a->output)
-        out = fopen(a->output, "w");
+    rs_cli_sink_t sink;           /* -o FILE written atomically (cli_sink.c) */
+    if (rs_cli_sink_open(CMD, a->output, &sink) < 0)
+        return RS_CLI_EXIT_USAGE;
+    FILE *out = fmt ? open_renderer(fmt, a->output, sink.fp, &dot, &pid) : sink.fp;
     if (!out) {
-        if (!fmt)
-            fprintf(stderr, "refscope %s: cannot write %s: %s\n", CMD, a->output,
-                    strerror(errno));
+        rs_cli_sink_close(CMD, &sink, 0);
         free(dot);
         return RS_CLI_EXIT_USAGE;
     }
@@ -183,9 +184,9 @@ static int write_graph(const graph_args_t *a, rs_tl_graph_t *g)
                     dot, status, a->output);
             rc = -1;
         }
-    } else if (out != stdout && fclose(out) != 0) {
-        rc = -1;
     }
+    if (rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
+        rc = -1;
     free(dot);
     if (rc == 0 && a->output)
         fprintf(stderr, "refscope %s: wrote %s (%u blocks, %u roots, %u pointers)\n",

@@ -22,7 +22,9 @@ in the program (nohup).  A report written to a closed pipe is said in a
 line naming the directory where the snapshot is kept, and run exits with
 the program's status, not by SIGPIPE.  `run -o DIRECTORY`, `--out` a
 directory nothing can be created in and a REFSCOPE_LIBRARY that is no
-shared library are refused before the program runs.  `run --scrub` sets REFSCOPE_SCRUB=1:
+shared library are refused before the program runs.  `graph -o` into a
+missing directory is one line before Graphviz runs; `-o g.svg` is written
+whole.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
@@ -415,6 +417,33 @@ def check_run_output_directory(args):
               f"stderr {p.stderr!r}")
 
 
+def check_graph_output(args, exe):
+    """graph -o into a directory that does not exist: one line, exit 2,
+    before Graphviz runs; -o x.svg is written whole (no temporary left)."""
+    with tempfile.TemporaryDirectory(prefix="rs-graph-") as d:
+        p = subprocess.run([args.refscope, "run", "--out", d, "--", exe],
+                           capture_output=True)
+        snap = glob.glob(os.path.join(d, "*.rsnap"))[0]
+        bad = os.path.join(d, "missing", "g.svg")
+        p = subprocess.run([args.refscope, "graph", "-o", bad, snap],
+                           capture_output=True, text=True)
+        lines = p.stderr.splitlines()
+        check(p.returncode == 2 and len(lines) == 1 and
+              lines[0].startswith(f"refscope graph: cannot write '{bad}'"),
+              f"graph -o {bad}: exit {p.returncode}, stderr {p.stderr!r}")
+        if not shutil.which("dot"):
+            return
+        good = os.path.join(d, "g.svg")
+        p = subprocess.run([args.refscope, "graph", "-o", good, snap],
+                           capture_output=True, text=True)
+        with open(good) as f:
+            svg = f.read()
+        left = [n for n in os.listdir(d) if n.startswith("g.svg.")]
+        check(p.returncode == 0 and svg.rstrip().endswith("</svg>") and not left,
+              f"graph -o g.svg: exit {p.returncode}, {len(svg)} bytes, "
+              f"temporaries {left}, stderr {p.stderr!r}")
+
+
 def main_checks(args):
     exe = os.path.join(args.samples_dir, "leak_direct")
     native = run([exe])
@@ -432,6 +461,7 @@ def main_checks(args):
     check_run_keeps_ignored(args)
     check_run_closed_pipe(args)
     check_run_output_directory(args)
+    check_graph_output(args, exe)
     check_run_scrub(args)
 
 
