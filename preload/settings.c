@@ -106,7 +106,8 @@ static const setting_t settings_table[] = {
      "suppression files separated by ':' (LeakSanitizer's leak: lines and "
      "refscope's cycle:, ref:, rc:, type:); with REFSCOPE_EXITCODE, leaks "
      "they all hide do not change the exit status: `refscope check` decides "
-     "on the snapshot (REFSCOPE_TOOL); if it cannot, every leak counts",
+     "on the snapshot (REFSCOPE_TOOL); if it cannot, every leak counts; "
+     "set without REFSCOPE_EXITCODE it changes nothing, and one line says so",
      SET_FUNC, 0, 0, FIELD(suppressions), rs_gate_parse_suppressions,
      "files separated by ':', at most 4095 bytes once absolute"},
     {"REFSCOPE_TOOL", "unset",
@@ -399,10 +400,25 @@ static void complain_unknown(void)
     }
 }
 
+/* Settings that do nothing alone: said, or the user believes them in
+ * effect. */
+static void complain_alone(void)
+{
+    if (rs_settings.suppressions[0] && rs_settings.exitcode < 0) {
+        rs_line_t l = {.len = 0};
+        rs_line_str(&l, "refscope: REFSCOPE_SUPPRESSIONS decides only the exit status "
+                        "of REFSCOPE_EXITCODE, which is not set: the summary and the "
+                        "snapshot show every leak (`refscope check` applies the files "
+                        "to a snapshot)\n");
+        rs_diag_emit(&l);
+    }
+}
+
 void rs_settings_load(void)
 {
     apply_defaults(&rs_settings);
     for (size_t i = 0; i < N_SETTINGS; i++)
         load_one(&settings_table[i]);
     complain_unknown();
+    complain_alone();
 }

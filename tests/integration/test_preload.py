@@ -10,6 +10,8 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - REFSCOPE_DEPTH=garbage gives exactly one warning line naming the
     variable and the run still works (exit 23, snapshot written);
   - a setting's value holding a newline is quoted on its one line (\\n);
+  - REFSCOPE_SUPPRESSIONS without REFSCOPE_EXITCODE gets one line saying
+    it changes nothing then;
   - REFSCOPE_SNAPSHOT_SIGNAL=11 (SIGSEGV) is refused in one line: exit_segv
     then dies of SIGSEGV as natively, with its one snapshot (a handler on
     the fault signal made it retry the fault forever, writing a snapshot
@@ -130,6 +132,18 @@ def check_quoted_value(preload, exe):
     warn = [l for l in stderr_lines(p) if "REFSCOPE_DEPTH" in l]
     rstest.check(len(warn) == 1 and "REFSCOPE_DEPTH='3\\n2'" in warn[0],
                  f"REFSCOPE_DEPTH with a newline: stderr:\n{p.stderr}")
+
+
+def check_suppressions_alone(preload, exe):
+    p, snaps = run_preloaded(preload, exe, REFSCOPE_SUPPRESSIONS="/nonexistent.supp")
+    said = [l for l in stderr_lines(p) if "REFSCOPE_SUPPRESSIONS" in l]
+    rstest.check(len(said) == 1 and "REFSCOPE_EXITCODE" in said[0] and
+                 p.returncode == 0 and len(snaps) == 1,
+                 f"REFSCOPE_SUPPRESSIONS alone: {said}, exit {p.returncode}")
+    p, _ = run_preloaded(preload, exe, REFSCOPE_SUPPRESSIONS="/nonexistent.supp",
+                         REFSCOPE_EXITCODE="23")
+    rstest.check(not any("decides only" in l for l in stderr_lines(p)),
+                 f"REFSCOPE_SUPPRESSIONS with REFSCOPE_EXITCODE: {p.stderr}")
 
 
 def check_signal_settings(preload, samples_dir):
@@ -374,6 +388,7 @@ def run(args):
     check_bad_setting(args.preload, leaky)
     check_unknown_settings(args.preload, leaky)
     check_quoted_value(args.preload, leaky)
+    check_suppressions_alone(args.preload, leaky)
     check_signal_settings(args.preload, args.samples_dir)
     check_bad_profile_offsets(args.preload, args.samples_dir)
     check_closed_stderr(args.preload, leaky)
