@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct data_sym {
@@ -310,9 +311,16 @@ static void load_module_syms(const char *path, module_syms_t *m)
     m->loaded = 1;
     if (!path || elf_version(EV_CURRENT) == EV_NONE)
         return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking, and a regular file only: a module path of a corrupt
+     * snapshot naming a FIFO must not block the report. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
     if (fd < 0)
         return;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return;
+    }
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     for (int want = SHT_SYMTAB; elf && m->n == 0; want = SHT_DYNSYM) {
         Elf_Scn *scn = NULL;

@@ -7,10 +7,12 @@
  */
 #include "source_cache.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct source_file {
     struct source_file *next;
@@ -47,10 +49,14 @@ void rs_source_cache_destroy(rs_source_cache_t *c)
 static char *slurp(const char *path, size_t *size)
 {
     struct stat st;
-    FILE *in = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO: no wait */
+    FILE *in = fd >= 0 ? fdopen(fd, "rb") : NULL;
     char *text = NULL;
-    if (!in)
+    if (!in) {
+        if (fd >= 0)
+            close(fd);
         return NULL;
+    }
     if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size <= RS_SOURCE_MAX_BYTES &&
         (text = malloc((size_t)st.st_size + 1)) != NULL) {

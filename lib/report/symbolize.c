@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "uthash.h"
 
@@ -212,6 +213,9 @@ static void open_module_file(rs_symbolizer_t *s, sym_file_t *f,
 {
     if (!m->path || m->path[0] != '/')
         return; /* [vdso] and the like: nothing on disk */
+    struct stat st;
+    if (stat(m->path, &st) != 0 || !S_ISREG(st.st_mode))
+        return; /* a FIFO would block the open for ever (a corrupt snapshot) */
     Dwfl *dwfl = dwfl_begin(&offline_callbacks);
     if (!dwfl)
         return;

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "symbolize.h"
@@ -546,6 +547,31 @@ static void test_missing_file(void **state)
     rs_symbolizer_destroy(s);
 }
 
+/* A module path naming a FIFO (a corrupt or crafted snapshot): the frame
+ * is unknown at once; opening it would wait for a writer for ever (the
+ * test would hang). */
+static void test_module_path_fifo(void **state)
+{
+    self_modules_t *sm = *state;
+    char fifo[] = "/tmp/test_symbolize_fifo.XXXXXX";
+    int fd = mkstemp(fifo);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    rs_module_t m = sm->mods[0];
+    m.path = fifo;
+    uint64_t pc = (uint64_t)(uintptr_t)&refscope_test_target + 1;
+    rs_frame_t f[8];
+    int n = rs_symbolize_pc(s, &m, 1, pc, 0, f, 8);
+    assert_int_equal(n, 1);
+    assert_null(f[0].function);
+    assert_string_equal(f[0].module, fifo);
+    rs_symbolizer_destroy(s);
+    unlink(fifo);
+}
+
 /* Stands for a refscope.h wrapper inlined into a program. */
 __attribute__((noinline)) void refscope_fake_incref(void *p)
 {
@@ -730,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_epoch_outside_module_life),
         cmocka_unit_test(test_build_id_mismatch),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_module_path_fifo),
         cmocka_unit_test(test_stack_filters_allocator_and_refscope),
         cmocka_unit_test(test_stack_drops_leading_annotation_wrappers),
         cmocka_unit_test(test_field_names_from_dwarf),
