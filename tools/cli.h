@@ -93,12 +93,14 @@ void rs_cli_report_progress(rs_report_options_t *opt, FILE *out);
 /* ---- cli_sink.c: where a report goes ------------------------------------ */
 
 typedef struct rs_cli_sink {
-    FILE       *fp;           /* stdout, or the temporary file             */
+    FILE       *fp;           /* stdout, the temporary file, or FILE itself */
     const char *path;         /* -o FILE, NULL for stdout                  */
-    char       *tmp;          /* FILE.XXXXXX while it is being written      */
+    char       *tmp;          /* FILE.XXXXXX while it is being written;
+                                 NULL when FILE is written in place        */
 } rs_cli_sink_t;
 
-/* Opens the report's destination: stdout when path is NULL, else a new
+/* Opens the report's destination: stdout when path is NULL, path itself
+ * when it exists and is no regular file (/dev/null, a FIFO), else a new
  * temporary file next to path.  Returns 0, or -1 with
  * "refscope <cmd>: cannot write 'path': reason" printed (s then unusable). */
 int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s);

@@ -7,7 +7,10 @@
  * less the umask) and renamed over FILE only when everything was written
  * and flushed, so a reader never sees half a report and a failed run
  * leaves an older FILE as it was.  Any failure removes the temporary
- * file and says so in one line.
+ * file and says so in one line.  A FILE that exists and is no regular
+ * file (/dev/null, /dev/stdout, a FIFO) is written in place: renaming a
+ * new file over it would replace the device (run as root, `-o /dev/null`
+ * turned /dev/null into a report).
  */
 #include "cli.h"
 
@@ -26,12 +29,23 @@ int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
     if (!path)
         return 0;
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
         /* The rename at the end would fail: said now, before any work. */
         fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
                 strerror(EISDIR));
         s->fp = NULL;
         return -1;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        s->path = path;                     /* a device or FIFO: in place */
+        s->fp = fopen(path, "we");
+        if (!s->fp) {
+            fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
+                    strerror(errno));
+            return -1;
+        }
+        return 0;
     }
     size_t n = strlen(path) + sizeof ".XXXXXX";
     s->path = path;
@@ -75,11 +89,11 @@ int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok)
         failed = 1;
         err = errno;
     }
-    if (ok && !failed && rename(s->tmp, s->path) != 0) {
+    if (s->tmp && ok && !failed && rename(s->tmp, s->path) != 0) {
         failed = 1;
         err = errno;
     }
-    if (failed || !ok)
+    if (s->tmp && (failed || !ok))
         unlink(s->tmp);
     if (failed && ok)
         fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, s->path,

@@ -307,6 +307,37 @@ static size_t *sorted_items(const rs_check_set_t *set, size_t *n)
     return order;
 }
 
+/* Writes the baseline document to f and closes it: 0, or -1 with *e the
+ * error. */
+static int emit_baseline(FILE *f, const rs_check_set_t *set, const size_t *order, size_t n,
+                         uint32_t fp_frames, const rs_baseline_t *ratchet, int *e)
+{
+    rs_json_t j;
+    rs_json_init(&j, f, 2);
+    write_document(&j, set, order, n, fp_frames, ratchet);
+    int bad = rs_json_finish(&j) < 0;
+    *e = errno;
+    if (fclose(f) == EOF && !bad) {
+        bad = 1;
+        *e = errno;
+    }
+    return bad ? -1 : 0;
+}
+
+/* rs_baseline_write() to a file that is no regular one, opened as it is. */
+static int write_in_place(const char *path, const rs_check_set_t *set, const size_t *order,
+                          size_t n, uint32_t fp_frames, const rs_baseline_t *ratchet,
+                          char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "we");
+    int e = errno;
+    if (!f || emit_baseline(f, set, order, n, fp_frames, ratchet, &e) < 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 int rs_baseline_write(const char *path, const rs_check_set_t *set,
                       uint32_t fp_frames, const rs_baseline_t *ratchet,
                       char *err, size_t errlen)
@@ -321,6 +352,13 @@ int rs_baseline_write(const char *path, const rs_check_set_t *set,
         snprintf(err, errlen, "%s: out of memory", path);
         goto out;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        /* /dev/stdout, a FIFO: written in place (a rename would replace
+         * the device: as root, /dev/null became a baseline). */
+        rc = write_in_place(path, set, order, n, fp_frames, ratchet, err, errlen);
+        goto out;
+    }
     snprintf(tmp, plen, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
@@ -333,15 +371,8 @@ int rs_baseline_write(const char *path, const rs_check_set_t *set,
         goto out;
     }
     fchmod(fd, 0644); /* a baseline is meant to be committed and shared */
-    rs_json_t j;
-    rs_json_init(&j, f, 2);
-    write_document(&j, set, order, n, fp_frames, ratchet);
-    int bad = rs_json_finish(&j) < 0;
-    int e = errno;
-    if (fclose(f) == EOF && !bad) {
-        bad = 1;
-        e = errno;
-    }
+    int e;
+    int bad = emit_baseline(f, set, order, n, fp_frames, ratchet, &e) < 0;
     if (bad || rename(tmp, path) < 0) {
         snprintf(err, errlen, "%s: cannot write: %s", path,
                  strerror(bad ? e : errno));

@@ -24,7 +24,8 @@ the program's status, not by SIGPIPE.  `run -o DIRECTORY`, `--out` a
 directory nothing can be created in and a REFSCOPE_LIBRARY that is no
 shared library are refused before the program runs.  `graph -o` into a
 missing directory is one line before Graphviz runs; `-o g.svg` is written
-whole.  `run --scrub` sets REFSCOPE_SCRUB=1:
+whole.  `-o` (report, graph) and `--write-baseline` naming a FIFO write
+into it, leaving it a FIFO.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
     test_output.py --refscope PATH --samples-dir DIR
 """
@@ -444,6 +445,53 @@ def check_graph_output(args, exe):
               f"temporaries {left}, stderr {p.stderr!r}")
 
 
+def check_output_to_fifo(args, exe):
+    """-o naming an existing file that is no regular one (a FIFO here, as
+    /dev/null or /dev/stdout) is written in place: a new file renamed over
+    it replaced the device (as root, `report -o /dev/null` turned
+    /dev/null into a report)."""
+    import stat
+    import threading
+    with tempfile.TemporaryDirectory(prefix="rs-fifo-") as d:
+        subprocess.run([args.refscope, "run", "--out", d, "--", exe], capture_output=True)
+        snap = glob.glob(os.path.join(d, "*.rsnap"))[0]
+        fifo = os.path.join(d, "out.fifo")
+        os.mkfifo(fifo)
+        for argv in (["report", "-o", fifo, snap],
+                     ["check", "--write-baseline", fifo, snap],
+                     ["graph", "-o", fifo, snap]):
+            # Our own write end keeps the reader from seeing the end before
+            # the tool writes; a tool that never opens the FIFO only makes
+            # the read empty, never a hang.
+            rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            wfd = os.open(fifo, os.O_WRONLY)
+            os.set_blocking(rfd, True)
+            got = []
+
+            def drain():
+                chunks = []
+                while True:
+                    b = os.read(rfd, 65536)
+                    if not b:
+                        break
+                    chunks.append(b)
+                got.append(b"".join(chunks))
+            reader = threading.Thread(target=drain, daemon=True)
+            reader.start()
+            p = subprocess.run([args.refscope] + argv, capture_output=True, text=True,
+                               timeout=60)
+            os.close(wfd)
+            reader.join(30)
+            os.close(rfd)
+            still = os.path.exists(fifo) and stat.S_ISFIFO(os.stat(fifo).st_mode)
+            check(p.returncode in (0, 1) and still and got and got[0],
+                  f"{argv[0]} to a FIFO: exit {p.returncode}, still a FIFO: {still}, "
+                  f"{len(got[0]) if got else 0} bytes read, stderr {p.stderr!r}")
+            if not still:
+                os.unlink(fifo)
+                os.mkfifo(fifo)
+
+
 def main_checks(args):
     exe = os.path.join(args.samples_dir, "leak_direct")
     native = run([exe])
@@ -462,6 +510,7 @@ def main_checks(args):
     check_run_closed_pipe(args)
     check_run_output_directory(args)
     check_graph_output(args, exe)
+    check_output_to_fifo(args, exe)
     check_run_scrub(args)
 
 
