@@ -416,3 +416,42 @@ int rs_classify(rs_heap_t *heap, rs_summary_t *summary)
     }
     return 0;
 }
+
+/* See classify.h.  Each chain is followed once, the nodes met on it taking
+ * the answer found at its end.  path[] holds the chain being followed;
+ * root[] marks its nodes ON_PATH. */
+#define ROOT_UNSET   (UINT32_MAX - 1)
+#define ROOT_ON_PATH (UINT32_MAX - 2)
+void rs_charge_roots(const rs_heap_t *heap, uint32_t *root, uint32_t *path)
+{
+    uint32_t n = heap->n_nodes;
+    for (uint32_t i = 0; i < n; i++)
+        root[i] = ROOT_UNSET;
+    for (uint32_t start = 0; start < n; start++) {
+        uint32_t len = 0, i = start, found;
+        for (;;) {
+            if (root[i] == ROOT_ON_PATH) {
+                found = UINT32_MAX;          /* a cycle */
+                break;
+            }
+            if (root[i] != ROOT_UNSET) {
+                found = root[i];
+                break;
+            }
+            root[i] = ROOT_ON_PATH;
+            path[len++] = i;
+            uint32_t owner = heap->nodes[i].owner;
+            if (owner >= n || owner == i) {
+                found = UINT32_MAX;
+                break;
+            }
+            if (heap->nodes[owner].cls != RS_CLASS_INDIRECT) {
+                found = owner;
+                break;
+            }
+            i = owner;
+        }
+        while (len)
+            root[path[--len]] = found;
+    }
+}

@@ -19,4 +19,15 @@
 
 int rs_classify(rs_heap_t *heap, rs_summary_t *summary);
 
+/*
+ * What every node of a classified heap is charged to, into root[] (one
+ * entry per node; path[] is as large, scratch): a node's owner when that
+ * is no INDIRECT node, else the owner's own, followed up the chain;
+ * UINT32_MAX for a node without a valid owner or whose chain runs into a
+ * cycle (only a corrupt snapshot has one).  Linear: readers of a
+ * snapshot's heap, which they cannot trust, used to follow each node's
+ * chain alone (a corrupt cycle of 80,000 indirect nodes: 21 s).
+ */
+void rs_charge_roots(const rs_heap_t *heap, uint32_t *root, uint32_t *path);
+
 #endif /* RS_CLASSIFY_H */

@@ -38,6 +38,8 @@
  */
 #include "findings.h"
 
+#include "classify.h"
+
 #include "objnodes.h"
 #include "report_array.h"
 
@@ -391,7 +393,8 @@ static int node_stack_set(build_t *b, uint32_t i, uint64_t *ev,
         return -1;
     b->variant[i] = id;
     b->lr_off[i] = b->n_lr_counts;
-    memcpy(b->lr_counts + b->n_lr_counts, ev, (size_t)u * sizeof *ev);
+    if (u)                        /* memcpy's pointers must be valid even for 0 */
+        memcpy(b->lr_counts + b->n_lr_counts, ev, (size_t)u * sizeof *ev);
     b->n_lr_counts += u;
     return 0;
 }
@@ -507,8 +510,9 @@ static void add_to_group(build_t *b, rs_finding_t *f, uint32_t i)
         f->type_id = 0;
     if (f->cls != RS_CLASS_LEAKED_REF)
         return;
-    int64_t gc_refs = n->refcount - (int64_t)b->indeg[i];
-    if (gc_refs > 0)
+    /* Without overflow for any refcount a snapshot may hold. */
+    int64_t gc_refs;
+    if (!__builtin_sub_overflow(n->refcount, (int64_t)b->indeg[i], &gc_refs) && gc_refs > 0)
         f->refs += (uint64_t)gc_refs;
     for (uint32_t k = 0; k < f->n_unbalanced; k++)
         f->unbalanced[k].count += b->lr_counts[b->lr_off[i] + k];
@@ -586,31 +590,25 @@ static void sort_groups(build_t *b)
         b->rank[b->order[r]] = r;
 }
 
-/* The node an indirect node is charged to: its owner chain followed past
- * indirect nodes (bounded, so a corrupt cyclic chain ends), or
- * RS_FINDING_NONE. */
-static uint32_t charge_root(const rs_heap_t *heap, uint32_t i)
-{
-    for (uint32_t steps = 0; steps < heap->n_nodes; steps++) {
-        uint32_t owner = heap->nodes[i].owner;
-        if (owner >= heap->n_nodes || owner == i)
-            return RS_FINDING_NONE;
-        if (node_class(&heap->nodes[owner]) != RS_CLASS_INDIRECT)
-            return owner;
-        i = owner;
-    }
-    return RS_FINDING_NONE;
-}
-
-/* Phase 3: charged_to holds a rank (final index) afterwards. */
-static void charge_indirect(build_t *b)
+/* Phase 3: charged_to holds a rank (final index) afterwards.  -1 when
+ * memory is exhausted. */
+static int charge_indirect(build_t *b)
 {
     const rs_heap_t *heap = &b->snap->heap;
+    size_t n = heap->n_nodes ? heap->n_nodes : 1;
+    uint32_t *roots = malloc(n * sizeof *roots), *path = malloc(n * sizeof *path);
+    if (!roots || !path) {
+        free(roots);
+        free(path);
+        return -1;
+    }
+    rs_charge_roots(heap, roots, path);
+    free(path);
     for (uint32_t i = 0; i < heap->n_nodes; i++) {
         uint32_t g = b->node_group[i];
         if (g == RS_FINDING_NONE || b->groups[g].cls != RS_CLASS_INDIRECT)
             continue;
-        uint32_t root = charge_root(heap, i);
+        uint32_t root = roots[i];
         uint32_t target = root == RS_FINDING_NONE ? RS_FINDING_NONE
                           : b->node_group[root];
         if (target != RS_FINDING_NONE)
@@ -621,6 +619,8 @@ static void charge_indirect(build_t *b)
         else if (f->charged_to != target)
             f->charged_to = RS_FINDING_NONE;
     }
+    free(roots);
+    return 0;
 }
 
 static void free_finding(rs_finding_t *f)
@@ -824,7 +824,8 @@ static int build_errors(const rs_snapshot_t *snap,
     }
     if (rc < 0)
         return -1;
-    qsort(out->errors, out->n_errors, sizeof *out->errors, compare_errors);
+    if (out->n_errors)            /* qsort's too */
+        qsort(out->errors, out->n_errors, sizeof *out->errors, compare_errors);
     if (opt->limit && out->n_errors > opt->limit) {
         out->n_errors_cut = out->n_errors - opt->limit;
         out->n_errors = opt->limit;
@@ -881,8 +882,7 @@ int rs_findings_build(const rs_snapshot_t *snap,
     if (!b.rank || !b.order)
         goto out;
     sort_groups(&b);
-    charge_indirect(&b);
-    if (emit(&b, opt, out) < 0 || add_details(&b, out) < 0 ||
+    if (charge_indirect(&b) < 0 || emit(&b, opt, out) < 0 || add_details(&b, out) < 0 ||
         build_errors(snap, opt, out) < 0)
         goto out;
     rc = 0;

@@ -9,6 +9,8 @@
  */
 #include "report_focus.h"
 
+#include "classify.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,22 +94,14 @@ static int leak_kept(const rs_snapshot_t *snap, uint32_t i, int8_t *cache,
     return stack_kept(snap, n->stack_id, cache);
 }
 
-/* The verdict on indirect node i: its own stack, else its charge root's. */
-static int indirect_kept(const rs_snapshot_t *snap, uint32_t i, int8_t *cache,
+/* The verdict on indirect node i: its own stack, else its charge root's
+ * (root: rs_charge_roots()'s answer for i). */
+static int indirect_kept(const rs_snapshot_t *snap, uint32_t i, uint32_t root, int8_t *cache,
                          const uint32_t *groups, uint32_t n_groups)
 {
-    const rs_heap_t *h = &snap->heap;
-    if (stack_kept(snap, h->nodes[i].stack_id, cache))
+    if (stack_kept(snap, snap->heap.nodes[i].stack_id, cache))
         return 1;
-    for (uint32_t steps = 0; steps < h->n_nodes; steps++) {
-        uint32_t owner = h->nodes[i].owner;
-        if (owner >= h->n_nodes || owner == i)
-            return 0;
-        if (h->nodes[owner].cls != RS_CLASS_INDIRECT)
-            return leak_kept(snap, owner, cache, groups, n_groups);
-        i = owner;
-    }
-    return 0;
+    return root != UINT32_MAX && leak_kept(snap, root, cache, groups, n_groups);
 }
 
 int rs_focus_hidden(const rs_snapshot_t *snap, rs_focus_t focus, uint8_t **hidden)
@@ -116,28 +110,35 @@ int rs_focus_hidden(const rs_snapshot_t *snap, rs_focus_t focus, uint8_t **hidde
     if (focus == RS_FOCUS_ALL)
         return 0;
     const rs_heap_t *h = &snap->heap;
+    size_t n = h->n_nodes ? h->n_nodes : 1;
     int8_t *cache = malloc((size_t)snap->n_stacks + 1);
-    uint8_t *out = calloc(h->n_nodes ? h->n_nodes : 1, 1);
+    uint8_t *out = calloc(n, 1);
+    uint32_t *roots = malloc(n * sizeof *roots), *path = malloc(n * sizeof *path);
     uint32_t n_groups = 0;
     uint32_t *groups = cache ? (memset(cache, -1, (size_t)snap->n_stacks + 1),
                                 kept_groups(snap, cache, &n_groups)) : NULL;
-    if (!cache || !out || !groups) {
+    if (!cache || !out || !groups || !roots || !path) {
         free(cache);
         free(out);
         free(groups);
+        free(roots);
+        free(path);
         return -1;
     }
+    rs_charge_roots(h, roots, path);
+    free(path);
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         rs_class_t c = (rs_class_t)h->nodes[i].cls;
         if (c == RS_CLASS_LEAKED || c == RS_CLASS_LEAKED_REF || c == RS_CLASS_CYCLE)
             out[i] = !leak_kept(snap, i, cache, groups, n_groups);
         else if (c == RS_CLASS_INDIRECT)
-            out[i] = !indirect_kept(snap, i, cache, groups, n_groups);
+            out[i] = !indirect_kept(snap, i, roots[i], cache, groups, n_groups);
         else if (c == RS_CLASS_REACHABLE)
             out[i] = !stack_kept(snap, h->nodes[i].stack_id, cache);
     }
     free(cache);
     free(groups);
+    free(roots);
     *hidden = out;
     return 0;
 }

@@ -87,12 +87,14 @@
  *
  *   per type: str name
  *
- * ---- NODES (count n_nodes): rs_node_t, sorted by strictly rising addr ----
+ * ---- NODES (count n_nodes): rs_node_t, sorted by strictly rising addr,
+ *      never overlapping, ending below RS_SNAP_ADDRESS_END ----
  *
  *   Field         Enc  Check
  *   addr          v    addr - previous addr (the first: addr itself); > 0
- *                      for every node but the first, no overflow
- *   size          v
+ *                      for every node but the first, no overflow; at or
+ *                      above the previous node's addr + size
+ *   size          v    addr + size <= RS_SNAP_ADDRESS_END
  *   stack_id      v    <= n_stacks
  *   type_id       v    <= n_types
  *   flags         v    RS_NODE_* bits (unknown bits are kept); bits 8-19
@@ -228,6 +230,9 @@
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32
 #define RS_SNAP_MAX_SECTIONS   1024
+/* Nodes lie below this address (x86-64's user space, 5-level paging, with
+ * room to spare): a reader refuses a node that ends above it. */
+#define RS_SNAP_ADDRESS_END    (1ull << 57)
 
 /* Header field offsets. */
 #define RS_SNAP_OFF_MAGIC      0

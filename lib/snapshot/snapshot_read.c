@@ -488,7 +488,7 @@ static int read_nodes(reader_t *r)
     h->nodes = keep(r, sec->count, sizeof *h->nodes);
     if (!h->nodes)
         return -1;
-    uint64_t prev = 0;
+    uint64_t prev = 0, prev_end = 0;
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         rs_node_t *n = &h->nodes[i];
         const uint8_t *rec = c.p;
@@ -509,7 +509,17 @@ static int read_nodes(reader_t *r)
         if (__builtin_add_overflow(prev, delta, &n->addr) || (i && !delta))
             return fail(r, offset_of(r, rec), "node %u is not above node %u in "
                         "address order", i, i - 1);
+        /* Blocks (and the objects cut from one) never overlap and lie in
+         * the user address space: so any sum of node sizes stays below
+         * RS_SNAP_ADDRESS_END, and the byte arithmetic of every reader
+         * (diff, trend, findings) cannot overflow. */
+        if (i && n->addr < prev_end)
+            return fail(r, offset_of(r, rec), "node %u starts inside node %u", i, i - 1);
+        if (n->size > RS_SNAP_ADDRESS_END || n->addr > RS_SNAP_ADDRESS_END - n->size)
+            return fail(r, offset_of(r, rec), "node %u ends beyond the address "
+                        "space (size %llu)", i, (unsigned long long)n->size);
         prev = n->addr;
+        prev_end = n->addr + n->size;
         if (check_node(r, n, i, offset_of(r, rec), width, cls) < 0)
             return -1;
         n->rc_width = (uint8_t)width;

@@ -120,9 +120,11 @@ static rs_node_t nodes[] = {
       RS_CLASS_CYCLE, 0, 0, -2, 101, 2 },
     { 0x1080, 0, 3, 3, RS_NODE_REFCOUNTED | RS_NODE_RC_FROM_EVENTS | 0x100,
       16, 8, RS_CLASS_LEAKED_REF, 0, UINT32_MAX, INT64_MAX, 102, 0xffffffff },
-    { 0x20000000, UINT64_MAX / 4, 0, 2, RS_NODE_IGNORED, 0xffffffff, 1,
+    /* the largest sizes and addresses a reader accepts: the nodes end at
+     * RS_SNAP_ADDRESS_END at most (snapshot_format.h) */
+    { 0x20000000, (1ull << 56) - 0x20000000, 0, 2, RS_NODE_IGNORED, 0xffffffff, 1,
       RS_CLASS_LEAKED, 0, UINT32_MAX, INT64_MIN, UINT32_MAX, 3 },
-    { UINT64_MAX - 8, 8, 3, 0, 0, 0, 2, RS_CLASS_INDIRECT, 0, 3, 5, 7, 4 },
+    { RS_SNAP_ADDRESS_END - 8, 8, 3, 0, 0, 0, 2, RS_CLASS_INDIRECT, 0, 3, 5, 7, 4 },
 };
 static uint32_t edge_start[] = { 0, 2, 2, 3, 5, 5 };
 static rs_edge_t edges[] = {
@@ -584,7 +586,11 @@ static void test_round_trip_random_graph(void **state)
     for (uint32_t i = 0; i < N; i++) {
         addr += 16 + (uint64_t)rand() % (i % 100 ? 200 : 1u << 30);
         nv[i].addr = addr;
-        nv[i].size = (uint64_t)rand() << (i % 40);
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        /* up to the next node: nodes never overlap (snapshot_format.h) */
+        uint64_t room = i + 1 < N ? nv[i + 1].addr - nv[i].addr : 1u << 20;
+        nv[i].size = ((uint64_t)rand() << (i % 40)) % (room + 1);
         nv[i].cls = (uint8_t)(rand() % RS_CLASS_COUNT);
         nv[i].owner = nv[i].cls == RS_CLASS_INDIRECT ? (uint32_t)rand() % N
                                                       : UINT32_MAX;
@@ -1050,6 +1056,15 @@ static void test_semantic_corruption(void **state)
     RESET();
     nv[1].cls = RS_CLASS_COUNT;
     expect_semantic_error(&s, "section NODES", "node 1 has class 6");
+    RESET();
+    nv[1].size = 0x61;                        /* into node 2, at 0x1080 */
+    expect_semantic_error(&s, "section NODES", "node 2 starts inside node 1");
+    RESET();
+    nv[4].size = 9;
+    expect_semantic_error(&s, "section NODES", "node 4 ends beyond the address space");
+    RESET();
+    nv[3].size = UINT64_MAX;
+    expect_semantic_error(&s, "section NODES", "node 3 ends beyond the address space");
     RESET();
     nv[4].owner = 5;
     expect_semantic_error(&s, "section NODES", "charged to node 5 but only 5 nodes");
