@@ -538,6 +538,64 @@ static void test_scale_deep_ring_and_chain(void **state)
     gb_free(&g);
 }
 
+/* rs_charge_roots: what each node of a classified heap is charged to,
+ * following owners past indirect nodes; none for a missing or self owner
+ * and for chains into a cycle (a corrupt snapshot); long chains and a long
+ * cycle resolved whole. */
+static void test_charge_roots(void **state)
+{
+    (void)state;
+    enum { N = 9, BIG = 100000 };
+    static const struct { uint8_t cls; uint32_t owner; uint32_t root; } want[N] = {
+        { RS_CLASS_LEAKED, UINT32_MAX, UINT32_MAX },    /* 0: a leak           */
+        { RS_CLASS_INDIRECT, 0, 0 },                    /* 1: held by 0        */
+        { RS_CLASS_INDIRECT, 1, 0 },                    /* 2: by 1, so by 0    */
+        { RS_CLASS_INDIRECT, 2, 0 },                    /* 3: and so on        */
+        { RS_CLASS_INDIRECT, 4, UINT32_MAX },           /* 4: itself           */
+        { RS_CLASS_INDIRECT, 6, UINT32_MAX },           /* 5: into the cycle   */
+        { RS_CLASS_INDIRECT, 7, UINT32_MAX },           /* 6, 7: a cycle       */
+        { RS_CLASS_INDIRECT, 6, UINT32_MAX },
+        { RS_CLASS_INDIRECT, 99, UINT32_MAX },          /* 8: no such node     */
+    };
+    rs_node_t nodes[N];
+    memset(nodes, 0, sizeof nodes);
+    for (uint32_t i = 0; i < N; i++) {
+        nodes[i].cls = want[i].cls;
+        nodes[i].owner = want[i].owner;
+    }
+    rs_heap_t h = { .nodes = nodes, .n_nodes = N };
+    uint32_t root[N], path[N];
+    rs_charge_roots(&h, root, path);
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(root[i], want[i].root);
+
+    /* A chain of BIG indirect nodes down to one leak, then the same nodes
+     * in a ring. */
+    rs_node_t *big = calloc(BIG, sizeof *big);
+    uint32_t *r = malloc(BIG * sizeof *r), *p = malloc(BIG * sizeof *p);
+    assert_non_null(big);
+    assert_non_null(r);
+    assert_non_null(p);
+    big[0].cls = RS_CLASS_LEAKED;
+    big[0].owner = UINT32_MAX;
+    for (uint32_t i = 1; i < BIG; i++) {
+        big[i].cls = RS_CLASS_INDIRECT;
+        big[i].owner = i - 1;
+    }
+    rs_heap_t hb = { .nodes = big, .n_nodes = BIG };
+    rs_charge_roots(&hb, r, p);
+    for (uint32_t i = 1; i < BIG; i++)
+        assert_int_equal(r[i], 0);
+    big[0].cls = RS_CLASS_INDIRECT;
+    big[0].owner = BIG - 1;
+    rs_charge_roots(&hb, r, p);
+    for (uint32_t i = 0; i < BIG; i++)
+        assert_int_equal(r[i], UINT32_MAX);
+    free(big);
+    free(r);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_differential_random),
         cmocka_unit_test(test_scale_two_cycles),
         cmocka_unit_test(test_scale_deep_ring_and_chain),
+        cmocka_unit_test(test_charge_roots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
