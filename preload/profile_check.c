@@ -130,10 +130,14 @@ void rs_profile_check_slow(rs_profile_set_t *set, uint32_t id, uint64_t obj)
     rs_hook_spec_t *h = &set->hooks[id];
     rs_block_t b;
     if (!rs_block_containing(obj, RS_CHECK_PROBE, 1, &b)) {
-        rs_profile_checks_left[id]--;      /* a static object: the next one */
+        /* A static object: the next one.  Two threads may both count one
+         * down; never below 0. */
+        uint8_t left = __atomic_load_n(&rs_profile_checks_left[id], __ATOMIC_RELAXED);
+        if (left)
+            __atomic_store_n(&rs_profile_checks_left[id], (uint8_t)(left - 1), __ATOMIC_RELAXED);
         return;
     }
-    rs_profile_checks_left[id] = 0;
+    __atomic_store_n(&rs_profile_checks_left[id], 0, __ATOMIC_RELAXED);
     if (h->counter.width && !inside(&b, obj + h->counter.offset, h->counter.width)) {
         say(set, h, "counter offset=", h->counter.offset, obj, "lies outside its block",
             "its references are counted from the calls instead");
