@@ -238,6 +238,7 @@ typedef struct parser {
     rs_profile_error_t *err;
     int                 cur;          /* current profile, -1 before one  */
     uint32_t            cur_first_hook;
+    unsigned            cur_line;     /* the current profile's line      */
     uint8_t             cur_has_counter, cur_has_type, cur_has_recognize;
     uint8_t             own_counter[RS_PROFILE_MAX_HOOKS];
     uint8_t             own_type[RS_PROFILE_MAX_HOOKS];
@@ -409,8 +410,10 @@ static int finish_profile(parser_t *p)
         return 0;
     rs_profile_set_t *s = p->set;
     rs_profile_t *prof = &s->profiles[p->cur];
-    if (s->n_hooks == p->cur_first_hook && !p->cur_has_recognize)
+    if (s->n_hooks == p->cur_first_hook && !p->cur_has_recognize) {
+        p->line = p->cur_line;    /* named at its own line, not the next one's */
         return FAIL(p, "profile '%s' defines no functions", prof->name);
+    }
     if (p->cur_has_recognize) {
         if (!prof->counter.width)
             return FAIL(p, "profile '%s': recognize needs a counter field "
@@ -454,6 +457,7 @@ static int do_profile(parser_t *p, char **w, int n)
         return FAIL(p, "out of memory");
     p->cur = (int)s->n_profiles;
     p->cur_first_hook = s->n_hooks;
+    p->cur_line = p->line;
     p->cur_has_counter = p->cur_has_type = p->cur_has_recognize = 0;
     s->profiles[s->n_profiles++] = prof;
     return 0;

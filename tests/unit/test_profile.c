@@ -408,7 +408,7 @@ static const struct {
     { "profile a b\n", "t.prof:1: profile: unexpected 'b' after the name" },
     { "profile a/b\n", "t.prof:1: invalid profile name 'a/b'" },
     { "profile a\nincref f\nprofile a\n", "t.prof:3: profile 'a' defined twice" },
-    { "profile a\nprofile b\nincref f\n", "t.prof:2: profile 'a' defines no functions" },
+    { "profile a\nprofile b\nincref f\n", "t.prof:1: profile 'a' defines no functions" },
     { "profile a\n", "t.prof:1: profile 'a' defines no functions" },
     { "profile a\nincref\n", "t.prof:2: incref: missing function name" },
     { "profile a\ndecref arg=0\n", "t.prof:2: decref: missing function name" },
