@@ -191,7 +191,6 @@ static rs_obj_info_t info_of(uint32_t id)
 /* Reads hook id's counter of obj into *v; 0 when there is a field. */
 static int read_counter(uint32_t id, uint64_t obj, int64_t *v)
 {
-    rs_profile_check(set, id, obj);
     const rs_counter_spec_t *c = &set->hooks[id].counter;
     return c->width ? rs_refcount_read(obj + c->offset, c->width, c->is_signed, v) : -1;
 }
@@ -229,6 +228,8 @@ static int hook_pre(uint32_t id, const uint64_t args[6], const rs_call_site_t *s
     int saved_errno = errno;
     rs_guard_enter();
     rs_refhooks_poll(0);
+    if (h->arg >= 0)                       /* before any field is read */
+        rs_profile_check(set, id, obj);
     if (h->arg >= 0 && h->counter.width)   /* read below, after the walk */
         __builtin_prefetch((const void *)(uintptr_t)(obj + h->counter.offset));
     uint32_t stack = rs_refcount_stack_for(obj, site);
@@ -268,6 +269,7 @@ static void hook_post(uint32_t id, uint64_t ret, const uint64_t cookie[2])
         return;
     int saved_errno = errno;
     rs_guard_enter();
+    rs_profile_check(set, id, obj);        /* before any field is read */
     uint32_t stack = (uint32_t)cookie[1];
     int64_t now = 0;
     int counted = read_counter(id, obj, &now) == 0;
