@@ -1,10 +1,14 @@
 /*
  * html_writer.c - HTML escaping and element helpers (see html_writer.h).
  *
- * One function, escape_char(), decides what a byte becomes; the stream
- * and the buffer writers both use it, so they cannot disagree.
+ * One function, next_piece(), decides what the next bytes become; the
+ * stream and the buffer writers both use it, so they cannot disagree.  A
+ * page is UTF-8: a byte that starts no well-formed sequence (utf8.h) is
+ * shown as \xNN, as control bytes are.
  */
 #include "html_writer.h"
+
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,15 +35,39 @@ static const char *escape_char(unsigned char c, char buf[8])
     return NULL;
 }
 
+/* What the bytes at s (n >= 1 of them) start with, as page text: *piece
+ * (in buf when escaped) of *len bytes; returns how many bytes of s it
+ * stands for. */
+static size_t next_piece(const char *s, size_t n, char buf[8], const char **piece,
+                         size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] >= 0x80) {
+        int k = rs_utf8_sequence(u, n);
+        if (k > 0) {
+            *piece = s;
+            *len = (size_t)k;
+            return (size_t)k;
+        }
+        snprintf(buf, 8, "\\x%02x", u[0]);
+        *piece = buf;
+        *len = 4;
+        return 1;
+    }
+    const char *r = escape_char(u[0], buf);
+    *piece = r ? r : s;
+    *len = r ? strlen(r) : 1;
+    return 1;
+}
+
 void rs_html_text_n(FILE *out, const char *s, size_t n)
 {
     char buf[8];
-    for (size_t i = 0; i < n; i++) {
-        const char *r = escape_char((unsigned char)s[i], buf);
-        if (r)
-            fputs(r, out);
-        else
-            fputc(s[i], out);
+    for (size_t i = 0; i < n;) {
+        const char *piece;
+        size_t len;
+        i += next_piece(s + i, n - i, buf, &piece, &len);
+        fwrite(piece, 1, len, out);
     }
 }
 
@@ -97,15 +125,20 @@ void rs_html_elem(FILE *out, const char *tag, const char *cls, const char *text)
 size_t rs_html_escape(char *dst, size_t cap, const char *src)
 {
     char buf[8];
-    size_t len = 0;
-    for (const char *p = src ? src : ""; *p; p++) {
-        const char *r = escape_char((unsigned char)*p, buf);
-        char one[2] = { *p, 0 };
-        for (const char *q = r ? r : one; *q; q++, len++)
-            if (len + 1 < cap)
-                dst[len] = *q;
+    size_t len = 0, kept = 0;       /* kept: whole pieces that fit, never cut */
+    const char *p = src ? src : "";
+    for (size_t left = strlen(p); left;) {
+        const char *piece;
+        size_t n, used = next_piece(p, left, buf, &piece, &n);
+        p += used;
+        left -= used;
+        if (kept == len && len + n < cap) {
+            memcpy(dst + len, piece, n);
+            kept += n;
+        }
+        len += n;
     }
     if (cap)
-        dst[len < cap ? len : cap - 1] = '\0';
+        dst[kept] = '\0';
     return len;
 }

@@ -41,7 +41,8 @@ void rs_html_close(FILE *out, const char *tag);
 /*
  * Escapes src into dst[0..cap) NUL-terminated; returns the length the
  * whole escaped text needs (without the NUL), like snprintf, so a result
- * >= cap means it was cut.
+ * >= cap means it was cut (between two characters or escapes, never
+ * inside one).
  */
 size_t rs_html_escape(char *dst, size_t cap, const char *src);
 

@@ -12,6 +12,8 @@
  */
 #include "json_writer.h"
 
+#include "utf8.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -118,42 +120,6 @@ void rs_json_end_object(rs_json_t *j) { close_container(j, 1); }
 void rs_json_begin_array(rs_json_t *j) { open_container(j, 0); }
 void rs_json_end_array(rs_json_t *j) { close_container(j, 0); }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or the
- * negated length of its maximal ill-formed subpart (at least 1). */
-static int utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    int len;
-    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F; /* no UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing above U+10FFFF */
-    } else
-        return -1;
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -i;
-        unsigned char lo_i = i == 1 ? lo : 0x80, hi_i = i == 1 ? hi : 0xBF;
-        if (s[i] < lo_i || s[i] > hi_i)
-            return -i;
-    }
-    return len;
-}
-
 int rs_json_escape(FILE *out, const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -185,7 +151,7 @@ int rs_json_escape(FILE *out, const char *str, size_t len)
             i++;
             continue;
         }
-        int n = utf8_sequence(s + i, len - i);
+        int n = rs_utf8_sequence(s + i, len - i);
         if (n < 0) {
             if (fputs("\\ufffd", out) == EOF)
                 rc = -1;

@@ -19,6 +19,7 @@
 
 #include "json_writer.h"
 #include "report.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -318,36 +319,35 @@ static int render_json(const ctx_t *c)
 
 /* ---- JUnit XML ------------------------------------------------------------- */
 
+/* 1 when the well-formed sequence at p (len bytes) is a character XML
+ * 1.0 allows: not U+FFFE or U+FFFF. */
+static int xml_char(const unsigned char *p, int len)
+{
+    return !(len == 3 && p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf));
+}
+
 /* Writes s escaped for XML text and attributes; characters XML 1.0 does
- * not allow are dropped, invalid UTF-8 bytes become '?'. */
+ * not allow are dropped, each ill-formed UTF-8 part (utf8.h) becomes '?'. */
 static void xml_escape(FILE *out, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
-         p++) {
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    for (size_t left = strlen((const char *)p); left;) {
         switch (*p) {
-        case '&': fputs("&amp;", out); continue;
-        case '<': fputs("&lt;", out); continue;
-        case '>': fputs("&gt;", out); continue;
-        case '"': fputs("&quot;", out); continue;
-        case '\'': fputs("&apos;", out); continue;
+        case '&': fputs("&amp;", out); p++, left--; continue;
+        case '<': fputs("&lt;", out); p++, left--; continue;
+        case '>': fputs("&gt;", out); p++, left--; continue;
+        case '"': fputs("&quot;", out); p++, left--; continue;
+        case '\'': fputs("&apos;", out); p++, left--; continue;
         default: break;
         }
-        if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-            continue;
-        if (*p < 0x80) {
-            fputc(*p, out);
-            continue;
-        }
-        size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
-        size_t k = 1;
-        while (n && k < n && (p[k] & 0xc0) == 0x80)
-            k++;
-        if (!n || k != n || *p > 0xf4) {
+        int n = rs_utf8_sequence(p, left);
+        size_t used = n > 0 ? (size_t)n : (size_t)-n;
+        if (n < 0)
             fputc('?', out);
-            continue;
-        }
-        fwrite(p, 1, n, out);
-        p += n - 1;
+        else if ((*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r') && xml_char(p, n))
+            fwrite(p, 1, used, out);
+        p += used;
+        left -= used;
     }
 }
 

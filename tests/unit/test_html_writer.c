@@ -44,6 +44,11 @@ static void test_text_control_chars(void **state)
     CAPTURE(buf, rs_html_text_n(out, "a\0b", 3));
     assert_string_equal(buf, "a\\x00b");
     free(buf);
+    /* a page is UTF-8: a stray byte, a cut sequence and an overlong '<'
+     * are shown as \xNN; U+00E9 and U+1F600 pass whole */
+    CAPTURE(buf, rs_html_text(out, "\xe9t\xc3\xa9\xf0\x9f\x98\x80\xc0\xbc\xe2\x82"));
+    assert_string_equal(buf, "\\xe9t\xc3\xa9\xf0\x9f\x98\x80\\xc0\\xbc\\xe2\\x82");
+    free(buf);
     CAPTURE(buf, rs_html_text(out, NULL));
     assert_string_equal(buf, "");
     free(buf);
@@ -83,10 +88,18 @@ static void test_escape_buffer(void **state)
     char dst[8];
     assert_int_equal(rs_html_escape(dst, sizeof dst, "x<y"), 6);
     assert_string_equal(dst, "x&lt;y");
-    /* cut: needs 11, gets 7 characters and the NUL */
+    /* cut: needs 12, gets the whole escapes that fit in 7 and the NUL,
+     * never half of one (a dangling "&lt" would be broken markup) */
     assert_int_equal(rs_html_escape(dst, sizeof dst, "<<<"), 12);
-    assert_string_equal(dst, "&lt;&lt");
-    assert_int_equal(strlen(dst), 7);
+    assert_string_equal(dst, "&lt;");
+    /* nor half of a UTF-8 character: "aaaaaa" + U+00E9 needs 8 */
+    assert_int_equal(rs_html_escape(dst, sizeof dst, "aaaaaa\xc3\xa9"), 8);
+    assert_string_equal(dst, "aaaaaa");
+    /* bytes that start no well-formed sequence are shown as \xNN, so the
+     * page stays UTF-8; a well-formed one passes */
+    assert_int_equal(rs_html_escape(dst, sizeof dst, "\xff\xc3\xa9"), 6);
+    assert_string_equal(dst, "\\xff\xc3\xa9");
+    assert_int_equal(rs_html_escape(dst, sizeof dst, "\xed\xa0\x80"), 12);  /* a surrogate */
     assert_int_equal(rs_html_escape(dst, sizeof dst, NULL), 0);
     assert_string_equal(dst, "");
     assert_int_equal(rs_html_escape(NULL, 0, "&"), 5);

@@ -653,6 +653,19 @@ static void test_render_escaping(void **state)
     assert_non_null(strstr(s, "<failure type=\"leaked\""));
     free(s);
 
+    /* XML 1.0 wants well-formed UTF-8 without U+FFFE/U+FFFF: a stray byte
+     * and each byte of a surrogate become '?', U+FFFF is dropped, U+00E9
+     * passes. */
+    rs_check_set_t odd = { 0 };
+    f[0] = frame("f\xff\xed\xa0\x80g\xef\xbf\xbfh\xc3\xa9", "/src/app/a.c", 7, APP, 1);
+    rs_check_item_t it2 = item(RS_CHECK_LEAKS, "T", 8, 1, f, 2);
+    assert_int_equal(rs_check_set_add(&odd, &it2), 0);
+    s = render(&odd, RS_CHECK_FORMAT_JUNIT, NULL);
+    assert_non_null(strstr(s, "f????g" "h\xc3\xa9"));   /* FF, ED, A0, 80 */
+    assert_null(strstr(s, "\xef\xbf\xbf"));
+    free(s);
+    rs_check_set_free(&odd);
+
     s = render(&set, RS_CHECK_FORMAT_SARIF, NULL);
     rs_json_parse_error_t err;
     rs_json_value_t *doc = rs_json_parse(s, strlen(s), &err);
