@@ -90,6 +90,7 @@ int rs_graphviz_svg(const char *dot_path, const char *dot, size_t len, char **sv
             dup2(null, 2);
         close(fds[0]);
         close(fds[1]);
+        alarm(RS_GRAPHVIZ_SECONDS);        /* kept across exec: SIGALRM ends dot */
         execl(dot_path, "dot", "-Tsvg", (char *)NULL);
         _exit(127);
     }

@@ -16,12 +16,16 @@
  * is unset), malloc'ed; NULL when there is none or memory is exhausted. */
 char *rs_graphviz_find_dot(void);
 
+/* How long dot may lay one graph out before it is killed. */
+#define RS_GRAPHVIZ_SECONDS 20
+
 /*
  * Runs `dot_path -Tsvg` on dot[0..len) and stores the SVG, from its
  * "<svg" tag on (no XML prolog or DOCTYPE, so it can be inlined into
  * HTML), in a malloc'ed, NUL-terminated *svg.  dot's stderr is discarded.
- * Returns 0; -1 when dot cannot be run, fails or prints no <svg>, or
- * memory is exhausted (*svg is then NULL).
+ * Returns 0; -1 when dot cannot be run, fails, runs longer than
+ * RS_GRAPHVIZ_SECONDS or prints no <svg>, or memory is exhausted (*svg is
+ * then NULL).
  */
 int rs_graphviz_svg(const char *dot_path, const char *dot, size_t len, char **svg);
 

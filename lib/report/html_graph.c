@@ -20,7 +20,8 @@ static void dot_options(const rs_finding_t *f, rs_dot_options_t *o)
 {
     *o = (rs_dot_options_t){ .mode = RS_DOT_AROUND,
                              .targets = &f->first_node, .n_targets = 1,
-                             .max_nodes = RS_HTML_GRAPH_MAX_NODES };
+                             .max_nodes = RS_HTML_GRAPH_MAX_NODES,
+                             .max_edges = RS_HTML_GRAPH_MAX_EDGES };
     if (f->cls == RS_CLASS_CYCLE) {
         o->targets = f->members;
         o->n_targets = f->n_members;

@@ -12,7 +12,10 @@
  *   leaked_ref  the lowest object and its referrers, 2 back, when some
  *               pointer to it was found;
  *   others      nothing (a direct leak has no referrer by definition).
- * At most RS_HTML_GRAPH_MAX_NODES blocks per graph.
+ * At most RS_HTML_GRAPH_MAX_NODES blocks and RS_HTML_GRAPH_MAX_EDGES
+ * pointers per graph (Graphviz's time grows fast with edges: 40 blocks all
+ * pointing at each other took over 5 minutes), and dot runs for
+ * RS_GRAPHVIZ_SECONDS at most (graphviz.h), else the DOT text is shown.
  */
 #ifndef RS_HTML_GRAPH_H
 #define RS_HTML_GRAPH_H
@@ -24,6 +27,7 @@
 #include <stdio.h>
 
 #define RS_HTML_GRAPH_MAX_NODES 40
+#define RS_HTML_GRAPH_MAX_EDGES 120
 
 /* Non-zero when rs_html_graph() draws something for f. */
 int rs_html_graph_wanted(const rs_finding_t *f);

@@ -7,17 +7,36 @@
  */
 #include "report_dot.h"
 
+#include "utf8.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Prints s as the inside of a DOT string. */
+/* Prints s as the inside of a DOT string: quotes and backslashes
+ * escaped, control bytes and ill-formed UTF-8 as '?', cut after
+ * RS_DOT_LABEL_MAX bytes (between characters) with "...". */
 static void dot_escape(FILE *out, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', out);
-        fputc(*s == '\n' ? ' ' : *s, out);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s), done = 0;
+    while (left) {
+        int n = rs_utf8_sequence(p, left);
+        size_t used = n > 0 ? (size_t)n : (size_t)-n;
+        if (done + used > RS_DOT_LABEL_MAX) {
+            fputs("...", out);
+            return;
+        }
+        if (n < 0 || *p < 0x20 || *p == 0x7f) {
+            fputc(*p == '\n' ? ' ' : '?', out);
+        } else {
+            if (*p == '"' || *p == '\\')
+                fputc('\\', out);
+            fwrite(p, 1, used, out);
+        }
+        p += used;
+        left -= used;
+        done += used;
     }
 }
 
@@ -164,6 +183,10 @@ int rs_dot_write(FILE *out, const rs_snapshot_t *snap, rs_namer_t *nm,
             uint32_t d = h->edges[e].dst;
             if (!sel[d] || (opt->mode == RS_DOT_CYCLES && h->nodes[d].owner != h->nodes[i].owner))
                 continue;
+            if (opt->max_edges && st.edges >= opt->max_edges) {
+                st.edges_cut++;
+                continue;
+            }
             fprintf(out, "  b%" PRIu32 " -> b%" PRIu32, i, d);
             print_edge_label(out, nm, i, h->edges[e].offset);
             st.edges++;
@@ -173,6 +196,8 @@ int rs_dot_write(FILE *out, const rs_snapshot_t *snap, rs_namer_t *nm,
         print_roots(out, snap, nm, sel, &st);
     if (st.cut)
         fprintf(out, "  // %" PRIu32 " more blocks not drawn (--max-nodes)\n", st.cut);
+    if (st.edges_cut)
+        fprintf(out, "  // %" PRIu32 " more pointers not drawn\n", st.edges_cut);
     fputs("}\n", out);
     free(sel);
     if (stats)

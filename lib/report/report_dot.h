@@ -16,7 +16,11 @@
  *   r<k> [label="global 'cache'+8", shape=ellipse]  (roots)
  * and one line per edge, `b<i> -> b<j> [label="+16 .next"]`, so tests can
  * count nodes (lines with `[label=`) and edges (lines with `->`).  At most
- * max_nodes blocks are drawn (then a comment says how many were cut).
+ * max_nodes blocks and max_edges pointers are drawn (then a comment says
+ * how many were cut: Graphviz's layout time grows fast with edges, 32 s
+ * for 25 blocks all pointing at each other).  Names in labels are cut to
+ * RS_DOT_LABEL_MAX bytes (Graphviz refuses a string over 16 KiB) and are
+ * always well-formed UTF-8 (the SVG dot makes of them goes into pages).
  */
 #ifndef RS_REPORT_DOT_H
 #define RS_REPORT_DOT_H
@@ -35,10 +39,13 @@ typedef struct rs_dot_options {
     uint32_t        n_targets;
     uint32_t        depth;       /* RS_DOT_AROUND: pointers back           */
     uint32_t        max_nodes;   /* 0 = no limit                           */
+    uint32_t        max_edges;   /* 0 = no limit                           */
 } rs_dot_options_t;
 
+#define RS_DOT_LABEL_MAX 256
+
 typedef struct rs_dot_stats {
-    uint32_t nodes, roots, edges, cut;
+    uint32_t nodes, roots, edges, cut, edges_cut;
 } rs_dot_stats_t;
 
 /* Writes the graph.  Returns 0, or -1 when memory is exhausted or writing

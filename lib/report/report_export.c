@@ -208,14 +208,23 @@ int rs_export_json(rs_json_t *j, const rs_snapshot_t *snap, rs_symbolizer_t *sym
 
 /* ---- folded stacks ------------------------------------------------------ */
 
+/* Writes a name as one frame of a folded line: ';' separates frames, a
+ * space the count, a line ends at '\n', so each of them (and any control
+ * byte) becomes '_'. */
+static void folded_name(FILE *out, const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        fputc(*p == ';' || *p == ' ' || *p < 0x20 || *p == 0x7f ? '_' : *p, out);
+}
+
 static void folded_frame(FILE *out, const rs_frame_t *f)
 {
     if (f->function) {
-        for (const char *p = f->function; *p; p++)
-            fputc(*p == ';' || *p == ' ' ? '_' : *p, out);
+        folded_name(out, f->function);
     } else if (f->module) {
         const char *b = strrchr(f->module, '/');
-        fprintf(out, "%s+0x%" PRIx64, b ? b + 1 : f->module, f->module_offset);
+        folded_name(out, b ? b + 1 : f->module);
+        fprintf(out, "+0x%" PRIx64, f->module_offset);
     } else {
         fputs("??", out);
     }

@@ -158,6 +158,47 @@ static void test_around_and_limit(void **state)
     assert_int_equal(st.cut, 2);
     assert_non_null(strstr(dot, "2 more blocks not drawn"));
     free(dot);
+    /* the pointer limit: the leaks 2, 3, 4, 5 have 4 pointers among them */
+    opt = (rs_dot_options_t){ .mode = RS_DOT_LEAKS, .max_edges = 3 };
+    dot = draw(f, &opt, &st);
+    assert_int_equal(st.edges, 3);
+    assert_int_equal(st.edges_cut, 1);
+    assert_int_equal(count(dot, "->"), 3);
+    assert_non_null(strstr(dot, "1 more pointers not drawn"));
+    free(dot);
+}
+
+/* Type names in labels: quotes escaped, control bytes and ill-formed UTF-8
+ * as '?', well-formed characters kept, cut after RS_DOT_LABEL_MAX bytes
+ * (Graphviz refuses strings over 16 KiB). */
+static void test_labels(void **state)
+{
+    fx_t *f = *state;
+    char *big = malloc(20000);
+    memset(big, 'x', 19999);
+    big[19999] = '\0';
+    const char *names[] = { "N\"q\\\x01\xff\xc3\xa9", big };
+    const char *want[] = { "N\\\"q\\\\??\xc3\xa9\\n", NULL };
+    for (int k = 0; k < 2; k++) {
+        f->types[0] = (char *)names[k];
+        rs_namer_destroy(f->nm);
+        f->nm = rs_namer_create(&f->snap, f->sym);
+        rs_dot_options_t opt = { .mode = RS_DOT_CYCLES };
+        rs_dot_stats_t st;
+        char *dot = draw(f, &opt, &st);
+        if (want[k]) {
+            assert_non_null(strstr(dot, want[k]));
+        } else {
+            const char *l = strstr(dot, "[label=\"");
+            assert_non_null(l);
+            const char *end = strstr(l, "...\\n");
+            assert_non_null(end);
+            assert_true(end - l < RS_DOT_LABEL_MAX + 64);
+        }
+        free(dot);
+    }
+    f->types[0] = "Node";
+    free(big);
 }
 
 int main(void)
@@ -166,6 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cycles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_around_and_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,6 +111,24 @@ static void test_folded(void **state)
     /* two leak findings (leaked 40, indirect 8), no frames known */
     assert_string_equal(buf, "?? 40\n?? 8\n");
     free(buf);
+
+    /* A frame known only by its module (no file to read symbols from):
+     * the basename's ';', ' ' and newline would split the frame or the
+     * line, so each becomes '_'. */
+    static const uint64_t pcs[2] = { 0x7000010, 0x7000020 };
+    rs_segment_t seg = { 0x7000000, 0x7001000, 5 };
+    rs_module_t mod = { .path = "/nonexistent/li b;x\ny.so", .load_bias = 0x7000000,
+                        .segments = &seg, .n_segments = 1, .unload_epoch = RS_EPOCH_LIVE };
+    f->stacks[1] = (rs_stack_t){ 0, 2, pcs };
+    f->snap.modules = &mod;
+    f->snap.n_modules = 1;
+    out = open_memstream(&buf, &len);
+    assert_int_equal(rs_export_folded(out, &f->snap, f->sym), 0);
+    fclose(out);
+    assert_string_equal(buf, "li_b_x_y.so+0x20;li_b_x_y.so+0x10 40\n?? 8\n");
+    free(buf);
+    f->snap.modules = NULL;
+    f->snap.n_modules = 0;
 }
 
 int main(void)
