@@ -138,6 +138,8 @@
  *
  *   RS_CLASS_COUNT x { v bytes, v blocks } indexed by class,
  *   v cycle_groups, v leaked_refs, v rc_errors
+ *   Check: each class's bytes and blocks are the NODES' of that class
+ *   (rs_summary_count), so a report's findings and SUMMARY agree.
  *
  * ---- RC_HISTORY (optional, since 1.1; count n_events): rs_ref_history_t --
  *

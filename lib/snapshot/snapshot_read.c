@@ -665,6 +665,21 @@ static int read_summary(reader_t *r)
     s->rc_errors = rd_u32(&c);
     if (c.fault)
         return fail_cursor(r, &c, "summary", UINT64_MAX);
+    /* The per-class totals are the nodes' (rs_summary_count, read after
+     * NODES): a report would print findings and a SUMMARY that denies
+     * them. */
+    rs_summary_t counted = *s;
+    rs_summary_count(&r->out->snap.heap, &counted);
+    for (int k = 0; k < RS_CLASS_COUNT; k++)
+        if (counted.by_class[k].bytes != s->by_class[k].bytes ||
+            counted.by_class[k].blocks != s->by_class[k].blocks)
+            return fail(r, r->sect[RS_SNAP_SECT_SUMMARY].offset, "the %s total "
+                        "says %llu bytes in %llu blocks, the nodes hold %llu in %llu",
+                        rs_class_name((rs_class_t)k),
+                        (unsigned long long)s->by_class[k].bytes,
+                        (unsigned long long)s->by_class[k].blocks,
+                        (unsigned long long)counted.by_class[k].bytes,
+                        (unsigned long long)counted.by_class[k].blocks);
     return section_close(r, &c);
 }
 

@@ -196,10 +196,7 @@ static rs_snapshot_t sample(void)
     s.heap.n_roots = 5;
     s.heap.root_edges = root_edges;
     s.heap.n_root_edges = 4;
-    for (int c = 0; c < RS_CLASS_COUNT; c++) {
-        s.summary.by_class[c].bytes = 1000u * (unsigned)c + 1;
-        s.summary.by_class[c].blocks = (uint64_t)c << 40;
-    }
+    rs_summary_count(&s.heap, &s.summary);   /* a reader checks them */
     s.summary.cycle_groups = 1;
     s.summary.leaked_refs = 9;
     s.summary.rc_errors = UINT32_MAX;
@@ -639,6 +636,7 @@ static void test_round_trip_random_graph(void **state)
     s.heap.edge_start = es;
     s.heap.edges = ev;
     s.heap.n_edges = es[N];
+    rs_summary_count(&s.heap, &s.summary);
     char *path = write_ok(&s, "graph.rsnap");
     rs_snapshot_t *got = rs_snapshot_read(path, &err);
     if (!got)
@@ -1065,6 +1063,9 @@ static void test_semantic_corruption(void **state)
     RESET();
     nv[3].size = UINT64_MAX;
     expect_semantic_error(&s, "section NODES", "node 3 ends beyond the address space");
+    RESET();
+    s.summary.by_class[RS_CLASS_LEAKED].blocks++;  /* a SUMMARY denying the nodes */
+    expect_semantic_error(&s, "section SUMMARY", "the leaked total says");
     RESET();
     nv[4].owner = 5;
     expect_semantic_error(&s, "section NODES", "charged to node 5 but only 5 nodes");
