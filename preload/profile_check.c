@@ -12,10 +12,10 @@
  * (rs_block_containing) and each field must lie inside it; a type name
  * field must be NULL (no name yet) or point at memory that can be read
  * (process_vm_readv, which fails cleanly) and holds a NUL within
- * RS_NAME_PROBE bytes.  A field that
- * fails is switched off in every hook of the profile that uses the same
- * offset, said in one line: the counter then counts from the calls (as
- * `counter events`), the type name falls back to the profile's own name.
+ * RS_NAME_PROBE bytes.  A field that fails is switched off in every hook
+ * of the profile that uses the same offset, said in one line: the counter
+ * then counts from the calls (as `counter events`), the type name falls
+ * back to the profile's own name.
  *
  * An object in no tracked block (a library's static object) proves
  * nothing: the hook's next object is checked, RS_CHECK_TRIES at most.
@@ -24,7 +24,7 @@
  * function's behaviour.
  *
  * Cost: one block lookup per hook until a check was made, then one byte
- * test per call (rs_profile_check_pending).  A hook's first calls on two
+ * test per call (rs_profile_check, preload.h).  A hook's first calls on two
  * threads at once may both check; a field being switched off while
  * another thread reads it is read once more at the bad offset.
  */

@@ -123,12 +123,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The stop signal world.c uses, so the helper can leave it unblocked. */
-static int stop_signal(void)
-{
-    return rs_world_stop_signal();
-}
-
 /* arg: the value of g_wake when the helper was created, so a signal that
  * arrives before the new thread first runs is not absorbed into `seen`. */
 static void *helper_main(void *arg)
@@ -180,7 +174,7 @@ static int start_helper(void)
         return -1;
     sigset_t all, old;
     sigfillset(&all);
-    sigdelset(&all, stop_signal());
+    sigdelset(&all, rs_world_stop_signal());   /* world.c's, left unblocked */
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0)
         return -1;
@@ -239,7 +233,7 @@ void rs_snapshot_trigger_init(void)
 {
     if (!helper_wanted())
         return;
-    if (rs_settings.snapshot_signal > 0 && rs_settings.snapshot_signal == stop_signal()) {
+    if (rs_settings.snapshot_signal > 0 && rs_settings.snapshot_signal == rs_world_stop_signal()) {
         say_once("REFSCOPE_SNAPSHOT_SIGNAL is the stop signal");
         return;
     }

@@ -36,9 +36,11 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import rstest
@@ -450,8 +452,6 @@ def check_output_to_fifo(args, exe):
     /dev/null or /dev/stdout) is written in place: a new file renamed over
     it replaced the device (as root, `report -o /dev/null` turned
     /dev/null into a report)."""
-    import stat
-    import threading
     with tempfile.TemporaryDirectory(prefix="rs-fifo-") as d:
         subprocess.run([args.refscope, "run", "--out", d, "--", exe], capture_output=True)
         snap = glob.glob(os.path.join(d, "*.rsnap"))[0]
