@@ -121,12 +121,13 @@ uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site)
      * miss (object table slot, then the line where the object's next
      * history event goes, found from the slot alone) behind the walk
      * and the interning. */
-    if (obj && rs_objects)
-        rs_objtable_prefetch(rs_objects, obj, 0);
+    rs_objtable_near_t near = { NULL, NULL };
+    if (obj)
+        near = rs_objtable_prefetch(rs_objects, obj);
     uint64_t pcs[rs_settings.depth + RS_BACKTRACE_SLACK];
     uint32_t n = rs_backtrace_capture(pcs, (uint32_t)rs_settings.depth, site);
-    if (obj && rs_objects && history_max)
-        rs_objtable_prefetch(rs_objects, obj, 1);
+    if (history_max)
+        rs_objtable_prefetch_history(near, obj);
     return n ? rs_stackdepot_intern(rs_depot, pcs, n, rs_modules_epoch()) : 0;
 }
 

@@ -505,26 +505,39 @@ rs_obj_result_t rs_objtable_record(rs_objtable_t *t, uint64_t addr,
     return result;
 }
 
-void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history)
+rs_objtable_near_t rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr)
 {
+    rs_objtable_near_t near = { NULL, NULL };
     if (!t)
-        return;
+        return near;
     const layout_t *lay = layout_of(t, shard_of(t, addr));
     rs_obj_t *slots = __atomic_load_n(&lay->l.slots, __ATOMIC_RELAXED);
     uint32_t cap = __atomic_load_n(&lay->l.cap, __ATOMIC_RELAXED);
     if (!slots || !cap)
-        return;
+        return near;
     /* Read without the lock: a stale slots/cap pair or a slot being
      * rewritten only makes the hint wrong; a prefetch never faults (and a
-     * retired array stays mapped).  A record may straddle two lines. */
-    rs_obj_t *o = &slots[(uint32_t)(hash_addr(addr) >> 20) & (cap - 1)];
-    if (!history) {
-        __builtin_prefetch(o, 1, 3);
-        __builtin_prefetch((const char *)(o + 1) - 1, 1, 3);
+     * retired array stays mapped).  Two records are 96 bytes: three lines
+     * at most, each holding one of the bytes prefetched. */
+    uint32_t home = (uint32_t)(hash_addr(addr) >> 20) & (cap - 1);
+    near.home = &slots[home];
+    near.next = &slots[(home + 1) & (cap - 1)];
+    __builtin_prefetch(near.home, 1, 3);
+    __builtin_prefetch((const char *)near.home + 64, 1, 3);
+    __builtin_prefetch((const char *)(near.home + 2) - 1, 1, 3);
+    if (near.next != near.home + 1)
+        __builtin_prefetch(near.next, 1, 3);
+    return near;
+}
+
+void rs_objtable_prefetch_history(rs_objtable_near_t near, uint64_t addr)
+{
+    if (!near.home)
         return;
-    }
-    if (__atomic_load_n(&o->addr, __ATOMIC_RELAXED) == addr)
-        rs_refhist_prefetch(&o->hist);
+    if (__atomic_load_n(&near.home->addr, __ATOMIC_RELAXED) == addr)
+        rs_refhist_prefetch(&near.home->hist);
+    else if (__atomic_load_n(&near.next->addr, __ATOMIC_RELAXED) == addr)
+        rs_refhist_prefetch(&near.next->hist);
 }
 
 int rs_objtable_declare(rs_objtable_t *t, uint64_t addr, const rs_obj_info_t *info)

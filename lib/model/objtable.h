@@ -176,12 +176,20 @@ int rs_objtable_remove(rs_objtable_t *t, uint64_t addr, rs_obj_t *out);
  */
 int rs_objtable_insert(rs_objtable_t *t, const rs_obj_t *o);
 
-/* A hint, no effect on the contents; takes no lock.  history 0: starts
- * loading the slot where addr's record would be; history 1 (call it a
- * while later, when that slot has arrived): starts loading the line where
- * the record's next history event goes, if the record is in its home
- * slot. */
-void rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr, int history);
+/* Hints, no effect on the contents; no lock taken.
+ * rs_objtable_prefetch() starts loading the two slots where addr's record
+ * is most likely (its home slot, and the next one, where linear probing
+ * at a load of 25-50% puts about a fifth of the records) and returns
+ * them; rs_objtable_prefetch_history(), called a while later with them
+ * (when they have arrived), starts loading the line where the record's
+ * next history event goes if the record is in one of them.  A stale
+ * answer (the table grew meanwhile: its old slots stay mapped) only makes
+ * the hint wrong. */
+typedef struct rs_objtable_near {
+    const rs_obj_t *home, *next;     /* NULL: nothing to look at */
+} rs_objtable_near_t;
+rs_objtable_near_t rs_objtable_prefetch(rs_objtable_t *t, uint64_t addr);
+void rs_objtable_prefetch_history(rs_objtable_near_t near, uint64_t addr);
 
 /* Copies the object at addr to *out; returns 1 if found, else 0.  out->hist
  * stays owned by the table (read it only with the world stopped). */

@@ -8,7 +8,7 @@
  * table against a plain array under random inserts and removals, threads
  * hammering shared objects, events on known objects (no shard lock)
  * racing with records placed, moved and removed and arrays grown,
- * allocation failure, and type-name interning.
+ * allocation failure, type-name interning, and the prefetch hints' slots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -764,6 +764,38 @@ static void test_typetable(void **state)
     rs_typetable_destroy(NULL);
 }
 
+/* The prefetch hints name the slots a record is in: its home slot, or the
+ * next one when another record took that first. */
+static void test_prefetch_near(void **state)
+{
+    (void)state;
+    rs_objtable_t *t = rs_objtable_create();
+    rs_obj_info_t info = { .type_id = 3, .rc_width = 4, .hook = 1 };
+    rs_ref_event_t e = ev(RS_REF_CTOR, 1);
+    assert_null(rs_objtable_prefetch(t, 0x1000).home);      /* no slots yet */
+    rs_objtable_prefetch_history(rs_objtable_prefetch(t, 0x1000), 0x1000);
+    assert_null(rs_objtable_prefetch(NULL, 0x1000).home);
+    assert_int_equal(rs_objtable_record(t, 0x1000, &info, &e, &with_history, NULL),
+                     RS_OBJ_CREATED);
+    rs_objtable_near_t a = rs_objtable_prefetch(t, 0x1000);
+    assert_non_null(a.home);
+    assert_int_equal(a.home->addr, 0x1000);
+    /* An address with the same home slot goes to the next one. */
+    uint64_t b = 0;
+    for (uint64_t cand = 0x2000; cand < 0x2000 + (16ull << 24) && !b; cand += 16)
+        if (rs_objtable_prefetch(t, cand).home == a.home)
+            b = cand;
+    assert_true(b != 0);
+    assert_int_equal(rs_objtable_record(t, b, &info, &e, &with_history, NULL),
+                     RS_OBJ_CREATED);
+    rs_objtable_near_t nb = rs_objtable_prefetch(t, b);
+    assert_ptr_equal(nb.home, a.home);
+    assert_int_equal(nb.home->addr, 0x1000);
+    assert_int_equal(nb.next->addr, b);
+    rs_objtable_prefetch_history(nb, b);     /* a hint: nothing to see */
+    rs_objtable_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_race_contested),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_typetable),
+        cmocka_unit_test(test_prefetch_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
