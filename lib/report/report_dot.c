@@ -113,12 +113,14 @@ static void print_block(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap,
 static void print_edge_label(FILE *out, rs_namer_t *nm, uint32_t holder, uint64_t off)
 {
     const char *field = rs_namer_field(nm, holder, off);
-    fprintf(out, " [label=\"+%" PRIu64, off);
+    /* Padded: dot puts the labels of a pair of opposite edges (a cycle of
+     * two) side by side, where "+16 .next+16 .prev" read as one. */
+    fprintf(out, " [label=\" +%" PRIu64, off);
     if (field) {
         fputs(" .", out);
         dot_escape(out, field);
     }
-    fputs("\"];\n", out);
+    fputs(" \"];\n", out);
 }
 
 /* Roots pointing at drawn blocks, one ellipse per root pointer. */
@@ -170,7 +172,8 @@ int rs_dot_write(FILE *out, const rs_snapshot_t *snap, rs_namer_t *nm,
             drawn++;
         }
     }
-    fputs("digraph refscope {\n  node [shape=box, fontname=\"monospace\"];\n", out);
+    fputs("digraph refscope {\n  node [shape=box, fontname=\"monospace\"];\n"
+          "  edge [fontname=\"monospace\", fontsize=11];\n", out);
     for (uint32_t i = 0; i < h->n_nodes; i++)
         if (sel[i]) {
             print_block(out, nm, snap, i, sel[i]);

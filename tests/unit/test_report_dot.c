@@ -107,7 +107,7 @@ static void test_leaks(void **state)
     assert_int_equal(count(dot, "->"), 4);
     assert_int_equal(count(dot, "color=red"), 4);
     assert_non_null(strstr(dot, "b2 [label=\"Node\\n32 bytes, cycle\\nrefcount 1"));
-    assert_non_null(strstr(dot, "b3 -> b4 [label=\"+24\"]"));
+    assert_non_null(strstr(dot, "b3 -> b4 [label=\" +24 \"]"));
     assert_true(strncmp(dot, "digraph refscope {", 18) == 0);
     free(dot);
 }
