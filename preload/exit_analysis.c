@@ -280,7 +280,10 @@ static int fill_stacks(rs_snapshot_t *s)
     return 0;
 }
 
-/* mkdir -p; returns 0 when dir exists afterwards. */
+/* mkdir -p; returns 0 when dir exists afterwards.  A directory made
+ * here keeps the program's umask but is always searchable and writable
+ * by its owner: under `umask 0777` it was made d---------, and a process
+ * not running as root could then write no snapshot into it. */
 static int make_dirs(const char *dir)
 {
     char tmp[PATH_MAX];
@@ -293,8 +296,13 @@ static int make_dirs(const char *dir)
             continue;
         char c = tmp[i];
         tmp[i] = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+        if (mkdir(tmp, 0777) == 0) {
+            struct stat made;
+            if (stat(tmp, &made) == 0 && (made.st_mode & S_IRWXU) != S_IRWXU)
+                chmod(tmp, (made.st_mode & 07777) | S_IRWXU);
+        } else if (errno != EEXIST) {
             return -1;
+        }
         tmp[i] = c;
     }
     struct stat st;

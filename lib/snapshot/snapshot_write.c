@@ -700,6 +700,11 @@ int rs_snapshot_write(const rs_snapshot_t *snap, const char *path,
                            path, tmp, rs_snapshot_strerror(errno));
         goto out;
     }
+    /* The umask stays, but the owner can always read the file back: under
+     * `umask 0777` it was made mode 0000, which only root can open. */
+    struct stat st;
+    if (fstat(wr.w.fd, &st) == 0 && (st.st_mode & 0600) != 0600)
+        fchmod(wr.w.fd, (st.st_mode & 07777) | 0600);
     e = write_file(&wr, &op);
     if (!e) {
         op = "close";

@@ -33,6 +33,8 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     leaking sample exits 0 (23 under REFSCOPE_EXITCODE=23), not killed by
     the SIGXFSZ of the snapshot's write; stderr says the snapshot was not
     written ("File too large") and no file is left behind;
+  - under umask 0777 the snapshot directory refscope makes and the
+    snapshot in it keep the owner's rwx / rw bits;
   - own_malloc, which defines malloc itself, gets exactly one stderr line
     saying its malloc comes before librefscope.so (nothing is tracked);
     leak_direct gets none, and gets it naming libc_malloc_debug.so.0 when
@@ -235,6 +237,32 @@ def check_file_size_limit(preload, exe):
         rstest.check(left == [], f"{where}: files left behind: {left}")
 
 
+def check_umask(preload, exe):
+    """Under umask 0777 the snapshot directory refscope makes and the
+    snapshot are still the owner's to read and write (they were made
+    d--------- and ----------: a user other than root could neither write
+    the snapshot nor read it)."""
+    name = os.path.basename(exe)
+    with tempfile.TemporaryDirectory(prefix="rs-preload-") as tmp:
+        out = os.path.join(tmp, "made", "here")
+        p = subprocess.run([exe], env=rstest.preload_env(preload, out,
+                                                         REFSCOPE_QUIET=1),
+                           preexec_fn=lambda: os.umask(0o777),
+                           capture_output=True, text=True, timeout=120)
+        rstest.check(p.returncode == 0, f"{name} under umask 0777: exit "
+                     f"{p.returncode}; stderr:\n{p.stderr}")
+        for d in (os.path.join(tmp, "made"), out):
+            mode = os.stat(d).st_mode & 0o777
+            rstest.check(mode & 0o700 == 0o700, f"{name} under umask 0777: "
+                         f"{d} made with mode {mode:o}")
+        snaps = os.listdir(out)
+        rstest.check(len(snaps) == 1, f"{name} under umask 0777: snapshots "
+                     f"{snaps}")
+        mode = os.stat(os.path.join(out, snaps[0])).st_mode & 0o777
+        rstest.check(mode & 0o600 == 0o600, f"{name} under umask 0777: "
+                     f"snapshot made with mode {mode:o}")
+
+
 def shadow_lines(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_QUIET=1)
     rstest.check(p.returncode == 0, f"{os.path.basename(exe)}: exit {p.returncode}")
@@ -393,6 +421,7 @@ def run(args):
     check_bad_profile_offsets(args.preload, args.samples_dir)
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
+    check_umask(args.preload, leaky)
     check_blocking_thread(args.preload, args.samples_dir)
     check_foreign_only(args.preload, args.samples_dir)
     check_mapped_roots(args.preload, args.samples_dir)
