@@ -391,6 +391,29 @@ static int lock_analysis(int final)
     return -1;
 }
 
+/* An analysis that ran out of memory writes no snapshot.  rs_diag_oom()
+ * has usually said "out of memory" already, during the run (once, and
+ * that the report would be incomplete): without this line the process's
+ * findings would be lost without a word.  Said for every end-of-process
+ * analysis, even under REFSCOPE_QUIET (as a snapshot that could not be
+ * written), and once for the others (refscope_check(), the snapshot
+ * signal or period, which may come again and again). */
+static void say_analysis_lost(int reason, const char *label)
+{
+    static atomic_int said_during_run;
+    if (reason != 0 && atomic_exchange(&said_during_run, 1))
+        return;
+    rs_line_t l = {.len = 0};
+    rs_line_str(&l, "refscope: out of memory for the analysis");
+    if (reason != 0) {
+        rs_line_str(&l, " (");
+        rs_line_quoted(&l, label);
+        rs_line_str(&l, ")");
+    }
+    rs_line_str(&l, "; no snapshot written\n");
+    rs_diag_emit(&l);
+}
+
 /* See rs_analysis_run() and run_final() below. */
 static int analyse_now(const char *label, int reason, const rs_self_context_t *self,
                        int final, rs_analysis_result_t *res)
@@ -464,6 +487,7 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
     rs_modules_unlock();
     if (graph_rc != 0) {
         rs_diag_oom();
+        say_analysis_lost(reason, label);
         goto out;
     }
 
@@ -478,6 +502,7 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
         rs_recognized_types(&heap, &rec, &snap.types, &snap.n_types) != 0 ||
         rs_refcount_errors(&snap.rc_errors, &snap.n_rc_errors, &total_errors) != 0) {
         rs_diag_oom();
+        say_analysis_lost(reason, label);
         goto out;
     }
     res->summary.rc_errors = total_errors;

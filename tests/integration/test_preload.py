@@ -35,6 +35,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     written ("File too large") and no file is left behind;
   - under umask 0777 the snapshot directory refscope makes and the
     snapshot in it keep the owner's rwx / rw bits;
+  - exhaust_limits --memory, which used up its address space
+    (RLIMIT_AS), says on stderr that no snapshot was written, with and
+    without REFSCOPE_QUIET=1, and exits and prints as natively;
   - own_malloc, which defines malloc itself, gets exactly one stderr line
     saying its malloc comes before librefscope.so (nothing is tracked);
     leak_direct gets none, and gets it naming libc_malloc_debug.so.0 when
@@ -263,6 +266,37 @@ def check_umask(preload, exe):
                      f"snapshot made with mode {mode:o}")
 
 
+def check_exhausted_limits(preload, samples_dir):
+    """exhaust_limits --memory (RLIMIT_AS used up: the analysis finds no
+    memory) says on stderr that no snapshot was written, also under
+    REFSCOPE_QUIET=1, and behaves as natively."""
+    exe = os.path.join(samples_dir, "exhaust_limits")
+    def little_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (320 << 20, 320 << 20))
+
+    cases = [("--memory", little_memory, {}),
+             ("--memory", little_memory, {"REFSCOPE_QUIET": 1})]
+    for arg, limit, extra in cases:
+        where = f"exhaust_limits {arg} {extra or ''}"
+        native = subprocess.run([exe, arg], preexec_fn=limit,
+                                capture_output=True, text=True, timeout=120)
+        rstest.check(native.returncode == 0, f"{where}: fails natively "
+                     f"({native.returncode}): {native.stderr}")
+        with tempfile.TemporaryDirectory(prefix="rs-preload-") as out:
+            p = subprocess.run([exe, arg], preexec_fn=limit,
+                               env=rstest.preload_env(preload, out, **extra),
+                               capture_output=True, text=True, timeout=300)
+            snaps = os.listdir(out)
+        rstest.check(p.returncode == native.returncode and
+                     p.stdout == native.stdout, f"{where}: exit "
+                     f"{p.returncode}, stdout {p.stdout!r}; natively "
+                     f"{native.returncode}, {native.stdout!r}; stderr:\n"
+                     f"{p.stderr}")
+        rstest.check(snaps or "no snapshot written" in p.stderr,
+                     f"{where}: no snapshot, and stderr does not say "
+                     f"so:\n{p.stderr}")
+
+
 def shadow_lines(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_QUIET=1)
     rstest.check(p.returncode == 0, f"{os.path.basename(exe)}: exit {p.returncode}")
@@ -422,6 +456,7 @@ def run(args):
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_umask(args.preload, leaky)
+    check_exhausted_limits(args.preload, args.samples_dir)
     check_blocking_thread(args.preload, args.samples_dir)
     check_foreign_only(args.preload, args.samples_dir)
     check_mapped_roots(args.preload, args.samples_dir)
