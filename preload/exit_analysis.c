@@ -63,6 +63,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -341,6 +342,29 @@ static void snapshot_path(rs_analysis_result_t *res, const rs_proc_info_t *p)
     res->path[n] = '\0';
 }
 
+/* A process that used up its descriptors (RLIMIT_NOFILE's soft limit:
+ * a server that ran out, a test of that) has none left for the snapshot,
+ * which was then lost ("Too many open files").  While the soft limit is
+ * below the hard one it is raised by a few for the write and set back
+ * after it (a descriptor above the limit stays valid; only a getrlimit
+ * racing on another thread could see the raised value).  Returns 1 when
+ * *saved must be restored. */
+static int make_room_for_fd(struct rlimit *saved)
+{
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != EMFILE || getrlimit(RLIMIT_NOFILE, saved) != 0 ||
+        saved->rlim_cur == RLIM_INFINITY || saved->rlim_cur >= saved->rlim_max)
+        return 0;
+    struct rlimit more = *saved;
+    more.rlim_cur = saved->rlim_max - saved->rlim_cur > 4 ? saved->rlim_cur + 4
+                                                          : saved->rlim_max;
+    return setrlimit(RLIMIT_NOFILE, &more) == 0;
+}
+
 static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
 {
     snapshot_path(res, &s->proc);
@@ -362,7 +386,11 @@ static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
      * and raises SIGXFSZ, which must not end the program. */
     rs_held_signal_t held;
     rs_signal_hold(&held, SIGXFSZ);
+    struct rlimit fd_limit;
+    int raised = make_room_for_fd(&fd_limit);
     int rc = rs_snapshot_write(s, res->path, &err);
+    if (raised)
+        setrlimit(RLIMIT_NOFILE, &fd_limit);
     rs_signal_release(&held);
     if (rc == 0) {
         res->written = 1;

@@ -35,9 +35,11 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     written ("File too large") and no file is left behind;
   - under umask 0777 the snapshot directory refscope makes and the
     snapshot in it keep the owner's rwx / rw bits;
-  - exhaust_limits --memory, which used up its address space
-    (RLIMIT_AS), says on stderr that no snapshot was written, with and
-    without REFSCOPE_QUIET=1, and exits and prints as natively;
+  - exhaust_limits --fds, which used up its soft descriptor limit, still
+    writes its snapshot; exhaust_limits --memory, which used up its
+    address space (RLIMIT_AS), says on stderr that no snapshot was
+    written, with and without REFSCOPE_QUIET=1; both exit and print as
+    natively;
   - own_malloc, which defines malloc itself, gets exactly one stderr line
     saying its malloc comes before librefscope.so (nothing is tracked);
     leak_direct gets none, and gets it naming libc_malloc_debug.so.0 when
@@ -267,15 +269,25 @@ def check_umask(preload, exe):
 
 
 def check_exhausted_limits(preload, samples_dir):
-    """exhaust_limits --memory (RLIMIT_AS used up: the analysis finds no
-    memory) says on stderr that no snapshot was written, also under
-    REFSCOPE_QUIET=1, and behaves as natively."""
+    """exhaust_limits --fds (a soft descriptor limit of 32, used up) still
+    writes its snapshot; exhaust_limits --memory (RLIMIT_AS used up: the
+    analysis finds no memory) says on stderr that no snapshot was written,
+    also under REFSCOPE_QUIET=1.  Both behave as natively."""
     exe = os.path.join(samples_dir, "exhaust_limits")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard))
+
     def little_memory():
         resource.setrlimit(resource.RLIMIT_AS, (320 << 20, 320 << 20))
 
     cases = [("--memory", little_memory, {}),
              ("--memory", little_memory, {"REFSCOPE_QUIET": 1})]
+    if hard == resource.RLIM_INFINITY or hard > 36:
+        cases.insert(0, ("--fds", few_fds, {}))
+    else:
+        print(f"SKIP exhaust_limits --fds: hard descriptor limit {hard}")
     for arg, limit, extra in cases:
         where = f"exhaust_limits {arg} {extra or ''}"
         native = subprocess.run([exe, arg], preexec_fn=limit,
@@ -292,9 +304,14 @@ def check_exhausted_limits(preload, samples_dir):
                      f"{p.returncode}, stdout {p.stdout!r}; natively "
                      f"{native.returncode}, {native.stdout!r}; stderr:\n"
                      f"{p.stderr}")
-        rstest.check(snaps or "no snapshot written" in p.stderr,
-                     f"{where}: no snapshot, and stderr does not say "
-                     f"so:\n{p.stderr}")
+        if arg == "--fds":
+            rstest.check(len(snaps) == 1 and "Snapshot not written" not in
+                         p.stderr, f"{where}: snapshots {snaps}; stderr:\n"
+                         f"{p.stderr}")
+        else:
+            rstest.check(snaps or "no snapshot written" in p.stderr,
+                         f"{where}: no snapshot, and stderr does not say "
+                         f"so:\n{p.stderr}")
 
 
 def shadow_lines(preload, exe):
