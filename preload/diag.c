@@ -17,6 +17,12 @@
  * so that a daemon that closes its stdio never keeps its parent's stderr
  * pipe open.
  *
+ * A process started without a stderr (`prog 2>&-`, a daemon's child)
+ * has nowhere for refscope to write: the descriptor 2 it opens later is
+ * the program's own (a data file, a socket: open() returns the lowest free
+ * number), and the summary was appended to it.  refscope then stays
+ * silent, as the program would be.
+ *
  * A closed pipe.  When nobody reads stderr any more (`prog 2>&1 | head -1`
  * after head is gone), write(2) raises SIGPIPE, whose default action
  * would kill a program that natively never writes there and exits 0: it
@@ -112,9 +118,12 @@ void rs_line_count(rs_line_t *l, uint64_t n, const char *one, const char *many)
 
 static int spare_fd = -1;
 static struct stat spare_st;
+/* 1 when descriptor 2 was closed at start-up (see the file comment). */
+static int no_stderr;
 
 void rs_diag_init(void)
 {
+    no_stderr = fcntl(STDERR_FILENO, F_GETFD) == -1 && errno == EBADF;
     int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, SPARE_FD_MIN);
     if (fd >= 0 && fstat(fd, &spare_st) != 0) {
         close(fd);
@@ -130,10 +139,13 @@ void rs_diag_atfork_child(void)
     spare_fd = -1;
 }
 
-/* fd 2 if open, else the spare duplicate if it is still ours, else -1. */
+/* fd 2 if open, else the spare duplicate if it is still ours, else -1;
+ * -1 when the process started without a stderr. */
 static int output_fd(void)
 {
     struct stat st;
+    if (no_stderr)
+        return -1;
     if (fcntl(STDERR_FILENO, F_GETFD) != -1 || spare_fd < 0)
         return STDERR_FILENO;
     if (fstat(spare_fd, &st) != 0 || st.st_dev != spare_st.st_dev ||

@@ -33,6 +33,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     leaking sample exits 0 (23 under REFSCOPE_EXITCODE=23), not killed by
     the SIGXFSZ of the snapshot's write; stderr says the snapshot was not
     written ("File too large") and no file is left behind;
+  - stderr_closed, started without descriptor 2, opens a data file that
+    gets it: refscope writes nothing into that file (with and without
+    REFSCOPE_QUIET=1, a snapshot written or not), exit and stdout as
+    natively;
   - under umask 0777 the snapshot directory refscope makes and the
     snapshot in it keep the owner's rwx / rw bits;
   - exhaust_limits --fds, which used up its soft descriptor limit, still
@@ -221,6 +225,44 @@ def check_closed_stderr(preload, exe):
         os.close(w)
         rstest.check(p.returncode == want, f"{name} with stderr a closed pipe "
                      f"and {extra or 'no setting'}: exit {p.returncode}, want {want}")
+
+
+def check_started_without_stderr(preload, samples_dir):
+    """stderr_closed, started with descriptor 2 closed, opens a data file
+    that gets descriptor 2: the file holds the program's line alone, with
+    and without REFSCOPE_QUIET=1 (and under a REFSCOPE_OUT that cannot be
+    made, whose line is said even then), as natively; stdout and exit
+    status as natively."""
+    exe = os.path.join(samples_dir, "stderr_closed")
+
+    def close_stderr():
+        os.close(2)
+
+    with tempfile.TemporaryDirectory(prefix="rs-preload-") as tmp:
+        data = os.path.join(tmp, "data.txt")
+        native = subprocess.run([exe, data], preexec_fn=close_stderr,
+                                stdout=subprocess.PIPE, text=True, timeout=60)
+        with open(data) as f:
+            want = f.read()
+        rstest.check(native.returncode == 0 and "fd 2" in native.stdout,
+                     f"stderr_closed natively: exit {native.returncode}, "
+                     f"stdout {native.stdout!r}")
+        blocked = os.path.join(tmp, "file")
+        with open(blocked, "w"):
+            pass
+        for out, extra in ((os.path.join(tmp, "out"), {}),
+                           (os.path.join(blocked, "out"), {"REFSCOPE_QUIET": 1})):
+            os.unlink(data)
+            p = subprocess.run([exe, data], preexec_fn=close_stderr,
+                               env=rstest.preload_env(preload, out, **extra),
+                               stdout=subprocess.PIPE, text=True, timeout=60)
+            with open(data) as f:
+                got = f.read()
+            where = f"stderr_closed with REFSCOPE_OUT={out} {extra or ''}"
+            rstest.check(p.returncode == 0 and p.stdout == native.stdout,
+                         f"{where}: exit {p.returncode}, stdout {p.stdout!r}")
+            rstest.check(got == want, f"{where}: the program's data file "
+                         f"holds {got!r}, natively {want!r}")
 
 
 def check_file_size_limit(preload, exe):
@@ -472,6 +514,7 @@ def run(args):
     check_bad_profile_offsets(args.preload, args.samples_dir)
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
+    check_started_without_stderr(args.preload, args.samples_dir)
     check_umask(args.preload, leaky)
     check_exhausted_limits(args.preload, args.samples_dir)
     check_blocking_thread(args.preload, args.samples_dir)
