@@ -26,9 +26,9 @@
  * linearly with the frames actually walked; see the measurements in the
  * report of tests/bench.
  *
- * File descriptors: libunwind opens a pipe on its first walk (it validates
- * addresses through it when mincore() is unusable) and keeps it for the
- * life of the process.  Taking the lowest free numbers would shift every
+ * File descriptors: libunwind opens two pipes on its first walk (it
+ * validates addresses through them when mincore() is unusable) and keeps
+ * them for the life of the process.  Taking the lowest free numbers would shift every
  * descriptor the program opens afterwards (the first open() returning 5
  * instead of 3) and show in /proc/self/fd.  So pipe2() is interposed: a
  * call made while the reentrancy guard is set (refscope's own code,
@@ -92,12 +92,60 @@ void rs_backtrace_init(void)
         rs_fastunwind_init(ld_lo, ld_hi);
 }
 
+/* A copy of fd at RS_BT_FD_MIN or above, made while the soft descriptor
+ * limit is raised a little above RS_BT_FD_MIN for the call (a descriptor
+ * above the limit stays valid once it is set back; another thread's
+ * open() in that window may get one too), or -1. */
+static int dup_above_soft_limit(int fd)
+{
+    struct rlimit rl;
+    rlim_t room = RS_BT_FD_MIN + 8;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= room ||
+        (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < room))
+        return -1;
+    struct rlimit raised = { room, rl.rlim_max };
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        return -1;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
+    setrlimit(RLIMIT_NOFILE, &rl);
+    return high;
+}
+
+/* A copy of fd at the highest free number below the soft limit (F_DUPFD
+ * gives the lowest free one at or above its argument, so the first
+ * argument from the top that succeeds is it), or -1 when none is above
+ * fd.  At most RS_BT_FD_PROBES tries. */
+#define RS_BT_FD_PROBES 64
+static int dup_highest_free(int fd)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > RS_BT_FD_MIN)
+        return -1;
+    for (int want = (int)rl.rlim_cur - 1, tries = 0;
+         want > fd && tries < RS_BT_FD_PROBES; want--, tries++) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, want);
+        if (high >= 0 || errno != EMFILE)
+            return high;
+    }
+    return -1;
+}
+
 /* Moves fd to RS_BT_FD_MIN or above, keeping its flags (F_DUPFD_CLOEXEC
- * sets close-on-exec, which libunwind asks for anyway); keeps it where it
- * is if that fails (a descriptor limit below RS_BT_FD_MIN). */
+ * sets close-on-exec, which libunwind asks for anyway).  Under a soft
+ * descriptor limit at or below RS_BT_FD_MIN (`ulimit -Sn 100`) the limit
+ * is raised for the move when the hard one allows; else (`ulimit -n 100`
+ * sets both) the descriptor goes to the highest free number, so that the
+ * program's own open() still returns the numbers it would natively
+ * (libunwind's two pipes on 3-6 made the first one 7); a program that
+ * opens descriptors until EMFILE gets four fewer then.  Kept where it is
+ * when all of that fails. */
 static int move_high(int fd)
 {
     int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
+    if (high < 0)
+        high = dup_above_soft_limit(fd);
+    if (high < 0)
+        high = dup_highest_free(fd);
     if (high < 0)
         return fd;
     close(fd);

@@ -5,8 +5,11 @@
  *             keeping every block reachable from a global list;
  *   --fds     opens descriptors until open() fails with EMFILE (run under
  *             a small soft RLIMIT_NOFILE, below the hard one), and keeps
- *             them open.
- * Either way it then exits 0.  tests/integration/test_preload.py runs it
+ *             them open;
+ *   --first-fd prints the number its first open() returned (the same as
+ *             natively, under any descriptor limit: refscope's own
+ *             descriptors are placed above the program's).
+ * In every case it then exits 0.  tests/integration/test_preload.py runs it
  * so: with --fds the snapshot must be written all the same (it was lost:
  * "Too many open files"); with --memory, where the analysis itself finds
  * no memory, stderr must say that no snapshot was written, also under
@@ -63,6 +66,15 @@ static void exhaust_fds(void)
     sample_say("exhaust_limits: descriptors exhausted\n");
 }
 
+/* The descriptor a program's first open() gets, after its allocations
+ * (whose stacks may have made refscope's unwinder open its pipe). */
+static void first_fd(void)
+{
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sample_check(fd >= 0, "open() failed");
+    sample_say("exhaust_limits: first descriptor %d\n", fd);
+}
+
 int main(int argc, char **argv)
 {
     sample_leak_control(64);
@@ -71,6 +83,8 @@ int main(int argc, char **argv)
         exhaust_memory();
     else if (argc > 1 && strcmp(argv[1], "--fds") == 0)
         exhaust_fds();
+    else if (argc > 1 && strcmp(argv[1], "--first-fd") == 0)
+        first_fd();
     sample_say("exhaust_limits: leaked 64 bytes\n");
     return 0;
 }

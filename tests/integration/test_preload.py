@@ -44,6 +44,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     address space (RLIMIT_AS), says on stderr that no snapshot was
     written, with and without REFSCOPE_QUIET=1; both exit and print as
     natively;
+  - under RLIMIT_NOFILE 100 (soft only, and soft and hard), the first
+    open() of exhaust_limits --first-fd after its allocations returns the
+    same number as natively (libunwind's pipes took the lowest ones);
   - own_malloc, which defines malloc itself, gets exactly one stderr line
     saying its malloc comes before librefscope.so (nothing is tracked);
     leak_direct gets none, and gets it naming libc_malloc_debug.so.0 when
@@ -356,6 +359,35 @@ def check_exhausted_limits(preload, samples_dir):
                          f"so:\n{p.stderr}")
 
 
+def check_first_fd(preload, samples_dir):
+    """Under a descriptor limit below refscope's own descriptors (600 and
+    up: libunwind's pipe, opened at its first walk), soft only (`ulimit
+    -Sn 100`) or soft and hard (`ulimit -n 100`), the program's first
+    open() after its allocations returns the number it returns natively
+    (it got 7: libunwind's pipes took 3-6)."""
+    exe = os.path.join(samples_dir, "exhaust_limits")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limits = [(100, 100)]
+    if hard == resource.RLIM_INFINITY or hard > 700:
+        limits.insert(0, (100, hard))
+    for soft_hard in limits:
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, soft_hard)
+        where = f"exhaust_limits --first-fd under RLIMIT_NOFILE {soft_hard}"
+        native = subprocess.run([exe, "--first-fd"], preexec_fn=limit,
+                                capture_output=True, text=True, timeout=60)
+        rstest.check("first descriptor 3" in native.stdout, f"{where}: "
+                     f"natively {native.stdout!r}")
+        with tempfile.TemporaryDirectory(prefix="rs-preload-") as out:
+            env = rstest.preload_env(preload, out, REFSCOPE_QUIET=1,
+                                     REFSCOPE_UNWIND="libunwind")
+            p = subprocess.run([exe, "--first-fd"], preexec_fn=limit, env=env,
+                               capture_output=True, text=True, timeout=60)
+        rstest.check(p.returncode == 0 and p.stdout == native.stdout,
+                     f"{where}: exit {p.returncode}, stdout {p.stdout!r}; "
+                     f"natively {native.stdout!r}; stderr:\n{p.stderr}")
+
+
 def shadow_lines(preload, exe):
     p, _ = run_preloaded(preload, exe, REFSCOPE_QUIET=1)
     rstest.check(p.returncode == 0, f"{os.path.basename(exe)}: exit {p.returncode}")
@@ -517,6 +549,7 @@ def run(args):
     check_started_without_stderr(args.preload, args.samples_dir)
     check_umask(args.preload, leaky)
     check_exhausted_limits(args.preload, args.samples_dir)
+    check_first_fd(args.preload, args.samples_dir)
     check_blocking_thread(args.preload, args.samples_dir)
     check_foreign_only(args.preload, args.samples_dir)
     check_mapped_roots(args.preload, args.samples_dir)
