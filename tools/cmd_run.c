@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -654,23 +655,36 @@ static int find_program(const char *name, char *buf, size_t size)
     return -1;
 }
 
-/* Why a program that ran wrote no snapshot, as far as its file tells. */
-static const char *why_no_snapshot(const char *program)
+/* Bytes a snapshot directory's file system must have free for the hint
+ * below to blame something else. */
+#define RUN_FULL_BYTES (1u << 20)
+
+/* Why a program that ran wrote no snapshot, as far as its file and the
+ * snapshot directory tell.  A preload that ran but could not write (a
+ * full disk, no memory left for the analysis) has said why in a line of
+ * its own, before this one. */
+static const char *why_no_snapshot(const char *program, const char *out_dir)
 {
     char path[PATH_MAX];
     struct stat st;
+    struct statvfs fs;
     if (find_program(program, path, sizeof path) == 0 && stat(path, &st) == 0 &&
         (st.st_mode & (S_ISUID | S_ISGID)))
         return st.st_mode & S_ISUID
                ? "it is set-user-ID: the loader ignores LD_PRELOAD for it"
                : "it is set-group-ID: the loader ignores LD_PRELOAD for it";
-    return "a static program, or one that cleared LD_PRELOAD?";
+    if (statvfs(out_dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < RUN_FULL_BYTES)
+        return "the file system of the snapshot directory is full";
+    return "a static program, or one that cleared LD_PRELOAD? Else a line of "
+           "refscope's above says why";
 }
 
 /* Prints the reports to sink; returns how many processes leaked, or -1.
- * code is the program's exit code, for the hint when nothing was written. */
-static int report_snapshots(const run_options_t *o, rs_cli_sink_t *sink,
-                            const snap_file_t *files, long n, int code)
+ * code is the program's exit code and out_dir the snapshot directory,
+ * for the hint when nothing was written. */
+static int report_snapshots(const run_options_t *o, const char *out_dir,
+                            rs_cli_sink_t *sink, const snap_file_t *files, long n,
+                            int code)
 {
     char **paths = file_paths(files, n);
     if (!paths)
@@ -681,7 +695,7 @@ static int report_snapshots(const run_options_t *o, rs_cli_sink_t *sink,
                 code - 128);
     else if (n == 0)
         fprintf(stderr, "refscope run: no snapshot was written (%s)\n",
-                why_no_snapshot(o->program[0]));
+                why_no_snapshot(o->program[0], out_dir));
     rs_cli_printed_t printed;
     rs_cli_output_t out = o->output;
     out.stream = sink->fp;
@@ -788,7 +802,7 @@ int rs_cmd_run(int argc, char **argv)
         rc = check_snapshots(&o, files, n, rc);
         free_snapshots(files, n, created);
     } else if (n >= 0) {
-        int leaking = report_snapshots(&o, &sink, files, n, rc);
+        int leaking = report_snapshots(&o, out_dir, &sink, files, n, rc);
         if (leaking > 0 && o.have_exitcode && rc == 0)
             rc = (int)o.exitcode;
         int lost = leaking < 0 && created && n > 0;   /* nothing else has them */

@@ -10,7 +10,8 @@ unwritable FILE is one line and exit 2, before the program runs, and so is
 a path option whose value is the next option (`--html -o page.html`).
 Run as root, the snapshot directories `run` creates are writable by
 everyone (sticky), so a child that gives up root is reported too, and a
-set-group-ID program (LD_PRELOAD ignored) gets a line saying so.  A
+set-group-ID program (LD_PRELOAD ignored) gets a line saying so, and a
+full snapshot file system a line blaming it.  A
 daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
 snapshot.  A process whose /proc/self is gone (unshare --pid
@@ -194,6 +195,37 @@ def check_setgid_hint(args):
                   "refscope run: no snapshot was written (it is set-group-ID: "
                   "the loader ignores LD_PRELOAD for it)"],
               f"set-group-ID program: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def check_full_disk_hint(args):
+    """--out on a full file system: the preload says it could not write
+    the snapshot, and `refscope run` blames the full file system, not a
+    static program.  Root only (a 64 KiB tmpfs, filled up)."""
+    with tempfile.TemporaryDirectory(prefix="rs-full-") as d:
+        if os.geteuid() != 0 or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
+                capture_output=True).returncode != 0:
+            print("SKIP full disk: not root, or no tmpfs")
+            return
+        try:
+            with open(os.path.join(d, "filler"), "wb") as f:
+                try:
+                    f.write(b"x" * (1 << 20))
+                except OSError:
+                    pass
+            out = os.path.join(d, "snaps")
+            os.mkdir(out)
+            p = run([args.refscope, "run", "--out", out, "--",
+                     os.path.join(args.samples_dir, "leak_direct")])
+            err = p.stderr.decode()
+            lines = [l for l in err.splitlines() if l.startswith("refscope run:")]
+            check(p.returncode == 0 and lines == [
+                      "refscope run: no snapshot was written (the file system of "
+                      "the snapshot directory is full)"]
+                  and "Snapshot not written" in err,
+                  f"full disk: exit {p.returncode}, stderr {err!r}")
+        finally:
+            subprocess.run(["umount", d], check=True)
 
 
 def check_daemon_not_waited(args):
@@ -512,6 +544,7 @@ def main_checks(args):
     check_graph_output(args, exe)
     check_output_to_fifo(args, exe)
     check_run_scrub(args)
+    check_full_disk_hint(args)
 
 
 def main():
