@@ -182,18 +182,48 @@ static const char *bad_pattern(const char *p, size_t n)
     return NULL;
 }
 
+/* Copies s[0..n) into dst (cap bytes, NUL-terminated), at most max bytes
+ * of it, with control characters, DEL and '\\' escaped as the preload's
+ * messages escape them (\\n, \\t, \\r, \\\\, else \\xNN): a line quoted in
+ * an error message stays one line and cannot drive a terminal.  Returns
+ * dst. */
+static const char *quoted(char *dst, size_t cap, const char *s, size_t n,
+                          size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < n && i < max && o + 5 <= cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != 0x7f && c != '\\') {
+            dst[o++] = (char)c;
+            continue;
+        }
+        dst[o++] = '\\';
+        if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
+            dst[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
+        } else {
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        }
+    }
+    dst[o] = '\0';
+    return dst;
+}
+
 /* Parses one line (without its newline).  Returns 0 or -1 with err set. */
 static int parse_line(rs_supp_list_t *l, const char *name, uint32_t lineno,
                       const char *s, size_t n, char *err, size_t errlen)
 {
+    char q[4 * 60 + 1];
     s = trim(s, &n);
     if (!n || s[0] == '#')
         return 0;
     const char *colon = memchr(s, ':', n);
     if (!colon) {
         snprintf(err, errlen, "%s:%u: expected 'kind:pattern' (e.g. "
-                 "leak:my_function), got '%.*s'", name, lineno,
-                 (int)(n > 60 ? 60 : n), s);
+                 "leak:my_function), got '%s'", name, lineno,
+                 quoted(q, sizeof q, s, n, 60));
         return -1;
     }
     size_t klen = (size_t)(colon - s), plen = n - klen - 1;
@@ -214,9 +244,9 @@ static int parse_line(rs_supp_list_t *l, const char *name, uint32_t lineno,
         }
         return 0;
     }
-    snprintf(err, errlen, "%s:%u: unknown suppression kind '%.*s' (known: "
+    snprintf(err, errlen, "%s:%u: unknown suppression kind '%s' (known: "
              "leak, cycle, ref, rc, type)", name, lineno,
-             (int)(klen > 40 ? 40 : klen), kind);
+             quoted(q, sizeof q, kind, klen, 40));
     return -1;
 }
 

@@ -131,6 +131,12 @@ static void test_supp_parse(void **state)
     expect_parse_error("leak:\n", "s.supp:1: empty pattern");
     expect_parse_error("leak:a^b\n", "s.supp:1: '^' is only allowed");
     expect_parse_error("# x\nleak:a$b\n", "s.supp:2: '$' is only allowed");
+    /* What a message quotes from the file stays one line and cannot drive
+     * a terminal (found by tests/fuzz). */
+    expect_parse_error("l\x1b[31meak:x\n", "unknown suppression kind "
+                                          "'l\\x1b[31meak'");
+    expect_parse_error("ty\x7fpe:x\n", "kind 'ty\\x7fpe'");
+    expect_parse_error("leak\x1a*c\\d\rx\n", "got 'leak\\x1a*c\\\\d\\rx'");
 }
 
 static void test_supp_load_missing(void **state)
