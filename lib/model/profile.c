@@ -72,7 +72,39 @@ static void out_uint(outbuf_t *o, unsigned long v)
     out_str(o, rev);
 }
 
-/* Formats "file:line: " followed by fmt, which knows %s and %u only. */
+/* Appends s escaped as every refscope message quotes what it was given
+ * (control characters, DEL and '\\' as \\n, \\t, \\r, \\\\ or \\xNN), so
+ * the message stays one line and cannot drive a terminal; at most max
+ * bytes of s, then "...". */
+static void out_quoted(outbuf_t *o, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    for (; s && s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[5] = { (char)c, '\0' };
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            esc[0] = '\\';
+            if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
+                esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
+            } else {
+                esc[1] = 'x';
+                esc[2] = hex[c >> 4];
+                esc[3] = hex[c & 15];
+            }
+        }
+        out_str(o, esc);
+    }
+    if (s && s[i])
+        out_str(o, "...");
+}
+
+/* What a %s argument shows at most: a message cut short would lose its
+ * end ("; no function is hooked"). */
+#define QUOTED_MAX 80
+
+/* Formats "file:line: " followed by fmt, which knows %s and %u only;
+ * the file name and %s arguments are quoted (out_quoted). */
 static void set_error(rs_profile_error_t *err, const char *file, unsigned line,
                       const char *fmt, ...)
 {
@@ -80,7 +112,7 @@ static void set_error(rs_profile_error_t *err, const char *file, unsigned line,
         return;
     outbuf_t o = { err->message, sizeof err->message, 0 };
     err->message[0] = '\0';
-    out_str(&o, file ? file : "<profile>");
+    out_quoted(&o, file ? file : "<profile>", sizeof err->message);
     if (line) {
         out_str(&o, ":");
         out_uint(&o, line);
@@ -96,7 +128,7 @@ static void set_error(rs_profile_error_t *err, const char *file, unsigned line,
         }
         f++;
         if (*f == 's')
-            out_str(&o, va_arg(ap, const char *));
+            out_quoted(&o, va_arg(ap, const char *), QUOTED_MAX);
         else if (*f == 'u')
             out_uint(&o, va_arg(ap, unsigned));
         else

@@ -402,6 +402,14 @@ static const struct {
     { "", "t.prof: no profile defined" },
     { "# only a comment\n", "t.prof:1: no profile defined" },
     { "frobnicate x\n", "t.prof:1: unknown directive 'frobnicate'" },
+    /* quoted words stay one line and cannot drive a terminal (tests/fuzz) */
+    { "fr\x1b[31mob x\n", "t.prof:1: unknown directive 'fr\\x1b[31mob'" },
+    { "profile a\nincref f b\x7fogus\\\n",
+      "t.prof:2: unknown option 'b\\x7fogus\\\\' for 'incref'" },
+    { "profile a\nincref 9" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+      "t.prof:2: invalid function name '9" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'" },
     { "incref f\n", "t.prof:1: 'incref' before any 'profile' line" },
     { "counter events\n", "t.prof:1: 'counter' before any 'profile' line" },
     { "profile\n", "t.prof:1: profile: missing name" },
