@@ -10,6 +10,8 @@
  */
 #include "json_parse.h"
 
+#include "input_file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -569,12 +571,13 @@ rs_json_value_t *rs_json_parse(const char *text, size_t len,
 /* Reads a whole file into a malloc'ed buffer.  Returns 0 or an errno. */
 static int slurp(const char *path, char **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = NULL;
     buf_t b = { 0 };
     char chunk[65536];
     size_t n;
-    if (!f)
-        return errno;
+    int oe = rs_input_open(path, &f);
+    if (oe)
+        return oe;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         if (buf_put(&b, chunk, n) < 0) {
             fclose(f);
@@ -619,7 +622,7 @@ rs_json_value_t *rs_json_parse_file(const char *path,
     int e = slurp(path, &data, &len);
     if (e) {
         snprintf(err->message, sizeof err->message, "%s: %s", path,
-                 strerror(e));
+                 rs_input_strerror(e));
         return NULL;
     }
     rs_json_value_t *v = rs_json_parse(data ? data : "", len, err);

@@ -64,7 +64,9 @@ rs_json_value_t *rs_json_parse(const char *text, size_t len,
 /*
  * Reads and parses the file at path.  Returns the root value, or NULL with
  * err filled in; the message then starts with the path ("base.json: line
- * 3, column 7: ..." or "base.json: No such file or directory").
+ * 3, column 7: ..." or "base.json: No such file or directory").  Only a
+ * regular file is read (input_file.h): a FIFO or device is refused, not
+ * waited on.
  */
 rs_json_value_t *rs_json_parse_file(const char *path,
                                     rs_json_parse_error_t *err);

@@ -8,6 +8,7 @@
  */
 #include "report_check.h"
 
+#include "input_file.h"
 #include "report_array.h"
 
 #include <errno.h>
@@ -268,9 +269,10 @@ int rs_supp_parse(rs_supp_list_t *l, const char *name, const char *text,
 int rs_supp_load(rs_supp_list_t *l, const char *path, char *err,
                  size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int e = rs_input_open(path, &f);
+    if (e) {
+        snprintf(err, errlen, "%s: %s", path, rs_input_strerror(e));
         return -1;
     }
     char *text = NULL;

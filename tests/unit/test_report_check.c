@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -147,6 +148,38 @@ static void test_supp_load_missing(void **state)
                      -1);
     assert_non_null(strstr(err, "/nonexistent/x.supp: No such file"));
     rs_supp_free(&l);
+}
+
+/* A FIFO nobody writes to is refused, not waited on: `check` hung, and
+ * with it every program ending under REFSCOPE_SUPPRESSIONS=FIFO and
+ * REFSCOPE_EXITCODE (found by tests/fuzz).  So are devices (/dev/zero
+ * was read until memory ran out) and directories. */
+static void test_inputs_not_regular(void **state)
+{
+    char dir[] = "/tmp/test_report_check.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = { fifo, "/dev/zero", dir };
+    const char *want[] = { "not a regular file", "not a regular file",
+                           "Is a directory" };
+    for (int i = 0; i < 3; i++) {
+        rs_supp_list_t l = { 0 };
+        rs_baseline_t b;
+        memset(&b, 0, sizeof b);
+        char err[256] = "";
+        assert_int_equal(rs_supp_load(&l, paths[i], err, sizeof err), -1);
+        if (!strstr(err, want[i]) || strncmp(err, paths[i], strlen(paths[i])))
+            fail_msg("suppressions %s: '%s'", paths[i], err);
+        rs_supp_free(&l);
+        err[0] = '\0';
+        assert_int_equal(rs_baseline_read(paths[i], &b, err, sizeof err), -1);
+        if (!strstr(err, want[i]) || !strstr(err, paths[i]))
+            fail_msg("baseline %s: '%s'", paths[i], err);
+    }
+    unlink(fifo);
+    rmdir(dir);
 }
 
 static rs_supp_list_t supps(const char *text)
@@ -715,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_supp_parse),
         cmocka_unit_test(test_supp_load_missing),
+        cmocka_unit_test(test_inputs_not_regular),
         cmocka_unit_test(test_supp_kinds),
         cmocka_unit_test(test_fingerprint_stability),
         cmocka_unit_test(test_fingerprint_depth_and_system_frames),
