@@ -54,9 +54,14 @@ void rs_line_str(rs_line_t *l, const char *s)
 
 void rs_line_quoted(rs_line_t *l, const char *s)
 {
+    rs_line_quoted_mem(l, s, strlen(s));
+}
+
+void rs_line_quoted_mem(rs_line_t *l, const char *s, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != 0x7f && c != '\\') {
             rs_line_mem(l, (const char *)&c, 1);
             continue;
@@ -177,7 +182,13 @@ void rs_diag_emit(const rs_line_t *l)
     }
     rs_held_signal_t held;
     rs_signal_hold(&held, SIGPIPE);
-    write_all(fd, l->buf, l->len);
+    if (l->len == sizeof l->buf && l->buf[l->len - 1] != '\n') {
+        /* Cut short: the line still ends, and says it was cut. */
+        write_all(fd, l->buf, l->len - 4);
+        write_all(fd, "...\n", 4);
+    } else {
+        write_all(fd, l->buf, l->len);
+    }
     rs_signal_release(&held);
     errno = saved_errno;
 }

@@ -125,6 +125,8 @@ void rs_line_str(rs_line_t *l, const char *s);
  * escapes (\n, \t, \r, \\, \x1b); for values a user gave (settings,
  * paths), which may hold a newline. */
 void rs_line_quoted(rs_line_t *l, const char *s);
+/* The same for the n bytes at s. */
+void rs_line_quoted_mem(rs_line_t *l, const char *s, size_t n);
 /* The n bytes at s. */
 void rs_line_mem(rs_line_t *l, const char *s, size_t n);
 void rs_line_u64(rs_line_t *l, uint64_t v);
@@ -138,7 +140,8 @@ void rs_diag_init(void);
 /* In a fork child: drop the spare duplicate. */
 void rs_diag_atfork_child(void);
 /* Writes the line to stderr with write(2), retrying on EINTR; errors are
- * ignored.  The caller includes the trailing newline. */
+ * ignored.  The caller includes the trailing newline; a line that filled
+ * the buffer without one ends in "...\n" instead of its last 4 bytes. */
 void rs_diag_emit(const rs_line_t *l);
 /* Says once per process that refscope ran out of memory. */
 void rs_diag_oom(void);
