@@ -1,0 +1,109 @@
+"""fuzz_profiles - the profiles campaign: mutated hook profiles (the
+sample profiles, tests/bench/benchobj.profile and the built-in ones,
+written to a file) given to the preload as REFSCOPE_HOOKS=FILE, alone or
+in a list with built-in names, while it runs samples/rcobj_leak, whose
+library the sample profiles hook.
+
+A case passes when the program prints exactly what it prints natively
+and exits with the same status (REFSCOPE_QUIET=1 keeps the summary off
+stderr), does not die or hang, every line refscope adds to stderr starts
+with "refscope" and holds no raw control character, a rejected profile is
+one line "refscope: FILE:LINE: ...; no function is hooked" (or FILE: for
+one that cannot be read), and the snapshot written at exit reads back
+(`refscope report`).
+
+A `typename call=FUNC` line makes the preload call FUNC as the profile
+says, which refscope cannot check (README): a mutation that names one of
+the program's own functions there is turned into a missing function.
+"""
+import glob
+import os
+import re
+
+import mutators
+import oracle
+import seeds
+
+WORDS = ["profile", "incref", "decref", "sink", "ctor", "newref", "counter",
+         "typename", "recognize", "arg=0", "arg=5", "arg=6", "returns",
+         "out=1", "offset=0", "offset=4", "width=3", "width=8", "signed",
+         "unsigned", "events", "type=X", "const=X", "field=8", "word=0",
+         "type-word=8", "metatype=PyType_Type", "header=16@0x4000",
+         "rcobj_ref", "rcobj_unref", "rcobj_new", "arg=", "=", "offset=",
+         "profile rcobj", "rv_new", "compact=x"]
+SAMPLE = "rcobj_leak"
+OWN_FUNCTION = re.compile(rb"call=(rcobj\w*|rv_\w*|bobj\w*|make_\w*|keep_\w*"
+                          rb"|main|exit|abort|free|malloc)\b")
+
+
+class Campaign:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.seeds = seeds.sample_profiles(ctx.source_dir)
+        for name, text in seeds.builtin_profiles(ctx.source_dir).items():
+            self.seeds[f"built-in:{name}"] = text
+        self.names = sorted(self.seeds)
+        self.program = os.path.join(ctx.samples_dir, SAMPLE)
+        native = oracle.run([self.program], ctx.timeout, env=ctx.clean_env)
+        self.native = (native.rc, native.stdout)
+
+    def case(self, rng, case_dir):
+        name = rng.choice(self.names)
+        data, what = mutators.mutate_text_n(rng, self.seeds[name], WORDS)
+        data = OWN_FUNCTION.sub(b"call=no_such_function", data)
+        path = os.path.join(case_dir, "bad.profile")
+        with open(path, "wb") as f:
+            f.write(data)
+        hooks = rng.choice([path, path, f"gobject,{path}", f"{path},cairo",
+                            f" {path} ,", f"{path},{path}"])
+        return self.run_preload(case_dir, hooks, [path], f"{name}: {what}")
+
+    def run_preload(self, case_dir, hooks, blamed, what):
+        out = os.path.join(case_dir, "snaps")
+        env = dict(self.ctx.clean_env, LD_PRELOAD=self.ctx.preload,
+                   REFSCOPE_HOOKS=hooks, REFSCOPE_QUIET="1", REFSCOPE_OUT=out)
+        res = oracle.run([self.program], self.ctx.timeout, env=env, cwd=case_dir)
+        problems = oracle.check_basic(res, {self.native[0]})
+        what = f"{what}\n  REFSCOPE_HOOKS={hooks!r} {self.program}"
+        if res.timed_out:
+            return problems, what, res
+        if res.stdout != self.native[1]:
+            problems.append(f"stdout differs from the native run: {res.stdout[:300]!r}")
+        problems += check_stderr(res.stderr, blamed)
+        problems += self.check_snapshots(out)
+        return problems, what, res
+
+    def check_snapshots(self, out):
+        snaps = glob.glob(os.path.join(out, "*.rsnap"))
+        if len(snaps) != 1:
+            return [f"{len(snaps)} snapshots written, expected 1"]
+        res = oracle.run([self.ctx.refscope, "report", snaps[0]], self.ctx.timeout,
+                         env=self.ctx.tool_env)
+        if res.timed_out or res.rc != 0:
+            return [f"refscope report of the snapshot exited {res.rc}: {res.stderr[:300]!r}"]
+        return []
+
+
+def check_stderr(err, blamed):
+    """refscope's lines only, each one line with nothing raw in it; a
+    rejected profile said in one line naming the file and line."""
+    problems = []
+    lines = err.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines:
+        problems.append(f"stderr does not end with a newline: {err[-200:]!r}")
+    for line in lines:
+        if not line.startswith(b"refscope"):
+            problems.append(f"stderr line not refscope's: {line[:200]!r}")
+        elif oracle.has_control(line):
+            problems.append(f"raw control character in a line: {line[:300]!r}")
+    rejected = [x for x in lines if x.endswith(b"; no function is hooked")]
+    if rejected:
+        if len(lines) != 1:
+            problems.append(f"a rejected profile takes {len(lines)} lines: {err[:600]!r}")
+        names = [os.fsencode(b) for b in blamed] + [b"built-in:", b"<profile list>"]
+        if not any(re.search(re.escape(b"refscope: ") + re.escape(n) +
+                             rb"(\S*:\d+)?: ", rejected[0]) for n in names):
+            problems.append(f"rejection does not name FILE:LINE: {rejected[0][:300]!r}")
+    return problems

@@ -1,0 +1,183 @@
+"""snapfile - a snapshot file (.rsnap) taken apart into its header,
+directory and sections, and put back together, for structure-aware
+mutation (the layout is lib/snapshot/snapshot_format.h).
+
+A Snap keeps each section's type, count and bytes, in file order; build()
+lays them out again back to back after the directory and, unless told
+otherwise, makes every CRC, offset, length and the file size agree with
+the bytes, so that a mutation inside a section reaches the section's
+decoder instead of stopping at a CRC check.  Directory fields can be
+overridden after the layout (a Dirent's `override` dict) to test the
+reader's checks of the directory itself.
+
+Invariants: parse(build(s)) gives s back for any Snap built from a valid
+file without overrides; build() never raises on odd values (every field
+is masked to its width).
+"""
+import struct
+import zlib
+
+MAGIC = b"RSNAP\0\r\n"
+HEADER_SIZE = 32
+DIRENT_SIZE = 32
+SECTION_NAMES = {1: "META", 2: "MODULES", 3: "STACKS", 4: "TYPES",
+                 5: "NODES", 6: "EDGES", 7: "ROOTS", 8: "ROOT_EDGES",
+                 9: "SUMMARY", 10: "RC_HISTORY", 11: "RC_ERRORS",
+                 13: "THREAD_FRAMES"}
+U16, U32, U64 = (1 << 16) - 1, (1 << 32) - 1, (1 << 64) - 1
+
+
+class Section:
+    def __init__(self, type_, count, data):
+        self.type = type_
+        self.count = count
+        self.data = bytearray(data)
+        self.override = {}   # dirent field -> value, applied after layout
+
+    def copy(self):
+        s = Section(self.type, self.count, bytes(self.data))
+        s.override = dict(self.override)
+        return s
+
+
+class Snap:
+    def __init__(self, major, minor, extra_header, sections):
+        self.major = major
+        self.minor = minor
+        self.extra_header = bytearray(extra_header)  # header bytes past 32
+        self.sections = sections
+        self.header_override = {}  # "size", "nsect", "crc", "hdrsize"
+
+    def copy(self):
+        s = Snap(self.major, self.minor, bytes(self.extra_header),
+                 [x.copy() for x in self.sections])
+        s.header_override = dict(self.header_override)
+        return s
+
+    def build(self, fix_crc=True):
+        """The file's bytes.  fix_crc False keeps the CRCs of the original
+        data (stale after a mutation): only then does the CRC check fire."""
+        hdr_size = HEADER_SIZE + len(self.extra_header)
+        n = len(self.sections)
+        pos = hdr_size + DIRENT_SIZE * n
+        dirents = []
+        body = bytearray()
+        for s in self.sections:
+            crc = zlib.crc32(bytes(s.data)) if fix_crc else getattr(
+                s, "orig_crc", zlib.crc32(bytes(s.data)))
+            f = {"type": s.type, "crc": crc, "offset": pos,
+                 "length": len(s.data), "count": s.count}
+            f.update(s.override)
+            dirents.append(struct.pack(
+                "<IIQQQ", f["type"] & U32, f["crc"] & U32, f["offset"] & U64,
+                f["length"] & U64, f["count"] & U64))
+            body += s.data
+            pos += len(s.data)
+        o = {"major": self.major, "minor": self.minor, "hdrsize": hdr_size,
+             "size": pos, "nsect": n}
+        o.update(self.header_override)
+        head = bytearray(MAGIC + struct.pack(
+            "<HHIQI", o["major"] & U16, o["minor"] & U16, o["hdrsize"] & U32,
+            o["size"] & U64, o["nsect"] & U32))
+        rest = bytes(self.extra_header) + b"".join(dirents)
+        crc = zlib.crc32(rest, zlib.crc32(bytes(head)))
+        if "crc" in self.header_override:
+            crc = self.header_override["crc"]
+        return bytes(head) + struct.pack("<I", crc & U32) + rest + bytes(body)
+
+
+def parse(data):
+    """A Snap from a valid file's bytes; ValueError for anything else."""
+    if len(data) < HEADER_SIZE or data[:8] != MAGIC:
+        raise ValueError("not a snapshot")
+    major, minor, hdr_size, size, n = struct.unpack_from("<HHIQI", data, 8)
+    if size != len(data) or hdr_size < HEADER_SIZE:
+        raise ValueError("bad header")
+    sections = []
+    if hdr_size + DIRENT_SIZE * n > len(data):
+        raise ValueError("bad directory")
+    for i in range(n):
+        t, crc, off, length, count = struct.unpack_from(
+            "<IIQQQ", data, hdr_size + DIRENT_SIZE * i)
+        s = Section(t, count, data[off:off + length])
+        s.orig_crc = crc
+        sections.append(s)
+    return Snap(major, minor, data[HEADER_SIZE:hdr_size], sections)
+
+
+def boundaries(data):
+    """Offsets where a truncation is most telling: inside the magic, the
+    header's fields, each directory entry's fields, each section's start,
+    second byte and last byte, and the end."""
+    cuts = {0, 1, 7, 8, 10, 12, 16, 24, 28, 31, 32, len(data) - 1}
+    try:
+        snap = parse(data)
+    except ValueError:
+        return sorted(c for c in cuts if 0 <= c < len(data))
+    hdr = HEADER_SIZE + len(snap.extra_header)
+    pos = hdr + DIRENT_SIZE * len(snap.sections)
+    for i in range(len(snap.sections)):
+        for f in (0, 4, 8, 16, 24, 31):
+            cuts.add(hdr + DIRENT_SIZE * i + f)
+    for s in snap.sections:
+        cuts.update((pos, pos + 1, pos + len(s.data) - 1))
+        pos += len(s.data)
+    return sorted(c for c in cuts if 0 <= c < len(data))
+
+
+# ---- varints (LEB128), the unit of every section's records --------------
+
+def encode_varint(v):
+    v &= U64
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def zigzag(v):
+    return ((v << 1) ^ (v >> 63)) & U64
+
+
+def tokens(data):
+    """Splits section bytes into (start, end, value) varints: every byte
+    string splits this way (a varint ends at a byte below 0x80), strings'
+    bytes included, which is good enough for mutation.  A trailing run of
+    continuation bytes is one unterminated token."""
+    out = []
+    i = 0
+    while i < len(data):
+        start, v, shift = i, 0, 0
+        while i < len(data):
+            b = data[i]
+            i += 1
+            if shift < 70:
+                v |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        out.append((start, i, v & U64))
+    return out
+
+
+def strings(data):
+    """(start, end) of the bytes of what look like encoded strings: a
+    varint L in 4..4096 followed by L-1 printable bytes.  Heuristic, for
+    aiming string mutations at names, paths and labels."""
+    found = []
+    i = 0
+    while i < len(data) - 3:
+        L = data[i]
+        if 4 <= L < 0x80 and i + L <= len(data):
+            body = data[i + 1:i + L]
+            if all(0x20 <= c < 0x7F for c in body):
+                found.append((i, i + L))
+                i += L
+                continue
+        i += 1
+    return found
