@@ -77,11 +77,14 @@ class SnapshotMutator:
         what, fix = [], True
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             k = rng.randrange(16)
-            if k == 0:
-                return mutators.truncate(rng, snap.build(), snapfile.boundaries(snap.build()))
-            if k == 1:
-                b, w = mutators.flip_bytes(rng, snap.build())
-                return b, w + " (CRCs left stale)"
+            if k in (0, 1):
+                data = snap.build(fix_crc=fix)
+                if k == 0:
+                    b, w = mutators.truncate(rng, data, snapfile.boundaries(data))
+                else:
+                    b, w = mutators.flip_bytes(rng, data)
+                    w += " (CRCs left stale)"
+                return b, "; ".join(what + [w])
             w = self.structural(rng, snap, k)
             if w.endswith("(stale CRC)"):
                 fix = False

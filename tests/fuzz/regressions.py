@@ -101,7 +101,26 @@ def settings_long_value(ctx, campaign, case_dir):
                       b"REFSCOPE_X" + b"Y" * 6000: b"1"})
 
 
+def snapshot_not_files(ctx, campaign, case_dir):
+    """Snapshots that are no files: a FIFO and /dev/zero (refused, never
+    waited on or read for ever), a directory, an empty file."""
+    fifo = os.path.join(case_dir, "fifo")
+    os.mkfifo(fifo)
+    empty = os.path.join(case_dir, "empty.rsnap")
+    open(empty, "wb").close()
+    problems, res = [], None
+    for path in (fifo, "/dev/zero", case_dir, empty):
+        for cmd in (["report"], ["check"], ["export", "--json"]):
+            argv = [ctx.refscope] + cmd + [path]
+            res = oracle.run(argv, ctx.timeout, env=ctx.tool_env, cwd=case_dir)
+            problems += [f"{' '.join(argv)}: {p}" for p in
+                         oracle.check_basic(res, {2}) +
+                         oracle.check_error_line(res, cmd[0], [path])]
+    return problems, "FIFO, /dev/zero, a directory, an empty file", res
+
+
 REGRESSIONS = {
+    "snapshots": [snapshot_not_files],
     "check-files": [supp_fifo, baseline_fifo, supp_dev_zero, supp_escape],
     "profiles": [profile_escape],
     "settings": [settings_name_escape, settings_long_value],
