@@ -76,7 +76,7 @@ class SnapshotMutator:
         snap = snapfile.parse(data)
         what, fix = [], True
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
-            k = rng.randrange(16)
+            k = rng.randrange(19)
             if k in (0, 1):
                 data = snap.build(fix_crc=fix)
                 if k == 0:
@@ -172,7 +172,36 @@ class SnapshotMutator:
         if k == 15 and s and s.data:
             s.data[:], w = mutators.flip_bytes(rng, s.data)
             return f"{name}: {w} (stale CRC)"
+        if k >= 16:
+            return self.node_fields(rng, snap)
         return "nothing changed"
+
+    def node_fields(self, rng, snap):
+        """Fields of valid nodes changed to other values the reader may
+        accept (classes, owners, counts, flags, ids, widths), SUMMARY
+        kept in step: what reaches the renderers."""
+        nodes = snapfile.decode_nodes(snap)
+        if not nodes:
+            return "no nodes to change"
+        what = []
+        for _ in range(rng.choice([1, 2, 4, 16])):
+            i = rng.randrange(len(nodes))
+            f = rng.choice([2, 3, 4, 5, 6, 7, 7, 8, 8, 9, 10, 11, 1])
+            n = len(nodes)
+            v = rng.choice({
+                1: [0, 1, 8, 1 << 20],
+                2: [0, 1, 2, 1000], 3: [0, 1, 2, 3],
+                4: [0, 1, 2, 3, 0xFF, 0xFFF00, 1 << 19, 0xFFFFFFFF],
+                5: [0, 4, 8, 1 << 20, 0xFFFFFFFF], 6: [0, 1, 2, 4, 8],
+                7: list(range(snapfile.CLASS_COUNT)),
+                8: [0, 1, i + 1, n, (i + 1) % n + 1, 0xFFFFFFFF],
+                9: [0, 1, 2, 3, 200, (1 << 64) - 1, (1 << 63)],
+                10: [0, 1, 0xFFFFFFFF, 1 << 40], 11: [0, 1 << 40],
+            }[f])
+            nodes[i][f] = v
+            what.append(f"node {i} {snapfile.NODE_FIELDS[f]}={v}")
+        snapfile.encode_nodes(snap, nodes)
+        return ", ".join(what)
 
 
 def with_output(cmd_name):

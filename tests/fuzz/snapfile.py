@@ -181,3 +181,49 @@ def strings(data):
                 continue
         i += 1
     return found
+
+
+# ---- NODES and SUMMARY, decoded: mutations that keep a file valid -------
+
+NODE_FIELDS = ["addr_delta", "size", "stack_id", "type_id", "flags",
+               "rc_offset", "rc_width", "cls", "owner", "refcount_zz",
+               "alloc_tid", "seq"]
+CLASS_COUNT = 6
+
+
+def section(snap, type_):
+    for s in snap.sections:
+        if s.type == type_:
+            return s
+    return None
+
+
+def decode_nodes(snap):
+    """NODES as lists of its 12 varints per node (snapshot_format.h), or
+    None when the section does not split into whole records."""
+    s = section(snap, 5)
+    if s is None:
+        return None
+    vals = [t[2] for t in tokens(s.data)]
+    if len(vals) != 12 * s.count:
+        return None
+    return [vals[i:i + 12] for i in range(0, len(vals), 12)]
+
+
+def encode_nodes(snap, nodes):
+    """Writes nodes back, and SUMMARY's class totals made the nodes' again
+    (the reader checks that they agree)."""
+    s = section(snap, 5)
+    s.data[:] = b"".join(encode_varint(v) for n in nodes for v in n)
+    s.count = len(nodes)
+    summ = section(snap, 9)
+    if summ is None:
+        return
+    vals = [t[2] for t in tokens(summ.data)]
+    by_class = [[0, 0] for _ in range(CLASS_COUNT)]
+    for n in nodes:
+        c = n[7] if n[7] < CLASS_COUNT else 0
+        by_class[c][0] += n[1]
+        by_class[c][1] += 1
+    vals[:2 * CLASS_COUNT] = [v for pair in by_class for v in pair]
+    summ.data[:] = b"".join(encode_varint(v) for v in vals)
