@@ -1,8 +1,8 @@
 """fuzz_profiles - the profiles campaign: mutated hook profiles (the
 sample profiles, tests/bench/benchobj.profile and the built-in ones,
 written to a file) given to the preload as REFSCOPE_HOOKS=FILE, alone or
-in a list with built-in names, while it runs samples/rcobj_leak, whose
-library the sample profiles hook.
+in a list with built-in names, while it runs the sample whose library the
+profile hooks (PROGRAMS).
 
 A case passes when the program prints exactly what it prints natively
 and exits with the same status (REFSCOPE_QUIET=1 keeps the summary off
@@ -13,8 +13,8 @@ one that cannot be read), and the snapshot written at exit reads back
 (`refscope report`).
 
 A `typename call=FUNC` line makes the preload call FUNC as the profile
-says, which refscope cannot check (README): a mutation that names one of
-the program's own functions there is turned into a missing function.
+says, which refscope cannot check (README): a mutation that names a
+function there that the seed did not is turned into a missing function.
 """
 import glob
 import os
@@ -31,9 +31,13 @@ WORDS = ["profile", "incref", "decref", "sink", "ctor", "newref", "counter",
          "type-word=8", "metatype=PyType_Type", "header=16@0x4000",
          "rcobj_ref", "rcobj_unref", "rcobj_new", "arg=", "=", "offset=",
          "profile rcobj", "rv_new", "compact=x"]
-SAMPLE = "rcobj_leak"
-OWN_FUNCTION = re.compile(rb"call=(rcobj\w*|rv_\w*|bobj\w*|make_\w*|keep_\w*"
-                          rb"|main|exit|abort|free|malloc)\b")
+# The program each seed runs with: the one whose library it hooks, else
+# rcobj_leak (the built-in profiles hook nothing there, only their
+# parsing is tried).
+PROGRAMS = {"rc_return_values.profile": "rc_return_values",
+            "rcobj_alias.profile": "rcobj_alias"}
+DEFAULT_PROGRAM = "rcobj_leak"
+CALL = re.compile(rb"call=([^\s#]*)")
 
 
 class Campaign:
@@ -43,31 +47,37 @@ class Campaign:
         for name, text in seeds.builtin_profiles(ctx.source_dir).items():
             self.seeds[f"built-in:{name}"] = text
         self.names = sorted(self.seeds)
-        self.program = os.path.join(ctx.samples_dir, SAMPLE)
-        native = oracle.run([self.program], ctx.timeout, env=ctx.clean_env)
-        self.native = (native.rc, native.stdout)
+        self.natives = {}
+        for name in set(PROGRAMS.values()) | {DEFAULT_PROGRAM}:
+            path = os.path.join(ctx.samples_dir, name)
+            native = oracle.run([path], ctx.timeout, env=ctx.clean_env)
+            self.natives[name] = (path, native.rc, native.stdout)
 
     def case(self, rng, case_dir):
         name = rng.choice(self.names)
         data, what = mutators.mutate_text_n(rng, self.seeds[name], WORDS)
-        data = OWN_FUNCTION.sub(b"call=no_such_function", data)
+        known = set(CALL.findall(self.seeds[name]))
+        data = CALL.sub(lambda m: m.group(0) if m.group(1) in known
+                        else b"call=no_such_function", data)
         path = os.path.join(case_dir, "bad.profile")
         with open(path, "wb") as f:
             f.write(data)
         hooks = rng.choice([path, path, f"gobject,{path}", f"{path},cairo",
                             f" {path} ,", f"{path},{path}"])
-        return self.run_preload(case_dir, hooks, [path], f"{name}: {what}")
+        return self.run_preload(case_dir, hooks, [path], f"{name}: {what}",
+                                PROGRAMS.get(name, DEFAULT_PROGRAM))
 
-    def run_preload(self, case_dir, hooks, blamed, what):
+    def run_preload(self, case_dir, hooks, blamed, what, program=DEFAULT_PROGRAM):
         out = os.path.join(case_dir, "snaps")
+        path, native_rc, native_out = self.natives[program]
         env = dict(self.ctx.clean_env, LD_PRELOAD=self.ctx.preload,
                    REFSCOPE_HOOKS=hooks, REFSCOPE_QUIET="1", REFSCOPE_OUT=out)
-        res = oracle.run([self.program], self.ctx.timeout, env=env, cwd=case_dir)
-        problems = oracle.check_basic(res, {self.native[0]})
-        what = f"{what}\n  REFSCOPE_HOOKS={hooks!r} {self.program}"
+        res = oracle.run([path], self.ctx.timeout, env=env, cwd=case_dir)
+        problems = oracle.check_basic(res, {native_rc})
+        what = f"{what}\n  REFSCOPE_HOOKS={hooks!r} {path}"
         if res.timed_out:
             return problems, what, res
-        if res.stdout != self.native[1]:
+        if res.stdout != native_out:
             problems.append(f"stdout differs from the native run: {res.stdout[:300]!r}")
         problems += check_stderr(res.stderr, blamed)
         problems += self.check_snapshots(out)

@@ -1,8 +1,8 @@
 """fuzz_settings - the settings campaign: the preload's REFSCOPE_*
 environment (preload/settings.c) given malformed and edge values, one to
 four at a time, plus misspelt and odd REFSCOPE_* names, while it runs a
-sample that frees everything (all_freed) or one that leaks
-(leak_indirect).
+sample (PROGRAMS: one that frees everything, one that leaks, threads,
+a fork child).
 
 A case passes when the program prints exactly what it prints natively
 and exits with the same status (or, for the leaking sample, with a valid
@@ -49,6 +49,12 @@ CHOICES = {
     "REFSCOPE_UNWIND": ["fast", "libunwind", "check", "FAST", "slow"],
     "REFSCOPE_STOP_SIGNAL": SIGNALS,
 }
+# A sample that frees everything, one that leaks, threads (the stop
+# signal parks them), a thread that blocks every signal, a fork child.
+PROGRAMS = ["all_freed", "leak_indirect", "leak_in_thread",
+            "thread_blocks_signals", "fork_refs"]
+# Their children's exit status would show in their output.
+FORKING = {"fork_refs"}
 MAX_VALUE = 100000   # execve refuses a variable over 128 KiB
 PATH_SETTINGS = ["REFSCOPE_OUT", "REFSCOPE_TOOL", "REFSCOPE_SUPPRESSIONS"]
 NAMES = ["REFSCOPE_QIUET", "REFSCOPE_", "REFSCOPE_X", "REFSCOPE_DEPTHS",
@@ -60,7 +66,7 @@ class Campaign:
     def __init__(self, ctx):
         self.ctx = ctx
         self.programs = {}
-        for name in ("all_freed", "leak_indirect"):
+        for name in PROGRAMS:
             path = os.path.join(ctx.samples_dir, name)
             native = oracle.run([path], ctx.timeout, env=ctx.clean_env)
             self.programs[name] = (path, native.rc, native.stdout)
@@ -109,6 +115,8 @@ class Campaign:
             set_here[n.encode()] = self.value(rng, n, case_dir)
         if rng.random() < 0.2:
             set_here[rng.choice(NAMES).encode()] = rng.choice(EDGE).encode()
+        if prog_name in FORKING:
+            set_here.pop(b"REFSCOPE_EXITCODE", None)
         env.update(set_here)
         allowed = {native_rc}
         code = set_here.get(b"REFSCOPE_EXITCODE", b"")

@@ -48,6 +48,7 @@ COMMANDS = [
     ("check", ["--format", "junit", "F", "G"], {0, 1, 2}, "xml", None),
     ("check", ["--format", "json", "--all", "F"], {0, 1, 2}, "json", None),
     ("check", ["--format", "github", "F"], {0, 1, 2}, "text", None),
+    ("check", ["--write-baseline", "O.json", "G", "F"], {0, 2}, "text", "json"),
     ("export", ["--json", "F"], {0, 2}, "json", None),
 ]
 
