@@ -65,7 +65,7 @@ def odd_paths(work):
     if not os.path.exists(fifo):
         os.mkfifo(fifo)
     return [fifo.encode(), work.encode(), b"/dev/zero", b"/proc/self/mem",
-            b"/nonexistent/lib.so", b"/"]
+            b"/nonexistent/lib.so", b"/", b"/bin/sh"]
 
 
 class SnapshotMutator:

@@ -167,18 +167,21 @@ def tokens(data):
 
 def strings(data):
     """(start, end) of the bytes of what look like encoded strings: a
-    varint L in 4..4096 followed by L-1 printable bytes.  Heuristic, for
-    aiming string mutations at names, paths and labels."""
+    varint L in 4..127 followed by exactly L-1 printable bytes, the run of
+    printable bytes ending there (so a small number before a string is not
+    taken for its length).  Heuristic, for aiming string mutations at
+    names, paths and labels."""
     found = []
     i = 0
     while i < len(data) - 3:
         L = data[i]
-        if 4 <= L < 0x80 and i + L <= len(data):
-            body = data[i + 1:i + L]
-            if all(0x20 <= c < 0x7F for c in body):
-                found.append((i, i + L))
-                i += L
-                continue
+        end = i + L
+        if 4 <= L < 0x80 and end <= len(data) and \
+                all(0x20 <= c < 0x7F for c in data[i + 1:end]) and \
+                (end == len(data) or not 0x20 <= data[end] < 0x7F):
+            found.append((i, end))
+            i = end
+            continue
         i += 1
     return found
 
