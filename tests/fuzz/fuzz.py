@@ -5,8 +5,9 @@ baseline files of `refscope check`, hook profiles (REFSCOPE_HOOKS, read
 by the preload in the target) and the preload's REFSCOPE_* settings.
 
 Deterministic: a campaign's cases come from one seeded random.Random, so
-`--seed S --cases N` repeats a run exactly (the seed inputs are made
-fresh from the build, see seeds.py).  The rule every case is held to
+`--seed S --cases N` repeats the same mutations of the same inputs (made
+fresh from the build, see seeds.py: only their addresses and pids differ
+from run to run).  The rule every case is held to
 (oracle.py): bad input gives one line saying what is wrong and where,
 the documented exit status (2 for bad input), never a death by signal,
 never a hang (a per-case timeout, 20 s by default, only detects hangs),
@@ -76,11 +77,16 @@ class Context:
 
 
 def sanitized_tool(args, work):
-    """Builds the refscope tool with ASan+UBSan; returns its path."""
+    """Builds the refscope tool with ASan+UBSan, every library it links
+    included; returns its path."""
     out = args.sanitize_build or os.path.join(work, "asan-build")
     if not os.path.exists(os.path.join(out, "bin", "refscope")):
         subprocess.run(["cmake", "-S", os.path.abspath(args.source_dir), "-B", out,
                         "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                        # REFSCOPE_SANITIZE covers lib/report and the tool;
+                        # the flags, the snapshot reader and lib/model too.
+                        "-DCMAKE_C_FLAGS=-fsanitize=address,undefined "
+                        "-fno-omit-frame-pointer",
                         "-DREFSCOPE_SANITIZE=address,undefined",
                         "-DREFSCOPE_BUILD_TESTS=OFF", "-DREFSCOPE_BUILD_BENCH=OFF"],
                        check=True, stdout=subprocess.DEVNULL)

@@ -50,8 +50,11 @@ def check_basic(res, allowed):
         return ["hang: no exit within the timeout"]
     problems = []
     if res.rc < 0:
-        problems.append(f"killed by signal {-res.rc} "
-                        f"({signal.Signals(-res.rc).name})")
+        try:
+            name = signal.Signals(-res.rc).name
+        except ValueError:
+            name = "a real-time signal"
+        problems.append(f"killed by signal {-res.rc} ({name})")
     elif res.rc not in allowed:
         problems.append(f"exit status {res.rc}, expected one of {sorted(allowed)}")
     for mark in SANITIZER_MARKS:
