@@ -6,9 +6,10 @@ a fork child).
 
 A case passes when the program prints exactly what it prints natively
 and exits with the same status (or, for the leaking sample, with a valid
-REFSCOPE_EXITCODE's), does not die or hang, and every line refscope adds
-to stderr starts with "refscope" and holds no raw control character, with
-at most one "ignoring" line per variable set.  Paths (REFSCOPE_OUT,
+REFSCOPE_EXITCODE's), does not die or hang, every line refscope adds to
+stderr starts with "refscope" and holds no raw control character, with
+at most one "ignoring" line per variable set, and the snapshots written
+read back (`refscope report`).  Paths (REFSCOPE_OUT,
 REFSCOPE_TOOL, REFSCOPE_SUPPRESSIONS) stay inside the case's directory,
 or name files only read; TMPDIR is the case's directory too, so the
 default snapshot directory is.
@@ -120,7 +121,7 @@ class Campaign:
         env.update(set_here)
         allowed = {native_rc}
         code = set_here.get(b"REFSCOPE_EXITCODE", b"")
-        if prog_name != "all_freed" and re.fullmatch(rb"[0-9]{1,3}", code) and int(code) < 256:
+        if prog_name != "all_freed" and re.fullmatch(rb"0*[0-9]{1,3}", code) and int(code) < 256:
             allowed.add(int(code))
         res = oracle.run([path], self.ctx.timeout, env=env, cwd=case_dir)
         shown = {k.decode("utf-8", "replace"): v[:60] for k, v in set_here.items()}
@@ -142,4 +143,18 @@ class Campaign:
         ignoring = [x for x in lines if x.startswith(b"refscope: ignoring ")]
         if len(ignoring) > len(set_here):
             problems.append(f"{len(ignoring)} 'ignoring' lines for {len(set_here)} variables")
+        problems += self.check_snapshots(rng, case_dir)
         return problems, what, res
+
+    def check_snapshots(self, rng, case_dir):
+        """A snapshot written under these settings reads back."""
+        snaps = [os.path.join(d, f) for d, _, files in os.walk(case_dir)
+                 for f in files if f.endswith(".rsnap")]
+        problems = []
+        for snap in rng.sample(sorted(snaps), min(1, len(snaps))):
+            res = oracle.run([self.ctx.refscope, "report", snap], self.ctx.timeout,
+                             env=self.ctx.tool_env)
+            if res.timed_out or res.rc != 0:
+                problems.append(f"refscope report {snap} exited {res.rc}: "
+                                f"{res.stderr[:300]!r}")
+        return problems
