@@ -100,6 +100,8 @@ def check_content(data, fmt, where):
         elif fmt == "html":
             if not text.rstrip().endswith("</html>"):
                 return [f"{where}: HTML does not end with </html>"]
+            if "<script>alert(1)" in text:   # a string the fuzzer plants
+                return [f"{where}: markup from the input reached the page unescaped"]
         elif fmt == "dot":
             if not text.rstrip().endswith("}"):
                 return [f"{where}: DOT does not end with '}}'"]
