@@ -65,6 +65,25 @@ def profile_escape(ctx, campaign, case_dir):
     return problems, "; ".join(what), res
 
 
+def profile_limits(ctx, campaign, case_dir):
+    """A profile past its limits (300 functions; 2 MiB; a 4000-byte line)
+    is one line naming the file, and the program runs unhooked."""
+    problems, res = [], None
+    texts = [b"profile big\n" + b"".join(b"incref f%d arg=0\n" % i for i in range(300)),
+             b"profile huge\nincref f\n" + (b"# " + b"x" * 1000 + b"\n") * 2100,
+             b"profile long\nincref f " + b"x" * 4000 + b"\n"]
+    for text in texts:
+        shutil.rmtree(os.path.join(case_dir, "snaps"), ignore_errors=True)
+        path = os.path.join(case_dir, "limit.profile")
+        with open(path, "wb") as f:
+            f.write(text)
+        p, _, res = campaign.run_preload(case_dir, path, [path], "limits")
+        problems += p
+        if not res.stderr.endswith(b"; no function is hooked\n"):
+            problems.append(f"profile past a limit not refused: {res.stderr[:300]!r}")
+    return problems, "300 functions, 2 MiB, a 4000-byte line", res
+
+
 def _settings(ctx, campaign, case_dir, extra):
     env = dict(ctx.clean_env)
     env.update(LD_PRELOAD=ctx.preload, TMPDIR=case_dir,
@@ -122,7 +141,7 @@ def snapshot_not_files(ctx, campaign, case_dir):
 REGRESSIONS = {
     "snapshots": [snapshot_not_files],
     "check-files": [supp_fifo, baseline_fifo, supp_dev_zero, supp_escape],
-    "profiles": [profile_escape],
+    "profiles": [profile_escape, profile_limits],
     "settings": [settings_name_escape, settings_long_value],
 }
 
