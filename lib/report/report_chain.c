@@ -11,6 +11,7 @@
 #include "report_chain.h"
 
 #include "report_array.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -377,10 +378,12 @@ int rs_chain_referrers(const rs_chain_index_t *x, uint32_t node,
 static void text_block(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap, uint32_t i)
 {
     const rs_node_t *nd = &snap->heap.nodes[i];
+    char buf[RS_TEXT_CLEAN_BUF];
     fprintf(out, "0x%" PRIx64 " %s (%" PRIu64 " bytes, %s", nd->addr,
-            rs_namer_site(nm, i), nd->size, rs_class_name((rs_class_t)nd->cls));
+            rs_text_clean(rs_namer_site(nm, i), buf, sizeof buf), nd->size,
+            rs_class_name((rs_class_t)nd->cls));
     if (nd->type_id)
-        fprintf(out, ", allocated in %s", rs_namer_function(nm, i));
+        fprintf(out, ", allocated in %s", rs_text_clean(rs_namer_function(nm, i), buf, sizeof buf));
     if (nd->flags & RS_NODE_REFCOUNTED)
         fprintf(out, ", refcount %" PRId64, nd->refcount);
     fputs(")", out);
@@ -389,8 +392,9 @@ static void text_block(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap, uin
 static void text_offset(FILE *out, rs_namer_t *nm, uint32_t holder, uint64_t off)
 {
     const char *field = holder != RS_CHAIN_NONE ? rs_namer_field(nm, holder, off) : NULL;
+    char buf[RS_TEXT_CLEAN_BUF];
     if (field)
-        fprintf(out, "[+%" PRIu64 " .%s] ", off, field);
+        fprintf(out, "[+%" PRIu64 " .%s] ", off, rs_text_clean(field, buf, sizeof buf));
     else
         fprintf(out, "[+%" PRIu64 "] ", off);
 }
@@ -398,7 +402,7 @@ static void text_offset(FILE *out, rs_namer_t *nm, uint32_t holder, uint64_t off
 int rs_chain_print_text(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap,
                         const rs_chain_t *chains, uint32_t n)
 {
-    char buf[1024];
+    char buf[1024], clean[RS_TEXT_CLEAN_BUF];
     for (uint32_t c = 0; c < n; c++) {
         const rs_chain_t *ch = &chains[c];
         fprintf(out, "chain %" PRIu32 " (%" PRIu32 " hop%s):\n", c + 1, ch->n_hops,
@@ -407,7 +411,8 @@ int rs_chain_print_text(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap,
         if (ch->root != RS_CHAIN_NONE) {
             rs_root_name_t rn;
             rs_namer_root(nm, ch->root, ch->hops[0].offset, &rn);
-            fprintf(out, "  %s\n", rs_root_name_format(&rn, buf, sizeof buf));
+            fprintf(out, "  %s\n", rs_text_clean(rs_root_name_format(&rn, buf, sizeof buf),
+                                                clean, sizeof clean));
         } else {
             fputs("  (unreachable) leaked block ", out);
             text_block(out, nm, snap, ch->hops[0].node);
@@ -499,7 +504,7 @@ void rs_chain_print_json(rs_json_t *j, rs_namer_t *nm, const rs_snapshot_t *snap
 int rs_referrers_print_text(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap,
                             uint32_t node, const rs_referrer_t *refs, uint32_t n)
 {
-    char buf[1024];
+    char buf[1024], clean[RS_TEXT_CLEAN_BUF];
     fputs("referrers of ", out);
     text_block(out, nm, snap, node);
     fprintf(out, ": %" PRIu32 "\n", n);
@@ -508,7 +513,8 @@ int rs_referrers_print_text(FILE *out, rs_namer_t *nm, const rs_snapshot_t *snap
         if (refs[i].is_root) {
             rs_root_name_t rn;
             rs_namer_root(nm, refs[i].from, refs[i].offset, &rn);
-            fprintf(out, "%s\n", rs_root_name_format(&rn, buf, sizeof buf));
+            fprintf(out, "%s\n", rs_text_clean(rs_root_name_format(&rn, buf, sizeof buf),
+                                              clean, sizeof clean));
             continue;
         }
         text_offset(out, nm, refs[i].from, refs[i].offset);

@@ -4,6 +4,7 @@
  * and cut, then render as a text table or JSON.
  */
 #include "report_diff.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -101,17 +102,21 @@ void rs_diff_free(rs_diff_t *d)
 static void describe(FILE *out, const char *what, const rs_snapshot_t *s,
                      const char *path)
 {
+    char label[RS_TEXT_CLEAN_BUF];
     fprintf(out, "%s: %s (pid %d, #%" PRIu32 " '%s')\n", what, path,
-            (int)s->proc.pid, s->proc.seq, s->proc.label ? s->proc.label : "");
+            (int)s->proc.pid, s->proc.seq,
+            s->proc.label ? rs_text_clean(s->proc.label, label, sizeof label) : "");
 }
 
 static void print_row(FILE *out, const rs_diff_row_t *r, int site)
 {
+    char buf[RS_TEXT_CLEAN_BUF];
     fprintf(out, "%10" PRIu64 " %10" PRIu64 " %+10" PRId64 "  %12" PRIu64
             " %12" PRIu64 " %+12" PRId64 "  %s", r->count[0], r->count[1],
-            r->count_delta, r->bytes[0], r->bytes[1], r->bytes_delta, r->label);
+            r->count_delta, r->bytes[0], r->bytes[1], r->bytes_delta,
+            rs_text_clean(r->label, buf, sizeof buf));
     if (site && r->file && !strstr(r->label, r->file))
-        fprintf(out, " %s", r->file);
+        fprintf(out, " %s", rs_text_clean(r->file, buf, sizeof buf));
     fputc('\n', out);
 }
 

@@ -20,6 +20,7 @@
 #include "json_writer.h"
 #include "report.h"
 #include "utf8.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -70,12 +71,14 @@ static const char *plural(uint64_t n, const char *one, const char *many)
  * Node", "rc_error underflow: 3 occurrences on type Node". */
 static void what_line(const rs_check_item_t *it, char *buf, size_t n)
 {
-    const char *type = it->type;
+    char ct[RS_TEXT_CLEAN_BUF], cd[RS_TEXT_CLEAN_BUF];
+    const char *type = rs_text_clean(it->type, ct, sizeof ct);
+    const char *detail = rs_text_clean(it->detail, cd, sizeof cd);
     const char *unit = it->kind == RS_CHECK_RC_ERRORS ? "occurrence"
                        : it->kind == RS_CHECK_CYCLES ||
                          it->kind == RS_CHECK_LEAKED_REFS ? "object" : "block";
     int len = snprintf(buf, n, "%s%s%s: ", rs_check_class_name(it->kind),
-                       it->detail ? " " : "", it->detail ? it->detail : "");
+                       detail ? " " : "", detail ? detail : "");
     if (len < 0 || (size_t)len >= n)
         return;
     if (it->kind != RS_CHECK_RC_ERRORS)
@@ -88,15 +91,17 @@ static void what_line(const rs_check_item_t *it, char *buf, size_t n)
              type ? type : "");
 }
 
-/* Writes "function file:line" of a frame. */
+/* Writes "function file:line" of a frame (names escaped: text_clean.h). */
 static void frame_text(const ctx_t *c, const rs_check_frame_t *f, char *buf,
                        size_t n)
 {
-    const char *fn = f->function ? f->function : "??";
+    char cf[RS_TEXT_CLEAN_BUF], cp[RS_TEXT_CLEAN_BUF];
+    const char *fn = f->function ? rs_text_clean(f->function, cf, sizeof cf) : "??";
     if (f->file && f->line)
-        snprintf(buf, n, "%s %s:%u", fn, shown_path(c, f->file), f->line);
+        snprintf(buf, n, "%s %s:%u", fn, rs_text_clean(shown_path(c, f->file), cp, sizeof cp),
+                 f->line);
     else if (f->module)
-        snprintf(buf, n, "%s (%s)", fn, f->module);
+        snprintf(buf, n, "%s (%s)", fn, rs_text_clean(f->module, cp, sizeof cp));
     else
         snprintf(buf, n, "%s (0x%" PRIx64 ")", fn, f->address);
 }

@@ -11,6 +11,7 @@
 #include "report_groups.h"
 
 #include "report_array.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -327,10 +328,12 @@ int rs_group_same_program(const rs_snapshot_t *a, const rs_snapshot_t *b,
 {
     const char *ea = a->proc.exe ? a->proc.exe : "?";
     const char *eb = b->proc.exe ? b->proc.exe : "?";
+    char ca[RS_TEXT_CLEAN_BUF], cb[RS_TEXT_CLEAN_BUF];   /* why is printed */
     if (strcmp(ea, eb) != 0) {
         snprintf(why, why_len, "the snapshots come from different programs "
                  "(%s, pid %d, and %s, pid %d), whose allocation sites are "
-                 "unrelated", ea, (int)a->proc.pid, eb, (int)b->proc.pid);
+                 "unrelated", rs_text_clean(ea, ca, sizeof ca), (int)a->proc.pid,
+                 rs_text_clean(eb, cb, sizeof cb), (int)b->proc.pid);
         return 0;
     }
     const rs_module_t *ma = exe_module(a), *mb = exe_module(b);
@@ -338,7 +341,8 @@ int rs_group_same_program(const rs_snapshot_t *a, const rs_snapshot_t *b,
         (ma->build_id_len != mb->build_id_len ||
          memcmp(ma->build_id, mb->build_id, ma->build_id_len) != 0)) {
         snprintf(why, why_len, "%s was rebuilt between the snapshots (its "
-                 "build ids differ), so its allocation sites may have moved", ea);
+                 "build ids differ), so its allocation sites may have moved",
+                 rs_text_clean(ea, ca, sizeof ca));
         return 0;
     }
     if (why_len)

@@ -44,6 +44,7 @@
 #include "report.h"
 
 #include "findings.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -119,12 +120,11 @@ static void print_arg(FILE *out, const char *arg)
         fputs(arg, out);
         return;
     }
+    char buf[RS_TEXT_CLEAN_BUF];
     fputc('\'', out);
-    for (const char *p = arg; *p; p++) {
+    for (const char *p = rs_text_clean(arg, buf, sizeof buf); *p; p++) {
         if (*p == '\'')
             fputs("'\\''", out);
-        else if ((unsigned char)*p < 0x20)
-            fprintf(out, "\\x%02x", (unsigned char)*p);
         else
             fputc(*p, out);
     }
@@ -145,7 +145,8 @@ static void print_header(const text_ctx_t *c)
         print_arg(c->out, p->exe ? p->exe : "?");
     }
     fputc(')', c->out);
-    const char *label = p->label ? p->label : "";
+    char buf[RS_TEXT_CLEAN_BUF];
+    const char *label = p->label ? rs_text_clean(p->label, buf, sizeof buf) : "";
     if (p->reason == 1)
         fprintf(c->out, " snapshot '%s' #%" PRIu32, label, p->seq);
     else if (p->reason == 2)
@@ -162,17 +163,19 @@ static void print_header(const text_ctx_t *c)
 static void print_frame(const text_ctx_t *c, int indent, uint32_t no,
                         const rs_frame_t *f)
 {
+    char fn[RS_TEXT_CLEAN_BUF], file[RS_TEXT_CLEAN_BUF], mod[RS_TEXT_CLEAN_BUF];
     fprintf(c->out, "%*s#%" PRIu32 " 0x%" PRIx64 " in %s", indent, "", no,
             f->address,
-            f->function ? f->function : "??");
+            f->function ? rs_text_clean(f->function, fn, sizeof fn) : "??");
     if (f->file) {
-        fprintf(c->out, " %s", shown_path(c, f->file));
+        fprintf(c->out, " %s", rs_text_clean(shown_path(c, f->file), file, sizeof file));
         if (f->line)
             fprintf(c->out, ":%" PRIu32, f->line);
         if (f->module)
-            fprintf(c->out, " (%s)", base_name(f->module));
+            fprintf(c->out, " (%s)", rs_text_clean(base_name(f->module), mod, sizeof mod));
     } else if (f->module) {
-        fprintf(c->out, " (%s+0x%" PRIx64 ")", f->module, f->module_offset);
+        fprintf(c->out, " (%s+0x%" PRIx64 ")", rs_text_clean(f->module, mod, sizeof mod),
+                f->module_offset);
     }
     fputc('\n', c->out);
 }
@@ -204,16 +207,20 @@ static int print_charge(text_ctx_t *c, uint32_t target)
         return 0;
     }
     const rs_frame_t *f = rs_symbolize_summary_frame(c->frames, n);
-    char name[512];
-    fprintf(c->out, "allocated in %s", rs_symbolize_frame_name(f, name, sizeof name));
+    char name[512], clean[RS_TEXT_CLEAN_BUF];
+    fprintf(c->out, "allocated in %s",
+            rs_text_clean(rs_symbolize_frame_name(f, name, sizeof name), clean, sizeof clean));
     if (f->file && f->line)
-        fprintf(c->out, " at %s:%" PRIu32, shown_path(c, f->file), f->line);
+        fprintf(c->out, " at %s:%" PRIu32,
+                rs_text_clean(shown_path(c, f->file), clean, sizeof clean), f->line);
     return 0;
 }
 
-static const char *type_name(const rs_snapshot_t *snap, uint32_t type_id)
+/* The name of type_id as printed (text_clean.h), in buf when escaped;
+ * NULL when unknown. */
+static const char *type_name(const rs_snapshot_t *snap, uint32_t type_id, char *buf)
 {
-    return rs_findings_type_name(snap, type_id);
+    return rs_text_clean(rs_findings_type_name(snap, type_id), buf, RS_TEXT_CLEAN_BUF);
 }
 
 /* Frames below main (the C library's start-up code) say nothing to a
@@ -245,7 +252,8 @@ static int print_stack(text_ctx_t *c, int indent, uint32_t stack_id)
 
 static int print_block_finding(text_ctx_t *c, const rs_finding_t *f)
 {
-    const char *type = type_name(c->snap, f->type_id);
+    char buf[RS_TEXT_CLEAN_BUF];
+    const char *type = type_name(c->snap, f->type_id, buf);
     if (f->cls == RS_CLASS_REACHABLE)
         fprintf(c->out, "Reachable: %" PRIu64 " %s in %" PRIu64 " %s (",
                 f->bytes, plural(f->bytes, "byte", "bytes"), f->blocks,
@@ -274,7 +282,8 @@ static int print_block_finding(text_ctx_t *c, const rs_finding_t *f)
 static void print_named(const text_ctx_t *c, uint32_t type_id, uint64_t addr,
                         const char *untyped)
 {
-    const char *type = type_name(c->snap, type_id);
+    char buf[RS_TEXT_CLEAN_BUF];
+    const char *type = type_name(c->snap, type_id, buf);
     fprintf(c->out, "%s@0x%" PRIx64, type ? type : untyped, addr);
 }
 
@@ -297,10 +306,11 @@ static void print_edge_source(text_ctx_t *c, const rs_finding_t *f,
     print_object(c, src->type_id, src->addr);
     fprintf(c->out, " +%" PRIu32, e->offset);
     const char *field = rs_symbolize_node_field(c->sym, c->snap, src,
-                                                type_name(c->snap, src->type_id),
+                                                rs_findings_type_name(c->snap, src->type_id),
                                                 e->offset);
+    char buf[RS_TEXT_CLEAN_BUF];
     if (field)
-        fprintf(c->out, " (%s)", field);
+        fprintf(c->out, " (%s)", rs_text_clean(field, buf, sizeof buf));
 }
 
 /* "Cycle of 2 Node objects (96 bytes), 1 group:" */
@@ -313,7 +323,8 @@ static void print_cycle_header(text_ctx_t *c, const rs_finding_t *f)
         if (member(c, f, m)->type_id != type)
             type = 0;
     }
-    const char *tn = type_name(c->snap, type);
+    char buf[RS_TEXT_CLEAN_BUF];
+    const char *tn = type_name(c->snap, type, buf);
     fprintf(c->out, "Cycle of %" PRIu32 " %s%s%s (%" PRIu64 " %s), %" PRIu32
             " %s", f->n_members_total, tn ? tn : "", tn ? " " : "",
             plural(f->n_members_total, "object", "objects"), bytes,
@@ -492,10 +503,12 @@ static int print_unbalanced(text_ctx_t *c, const rs_finding_unbalanced_t *u)
         while (k + 1 < n && is_ref_function(c->frames[k].function))
             k++;
         const rs_frame_t *fr = &c->frames[k];
-        fprintf(c->out, " in %s", fr->function ? fr->function : "??");
+        char buf[RS_TEXT_CLEAN_BUF];
+        fprintf(c->out, " in %s", fr->function ? rs_text_clean(fr->function, buf, sizeof buf)
+                                               : "??");
         if (fr->file && fr->line)
-            fprintf(c->out, " (%s:%" PRIu32 ")", shown_path(c, fr->file),
-                    fr->line);
+            fprintf(c->out, " (%s:%" PRIu32 ")",
+                    rs_text_clean(shown_path(c, fr->file), buf, sizeof buf), fr->line);
     }
     fprintf(c->out, " %s never released:\n", u->count == 1 ? "was" : "were");
     return print_stack(c, 6, u->stack_id);

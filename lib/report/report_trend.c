@@ -3,6 +3,7 @@
  * report_trend.h).
  */
 #include "report_trend.h"
+#include "text_clean.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -90,9 +91,10 @@ int rs_trend_text(FILE *out, const rs_trend_t *t, const rs_trend_options_t *opt)
             rs_group_by_name(opt->by), opt->min_share * 100.0);
     for (uint32_t i = 0; i < t->n; i++) {
         const rs_trend_item_t *it = &t->items[i];
-        fprintf(out, "%s\n", it->row->label);
+        char buf[RS_TEXT_CLEAN_BUF];
+        fprintf(out, "%s\n", rs_text_clean(it->row->label, buf, sizeof buf));
         if (opt->by == RS_GROUP_SITE && it->row->file && !strstr(it->row->label, it->row->file))
-            fprintf(out, "    at %s\n", it->row->file);
+            fprintf(out, "    at %s\n", rs_text_clean(it->row->file, buf, sizeof buf));
         fprintf(out, "    grew in %" PRIu32 "/%" PRIu32 " intervals, %+" PRId64
                 " bytes and %+" PRId64 " blocks per interval\n    bytes:",
                 it->grew_in, intervals, it->bytes_per_interval, it->count_per_interval);

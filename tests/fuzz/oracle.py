@@ -86,7 +86,15 @@ def check_error_line(res, cmd_name, blamed):
 
 
 def check_content(data, fmt, where):
-    if fmt is None or fmt == "text":
+    if fmt is None:
+        return []
+    if fmt == "text":
+        # Names from the snapshot are escaped (lib/report/text_clean.h):
+        # a raw control character would drive a terminal or start a line
+        # a CI log reads as a command.
+        bad = [l for l in data.split(b"\n") if has_control(l)]
+        if bad:
+            return [f"{where}: raw control character in text: {bad[0][:200]!r}"]
         return []
     try:
         text = data.decode("utf-8")

@@ -506,7 +506,7 @@ static void test_text_report(void **state)
 {
     fixture_t *fx = *state;
     char *t = render_text(&fx->snap, NULL);
-    assert_non_null(strstr(t, "refscope: process 1234 (./prog 'a\"b\\x0a\xff') "
+    assert_non_null(strstr(t, "refscope: process 1234 (./prog 'a\"b\\x0a\\xff') "
                               "exited with status 3\n"));
     assert_non_null(strstr(t, "Leak of 64 bytes in 2 blocks (leaked, type "
                               "Node), allocated at:\n    #0 0x"));
@@ -692,6 +692,28 @@ static void test_text_snapshot_header_and_clean_summary(void **state)
     free(t);
     assert_int_equal(rs_report_leak_total(&snap).blocks, 0);
     assert_int_equal(rs_report_leak_total(&fx->snap).bytes, 81);
+}
+
+/* Strings from the program (a type named by Python code, a snapshot's
+ * label) reach a terminal or a CI log with their control characters and
+ * ill-formed UTF-8 escaped: a type name holding "\n::error::" started a
+ * line GitHub Actions reads as a command. */
+static void test_text_controls_escaped(void **state)
+{
+    fixture_t *fx = *state;
+    rs_snapshot_t snap = fx->snap;
+    char *types[1] = { "Node\n::error::x\x1b[2J\xc2\x9b" };
+    snap.types = types;
+    snap.proc.reason = 1;
+    snap.proc.label = "be\rfore";
+    char *t = render_text(&snap, NULL);
+    assert_non_null(strstr(t, "snapshot 'be\\x0dfore' #"));
+    assert_non_null(strstr(t, "(leaked, type Node\\x0a::error::x\\x1b[2J\\xc2\\x9b), "
+                              "allocated at:\n"));
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        assert_true(*p == '\n' || (*p >= 0x20 && *p != 0x7f && *p != 0x9b));
+    assert_null(strstr(t, "\n::error::"));
+    free(t);
 }
 
 /* The end of a process: its status, the fatal signal that killed it (the
@@ -1060,6 +1082,7 @@ int main(void)
         cmocka_unit_test(test_html_source_lines),
         cmocka_unit_test(test_text_snapshot_header_and_clean_summary),
         cmocka_unit_test(test_text_exit_headers),
+        cmocka_unit_test(test_text_controls_escaped),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_json_refcount_findings),
         cmocka_unit_test(test_text_refcount_findings),

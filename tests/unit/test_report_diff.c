@@ -2,7 +2,8 @@
  * test_report_diff.c - unit tests of lib/report_groups and lib/report_diff
  * on hand-built snapshots: grouping by type (typed and plain blocks),
  * deltas, both sort orders, --min-delta, --limit and what it cut, class
- * filters, the same-program check, and the JSON rendering.
+ * filters, the same-program check, the JSON rendering, and control
+ * characters in names escaped in the text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -213,6 +214,31 @@ static void test_json(void **state)
     rs_diff_free(&d);
 }
 
+/* A type name and label with control characters (a Python class may be
+ * named anything): the text escapes them, the JSON keeps the name. */
+static void test_text_controls_escaped(void **state)
+{
+    pair_t *p = *state;
+    p->a.types[0] = p->b.types[0] = "Al\npha\x1b[2J";
+    p->b.snap.proc.label = "t\r";
+    rs_diff_options_t opt = { .by = RS_GROUP_TYPE };
+    rs_diff_t d;
+    assert_int_equal(rs_diff_compute(&p->a.snap, &p->b.snap, p->sym, &opt, &d), 0);
+    assert_non_null(row(&d, "Al\npha\x1b[2J"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(rs_diff_text(f, &d, &p->a.snap, "old.rsnap", &p->b.snap, "new.rsnap",
+                                  &opt), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "  Al\\x0apha\\x1b[2J\n"));
+    assert_non_null(strstr(buf, "#0 't\\x0d')\n"));
+    for (const char *c = buf; *c; c++)
+        assert_true(*c == '\n' || (unsigned char)*c >= 0x20);
+    free(buf);
+    rs_diff_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_program, setup, teardown),
         cmocka_unit_test(test_group_by_names),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_controls_escaped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_report_trend.c - unit tests of lib/report_trend on hand-built
  * series of snapshots: a group growing in every interval is found with
  * its growth per interval; one that grows then shrinks is not; the
- * min_share threshold; growth measured in blocks; the limit.
+ * min_share threshold; growth measured in blocks; the limit; control
+ * characters in a name escaped in the text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,6 +148,26 @@ static void test_json(void **state)
     rs_trend_free(&t);
 }
 
+/* A growing type whose name holds control characters: escaped in the
+ * text (it would start a line of its own), kept in the key. */
+static void test_text_controls_escaped(void **state)
+{
+    series_t *s = *state;
+    s->types[0] = "Ca\nche\x7f";
+    rs_trend_options_t opt = { .by = RS_GROUP_TYPE, .min_share = 1.0 };
+    rs_trend_t t;
+    assert_int_equal(rs_trend_compute(ptrs(s), SNAPS, s->sym, &opt, &t), 0);
+    assert_string_equal(t.items[0].row->key, "Ca\nche\x7f");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(rs_trend_text(f, &t, &opt), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "\nCa\\x0ache\\x7f\n    grew in 3/3"));
+    free(buf);
+    rs_trend_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_min_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shrinking_and_too_few, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_controls_escaped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
