@@ -113,17 +113,7 @@ def keep_call_lines(data, seed):
 def check_stderr(err, blamed):
     """refscope's lines only, each one line with nothing raw in it; a
     rejected profile said in one line naming the file and line."""
-    problems = []
-    lines = err.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    elif lines:
-        problems.append(f"stderr does not end with a newline: {err[-200:]!r}")
-    for line in lines:
-        if not line.startswith(b"refscope"):
-            problems.append(f"stderr line not refscope's: {line[:200]!r}")
-        elif oracle.has_control(line):
-            problems.append(f"raw control character in a line: {line[:300]!r}")
+    lines, problems = oracle.check_refscope_lines(err)
     rejected = [x for x in lines if x.endswith(b"; no function is hooked")]
     if rejected:
         if len(lines) != 1:

@@ -131,15 +131,8 @@ class Campaign:
             return problems, what, res
         if res.stdout != native_out:
             problems.append(f"stdout differs from the native run: {res.stdout[:300]!r}")
-        lines = res.stderr.split(b"\n")
-        if lines[-1] != b"":
-            problems.append(f"stderr does not end with a newline: {res.stderr[-200:]!r}")
-        lines = [x for x in lines if x]
-        for line in lines:
-            if not line.startswith(b"refscope"):
-                problems.append(f"stderr line not refscope's: {line[:200]!r}")
-            elif oracle.has_control(line):
-                problems.append(f"raw control character in a line: {line[:300]!r}")
+        lines, line_problems = oracle.check_refscope_lines(res.stderr)
+        problems += line_problems
         ignoring = [x for x in lines if x.startswith(b"refscope: ignoring ")]
         if len(ignoring) > len(set_here):
             problems.append(f"{len(ignoring)} 'ignoring' lines for {len(set_here)} variables")

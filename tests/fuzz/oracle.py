@@ -44,6 +44,23 @@ def has_control(line):
     return any(c < 0x20 and c != 0x09 or c == 0x7F for c in line)
 
 
+def check_refscope_lines(err):
+    """stderr of a program under the preload: ends with a newline, and
+    every (non-empty) line is refscope's, with no raw control character.
+    Returns (those lines, problems)."""
+    problems = []
+    lines = err.split(b"\n")
+    if lines[-1] != b"":
+        problems.append(f"stderr does not end with a newline: {err[-200:]!r}")
+    lines = [x for x in lines if x]
+    for line in lines:
+        if not line.startswith(b"refscope"):
+            problems.append(f"stderr line not refscope's: {line[:200]!r}")
+        elif has_control(line):
+            problems.append(f"raw control character in a line: {line[:300]!r}")
+    return lines, problems
+
+
 def check_basic(res, allowed):
     """Hang, signal, sanitizer report, exit status."""
     if res.timed_out:
