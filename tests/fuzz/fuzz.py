@@ -11,7 +11,9 @@ from run to run).  The rule every case is held to
 (oracle.py): bad input gives one line saying what is wrong and where,
 the documented exit status (2 for bad input), never a death by signal,
 never a hang (a per-case timeout, 20 s by default, only detects hangs),
-never a partial or changed output file; a program run under the preload
+never a partial or changed output file, no raw control character in an
+error line or a text report (names from the snapshot are escaped); a
+program run under the preload
 with a bad profile or setting prints and exits exactly as without
 refscope.  Fixed regression cases (regressions.py) run first.
 
