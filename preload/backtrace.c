@@ -28,12 +28,13 @@
  *
  * File descriptors: libunwind opens two pipes on its first walk (it
  * validates addresses through them when mincore() is unusable) and keeps
- * them for the life of the process.  Taking the lowest free numbers would shift every
- * descriptor the program opens afterwards (the first open() returning 5
- * instead of 3) and show in /proc/self/fd.  So pipe2() is interposed: a
- * call made while the reentrancy guard is set (refscope's own code,
- * libunwind included) gets its descriptors moved to RS_BT_FD_MIN or above;
- * every other call is the plain system call.
+ * them for the life of the process.  Taking the lowest free numbers would
+ * shift every descriptor the program opens afterwards (the first open()
+ * returning 7 instead of 3) and show in /proc/self/fd.  So pipe2() is
+ * interposed: a call made while the reentrancy guard is set (refscope's
+ * own code, libunwind included) gets its descriptors moved to
+ * RS_BT_FD_MIN or above (move_high()); every other call is the plain
+ * system call.
  *
  * Stack room: unw_backtrace() needs about 4 KiB of stack (its cursor and
  * context, and the loader's lazy binding on a first call saves the
