@@ -31,6 +31,8 @@
  */
 #include "preload.h"
 
+#include "escape.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -59,21 +61,9 @@ void rs_line_quoted(rs_line_t *l, const char *s)
 
 void rs_line_quoted_mem(rs_line_t *l, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != 0x7f && c != '\\') {
-            rs_line_mem(l, (const char *)&c, 1);
-            continue;
-        }
-        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-        if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
-            esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
-            rs_line_mem(l, esc, 2);
-        } else {
-            rs_line_mem(l, esc, 4);
-        }
-    }
+    char esc[4];
+    for (size_t i = 0; i < n; i++)
+        rs_line_mem(l, esc, rs_escape_byte((unsigned char)s[i], esc));
 }
 
 void rs_line_u64(rs_line_t *l, uint64_t v)

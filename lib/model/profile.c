@@ -17,6 +17,7 @@
  */
 #include "profile.h"
 
+#include "escape.h"
 #include "rs_mem.h"
 
 #include <errno.h>
@@ -73,26 +74,13 @@ static void out_uint(outbuf_t *o, unsigned long v)
 }
 
 /* Appends s escaped as every refscope message quotes what it was given
- * (control characters, DEL and '\\' as \\n, \\t, \\r, \\\\ or \\xNN), so
- * the message stays one line and cannot drive a terminal; at most max
- * bytes of s, then "...". */
+ * (escape.h); at most max bytes of s, then "...". */
 static void out_quoted(outbuf_t *o, const char *s, size_t max)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t i = 0;
     for (; s && s[i] && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[5] = { (char)c, '\0' };
-        if (c < 0x20 || c == 0x7f || c == '\\') {
-            esc[0] = '\\';
-            if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
-                esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
-            } else {
-                esc[1] = 'x';
-                esc[2] = hex[c >> 4];
-                esc[3] = hex[c & 15];
-            }
-        }
+        char esc[5] = { 0 };
+        rs_escape_byte((unsigned char)s[i], esc);
         out_str(o, esc);
     }
     if (s && s[i])

@@ -8,6 +8,7 @@
  */
 #include "report_check.h"
 
+#include "escape.h"
 #include "input_file.h"
 #include "report_array.h"
 
@@ -184,30 +185,14 @@ static const char *bad_pattern(const char *p, size_t n)
 }
 
 /* Copies s[0..n) into dst (cap bytes, NUL-terminated), at most max bytes
- * of it, with control characters, DEL and '\\' escaped as the preload's
- * messages escape them (\\n, \\t, \\r, \\\\, else \\xNN): a line quoted in
- * an error message stays one line and cannot drive a terminal.  Returns
+ * of it, escaped as every refscope message quotes (escape.h).  Returns
  * dst. */
 static const char *quoted(char *dst, size_t cap, const char *s, size_t n,
                           size_t max)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    for (size_t i = 0; i < n && i < max && o + 5 <= cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != 0x7f && c != '\\') {
-            dst[o++] = (char)c;
-            continue;
-        }
-        dst[o++] = '\\';
-        if (c == '\n' || c == '\t' || c == '\r' || c == '\\') {
-            dst[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : '\\';
-        } else {
-            dst[o++] = 'x';
-            dst[o++] = hex[c >> 4];
-            dst[o++] = hex[c & 15];
-        }
-    }
+    for (size_t i = 0; i < n && i < max && o + 5 <= cap; i++)
+        o += rs_escape_byte((unsigned char)s[i], dst + o);
     dst[o] = '\0';
     return dst;
 }
