@@ -181,17 +181,22 @@ static const setting_t settings_table[] = {
  * (the default used), and a value may be as long as the environment. */
 #define QUOTED_MAX 256
 
+/* The n bytes at s quoted, at most QUOTED_MAX of them, then "...". */
+static void quote_cut(rs_line_t *l, const char *s, size_t n)
+{
+    rs_line_quoted_mem(l, s, n > QUOTED_MAX ? QUOTED_MAX : n);
+    if (n > QUOTED_MAX)
+        rs_line_str(l, "...");
+}
+
 /* Says that name=value is malformed and which default is used. */
 static void complain(const setting_t *s, const char *value, const char *expected)
 {
     rs_line_t l = {.len = 0};
-    size_t n = strlen(value);
     rs_line_str(&l, "refscope: ignoring ");
     rs_line_str(&l, s->name);
     rs_line_str(&l, "='");
-    rs_line_quoted_mem(&l, value, n > QUOTED_MAX ? QUOTED_MAX : n);
-    if (n > QUOTED_MAX)
-        rs_line_str(&l, "...");
+    quote_cut(&l, value, strlen(value));
     rs_line_str(&l, "' (expected ");
     rs_line_str(&l, expected);
     rs_line_str(&l, "); using the default ");
@@ -395,9 +400,7 @@ static void complain_unknown(void)
         const char *near = closest_setting(*e, len);
         rs_line_t l = {.len = 0};
         rs_line_str(&l, "refscope: ignoring ");
-        rs_line_quoted_mem(&l, *e, len > QUOTED_MAX ? QUOTED_MAX : len);
-        if (len > QUOTED_MAX)
-            rs_line_str(&l, "...");
+        quote_cut(&l, *e, len);
         rs_line_str(&l, ": not a refscope setting");
         if (near) {
             rs_line_str(&l, " (did you mean ");
