@@ -93,22 +93,15 @@ void rs_backtrace_init(void)
         rs_fastunwind_init(ld_lo, ld_hi);
 }
 
-/* A copy of fd at RS_BT_FD_MIN or above, made while the soft descriptor
- * limit is raised a little above RS_BT_FD_MIN for the call (a descriptor
- * above the limit stays valid once it is set back; another thread's
- * open() in that window may get one too), or -1. */
+/* A copy of fd at RS_BT_FD_MIN or above, made with the soft descriptor
+ * limit raised a little above RS_BT_FD_MIN (fd_limit.c), or -1. */
 static int dup_above_soft_limit(int fd)
 {
-    struct rlimit rl;
-    rlim_t room = RS_BT_FD_MIN + 8;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= room ||
-        (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < room))
-        return -1;
-    struct rlimit raised = { room, rl.rlim_max };
-    if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
+    struct rlimit saved;
+    if (!rs_fd_limit_raise(RS_BT_FD_MIN + 8, &saved))
         return -1;
     int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
-    setrlimit(RLIMIT_NOFILE, &rl);
+    rs_fd_limit_restore(&saved);
     return high;
 }
 

@@ -344,11 +344,9 @@ static void snapshot_path(rs_analysis_result_t *res, const rs_proc_info_t *p)
 
 /* A process that used up its descriptors (RLIMIT_NOFILE's soft limit:
  * a server that ran out, a test of that) has none left for the snapshot,
- * which was then lost ("Too many open files").  While the soft limit is
- * below the hard one it is raised by a few for the write and set back
- * after it (a descriptor above the limit stays valid; only a getrlimit
- * racing on another thread could see the raised value).  Returns 1 when
- * *saved must be restored. */
+ * which was then lost ("Too many open files"): the soft limit is raised
+ * by a few for the write (fd_limit.c).  Returns 1 when *saved must be
+ * restored. */
 static int make_room_for_fd(struct rlimit *saved)
 {
     int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -356,13 +354,9 @@ static int make_room_for_fd(struct rlimit *saved)
         close(fd);
         return 0;
     }
-    if (errno != EMFILE || getrlimit(RLIMIT_NOFILE, saved) != 0 ||
-        saved->rlim_cur == RLIM_INFINITY || saved->rlim_cur >= saved->rlim_max)
-        return 0;
-    struct rlimit more = *saved;
-    more.rlim_cur = saved->rlim_max - saved->rlim_cur > 4 ? saved->rlim_cur + 4
-                                                          : saved->rlim_max;
-    return setrlimit(RLIMIT_NOFILE, &more) == 0;
+    struct rlimit now;
+    return errno == EMFILE && getrlimit(RLIMIT_NOFILE, &now) == 0 &&
+           now.rlim_cur != RLIM_INFINITY && rs_fd_limit_raise(now.rlim_cur + 4, saved);
 }
 
 static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
@@ -390,7 +384,7 @@ static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
     int raised = make_room_for_fd(&fd_limit);
     int rc = rs_snapshot_write(s, res->path, &err);
     if (raised)
-        setrlimit(RLIMIT_NOFILE, &fd_limit);
+        rs_fd_limit_restore(&fd_limit);
     rs_signal_release(&held);
     if (rc == 0) {
         res->written = 1;

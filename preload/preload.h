@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #define RS_EXPORT      __attribute__((visibility("default")))
@@ -158,6 +159,14 @@ typedef struct rs_held_signal {
 } rs_held_signal_t;
 void rs_signal_hold(rs_held_signal_t *h, int sig);
 void rs_signal_release(rs_held_signal_t *h);
+
+/* ---- fd_limit.c: room above the descriptor limit, for a moment ------- */
+
+/* Raises the soft RLIMIT_NOFILE to soft (at most the hard limit) when it
+ * is lower; returns 1 with the limits before in *saved (give them back
+ * with rs_fd_limit_restore() once the descriptor is made), else 0. */
+int rs_fd_limit_raise(rlim_t soft, struct rlimit *saved);
+void rs_fd_limit_restore(const struct rlimit *saved);
 
 /* ---- proc_file.c: small /proc and /sys files ------------------------- */
 
