@@ -93,53 +93,15 @@ void rs_backtrace_init(void)
         rs_fastunwind_init(ld_lo, ld_hi);
 }
 
-/* A copy of fd at RS_BT_FD_MIN or above, made with the soft descriptor
- * limit raised a little above RS_BT_FD_MIN (fd_limit.c), or -1. */
-static int dup_above_soft_limit(int fd)
-{
-    struct rlimit saved;
-    if (!rs_fd_limit_raise(RS_BT_FD_MIN + 8, &saved))
-        return -1;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
-    rs_fd_limit_restore(&saved);
-    return high;
-}
-
-/* A copy of fd at the highest free number below the soft limit (F_DUPFD
- * gives the lowest free one at or above its argument, so the first
- * argument from the top that succeeds is it), or -1 when none is above
- * fd.  At most RS_BT_FD_PROBES tries. */
-#define RS_BT_FD_PROBES 64
-static int dup_highest_free(int fd)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur > RS_BT_FD_MIN)
-        return -1;
-    for (int want = (int)rl.rlim_cur - 1, tries = 0;
-         want > fd && tries < RS_BT_FD_PROBES; want--, tries++) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, want);
-        if (high >= 0 || errno != EMFILE)
-            return high;
-    }
-    return -1;
-}
-
-/* Moves fd to RS_BT_FD_MIN or above, keeping its flags (F_DUPFD_CLOEXEC
- * sets close-on-exec, which libunwind asks for anyway).  Under a soft
- * descriptor limit at or below RS_BT_FD_MIN (`ulimit -Sn 100`) the limit
- * is raised for the move when the hard one allows; else (`ulimit -n 100`
- * sets both) the descriptor goes to the highest free number, so that the
+/* Moves fd to RS_BT_FD_MIN or above (rs_fd_dup_high(): F_DUPFD_CLOEXEC
+ * sets close-on-exec, which libunwind asks for anyway), so that the
  * program's own open() still returns the numbers it would natively
- * (libunwind's two pipes on 3-6 made the first one 7); a program that
- * opens descriptors until EMFILE gets four fewer then.  Kept where it is
- * when all of that fails. */
+ * (libunwind's two pipes on 3-6 made the first one 7), also under
+ * `ulimit -Sn 100` or `ulimit -n 100`.  Kept where it is when that
+ * fails. */
 static int move_high(int fd)
 {
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, RS_BT_FD_MIN);
-    if (high < 0)
-        high = dup_above_soft_limit(fd);
-    if (high < 0)
-        high = dup_highest_free(fd);
+    int high = rs_fd_dup_high(fd, RS_BT_FD_MIN);
     if (high < 0)
         return fd;
     close(fd);

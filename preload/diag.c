@@ -8,20 +8,25 @@
  * allocate, take the program's stream locks, or interleave with its
  * buffered output.
  *
- * Where to: fd 2 while it is open.  Some programs close stderr before
- * exiting (every coreutils program does, through gnulib's close_stdout),
- * which would swallow the exit summary; so at start-up the original
- * stderr is duplicated to a high, close-on-exec descriptor, used only when
- * fd 2 is closed and only if it still refers to the same file (the program
- * may have reused the number).  A fork child closes the duplicate at once,
- * so that a daemon that closes its stdio never keeps its parent's stderr
- * pipe open.
+ * Where to: the stderr the process started with, like Valgrind's output,
+ * whatever the program does to descriptor 2 since.  At start-up that
+ * stderr is duplicated to a high, close-on-exec descriptor (512 and up,
+ * fd_limit.c), which refscope writes to while it still refers to the same
+ * file (the program may have closed and reused the number: a daemon
+ * closing every descriptor).  Some programs close stderr before exiting
+ * (every coreutils program does, through gnulib's close_stdout), which
+ * would swallow the exit summary; others close it and then open a data
+ * file, which gets descriptor 2, the lowest free number: the summary was
+ * appended to the program's data.  Without the duplicate (a fork child
+ * closes it at once, so that a daemon that closes its stdio never keeps
+ * its parent's stderr pipe open; or no descriptor was free) refscope
+ * writes to descriptor 2 only while it is the same file as at start-up,
+ * else nowhere: the snapshot holds the findings.
  *
  * A process started without a stderr (`prog 2>&-`, a daemon's child)
  * has nowhere for refscope to write: the descriptor 2 it opens later is
- * the program's own (a data file, a socket: open() returns the lowest free
- * number), and the summary was appended to it.  refscope then stays
- * silent, as the program would be.
+ * the program's own.  refscope then stays silent, as the program would
+ * be.
  *
  * A closed pipe.  When nobody reads stderr any more (`prog 2>&1 | head -1`
  * after head is gone), write(2) raises SIGPIPE, whose default action
@@ -111,20 +116,18 @@ void rs_line_count(rs_line_t *l, uint64_t n, const char *one, const char *many)
 
 #define SPARE_FD_MIN 512
 
+/* The stderr the process started with (its st_dev and st_ino; none: the
+ * `prog 2>&-` case), and its duplicate, -1 when there is none.  Until
+ * rs_diag_init() ran (the settings' warnings), descriptor 2 as it is. */
+static enum { STDERR_UNKNOWN, STDERR_NONE, STDERR_KNOWN } start_stderr;
+static struct stat start_st;
 static int spare_fd = -1;
-static struct stat spare_st;
-/* 1 when descriptor 2 was closed at start-up (see the file comment). */
-static int no_stderr;
 
 void rs_diag_init(void)
 {
-    no_stderr = fcntl(STDERR_FILENO, F_GETFD) == -1 && errno == EBADF;
-    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, SPARE_FD_MIN);
-    if (fd >= 0 && fstat(fd, &spare_st) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    spare_fd = fd;
+    int have_stderr = fstat(STDERR_FILENO, &start_st) == 0;
+    start_stderr = have_stderr ? STDERR_KNOWN : STDERR_NONE;
+    spare_fd = have_stderr ? rs_fd_dup_high(STDERR_FILENO, SPARE_FD_MIN) : -1;
 }
 
 void rs_diag_atfork_child(void)
@@ -134,19 +137,22 @@ void rs_diag_atfork_child(void)
     spare_fd = -1;
 }
 
-/* fd 2 if open, else the spare duplicate if it is still ours, else -1;
- * -1 when the process started without a stderr. */
-static int output_fd(void)
+/* 1 when fd is open on the file stderr was at start-up. */
+static int is_start_stderr(int fd)
 {
     struct stat st;
-    if (no_stderr)
-        return -1;
-    if (fcntl(STDERR_FILENO, F_GETFD) != -1 || spare_fd < 0)
-        return STDERR_FILENO;
-    if (fstat(spare_fd, &st) != 0 || st.st_dev != spare_st.st_dev ||
-        st.st_ino != spare_st.st_ino)
-        return -1;
-    return spare_fd;
+    return fstat(fd, &st) == 0 && st.st_dev == start_st.st_dev &&
+           st.st_ino == start_st.st_ino;
+}
+
+/* Where a message goes (see the file comment), or -1. */
+static int output_fd(void)
+{
+    if (start_stderr != STDERR_KNOWN)
+        return start_stderr == STDERR_UNKNOWN ? STDERR_FILENO : -1;
+    if (spare_fd >= 0 && is_start_stderr(spare_fd))
+        return spare_fd;
+    return is_start_stderr(STDERR_FILENO) ? STDERR_FILENO : -1;
 }
 
 static void write_all(int fd, const char *p, size_t left)

@@ -168,6 +168,14 @@ void rs_signal_release(rs_held_signal_t *h);
 int rs_fd_limit_raise(rlim_t soft, struct rlimit *saved);
 void rs_fd_limit_restore(const struct rlimit *saved);
 
+/* A close-on-exec copy of fd at min or above; under a soft limit at or
+ * below min, made with the soft limit raised for a moment when the hard
+ * one allows, else at the highest free number (so that the program's own
+ * open() still returns the numbers it would natively; a program that
+ * opens descriptors until EMFILE gets one fewer).  -1 when all of that
+ * fails.  errno is kept. */
+int rs_fd_dup_high(int fd, int min);
+
 /* ---- proc_file.c: small /proc and /sys files ------------------------- */
 
 /* Reads up to size - 1 bytes of path into buf, NUL-terminated; returns

@@ -37,6 +37,11 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     gets it: refscope writes nothing into that file (with and without
     REFSCOPE_QUIET=1, a snapshot written or not), exit and stdout as
     natively;
+  - stderr_closed --close (and --close --fork), which closes descriptor 2
+    mid-run and then opens a data file that gets it: the file holds the
+    program's line alone; the summary goes to the stderr the process
+    started with (the parent's, under --fork; the child, without that
+    stderr's copy, says nothing);
   - under umask 0777 the snapshot directory refscope makes and the
     snapshot in it keep the owner's rwx / rw bits;
   - exhaust_limits --fds, which used up its soft descriptor limit, still
@@ -266,6 +271,47 @@ def check_started_without_stderr(preload, samples_dir):
                          f"{where}: exit {p.returncode}, stdout {p.stdout!r}")
             rstest.check(got == want, f"{where}: the program's data file "
                          f"holds {got!r}, natively {want!r}")
+
+
+def check_stderr_dropped_mid_run(preload, samples_dir):
+    """stderr_closed --close [--fork]: the program closes descriptor 2
+    itself and opens a data file, which gets it.  The file holds the
+    program's line alone (refscope appended its summary there); the
+    summary goes to the stderr the process started with, as Valgrind's
+    output does: one line, the parent's under --fork.  Also under a
+    descriptor limit of 100 (soft, and soft and hard), where that
+    stderr's copy cannot take its usual number, 512."""
+    exe = os.path.join(samples_dir, "stderr_closed")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    for mode in (["--close"], ["--close", "--fork"]):
+        for limit in (None, (100, hard), (100, 100)):
+            def set_limit():
+                if limit:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            with tempfile.TemporaryDirectory(prefix="rs-preload-") as tmp:
+                data = os.path.join(tmp, "data.txt")
+                native = subprocess.run([exe] + mode + [data], capture_output=True,
+                                        text=True, timeout=60, preexec_fn=set_limit)
+                with open(data) as f:
+                    want = f.read()
+                os.unlink(data)
+                p = subprocess.run([exe] + mode + [data], preexec_fn=set_limit,
+                                   env=rstest.preload_env(preload, os.path.join(tmp, "out")),
+                                   capture_output=True, text=True, timeout=60)
+                with open(data) as f:
+                    got = f.read()
+            where = f"stderr_closed {' '.join(mode)} under descriptor limit {limit}"
+            rstest.check(native.returncode == 0 and "fd 2" in native.stdout,
+                         f"{where} natively: exit {native.returncode}, "
+                         f"stdout {native.stdout!r}")
+            rstest.check(p.returncode == 0 and p.stdout == native.stdout,
+                         f"{where}: exit {p.returncode}, stdout {p.stdout!r}")
+            rstest.check(got == want, f"{where}: the program's data file holds "
+                         f"{got!r}, natively {want!r}")
+            summaries = [l for l in p.stderr.splitlines()
+                         if l.startswith("refscope: 1 leak: 48 bytes")]
+            rstest.check(len(summaries) == 1, f"{where}: want one summary on the "
+                         f"stderr the program started with, got:\n{p.stderr}")
 
 
 def check_file_size_limit(preload, exe):
@@ -547,6 +593,7 @@ def run(args):
     check_closed_stderr(args.preload, leaky)
     check_file_size_limit(args.preload, leaky)
     check_started_without_stderr(args.preload, args.samples_dir)
+    check_stderr_dropped_mid_run(args.preload, args.samples_dir)
     check_umask(args.preload, leaky)
     check_exhausted_limits(args.preload, args.samples_dir)
     check_first_fd(args.preload, args.samples_dir)
