@@ -14,6 +14,7 @@
 #include "findings.h"
 #include "report.h"
 #include "report_html.h"
+#include "text_clean.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,14 +24,47 @@
 #include <string.h>
 #include <unistd.h>
 
+/* "refscope <cmd>: <message><tail>\n", the message cleaned (see cli.h).
+ * A message that does not fit a 1 KiB buffer is formatted again into
+ * one of its size. */
+static void say_line(const char *cmd, const char *tail, const char *fmt, va_list ap)
+{
+    char small[1024], clean_small[RS_TEXT_CLEAN_BUF];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    char *msg = small, *big = NULL;
+    if (n >= (int)sizeof small && (big = malloc((size_t)n + 1)) != NULL) {
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+        msg = big;
+    }
+    va_end(again);
+    if (n < 0)
+        msg = (char *)"(a message that cannot be formatted)";
+    /* At most "\xNN" for each byte, and the "...". */
+    size_t room = strlen(msg) * 4 + 8;
+    char *clean_buf = room > sizeof clean_small ? malloc(room) : NULL;
+    const char *clean = clean_buf ? rs_text_clean(msg, clean_buf, room)
+                                  : rs_text_clean(msg, clean_small, sizeof clean_small);
+    fprintf(stderr, "refscope%s%s: %s%s\n", *cmd ? " " : "", cmd, clean, tail);
+    free(clean_buf);
+    free(big);
+}
+
+void rs_cli_say(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say_line(cmd, "", fmt, ap);
+    va_end(ap);
+}
+
 int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "refscope%s%s: ", *cmd ? " " : "", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say_line(cmd, " (try --help)", fmt, ap);
     va_end(ap);
-    fputs(" (try --help)\n", stderr);
     return RS_CLI_EXIT_USAGE;
 }
 
@@ -93,14 +127,14 @@ rs_snapshot_t *rs_cli_load(const char *cmd, const char *path)
     rs_progress_clear();
     if (!s) {
         fflush(stdout);
-        fprintf(stderr, "refscope %s: %s\n", cmd, err.message[0] ? err.message : path);
+        rs_cli_say(cmd, "%s", err.message[0] ? err.message : path);
     }
     return s;
 }
 
 int rs_cli_oom(const char *cmd)
 {
-    fprintf(stderr, "refscope %s: out of memory\n", cmd);
+    rs_cli_say(cmd, "out of memory");
     return RS_CLI_EXIT_USAGE;
 }
 
@@ -114,11 +148,10 @@ int rs_cli_page_close(const char *cmd, rs_cli_sink_t *s, int werr)
 {
     const char *path = s->path;          /* rs_cli_sink_close clears s */
     if (werr)
-        fprintf(stderr, "refscope %s: cannot write %s: out of memory\n", cmd,
-                path);
+        rs_cli_say(cmd, "cannot write %s: out of memory", path);
     if (rs_cli_sink_close(cmd, s, !werr) < 0)
         return -1;
-    fprintf(stderr, "refscope %s: wrote %s\n", cmd, path);
+    rs_cli_say(cmd, "wrote %s", path);
     return 0;
 }
 
@@ -254,8 +287,8 @@ int rs_cli_print_reports(const char *cmd, char *const *paths, size_t n,
     if (fflush(fp) == EOF || ferror(fp))
         rc = -1;
     if (rc < 0)
-        fprintf(stderr, "refscope %s: cannot write the report: %s\n", cmd,
-                ferror(fp) ? strerror(errno) : "out of memory");
+        rs_cli_say(cmd, "cannot write the report: %s",
+                   ferror(fp) ? strerror(errno) : "out of memory");
     rs_symbolizer_destroy(sym);
     return rc;
 }

@@ -40,8 +40,17 @@ int rs_cmd_export(int argc, char **argv);
 int rs_check_snapshots(const char *cmd, int argc, char **argv,
                        char *const *paths, size_t n);
 
-/* Prints "refscope <cmd>: <reason> (try --help)" on stderr and returns
- * RS_CLI_EXIT_USAGE. */
+/* Prints "refscope <cmd>: <message>" on stderr, one line: every message
+ * of the tool goes through here.  The message quotes what the user gave
+ * (paths, options, environment values) and what files hold; its control
+ * characters (a newline in a file name, an ESC) and ill-formed UTF-8 are
+ * printed as "\xNN" (text_clean.h), so that the line stays one line and
+ * cannot drive a terminal or a CI log.  cmd "" prints "refscope: ". */
+void rs_cli_say(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "refscope <cmd>: <reason> (try --help)" like rs_cli_say() and
+ * returns RS_CLI_EXIT_USAGE. */
 int rs_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -32,8 +32,7 @@ int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
     int exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         /* The rename at the end would fail: said now, before any work. */
-        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
-                strerror(EISDIR));
+        rs_cli_say(cmd, "cannot write '%s': %s", path, strerror(EISDIR));
         s->fp = NULL;
         return -1;
     }
@@ -41,8 +40,7 @@ int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
         s->path = path;                     /* a device or FIFO: in place */
         s->fp = fopen(path, "we");
         if (!s->fp) {
-            fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
-                    strerror(errno));
+            rs_cli_say(cmd, "cannot write '%s': %s", path, strerror(errno));
             return -1;
         }
         return 0;
@@ -59,8 +57,7 @@ int rs_cli_sink_open(const char *cmd, const char *path, rs_cli_sink_t *s)
     mode_t mask = umask(0);
     umask(mask);
     if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(s->fp = fdopen(fd, "w"))) {
-        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, path,
-                strerror(errno));
+        rs_cli_say(cmd, "cannot write '%s': %s", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(s->tmp);
@@ -81,8 +78,7 @@ int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok)
     if (!s->path) {
         s->fp = NULL;
         if (failed && ok)
-            fprintf(stderr, "refscope %s: cannot write the output: %s\n", cmd,
-                    strerror(err));
+            rs_cli_say(cmd, "cannot write the output: %s", strerror(err));
         return failed || !ok ? -1 : 0;
     }
     if (fclose(s->fp) == EOF && !failed) {
@@ -96,8 +92,7 @@ int rs_cli_sink_close(const char *cmd, rs_cli_sink_t *s, int ok)
     if (s->tmp && (failed || !ok))
         unlink(s->tmp);
     if (failed && ok)
-        fprintf(stderr, "refscope %s: cannot write '%s': %s\n", cmd, s->path,
-                strerror(err));
+        rs_cli_say(cmd, "cannot write '%s': %s", s->path, strerror(err));
     free(s->tmp);
     memset(s, 0, sizeof *s);
     return failed || !ok ? -1 : 0;

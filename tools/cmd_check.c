@@ -257,7 +257,7 @@ static int load_suppressions(const check_args_t *a, rs_supp_list_t *supp)
     free(copy);
     return 0;
 fail:
-    fprintf(stderr, "refscope %s: %s\n", a->cmd, err);
+    rs_cli_say(a->cmd, "%s", err);
     return -1;
 }
 
@@ -298,15 +298,13 @@ static int render(const check_args_t *a, const rs_check_set_t *set,
         return -1;
     int rc = rs_check_render(sink.fp, set, v, &a->opt, &a->ropt);
     if (rc < 0)
-        fprintf(stderr, "refscope %s: cannot write the report: %s\n", a->cmd,
-                strerror(errno));
+        rs_cli_say(a->cmd, "cannot write the report: %s", strerror(errno));
     if (rs_cli_sink_close(a->cmd, &sink, rc == 0) < 0)
         rc = -1;
     if (rc == 0 && (a->output || a->ropt.format != RS_CHECK_FORMAT_TEXT) &&
         a->ropt.format != RS_CHECK_FORMAT_GITHUB)
-        fprintf(stderr, "refscope check: %s%s\n",
-                v->failed ? "FAILED: " : "PASSED",
-                v->failed ? v->reason : "");
+        rs_cli_say("check", "%s%s", v->failed ? "FAILED: " : "PASSED",
+                   v->failed ? v->reason : "");
     return rc;
 }
 
@@ -318,7 +316,7 @@ static int write_baseline(const check_args_t *a, const rs_check_set_t *set,
     const char *path = ratchet ? a->baseline : a->write_baseline;
     if (rs_baseline_write(path, set, v->fp_frames, ratchet, err,
                           sizeof err) < 0) {
-        fprintf(stderr, "refscope %s: %s\n", a->cmd, err);
+        rs_cli_say(a->cmd, "%s", err);
         return -1;
     }
     return 0;
@@ -344,7 +342,7 @@ static int gate(check_args_t *a, char *const *paths, size_t n)
         goto out;
     if (a->baseline && rs_baseline_read(a->baseline, &base, err,
                                         sizeof err) < 0) {
-        fprintf(stderr, "refscope %s: %s\n", a->cmd, err);
+        rs_cli_say(a->cmd, "%s", err);
         goto out;
     }
     if (load_snapshots(a, paths, n, &set) < 0)
@@ -353,9 +351,9 @@ static int gate(check_args_t *a, char *const *paths, size_t n)
     rs_check_evaluate(&set, &a->opt, &supp, a->baseline ? &base : NULL, &v);
     if (a->write_baseline) {
         if (write_baseline(a, &set, &v, NULL) == 0) {
-            fprintf(stderr, "refscope %s: recorded %zu finding%s in %s\n",
-                    a->cmd, set.n - (size_t)v.suppressed,
-                    set.n - v.suppressed == 1 ? "" : "s", a->write_baseline);
+            rs_cli_say(a->cmd, "recorded %zu finding%s in %s",
+                       set.n - (size_t)v.suppressed, set.n - v.suppressed == 1 ? "" : "s",
+                       a->write_baseline);
             rc = EXIT_PASS;
         }
         goto out;

@@ -117,7 +117,7 @@ static int render(const diff_args_t *a, rs_snapshot_t *const *s, rs_symbolizer_t
         rs_diff_json(&j, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt);
         rc = rs_tl_json_finish(CMD, &j);
     } else if (rs_diff_text(sink.fp, &d, s[0], a->paths[0], s[1], a->paths[1], &a->opt) != 0) {
-        fprintf(stderr, "refscope %s: cannot write the output\n", CMD);
+        rs_cli_say(CMD, "cannot write the output");
         rc = -1;
     }
     if (sink.fp && rs_cli_sink_close(CMD, &sink, rc == 0) < 0)
@@ -145,8 +145,8 @@ int rs_cmd_diff(int argc, char **argv)
         goto out;
     }
     if (!rs_group_same_program(s[0], s[1], why, sizeof why) && !a.g.force) {
-        fprintf(stderr, "refscope %s: %s; allocation sites would not match, so "
-                "the diff would mislead (use --force to diff anyway)\n", CMD, why);
+        rs_cli_say(CMD, "%s; allocation sites would not match, so the diff would mislead "
+                   "(use --force to diff anyway)", why);
         goto out;
     }
     rc = render(&a, s, sym);

@@ -119,16 +119,16 @@ static FILE *open_renderer(const char *fmt, const char *output, FILE *sink, char
 {
     *dot = rs_graphviz_find_dot();
     if (!*dot) {
-        fprintf(stderr, "refscope %s: cannot render %s: Graphviz's 'dot' is not "
-                "installed (apt-get install graphviz); write the DOT text with "
-                "-o FILE.dot or to stdout instead\n", CMD, output);
+        rs_cli_say(CMD, "cannot render %s: Graphviz's 'dot' is not installed (apt-get "
+                   "install graphviz); write the DOT text with -o FILE.dot or to stdout "
+                   "instead", output);
         return NULL;
     }
     char tflag[16];
     snprintf(tflag, sizeof tflag, "-T%s", fmt);
     int fds[2];
     if (pipe(fds) != 0) {
-        fprintf(stderr, "refscope %s: pipe: %s\n", CMD, strerror(errno));
+        rs_cli_say(CMD, "pipe: %s", strerror(errno));
         return NULL;
     }
     fflush(NULL);
@@ -144,7 +144,7 @@ static FILE *open_renderer(const char *fmt, const char *output, FILE *sink, char
     close(fds[0]);
     FILE *f = *pid > 0 ? fdopen(fds[1], "w") : NULL;
     if (!f) {
-        fprintf(stderr, "refscope %s: cannot run %s: %s\n", CMD, *dot, strerror(errno));
+        rs_cli_say(CMD, "cannot run %s: %s", *dot, strerror(errno));
         close(fds[1]);
     }
     return f;
@@ -180,8 +180,7 @@ static int write_graph(const graph_args_t *a, rs_tl_graph_t *g)
     if (fmt) {
         int status = close_renderer(out, pid);
         if (status != 0) {
-            fprintf(stderr, "refscope %s: %s failed (status %d) rendering %s\n", CMD,
-                    dot, status, a->output);
+            rs_cli_say(CMD, "%s failed (status %d) rendering %s", dot, status, a->output);
             rc = -1;
         }
     }
@@ -189,11 +188,10 @@ static int write_graph(const graph_args_t *a, rs_tl_graph_t *g)
         rc = -1;
     free(dot);
     if (rc == 0 && a->output)
-        fprintf(stderr, "refscope %s: wrote %s (%u blocks, %u roots, %u pointers)\n",
-                CMD, a->output, st.nodes, st.roots, st.edges);
+        rs_cli_say(CMD, "wrote %s (%u blocks, %u roots, %u pointers)",
+                   a->output, st.nodes, st.roots, st.edges);
     if (rc == 0 && st.cut)
-        fprintf(stderr, "refscope %s: %u blocks not drawn (--max-nodes %u)\n", CMD,
-                st.cut, a->opt.max_nodes);
+        rs_cli_say(CMD, "%u blocks not drawn (--max-nodes %u)", st.cut, a->opt.max_nodes);
     return rc ? RS_CLI_EXIT_USAGE : 0;
 }
 

@@ -64,7 +64,7 @@ static int print_folded(FILE *fp, char **paths, int n)
         rs_snapshot_t *s = rs_cli_load(CMD, paths[i]);
         if (!s || rs_export_folded(fp, s, sym) != 0) {
             if (s)
-                fprintf(stderr, "refscope %s: cannot write the folded stacks\n", CMD);
+                rs_cli_say(CMD, "cannot write the folded stacks");
             rc = RS_CLI_EXIT_USAGE;
         }
         rs_snapshot_free(s);

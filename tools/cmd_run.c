@@ -276,9 +276,8 @@ static int parse_options(int argc, char **argv, run_options_t *o)
     if (o->output_file && o->output.html)
         return rs_cli_usage_error(CMD, "--html names its own file: it excludes -o");
     if ((o->snapshot_every || o->snapshot_signal) && !o->out_dir)
-        fprintf(stderr, "refscope run: note: snapshots taken during the run "
-                "are removed with the temporary directory; use --out DIR to "
-                "keep them\n");
+        rs_cli_say(CMD, "note: snapshots taken during the run are removed with the "
+                   "temporary directory; use --out DIR to keep them");
     if (!have_limit && !o->output.json)
         o->output.limit = DEFAULT_TEXT_LIMIT;
     if (o->python && !o->all)
@@ -321,7 +320,7 @@ static char *find_library(void)
         const char *why = !readable_file(env) ? "is not a readable file"
                           : !shared_object(env) ? "is not a shared library" : NULL;
         if (why)
-            fprintf(stderr, "refscope run: REFSCOPE_LIBRARY=%s %s\n", env, why);
+            rs_cli_say(CMD, "REFSCOPE_LIBRARY=%s %s", env, why);
         return why ? NULL : realpath(env, NULL);
     }
 
@@ -342,8 +341,8 @@ static char *find_library(void)
              REFSCOPE_INSTALL_LIBDIR);
     if (readable_file(candidate))
         return realpath(candidate, NULL);
-    fprintf(stderr, "refscope run: cannot find librefscope.so (looked at ../lib "
-            "next to refscope and %s; set REFSCOPE_LIBRARY)\n", REFSCOPE_INSTALL_LIBDIR);
+    rs_cli_say(CMD, "cannot find librefscope.so (looked at ../lib next to refscope and "
+               "%s; set REFSCOPE_LIBRARY)", REFSCOPE_INSTALL_LIBDIR);
     return NULL;
 }
 
@@ -351,8 +350,8 @@ static char *find_library(void)
 static int set_preload(const char *lib)
 {
     if (strpbrk(lib, " :\t\n")) {
-        fprintf(stderr, "refscope run: the library path '%s' contains a "
-                "space or colon, which LD_PRELOAD cannot express\n", lib);
+        rs_cli_say(CMD, "the library path '%s' contains a space or colon, which "
+                   "LD_PRELOAD cannot express", lib);
         return -1;
     }
     const char *old = getenv("LD_PRELOAD");
@@ -391,8 +390,7 @@ static int writable_dir(const char *dir)
     snprintf(probe, sizeof probe, "%s/.refscope-probe.XXXXXX", dir);
     int fd = mkostemp(probe, O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "refscope run: cannot write snapshots in '%s': %s\n",
-                dir, strerror(errno));
+        rs_cli_say(CMD, "cannot write snapshots in '%s': %s", dir, strerror(errno));
         return 0;
     }
     close(fd);
@@ -407,22 +405,19 @@ static char *make_out_dir(const char *requested, int *created)
         if (mkdir(requested, 0777) == 0)
             open_to_dropped_privileges(requested);
         else if (errno != EEXIST) {
-            fprintf(stderr, "refscope run: cannot create '%s': %s\n",
-                    requested, strerror(errno));
+            rs_cli_say(CMD, "cannot create '%s': %s", requested, strerror(errno));
             return NULL;
         }
         struct stat st;
         if (stat(requested, &st) < 0 || !S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "refscope run: '%s' is not a directory\n",
-                    requested);
+            rs_cli_say(CMD, "'%s' is not a directory", requested);
             return NULL;
         }
         if (!writable_dir(requested))
             return NULL;
         char *abs = realpath(requested, NULL);
         if (!abs)
-            fprintf(stderr, "refscope run: cannot resolve '%s': %s\n",
-                    requested, strerror(errno));
+            rs_cli_say(CMD, "cannot resolve '%s': %s", requested, strerror(errno));
         return abs;
     }
     const char *tmp = getenv("TMPDIR");
@@ -431,8 +426,7 @@ static char *make_out_dir(const char *requested, int *created)
     char templ[PATH_MAX];
     snprintf(templ, sizeof templ, "%s/refscope.XXXXXX", tmp);
     if (!mkdtemp(templ)) {
-        fprintf(stderr, "refscope run: cannot create a directory in '%s': "
-                "%s\n", tmp, strerror(errno));
+        rs_cli_say(CMD, "cannot create a directory in '%s': %s", tmp, strerror(errno));
         return NULL;
     }
     *created = 1;
@@ -553,8 +547,7 @@ static long collect_snapshots(const char *dir, const struct timespec *start,
 
     *files = NULL;
     if (!d) {
-        fprintf(stderr, "refscope run: cannot read '%s': %s\n", dir,
-                strerror(errno));
+        rs_cli_say(CMD, "cannot read '%s': %s", dir, strerror(errno));
         return -1;
     }
     while ((de = readdir(d))) {
@@ -608,9 +601,9 @@ static long drop_intermediate(snap_file_t *files, long n, int temporary,
         dropped++;
     }
     if (dropped && !temporary)
-        fprintf(stderr, "refscope run: %ld snapshot%s taken during the run "
-                "kept in %s (compare them with 'refscope diff' or "
-                "'refscope trend')\n", dropped, dropped == 1 ? "" : "s", dir);
+        rs_cli_say(CMD, "%ld snapshot%s taken during the run kept in %s (compare them "
+                   "with 'refscope diff' or 'refscope trend')",
+                   dropped, dropped == 1 ? "" : "s", dir);
     return kept;
 }
 
@@ -690,12 +683,11 @@ static int report_snapshots(const run_options_t *o, const char *out_dir,
     if (!paths)
         return -1;
     if (n == 0 && code > 128)
-        fprintf(stderr, "refscope run: no snapshot was written (the program "
-                "was killed by signal %d before it could be analysed)\n",
-                code - 128);
+        rs_cli_say(CMD, "no snapshot was written (the program was killed by signal %d "
+                   "before it could be analysed)", code - 128);
     else if (n == 0)
-        fprintf(stderr, "refscope run: no snapshot was written (%s)\n",
-                why_no_snapshot(o->program[0], out_dir));
+        rs_cli_say(CMD, "no snapshot was written (%s)",
+                   why_no_snapshot(o->program[0], out_dir));
     rs_cli_printed_t printed;
     rs_cli_output_t out = o->output;
     out.stream = sink->fp;
@@ -738,8 +730,7 @@ static int check_snapshots(const run_options_t *o, const snap_file_t *files,
     if (!paths)
         return code ? code : RS_CLI_EXIT_USAGE;
     if (n == 0)
-        fprintf(stderr, "refscope run: --check: no snapshot was written, "
-                "nothing to check\n");
+        rs_cli_say(CMD, "--check: no snapshot was written, nothing to check");
     else
         gate = rs_check_snapshots(CMD, o->check_argc, o->check_argv, paths,
                                   (size_t)n);
@@ -772,8 +763,8 @@ int rs_cmd_run(int argc, char **argv)
         goto out;
     }
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-        fprintf(stderr, "refscope run: cannot become a subreaper (%s); "
-                "orphaned processes may be missed\n", strerror(errno));
+        rs_cli_say(CMD, "cannot become a subreaper (%s); orphaned processes may be missed",
+                   strerror(errno));
 
     struct timespec start;
     clock_gettime(CLOCK_REALTIME_COARSE, &start);
@@ -783,8 +774,7 @@ int rs_cmd_run(int argc, char **argv)
     pid_t child = rs_run_start(o.program, stdout_to_stderr, &exec_errno);
     if (child < 0) {
         if (exec_errno)
-            fprintf(stderr, "refscope run: cannot run '%s': %s\n",
-                    o.program[0], strerror(exec_errno));
+            rs_cli_say(CMD, "cannot run '%s': %s", o.program[0], strerror(exec_errno));
         rc = exec_errno == ENOENT ? 127 : exec_errno ? 126 : 1;
         goto out;
     }
@@ -807,8 +797,8 @@ int rs_cmd_run(int argc, char **argv)
             rc = (int)o.exitcode;
         int lost = leaking < 0 && created && n > 0;   /* nothing else has them */
         if (lost) {
-            fprintf(stderr, "refscope run: the report was not written; the "
-                    "snapshots are kept in %s\n", out_dir);
+            rs_cli_say(CMD, "the report was not written; the snapshots are kept in %s",
+                       out_dir);
             keep_dir = 1;
         }
         free_snapshots(files, n, created && !lost);

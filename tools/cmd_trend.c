@@ -96,8 +96,8 @@ static int check_programs(const trend_args_t *a, rs_snapshot_t **s)
     char why[1024];
     for (uint32_t i = 1; i < a->n; i++)
         if (!rs_group_same_program(s[0], s[i], why, sizeof why) && !a->g.force) {
-            fprintf(stderr, "refscope %s: %s and %s: %s (use --force to accept)\n",
-                    CMD, a->paths[0], a->paths[i], why);
+            rs_cli_say(CMD, "%s and %s: %s (use --force to accept)",
+                       a->paths[0], a->paths[i], why);
             return -1;
         }
     return 0;

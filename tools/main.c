@@ -64,6 +64,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].main(argc - 1, argv + 1);
-    fprintf(stderr, "refscope: unknown command '%s' (try --help)\n", name);
+    rs_cli_say("", "unknown command '%s' (try --help)", name);
     return RS_CLI_EXIT_USAGE;
 }

@@ -24,6 +24,7 @@
 #include "run_process.h"
 
 #include "report_array.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,7 +107,7 @@ pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno)
 
     *exec_errno = 0;
     if (pipe2(fds, O_CLOEXEC) < 0) {
-        fprintf(stderr, "refscope run: pipe: %s\n", strerror(errno));
+        rs_cli_say("run", "pipe: %s", strerror(errno));
         return -1;
     }
     install_forwarding(&forwarded_set);
@@ -123,7 +124,7 @@ pid_t rs_run_start(char **program, int stdout_to_stderr, int *exec_errno)
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(fds[1]);
     if (pid < 0) {
-        fprintf(stderr, "refscope run: fork: %s\n", strerror(errno));
+        rs_cli_say("run", "fork: %s", strerror(errno));
         close(fds[0]);
         return -1;
     }
@@ -198,14 +199,16 @@ static long daemons_left(pid_t *out, size_t max)
 
 void rs_run_note_daemons(const rs_daemons_t *d, const char *dir)
 {
-    fprintf(stderr, "refscope run: not waiting for %ld process%s that left "
-            "the session (daemon%s:", d->n, d->n == 1 ? "" : "es",
-            d->n == 1 ? "" : "s");
+    char pids[RS_DAEMONS_NAMED * 12 + 8] = "";
+    size_t len = 0;
     for (long i = 0; i < d->n && i < RS_DAEMONS_NAMED; i++)
-        fprintf(stderr, " %ld", (long)d->pids[i]);
-    fprintf(stderr, "%s); %s snapshot%s will be written to %s when %s\n",
-            d->n > RS_DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
-            d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
+        len += (size_t)snprintf(pids + len, sizeof pids - len, " %ld", (long)d->pids[i]);
+    rs_cli_say("run", "not waiting for %ld process%s that left the session "
+               "(daemon%s:%s%s); "
+               "%s snapshot%s will be written to %s when %s",
+               d->n, d->n == 1 ? "" : "es", d->n == 1 ? "" : "s", pids,
+               d->n > RS_DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
+               d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
 }
 
 int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,

@@ -124,7 +124,7 @@ int rs_tl_resolve(const char *cmd, rs_tl_graph_t *g, const char *target,
     char why[512];
     long found = rs_target_resolve(g->nm, target, nodes, why, sizeof why);
     if (found <= 0) {
-        fprintf(stderr, "refscope %s: %s\n", cmd, why);
+        rs_cli_say(cmd, "%s", why);
         return found == 0 ? 1 : RS_CLI_EXIT_USAGE;
     }
     *n = (uint32_t)found;
@@ -135,7 +135,7 @@ int rs_tl_json_finish(const char *cmd, rs_json_t *j)
 {
     if (rs_json_finish(j) == 0 && fflush(j->out) == 0 && !ferror(j->out))
         return 0;
-    fprintf(stderr, "refscope %s: cannot write the output: %s\n", cmd,
-            ferror(j->out) ? strerror(errno) : "internal JSON error");
+    rs_cli_say(cmd, "cannot write the output: %s",
+               ferror(j->out) ? strerror(errno) : "internal JSON error");
     return -1;
 }

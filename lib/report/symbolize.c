@@ -23,6 +23,7 @@
 #include "symbolize.h"
 
 #include "demangle.h"
+#include "text_clean.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -232,10 +233,11 @@ static void open_module_file(rs_symbolizer_t *s, sym_file_t *f,
     int len = dwfl_module_build_id(mod, &bits, &vaddr);
     if (m->build_id_len && len > 0 &&
         (len != m->build_id_len || memcmp(bits, m->build_id, (size_t)len))) {
+        char clean[RS_TEXT_CLEAN_BUF];
         if (s->warnings)
             fprintf(s->warnings, "refscope: warning: %s changed since the "
                     "run (build id differs); its frames are shown as ??\n",
-                    m->path);
+                    rs_text_clean(m->path, clean, sizeof clean));
         dwfl_end(dwfl);
         return;
     }

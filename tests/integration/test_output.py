@@ -149,6 +149,42 @@ def check_option_as_path(args, exe):
         no_leftovers(d, ["-o"])
 
 
+def check_control_characters_quoted(args, exe):
+    """A path or option holding a newline or an ESC (a file name can) is
+    quoted in the error line as \\x0a / \\x1b: the error stays one line,
+    and cannot recolour a terminal or start a line a CI log reads as a
+    command (it was printed raw).  Every command; exit 2, and 127 for a
+    program that cannot be run, as a shell's."""
+    with tempfile.TemporaryDirectory(prefix="rs-ctlpath-") as d:
+        bad = os.path.join(d, "x\n::error::y\x1b[31m")
+        snap = bad + ".rsnap"
+        cases = [
+            ["report", snap],
+            ["report", "--bogus\n::error::y"],
+            ["diff", snap, snap],
+            ["trend", snap, snap],
+            ["chain", snap, "0x10"],
+            ["graph", snap],
+            ["export", "--json", snap],
+            ["check", "--suppressions", bad, snap],
+            ["check", "--baseline", bad, snap],
+            ["run", "-o", os.path.join(bad, "r.txt"), "--", exe],
+            ["run", "--out", os.path.join(bad, "o"), "--", exe],
+            ["run", "--", bad],
+        ]
+        for argv in cases:
+            p = run([args.refscope] + argv, cwd=d)
+            err = p.stderr.decode(errors="replace")
+            lines = err.splitlines()
+            quoted = "\\x0a::error::y" in err and "\x1b" not in err
+            if "\x1b" in " ".join(argv):
+                quoted = quoted and "y\\x1b[31m" in err
+            want = 127 if argv[:2] == ["run", "--"] else 2
+            check(p.returncode == want and len(lines) == 1 and quoted,
+                  f"{argv!r}: exit {p.returncode}, want {want} and one line quoting "
+                  f"the control characters, stderr {err!r}")
+
+
 def check_dropped_privileges(args):
     """Run as root, `refscope run` makes the snapshot directories it
     creates (its temporary one, --out DIR when DIR is new) writable by
@@ -532,6 +568,7 @@ def main_checks(args):
     piped = check_run_json_pipe(args, exe, native)
     check_run_output_file(args, exe, native, piped)
     check_option_as_path(args, exe)
+    check_control_characters_quoted(args, exe)
     check_dropped_privileges(args)
     check_setgid_hint(args)
     check_daemon_not_waited(args)
