@@ -251,6 +251,21 @@ static inline void rs_profile_check(struct rs_profile_set *set, uint32_t id, uin
     if (RS_UNLIKELY(rs_profile_checks_left[id]))
         rs_profile_check_slow(set, id, obj);
 }
+/* Per hook: results of its `typename call` function still to check. */
+extern uint8_t rs_profile_names_left[];
+int rs_profile_check_name_slow(struct rs_profile_set *set, uint32_t id, uint64_t obj,
+                               const char *name);
+/* What hook id's `typename call` function returned for obj, before it is
+ * read as a name: 1 when it may be (NULL or a readable name, checked on
+ * the hook's first results), else 0, and the call is switched off for the
+ * profile, in one line. */
+static inline int rs_profile_check_name(struct rs_profile_set *set, uint32_t id, uint64_t obj,
+                                        const char *name)
+{
+    if (RS_UNLIKELY(rs_profile_names_left[id]))
+        return rs_profile_check_name_slow(set, id, obj, name);
+    return 1;
+}
 
 /* ---- backtrace.c: stack capture -------------------------------------- */
 

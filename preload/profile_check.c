@@ -20,11 +20,20 @@
  * An object in no tracked block (a library's static object) proves
  * nothing: the hook's next object is checked, RS_CHECK_TRIES at most.
  * What is checked is the profile's shape, on its first objects; a later,
- * smaller object of a hook is not checked again, nor is a `typename call`
- * function's behaviour.
+ * smaller object of a hook is not checked again.
+ *
+ * A `typename call` function is called as the profile says; refscope
+ * cannot check its arguments.  What it returns is read as the type's
+ * name: on a hook's first RS_NAME_CHECKS objects it must be NULL or a
+ * readable name, as a name field must (a function that returns something
+ * else, `call=g_object_get_data` for `call=G_OBJECT_TYPE_NAME`, which is
+ * a macro, made refscope read a wild address).  A function that fails is
+ * switched off in every hook of the profile that calls it, said in one
+ * line; its objects are then named after the profile.
  *
  * Cost: one block lookup per hook until a check was made, then one byte
- * test per call (rs_profile_check, preload.h).  A hook's first calls on two
+ * test per call (rs_profile_check, preload.h); RS_NAME_CHECKS reads of a
+ * name per `typename call` hook (rs_profile_check_name).  A hook's first calls on two
  * threads at once may both check; a field being switched off while
  * another thread reads it is read once more at the bad offset.
  */
@@ -34,11 +43,13 @@
 #include <string.h>
 
 #define RS_CHECK_TRIES 16
+#define RS_NAME_CHECKS 16
 #define RS_NAME_PROBE  256
 /* How far below an object the block holding it is looked for. */
 #define RS_CHECK_PROBE 4096
 
 uint8_t rs_profile_checks_left[RS_PROFILE_MAX_HOOKS];
+uint8_t rs_profile_names_left[RS_PROFILE_MAX_HOOKS];
 
 /* 1 when hook h reads a field of its objects. */
 static int reads_fields(const rs_hook_spec_t *h)
@@ -49,8 +60,11 @@ static int reads_fields(const rs_hook_spec_t *h)
 
 void rs_profile_check_init(const rs_profile_set_t *set)
 {
-    for (uint32_t i = 0; i < set->n_hooks && i < RS_PROFILE_MAX_HOOKS; i++)
+    for (uint32_t i = 0; i < set->n_hooks && i < RS_PROFILE_MAX_HOOKS; i++) {
         rs_profile_checks_left[i] = reads_fields(&set->hooks[i]) ? RS_CHECK_TRIES : 0;
+        rs_profile_names_left[i] = set->hooks[i].type.kind == RS_TYPENAME_CALL ? RS_NAME_CHECKS
+                                                                              : 0;
+    }
 }
 
 static int inside(const rs_block_t *b, uint64_t at, uint64_t len)
@@ -58,26 +72,40 @@ static int inside(const rs_block_t *b, uint64_t at, uint64_t len)
     return at >= b->addr && at + len >= at && at + len <= b->addr + b->size;
 }
 
-/* "refscope: PROFILE (SOURCE): WHAT of the object FUNCTION was given
- * (ADDR) WHY; INSTEAD". */
+/* "refscope: profile PROFILE (SOURCE): " */
+static void say_profile(rs_line_t *l, const rs_profile_set_t *set, const rs_hook_spec_t *h)
+{
+    const rs_profile_t *p = &set->profiles[h->profile];
+    rs_line_str(l, "refscope: profile ");
+    rs_line_quoted(l, p->name);
+    rs_line_str(l, " (");
+    rs_line_quoted(l, p->source);
+    rs_line_str(l, "): ");
+}
+
+/* "the object FUNCTION was given (ADDR)" */
+static void say_object(rs_line_t *l, const rs_hook_spec_t *h, uint64_t obj)
+{
+    rs_line_str(l, "the object ");
+    rs_line_str(l, h->function);
+    rs_line_str(l, h->kind == RS_HOOK_CTOR || h->arg == RS_HOOK_RETURNS ? " returned ("
+                                                                        : " was given (");
+    rs_line_hex(l, obj);
+    rs_line_str(l, ")");
+}
+
+/* "refscope: profile PROFILE (SOURCE): WHAT of the object FUNCTION was
+ * given (ADDR) WHY; INSTEAD". */
 static void say(const rs_profile_set_t *set, const rs_hook_spec_t *h, const char *what,
                 uint32_t offset, uint64_t obj, const char *why, const char *instead)
 {
-    const rs_profile_t *p = &set->profiles[h->profile];
     rs_line_t l = {.len = 0};
-    rs_line_str(&l, "refscope: profile ");
-    rs_line_quoted(&l, p->name);
-    rs_line_str(&l, " (");
-    rs_line_quoted(&l, p->source);
-    rs_line_str(&l, "): ");
+    say_profile(&l, set, h);
     rs_line_str(&l, what);
     rs_line_u64(&l, offset);
-    rs_line_str(&l, " of the object ");
-    rs_line_str(&l, h->function);
-    rs_line_str(&l, h->kind == RS_HOOK_CTOR || h->arg == RS_HOOK_RETURNS ? " returned ("
-                                                                         : " was given (");
-    rs_line_hex(&l, obj);
-    rs_line_str(&l, ") ");
+    rs_line_str(&l, " of ");
+    say_object(&l, h, obj);
+    rs_line_str(&l, " ");
     rs_line_str(&l, why);
     rs_line_str(&l, "; ");
     rs_line_str(&l, instead);
@@ -158,4 +186,43 @@ void rs_profile_check_slow(rs_profile_set_t *set, uint32_t id, uint64_t obj)
             "its objects are named after the profile");
         type_field_off(set, h);
     }
+}
+
+/* Switches off the `typename call` of every hook of bad's profile that
+ * calls the same function (on the same word). */
+static void type_call_off(rs_profile_set_t *set, const rs_hook_spec_t *bad)
+{
+    rs_typename_spec_t was = bad->type;
+    for (uint32_t i = 0; i < set->n_hooks; i++) {
+        rs_hook_spec_t *h = &set->hooks[i];
+        if (h->profile == bad->profile && h->type.kind == RS_TYPENAME_CALL &&
+            strcmp(h->type.text, was.text) == 0 && h->type.call_on_word == was.call_on_word &&
+            h->type.offset == was.offset)
+            __atomic_store_n(&h->type.kind, 0, __ATOMIC_RELAXED);   /* the fallback */
+    }
+}
+
+int rs_profile_check_name_slow(rs_profile_set_t *set, uint32_t id, uint64_t obj,
+                               const char *name)
+{
+    uint8_t left = __atomic_load_n(&rs_profile_names_left[id], __ATOMIC_RELAXED);
+    if (left)
+        __atomic_store_n(&rs_profile_names_left[id], (uint8_t)(left - 1), __ATOMIC_RELAXED);
+    if (readable_name((uint64_t)(uintptr_t)name))
+        return 1;
+    rs_hook_spec_t *h = &set->hooks[id];
+    rs_line_t l = {.len = 0};
+    say_profile(&l, set, h);
+    rs_line_str(&l, "typename call=");
+    rs_line_quoted(&l, h->type.text);
+    rs_line_str(&l, " returned ");
+    rs_line_hex(&l, (uint64_t)(uintptr_t)name);
+    rs_line_str(&l, " for ");
+    say_object(&l, h, obj);
+    rs_line_str(&l, ", no pointer to a readable name; its objects are named after the "
+                    "profile\n");
+    rs_diag_emit(&l);
+    type_call_off(set, h);
+    __atomic_store_n(&rs_profile_names_left[id], 0, __ATOMIC_RELAXED);
+    return 0;
 }

@@ -172,7 +172,9 @@ static uint32_t resolve_type(uint32_t id, uint64_t obj)
     } else if (t->kind == RS_TYPENAME_CALL && type_fn[id]) {
         void *arg = t->call_on_word ? *(void *const *)(uintptr_t)(obj + t->offset)
                                     : (void *)(uintptr_t)obj;
-        type = intern(type_fn[id](arg));
+        const char *name = type_fn[id](arg);
+        if (rs_profile_check_name(set, id, obj, name))
+            type = intern(name);
     }
     return type ? type : fallback_type[id];
 }

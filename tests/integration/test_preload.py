@@ -18,9 +18,10 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     each time); REFSCOPE_STOP_SIGNAL=USR1, a setting, gets no line, and
     REFSCOPE_STOP_SIGNAL=SEGV one;
   - a profile whose counter offset (65536) or type name field (0, the
-    counter's word) lies outside rcobj_leak's objects or is no name: the
-    program runs as natively (it died of SIGSEGV in refscope), one line
-    names the profile and the field, and a snapshot is written;
+    counter's word) lies outside rcobj_leak's objects or is no name, or
+    whose `typename call` function returns no name (strlen): the program
+    runs as natively (it died of SIGSEGV in refscope), one line names the
+    profile and the field or function, and a snapshot is written;
   - REFSCOPE_* names that are no setting get one line each, naming the
     closest setting when one is within 3 edits (REFSCOPE_QIUET ->
     REFSCOPE_QUIET), none otherwise; REFSCOPE_LIBRARY (refscope run's)
@@ -190,8 +191,10 @@ def check_bad_profile_offsets(preload, samples_dir):
     native = subprocess.run([exe], capture_output=True, text=True, timeout=60)
     with open(os.path.join(samples_dir, "rcobj.profile")) as f:
         good = f.read()
+    # strlen(kind) returns 6 for "Stream": read as a name, address 0x6.
     for directive, line in (("counter", "counter offset=65536 width=4 signed"),
-                            ("typename", "typename field=0")):
+                            ("typename", "typename field=0"),
+                            ("typename", "typename call=strlen word=8")):
         text = re.sub(rf"^{directive} .*$", line, good, flags=re.M)
         with tempfile.NamedTemporaryFile("w", suffix=".profile", delete=False) as f:
             f.write(text)
