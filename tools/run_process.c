@@ -256,7 +256,8 @@ void rs_run_die_by(int sig)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL) != 0)
+    /* SIGKILL's action cannot be set (sigaction fails), nor changed. */
+    if (sig != SIGKILL && sigaction(sig, &sa, NULL) != 0)
         return;
     sigset_t one;
     sigemptyset(&one);

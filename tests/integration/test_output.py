@@ -413,7 +413,8 @@ def gone(pid):
 def check_run_signals(args):
     """SIGTERM to `refscope run` reaches the program, and run dies of it
     as the program did; SIGKILL to it kills the program too (a harness's
-    timeout leaves nothing running)."""
+    timeout leaves nothing running).  A program that dies of SIGKILL,
+    SIGSEGV or SIGTERM makes run die of it too."""
     for sig, status in ((signal.SIGTERM, -signal.SIGTERM),
                         (signal.SIGKILL, -signal.SIGKILL)):
         p = subprocess.Popen([args.refscope, "run", "--", "sleep", "60"],
@@ -426,6 +427,13 @@ def check_run_signals(args):
               f"expected {status}")
         check(gone(kid), f"sleep (pid {kid}) still runs after refscope run "
               f"got {sig.name}")
+    # The program itself killed: run dies of the same signal (SIGKILL's
+    # action cannot be set: run exited 137 instead).
+    for sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM):
+        p = run([args.refscope, "run", "--", "sh", "-c", f"kill -{int(sig)} $$"])
+        check(p.returncode == -sig, f"refscope run -- sh -c 'kill -{int(sig)} $$': "
+              f"exit {p.returncode}, expected {-sig} (died of {sig.name}); "
+              f"stderr {p.stderr!r}")
 
 
 def ignore_int_hup():
