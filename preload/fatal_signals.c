@@ -25,6 +25,18 @@
  * inherited as SIG_IGN (nohup, a shell's background job) is left alone.
  * Other signals pass through.
  *
+ * One-shot handlers.  A handler set with SA_RESETHAND is reset to SIG_DFL
+ * by the kernel as it is delivered, without sigaction(): refscope did not
+ * stand in for that SIG_DFL, and a handler that raises its signal again
+ * (node's SIGTERM handler, crash reporters) ended the process unanalysed.
+ * So such a handler is installed as on_oneshot(), without SA_RESETHAND
+ * and with the program's mask and other flags, the program's action kept
+ * as its view; on_oneshot() does what the kernel would - the action
+ * becomes SIG_DFL, for which refscope stands in - then calls the
+ * program's handler.  When two threads take the signal at once, the one
+ * that finds on_oneshot still installed runs the handler; the other finds
+ * SIG_DFL, as it would natively, and goes to on_fatal().
+ *
  * The handler (async-signal context):
  *  0. a sent signal that arrives while this thread runs refscope's own
  *     code (its guard is set: locks may be held) is put off: noted in
@@ -291,9 +303,14 @@ static int install_ours(int sig)
     return call_real(sig, &sa, NULL);
 }
 
+static void on_oneshot(int sig, siginfo_t *si, void *uc);
+
+/* 1 when the kernel's action sa is refscope's, standing in for the view:
+ * on_fatal for SIG_DFL, on_oneshot for a one-shot handler. */
 static int is_ours(const struct sigaction *sa)
 {
-    return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fatal;
+    return (sa->sa_flags & SA_SIGINFO) &&
+           (sa->sa_sigaction == on_fatal || sa->sa_sigaction == on_oneshot);
 }
 
 void rs_fatal_signals_atfork_child(void)
@@ -344,6 +361,72 @@ static int is_default(const struct sigaction *act)
     return !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
 }
 
+/* A handler (not SIG_DFL or SIG_IGN) with SA_RESETHAND. */
+static int is_oneshot(const struct sigaction *act)
+{
+    return (act->sa_flags & SA_RESETHAND) &&
+           ((act->sa_flags & SA_SIGINFO) ||
+            (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN));
+}
+
+/* With view_lock held: act is a one-shot handler; installs on_oneshot in
+ * its place (see the file comment) and records act as the view, with the
+ * restorer the kernel would report. */
+static int set_oneshot(int sig, const struct sigaction *act)
+{
+    struct sigaction wrap = *act;
+    wrap.sa_flags = (act->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
+    wrap.sa_sigaction = on_oneshot;
+    if (call_real(sig, &wrap, NULL) != 0)
+        return -1;
+    struct sigaction mine;
+    view[sig] = *act;
+    if (call_real(sig, NULL, &mine) == 0) {
+        view[sig].sa_flags |= mine.sa_flags & SA_RESTORER;
+        view[sig].sa_restorer = mine.sa_restorer;
+    }
+    return 0;
+}
+
+/* What the kernel does to a one-shot action as it delivers it: the
+ * handler becomes SIG_DFL (its flags and mask stay, as the kernel leaves
+ * them), for which refscope stands in.  Returns 1 with the program's
+ * action in *prog when this thread took the one shot; 0 when it was
+ * taken already (the action is SIG_DFL). */
+static int take_oneshot(int sig, struct sigaction *prog)
+{
+    sigset_t all, mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &mask);
+    pthread_mutex_lock(&view_lock);
+    struct sigaction cur;
+    int took = call_real(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+               cur.sa_sigaction == on_oneshot;
+    if (took) {
+        *prog = view[sig];
+        struct sigaction dfl = view[sig];
+        dfl.sa_flags &= ~SA_SIGINFO;
+        dfl.sa_handler = SIG_DFL;
+        set_default(sig, &dfl);
+    }
+    pthread_mutex_unlock(&view_lock);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    return took;
+}
+
+static void on_oneshot(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction prog;
+    if (!take_oneshot(sig, &prog)) {
+        on_fatal(sig, si, uc);
+        return;
+    }
+    if (prog.sa_flags & SA_SIGINFO)
+        prog.sa_sigaction(sig, si, uc);
+    else
+        prog.sa_handler(sig);
+}
+
 RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (!is_fatal(sig) || !rs_active)
@@ -358,7 +441,8 @@ RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     if (rc == 0 && old)
         *old = is_ours(&cur) ? view[sig] : cur;
     if (rc == 0 && act)
-        rc = is_default(act) ? set_default(sig, act) : call_real(sig, act, NULL);
+        rc = is_default(act) ? set_default(sig, act)
+             : is_oneshot(act) ? set_oneshot(sig, act) : call_real(sig, act, NULL);
     int err = errno;
     pthread_mutex_unlock(&view_lock);
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
