@@ -341,18 +341,26 @@ void rs_fatal_signals_init(void)
 
 /* ---- the interposed functions --------------------------------------------- */
 
-/* With view_lock held: act is SIG_DFL; records it as the view (as the
- * kernel would report it: with libc's restorer) and stands in for it. */
-static int set_default(int sig, const struct sigaction *act)
+/* With view_lock held, refscope's handler installed for sig: records act
+ * as the program's view, as the kernel would report it (with libc's
+ * restorer, which the installed action has). */
+static void record_view(int sig, const struct sigaction *act)
 {
-    if (install_ours(sig) != 0)
-        return -1;
     struct sigaction mine;
     view[sig] = *act;
     if (call_real(sig, NULL, &mine) == 0) {
         view[sig].sa_flags |= mine.sa_flags & SA_RESTORER;
         view[sig].sa_restorer = mine.sa_restorer;
     }
+}
+
+/* With view_lock held: act is SIG_DFL; records it as the view and stands
+ * in for it. */
+static int set_default(int sig, const struct sigaction *act)
+{
+    if (install_ours(sig) != 0)
+        return -1;
+    record_view(sig, act);
     return 0;
 }
 
@@ -370,8 +378,7 @@ static int is_oneshot(const struct sigaction *act)
 }
 
 /* With view_lock held: act is a one-shot handler; installs on_oneshot in
- * its place (see the file comment) and records act as the view, with the
- * restorer the kernel would report. */
+ * its place (see the file comment) and records act as the view. */
 static int set_oneshot(int sig, const struct sigaction *act)
 {
     struct sigaction wrap = *act;
@@ -379,12 +386,7 @@ static int set_oneshot(int sig, const struct sigaction *act)
     wrap.sa_sigaction = on_oneshot;
     if (call_real(sig, &wrap, NULL) != 0)
         return -1;
-    struct sigaction mine;
-    view[sig] = *act;
-    if (call_real(sig, NULL, &mine) == 0) {
-        view[sig].sa_flags |= mine.sa_flags & SA_RESTORER;
-        view[sig].sa_restorer = mine.sa_restorer;
-    }
+    record_view(sig, act);
     return 0;
 }
 
