@@ -27,19 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Fills buf with "<directory of this executable>/libplugin_leaky.so". */
-static void plugin_path(char *buf, size_t size)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-    sample_check(n > 0, "readlink /proc/self/exe");
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    sample_check(slash != NULL, "executable path has a directory");
-    static const char name[] = "/libplugin_leaky.so";
-    sample_check((size_t)(slash - buf) + sizeof name <= size, "path fits");
-    memcpy(slash, name, sizeof name);
-}
-
 static void call(void *handle, const char *symbol)
 {
     void (*fn)(void) = (void (*)(void))dlsym(handle, symbol);
@@ -50,7 +37,7 @@ static void call(void *handle, const char *symbol)
 int main(void)
 {
     char path[PATH_MAX];
-    plugin_path(path, sizeof path);
+    sample_path_beside(path, sizeof path, "libplugin_leaky.so");
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     sample_check(handle != NULL, "dlopen libplugin_leaky.so");
     call(handle, "plugin_make_leak");

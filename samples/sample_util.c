@@ -106,16 +106,21 @@ void sample_wait_flag(volatile int *flag)
         nanosleep(&ms, NULL);
 }
 
-void *sample_dlopen_beside(const char *lib)
+void sample_path_beside(char *path, size_t size, const char *lib)
 {
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    ssize_t n = readlink("/proc/self/exe", path, size - 1);
     sample_check(n > 0, "readlink /proc/self/exe");
     path[n] = '\0';
     char *slash = strrchr(path, '/');
     size_t len = strlen(lib);
-    sample_check(slash && (size_t)(slash + 1 - path) + len < sizeof path, "path fits");
+    sample_check(slash && (size_t)(slash + 1 - path) + len < size, "path fits");
     memcpy(slash + 1, lib, len + 1);
+}
+
+void *sample_dlopen_beside(const char *lib)
+{
+    char path[PATH_MAX];
+    sample_path_beside(path, sizeof path, lib);
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     sample_check(handle != NULL, lib);
     return handle;

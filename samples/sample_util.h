@@ -46,6 +46,10 @@ void sample_block_forever(void) __attribute__((noreturn));
 /* Waits (sleeping 1 ms at a time) until *flag becomes non-zero. */
 void sample_wait_flag(volatile int *flag);
 
+/* Fills path (size bytes) with "<directory of this executable>/lib".
+ * Exits 70 when it does not fit. */
+void sample_path_beside(char *path, size_t size, const char *lib);
+
 /* dlopen(RTLD_NOW | RTLD_LOCAL) of the library named lib (e.g.
  * "librcobj_symbolic.so") in the executable's own directory; exits 70
  * with a message when it cannot be loaded. */

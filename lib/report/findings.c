@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stack_sites.h"
 #include "uthash.h"
 
 #define CHARGE_UNSET (UINT32_MAX - 1)
@@ -106,7 +107,15 @@ typedef struct build {
     size_t        lr_cap;
     uint32_t     *lr_off;     /* per node: offset into lr_counts          */
     uint8_t      *hidden;     /* per node: not the focus's leak, or NULL  */
+    uint32_t     *sites;      /* stack id -> its site (stack_sites.h), or
+                                 NULL: every stack is its own site      */
 } build_t;
+
+/* The site of stack id: what findings group by. */
+static inline uint32_t site_of(const build_t *b, uint32_t id)
+{
+    return rs_stack_site(b->sites, b->snap, id);
+}
 
 int rs_findings_is_leak_class(rs_class_t c)
 {
@@ -281,7 +290,7 @@ static int intern_shape(build_t *b, uint32_t start, uint32_t len,
     const rs_node_t *nodes = b->snap->heap.nodes;
     for (uint32_t k = 0; k < len; k++) {
         const rs_node_t *n = &nodes[b->cyc[start + k]];
-        scratch[k] = (uint64_t)n->type_id << 32 | n->stack_id;
+        scratch[k] = (uint64_t)n->type_id << 32 | site_of(b, n->stack_id);
     }
     qsort(scratch, len, sizeof *scratch, cmp_u64);
     int is_new;
@@ -364,7 +373,7 @@ static int node_stack_set(build_t *b, uint32_t i, uint64_t *ev,
     if (n < 0)
         return -1;
     for (int k = 0; k < n; k++)
-        stk[k] = b->snap->history.events[ev[k]].stack_id;
+        stk[k] = site_of(b, b->snap->history.events[ev[k]].stack_id);
     qsort(stk, (size_t)n, sizeof *stk, cmp_u32);
     uint32_t u = 0;
     for (int k = 0; k < n; k++) {
@@ -439,11 +448,11 @@ static group_key_t key_of(const build_t *b, uint32_t i, rs_class_t c)
     if (c == RS_CLASS_CYCLE) {
         key.variant = b->variant[i];
     } else if (c == RS_CLASS_LEAKED_REF) {
-        key.stack_id = n->stack_id;
+        key.stack_id = site_of(b, n->stack_id);
         key.type_id = n->type_id;
         key.variant = b->variant[i];
     } else {
-        key.stack_id = n->stack_id;
+        key.stack_id = site_of(b, n->stack_id);
     }
     return key;
 }
@@ -487,7 +496,7 @@ static uint32_t group_for(build_t *b, group_key_t key, uint32_t node)
     ref->index = b->n_groups;
     rs_finding_t *f = &b->groups[ref->index];
     *f = (rs_finding_t){
-        .cls = (rs_class_t)key.cls, .stack_id = n->stack_id,
+        .cls = (rs_class_t)key.cls, .stack_id = site_of(b, n->stack_id),
         .type_id = n->type_id, .first_node = node,
         .charged_to = key.cls == RS_CLASS_INDIRECT ? CHARGE_UNSET
                                                    : RS_FINDING_NONE,
@@ -784,14 +793,15 @@ static int compare_errors(const void *pa, const void *pb)
     return (a->first > b->first) - (a->first < b->first);
 }
 
-/* Groups the errors into out->errors (all of them); 0 or -1. */
-static int group_errors(const rs_snapshot_t *snap, rs_findings_t *out,
-                        err_ref_t **table)
+/* Groups the errors into out->errors (all of them), their stacks by site;
+ * 0 or -1. */
+static int group_errors(const build_t *b, rs_findings_t *out, err_ref_t **table)
 {
+    const rs_snapshot_t *snap = b->snap;
     size_t cap = 0;
     for (uint32_t i = 0; snap->rc_errors && i < snap->n_rc_errors; i++) {
         const rs_rc_error_t *e = &snap->rc_errors[i];
-        err_key_t key = { e->kind, e->stack_id, e->other_stack_id };
+        err_key_t key = { e->kind, site_of(b, e->stack_id), site_of(b, e->other_stack_id) };
         err_ref_t *ref;
         HASH_FIND(hh, *table, &key, sizeof key, ref);
         if (!ref) {
@@ -803,8 +813,8 @@ static int group_errors(const rs_snapshot_t *snap, rs_findings_t *out,
             ref->index = out->n_errors++;
             HASH_ADD(hh, *table, key, sizeof key, ref);
             out->errors[ref->index] = (rs_rc_finding_t){
-                .kind = (rs_rc_error_kind_t)e->kind, .stack_id = e->stack_id,
-                .other_stack_id = e->other_stack_id, .type_id = e->type_id,
+                .kind = (rs_rc_error_kind_t)e->kind, .stack_id = key.stack_id,
+                .other_stack_id = key.other_stack_id, .type_id = e->type_id,
                 .addr = e->addr, .count = e->count, .first = i };
         }
         out->errors[ref->index].occurrences++;
@@ -813,11 +823,11 @@ static int group_errors(const rs_snapshot_t *snap, rs_findings_t *out,
 }
 
 /* Phase 6. */
-static int build_errors(const rs_snapshot_t *snap,
-                        const rs_findings_options_t *opt, rs_findings_t *out)
+static int build_errors(const build_t *b, const rs_findings_options_t *opt,
+                        rs_findings_t *out)
 {
     err_ref_t *table = NULL, *ref, *tmp;
-    int rc = group_errors(snap, out, &table);
+    int rc = group_errors(b, out, &table);
     HASH_ITER(hh, table, ref, tmp) {
         HASH_DEL(table, ref);
         free(ref);
@@ -858,13 +868,14 @@ static void free_build(build_t *b)
     free(b->lr_counts);
     free(b->lr_off);
     free(b->hidden);
+    free(b->sites);
 }
 
 int rs_findings_build(const rs_snapshot_t *snap,
                       const rs_findings_options_t *opt, rs_findings_t *out)
 {
     static const rs_findings_options_t defaults = { 0, 0, RS_FOCUS_ALL };
-    build_t b = { .snap = snap };
+    build_t b = { .snap = snap, .sites = rs_stack_sites(snap) };
     int rc = -1;
 
     memset(out, 0, sizeof *out);
@@ -883,7 +894,7 @@ int rs_findings_build(const rs_snapshot_t *snap,
         goto out;
     sort_groups(&b);
     if (charge_indirect(&b) < 0 || emit(&b, opt, out) < 0 || add_details(&b, out) < 0 ||
-        build_errors(snap, opt, out) < 0)
+        build_errors(&b, opt, out) < 0)
         goto out;
     rc = 0;
 out:

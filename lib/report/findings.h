@@ -4,8 +4,13 @@
  * A finding is the unit a report prints.  How blocks are grouped depends
  * on their class:
  *
+ * Stacks are compared by site (stack_sites.h): stacks whose frames lie at
+ * the same offsets of the same files are one, also across a dlclose and
+ * a library loaded again elsewhere; a finding shows its site's lowest
+ * stack id.
+ *
  *  - leaked, indirect, reachable: every block of the class allocated at
- *    one stack ("Leak of 96 bytes in 2 blocks (leaked), allocated at").
+ *    one site ("Leak of 96 bytes in 2 blocks (leaked), allocated at").
  *  - cycle: cycle groups (nodes of class cycle sharing nodes[].owner, the
  *    group id) with the same *shape* -- the same sorted list of (type id,
  *    allocation stack) of their members -- form one finding: `groups`
