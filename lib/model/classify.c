@@ -12,7 +12,8 @@
  *   leads from a reachable node to an unclassified one.
  *
  * Phase 2, trial deletion (CPython's gc_refs).  For every unreachable
- * RS_NODE_REFCOUNTED node: gc_refs = refcount - (number of edges into it).
+ * RS_NODE_REFCOUNTED node: gc_refs = refcount - (number of edges into it,
+ * but for those that hold no reference: rs_heap_t.weak_edges).
  * All such edges come from unreachable nodes (phase 1 postcondition), so
  * this subtracts exactly the references the dead part of the heap explains.
  *   Postcondition: a node is RS_CLASS_LEAKED_REF iff it is unreachable,
@@ -174,7 +175,7 @@ static uint64_t trial_deletion(cl_work_t *w)
     for (uint32_t u = 0; u < w->n; u++)
         if (unclassified(h, u))
             for (uint32_t e = edges_begin(h, u); e < edges_end(h, u); e++)
-                w->count[h->edges[e].dst]++;
+                w->count[h->edges[e].dst] += !rs_heap_edge_weak(h, e);
     for (uint32_t i = 0; i < w->n; i++) {
         if (!unclassified(h, i) || !refcounted(h, i))
             continue;

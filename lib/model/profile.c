@@ -501,6 +501,28 @@ static int do_counter(parser_t *p, char **w, int n)
     return 0;
 }
 
+static int do_weak(parser_t *p, char **w, int n)
+{
+    opts_t o;
+    rs_profile_t *prof = &p->set->profiles[p->cur];
+    if (parse_options(p, w + 1, n - 1, BIT(OPT_OFFSET), "weak", &o))
+        return -1;
+    if (!(o.seen & BIT(OPT_OFFSET)))
+        return FAIL(p, "weak: expected offset=");
+    if (o.num[OPT_OFFSET] % 8)
+        return FAIL(p, "weak: offset=%u is no pointer-aligned offset (a multiple of 8)",
+                    o.num[OPT_OFFSET]);
+    for (uint32_t i = 0; i < prof->n_weak; i++)
+        if (prof->weak[i] == o.num[OPT_OFFSET])
+            return FAIL(p, "weak offset=%u given twice in profile '%s'",
+                        o.num[OPT_OFFSET], prof->name);
+    if (prof->n_weak == RS_PROFILE_MAX_WEAK)
+        return FAIL(p, "more than %u weak offsets in profile '%s'",
+                    (unsigned)RS_PROFILE_MAX_WEAK, prof->name);
+    prof->weak[prof->n_weak++] = o.num[OPT_OFFSET];
+    return 0;
+}
+
 static int do_typename(parser_t *p, char **w, int n)
 {
     opts_t o;
@@ -697,7 +719,7 @@ static int do_line(parser_t *p, char **w, int n)
     if (strcmp(w[0], "profile") == 0)
         return do_profile(p, w, n);
     int known = strcmp(w[0], "counter") == 0 || strcmp(w[0], "typename") == 0 ||
-                strcmp(w[0], "recognize") == 0;
+                strcmp(w[0], "recognize") == 0 || strcmp(w[0], "weak") == 0;
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         known |= strcmp(w[0], funcs[i].word) == 0;
     if (!known)
@@ -710,6 +732,8 @@ static int do_line(parser_t *p, char **w, int n)
         return do_typename(p, w, n);
     if (strcmp(w[0], "recognize") == 0)
         return do_recognize(p, w, n);
+    if (strcmp(w[0], "weak") == 0)
+        return do_weak(p, w, n);
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         if (strcmp(w[0], funcs[i].word) == 0)
             return do_function(p, funcs[i].kind, w, n);

@@ -93,6 +93,14 @@
  *       object (g_type_name(GType)).  Default: the profile name.  At most
  *       once.
  *
+ *   weak offset=N
+ *       The pointer at byte offset N (a multiple of 8) of the profile's
+ *       objects holds no reference to what it points to: a back pointer
+ *       (a GstMiniObject's priv_pointer, its parent buffer).  Trial
+ *       deletion does not count it among the target's references, so a
+ *       lost parent is a leaked reference, not a cycle with its child.
+ *       Up to RS_PROFILE_MAX_WEAK per profile.
+ *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
  *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
  *             [immortal=N] [version=SYMBOL] [version-min=N] [version-max=N]
@@ -311,11 +319,15 @@ typedef struct rs_recognizer {
 
 #define RS_PROFILE_MAX_RECOGNIZERS 8
 
+#define RS_PROFILE_MAX_WEAK 4
+
 typedef struct rs_profile {
     char              *name;
     char              *source;    /* file name it came from               */
     rs_counter_spec_t  counter;
     rs_typename_spec_t type;
+    uint32_t           weak[RS_PROFILE_MAX_WEAK];  /* `weak offset=`s     */
+    uint32_t           n_weak;
 } rs_profile_t;
 
 typedef struct rs_profile_set {

@@ -152,7 +152,18 @@ typedef struct rs_heap {
      * scans skip them.  NULL: none. */
     const rs_span_t *holes;
     uint32_t        n_holes;
+    /* Bit e % 64 of weak_edges[e / 64] is set when edge e is a pointer
+     * that holds no reference (a profile's `weak offset=`, profile.h):
+     * trial deletion does not count it, nor do the findings' pointers.
+     * NULL: none.  Stored (WEAK_EDGES, snapshot_format.h). */
+    const uint64_t *weak_edges;
 } rs_heap_t;
+
+/* 1 when edge e of h holds no reference (rs_heap_t.weak_edges). */
+static inline int rs_heap_edge_weak(const rs_heap_t *h, uint64_t e)
+{
+    return h->weak_edges && (h->weak_edges[e / 64] >> (e % 64) & 1);
+}
 
 /* ---- modules and stacks ---------------------------------------------- */
 

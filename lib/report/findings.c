@@ -93,7 +93,8 @@ typedef struct build {
     uint32_t     *variant;    /* per node: shape or stack-set id          */
     uint32_t     *rank;       /* per group: position after sorting        */
     uint32_t     *order;      /* sorted group indices                     */
-    uint32_t     *indeg;      /* per node: heap edges into it, or NULL    */
+    uint32_t     *indeg;      /* per node: heap edges into it holding a
+                                 reference (not weak), or NULL          */
     uint32_t     *cyc;        /* cycle nodes by (group, index)            */
     uint32_t      n_cyc;
     intern_ref_t *shape_table;
@@ -359,7 +360,7 @@ static int count_in_edges(build_t *b)
     if (!b->indeg)
         return -1;
     for (uint64_t e = 0; heap->edges && e < heap->n_edges; e++)
-        if (heap->edges[e].dst < heap->n_nodes)
+        if (heap->edges[e].dst < heap->n_nodes && !rs_heap_edge_weak(heap, e))
             b->indeg[heap->edges[e].dst]++;
     return 0;
 }

@@ -108,7 +108,8 @@ typedef struct rs_finding {
     uint64_t   refs;         /* unexplained references over all objects:
                                 sum of max(refcount - pointers, 0)           */
     int64_t    refcount;     /* of first_node                               */
-    uint32_t   pointers;     /* heap pointers (in-edges) to first_node      */
+    uint32_t   pointers;     /* heap pointers (in-edges) to first_node,
+                                but for those holding no reference (weak)  */
     rs_finding_unbalanced_t *unbalanced; /* by count (desc), then stack id  */
     uint32_t   n_unbalanced;
     uint64_t   unbalanced_cut; /* references at stacks past the cap         */

@@ -17,15 +17,17 @@
  * they know).  Changing the encoding of an existing section is a major
  * change.  The required sections (types 1..RS_SNAP_SECT_REQUIRED) must be
  * present exactly once; the optional ones (RC_HISTORY, RC_ERRORS, added in
- * 1.1, THREAD_FRAMES, added in 1.2) at most once, and a file without them (every 1.0 file) reads as
- * "no history" and "no refcount errors" (and a file without
- * THREAD_FRAMES as "no frames known").  Every known section present
+ * 1.1, THREAD_FRAMES, added in 1.2, WEAK_EDGES, added in 1.4) at most
+ * once, and a file without them (every 1.0 file) reads as "no history"
+ * and "no refcount errors" (and a file without THREAD_FRAMES as "no
+ * frames known", without WEAK_EDGES as "every edge a reference").  Every known section present
  * must be consumed exactly, with no bytes left over.
  *
  * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS; 1.2
  * adds THREAD_FRAMES; 1.3 adds the root kind RS_ROOT_MMAP (a 1.2 reader
  * refuses a file holding such a root, naming the root and its kind, and
- * reads every other 1.3 file).
+ * reads every other 1.3 file); 1.4 adds WEAK_EDGES (a 1.3 reader skips it
+ * and counts those pointers as references).
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
  * (error formatting, section names): snapshot.c; the CRC-32: crc32.c.
@@ -211,6 +213,16 @@
  *   Size: 2 bytes at least, 20 at most per frame; 4-8 bytes for a typical
  *   frame, against 24 in memory.  Each thread adds 2-6 bytes.
  *
+ * ---- WEAK_EDGES (optional, since 1.4; count n): rs_heap_t.weak_edges -----
+ *
+ *   Written exactly when some edge holds no reference to its target (a
+ *   profile's `weak offset=`, a back pointer: lib/model/profile.h); trial
+ *   deletion did not count those edges.  n x v gap: the edges' indices in
+ *   EDGES' order, rising, index = previous index + gap + 1 (the previous
+ *   of the first being -1); each index < n_edges, so n <= n_edges.
+ *
+ *   Size: 1 byte per weak edge when they are under 128 edges apart.
+ *
  * ---- Section types reserved for later minor versions ---------------------
  *
  *   12 LABELS (not written yet).
@@ -227,7 +239,7 @@
 #define RS_SNAP_MAGIC          "RSNAP\0\r\n"
 #define RS_SNAP_MAGIC_SIZE     8
 #define RS_SNAP_VERSION_MAJOR  1
-#define RS_SNAP_VERSION_MINOR  3
+#define RS_SNAP_VERSION_MINOR  4
 
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32
@@ -274,8 +286,9 @@ typedef enum rs_snap_section {
     RS_SNAP_SECT_RC_ERRORS  = 11,   /* optional, since 1.1                 */
     /* 12 is reserved for LABELS (see above); readers skip it. */
     RS_SNAP_SECT_THREAD_FRAMES = 13, /* optional, since 1.2                */
+    RS_SNAP_SECT_WEAK_EDGES = 14,   /* optional, since 1.4                 */
     RS_SNAP_SECT_REQUIRED   = 9,    /* types 1..this must be present       */
-    RS_SNAP_SECT_KNOWN      = 13    /* highest type this version knows     */
+    RS_SNAP_SECT_KNOWN      = 14    /* highest type this version knows     */
 } rs_snap_section_t;
 
 /* ---- shared helpers, defined in snapshot.c and crc32.c ------------------ */

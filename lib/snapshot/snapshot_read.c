@@ -915,6 +915,36 @@ static int read_thread_frames(reader_t *r)
     return section_close(r, &c);
 }
 
+static int read_weak_edges(reader_t *r)
+{
+    rs_snapshot_t *s = &r->out->snap;
+    const section_t *sec = &r->sect[RS_SNAP_SECT_WEAK_EDGES];
+    cursor_t c;
+    if (!sec->present)
+        return 0;                 /* every edge a reference: weak_edges NULL */
+    if (section_open(r, RS_SNAP_SECT_WEAK_EDGES, &c, s->heap.n_edges, 1, 0) < 0)
+        return -1;
+    uint64_t *bits = keep(r, (s->heap.n_edges + 63) / 64 + 1, sizeof *bits);
+    if (!bits)
+        return -1;
+    memset(bits, 0, ((s->heap.n_edges + 63) / 64 + 1) * sizeof *bits);
+    uint64_t e = UINT64_MAX;
+    for (uint64_t k = 0; k < sec->count; k++) {
+        const uint8_t *at = c.p;
+        uint64_t gap = rd_varint(&c);
+        if (c.fault)
+            return fail_cursor(r, &c, "weak edge", k);
+        if (gap >= s->heap.n_edges - (e + 1))
+            return fail(r, offset_of(r, at), "weak edge %llu lies past the %llu "
+                        "edges", (unsigned long long)k,
+                        (unsigned long long)s->heap.n_edges);
+        e += gap + 1;
+        bits[e / 64] |= 1ull << (e % 64);
+    }
+    s->heap.weak_edges = bits;
+    return section_close(r, &c);
+}
+
 /* ---- header and directory ---------------------------------------------- */
 
 static uint64_t get_le(const uint8_t *p, int bytes)
@@ -1093,7 +1123,7 @@ static int decode(reader_t *r)
     static int (*const readers[])(reader_t *) = {
         read_meta, read_modules, read_stacks, read_types, read_nodes,
         read_edges, read_roots, read_root_edges, read_summary, read_history,
-        read_rc_errors, read_thread_frames,
+        read_rc_errors, read_thread_frames, read_weak_edges,
     };
     uint64_t dir_end = 0;
     if (read_header(r, &dir_end) < 0 || read_directory(r, dir_end) < 0)

@@ -454,6 +454,30 @@ static void write_thread_frames(writer_t *wr)
     section_end(wr, RS_SNAP_SECT_THREAD_FRAMES, n);
 }
 
+/* Edges marked in heap.weak_edges. */
+static uint64_t count_weak_edges(const rs_heap_t *h)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; h->weak_edges && i < (h->n_edges + 63) / 64; i++)
+        n += (uint64_t)__builtin_popcountll(h->weak_edges[i] &
+                 (i == h->n_edges / 64 ? (1ull << (h->n_edges % 64)) - 1 : ~0ull));
+    return n;
+}
+
+static void write_weak_edges(writer_t *wr, uint64_t n)
+{
+    wbuf_t *w = &wr->w;
+    const rs_heap_t *h = &wr->snap->heap;
+    section_begin(wr);
+    uint64_t prev = UINT64_MAX;               /* so the first gap is the index */
+    for (uint64_t e = 0; e < h->n_edges; e++)
+        if (rs_heap_edge_weak(h, e)) {
+            wb_varint(w, e - prev - 1);
+            prev = e;
+        }
+    section_end(wr, RS_SNAP_SECT_WEAK_EDGES, n);
+}
+
 /* ---- checks of the input ------------------------------------------------- */
 
 /* A CSR index start[0..n] must run monotonically from 0 to total.
@@ -632,10 +656,11 @@ static int write_file(writer_t *wr, const char **op)
     int history = wr->snap->history.event_start != NULL;
     int rc_errors = wr->snap->n_rc_errors > 0;
     int frames = wr->snap->n_thread_frames > 0;
+    uint64_t weak = count_weak_edges(&wr->snap->heap);
 
     *op = "write";
     wr->n_planned = RS_SNAP_SECT_REQUIRED + (uint32_t)history + (uint32_t)rc_errors +
-                    (uint32_t)frames;
+                    (uint32_t)frames + (weak > 0);
     wb_bytes(w, zeros, RS_SNAP_HEADER_SIZE +
                        (size_t)wr->n_planned * RS_SNAP_DIRENT_SIZE);
     write_meta(wr);
@@ -652,6 +677,8 @@ static int write_file(writer_t *wr, const char **op)
         write_rc_errors(wr);
     if (frames)
         write_thread_frames(wr);
+    if (weak)
+        write_weak_edges(wr, weak);
     wb_flush(w);
     if (w->error)
         return w->error;

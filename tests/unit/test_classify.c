@@ -295,6 +295,34 @@ static void test_weak_back_pointer_keeps_live(void **state)
     gb_free(&g);
 }
 
+static void test_weak_edge_not_counted(void **state)
+{
+    gb_t g;
+    rs_summary_t s;
+    /* A lost parent (rc 1) -> child (rc 1) -> parent by a back pointer
+     * that holds no reference (a profile's `weak offset=`): without the
+     * mark, a cycle; with it, the parent's reference is unexplained (a
+     * leaked reference) and the child is its indirect leak. */
+    gb_init(&g, 2);
+    gb_rc(&g, 0, 1);
+    gb_rc(&g, 1, 1);
+    gb_edge(&g, 0, 1);
+    gb_edge(&g, 1, 0);          /* edge 1 in CSR order */
+    classify_ok(&g, &s);
+    expect(&g, 0, RS_CLASS_CYCLE, 0);
+    expect(&g, 1, RS_CLASS_CYCLE, 0);
+    uint64_t weak = 1u << 1;
+    rs_heap_t *h = gb_build(&g);
+    h->weak_edges = &weak;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(rs_classify(h, &s), 0);
+    expect(&g, 0, RS_CLASS_LEAKED_REF, NONE);
+    expect(&g, 1, RS_CLASS_INDIRECT, 0);
+    assert_int_equal(s.leaked_refs, 1);
+    assert_int_equal(s.cycle_groups, 0);
+    gb_free(&g);
+}
+
 static void test_borrowed_pointers_clamp(void **state)
 {
     gb_t g;
@@ -608,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_leaked_ref_with_children),
         cmocka_unit_test(test_cycle_member_with_extra_ref),
         cmocka_unit_test(test_weak_back_pointer_keeps_live),
+        cmocka_unit_test(test_weak_edge_not_counted),
         cmocka_unit_test(test_borrowed_pointers_clamp),
         cmocka_unit_test(test_cycle_through_plain_array),
         cmocka_unit_test(test_leaked_block_holding_cycle),

@@ -79,6 +79,10 @@ static void test_builtin_gst_and_list(void **state)
     i = rs_profile_find_hook(s, "gst_mini_object_init");
     assert_int_equal(s->hooks[i].kind, RS_HOOK_CTOR);
     assert_int_equal(s->hooks[i].arg, 0);
+    /* GstMiniObject.priv_pointer: the parent, no reference. */
+    assert_int_equal(s->profiles[1].n_weak, 1);
+    assert_int_equal(s->profiles[1].weak[0], 56);
+    assert_int_equal(s->profiles[0].n_weak, 0);
     assert_non_null(rs_profile_builtin("gst"));
     assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
@@ -548,6 +552,17 @@ static const struct {
     { "profile a\nrecognize type-word=8 metatype=M type-name=1 type-flags=0"
       " header=8@1,8@1,8@1,8@1,8@1\n",
       "t.prof:2: at most 4 header terms" },
+    { "profile a\nincref f\nweak\n", "t.prof:3: weak: expected offset=" },
+    { "profile a\nincref f\nweak offset=12\n",
+      "t.prof:3: weak: offset=12 is no pointer-aligned offset (a multiple of 8)" },
+    { "profile a\nincref f\nweak offset=8 width=4\n",
+      "t.prof:3: unknown option 'width' for 'weak'" },
+    { "profile a\nincref f\nweak offset=8\nweak offset=0x8\n",
+      "t.prof:4: weak offset=8 given twice in profile 'a'" },
+    { "profile a\nincref f\nweak offset=0\nweak offset=8\nweak offset=16\n"
+      "weak offset=24\nweak offset=32\n",
+      "t.prof:7: more than 4 weak offsets in profile 'a'" },
+    { "weak offset=8\n", "t.prof:1: 'weak' before any 'profile' line" },
 };
 
 static void test_error_messages(void **state)

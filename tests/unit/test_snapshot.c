@@ -130,6 +130,8 @@ static uint32_t edge_start[] = { 0, 2, 2, 3, 5, 5 };
 static rs_edge_t edges[] = {
     { 1, 8 }, { 4, 0 }, { 1, 16 }, { 4, 0xffffffff }, { 0, 4 },
 };
+/* Edges 1 and 4 hold no reference (a profile's `weak offset=`). */
+static uint64_t weak_bits[] = { 1u << 1 | 1u << 4 };
 static rs_root_t roots[] = {
     { 0x601000, 0x800, RS_ROOT_GLOBAL, 0, 0, 0 },
     { 0x7ffc0000, 0x2000, RS_ROOT_STACK, UINT32_MAX, 1234, 0 },
@@ -192,6 +194,7 @@ static rs_snapshot_t sample(void)
     s.heap.edge_start = edge_start;
     s.heap.edges = edges;
     s.heap.n_edges = 5;
+    s.heap.weak_edges = weak_bits;
     s.heap.roots = roots;
     s.heap.n_roots = 5;
     s.heap.root_edges = root_edges;
@@ -221,6 +224,7 @@ static rs_snapshot_t sample_without_refcounting(void)
     s.thread_frames = NULL;
     s.n_thread_frames = 0;
     s.frames_epoch = 0;
+    s.heap.weak_edges = NULL;
     return s;
 }
 
@@ -305,9 +309,11 @@ static void compare_heap(const rs_heap_t *a, const rs_heap_t *b)
     assert_int_equal(a->n_edges, b->n_edges);
     for (uint32_t i = 0; a->edge_start && i <= a->n_nodes; i++)
         assert_int_equal(a->edge_start[i], b->edge_start[i]);
+    assert_int_equal(a->weak_edges == NULL, b->weak_edges == NULL);
     for (uint64_t e = 0; e < a->n_edges; e++) {
         assert_int_equal(a->edges[e].dst, b->edges[e].dst);
         assert_int_equal(a->edges[e].offset, b->edges[e].offset);
+        assert_int_equal(rs_heap_edge_weak(a, e), rs_heap_edge_weak(b, e));
     }
     assert_int_equal(a->n_roots, b->n_roots);
     for (uint32_t i = 0; i < a->n_roots; i++) {
@@ -1152,6 +1158,7 @@ static void patch_hide_refcounting(uint8_t *buf, size_t size)
     put(dirent_of(buf, RS_SNAP_SECT_RC_HISTORY) + RS_SNAP_DIRENT_TYPE, 98, 4);
     put(dirent_of(buf, RS_SNAP_SECT_RC_ERRORS) + RS_SNAP_DIRENT_TYPE, 99, 4);
     put(dirent_of(buf, RS_SNAP_SECT_THREAD_FRAMES) + RS_SNAP_DIRENT_TYPE, 12, 4);
+    put(dirent_of(buf, RS_SNAP_SECT_WEAK_EDGES) + RS_SNAP_DIRENT_TYPE, 97, 4);
 }
 
 static void test_old_files_read(void **state)
@@ -1460,6 +1467,7 @@ static void test_frames_absent_in_old_files(void **state)
     rs_snapshot_t s = sample();
     s.thread_frames = NULL;
     s.n_thread_frames = 0;
+    s.heap.weak_edges = NULL;             /* WEAK_EDGES: since 1.4 */
     size_t size;
     char *path = write_ok(&s, "v11.rsnap");
     uint8_t *buf = load(path, &size);
@@ -1475,6 +1483,30 @@ static void test_frames_absent_in_old_files(void **state)
     assert_int_equal(got->n_thread_frames, 0);
     compare_snapshots(&s, got);
     rs_snapshot_free(got);
+}
+
+/* WEAK_EDGES holds the gaps 1 (edge 1) and 2 (edge 4) of the 5 edges. */
+static void patch_weak_edge_past_end(uint8_t *buf, size_t size)
+{
+    uint64_t len;
+    uint8_t *w = section_of(buf, RS_SNAP_SECT_WEAK_EDGES, &len);
+    assert_int_equal(len, 2);
+    assert_int_equal(w[0], 1);
+    assert_int_equal(w[1], 2);
+    w[1] = 3;                              /* edge 5 of 0..4 */
+}
+
+static void patch_weak_edge_count(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_WEAK_EDGES) + RS_SNAP_DIRENT_COUNT, 6, 8);
+}
+
+static void test_weak_edges_checked(void **state)
+{
+    expect_read_error(patched("weak_past.rsnap", patch_weak_edge_past_end),
+                      "WEAK_EDGES", "weak edge 1 lies past the 5 edges");
+    expect_read_error(patched("weak_count.rsnap", patch_weak_edge_count),
+                      "WEAK_EDGES", "record count 6 exceeds the limit 5");
 }
 
 static void test_write_refuses_bad_frames(void **state)
@@ -1565,6 +1597,7 @@ static void test_frames_corruption(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_weak_edges_checked),
         cmocka_unit_test(test_crc32_folds_here),
         cmocka_unit_test(test_crc32_known_value),
         cmocka_unit_test(test_crc32_matches_bitwise),
