@@ -170,8 +170,10 @@ static int build_graph(rs_heap_t *heap, rs_rootvec_t *roots, rs_ref_history_t *h
     heap->n_roots = roots->n;
 
     rs_scan_holes_find(heap);    /* pages never touched: not scanned */
-    if (rs_heapscan_edges(heap) != 0 || rs_heapscan_roots(heap) != 0 ||
-        rs_classify(heap, summary) != 0)
+    if (rs_heapscan_edges(heap) != 0 || rs_heapscan_roots(heap) != 0)
+        return -1;
+    rs_refcount_mark_weak(heap);
+    if (rs_classify(heap, summary) != 0)
         return -1;
     return rc;
 }

@@ -89,6 +89,7 @@
 #include "heapscan.h"
 #include "objnodes.h"
 #include "preload.h"
+#include "profile.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -890,6 +891,60 @@ int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside
         memset(hist, 0, sizeof *hist);
     rs_mem_free(a.logs);
     return rc;
+}
+
+/* ---- back pointers: a profile's `weak offset=` ---------------------------- */
+
+typedef struct weak_ctx {
+    rs_heap_t              *heap;
+    const rs_profile_set_t *set;
+    uint64_t               *bits;
+} weak_ctx_t;
+
+/* Marks the edges of o's node that start at one of its profile's weak
+ * offsets. */
+static void mark_weak_of(const rs_obj_t *o, void *arg)
+{
+    weak_ctx_t *w = arg;
+    if (o->hook >= w->set->n_hooks)
+        return;                       /* an annotation's object */
+    const rs_profile_t *prof = &w->set->profiles[w->set->hooks[o->hook].profile];
+    uint32_t i = prof->n_weak ? rs_heapscan_find(w->heap, o->addr) : UINT32_MAX;
+    if (i == UINT32_MAX)
+        return;
+    const rs_node_t *n = &w->heap->nodes[i];
+    if (!(n->flags & RS_NODE_REFCOUNTED) || o->addr >= n->addr + n->size)
+        return;
+    for (uint64_t e = w->heap->edge_start[i]; e < w->heap->edge_start[i + 1]; e++) {
+        uint64_t at = n->addr + w->heap->edges[e].offset;
+        for (uint32_t k = 0; k < prof->n_weak; k++)
+            if (at == o->addr + prof->weak[k])
+                w->bits[e / 64] |= 1ull << (e % 64);
+    }
+}
+
+static int any_weak_offsets(const rs_profile_set_t *set)
+{
+    for (uint32_t i = 0; set && i < set->n_profiles; i++)
+        if (set->profiles[i].n_weak)
+            return 1;
+    return 0;
+}
+
+void rs_refcount_mark_weak(rs_heap_t *heap)
+{
+    heap->weak_edges = NULL;
+    const rs_profile_set_t *set = rs_refhooks_profiles();
+    if (!rs_objects || !heap->n_edges || !heap->edge_start || !any_weak_offsets(set))
+        return;
+    weak_ctx_t w = { heap, set, rs_mem_calloc((size_t)((heap->n_edges + 63) / 64),
+                                              sizeof(uint64_t)) };
+    if (!w.bits) {
+        rs_diag_oom();
+        return;
+    }
+    rs_objtable_foreach(rs_objects, mark_weak_of, &w);
+    heap->weak_edges = w.bits;
 }
 
 int rs_refcount_types(char ***types, uint32_t *n)

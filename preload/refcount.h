@@ -144,6 +144,13 @@ void rs_refcount_unlock_all(void);
  * outside any live block are counted in *outside.  Scratch memory.
  * Returns 0, or -1 when memory ran out (nodes marked so far stay). */
 int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside);
+/* After rs_heapscan_edges(): marks in heap->weak_edges the edges that
+ * start at a profile's `weak offset=` of a refcounted object (a back
+ * pointer that holds no reference, profile.h), which trial deletion then
+ * does not count.  heap->weak_edges stays NULL when no profile has weak
+ * offsets, or when memory runs out (said once: back pointers then count
+ * as before).  Analysis memory (rs_mem). */
+void rs_refcount_mark_weak(rs_heap_t *heap);
 
 /* Copies of the type names (types[i] has id i + 1) and of the refcount
  * errors kept so far; *total_errors counts every error, also those not

@@ -369,6 +369,17 @@ SPECS = {
         reachable_types=[("GstBuffer", 280, 1, "keep_buffer")],
         env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         text=("GstBuffer", "leak_buffer_ref")),
+    # A buffer that owns memory: the memory's priv_pointer back to its
+    # parent is the gst profile's `weak offset=56`, no reference; the lost
+    # buffer is a leaked reference and its memory indirect (it was a cycle
+    # of the two), with no pointer found that holds a reference to it.
+    "gst_buffer_memory": spec(
+        {"leaked_refs": (1, 1, 280, 1), "indirect": (251, 1), "reachable": None},
+        [leaked_ref(280, 1, "GstBuffer", "make_leak", 1, 1, 0,
+                    [(1, "leak_buffer_ref")])],
+        hooks="gst", indirect_through="make_leak",
+        env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
+        text=("GstBuffer", "leak_buffer_ref")),
     # A pooled buffer revived by its dispose (count 0 -> 1) 8 times: no
     # "incref after the final decref".
     "gst_pool": spec({"reachable": None}, [], hooks="gst"),
