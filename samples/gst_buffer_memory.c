@@ -19,6 +19,7 @@
  * gst_buffer_new_allocate <- make_leak; the GstMemory block indirect,
  * charged to it; no cycle, no rc_error.
  */
+#include "gst_sample.h"
 #include "sample_util.h"
 
 #include <gst/gst.h>
@@ -39,10 +40,7 @@ SAMPLE_NOINLINE static void make_leak(void)
 
 int main(void)
 {
-    setenv("GST_REGISTRY_UPDATE", "no", 1);
-    setenv("GST_REGISTRY", "/nonexistent/refscope-gst-registry.bin", 1);
-    gst_registry_fork_set_enabled(FALSE);
-    gst_init(NULL, NULL);
+    sample_gst_init();
     make_leak();
     sample_scrub_stack();
     sample_say("gst_buffer_memory: a GstBuffer with memory and a leaked ref\n");

@@ -28,6 +28,7 @@
  *  - no cycle, no rc_error, no leaked or indirect block; nothing about
  *    the original buffer (freed).
  */
+#include "gst_sample.h"
 #include "sample_util.h"
 
 #include <gst/gst.h>
@@ -49,10 +50,7 @@ SAMPLE_NOINLINE static void make_copy_leak(void)
 
 int main(void)
 {
-    setenv("GST_REGISTRY_UPDATE", "no", 1);
-    setenv("GST_REGISTRY", "/nonexistent/refscope-gst-registry.bin", 1);
-    gst_registry_fork_set_enabled(FALSE);
-    gst_init(NULL, NULL);
+    sample_gst_init();
     make_copy_leak();
     sample_scrub_stack();
     sample_say("gst_internal: a GstBuffer copied inside GStreamer, leaked\n");

@@ -33,6 +33,7 @@
  *    the buffers of make_balanced (freed) or keep_buffer (reachable: a
  *    --show-reachable run lists it as a "GstBuffer" of 280 bytes).
  */
+#include "gst_sample.h"
 #include "sample_util.h"
 
 #include <gst/gst.h>
@@ -72,10 +73,7 @@ SAMPLE_NOINLINE static void keep_buffer(void)
 
 int main(void)
 {
-    setenv("GST_REGISTRY_UPDATE", "no", 1);
-    setenv("GST_REGISTRY", "/nonexistent/refscope-gst-registry.bin", 1);
-    gst_registry_fork_set_enabled(FALSE);
-    gst_init(NULL, NULL);
+    sample_gst_init();
     make_leak();
     make_balanced();
     keep_buffer();

@@ -27,6 +27,7 @@
  * libgstreamer and the plugin are unknown when the plugin unrefs them:
  * 15 false "decref of untracked object" errors.
  */
+#include "gst_sample.h"
 #include "sample_util.h"
 
 #include <gst/gst.h>
@@ -81,10 +82,7 @@ SAMPLE_NOINLINE static void run_pipeline(void)
 
 int main(void)
 {
-    setenv("GST_REGISTRY_UPDATE", "no", 1);
-    setenv("GST_REGISTRY", "/nonexistent/refscope-gst-registry.bin", 1);
-    gst_registry_fork_set_enabled(FALSE);
-    gst_init(NULL, NULL);
+    sample_gst_init();
     load_plugin();
     run_pipeline();
     gst_deinit();

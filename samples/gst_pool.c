@@ -16,6 +16,7 @@
  * refscope must report: no rc_error, no leaked_ref, no cycle, no leaked
  * or indirect block.  Output: "gst_pool: 8 buffers through a pool of 2".
  */
+#include "gst_sample.h"
 #include "sample_util.h"
 
 #include <gst/gst.h>
@@ -50,10 +51,7 @@ SAMPLE_NOINLINE static int cycle_buffers(void)
 
 int main(void)
 {
-    setenv("GST_REGISTRY_UPDATE", "no", 1);
-    setenv("GST_REGISTRY", "/nonexistent/refscope-gst-registry.bin", 1);
-    gst_registry_fork_set_enabled(FALSE);
-    gst_init(NULL, NULL);
+    sample_gst_init();
     int n = cycle_buffers();
     sample_scrub_stack();
     sample_say("gst_pool: %d buffers through a pool of 2\n", n);
