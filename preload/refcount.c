@@ -908,7 +908,8 @@ static void mark_weak_of(const rs_obj_t *o, void *arg)
     weak_ctx_t *w = arg;
     if (o->hook >= w->set->n_hooks)
         return;                       /* an annotation's object */
-    const rs_profile_t *prof = &w->set->profiles[w->set->hooks[o->hook].profile];
+    uint32_t p = w->set->hooks[o->hook].profile;
+    const rs_profile_t *prof = &w->set->profiles[p];
     uint32_t i = prof->n_weak ? rs_heapscan_find(w->heap, o->addr) : UINT32_MAX;
     if (i == UINT32_MAX)
         return;
@@ -918,7 +919,8 @@ static void mark_weak_of(const rs_obj_t *o, void *arg)
     for (uint64_t e = w->heap->edge_start[i]; e < w->heap->edge_start[i + 1]; e++) {
         uint64_t at = n->addr + w->heap->edges[e].offset;
         for (uint32_t k = 0; k < prof->n_weak; k++)
-            if (at == o->addr + prof->weak[k])
+            if (at == o->addr + prof->weak[k] &&
+                rs_weak_field_applies(w->set, p, k, o->type_id))
                 w->bits[e / 64] |= 1ull << (e % 64);
     }
 }

@@ -207,6 +207,18 @@ static inline void rs_refhooks_poll(uint64_t pc0)
 /* The parsed REFSCOPE_HOOKS set, or NULL (none, or it did not parse). */
 const struct rs_profile_set *rs_refhooks_profiles(void);
 
+/* ---- weak_fields.c ------------------------------------------------------- */
+
+/* obj, of type type_id, was first seen by hook: asks, once per type, the
+ * `is-a` conditions of its profile's weak offsets (in a hook, world
+ * running). */
+void rs_weak_fields_note(const struct rs_profile_set *set, uint32_t hook, uint64_t obj,
+                         uint32_t type_id);
+/* 1 when weak offset k of profile applies to objects of type type_id:
+ * unconditional, or the type was found an instance of its is-a type. */
+int rs_weak_field_applies(const struct rs_profile_set *set, uint32_t profile, uint32_t k,
+                          uint32_t type_id);
+
 /* ---- recognized.c -------------------------------------------------------- */
 
 struct rs_recognize_result;

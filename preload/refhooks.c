@@ -176,7 +176,9 @@ static uint32_t resolve_type(uint32_t id, uint64_t obj)
         if (rs_profile_check_name(set, id, obj, name))
             type = intern(name);
     }
-    return type ? type : fallback_type[id];
+    type = type ? type : fallback_type[id];
+    rs_weak_fields_note(set, id, obj, type);
+    return type;
 }
 
 /* ---- events -------------------------------------------------------------- */

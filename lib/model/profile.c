@@ -210,7 +210,7 @@ enum {
     OPT_OUT,
     OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME, OPT_TYPE_SIZE, OPT_TYPE_FLAGS,
     OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
-    OPT_COMPACT,
+    OPT_COMPACT, OPT_IS_A,
     OPT_COUNT
 };
 
@@ -231,7 +231,7 @@ static const struct {
     [OPT_IMMORTAL] = { "immortal", 1 },     [OPT_VERSION] = { "version", 1 },
     [OPT_VERSION_MIN] = { "version-min", 1 },
     [OPT_VERSION_MAX] = { "version-max", 1 },
-    [OPT_COMPACT] = { "compact", 1 },
+    [OPT_COMPACT] = { "compact", 1 },     [OPT_IS_A] = { "is-a", 1 },
 };
 
 #define BIT(o) (1u << (o))
@@ -351,7 +351,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         if (!valid_symbol(v))
             return FAIL(p, "invalid function name '%s'", v);
         return 0;
-    case OPT_METATYPE: case OPT_VERSION: case OPT_COMPACT:
+    case OPT_METATYPE: case OPT_VERSION: case OPT_COMPACT: case OPT_IS_A:
         if (!valid_symbol(v))
             return FAIL(p, "invalid symbol name '%s'", v);
         return 0;
@@ -505,7 +505,7 @@ static int do_weak(parser_t *p, char **w, int n)
 {
     opts_t o;
     rs_profile_t *prof = &p->set->profiles[p->cur];
-    if (parse_options(p, w + 1, n - 1, BIT(OPT_OFFSET), "weak", &o))
+    if (parse_options(p, w + 1, n - 1, BIT(OPT_OFFSET) | BIT(OPT_IS_A), "weak", &o))
         return -1;
     if (!(o.seen & BIT(OPT_OFFSET)))
         return FAIL(p, "weak: expected offset=");
@@ -519,6 +519,10 @@ static int do_weak(parser_t *p, char **w, int n)
     if (prof->n_weak == RS_PROFILE_MAX_WEAK)
         return FAIL(p, "more than %u weak offsets in profile '%s'",
                     (unsigned)RS_PROFILE_MAX_WEAK, prof->name);
+    char *is_a = NULL;
+    if ((o.seen & BIT(OPT_IS_A)) && !(is_a = set_strdup(p->set, o.value[OPT_IS_A])))
+        return FAIL(p, "out of memory");
+    prof->weak_is_a[prof->n_weak] = is_a;
     prof->weak[prof->n_weak++] = o.num[OPT_OFFSET];
     return 0;
 }

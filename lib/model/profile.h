@@ -93,13 +93,18 @@
  *       object (g_type_name(GType)).  Default: the profile name.  At most
  *       once.
  *
- *   weak offset=N
+ *   weak offset=N [is-a=TYPE]
  *       The pointer at byte offset N (a multiple of 8) of the profile's
  *       objects holds no reference to what it points to: a back pointer
  *       (a GstMiniObject's priv_pointer, its parent buffer).  Trial
  *       deletion does not count it among the target's references, so a
  *       lost parent is a leaked reference, not a cycle with its child.
- *       Up to RS_PROFILE_MAX_WEAK per profile.
+ *       With is-a=TYPE (GObject profiles), only for instances of the
+ *       GType named TYPE (GLib's g_type_check_instance_is_a, asked once
+ *       per type when an object's type is resolved: preload/
+ *       weak_fields.c): `weak offset=40 is-a=GstObject` is the parent
+ *       pointer of every GstObject.  Up to RS_PROFILE_MAX_WEAK per
+ *       profile.
  *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
  *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
@@ -327,6 +332,7 @@ typedef struct rs_profile {
     rs_counter_spec_t  counter;
     rs_typename_spec_t type;
     uint32_t           weak[RS_PROFILE_MAX_WEAK];  /* `weak offset=`s     */
+    char              *weak_is_a[RS_PROFILE_MAX_WEAK]; /* its is-a=, or NULL */
     uint32_t           n_weak;
 } rs_profile_t;
 

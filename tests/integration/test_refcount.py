@@ -380,6 +380,16 @@ SPECS = {
         hooks="gst", indirect_through="make_leak",
         env=ENTRY_REPORT, stderr=EVERY_ENTRY_HOOKED,
         text=("GstBuffer", "leak_buffer_ref")),
+    # A GstObject owning a child GstPad, whose GstObject.parent points back
+    # without a reference: the gobject profile's `weak offset=40
+    # is-a=GstObject`; the lost holder is a leaked reference and the pad
+    # indirect (it was a cycle of the two).
+    "gst_object_lost": spec(
+        {"leaked_refs": (1, 1, 96, 1), "indirect": (938, 6), "reachable": None},
+        [leaked_ref(96, 1, "SampleHolder", "make_leak", 1, 1, 0,
+                    [(1, "leak_holder_ref")])],
+        hooks="gobject,gst", indirect_through="make_leak",
+        text=("SampleHolder", "leak_holder_ref")),
     # A pooled buffer revived by its dispose (count 0 -> 1) 8 times: no
     # "incref after the final decref".
     "gst_pool": spec({"reachable": None}, [], hooks="gst"),

@@ -82,7 +82,11 @@ static void test_builtin_gst_and_list(void **state)
     /* GstMiniObject.priv_pointer: the parent, no reference. */
     assert_int_equal(s->profiles[1].n_weak, 1);
     assert_int_equal(s->profiles[1].weak[0], 56);
-    assert_int_equal(s->profiles[0].n_weak, 0);
+    /* gobject: GstObject.parent, for GstObject instances only. */
+    assert_int_equal(s->profiles[0].n_weak, 1);
+    assert_int_equal(s->profiles[0].weak[0], 40);
+    assert_string_equal(s->profiles[0].weak_is_a[0], "GstObject");
+    assert_null(s->profiles[1].weak_is_a[0]);
     assert_non_null(rs_profile_builtin("gst"));
     assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
@@ -563,6 +567,8 @@ static const struct {
       "weak offset=24\nweak offset=32\n",
       "t.prof:7: more than 4 weak offsets in profile 'a'" },
     { "weak offset=8\n", "t.prof:1: 'weak' before any 'profile' line" },
+    { "profile a\nincref f\nweak offset=8 is-a=Gst/Object\n",
+      "t.prof:3: invalid symbol name 'Gst/Object'" },
 };
 
 static void test_error_messages(void **state)
