@@ -47,6 +47,7 @@ rs_blockreg_t *rs_blocks;
 static void fork_prepare(void)
 {
     rs_guard_enter();
+    rs_weak_fields_lock();
     rs_modules_lock();
     rs_annotate_lock();
     rs_mappings_lock();
@@ -63,6 +64,7 @@ static void fork_release(void)
     rs_mappings_unlock();
     rs_annotate_unlock();
     rs_modules_unlock();
+    rs_weak_fields_unlock();
 }
 
 static void fork_parent(void)

@@ -102,6 +102,16 @@ void rs_weak_fields_note(const rs_profile_set_t *set, uint32_t hook, uint64_t ob
     }
 }
 
+void rs_weak_fields_lock(void)
+{
+    pthread_mutex_lock(&answers_lock);
+}
+
+void rs_weak_fields_unlock(void)
+{
+    pthread_mutex_unlock(&answers_lock);
+}
+
 int rs_weak_field_applies(const rs_profile_set_t *set, uint32_t profile, uint32_t k,
                           uint32_t type_id)
 {
