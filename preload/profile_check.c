@@ -33,9 +33,9 @@
  *
  * Cost: one block lookup per hook until a check was made, then one byte
  * test per call (rs_profile_check, preload.h); RS_NAME_CHECKS reads of a
- * name per `typename call` hook (rs_profile_check_name).  A hook's first calls on two
- * threads at once may both check; a field being switched off while
- * another thread reads it is read once more at the bad offset.
+ * name per `typename call` hook (rs_profile_check_name).  A hook's first
+ * calls on two threads at once may both check; a field being switched
+ * off while another thread reads it is read once more at the bad offset.
  */
 #include "preload.h"
 #include "profile.h"
@@ -142,13 +142,17 @@ static void counter_off(rs_profile_set_t *set, const rs_hook_spec_t *bad)
     }
 }
 
-static void type_field_off(rs_profile_set_t *set, const rs_hook_spec_t *bad)
+/* Switches off the type name of every hook of bad's profile that reads
+ * it the same way: the same kind, offset and word, and with same_call the
+ * same `typename call` function. */
+static void type_off(rs_profile_set_t *set, const rs_hook_spec_t *bad, int same_call)
 {
     rs_typename_spec_t was = bad->type;
     for (uint32_t i = 0; i < set->n_hooks; i++) {
         rs_hook_spec_t *h = &set->hooks[i];
         if (h->profile == bad->profile && h->type.kind == was.kind &&
-            h->type.offset == was.offset && h->type.call_on_word == was.call_on_word)
+            h->type.offset == was.offset && h->type.call_on_word == was.call_on_word &&
+            (!same_call || strcmp(h->type.text, was.text) == 0))
             __atomic_store_n(&h->type.kind, 0, __ATOMIC_RELAXED);   /* the fallback */
     }
 }
@@ -179,26 +183,12 @@ void rs_profile_check_slow(rs_profile_set_t *set, uint32_t id, uint64_t obj)
     if (!inside(&b, at, sizeof(uint64_t))) {
         say(set, h, h->type.kind == RS_TYPENAME_FIELD ? "typename field=" : "typename word=",
             h->type.offset, obj, "lies outside its block", "its objects are named after the profile");
-        type_field_off(set, h);
+        type_off(set, h, 0);
     } else if (h->type.kind == RS_TYPENAME_FIELD &&
                !readable_name(*(const uint64_t *)(uintptr_t)at)) {
         say(set, h, "typename field=", h->type.offset, obj, "is no pointer to a readable name",
             "its objects are named after the profile");
-        type_field_off(set, h);
-    }
-}
-
-/* Switches off the `typename call` of every hook of bad's profile that
- * calls the same function (on the same word). */
-static void type_call_off(rs_profile_set_t *set, const rs_hook_spec_t *bad)
-{
-    rs_typename_spec_t was = bad->type;
-    for (uint32_t i = 0; i < set->n_hooks; i++) {
-        rs_hook_spec_t *h = &set->hooks[i];
-        if (h->profile == bad->profile && h->type.kind == RS_TYPENAME_CALL &&
-            strcmp(h->type.text, was.text) == 0 && h->type.call_on_word == was.call_on_word &&
-            h->type.offset == was.offset)
-            __atomic_store_n(&h->type.kind, 0, __ATOMIC_RELAXED);   /* the fallback */
+        type_off(set, h, 0);
     }
 }
 
@@ -222,7 +212,7 @@ int rs_profile_check_name_slow(rs_profile_set_t *set, uint32_t id, uint64_t obj,
     rs_line_str(&l, ", no pointer to a readable name; its objects are named after the "
                     "profile\n");
     rs_diag_emit(&l);
-    type_call_off(set, h);
+    type_off(set, h, 1);
     __atomic_store_n(&rs_profile_names_left[id], 0, __ATOMIC_RELAXED);
     return 0;
 }

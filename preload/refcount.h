@@ -218,9 +218,9 @@ void rs_weak_fields_note(const struct rs_profile_set *set, uint32_t hook, uint64
  * unconditional, or the type was found an instance of its is-a type. */
 int rs_weak_field_applies(const struct rs_profile_set *set, uint32_t profile, uint32_t k,
                           uint32_t type_id);
-/* Around fork (init.c): the answers are not being grown at the fork.
- * Taken before every other refscope lock: a note holds it while GLib
- * takes its own, never one of refscope's. */
+/* Around fork (init.c): no thread of the parent holds the answers' lock
+ * in the child.  Taken before every other refscope lock: a note holds it
+ * while GLib takes its own, never one of refscope's. */
 void rs_weak_fields_lock(void);
 void rs_weak_fields_unlock(void);
 

@@ -12,12 +12,13 @@
  * library not loaded or not used yet) the answer is "no" and is not
  * kept, since no instance of it exists yet.
  *
- * Storage: for each weak entry of the first RS_WEAK_PROFILES profiles,
- * one byte per type id (0 not asked, 1 no, 2 yes), read and grown under a
- * mutex (taken once per constructor call: GLib's own type lookups cost
- * more); the analysis reads them without it: a thread stopped for the
- * analysis is never inside a hook (the guard puts the stop off), so no
- * growth is half done then.
+ * Storage: for each weak entry of the first RS_WEAK_PROFILES profiles, a
+ * table of one byte per type id (0 not asked, 1 no, 2 yes).  Answers are
+ * written under a mutex; a table that must grow is copied into a larger
+ * one, published with a release store, and the old one is kept (never
+ * freed: the tables of one entry add up to less than twice the last), so
+ * that readers - a constructor's hook whose type was asked already, the
+ * analysis - take no lock: a constructor pays one load and a compare.
  */
 #include "preload.h"
 #include "profile.h"
@@ -34,12 +35,12 @@ typedef uint64_t (*type_from_name_fn)(const char *);
 typedef int (*instance_is_a_fn)(void *, uint64_t);
 
 typedef struct answers {
-    uint8_t *by_type;            /* by type id: 0 not asked, 1 no, 2 yes  */
     uint32_t cap;
+    uint8_t  by_type[];          /* by type id: 0 not asked, 1 no, 2 yes  */
 } answers_t;
 
 static pthread_mutex_t answers_lock = PTHREAD_MUTEX_INITIALIZER;
-static answers_t answers[RS_WEAK_PROFILES][RS_PROFILE_MAX_WEAK];
+static answers_t *answers[RS_WEAK_PROFILES][RS_PROFILE_MAX_WEAK];
 static type_from_name_fn type_from_name;
 static instance_is_a_fn instance_is_a;
 
@@ -56,27 +57,32 @@ static int glib_ready(void)
     return type_from_name && instance_is_a;
 }
 
-/* Keeps answer a for type id in *ans; out of memory: not kept (asked
- * again next time). */
-static void keep_answer(answers_t *ans, uint32_t type_id, uint8_t a)
+/* With answers_lock held: keeps answer a for type id in *slot's table,
+ * growing it (see above); out of memory: not kept (asked again). */
+static void keep_answer(answers_t **slot, uint32_t type_id, uint8_t a)
 {
-    if (type_id >= ans->cap) {
-        uint32_t cap = ans->cap ? ans->cap : 64;
+    answers_t *ans = *slot;
+    if (!ans || type_id >= ans->cap) {
+        uint32_t cap = ans ? ans->cap * 2 : 64;
         while (cap <= type_id)
             cap *= 2;
-        uint8_t *grown = rs_mem_realloc(ans->by_type, cap);
+        answers_t *grown = rs_mem_calloc(1, sizeof *grown + cap);
         if (!grown)
             return;
-        memset(grown + ans->cap, 0, cap - ans->cap);
-        ans->by_type = grown;
-        ans->cap = cap;
+        grown->cap = cap;
+        if (ans)
+            memcpy(grown->by_type, ans->by_type, ans->cap);
+        __atomic_store_n(slot, grown, __ATOMIC_RELEASE);
+        ans = grown;
     }
-    ans->by_type[type_id] = a;
+    __atomic_store_n(&ans->by_type[type_id], a, __ATOMIC_RELAXED);
 }
 
-static uint8_t answer_of(const answers_t *ans, uint32_t type_id)
+static uint8_t answer_of(answers_t *const *slot, uint32_t type_id)
 {
-    return type_id < ans->cap ? ans->by_type[type_id] : ANSWER_NONE;
+    const answers_t *ans = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    return ans && type_id < ans->cap
+               ? __atomic_load_n(&ans->by_type[type_id], __ATOMIC_RELAXED) : ANSWER_NONE;
 }
 
 void rs_weak_fields_note(const rs_profile_set_t *set, uint32_t hook, uint64_t obj,
@@ -89,8 +95,8 @@ void rs_weak_fields_note(const rs_profile_set_t *set, uint32_t hook, uint64_t ob
     if (p >= RS_WEAK_PROFILES)
         return;
     for (uint32_t k = 0; k < prof->n_weak; k++) {
-        if (!prof->weak_is_a[k])
-            continue;                 /* unconditional */
+        if (!prof->weak_is_a[k] || answer_of(&answers[p][k], type_id) != ANSWER_NONE)
+            continue;                 /* unconditional, or asked */
         pthread_mutex_lock(&answers_lock);
         if (answer_of(&answers[p][k], type_id) == ANSWER_NONE && glib_ready()) {
             uint64_t t = type_from_name(prof->weak_is_a[k]);
