@@ -83,6 +83,7 @@ typedef struct rs_settings {
     char     out_dir[PATH_MAX]; /* REFSCOPE_OUT                           */
     int      snapshot_signal; /* REFSCOPE_SNAPSHOT_SIGNAL, 0 = off         */
     int      stop_signal;     /* REFSCOPE_STOP_SIGNAL, 0 = SIGPWR (world.c) */
+    int      stop_ptrace;     /* REFSCOPE_STOP_PTRACE (ptrace_stop.c)    */
     uint64_t snapshot_interval_ms; /* REFSCOPE_SNAPSHOT_INTERVAL, 0 = off  */
     char     hooks[4096];     /* REFSCOPE_HOOKS: profile list, "" = none  */
     int      history;         /* REFSCOPE_HISTORY: events kept per object

@@ -175,6 +175,12 @@ static const setting_t settings_table[] = {
      "are refused here too",
      SET_FUNC, 0, 0, FIELD(stop_signal), parse_stop_signal_setting,
      RS_SIGNAL_EXPECTED},
+    {"REFSCOPE_STOP_PTRACE", "1",
+     "1: a thread that blocks the stop signal is stopped with ptrace, from a "
+     "tracer process refscope clones for the scan, when the system allows "
+     "it; 0: it runs on during the scan and its whole stack is scanned (a "
+     "pointer it moves meanwhile can make a block look leaked)",
+     SET_BOOL, 0, 1, FIELD(stop_ptrace), NULL, NULL},
 };
 
 /* What a complaint shows of a value at most: the line must keep its end
@@ -276,6 +282,7 @@ static void apply_defaults(rs_settings_t *s)
     s->unwind = RS_UNWIND_FAST;
     s->snapshot_signal = 0;
     s->stop_signal = 0;
+    s->stop_ptrace = 1;
     s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || set_path(s->out_dir, tmp, "/refscope") != 0)

@@ -89,6 +89,7 @@ void rs_stats_report(uint64_t analysis_ns, uint64_t stopped_ns)
     add_field(&l, "stopped_ms", stopped_ns / 1000000u);
     add_field(&l, "mmap_root_bytes", rs_mappings_bytes());
     add_field(&l, "threads_blocking_stop", rs_world_blocking());
+    add_field(&l, "threads_ptrace_stopped", rs_world_traced());
     uint64_t patched = 0;
     rs_got_hook_stats(&patched, NULL);
     add_field(&l, "got_slots_patched", patched);

@@ -46,8 +46,10 @@ uint64_t rs_threads_stack_room(uint64_t sp);
 int rs_world_stop(void);
 void rs_world_resume(void);
 /* Threads of the last stop that were not waited for because they block
- * the stop signal (they run on, their whole stack scanned). */
+ * the stop signal; rs_world_traced() of them were stopped with ptrace
+ * instead, the others ran on, their whole stack scanned. */
 uint32_t rs_world_blocking(void);
+uint32_t rs_world_traced(void);
 /* The signal that stops the threads (REFSCOPE_STOP_SIGNAL, SIGPWR by
  * default). */
 int rs_world_stop_signal(void);

@@ -75,6 +75,7 @@ typedef struct rs_stopped {
     rs_thread_info_t  info;       /* registry entry, if registered          */
     uint32_t          tid;
     uint8_t           registered; /* info is valid                          */
+    uint8_t           blocking;   /* blocked the stop signal (world.c)      */
     _Atomic uint64_t  word;       /* (generation << 32) | rs_stop_state     */
 } rs_stopped_t;
 
@@ -87,6 +88,18 @@ uint32_t      rs_world_count(void);
 rs_stopped_t *rs_world_record(uint32_t i);
 /* State (enum rs_stop_state) of a record of the stop in progress. */
 int           rs_world_state(const rs_stopped_t *r);
+
+/* ---- ptrace_stop.c: threads that block the stop signal ------------- */
+
+/* With the registry lock held, during a stop: stops the threads of
+ * recs[0..n) with ptrace from a cloned tracer, fills their registers, sp,
+ * pc and tp, sets stopped[i] to 1 for each one stopped and returns their
+ * number (0 when ptrace is not allowed; at most 64 threads are stopped).
+ * The threads stay stopped until rs_ptrace_release(). */
+int  rs_ptrace_stop(rs_stopped_t *const *recs, uint32_t n, uint8_t *stopped);
+/* Lets the threads of rs_ptrace_stop() go and reaps the tracer; no-op
+ * without one. */
+void rs_ptrace_release(void);
 
 /* ---- threadroots.c ----------------------------------------------------- */
 

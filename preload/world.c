@@ -21,6 +21,10 @@
  * handler stays installed, forwarding signals that are not ours to the
  * program's handler, so a late delivery cannot kill the process.
  *
+ * A thread that blocks the stop signal is given up on at once (see
+ * give_up_on_blocking) and then stopped with ptrace (ptrace_stop.c) if the
+ * system allows it; its pending stop signal keeps our handler installed.
+ *
  * Invariants:
  *  - A record's word is (generation << 32) | state.  Only the handler of
  *    the record's thread moves it SIGNALLED -> STOPPING -> STOPPED, only the
@@ -71,6 +75,7 @@ static int              g_sticky;    /* a signal may still be pending      */
 static struct sigaction g_old;       /* the program's action               */
 static uint32_t         g_blocking;  /* threads of the last stop given up
                                         on as blocking the signal         */
+static uint32_t         g_traced;    /* of those, the ones ptrace stopped */
 
 static uint64_t pack(uint32_t gen, int state)
 {
@@ -281,6 +286,7 @@ static int add_thread(uint32_t tid, uint32_t gen, uint32_t self)
     memset(r->regs, 0, sizeof r->regs);
     r->sp = r->tp = r->pc = 0;
     r->tid = tid;
+    r->blocking = 0;
     r->registered = (uint8_t)rs_threads_lookup(tid, &r->info);
     atomic_store(&r->word, pack(gen, RS_STOP_SIGNALLED));
     atomic_store(&g_nrec, i + 1);
@@ -405,8 +411,38 @@ static void give_up_on_blocking(uint32_t gen)
         rs_stopped_t *r = record(i);
         uint64_t expect = pack(gen, RS_STOP_SIGNALLED);
         if (atomic_load(&r->word) == expect && blocks_signal(r->tid, g_signo) &&
-            atomic_compare_exchange_strong(&r->word, &expect, pack(gen, RS_STOP_TIMEOUT)))
+            atomic_compare_exchange_strong(&r->word, &expect, pack(gen, RS_STOP_TIMEOUT))) {
+            r->blocking = 1;
             g_blocking++;
+        }
+    }
+}
+
+/* Stops the threads given up on as blocking the signal with ptrace, when
+ * the system allows it: a thread left running could move a pointer from
+ * memory not yet scanned to memory already scanned.  Their signal stays
+ * pending, so the handler stays installed (g_sticky). */
+static void stop_blocking_by_ptrace(uint32_t gen)
+{
+    rs_stopped_t *recs[64];
+    uint8_t stopped[64];
+    uint32_t k = 0, n = atomic_load(&g_nrec);
+    for (uint32_t i = 0; i < n && k < 64; i++) {
+        rs_stopped_t *r = record(i);
+        if (r->blocking && atomic_load(&r->word) == pack(gen, RS_STOP_TIMEOUT))
+            recs[k++] = r;
+    }
+    if (k == 0)
+        return;
+    g_sticky = 1;
+    if (!rs_settings.stop_ptrace)
+        return;
+    rs_ptrace_stop(recs, k, stopped);
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t expect = pack(gen, RS_STOP_TIMEOUT);
+        if (stopped[i] && atomic_compare_exchange_strong(&recs[i]->word, &expect,
+                                                         pack(gen, RS_STOP_STOPPED)))
+            g_traced++;
     }
 }
 
@@ -450,7 +486,7 @@ int rs_world_stop(void)
     uint32_t gen = atomic_load(&g_gen) + 1;
     atomic_store(&g_nrec, 0);
     atomic_store(&g_acked, 0);
-    g_blocking = 0;
+    g_blocking = g_traced = 0;
     atomic_store(&g_gen, gen);
     atomic_store(&g_active, 1);
 
@@ -460,6 +496,7 @@ int rs_world_stop(void)
             break;
         wait_answers(gen, deadline);
     }
+    stop_blocking_by_ptrace(gen);
     int stopped = 0;
     uint32_t n = atomic_load(&g_nrec);
     for (uint32_t i = 0; i < n; i++) {
@@ -476,11 +513,17 @@ uint32_t rs_world_blocking(void)
     return g_blocking;
 }
 
+uint32_t rs_world_traced(void)
+{
+    return g_traced;
+}
+
 void rs_world_resume(void)
 {
     if (!atomic_load(&g_active))
         return;
     atomic_store(&g_active, 0);
+    rs_ptrace_release();
     atomic_store(&g_release, atomic_load(&g_gen));
     futex(&g_release, FUTEX_WAKE, INT_MAX, NULL);
     uninstall(g_signo);

@@ -14,6 +14,9 @@ Expectation lines in a sample header (one per line, inside the comment):
     @lsan-exit      <status>   (under LSan; its numbers are then not compared)
     @argv[:proc]    <JSON array> (the process's argv as reported; "{exe}"
                                   stands for the sample's path)
+    @needs          ptrace     (the findings hold only where a process may
+                                ptrace its own: the test is skipped, exit
+                                77, where it may not)
 <class> of @total is a summary key (leaked, indirect, reachable, cycles,
 leaked_refs); of @finding a finding class (leaked, indirect, cycle,
 leaked_ref, rc_error: its "allocating function" is the first program frame
@@ -32,6 +35,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 # The inline wrappers of preload/refscope.h: compiled -O0 they are real
 # frames of the program, between the hook and the function that called
@@ -73,6 +77,8 @@ _EXPECT = re.compile(
 # would pass for agreeing with a header that expects none.
 _LSAN_EXIT = re.compile(r"^\s*\*?\s*@lsan-exit\s+(\d+)\s*$")
 _ARGV = re.compile(r"^\s*\*?\s*@argv(?::(main|child))?\s+(\[.*\])\s*$")
+_NEEDS = re.compile(r"^\s*\*?\s*@needs\s+(ptrace)\s*$")
+SKIP_STATUS = 77
 
 
 def read_expectations(source_path):
@@ -81,13 +87,17 @@ def read_expectations(source_path):
     (bytes, blocks)}}, "lsan_exit": status or None, "argv": {proc: list}}.  Raises TestFailure
     if the header has none."""
     exp = {"total": {}, "finding": {}, "lsan": {}, "lsan_exit": None,
-           "argv": {}}
+           "argv": {}, "needs": []}
     with open(source_path, encoding="utf-8") as f:
         header = f.read().split("*/", 1)[0]
     for line in header.splitlines():
         m = _LSAN_EXIT.match(line)
         if m:
             exp["lsan_exit"] = int(m.group(1))
+            continue
+        m = _NEEDS.match(line)
+        if m:
+            exp["needs"].append(m.group(1))
             continue
         m = _ARGV.match(line)
         if m:
@@ -251,6 +261,35 @@ def check_process(obj, totals, findings, where):
         raise TestFailure(f"{where}:\n  " + "\n  ".join(errors)
                           + "\nfindings were:\n"
                           + describe_findings(obj.get("findings", [])))
+
+
+# ---- what the machine allows ---------------------------------------------
+
+def ptrace_allowed():
+    """True when this process may ptrace a process of its own (Yama's
+    ptrace_scope, seccomp and capabilities allow it): then refscope's
+    tracer may stop the threads that block its stop signal."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                            ctypes.c_void_p]
+    pid = os.fork()
+    if pid == 0:                       # waits to be seized, then killed
+        try:
+            time.sleep(5)
+        finally:
+            os._exit(0)
+    try:
+        return libc.ptrace(0x4206, pid, None, None) == 0   # PTRACE_SEIZE
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def skip(message):
+    """Ends a test script as skipped (ctest's SKIP_RETURN_CODE)."""
+    print(f"SKIP: {message}")
+    sys.exit(SKIP_STATUS)
 
 
 # ---- preload and LeakSanitizer ------------------------------------------

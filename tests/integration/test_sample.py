@@ -19,6 +19,8 @@ def run(args):
     exe = os.path.join(args.samples_dir, args.name)
     exp = rstest.read_expectations(os.path.join(args.source_dir,
                                                 args.name + ".c"))
+    if "ptrace" in exp["needs"] and not rstest.ptrace_allowed():
+        rstest.skip(f"{args.name} needs ptrace, which this machine forbids")
     native = subprocess.run([exe], capture_output=True, text=True,
                             timeout=300)
     rstest.check(native.returncode == 0, f"{args.name} fails natively: "

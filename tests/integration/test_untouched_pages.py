@@ -10,7 +10,9 @@ minor page faults (the child's rusage from wait4):
                          for one page (16,383 pages);
   thread_blocks_signals  a thread that blocks the stop signal, whose whole
                          8 MiB stack is a root, with a few pages touched
-                         (about 2,040 pages).
+                         (about 2,040 pages; run with REFSCOPE_STOP_PTRACE=0,
+                         else the thread is stopped with ptrace and only
+                         its used stack is a root).
 Reading those pages in the scans would fault each one in.  Asserts that
 refscope adds fewer than 1,024 faults to each (it adds about 120) and
 that stdout and exit status are the native ones.  Their findings are
@@ -27,6 +29,7 @@ import rstest
 
 UNTOUCHED_PAGES = {"sparse_pages": 8192, "root_mmap": 16383,
                    "thread_blocks_signals": 2040}
+EXTRA_ENV = {"thread_blocks_signals": {"REFSCOPE_STOP_PTRACE": "0"}}
 MAX_EXTRA_FAULTS = 1024
 
 
@@ -54,7 +57,8 @@ def check_sample(exe, untouched, preload):
     name = os.path.basename(exe)
     native = run([exe], dict(os.environ))
     with tempfile.TemporaryDirectory(prefix="rs-untouched-") as outdir:
-        env = rstest.preload_env(preload, outdir, REFSCOPE_QUIET="1")
+        env = rstest.preload_env(preload, outdir, REFSCOPE_QUIET="1",
+                                 **EXTRA_ENV.get(name, {}))
         traced = run([exe], env)
     rstest.check(traced[:2] == native[:2],
                  f"{name} under refscope: exit {traced[0]}, stdout {traced[1]!r}; "
