@@ -102,12 +102,16 @@ static int better(const cand_t *c, const cand_t *best)
  * every negative value still reads as "unpaired". */
 static int32_t next_open(const int32_t *partner, int32_t j) { return -partner[j] - 2; }
 
-/* The open incref the pairing rule chooses for decref d, or -1. */
+/* The open incref the pairing rule chooses for decref d, or -1; *by_stack
+ * is set when rule 1 chose it (the same thread and a shared caller frame),
+ * cleared when rule 2 or 3 did. */
 static int32_t choose(const rs_ref_event_t *ev, uint32_t d, int32_t head,
-                      const rs_refhist_stacks_t *stacks, const int32_t *partner)
+                      const rs_refhist_stacks_t *stacks, const int32_t *partner,
+                      int *by_stack)
 {
     cand_t same = { -1, 0, 0 }, any = { -1, 0, 0 };
     rs_stack_t ds, is;
+    *by_stack = 0;
     if (get_stack(stacks, ev[d].stack_id, &ds))
         return head;
     for (int32_t j = head; j >= 0; j = next_open(partner, j)) {
@@ -122,6 +126,7 @@ static int32_t choose(const rs_ref_event_t *ev, uint32_t d, int32_t head,
         if (better(&c, &any))
             any = c;
     }
+    *by_stack = same.index >= 0;
     return same.index >= 0 ? same.index : any.index >= 0 ? any.index : head;
 }
 
@@ -143,6 +148,13 @@ static void unlink_open(int32_t *partner, int32_t *head, int32_t j)
 uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
                             const rs_refhist_stacks_t *stacks, int32_t *partner)
 {
+    return rs_refhist_balance_guesses(ev, n, stacks, partner, NULL);
+}
+
+uint32_t rs_refhist_balance_guesses(const rs_ref_event_t *ev, uint32_t n,
+                                    const rs_refhist_stacks_t *stacks,
+                                    int32_t *partner, uint8_t *guessed)
+{
     uint32_t open = 0;
     int32_t head = -1;
     /* Invariants: before step i, every pair in partner[] is (incref,
@@ -151,6 +163,8 @@ uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
      * O(open increfs) stack comparisons per decref. */
     for (uint32_t i = 0; i < n; i++) {
         partner[i] = -1;
+        if (guessed)
+            guessed[i] = 0;
         if (is_ref(ev[i].op)) {
             partner[i] = -(head + 2);
             head = (int32_t)i;
@@ -159,8 +173,11 @@ uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
         }
         if (ev[i].op != RS_REF_DECREF || head < 0)
             continue;
+        int by_stack = 1;
         int32_t j = pairs_at_once(&ev[head], &ev[i], stacks)
-                        ? head : choose(ev, i, head, stacks, partner);
+                        ? head : choose(ev, i, head, stacks, partner, &by_stack);
+        if (guessed)
+            guessed[i] = !by_stack && open > 1;
         unlink_open(partner, &head, j);
         partner[j] = (int32_t)i;
         partner[i] = j;

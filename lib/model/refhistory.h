@@ -53,7 +53,10 @@
  * function as the decref); remaining ties to the most recent.  A decref
  * with no unpaired incref before it is "unmatched" (the object was
  * referenced before tracking began, or a double unref).  The increfs left
- * unpaired are the references that were never released.
+ * unpaired are the references that were never released.  Rules 2 and 3
+ * are guesses when more than one incref is open: a decref on a thread
+ * that took none of them (a hand-off) may have released any;
+ * rs_refhist_balance_guesses() says which pairings were guessed.
  *
  * Example: borrow_ok() { ref(o); ...; unref(o); } and borrow_wrong()
  * { ref(o); } both called from main, which created o and unrefs it at the
@@ -171,6 +174,22 @@ uint64_t rs_refhist_bytes(const rs_refhist_t *log);
  */
 uint32_t rs_refhist_balance(const rs_ref_event_t *ev, uint32_t n,
                             const rs_refhist_stacks_t *stacks, int32_t *partner);
+
+/*
+ * rs_refhist_balance, also saying which pairings are guesses: guessed
+ * (n entries, or NULL) gets 1 for each decref that rule 2 or 3 paired
+ * while more than one incref was open (no increfs of its own thread shared
+ * a caller frame with it: a reference handed to another thread and
+ * released there, typically), else 0.  Such a decref may have released
+ * any of the increfs open at that time; so an incref left unbalanced that
+ * was open when a guessed decref came (one older than that decref) may
+ * have been released instead of the incref the guess chose, which may be
+ * the one never released.  Compaction drops guessed pairs like the others
+ * (a log of more than max_events events may have lost some).
+ */
+uint32_t rs_refhist_balance_guesses(const rs_ref_event_t *ev, uint32_t n,
+                                    const rs_refhist_stacks_t *stacks,
+                                    int32_t *partner, uint8_t *guessed);
 
 /* Length of the common caller suffix of two stacks (frames equal when
  * counted from the outermost end). */

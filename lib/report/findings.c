@@ -204,23 +204,41 @@ static int is_ref(uint8_t op)
     return op == RS_REF_CTOR || op == RS_REF_INCREF;
 }
 
+/* The balancer's verdict on node's events: *ev and *n (0: no history)
+ * and, allocated (free both with free(*partner)), partner[] and, when
+ * guessed is non-NULL, *guessed (rs_refhist_balance_guesses).  0, or -1
+ * when memory is exhausted. */
+static int balance_node(const rs_snapshot_t *snap, uint32_t node,
+                        const rs_ref_event_t **ev, uint64_t *first, uint32_t *n,
+                        int32_t **partner, uint8_t **guessed)
+{
+    *partner = NULL;
+    *n = node_events(snap, node, first);
+    if (*n == 0)
+        return 0;
+    size_t bytes = (size_t)*n * (sizeof **partner + (guessed ? 1 : 0));
+    if (!(*partner = malloc(bytes)))
+        return -1;
+    if (guessed)
+        *guessed = (uint8_t *)(*partner + *n);
+    *ev = &snap->history.events[*first];
+    rs_refhist_stacks_t stacks = rs_findings_stacks(snap);
+    rs_refhist_balance_guesses(*ev, *n, &stacks, *partner, guessed ? *guessed : NULL);
+    return 0;
+}
+
 int rs_findings_unbalanced_events(const rs_snapshot_t *snap, uint32_t node,
                                   uint64_t *out, uint32_t max,
                                   uint32_t *total)
 {
+    const rs_ref_event_t *ev = NULL;
     uint64_t first = 0;
-    uint32_t n = node_events(snap, node, &first);
-    uint32_t written = 0, count = 0;
+    uint32_t n, written = 0, count = 0;
+    int32_t *partner;
     if (total)
         *total = 0;
-    if (n == 0)
-        return 0;
-    int32_t *partner = malloc((size_t)n * sizeof *partner);
-    if (!partner)
+    if (balance_node(snap, node, &ev, &first, &n, &partner, NULL) < 0)
         return -1;
-    const rs_ref_event_t *ev = &snap->history.events[first];
-    rs_refhist_stacks_t stacks = rs_findings_stacks(snap);
-    rs_refhist_balance(ev, n, &stacks, partner);
     for (uint32_t k = n; k-- > 0;) {
         if (partner[k] >= 0 || !is_ref(ev[k].op))
             continue;
@@ -231,6 +249,28 @@ int rs_findings_unbalanced_events(const rs_snapshot_t *snap, uint32_t node,
     free(partner);
     if (total)
         *total = count;
+    return (int)written;
+}
+
+int rs_findings_guessed_events(const rs_snapshot_t *snap, uint32_t node,
+                               uint64_t *out, uint32_t max)
+{
+    const rs_ref_event_t *ev = NULL;
+    uint64_t first = 0;
+    uint32_t n, written = 0, oldest = UINT32_MAX;
+    int32_t *partner;
+    uint8_t *guessed;
+    if (balance_node(snap, node, &ev, &first, &n, &partner, &guessed) < 0)
+        return -1;
+    for (uint32_t k = 0; k < n && oldest == UINT32_MAX; k++)
+        if (partner[k] < 0 && is_ref(ev[k].op))
+            oldest = k;
+    /* A guessed decref after the oldest unbalanced incref had that one
+     * open, so may have released it instead of the one it chose. */
+    for (uint32_t d = n; d-- > 0 && d > oldest;)
+        if (guessed[d] && written < max)
+            out[written++] = first + (uint32_t)partner[d];
+    free(partner);
     return (int)written;
 }
 
@@ -365,28 +405,57 @@ static int count_in_edges(build_t *b)
     return 0;
 }
 
-/* Gives leaked-ref node i its stack-set id and records its counts;
- * ev/stk are scratch of at least the node's event count.  0 or -1. */
+/* Sorts the sites stk[0..n) and folds equal ones, their counts going to
+ * counts[]; returns how many distinct sites are left. */
+static uint32_t fold_sites(uint32_t *stk, uint32_t n, uint64_t *counts)
+{
+    qsort(stk, n, sizeof *stk, cmp_u32);
+    uint32_t u = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (u && stk[u - 1] == stk[k]) {
+            counts[u - 1]++;
+            continue;
+        }
+        stk[u] = stk[k];
+        counts[u++] = 1;
+    }
+    return u;
+}
+
+/* The sites of the events ev[0..n) (absolute indices) into stk. */
+static void event_sites(const build_t *b, const uint64_t *ev, int n, uint32_t *stk)
+{
+    for (int k = 0; k < n; k++)
+        stk[k] = site_of(b, b->snap->history.events[ev[k]].stack_id);
+}
+
+/* Gives leaked-ref node i its stack-set id and records its counts.  The
+ * set is the sites of its unbalanced increfs, then, after the word
+ * MAYBE_MARK, those of its guessed ones (rs_findings_guessed_events); its
+ * counts have one entry per site (none for the mark).  ev/stk are scratch
+ * of at least 2 * the node's event count + 1.  0 or -1. */
+#define MAYBE_MARK UINT32_MAX
 static int node_stack_set(build_t *b, uint32_t i, uint64_t *ev,
                           uint32_t *stk, uint32_t max)
 {
     int n = rs_findings_unbalanced_events(b->snap, i, ev, max, NULL);
     if (n < 0)
         return -1;
-    for (int k = 0; k < n; k++)
-        stk[k] = site_of(b, b->snap->history.events[ev[k]].stack_id);
-    qsort(stk, (size_t)n, sizeof *stk, cmp_u32);
-    uint32_t u = 0;
-    for (int k = 0; k < n; k++) {
-        if (u && stk[u - 1] == stk[k]) {
-            ev[u - 1]++;
-            continue;
-        }
-        stk[u] = stk[k];
-        ev[u++] = 1; /* ev is reused for the counts */
+    event_sites(b, ev, n, stk);
+    uint32_t u = fold_sites(stk, (uint32_t)n, ev);
+    int m = n ? rs_findings_guessed_events(b->snap, i, ev + u, max) : 0;
+    if (m < 0)
+        return -1;
+    uint32_t words = u, counted = u;
+    if (m > 0) {
+        stk[words++] = MAYBE_MARK;
+        event_sites(b, ev + u, m, stk + words);
+        uint32_t v = fold_sites(stk + words, (uint32_t)m, ev + u);
+        words += v;
+        counted += v;
     }
     int is_new;
-    uint32_t id = intern(&b->set_table, stk, u, &b->n_sets, &is_new);
+    uint32_t id = intern(&b->set_table, stk, words, &b->n_sets, &is_new);
     if (id == UINT32_MAX)
         return -1;
     if (is_new) {
@@ -395,17 +464,17 @@ static int node_stack_set(build_t *b, uint32_t i, uint64_t *ev,
             return -1;
         b->sets = s;
         intern_ref_t *ref;
-        HASH_FIND(hh, b->set_table, stk, (size_t)u * sizeof *stk, ref);
-        s[id] = (stack_set_t){ ref->words, u };
+        HASH_FIND(hh, b->set_table, stk, (size_t)words * sizeof *stk, ref);
+        s[id] = (stack_set_t){ ref->words, words };
     }
-    if (rs_array_reserve(&b->lr_counts, &b->lr_cap, (size_t)b->n_lr_counts + u,
+    if (rs_array_reserve(&b->lr_counts, &b->lr_cap, (size_t)b->n_lr_counts + counted,
              sizeof *b->lr_counts) < 0)
         return -1;
     b->variant[i] = id;
     b->lr_off[i] = b->n_lr_counts;
-    if (u)                        /* memcpy's pointers must be valid even for 0 */
-        memcpy(b->lr_counts + b->n_lr_counts, ev, (size_t)u * sizeof *ev);
-    b->n_lr_counts += u;
+    if (counted)                  /* memcpy's pointers must be valid even for 0 */
+        memcpy(b->lr_counts + b->n_lr_counts, ev, (size_t)counted * sizeof *ev);
+    b->n_lr_counts += counted;
     return 0;
 }
 
@@ -427,8 +496,8 @@ static int build_stack_sets(build_t *b)
     if (count_in_edges(b) < 0)
         return -1;
     b->lr_off = calloc(heap->n_nodes, sizeof *b->lr_off);
-    uint64_t *ev = malloc((max ? max : 1) * sizeof *ev);
-    uint32_t *stk = malloc((max ? max : 1) * sizeof *stk);
+    uint64_t *ev = malloc((2 * (size_t)max + 1) * sizeof *ev);
+    uint32_t *stk = malloc((2 * (size_t)max + 1) * sizeof *stk);
     int rc = b->lr_off && ev && stk ? 0 : -1;
     for (uint32_t i = 0; rc == 0 && i < heap->n_nodes; i++)
         if (node_class(&heap->nodes[i]) == RS_CLASS_LEAKED_REF)
@@ -470,12 +539,18 @@ static int init_group(build_t *b, rs_finding_t *f, uint32_t node)
         const stack_set_t *set = &b->sets[b->variant[node]];
         f->refcount = n->refcount;
         f->pointers = b->indeg[node];
-        f->n_unbalanced = set->n;
         f->unbalanced = calloc(set->n ? set->n : 1, sizeof *f->unbalanced);
         if (!f->unbalanced)
             return -1;
-        for (uint32_t k = 0; k < set->n; k++)
-            f->unbalanced[k].stack_id = set->stacks[k];
+        uint8_t maybe = 0;
+        for (uint32_t k = 0; k < set->n; k++) {
+            if (set->stacks[k] == MAYBE_MARK) {
+                maybe = 1;
+                continue;
+            }
+            f->unbalanced[f->n_unbalanced].maybe = maybe;
+            f->unbalanced[f->n_unbalanced++].stack_id = set->stacks[k];
+        }
     }
     return 0;
 }
@@ -748,6 +823,8 @@ static int detail_cycle(build_t *b, rs_finding_t *f)
 static int compare_unbalanced(const void *pa, const void *pb)
 {
     const rs_finding_unbalanced_t *a = pa, *b = pb;
+    if (a->maybe != b->maybe)
+        return a->maybe - b->maybe;
     if (a->count != b->count)
         return a->count > b->count ? -1 : 1;
     return (a->stack_id > b->stack_id) - (a->stack_id < b->stack_id);
@@ -757,8 +834,11 @@ static void detail_leaked_ref(rs_finding_t *f)
 {
     qsort(f->unbalanced, f->n_unbalanced, sizeof *f->unbalanced,
           compare_unbalanced);
-    while (f->n_unbalanced > RS_FINDINGS_MAX_UNBALANCED)
-        f->unbalanced_cut += f->unbalanced[--f->n_unbalanced].count;
+    while (f->n_unbalanced > RS_FINDINGS_MAX_UNBALANCED) {
+        const rs_finding_unbalanced_t *u = &f->unbalanced[--f->n_unbalanced];
+        if (!u->maybe)
+            f->unbalanced_cut += u->count;
+    }
 }
 
 /* Phase 5. */

@@ -75,10 +75,14 @@ typedef struct rs_finding_edge {
                                reference (see the rule above), 0 = unknown   */
 } rs_finding_edge_t;
 
-/* References taken at one stack and never released. */
+/* References taken at one stack and never released; or, `maybe`, taken
+ * at one stack and released by a decref paired by guess (a release on
+ * another thread, rs_refhist_balance_guesses): they may be the ones never
+ * released instead. */
 typedef struct rs_finding_unbalanced {
     uint32_t stack_id;      /* stack of the incref or ctor, 0 = unknown     */
     uint64_t count;         /* such references, summed over the objects     */
+    uint8_t  maybe;
 } rs_finding_unbalanced_t;
 
 typedef struct rs_finding {
@@ -110,8 +114,10 @@ typedef struct rs_finding {
     int64_t    refcount;     /* of first_node                               */
     uint32_t   pointers;     /* heap pointers (in-edges) to first_node,
                                 but for those holding no reference (weak)  */
-    rs_finding_unbalanced_t *unbalanced; /* by count (desc), then stack id  */
-    uint32_t   n_unbalanced;
+    rs_finding_unbalanced_t *unbalanced; /* the unbalanced ones, then the
+                                            maybe ones; each part by count
+                                            (desc), then stack id          */
+    uint32_t   n_unbalanced; /* entries, maybe ones included               */
     uint64_t   unbalanced_cut; /* references at stacks past the cap         */
 } rs_finding_t;
 
@@ -179,6 +185,17 @@ rs_refhist_stacks_t rs_findings_stacks(const rs_snapshot_t *snap);
 int rs_findings_unbalanced_events(const rs_snapshot_t *snap, uint32_t node,
                                   uint64_t *out, uint32_t max,
                                   uint32_t *total);
+
+/*
+ * The increfs and ctors of node `node` of snap that a decref paired with
+ * by guess (rs_refhist_balance_guesses) after the oldest unbalanced incref
+ * was taken: each of them may be the reference never released instead of
+ * one the balancer left unbalanced.  Writes at most max event indices
+ * (absolute, newest first) to out and returns how many; 0 without history
+ * or unbalanced increfs; -1 when memory is exhausted.
+ */
+int rs_findings_guessed_events(const rs_snapshot_t *snap, uint32_t node,
+                               uint64_t *out, uint32_t max);
 
 /* The type name of type_id in snap, or NULL for 0 / unknown ids. */
 const char *rs_findings_type_name(const rs_snapshot_t *snap, uint32_t type_id);

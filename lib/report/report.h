@@ -42,7 +42,10 @@
  *                            "incref": [frames] or null}];
  *     leaked_ref: "refs" (unexplained references in all), "refcount" and
  *                 "pointers" (of the lowest-addressed object), "block"
- *                 (of that object), "unbalanced": [{"count","stack"}];
+ *                 (of that object), "unbalanced": [{"count","stack"}],
+ *                 "maybe_unbalanced": [{"count","stack"}] (references a
+ *                 release on another thread was paired with by guess:
+ *                 any of them may be the one never released instead);
  *     "block" is null for an object that is a whole heap block, and
  *                 {"address","size","object","objects"} for one of several
  *                 objects of one block (lib/model/objnodes.h): the block,

@@ -221,7 +221,8 @@ static int append_stack(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
 }
 
 /* The extra stacks a suppression may also name: for a leaked_ref the
- * increfs nobody balanced, for a cycle the other members' allocations
+ * increfs nobody balanced (and those that may be unbalanced instead,
+ * rs_finding_unbalanced_t.maybe: which one leaked is not known), for a cycle the other members' allocations
  * (rs_check_item_t.other).  Returns 0 or -1. */
 static int extra_frames(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
                         const rs_finding_t *f, scratch_t *s, uint32_t *n)

@@ -181,14 +181,17 @@ static int cycle_edges(json_ctx_t *c, const rs_finding_t *f)
     return rc;
 }
 
-/* "unbalanced": [...] of a leaked_ref finding; -1 when memory is
- * exhausted. */
-static int unbalanced(json_ctx_t *c, const rs_finding_t *f)
+/* key: [...], the entries of a leaked_ref finding's unbalanced list whose
+ * maybe flag is `maybe`; -1 when memory is exhausted. */
+static int unbalanced_part(json_ctx_t *c, const rs_finding_t *f, const char *key,
+                           uint8_t maybe)
 {
     int rc = 0;
-    rs_json_key(c->j, "unbalanced");
+    rs_json_key(c->j, key);
     rs_json_begin_array(c->j);
     for (uint32_t u = 0; u < f->n_unbalanced && rc == 0; u++) {
+        if (f->unbalanced[u].maybe != maybe)
+            continue;
         rs_json_begin_object(c->j);
         rs_json_member_uint(c->j, "count", f->unbalanced[u].count);
         rc = stack(c, "stack", f->unbalanced[u].stack_id, 0);
@@ -196,6 +199,13 @@ static int unbalanced(json_ctx_t *c, const rs_finding_t *f)
     }
     rs_json_end_array(c->j);
     return rc;
+}
+
+/* "unbalanced" and "maybe_unbalanced" of a leaked_ref finding. */
+static int unbalanced(json_ctx_t *c, const rs_finding_t *f)
+{
+    int rc = unbalanced_part(c, f, "unbalanced", 0);
+    return rc ? rc : unbalanced_part(c, f, "maybe_unbalanced", 1);
 }
 
 /* Writes one block finding; returns -1 when memory is exhausted. */

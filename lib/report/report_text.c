@@ -490,7 +490,8 @@ static int is_ref_function(const char *name)
 }
 
 /* "1 reference taken in borrow_wrong (file.c:42) was never released:",
- * naming the first frame that is not an incref function itself. */
+ * naming the first frame that is not an incref function itself; a maybe
+ * entry ends "may be one:" instead. */
 static int print_unbalanced(text_ctx_t *c, const rs_finding_unbalanced_t *u)
 {
     int n = stack_frames(c, u->stack_id);
@@ -510,7 +511,10 @@ static int print_unbalanced(text_ctx_t *c, const rs_finding_unbalanced_t *u)
             fprintf(c->out, " (%s:%" PRIu32 ")",
                     rs_text_clean(shown_path(c, fr->file), buf, sizeof buf), fr->line);
     }
-    fprintf(c->out, " %s never released:\n", u->count == 1 ? "was" : "were");
+    if (u->maybe)
+        fprintf(c->out, " %s:\n", u->count == 1 ? "may be it" : "may be among them");
+    else
+        fprintf(c->out, " %s never released:\n", u->count == 1 ? "was" : "were");
     return print_stack(c, 6, u->stack_id);
 }
 
@@ -531,12 +535,20 @@ static int print_leaked_ref(text_ctx_t *c, const rs_finding_t *f)
     if (f->n_unbalanced == 0)
         fputs("  no reference history: the increfs never released are "
               "unknown\n", c->out);
-    for (uint32_t u = 0; u < f->n_unbalanced; u++)
+    uint32_t u = 0;
+    for (; u < f->n_unbalanced && !f->unbalanced[u].maybe; u++)
         if (print_unbalanced(c, &f->unbalanced[u]) < 0)
             return -1;
     if (f->unbalanced_cut)
         fprintf(c->out, "  ... %" PRIu64 " more at other stacks\n",
                 f->unbalanced_cut);
+    if (u < f->n_unbalanced)
+        fputs("  uncertain: a release on another thread was paired by guess; "
+              "the reference never released may instead be one of these:\n",
+              c->out);
+    for (; u < f->n_unbalanced; u++)
+        if (print_unbalanced(c, &f->unbalanced[u]) < 0)
+            return -1;
     fputc('\n', c->out);
     return 0;
 }

@@ -329,8 +329,8 @@ static void rc_edge(rc_heap_t *h, uint32_t src, uint32_t dst, uint32_t off)
 
 /* Appends an event to node's history (events must be added in order per
  * node; nodes may interleave). */
-static void rc_event(rc_heap_t *h, uint32_t node, rs_ref_op_t op,
-                     uint32_t stack)
+static void rc_event_on(rc_heap_t *h, uint32_t node, rs_ref_op_t op,
+                        uint32_t stack, uint16_t thread)
 {
     if (h->n_ev == h->cap_ev) {
         h->cap_ev = h->cap_ev ? h->cap_ev * 2 : 64;
@@ -338,8 +338,15 @@ static void rc_event(rc_heap_t *h, uint32_t node, rs_ref_op_t op,
         h->ev_node = realloc(h->ev_node, h->cap_ev * sizeof *h->ev_node);
     }
     h->ev[h->n_ev] = (rs_ref_event_t){ .stack_id = stack, .seq = h->n_ev + 1,
-                                       .op = (uint8_t)op };
+                                       .thread = thread, .op = (uint8_t)op };
     h->ev_node[h->n_ev++] = node;
+}
+
+/* rc_event_on thread 0. */
+static void rc_event(rc_heap_t *h, uint32_t node, rs_ref_op_t op,
+                     uint32_t stack)
+{
+    rc_event_on(h, node, op, stack, 0);
 }
 
 /* The refhistory.h example on node: ctor, borrow_ok's balanced pair,
@@ -650,6 +657,74 @@ static void test_leaked_refs_grouped_by_unbalanced_stacks(void **state)
     rc_free(h);
 }
 
+/* A reference handed to another thread: main (thread 0) creates the
+ * object, thread 1 takes a reference at borrow_wrong's stack and keeps it,
+ * main takes one at link's, thread 2 releases one, main releases its own.
+ * Thread 2's decref shares no frame with an incref of its thread: rule 2
+ * pairs it, by guess, with the ctor (one shared frame, the fewest others);
+ * main's unref takes link's (same thread).  borrow_wrong's is unbalanced
+ * and the ctor's may be instead. */
+static void rc_handoff_history(rc_heap_t *h, uint32_t node)
+{
+    rc_event(h, node, RS_REF_CTOR, S_CTOR);
+    rc_event_on(h, node, RS_REF_INCREF, S_WRONG, 1);
+    rc_event(h, node, RS_REF_INCREF, S_LINK);
+    rc_event_on(h, node, RS_REF_DECREF, S_OTHER, 2);
+    rc_event(h, node, RS_REF_DECREF, S_UNREF);
+}
+
+static void test_guessed_pairings_name_maybe_unbalanced(void **state)
+{
+    rc_heap_t *h = rc_new();
+    uint32_t a = rc_node(h, RS_CLASS_LEAKED_REF, S_CTOR, 1, 40, 1, NONE);
+    rc_handoff_history(h, a);
+    uint32_t b = rc_node(h, RS_CLASS_LEAKED_REF, S_CTOR, 1, 40, 1, NONE);
+    rc_handoff_history(h, b);
+    /* the same unbalanced incref, no guess: a finding of its own */
+    uint32_t c = rc_node(h, RS_CLASS_LEAKED_REF, S_CTOR, 1, 40, 1, NONE);
+    rc_borrow_history(h, c);
+    /* a guess made before the unbalanced incref was taken does not make
+     * it uncertain: thread 2 releases the ctor's reference while the
+     * handed-over one is open, then borrow_wrong's is taken */
+    uint32_t d = rc_node(h, RS_CLASS_LEAKED_REF, S_CTOR, 2, 40, 1, NONE);
+    rc_event(h, d, RS_REF_CTOR, S_CTOR);
+    rc_event(h, d, RS_REF_INCREF, S_LINK);
+    rc_event_on(h, d, RS_REF_DECREF, S_OTHER, 2);
+    rc_event(h, d, RS_REF_DECREF, S_UNREF);
+    rc_event(h, d, RS_REF_INCREF, S_WRONG);
+    rs_snapshot_t *snap = rc_finish(h);
+
+    uint64_t ev[4];
+    assert_int_equal(rs_findings_guessed_events(snap, a, ev, 4), 1);
+    assert_int_equal(snap->history.events[ev[0]].stack_id, S_CTOR);
+    assert_int_equal(rs_findings_guessed_events(snap, c, ev, 4), 0);
+    assert_int_equal(rs_findings_guessed_events(snap, d, ev, 4), 0);
+    assert_int_equal(rs_findings_guessed_events(snap, a, ev, 0), 0);
+
+    rs_findings_t r;
+    assert_int_equal(rs_findings_build(snap, NULL, &r), 0);
+    assert_int_equal(count_class(&r, RS_CLASS_LEAKED_REF), 3);
+    const rs_finding_t *f = finding_at(&r, RS_CLASS_LEAKED_REF, a);
+    assert_int_equal(f->blocks, 2);
+    assert_int_equal(f->n_unbalanced, 2);
+    assert_int_equal(f->unbalanced[0].stack_id, S_WRONG);
+    assert_int_equal(f->unbalanced[0].count, 2);
+    assert_false(f->unbalanced[0].maybe);
+    assert_int_equal(f->unbalanced[1].stack_id, S_CTOR);
+    assert_int_equal(f->unbalanced[1].count, 2);
+    assert_true(f->unbalanced[1].maybe);
+    const rs_finding_t *fc = finding_at(&r, RS_CLASS_LEAKED_REF, c);
+    assert_ptr_not_equal(fc, f);
+    assert_int_equal(fc->n_unbalanced, 1);
+    assert_false(fc->unbalanced[0].maybe);
+    const rs_finding_t *fd = finding_at(&r, RS_CLASS_LEAKED_REF, d);
+    assert_int_equal(fd->n_unbalanced, 1);
+    assert_int_equal(fd->unbalanced[0].stack_id, S_WRONG);
+    assert_false(fd->unbalanced[0].maybe);
+    rs_findings_free(&r);
+    rc_free(h);
+}
+
 static void test_many_unbalanced_stacks_are_capped(void **state)
 {
     rc_heap_t *h = rc_new();
@@ -767,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_cycle_aggregation_by_shape),
         cmocka_unit_test(test_cycle_edges_get_their_increfs),
         cmocka_unit_test(test_leaked_refs_grouped_by_unbalanced_stacks),
+        cmocka_unit_test(test_guessed_pairings_name_maybe_unbalanced),
         cmocka_unit_test(test_many_unbalanced_stacks_are_capped),
         cmocka_unit_test(test_rc_errors_grouped),
         cmocka_unit_test(test_block_of_split_objects),

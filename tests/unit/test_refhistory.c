@@ -1,8 +1,8 @@
 /*
  * test_refhistory.c - unit tests of lib/model/refhistory.c: the pairing rule case
  * by case (leaf-only differences, borrow_wrong, thread preference, depth
- * tie-break, recency, unmatched decrefs, rule 0 and the pairs it removes
- * as they come), a differential test against a
+ * tie-break, recency, unmatched decrefs, which pairings are guesses, rule 0
+ * and the pairs it removes as they come), a differential test against a
  * naive filter-then-maximise version of the rule on random logs, log
  * growth, compaction, allocation failure, and the adoption of a ctor whose
  * call began before the logged events (rs_refhist_adopt_ctor).
@@ -227,6 +227,57 @@ static void test_no_stacks_and_unmatched(void **state)
     assert_int_equal(rs_refhist_balance(log, 9, &st, partner), 1);
     assert_int_equal(partner[4], 3);
     assert_int_equal(rs_refhist_balance(log, 0, &st, partner), 0);
+}
+
+/* Which pairings are guesses: a decref paired by rule 2 or 3 while more
+ * than one incref was open. */
+static void test_guessed_pairings(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    rs_refhist_stacks_t st = { fake_get, &d };
+    uint32_t s_ctor = add_stack(&d, MAIN(1), LIBC, 0ull);
+    uint32_t s_keep = add_stack(&d, FN_A(1), START, 0ull);      /* thread 1 */
+    uint32_t s_hand = add_stack(&d, FN_B(1), MAIN(2), LIBC, 0ull);
+    uint32_t s_give = add_stack(&d, FN_A(2), START, 0ull);      /* thread 2 */
+    uint32_t s_end = add_stack(&d, MAIN(3), LIBC, 0ull);
+    /* rcobj_handoff's history: thread 2's release shares only the thread
+     * start frame, with thread 1's incref: rule 2, a guess; main's is
+     * rule 1 (same thread), no guess. */
+    rs_ref_event_t log[] = {
+        ev(RS_REF_CTOR, s_ctor, 0), ev(RS_REF_INCREF, s_keep, 1),
+        ev(RS_REF_INCREF, s_hand, 0), ev(RS_REF_DECREF, s_give, 2),
+        ev(RS_REF_DECREF, s_end, 0),
+    };
+    int32_t partner[5], plain[5];
+    uint8_t guessed[5];
+    memset(guessed, 7, sizeof guessed);
+    assert_int_equal(rs_refhist_balance_guesses(log, 5, &st, partner, guessed), 1);
+    assert_int_equal(rs_refhist_balance(log, 5, &st, plain), 1);
+    assert_memory_equal(partner, plain, sizeof partner);
+    assert_int_equal(partner[3], 1);
+    assert_int_equal(partner[4], 0);
+    assert_int_equal(partner[2], -1);
+    const uint8_t want[5] = { 0, 0, 0, 1, 0 };
+    assert_memory_equal(guessed, want, sizeof want);
+
+    /* One open incref: no choice, no guess, on any thread or stack. */
+    rs_ref_event_t one[] = { ev(RS_REF_CTOR, s_ctor, 0), ev(RS_REF_DECREF, s_give, 2) };
+    assert_int_equal(rs_refhist_balance_guesses(one, 2, &st, partner, guessed), 0);
+    assert_int_equal(guessed[1], 0);
+    /* Rule 0 (same function) and stackless logs: rule 0 is no guess, LIFO
+     * without stacks is. */
+    uint32_t s_b1 = add_stack(&d, FN_B(5), MAIN(4), LIBC, 0ull);
+    uint32_t s_b2 = add_stack(&d, FN_B(6), MAIN(4), LIBC, 0ull);
+    rs_ref_event_t borrow[] = {
+        ev(RS_REF_CTOR, s_ctor, 0), ev(RS_REF_INCREF, s_b1, 0),
+        ev(RS_REF_DECREF, s_b2, 0),
+    };
+    rs_refhist_balance_guesses(borrow, 3, &st, partner, guessed);
+    assert_int_equal(partner[2], 1);
+    assert_int_equal(guessed[2], 0);
+    rs_refhist_balance_guesses(borrow, 3, NULL, partner, guessed);
+    assert_int_equal(partner[2], 1);
+    assert_int_equal(guessed[2], 1);
 }
 
 /* ---- differential test against a naive version of the rule ------------- */
@@ -650,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_borrow_wrong),
         cmocka_unit_test(test_loop_with_one_leak),
         cmocka_unit_test(test_thread_preference),
+        cmocka_unit_test(test_guessed_pairings),
         cmocka_unit_test(test_depth_and_recency_ties),
         cmocka_unit_test(test_no_stacks_and_unmatched),
         cmocka_unit_test(test_differential_random),
