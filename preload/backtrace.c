@@ -234,8 +234,9 @@ static inline int walk_fast(uint64_t *pcs, int size, uint32_t max,
 
 /* From a call site the fast walker starts in the program's frame; where
  * it cannot walk, libunwind walks from here and the same frames are kept
- * (refscope's own are dropped either way). */
-uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
+ * (refscope's own are dropped either way).  Native frames only. */
+static inline __attribute__((always_inline)) uint32_t
+capture_native(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
 {
     /* The stack pointer, read without making this frame keep one in rbp
      * (as __builtin_frame_address would). */
@@ -262,6 +263,13 @@ uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t 
     return n > 0 ? keep_program_frames(pcs, n, max) : 0;
 }
 
+uint32_t rs_backtrace_capture(uint64_t *pcs, uint32_t max, const rs_call_site_t *site)
+{
+    uint32_t n = capture_native(pcs, max, site);
+    return rs_python_frames_expand(pcs, n, max < RS_STACK_MAX_FRAMES ? max
+                                                                     : RS_STACK_MAX_FRAMES);
+}
+
 uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer)
 {
     /* Only refscope's walker starts at a given frame; libunwind starts
@@ -282,6 +290,10 @@ uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer)
         pcs[0] = site->ip;
         k = 1;
     }
+    /* Made during another walk (outer > 0, libunwind's), the eval frames
+     * inside the call come first: that walk expands the whole stack. */
+    if (!outer)
+        k = (int)rs_python_frames_expand(pcs, (uint32_t)k, max);
     return k ? rs_stackdepot_intern(rs_depot, pcs, (uint32_t)k, rs_modules_epoch()) : 0;
 }
 

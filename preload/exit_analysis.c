@@ -51,6 +51,7 @@
 
 #include "classify.h"
 #include "heapscan.h"
+#include "pyloc_table.h"
 #include "recognize.h"
 #include "snapshot.h"
 #include "snapshot_trigger.h"
@@ -268,6 +269,13 @@ static void fill_proc(rs_proc_info_t *p, const char *label, int reason, uint32_t
     p->exe = exe;
     p->label = (char *)label;
     read_cmdline(p);
+}
+
+/* After fill_stacks: every location a copied stack names was published
+ * before the stack was interned, so the count read now covers them. */
+static int fill_python_locations(rs_snapshot_t *s)
+{
+    return rs_pyloc_table_copy(rs_python_frames_locations(), &s->pylocs, &s->n_pylocs);
 }
 
 static int fill_stacks(rs_snapshot_t *s)
@@ -522,6 +530,7 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
         snap.proc.has_exit_status = 0;
     uint32_t total_errors = 0;
     if (rs_modules_copy(&snap.modules, &snap.n_modules) != 0 || fill_stacks(&snap) != 0 ||
+        fill_python_locations(&snap) != 0 ||
         rs_refcount_types(&snap.types, &snap.n_types) != 0 ||
         rs_recognized_types(&heap, &rec, &snap.types, &snap.n_types) != 0 ||
         rs_refcount_errors(&snap.rc_errors, &snap.n_rc_errors, &total_errors) != 0) {

@@ -48,6 +48,7 @@ static void fork_prepare(void)
 {
     rs_guard_enter();
     rs_weak_fields_lock();
+    rs_python_frames_lock();
     rs_modules_lock();
     rs_annotate_lock();
     rs_mappings_lock();
@@ -64,6 +65,7 @@ static void fork_release(void)
     rs_mappings_unlock();
     rs_annotate_unlock();
     rs_modules_unlock();
+    rs_python_frames_unlock();
     rs_weak_fields_unlock();
 }
 
@@ -127,6 +129,7 @@ static void start(void)
     rs_fatal_signals_init();      /* after rs_active: it stands in for SIG_DFL */
     rs_snapshot_trigger_init();
     rs_refhooks_init();           /* hooks may fire from now on */
+    rs_python_frames_init();      /* needs the profiles */
 }
 
 /* 0 = not tried, 1 = in progress or done. */

@@ -295,6 +295,33 @@ uint64_t rs_backtrace_fallbacks(void);
  * a fallback). */
 uint32_t rs_backtrace_caller_stack(const rs_call_site_t *site, uint32_t outer);
 
+/* ---- python_frames.c: Python frames in the stacks (--python) ---------- */
+struct rs_pyloc_table;
+/* At start-up, after rs_refhooks_init(): turns Python frames on when the
+ * python profile is active and the interpreter is CPython 3.11. */
+void rs_python_frames_init(void);
+/* Non-zero when Python frames are on; written at start-up only. */
+extern int rs_python_frames_on;
+uint32_t rs_python_frames_expand_slow(uint64_t *pcs, uint32_t n, uint32_t max);
+/* Replaces each _PyEval_EvalFrameDefault frame of the captured stack
+ * pcs[0..n) by the Python frames that eval call ran (RS_PYFRAME_TAG
+ * pseudo pcs), keeping at most max frames (pcs holds max); returns the
+ * new count.  A stack with Python frames already is expanded only up to
+ * them.  Off: one load and a branch.  Cannot fail (what cannot be read
+ * stays native). */
+static inline uint32_t rs_python_frames_expand(uint64_t *pcs, uint32_t n, uint32_t max)
+{
+    if (RS_LIKELY(!rs_python_frames_on) || !n)
+        return n;
+    return rs_python_frames_expand_slow(pcs, n, max);
+}
+/* The process's Python locations (NULL when Python frames are off);
+ * pseudo frame i names entry i. */
+const struct rs_pyloc_table *rs_python_frames_locations(void);
+/* Fork support: the cache's and the location table's locks. */
+void rs_python_frames_lock(void);
+void rs_python_frames_unlock(void);
+
 /* ---- scan_holes.c: untouched pages of roots and blocks ----------------- */
 /* Sets heap->holes to the pages of its GLOBAL roots and large blocks
  * (nodes sorted by address) never touched (/proc/self/pagemap), which

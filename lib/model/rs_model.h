@@ -191,6 +191,37 @@ typedef struct rs_stack {
     const uint64_t *pcs;          /* innermost first, return addresses       */
 } rs_stack_t;
 
+/* A Python frame in a stack (python_frames.c in the preload): a pseudo
+ * program counter with the top bit set, which no user-space code address
+ * has, naming entry `index` of the process's Python locations (the
+ * snapshot's PY_LOCATIONS, snapshot_format.h).  Such a frame stands where
+ * the interpreter's _PyEval_EvalFrameDefault frame that ran it was. */
+#define RS_PYFRAME_TAG (1ull << 63)
+
+static inline int rs_pc_is_python(uint64_t pc)
+{
+    return (pc & RS_PYFRAME_TAG) != 0;
+}
+
+static inline uint64_t rs_pc_python(uint32_t index)
+{
+    return RS_PYFRAME_TAG | index;
+}
+
+/* The location index of a Python pseudo pc (UINT32_MAX and above: none). */
+static inline uint64_t rs_pc_python_index(uint64_t pc)
+{
+    return pc & ~RS_PYFRAME_TAG;
+}
+
+/* Where a Python frame was: its code's qualified name, its file name and
+ * the line it ran.  Strings are never NULL. */
+typedef struct rs_pyloc {
+    const char *function;     /* co_qualname ("Leaky.make", "<module>")   */
+    const char *file;         /* co_filename as the interpreter has it     */
+    uint32_t    line;         /* 0 when unknown                            */
+} rs_pyloc_t;
+
 /* One frame of a thread's call stack as unwound when the analysis ran
  * (the world stopped).  Frames of a thread are numbered from depth 0, the
  * innermost; frame d's locals lie in [sp, sp of frame d + 1) (the last

@@ -186,7 +186,8 @@ static int stack_frames(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
     for (int i = 0; i < n; i++)
         out[i] = (rs_check_frame_t){ (char *)tmp[i].function, (char *)tmp[i].symbol,
                                      (char *)tmp[i].file, tmp[i].line,
-                                     (char *)tmp[i].module, tmp[i].address };
+                                     (char *)tmp[i].module, tmp[i].address,
+                                     tmp[i].python };
     return n;
 }
 

@@ -73,6 +73,7 @@ typedef struct rs_check_frame {
     uint32_t line;                 /* 0 when unknown                        */
     char    *module;               /* NULL when unknown                     */
     uint64_t address;
+    uint8_t  python;               /* a Python frame (rs_frame_t.python)    */
 } rs_check_frame_t;
 
 typedef enum rs_check_status {

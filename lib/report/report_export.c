@@ -91,8 +91,7 @@ static int export_stacks(rs_json_t *j, const rs_snapshot_t *s, rs_symbolizer_t *
         rs_json_key(j, "frames");
         rs_json_begin_array(j);
         for (uint32_t k = 0; k < st->n_frames; k++) {
-            int n = rs_symbolize_pc(sym, s->modules, s->n_modules, st->pcs[k],
-                                    st->epoch, frames, 64);
+            int n = rs_symbolize_snapshot_pc(sym, s, st->pcs[k], st->epoch, frames, 64);
             if (n < 0)
                 return -1;
             for (int f = 0; f < n; f++)
@@ -221,6 +220,8 @@ static void folded_frame(FILE *out, const rs_frame_t *f)
 {
     if (f->function) {
         folded_name(out, f->function);
+        if (f->python)
+            fputs("[py]", out);          /* a Python function, not a C one */
     } else if (f->module) {
         const char *b = strrchr(f->module, '/');
         folded_name(out, b ? b + 1 : f->module);

@@ -97,7 +97,10 @@ static void frame_text(const ctx_t *c, const rs_check_frame_t *f, char *buf,
 {
     char cf[RS_TEXT_CLEAN_BUF], cp[RS_TEXT_CLEAN_BUF];
     const char *fn = f->function ? rs_text_clean(f->function, cf, sizeof cf) : "??";
-    if (f->file && f->line)
+    if (f->python)
+        snprintf(buf, n, "%s %s:%u (python)", fn,
+                 f->file ? rs_text_clean(shown_path(c, f->file), cp, sizeof cp) : "?", f->line);
+    else if (f->file && f->line)
         snprintf(buf, n, "%s %s:%u", fn, rs_text_clean(shown_path(c, f->file), cp, sizeof cp),
                  f->line);
     else if (f->module)
@@ -228,7 +231,7 @@ static void json_frames(const ctx_t *c, rs_json_t *j, const char *key,
         rs_frame_t fr = { .address = f[i].address, .function = f[i].function,
                           .symbol = f[i].symbol,
                           .file = shown_path(c, f[i].file), .line = f[i].line,
-                          .module = f[i].module };
+                          .module = f[i].module, .python = f[i].python };
         rs_report_json_frame(j, &fr);
     }
     rs_json_end_array(j);

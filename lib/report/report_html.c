@@ -111,7 +111,7 @@ static void frame_row(html_ctx_t *c, int i, const rs_frame_t *f)
     fputs("</td><td class=\"loc\">", c->out);
     frame_location(c->out, c, f);
     fputs("</td><td class=\"mod\">", c->out);
-    rs_html_text(c->out, mod ? mod + 1 : f->module);
+    rs_html_text(c->out, f->python ? "python" : mod ? mod + 1 : f->module);
     fputs("</td></tr>\n", c->out);
     const char *line;
     size_t len;

@@ -71,6 +71,8 @@ void rs_report_json_frame(rs_json_t *j, const rs_frame_t *f)
     rs_json_member_uint_or_null(j, "line", f->line, f->file && f->line);
     rs_json_member_string(j, "module", f->module);
     rs_json_member_hex(j, "address", f->address);
+    if (f->python)
+        rs_json_member_bool(j, "python", 1);
     rs_json_end_object(j);
 }
 

@@ -164,9 +164,16 @@ static void print_frame(const text_ctx_t *c, int indent, uint32_t no,
                         const rs_frame_t *f)
 {
     char fn[RS_TEXT_CLEAN_BUF], file[RS_TEXT_CLEAN_BUF], mod[RS_TEXT_CLEAN_BUF];
-    fprintf(c->out, "%*s#%" PRIu32 " 0x%" PRIx64 " in %s", indent, "", no,
-            f->address,
-            f->function ? rs_text_clean(f->function, fn, sizeof fn) : "??");
+    const char *name = f->function ? rs_text_clean(f->function, fn, sizeof fn) : "??";
+    if (f->python) {
+        fprintf(c->out, "%*s#%" PRIu32 " [py] in %s", indent, "", no, name);
+        if (f->file)
+            fprintf(c->out, " %s:%" PRIu32, rs_text_clean(shown_path(c, f->file), file,
+                                                         sizeof file), f->line);
+        fputs(" (python)\n", c->out);
+        return;
+    }
+    fprintf(c->out, "%*s#%" PRIu32 " 0x%" PRIx64 " in %s", indent, "", no, f->address, name);
     if (f->file) {
         fprintf(c->out, " %s", rs_text_clean(shown_path(c, f->file), file, sizeof file));
         if (f->line)

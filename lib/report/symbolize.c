@@ -463,6 +463,26 @@ int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
     return (int)n;
 }
 
+int rs_symbolize_snapshot_pc(rs_symbolizer_t *s, const rs_snapshot_t *snap, uint64_t pc,
+                             uint32_t epoch, rs_frame_t *out, uint32_t max)
+{
+    if (!rs_pc_is_python(pc))
+        return rs_symbolize_pc(s, snap->modules, snap->n_modules, pc, epoch, out, max);
+    if (max == 0)
+        return 0;
+    uint64_t i = rs_pc_python_index(pc);
+    const rs_pyloc_t *l = i < snap->n_pylocs ? &snap->pylocs[i] : NULL;
+    memset(out, 0, sizeof *out);
+    out->address = pc;
+    out->python = 1;
+    if (l) {
+        out->function = out->symbol = l->function;
+        out->file = l->file;
+        out->line = l->line;
+    }
+    return 1;
+}
+
 /* ---- stacks for display ------------------------------------------------ */
 
 int rs_symbolize_is_refscope(const rs_frame_t *f)
@@ -517,9 +537,13 @@ static int in_python_packages(const char *path)
 }
 
 /* Frames a summary passes over: system libraries (not Python packages),
- * the installed interpreter, code from a toolchain's headers. */
+ * the installed interpreter, code from a toolchain's headers; of Python
+ * frames, those of modules installed under a system directory outside
+ * dist-packages and site-packages (/usr/lib/python3.11/...). */
 static int summary_passes_over(const rs_frame_t *f)
 {
+    if (f->python)     /* the standard library's Python code, not a package's */
+        return rs_symbolize_is_system_module(f->file) && !in_python_packages(f->file);
     if (from_toolchain_sources(f->file) || is_installed_python(f->module))
         return 1;
     return rs_symbolize_is_system_module(f->module) && !in_python_packages(f->module);
@@ -666,8 +690,7 @@ int rs_symbolize_stack(rs_symbolizer_t *s, const rs_snapshot_t *snap,
     uint32_t n = 0;
     for (uint32_t i = 0; i < st->n_frames && n < max; i++) {
         rs_frame_t tmp[MAX_INLINE];
-        int k = rs_symbolize_pc(s, snap->modules, snap->n_modules,
-                                st->pcs[i], st->epoch, tmp, MAX_INLINE);
+        int k = rs_symbolize_snapshot_pc(s, snap, st->pcs[i], st->epoch, tmp, MAX_INLINE);
         if (k < 0)
             return -1;
         for (int j = 0; j < k && n < max; j++) {

@@ -50,6 +50,9 @@ typedef struct rs_frame {
     const char *module;        /* path of the module, NULL if in none        */
     uint64_t    module_offset; /* pc - load bias, valid when module != NULL  */
     uint8_t     inlined;       /* inlined into the frame that follows it     */
+    uint8_t     python;        /* a Python frame (RS_PYFRAME_TAG): function
+                                  is its code's qualified name, file and line
+                                  where it ran; module NULL                  */
 } rs_frame_t;
 
 typedef struct rs_symbolizer rs_symbolizer_t;
@@ -69,6 +72,15 @@ void rs_symbolizer_destroy(rs_symbolizer_t *s);
 int rs_symbolize_pc(rs_symbolizer_t *s, const rs_module_t *mods,
                     uint32_t n_mods, uint64_t pc, uint32_t epoch,
                     rs_frame_t *out, uint32_t max);
+
+/*
+ * rs_symbolize_pc() for a pc of a stack of snap: a Python pseudo frame
+ * (rs_pc_is_python) is snap's Python location (one frame, python set;
+ * function NULL when snap has no such location), any other pc as
+ * rs_symbolize_pc() resolves it.  Same results and errors.
+ */
+int rs_symbolize_snapshot_pc(rs_symbolizer_t *s, const rs_snapshot_t *snap, uint64_t pc,
+                             uint32_t epoch, rs_frame_t *out, uint32_t max);
 
 /* Largest useful buffer for rs_symbolize_stack(). */
 #define RS_SYMBOLIZE_MAX_FRAMES 1024

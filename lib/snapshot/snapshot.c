@@ -28,6 +28,7 @@ const char *rs_snapshot_section_name(uint32_t type)
         [RS_SNAP_SECT_RC_ERRORS]  = "RC_ERRORS",
         [RS_SNAP_SECT_THREAD_FRAMES] = "THREAD_FRAMES",
         [RS_SNAP_SECT_WEAK_EDGES] = "WEAK_EDGES",
+        [RS_SNAP_SECT_PY_LOCATIONS] = "PY_LOCATIONS",
     };
     return type >= 1 && type <= RS_SNAP_SECT_KNOWN && names[type] ? names[type] : "unknown";
 }

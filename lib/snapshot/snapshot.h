@@ -37,6 +37,9 @@ typedef struct rs_snapshot {
                                    NULL when none were taken             */
     uint32_t       n_thread_frames;
     uint32_t       frames_epoch;  /* module epoch the frames were taken in  */
+    rs_pyloc_t    *pylocs;       /* Python locations: pseudo frame i of a
+                                   stack (RS_PYFRAME_TAG) is pylocs[i]     */
+    uint32_t       n_pylocs;
     void          *storage;      /* reader-owned backing memory             */
 } rs_snapshot_t;
 

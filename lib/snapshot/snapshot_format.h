@@ -17,17 +17,20 @@
  * they know).  Changing the encoding of an existing section is a major
  * change.  The required sections (types 1..RS_SNAP_SECT_REQUIRED) must be
  * present exactly once; the optional ones (RC_HISTORY, RC_ERRORS, added in
- * 1.1, THREAD_FRAMES, added in 1.2, WEAK_EDGES, added in 1.4) at most
- * once, and a file without them (every 1.0 file) reads as "no history"
- * and "no refcount errors" (and a file without THREAD_FRAMES as "no
- * frames known", without WEAK_EDGES as "every edge a reference").  Every known section present
+ * 1.1, THREAD_FRAMES, added in 1.2, WEAK_EDGES, added in 1.4,
+ * PY_LOCATIONS, added in 1.5) at most once, and a file without them
+ * (every 1.0 file) reads as "no history" and "no refcount errors" (and a
+ * file without THREAD_FRAMES as "no frames known", without WEAK_EDGES as
+ * "every edge a reference", without PY_LOCATIONS as "no Python frame").  Every known section present
  * must be consumed exactly, with no bytes left over.
  *
  * History: 1.0 the first format; 1.1 adds RC_HISTORY and RC_ERRORS; 1.2
  * adds THREAD_FRAMES; 1.3 adds the root kind RS_ROOT_MMAP (a 1.2 reader
  * refuses a file holding such a root, naming the root and its kind, and
  * reads every other 1.3 file); 1.4 adds WEAK_EDGES (a 1.3 reader skips it
- * and counts those pointers as references).
+ * and counts those pointers as references); 1.5 adds PY_LOCATIONS and
+ * Python pseudo frames in STACKS (a 1.4 reader skips the section and
+ * shows such a frame as an unknown address).
  *
  * Writer: snapshot_write.c.  Reader: snapshot_read.c.  Shared helpers
  * (error formatting, section names): snapshot.c; the CRC-32: crc32.c.
@@ -223,6 +226,23 @@
  *
  *   Size: 1 byte per weak edge when they are under 128 edges apart.
  *
+ * ---- PY_LOCATIONS (optional, since 1.5; count n): rs_snapshot_t.pylocs ---
+ *
+ *   Written exactly when n_pylocs > 0.  A STACKS frame with the top bit
+ *   set (RS_PYFRAME_TAG, rs_model.h) is no code address but a Python
+ *   frame: its low 63 bits index this table, and a reader refuses a file
+ *   with this section in which a stack's Python frame has no entry (a
+ *   file without it, every file before 1.5, is taken as it is: such a pc
+ *   shows as an unknown Python frame).  Per location:
+ *
+ *   Field     Enc  Check
+ *   function  str  not NULL (L > 0): the code object's co_qualname
+ *   file      str  not NULL: its co_filename
+ *   line      v    < 2^32; 0 when unknown
+ *
+ *   Size: the two names plus 1-3 bytes; a process has one per distinct
+ *   (function, file, line) its stacks passed through.
+ *
  * ---- Section types reserved for later minor versions ---------------------
  *
  *   12 LABELS (not written yet).
@@ -239,7 +259,7 @@
 #define RS_SNAP_MAGIC          "RSNAP\0\r\n"
 #define RS_SNAP_MAGIC_SIZE     8
 #define RS_SNAP_VERSION_MAJOR  1
-#define RS_SNAP_VERSION_MINOR  4
+#define RS_SNAP_VERSION_MINOR  5
 
 #define RS_SNAP_HEADER_SIZE    32
 #define RS_SNAP_DIRENT_SIZE    32
@@ -287,8 +307,9 @@ typedef enum rs_snap_section {
     /* 12 is reserved for LABELS (see above); readers skip it. */
     RS_SNAP_SECT_THREAD_FRAMES = 13, /* optional, since 1.2                */
     RS_SNAP_SECT_WEAK_EDGES = 14,   /* optional, since 1.4                 */
+    RS_SNAP_SECT_PY_LOCATIONS = 15, /* optional, since 1.5                 */
     RS_SNAP_SECT_REQUIRED   = 9,    /* types 1..this must be present       */
-    RS_SNAP_SECT_KNOWN      = 14    /* highest type this version knows     */
+    RS_SNAP_SECT_KNOWN      = 15    /* highest type this version knows     */
 } rs_snap_section_t;
 
 /* ---- shared helpers, defined in snapshot.c and crc32.c ------------------ */

@@ -945,6 +945,58 @@ static int read_weak_edges(reader_t *r)
     return section_close(r, &c);
 }
 
+/* Every Python frame of every stack names one of the n_pylocs locations
+ * (checked when PY_LOCATIONS is present: a file without it, every file
+ * before 1.5, may hold any pc, and a symbolizer shows a tagged one it
+ * cannot name as an unknown Python frame). */
+static int check_python_frames(reader_t *r)
+{
+    const rs_snapshot_t *s = &r->out->snap;
+    for (uint32_t i = 0; i < s->n_stacks; i++)
+        for (uint32_t j = 0; j < s->stacks[i].n_frames; j++) {
+            uint64_t pc = s->stacks[i].pcs[j];
+            if (!rs_pc_is_python(pc) || rs_pc_python_index(pc) < s->n_pylocs)
+                continue;
+            r->where = IN_SECTION;
+            r->where_id = RS_SNAP_SECT_STACKS;
+            return fail(r, r->sect[RS_SNAP_SECT_STACKS].offset, "stack %u frame %u is "
+                        "Python location %llu, but the file has %u", i, j,
+                        (unsigned long long)rs_pc_python_index(pc), s->n_pylocs);
+        }
+    return 0;
+}
+
+static int read_py_locations(reader_t *r)
+{
+    rs_snapshot_t *s = &r->out->snap;
+    const section_t *sec = &r->sect[RS_SNAP_SECT_PY_LOCATIONS];
+    cursor_t c;
+    arena_t a;
+    if (!sec->present)
+        return 0;                         /* no location known */
+    if (section_open(r, RS_SNAP_SECT_PY_LOCATIONS, &c, UINT32_MAX, 3, 0) < 0)
+        return -1;
+    s->pylocs = keep(r, sec->count, sizeof *s->pylocs);
+    if (!s->pylocs || keep_arena(r, &a, sec->length) < 0)
+        return -1;
+    for (uint32_t i = 0; i < (uint32_t)sec->count; i++) {
+        const uint8_t *rec = c.p;
+        rs_pyloc_t *l = &s->pylocs[i];
+        l->function = rd_str(&c, &a);
+        l->file = rd_str(&c, &a);
+        l->line = rd_u32(&c);
+        if (c.fault)
+            return fail_cursor(r, &c, "Python location", i);
+        if (!l->function || !l->file)
+            return fail(r, offset_of(r, rec), "Python location %u has no %s name", i,
+                        l->function ? "file" : "function");
+    }
+    s->n_pylocs = (uint32_t)sec->count;
+    if (section_close(r, &c) < 0)
+        return -1;
+    return check_python_frames(r);
+}
+
 /* ---- header and directory ---------------------------------------------- */
 
 static uint64_t get_le(const uint8_t *p, int bytes)
@@ -1123,7 +1175,7 @@ static int decode(reader_t *r)
     static int (*const readers[])(reader_t *) = {
         read_meta, read_modules, read_stacks, read_types, read_nodes,
         read_edges, read_roots, read_root_edges, read_summary, read_history,
-        read_rc_errors, read_thread_frames, read_weak_edges,
+        read_rc_errors, read_thread_frames, read_weak_edges, read_py_locations,
     };
     uint64_t dir_end = 0;
     if (read_header(r, &dir_end) < 0 || read_directory(r, dir_end) < 0)

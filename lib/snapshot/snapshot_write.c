@@ -478,6 +478,19 @@ static void write_weak_edges(writer_t *wr, uint64_t n)
     section_end(wr, RS_SNAP_SECT_WEAK_EDGES, n);
 }
 
+/* Every location: its function, its file, its line. */
+static void write_py_locations(writer_t *wr)
+{
+    const rs_snapshot_t *s = wr->snap;
+    section_begin(wr);
+    for (uint32_t i = 0; i < s->n_pylocs; i++) {
+        wb_str(&wr->w, s->pylocs[i].function);
+        wb_str(&wr->w, s->pylocs[i].file);
+        wb_varint(&wr->w, s->pylocs[i].line);
+    }
+    section_end(wr, RS_SNAP_SECT_PY_LOCATIONS, s->n_pylocs);
+}
+
 /* ---- checks of the input ------------------------------------------------- */
 
 /* A CSR index start[0..n] must run monotonically from 0 to total.
@@ -536,6 +549,18 @@ static const char *check_thread_frames(const rs_snapshot_t *s)
     return NULL;
 }
 
+/* Python locations: an array when counted, and names for every one (the
+ * format has no NULL location strings). */
+static const char *check_py_locations(const rs_snapshot_t *s)
+{
+    if (s->n_pylocs && !s->pylocs)
+        return "an array is NULL but its count is not 0";
+    for (uint32_t i = 0; i < s->n_pylocs; i++)
+        if (!s->pylocs[i].function || !s->pylocs[i].file)
+            return "a Python location has no function or file name";
+    return NULL;
+}
+
 /* The writer refuses a snapshot it cannot encode or that would crash it
  * (a count with a NULL array, broken CSR arrays, unsorted nodes, inverted
  * segments).  Index ranges are left to the reader, which rejects them.
@@ -580,6 +605,8 @@ static int check_input(const rs_snapshot_t *s, const char *path,
         what = check_history(s);
     if (!what)
         what = check_thread_frames(s);
+    if (!what)
+        what = check_py_locations(s);
     if (!what)
         return 0;
     rs_snapshot_errorf(err, "%s: cannot write snapshot: %s", path, what);
@@ -657,10 +684,11 @@ static int write_file(writer_t *wr, const char **op)
     int rc_errors = wr->snap->n_rc_errors > 0;
     int frames = wr->snap->n_thread_frames > 0;
     uint64_t weak = count_weak_edges(&wr->snap->heap);
+    int pylocs = wr->snap->n_pylocs > 0;
 
     *op = "write";
     wr->n_planned = RS_SNAP_SECT_REQUIRED + (uint32_t)history + (uint32_t)rc_errors +
-                    (uint32_t)frames + (weak > 0);
+                    (uint32_t)frames + (weak > 0) + (uint32_t)pylocs;
     wb_bytes(w, zeros, RS_SNAP_HEADER_SIZE +
                        (size_t)wr->n_planned * RS_SNAP_DIRENT_SIZE);
     write_meta(wr);
@@ -679,6 +707,8 @@ static int write_file(writer_t *wr, const char **op)
         write_thread_frames(wr);
     if (weak)
         write_weak_edges(wr, weak);
+    if (pylocs)
+        write_py_locations(wr);
     wb_flush(w);
     if (w->error)
         return w->error;

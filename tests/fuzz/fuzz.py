@@ -75,7 +75,8 @@ class Context:
         self.clean_env = dict(env)
         self.tool_env = env
         self.snapshots = seeds.make_snapshots(
-            self.refscope, self.samples_dir, os.path.join(work, "seed-snaps"))
+            self.refscope, self.samples_dir, os.path.join(work, "seed-snaps"),
+            self.source_dir)
 
 
 def sanitized_tool(args, work):

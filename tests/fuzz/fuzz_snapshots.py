@@ -163,7 +163,7 @@ class SnapshotMutator:
             if rng.random() < 0.5:
                 snap.extra_header += b"\0" * rng.choice([1, 8, 32])
                 return "header grown"
-            secs.append(snapfile.Section(rng.choice([0, 12, 15, 255, 1 << 31]),
+            secs.append(snapfile.Section(rng.choice([0, 12, 16, 255, 1 << 31]),
                                          rng.randrange(3), b"junk"))
             return "unknown section added"
         if k == 14 and s and s.data:

@@ -20,12 +20,32 @@ SNAPSHOT_SAMPLES = ["leak_indirect", "rc_cycle_pair", "rc_double_unref",
                     "cache_growth", "rcobj_leak", "rc_pool"]
 
 
+PYTHON = "/usr/bin/python3"   # the interpreter samples/pyext is built for
+
+
 class SeedError(Exception):
     pass
 
 
-def make_snapshots(refscope, samples_dir, out):
+def python_snapshot(refscope, samples_dir, source_dir, out):
+    """A snapshot whose stacks have Python frames (section PY_LOCATIONS):
+    samples/pyext/leak_from_python.py under --python, when the leaky
+    module was built (python3-dev)."""
+    modules = glob.glob(os.path.join(samples_dir, "pyext", "leaky.*.so"))
+    if not source_dir or not modules or not os.path.exists(PYTHON):
+        return
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(modules[0]))
+    p = subprocess.run([refscope, "run", "--python", "--out", out, "--", PYTHON,
+                        os.path.join(source_dir, "samples", "pyext", "leak_from_python.py")],
+                       capture_output=True, env=env, timeout=120)
+    if p.returncode != 0:
+        raise SeedError(f"refscope run leak_from_python.py exited {p.returncode}: "
+                        f"{p.stderr[-500:]!r}")
+
+
+def make_snapshots(refscope, samples_dir, out, source_dir=None):
     os.makedirs(out, exist_ok=True)
+    python_snapshot(refscope, samples_dir, source_dir, out)
     for name in SNAPSHOT_SAMPLES:
         env = dict(os.environ)
         if name.startswith("rcobj"):

@@ -23,7 +23,7 @@ DIRENT_SIZE = 32
 SECTION_NAMES = {1: "META", 2: "MODULES", 3: "STACKS", 4: "TYPES",
                  5: "NODES", 6: "EDGES", 7: "ROOTS", 8: "ROOT_EDGES",
                  9: "SUMMARY", 10: "RC_HISTORY", 11: "RC_ERRORS",
-                 13: "THREAD_FRAMES", 14: "WEAK_EDGES"}
+                 13: "THREAD_FRAMES", 14: "WEAK_EDGES", 15: "PY_LOCATIONS"}
 U16, U32, U64 = (1 << 16) - 1, (1 << 32) - 1, (1 << 64) - 1
 
 

@@ -6,7 +6,9 @@ calls leak_refs(10), test_clean calls clean(10)) and runs it with the
 interpreter the module was built for, `-m pytest -p pytest_refscope`:
   - under `refscope run --python`: pytest exits 1, test_leaks fails with
     "10 leaked references to int (320 bytes)" and leaky_leak_refs in the
-    stack shown, test_clean passes ("1 failed, 1 passed");
+    stack shown, then the Python frame of test_leaks ("#N test_leaks
+    FILE:LINE (python)", its leak_refs line), test_clean passes ("1
+    failed, 1 passed");
   - without refscope: the plugin says it is inactive and both pass;
   - the plugin's comparison on made-up findings (CLASS_FLIPS): a leaked
     block that changes leak class between the snapshots (a leaked
@@ -112,6 +114,11 @@ def main():
                      "refscope: a C extension leaked during this test:",
                      "#0 PyLong_FromLong (python3.11)\n    #1 leaky_leak_refs "):
             check(want in out, f"pytest output lacks {want!r}:\n{out}")
+        # refscope run --python: the test function that called in, by its
+        # file and line, a Python frame (the stack is cut at 8 frames).
+        line = TESTS.split("\n").index("    leaky.leak_refs(10)") + 1
+        check(re.search(rf"^    #[2-7] test_leaks \S*test_leaky_ext\.py:{line} \(python\)$",
+                        out, re.M), f"no Python frame test_leaks at line {line}:\n{out}")
         counts = re.findall(r"^(\d+) leaked references to int \((\d+) bytes\), "
                             r"allocated at:$", out, re.M)
         check(out.count("refscope: process") == 1,

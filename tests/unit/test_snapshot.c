@@ -113,6 +113,17 @@ static rs_module_t modules[] = {
 static rs_stack_t stacks[] = {
     { 0, 4, pcs_a }, { RS_EPOCH_LIVE, 2, pcs_b }, { 7, 0, NULL },
 };
+/* Stack 4 of the Python sample: a C frame, two Python frames (locations
+ * 1 then 0), a C frame.  (pcs_b's first pc has the top bit set: in a file
+ * with Python locations, a Python frame; pcs_b_py has none.) */
+static uint64_t pcs_py[] = { 0x401000, RS_PYFRAME_TAG | 1, RS_PYFRAME_TAG | 0, 0x401234 };
+static uint64_t pcs_b_py[] = { RS_PYFRAME_TAG - 0xff, 1 };
+static rs_stack_t stacks_py[] = {
+    { 0, 4, pcs_a }, { RS_EPOCH_LIVE, 2, pcs_b_py }, { 7, 0, NULL }, { 0, 4, pcs_py },
+};
+static rs_pyloc_t pylocs[] = {
+    { "Leaky.make", "/src/t.py", 12 }, { "<module>", "t\xc3\xbc.py", 0 },
+};
 static char *types[] = { "GObject", "", "Foo bar/\xc3\xbc" };
 static rs_node_t nodes[] = {
     { 0x1000, 24, 1, 0, 0, 0, 0, RS_CLASS_REACHABLE, 0, UINT32_MAX, 0, 100, 1 },
@@ -211,6 +222,17 @@ static rs_snapshot_t sample(void)
     s.thread_frames = thread_frames;
     s.n_thread_frames = 5;
     s.frames_epoch = 3;
+    return s;
+}
+
+/* The sample with a stack through Python frames and their locations. */
+static rs_snapshot_t sample_python(void)
+{
+    rs_snapshot_t s = sample();
+    s.stacks = stacks_py;
+    s.n_stacks = 4;
+    s.pylocs = pylocs;
+    s.n_pylocs = 2;
     return s;
 }
 
@@ -374,8 +396,19 @@ static void compare_frames(const rs_snapshot_t *a, const rs_snapshot_t *b)
     }
 }
 
+static void compare_pylocs(const rs_snapshot_t *a, const rs_snapshot_t *b)
+{
+    assert_int_equal(a->n_pylocs, b->n_pylocs);
+    for (uint32_t i = 0; i < a->n_pylocs; i++) {
+        assert_string_equal(a->pylocs[i].function, b->pylocs[i].function);
+        assert_string_equal(a->pylocs[i].file, b->pylocs[i].file);
+        assert_int_equal(a->pylocs[i].line, b->pylocs[i].line);
+    }
+}
+
 static void compare_snapshots(const rs_snapshot_t *a, const rs_snapshot_t *b)
 {
+    compare_pylocs(a, b);
     compare_frames(a, b);
     compare_refcounting(a, b);
     compare_proc(&a->proc, &b->proc);
@@ -472,9 +505,18 @@ static void fix_crcs(uint8_t *buf, size_t size)
 
 /* Loads the sample file, lets patch() modify it, fixes the CRCs, stores
  * it under name and returns the path. */
+static char *patched_from(rs_snapshot_t s, const char *name,
+                          void (*patch)(uint8_t *buf, size_t size));
+
 static char *patched(const char *name, void (*patch)(uint8_t *buf, size_t size))
 {
-    rs_snapshot_t s = sample();
+    return patched_from(sample(), name, patch);
+}
+
+/* patched() of the snapshot s. */
+static char *patched_from(rs_snapshot_t s, const char *name,
+                          void (*patch)(uint8_t *buf, size_t size))
+{
     size_t size;
     uint8_t *buf = load(write_ok(&s, "orig.rsnap"), &size);
     patch(buf, size);
@@ -1509,6 +1551,83 @@ static void test_weak_edges_checked(void **state)
                       "WEAK_EDGES", "record count 6 exceeds the limit 5");
 }
 
+static void test_python_locations_round_trip(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample_python();
+    char *path = write_ok(&s, "py.rsnap");
+    rs_snapshot_t *got = rs_snapshot_read(path, &err);
+    if (!got)
+        fail_msg("Python sample refused: %s", err.message);
+    compare_snapshots(&s, got);
+    assert_int_equal(got->n_pylocs, 2);
+    assert_int_equal(got->stacks[3].pcs[1], RS_PYFRAME_TAG | 1);
+    assert_string_equal(got->pylocs[1].file, "t\xc3\xbc.py");
+    rs_snapshot_free(got);
+    /* Without locations there is no section: the sample reads back with none. */
+    rs_snapshot_t plain = sample();
+    got = rs_snapshot_read(write_ok(&plain, "nopy.rsnap"), &err);
+    assert_non_null(got);
+    assert_int_equal(got->n_pylocs, 0);
+    assert_null(got->pylocs);
+    rs_snapshot_free(got);
+}
+
+/* PY_LOCATIONS: 0b "Leaky.make" 0a "/src/t.py" 0c, then location 1.
+ * Function NULL, and the bytes after read as file "eaky.make", line 10. */
+static void patch_py_function_null(uint8_t *buf, size_t size)
+{
+    uint8_t *p = section_of(buf, RS_SNAP_SECT_PY_LOCATIONS, NULL);
+    assert_int_equal(p[0], 11);
+    p[0] = 0;
+    p[1] = 10;
+}
+
+static void patch_py_hidden(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_PY_LOCATIONS) + RS_SNAP_DIRENT_TYPE, 97, 4);
+}
+
+static void patch_py_count(uint8_t *buf, size_t size)
+{
+    put(dirent_of(buf, RS_SNAP_SECT_PY_LOCATIONS) + RS_SNAP_DIRENT_COUNT, 3, 8);
+}
+
+static void test_python_locations_checked(void **state)
+{
+    rs_snapshot_t s = sample_python();
+    expect_read_error(patched_from(s, "py_null.rsnap", patch_py_function_null),
+                      "PY_LOCATIONS", "Python location 0 has no function name");
+    /* without the section (as before 1.5) any pc is taken as it is */
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t *got = rs_snapshot_read(patched_from(s, "py_hidden.rsnap",
+                                                       patch_py_hidden), &err);
+    if (!got)
+        fail_msg("file without PY_LOCATIONS refused: %s", err.message);
+    assert_int_equal(got->n_pylocs, 0);
+    assert_int_equal(got->stacks[3].pcs[2], RS_PYFRAME_TAG | 0);
+    rs_snapshot_free(got);
+    expect_read_error(patched_from(s, "py_count.rsnap", patch_py_count),
+                      "PY_LOCATIONS", "Python location 2: data runs past the end");
+    /* the writer leaves index ranges to the reader */
+    s.n_pylocs = 1;
+    expect_read_error(write_ok(&s, "py_short.rsnap"), "section STACKS",
+                      "stack 3 frame 1 is Python location 1, but the file has 1");
+}
+
+static void test_write_refuses_bad_locations(void **state)
+{
+    rs_snapshot_error_t err = { "" };
+    rs_snapshot_t s = sample_python();
+    rs_pyloc_t bad[] = { { "f", NULL, 1 }, { "g", "x.py", 2 } };
+    s.pylocs = bad;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("badloc.rsnap"), &err), -1);
+    assert_contains(err.message, "a Python location has no function or file name");
+    s.pylocs = NULL;
+    assert_int_equal(rs_snapshot_write(&s, tmp_path("badloc.rsnap"), &err), -1);
+    assert_contains(err.message, "an array is NULL but its count is not 0");
+}
+
 static void test_write_refuses_bad_frames(void **state)
 {
     rs_snapshot_error_t err = { "" };
@@ -1629,6 +1748,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_error_offset_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_refuses_bad_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_absent_in_old_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_python_locations_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_python_locations_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_refuses_bad_locations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_refuses_bad_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_corruption, setup, teardown),
     };

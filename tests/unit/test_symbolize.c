@@ -634,6 +634,47 @@ static void test_stack_filters_allocator_and_refscope(void **state)
     rs_symbolizer_destroy(s);
 }
 
+/* Python pseudo frames (RS_PYFRAME_TAG) become the snapshot's Python
+ * locations, in their place among the C frames; one the snapshot does not
+ * have is an unknown Python frame.  Only frames with a module are C's. */
+static void test_stack_python_frames(void **state)
+{
+    self_modules_t *sm = *state;
+    rs_symbolizer_t *s = rs_symbolizer_create(stderr);
+    calling_function();
+    rs_pyloc_t locs[] = { { "make_garbage", "/src/leak.py", 7 },
+                          { "<module>", "/src/leak.py", 12 } };
+    uint64_t pcs[] = { captured_pc, rs_pc_python(0), rs_pc_python(1),
+                       (uint64_t)(uintptr_t)&refscope_test_target + 1, rs_pc_python(2) };
+    rs_stack_t st = { .epoch = 0, .n_frames = 5, .pcs = pcs };
+    rs_snapshot_t snap = { .modules = sm->mods, .n_modules = sm->n,
+                           .stacks = &st, .n_stacks = 1, .pylocs = locs, .n_pylocs = 2 };
+    rs_frame_t f[16];
+    int n = rs_symbolize_stack(s, &snap, 1, f, 16);
+    assert_int_equal(n, 5);
+    assert_string_equal(f[0].function, "calling_function");
+    assert_false(f[0].python);
+    assert_true(f[1].python && f[2].python && f[4].python);
+    assert_string_equal(f[1].function, "make_garbage");
+    assert_string_equal(f[1].symbol, "make_garbage");
+    assert_string_equal(f[1].file, "/src/leak.py");
+    assert_int_equal(f[1].line, 7);
+    assert_null(f[1].module);
+    assert_int_equal(f[1].address, rs_pc_python(0));
+    assert_string_equal(f[2].function, "<module>");
+    assert_int_equal(f[2].line, 12);
+    assert_string_equal(f[3].function, "refscope_test_target");
+    assert_false(f[3].python);
+    assert_null(f[4].function);             /* location 2: not in the file */
+    assert_null(f[4].file);
+    /* for a summary, the program's Python code counts as its own; the
+     * standard library's is passed over like the system's C libraries */
+    rs_frame_t g[3] = { f[1], f[1], f[0] };
+    g[0].file = "/usr/lib/python3.11/json/decoder.py";
+    assert_ptr_equal(rs_symbolize_summary_frame(g, 3), &g[1]);
+    rs_symbolizer_destroy(s);
+}
+
 /* A snapshot over this process's modules with one stack: a refscope frame
  * (skipped), then code of this binary. */
 typedef struct field_fixture {
@@ -758,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_module_path_fifo),
         cmocka_unit_test(test_stack_filters_allocator_and_refscope),
+        cmocka_unit_test(test_stack_python_frames),
         cmocka_unit_test(test_stack_drops_leading_annotation_wrappers),
         cmocka_unit_test(test_field_names_from_dwarf),
         cmocka_unit_test(test_field_names_without_dwarf),

@@ -118,9 +118,17 @@ class RefscopeLeaks:
                 if f["class"] in LEAK_CLASSES + ("reachable",)]
 
 
+def _where(fr):
+    """A frame's module for people: its base name, "python" for a Python
+    frame (refscope run --python: the Python code that called in)."""
+    return "python" if fr.get("python") else os.path.basename(fr.get("module") or "")
+
+
 def _key(f):
-    """A finding's allocation site: its type and allocation stack."""
-    frames = tuple((fr.get("function"), os.path.basename(fr.get("module") or ""),
+    """A finding's allocation site: its type and allocation stack (a
+    Python frame by its function, file and line)."""
+    frames = tuple((fr.get("function"), _where(fr),
+                    fr.get("file") if fr.get("python") else None,
                     fr.get("line")) for fr in f.get("stack", []))
     return (f.get("type"), frames)
 
@@ -134,8 +142,7 @@ def _describe(f, blocks, nbytes):
     stack = f.get("stack", [])
     for i, fr in enumerate(stack[:MAX_FRAMES]):
         where = f" {fr['file']}:{fr['line']}" if fr.get("file") and fr.get("line") else ""
-        lines.append(f"    #{i} {fr.get('function') or '??'}{where} "
-                     f"({os.path.basename(fr.get('module') or '?')})")
+        lines.append(f"    #{i} {fr.get('function') or '??'}{where} ({_where(fr) or '?'})")
     if len(stack) > MAX_FRAMES:
         lines.append(f"    ... {len(stack) - MAX_FRAMES} more frames")
     return "\n".join(lines)
