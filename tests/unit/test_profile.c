@@ -87,12 +87,23 @@ static void test_builtin_gst_and_list(void **state)
     assert_int_equal(wk[0].then, RS_WEAK_NO_THEN);
     assert_int_equal(wk[0].in_private, 0);
     assert_null(wk[0].version_call);
-    /* gobject: GstObject.parent, for GstObject instances only. */
+    /* gobject: GstObject.parent, for GstObject instances only; the
+     * user_data of the sync handler in GstBus's private data, for
+     * GStreamer 1.22 to 1.28. */
     wk = s->profiles[0].weak;
-    assert_int_equal(s->profiles[0].n_weak, 1);
+    assert_int_equal(s->profiles[0].n_weak, 2);
     assert_int_equal(wk[0].offset, 40);
     assert_string_equal(wk[0].is_a, "GstObject");
     assert_int_equal(wk[0].in_private, 0);
+    assert_int_equal(wk[1].offset, 16);
+    assert_int_equal(wk[1].in_private, 1);
+    assert_string_equal(wk[1].is_a, "GstBus");
+    assert_int_equal(wk[1].then, 8);
+    assert_string_equal(wk[1].version_call, "gst_version");
+    assert_true(rs_version_range_has(&wk[1].versions, 1, 22, 0));
+    assert_true(rs_version_range_has(&wk[1].versions, 1, 28, 5));
+    assert_false(rs_version_range_has(&wk[1].versions, 1, 20, 7));
+    assert_false(rs_version_range_has(&wk[1].versions, 1, 30, 0));
     assert_non_null(rs_profile_builtin("gst"));
     assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
