@@ -173,7 +173,11 @@
  *            g_object_ref (incref), g_object_ref_sink (sink),
  *            g_object_unref (decref); counter: guint ref_count at offset 8
  *            of struct _GObject (after GTypeInstance's g_class pointer);
- *            type: g_type_name_from_instance(obj).
+ *            type: g_type_name_from_instance(obj).  Weak: GstObject.parent
+ *            (offset 40, is-a GstObject); the user_data of the SyncHandler
+ *            that GstBusPrivate.sync_handler points to (private offset
+ *            16, then 8, is-a GstBus; GStreamer 1.22 to 1.28 by
+ *            gst_version), a bin's child bus pointing back to the bin.
  *   gst      gst_mini_object_init (ctor, arg=0), gst_mini_object_ref,
  *            gst_mini_object_unref; counter: gint refcount at offset 8 of
  *            struct _GstMiniObject (after GType type); type:
