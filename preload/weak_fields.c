@@ -140,11 +140,10 @@ static uint8_t ask_is_a(line_facts_t *f, const rs_weak_spec_t *spec, uint64_t ob
 
 /* ---- the library's version, the private offset ------------------------------ */
 
-/* With answers_lock held: whether spec->version_call reports a version in
- * spec->versions; a function not found is "no". */
-static uint8_t version_answer(const rs_weak_spec_t *spec)
+/* Whether fn (spec->version_call, NULL: not found) reports a version in
+ * spec->versions. */
+static uint8_t version_answer(const rs_weak_spec_t *spec, version_fn fn)
 {
-    version_fn fn = (version_fn)dlsym(RTLD_DEFAULT, spec->version_call);
     unsigned major = 0, minor = 0, micro = 0, nano = 0;
     if (!fn)
         return ANSWER_NO;
@@ -153,13 +152,17 @@ static uint8_t version_answer(const rs_weak_spec_t *spec)
                                                                      : ANSWER_NO;
 }
 
+/* The function is looked up before the lock is taken: dlsym takes the
+ * loader's lock, which a thread running a library's constructor holds
+ * while its hooks may wait for answers_lock. */
 static void ask_version(line_facts_t *f, const rs_weak_spec_t *spec)
 {
     if (!spec->version_call || __atomic_load_n(&f->version, __ATOMIC_ACQUIRE))
         return;
+    version_fn fn = (version_fn)dlsym(RTLD_DEFAULT, spec->version_call);
     pthread_mutex_lock(&answers_lock);
     if (!f->version)
-        __atomic_store_n(&f->version, version_answer(spec), __ATOMIC_RELEASE);
+        __atomic_store_n(&f->version, version_answer(spec, fn), __ATOMIC_RELEASE);
     pthread_mutex_unlock(&answers_lock);
 }
 
