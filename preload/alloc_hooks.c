@@ -234,8 +234,13 @@ static __attribute__((noinline, cold)) void flush_deferred(void)
     sigfillset(&all);
     int saved_errno = errno;
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    /* Each slot is cleared as it is taken: this TLS is scanned as a root
+     * (threadroots.c), and a freed block's address left there kept
+     * whatever malloc put there next "reachable" (a lost GstPipeline's
+     * bus poll, gst_bin_lost, in one environment of two). */
     while (n_deferred) {
         void *p = deferred[n_deferred - 1];
+        deferred[n_deferred - 1] = NULL;
         n_deferred = n_deferred - 1;
         free(p);
     }

@@ -90,6 +90,7 @@
 #include "objnodes.h"
 #include "preload.h"
 #include "profile.h"
+#include "weak_edges.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -895,14 +896,15 @@ int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside
 
 /* ---- back pointers: a profile's `weak offset=` ---------------------------- */
 
+_Static_assert(RS_WEAK_NO_THEN == RS_WEAK_EDGES_NO_THEN, "a profile's then= is weak_edges.h's");
+
 typedef struct weak_ctx {
     rs_heap_t              *heap;
     const rs_profile_set_t *set;
     uint64_t               *bits;
 } weak_ctx_t;
 
-/* Marks the edges of o's node that start at one of its profile's weak
- * offsets. */
+/* Marks the edges that o's profile's weak lines name in o's node. */
 static void mark_weak_of(const rs_obj_t *o, void *arg)
 {
     weak_ctx_t *w = arg;
@@ -916,12 +918,11 @@ static void mark_weak_of(const rs_obj_t *o, void *arg)
     const rs_node_t *n = &w->heap->nodes[i];
     if (!(n->flags & RS_NODE_REFCOUNTED) || o->addr >= n->addr + n->size)
         return;
-    for (uint64_t e = w->heap->edge_start[i]; e < w->heap->edge_start[i + 1]; e++) {
-        uint64_t at = n->addr + w->heap->edges[e].offset;
-        for (uint32_t k = 0; k < prof->n_weak; k++)
-            if (at == o->addr + prof->weak[k] &&
-                rs_weak_field_applies(w->set, p, k, o->type_id))
-                w->bits[e / 64] |= 1ull << (e % 64);
+    for (uint32_t k = 0; k < prof->n_weak; k++) {
+        int64_t off;
+        if (rs_weak_field_where(w->set, p, k, o->type_id, &off))
+            rs_weak_edges_mark(w->heap, w->bits, i, o->addr + (uint64_t)off,
+                               prof->weak[k].then);
     }
 }
 

@@ -145,8 +145,8 @@ void rs_refcount_unlock_all(void);
  * Returns 0, or -1 when memory ran out (nodes marked so far stay). */
 int rs_refcount_apply(rs_heap_t *heap, rs_ref_history_t *hist, uint64_t *outside);
 /* After rs_heapscan_edges(): marks in heap->weak_edges the edges that
- * start at a profile's `weak offset=` of a refcounted object (a back
- * pointer that holds no reference, profile.h), which trial deletion then
+ * a profile's `weak` lines name for a refcounted object (a back pointer
+ * that holds no reference, profile.h; weak_edges.h), which trial deletion then
  * does not count.  heap->weak_edges stays NULL when no profile has weak
  * offsets, or when memory runs out (said once: back pointers then count
  * as before).  Analysis memory (rs_mem). */
@@ -209,15 +209,19 @@ const struct rs_profile_set *rs_refhooks_profiles(void);
 
 /* ---- weak_fields.c ------------------------------------------------------- */
 
-/* obj, of type type_id, was first seen by hook: asks, once per type, the
- * `is-a` conditions of its profile's weak offsets (in a hook, world
+/* obj, of type type_id, was first seen by hook: asks what its profile's
+ * weak lines need to know (is-a per type, then once per line the
+ * library's version and the private data's offset; in a hook, world
  * running). */
 void rs_weak_fields_note(const struct rs_profile_set *set, uint32_t hook, uint64_t obj,
                          uint32_t type_id);
-/* 1 when weak offset k of profile applies to objects of type type_id:
- * unconditional, or the type was found an instance of its is-a type. */
-int rs_weak_field_applies(const struct rs_profile_set *set, uint32_t profile, uint32_t k,
-                          uint32_t type_id);
+/* 1 when weak line k of profile applies to objects of type type_id, with
+ * *offset set to its field's offset from the object (negative for a
+ * field of private data): the line has no condition, or its type was
+ * found an instance of its is-a type, its version in range and its
+ * private offset known.  0 otherwise (*offset unchanged).  Lock-free. */
+int rs_weak_field_where(const struct rs_profile_set *set, uint32_t profile, uint32_t k,
+                        uint32_t type_id, int64_t *offset);
 /* Around fork (init.c): no thread of the parent holds the answers' lock
  * in the child.  Taken before every other refscope lock: a note holds it
  * while GLib takes its own, never one of refscope's. */

@@ -17,8 +17,8 @@
  * (They were reported as a cycle of the two, with no leaked reference.)
  *
  * A GstBin is not used: each bin owns a GstBus whose sync handler points
- * back to the bin, another pointer that holds no reference and that no
- * profile declares (a lost bin is still reported as a cycle).
+ * back to the bin, another pointer that holds no reference (declared
+ * since, for GStreamer 1.22 to 1.28: gst_bin_lost.c).
  *
  * refscope must report: one "leaked_ref" finding, type "SampleHolder",
  * refcount 1, no pointer holding a reference to it, whose one unbalanced

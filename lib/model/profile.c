@@ -210,7 +210,7 @@ enum {
     OPT_OUT,
     OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME, OPT_TYPE_SIZE, OPT_TYPE_FLAGS,
     OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
-    OPT_COMPACT, OPT_IS_A,
+    OPT_COMPACT, OPT_IS_A, OPT_PRIVATE, OPT_THEN, OPT_VERSION_CALL, OPT_VERSIONS,
     OPT_COUNT
 };
 
@@ -232,6 +232,9 @@ static const struct {
     [OPT_VERSION_MIN] = { "version-min", 1 },
     [OPT_VERSION_MAX] = { "version-max", 1 },
     [OPT_COMPACT] = { "compact", 1 },     [OPT_IS_A] = { "is-a", 1 },
+    [OPT_PRIVATE] = { "private", 0 },     [OPT_THEN] = { "then", 1 },
+    [OPT_VERSION_CALL] = { "version-call", 1 },
+    [OPT_VERSIONS] = { "versions", 1 },
 };
 
 #define BIT(o) (1u << (o))
@@ -244,6 +247,8 @@ static const struct {
                         BIT(OPT_TYPE_SIZE) | BIT(OPT_TYPE_FLAGS) | BIT(OPT_HEADER) | \
                         BIT(OPT_IMMORTAL) | BIT(OPT_VERSION) | BIT(OPT_VERSION_MIN) | \
                         BIT(OPT_VERSION_MAX) | BIT(OPT_COMPACT))
+#define WEAK_OPTS (BIT(OPT_OFFSET) | BIT(OPT_IS_A) | BIT(OPT_PRIVATE) | BIT(OPT_THEN) | \
+                   BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS))
 
 typedef struct opts {
     uint32_t    seen;                 /* BIT(OPT_*)                      */
@@ -341,13 +346,13 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
             return FAIL(p, "width must be 1, 2, 4 or 8, not '%s'", v);
         return 0;
     case OPT_OFFSET: case OPT_FIELD: case OPT_WORD: case OPT_TYPE_WORD:
-    case OPT_TYPE_NAME: case OPT_TYPE_SIZE: case OPT_TYPE_FLAGS:
+    case OPT_TYPE_NAME: case OPT_TYPE_SIZE: case OPT_TYPE_FLAGS: case OPT_THEN:
         if (parse_number(v, num))
             return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         if (*num >= MAX_OFFSET)
             return FAIL(p, "%s must be below %u", option_table[o].key, MAX_OFFSET);
         return 0;
-    case OPT_CALL:
+    case OPT_CALL: case OPT_VERSION_CALL:
         if (!valid_symbol(v))
             return FAIL(p, "invalid function name '%s'", v);
         return 0;
@@ -363,6 +368,13 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         if (!valid_name(v))
             return FAIL(p, "invalid type name '%s'", v);
         return 0;
+    case OPT_VERSIONS: {
+        rs_version_range_t r;
+        if (rs_version_range_parse(v, &r))
+            return FAIL(p, "bad version range '%s' for 'versions' "
+                        "(expected MIN-MAX, each A.B or A.B.C, MIN first)", v);
+        return 0;
+    }
     default:
         return 0;
     }
@@ -501,29 +513,70 @@ static int do_counter(parser_t *p, char **w, int n)
     return 0;
 }
 
+/* Checks that the options of a `weak` line go together (profile.h). */
+static int weak_options_agree(parser_t *p, const opts_t *o)
+{
+    if (!(o->seen & BIT(OPT_OFFSET)))
+        return FAIL(p, "weak: expected offset=");
+    if (o->num[OPT_OFFSET] % 8)
+        return FAIL(p, "weak: offset=%u is no pointer-aligned offset (a multiple of 8)",
+                    o->num[OPT_OFFSET]);
+    if ((o->seen & BIT(OPT_THEN)) && o->num[OPT_THEN] % 8)
+        return FAIL(p, "weak: then=%u is no pointer-aligned offset (a multiple of 8)",
+                    o->num[OPT_THEN]);
+    if ((o->seen & BIT(OPT_PRIVATE)) && !(o->seen & BIT(OPT_IS_A)))
+        return FAIL(p, "weak: 'private' needs is-a=TYPE (the type whose private data)");
+    uint32_t ver = o->seen & (BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS));
+    if (ver == BIT(OPT_VERSION_CALL))
+        return FAIL(p, "weak: version-call= needs versions=MIN-MAX");
+    if (ver == BIT(OPT_VERSIONS))
+        return FAIL(p, "weak: versions= needs version-call=FUNC");
+    return 0;
+}
+
+/* 1 when a and b name the same field. */
+static int weak_same_field(const rs_weak_spec_t *a, const rs_weak_spec_t *b)
+{
+    int same_type = (!a->is_a && !b->is_a) ||
+                    (a->is_a && b->is_a && strcmp(a->is_a, b->is_a) == 0);
+    return a->offset == b->offset && a->then == b->then &&
+           a->in_private == b->in_private && same_type;
+}
+
+/* A copy of option k's value owned by the set in *out (NULL when the
+ * option is absent); -1 on OOM. */
+static int weak_string(parser_t *p, const opts_t *o, int k, char **out)
+{
+    *out = NULL;
+    if ((o->seen & BIT(k)) && !(*out = set_strdup(p->set, o->value[k])))
+        return FAIL(p, "out of memory");
+    return 0;
+}
+
 static int do_weak(parser_t *p, char **w, int n)
 {
     opts_t o;
     rs_profile_t *prof = &p->set->profiles[p->cur];
-    if (parse_options(p, w + 1, n - 1, BIT(OPT_OFFSET) | BIT(OPT_IS_A), "weak", &o))
+    if (parse_options(p, w + 1, n - 1, WEAK_OPTS, "weak", &o) || weak_options_agree(p, &o))
         return -1;
-    if (!(o.seen & BIT(OPT_OFFSET)))
-        return FAIL(p, "weak: expected offset=");
-    if (o.num[OPT_OFFSET] % 8)
-        return FAIL(p, "weak: offset=%u is no pointer-aligned offset (a multiple of 8)",
-                    o.num[OPT_OFFSET]);
+    rs_weak_spec_t spec = { 0 };
+    spec.offset = o.num[OPT_OFFSET];
+    spec.then = (o.seen & BIT(OPT_THEN)) ? o.num[OPT_THEN] : RS_WEAK_NO_THEN;
+    spec.in_private = (o.seen & BIT(OPT_PRIVATE)) != 0;
+    if (o.seen & BIT(OPT_VERSIONS))
+        rs_version_range_parse(o.value[OPT_VERSIONS], &spec.versions); /* checked */
+    spec.is_a = (char *)((o.seen & BIT(OPT_IS_A)) ? o.value[OPT_IS_A] : NULL);
     for (uint32_t i = 0; i < prof->n_weak; i++)
-        if (prof->weak[i] == o.num[OPT_OFFSET])
+        if (weak_same_field(&prof->weak[i], &spec))
             return FAIL(p, "weak offset=%u given twice in profile '%s'",
-                        o.num[OPT_OFFSET], prof->name);
+                        spec.offset, prof->name);
     if (prof->n_weak == RS_PROFILE_MAX_WEAK)
         return FAIL(p, "more than %u weak offsets in profile '%s'",
                     (unsigned)RS_PROFILE_MAX_WEAK, prof->name);
-    char *is_a = NULL;
-    if ((o.seen & BIT(OPT_IS_A)) && !(is_a = set_strdup(p->set, o.value[OPT_IS_A])))
-        return FAIL(p, "out of memory");
-    prof->weak_is_a[prof->n_weak] = is_a;
-    prof->weak[prof->n_weak++] = o.num[OPT_OFFSET];
+    if (weak_string(p, &o, OPT_IS_A, &spec.is_a) ||
+        weak_string(p, &o, OPT_VERSION_CALL, &spec.version_call))
+        return -1;
+    prof->weak[prof->n_weak++] = spec;
     return 0;
 }
 

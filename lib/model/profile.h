@@ -93,7 +93,8 @@
  *       object (g_type_name(GType)).  Default: the profile name.  At most
  *       once.
  *
- *   weak offset=N [is-a=TYPE]
+ *   weak offset=N [is-a=TYPE] [private] [then=M]
+ *        [version-call=FUNC versions=MIN-MAX]
  *       The pointer at byte offset N (a multiple of 8) of the profile's
  *       objects holds no reference to what it points to: a back pointer
  *       (a GstMiniObject's priv_pointer, its parent buffer).  Trial
@@ -103,8 +104,27 @@
  *       GType named TYPE (GLib's g_type_check_instance_is_a, asked once
  *       per type when an object's type is resolved: preload/
  *       weak_fields.c): `weak offset=40 is-a=GstObject` is the parent
- *       pointer of every GstObject.  Up to RS_PROFILE_MAX_WEAK per
- *       profile.
+ *       pointer of every GstObject.
+ *     private   (needs is-a) N counts from the start of TYPE's instance
+ *               private data (G_DEFINE_TYPE_WITH_PRIVATE), which GLib
+ *               places before the instance, at the offset
+ *               g_type_class_get_instance_private_offset() gives for
+ *               TYPE's class (asked when the first instance of TYPE is
+ *               seen).  A private struct's layout is no ABI: give
+ *               version-call= and versions= too.
+ *     then=M    (a multiple of 8) the field at N is an owning pointer to
+ *               a block (a plain struct the object keeps); the pointer
+ *               that holds no reference is the one at byte M of that
+ *               block (GstBusPrivate.sync_handler -> SyncHandler.user_data).
+ *     version-call=FUNC versions=MIN-MAX  (together) the line applies only
+ *               when `void FUNC(unsigned *major, unsigned *minor, unsigned
+ *               *micro, unsigned *nano)` (gst_version) reports a version
+ *               in MIN-MAX ("A.B[.C]-D.E[.F]", version_range.h); FUNC is
+ *               looked up and called once, when the line is first needed
+ *               (an object of its profile, of its is-a type); not found:
+ *               the line does not apply.
+ *       Up to RS_PROFILE_MAX_WEAK per profile; two lines may not name the
+ *       same field (same offset, private, then and is-a).
  *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
  *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
@@ -153,7 +173,11 @@
  *            g_object_ref (incref), g_object_ref_sink (sink),
  *            g_object_unref (decref); counter: guint ref_count at offset 8
  *            of struct _GObject (after GTypeInstance's g_class pointer);
- *            type: g_type_name_from_instance(obj).
+ *            type: g_type_name_from_instance(obj).  Weak: GstObject.parent
+ *            (offset 40, is-a GstObject); the user_data of the SyncHandler
+ *            that GstBusPrivate.sync_handler points to (private offset
+ *            16, then 8, is-a GstBus; GStreamer 1.22 to 1.28 by
+ *            gst_version), a bin's child bus pointing back to the bin.
  *   gst      gst_mini_object_init (ctor, arg=0), gst_mini_object_ref,
  *            gst_mini_object_unref; counter: gint refcount at offset 8 of
  *            struct _GstMiniObject (after GType type); type:
@@ -255,6 +279,8 @@
 #ifndef RS_PROFILE_H
 #define RS_PROFILE_H
 
+#include "version_range.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -324,15 +350,27 @@ typedef struct rs_recognizer {
 
 #define RS_PROFILE_MAX_RECOGNIZERS 8
 
-#define RS_PROFILE_MAX_WEAK 4
+#define RS_PROFILE_MAX_WEAK 8
+#define RS_WEAK_NO_THEN UINT32_MAX   /* rs_weak_spec_t.then: none          */
+
+/* A `weak` line: where a pointer that holds no reference lives. */
+typedef struct rs_weak_spec {
+    uint32_t           offset;     /* of the field, from the object or from
+                                      is_a's private data                 */
+    uint32_t           then;       /* offset in the block the field points
+                                      to, or RS_WEAK_NO_THEN               */
+    uint8_t            in_private; /* offset counts from is_a's private data */
+    char              *is_a;       /* GType name, or NULL: every object    */
+    char              *version_call; /* gst_version-like function, or NULL */
+    rs_version_range_t versions;   /* with version_call                    */
+} rs_weak_spec_t;
 
 typedef struct rs_profile {
     char              *name;
     char              *source;    /* file name it came from               */
     rs_counter_spec_t  counter;
     rs_typename_spec_t type;
-    uint32_t           weak[RS_PROFILE_MAX_WEAK];  /* `weak offset=`s     */
-    char              *weak_is_a[RS_PROFILE_MAX_WEAK]; /* its is-a=, or NULL */
+    rs_weak_spec_t     weak[RS_PROFILE_MAX_WEAK];  /* `weak` lines        */
     uint32_t           n_weak;
 } rs_profile_t;
 

@@ -403,6 +403,20 @@ SPECS = {
                     [(1, "leak_holder_ref")])],
         hooks="gobject,gst", indirect_through="make_leak",
         text=("SampleHolder", "leak_holder_ref")),
+    # A lost GstPipeline (run to PLAYING and back) and a lost GstBin, each
+    # with two linked elements: their child bus's sync handler points back
+    # to the bin without a reference (GstBusPrivate.sync_handler ->
+    # SyncHandler.user_data, the gobject profile's `weak offset=16 private
+    # is-a=GstBus then=8`): two leaked references, everything else theirs
+    # indirect (each was a cycle of 13 objects).
+    "gst_bin_lost": spec(
+        {"leaked_refs": (2, 2, 944, 2), "indirect": (7144, 69), "reachable": None},
+        [leaked_ref(536, 1, "GstPipeline", "lose_pipeline", 1, 1, 0,
+                    [(1, "lose_pipeline")]),
+         leaked_ref(408, 1, "GstBin", "lose_bin", 1, 1, 0,
+                    [(1, "lose_bin", "gst_element_factory_create_with_properties")])],
+        hooks="gobject,gst", indirect_through=("lose_pipeline", "lose_bin"),
+        text=("GstPipeline", "GstBin", "lose_bin")),
     # A pooled buffer revived by its dispose (count 0 -> 1) 8 times: no
     # "incref after the final decref".
     "gst_pool": spec({"reachable": None}, [], hooks="gst"),

@@ -80,13 +80,30 @@ static void test_builtin_gst_and_list(void **state)
     assert_int_equal(s->hooks[i].kind, RS_HOOK_CTOR);
     assert_int_equal(s->hooks[i].arg, 0);
     /* GstMiniObject.priv_pointer: the parent, no reference. */
+    const rs_weak_spec_t *wk = s->profiles[1].weak;
     assert_int_equal(s->profiles[1].n_weak, 1);
-    assert_int_equal(s->profiles[1].weak[0], 56);
-    /* gobject: GstObject.parent, for GstObject instances only. */
-    assert_int_equal(s->profiles[0].n_weak, 1);
-    assert_int_equal(s->profiles[0].weak[0], 40);
-    assert_string_equal(s->profiles[0].weak_is_a[0], "GstObject");
-    assert_null(s->profiles[1].weak_is_a[0]);
+    assert_int_equal(wk[0].offset, 56);
+    assert_null(wk[0].is_a);
+    assert_int_equal(wk[0].then, RS_WEAK_NO_THEN);
+    assert_int_equal(wk[0].in_private, 0);
+    assert_null(wk[0].version_call);
+    /* gobject: GstObject.parent, for GstObject instances only; the
+     * user_data of the sync handler in GstBus's private data, for
+     * GStreamer 1.22 to 1.28. */
+    wk = s->profiles[0].weak;
+    assert_int_equal(s->profiles[0].n_weak, 2);
+    assert_int_equal(wk[0].offset, 40);
+    assert_string_equal(wk[0].is_a, "GstObject");
+    assert_int_equal(wk[0].in_private, 0);
+    assert_int_equal(wk[1].offset, 16);
+    assert_int_equal(wk[1].in_private, 1);
+    assert_string_equal(wk[1].is_a, "GstBus");
+    assert_int_equal(wk[1].then, 8);
+    assert_string_equal(wk[1].version_call, "gst_version");
+    assert_true(rs_version_range_has(&wk[1].versions, 1, 22, 0));
+    assert_true(rs_version_range_has(&wk[1].versions, 1, 28, 5));
+    assert_false(rs_version_range_has(&wk[1].versions, 1, 20, 7));
+    assert_false(rs_version_range_has(&wk[1].versions, 1, 30, 0));
     assert_non_null(rs_profile_builtin("gst"));
     assert_null(rs_profile_builtin("pango"));
     assert_null(rs_profile_builtin(NULL));
@@ -564,12 +581,72 @@ static const struct {
     { "profile a\nincref f\nweak offset=8\nweak offset=0x8\n",
       "t.prof:4: weak offset=8 given twice in profile 'a'" },
     { "profile a\nincref f\nweak offset=0\nweak offset=8\nweak offset=16\n"
-      "weak offset=24\nweak offset=32\n",
-      "t.prof:7: more than 4 weak offsets in profile 'a'" },
+      "weak offset=24\nweak offset=32\nweak offset=40\nweak offset=48\n"
+      "weak offset=56\nweak offset=64\n",
+      "t.prof:11: more than 8 weak offsets in profile 'a'" },
+    { "profile a\nincref f\nweak offset=8 then=12\n",
+      "t.prof:3: weak: then=12 is no pointer-aligned offset (a multiple of 8)" },
+    { "profile a\nincref f\nweak offset=8 then=0x100000\n",
+      "t.prof:3: then must be below 1048576" },
+    { "profile a\nincref f\nweak offset=8 private\n",
+      "t.prof:3: weak: 'private' needs is-a=TYPE (the type whose private data)" },
+    { "profile a\nincref f\nweak offset=8 private=1 is-a=T\n",
+      "t.prof:3: option 'private' takes no value" },
+    { "profile a\nincref f\nweak offset=8 is-a=T version-call=v\n",
+      "t.prof:3: weak: version-call= needs versions=MIN-MAX" },
+    { "profile a\nincref f\nweak offset=8 versions=1.0-1.2\n",
+      "t.prof:3: weak: versions= needs version-call=FUNC" },
+    { "profile a\nincref f\nweak offset=8 version-call=v versions=1.22\n",
+      "t.prof:3: bad version range '1.22' for 'versions' "
+      "(expected MIN-MAX, each A.B or A.B.C, MIN first)" },
+    { "profile a\nincref f\nweak offset=8 version-call=v versions=1.28-1.22\n",
+      "t.prof:3: bad version range '1.28-1.22' for 'versions' "
+      "(expected MIN-MAX, each A.B or A.B.C, MIN first)" },
+    { "profile a\nincref f\nweak offset=8 version-call=gst-version versions=1.0-1.2\n",
+      "t.prof:3: invalid function name 'gst-version'" },
+    { "profile a\nincref f\nweak offset=16 private is-a=T then=8\n"
+      "weak offset=16 then=8 is-a=T private versions=1.0-2.0 version-call=v\n",
+      "t.prof:4: weak offset=16 given twice in profile 'a'" },
     { "weak offset=8\n", "t.prof:1: 'weak' before any 'profile' line" },
     { "profile a\nincref f\nweak offset=8 is-a=Gst/Object\n",
       "t.prof:3: invalid symbol name 'Gst/Object'" },
 };
+
+/* A weak line names one field: by offset, in the object or in its
+ * type's private data, then maybe one block further; the same offset
+ * in another place is another field. */
+static void test_weak_syntax(void **state)
+{
+    (void)state;
+    rs_profile_set_t *s = parse_ok(
+        "profile a\n"
+        "incref f\n"
+        "weak offset=8\n"
+        "weak offset=8 is-a=Foo\n"
+        "weak offset=8 is-a=Foo private\n"
+        "weak offset=8 is-a=Foo private then=0x18\n"
+        "weak offset=0x10 then=0 version-call=lib_version versions=2.4.1-3.0\n");
+    const rs_profile_t *prof = &s->profiles[0];
+    const rs_weak_spec_t *wk = prof->weak;
+    assert_int_equal(prof->n_weak, 5);
+    assert_int_equal(wk[0].offset, 8);
+    assert_null(wk[0].is_a);
+    assert_int_equal(wk[0].then, RS_WEAK_NO_THEN);
+    assert_string_equal(wk[1].is_a, "Foo");
+    assert_int_equal(wk[1].in_private, 0);
+    assert_int_equal(wk[2].in_private, 1);
+    assert_int_equal(wk[2].then, RS_WEAK_NO_THEN);
+    assert_int_equal(wk[3].then, 24);
+    assert_int_equal(wk[4].offset, 16);
+    assert_int_equal(wk[4].then, 0);
+    assert_null(wk[4].is_a);
+    assert_string_equal(wk[4].version_call, "lib_version");
+    assert_int_equal(wk[4].versions.min, rs_version_make(2, 4, 1));
+    assert_int_equal(wk[4].versions.max, rs_version_make(3, 0, RS_VERSION_PART_MAX));
+    for (int k = 0; k < 4; k++)
+        assert_null(wk[k].version_call);
+    rs_profile_set_free(s);
+}
 
 static void test_error_messages(void **state)
 {
@@ -769,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_builtin_python),
         cmocka_unit_test(test_recognize_syntax),
         cmocka_unit_test(test_full_syntax),
+        cmocka_unit_test(test_weak_syntax),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_nul_long_line_and_limit),
         cmocka_unit_test(test_all_or_nothing),
