@@ -294,6 +294,19 @@ def skip(message):
 
 # ---- preload and LeakSanitizer ------------------------------------------
 
+def python_env(module_dir):
+    """Environment for running python3 on the sample extension modules
+    in module_dir: fixed hashing and malloc fill (the same heap each run),
+    no PYTHONMALLOC or REFSCOPE_HOOKS from the caller's environment."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = module_dir
+    env["PYTHONHASHSEED"] = "0"
+    env["MALLOC_PERTURB_"] = "165"
+    for name in ("PYTHONMALLOC", "REFSCOPE_HOOKS"):
+        env.pop(name, None)
+    return env
+
+
 def preload_env(preload, outdir, **extra):
     """Environment for running a program under the bare preload."""
     env = dict(os.environ)

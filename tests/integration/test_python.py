@@ -105,16 +105,6 @@ CLEAN_STDLIB = ("import ctypes, decimal, leaky; leaky.clean(100); "
                 "ctypes.CDLL(None).malloc(100)")
 
 
-def env_for(module_dir):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = module_dir
-    env["PYTHONHASHSEED"] = "0"
-    env["MALLOC_PERTURB_"] = "165"
-    for name in ("PYTHONMALLOC", "REFSCOPE_HOOKS"):
-        env.pop(name, None)
-    return env
-
-
 def ext_frame(stack):
     """The first frame of a stack in the extension module (leaky.*.so)."""
     for frame in stack or []:
@@ -126,7 +116,7 @@ def ext_frame(stack):
 def run(args, code, outdir, extra=(), status=0):
     rc, out, data, err = rstest.run_refscope(
         args.refscope, [args.python, "-c", code], outdir,
-        env=env_for(args.module_dir), extra_args=["--python"] + list(extra))
+        env=rstest.python_env(args.module_dir), extra_args=["--python"] + list(extra))
     check(rc == status, f"refscope run exited {rc}, want {status}; stderr:\n{err}")
     check(len(data) == 1, f"expected one process, got {len(data)}")
     return out, data[0]
@@ -236,7 +226,7 @@ def check_version_guard(args, tmp):
                 "recognize type-word=8 metatype=PyType_Type type-name=24 "
                 "type-flags=168 header=16@0x4000,16@0x18 version=Py_Version "
                 "version-min=0x030c0000\n")
-    env = env_for(args.module_dir)
+    env = rstest.python_env(args.module_dir)
     env.update(REFSCOPE_HOOKS=prof, PYTHONMALLOC="malloc")
     rc, _, data, err = rstest.run_refscope(
         args.refscope, [args.python, "-c", "import leaky; leaky.leak_refs(100)"],
@@ -374,7 +364,7 @@ def check_recycled(args, tmp):
     prof = os.path.join(tmp, "pyonly.profile")
     with open(prof, "w", encoding="utf-8") as f:
         f.write(RECOGNIZE_ONLY)
-    env = env_for(args.module_dir)
+    env = rstest.python_env(args.module_dir)
     env.update(REFSCOPE_HOOKS=prof, PYTHONMALLOC="malloc")
     rc, _, data, err = rstest.run_refscope(
         args.refscope, [args.python, "-c", RECYCLED], os.path.join(tmp, "pyonly"), env=env)
@@ -396,7 +386,7 @@ def check_stacks_inside_newref(args, tmp):
     and is given the caller's stack, walked in pre)."""
     for mode in ("fast", "libunwind"):
         outdir = os.path.join(tmp, "inside-" + mode)
-        env = env_for(args.module_dir)
+        env = rstest.python_env(args.module_dir)
         env["REFSCOPE_UNWIND"] = mode
         rc, _, data, err = rstest.run_refscope(
             args.refscope, [args.python, "-c", "import leaky; leaky.leak_recycled(300)"],
@@ -419,7 +409,7 @@ def check_gc_objects(args, tmp):
     script = os.path.join(os.path.dirname(args.source), "gc_refs.py")
     rc, _, data, err = rstest.run_refscope(
         args.refscope, [args.python, script], os.path.join(tmp, "gc"),
-        env=env_for(args.module_dir), extra_args=["--python", "--all"])
+        env=rstest.python_env(args.module_dir), extra_args=["--python", "--all"])
     check(rc == 0, f"exit {rc}: {err}")
     per_type = {}
     for f in data[0]["findings"]:
@@ -468,7 +458,7 @@ def check_pygobject(args, tmp):
         return
     rc, out, data, err = rstest.run_refscope(
         args.refscope, [args.python, "-c", PYGOBJECT], os.path.join(tmp, "gi"),
-        env=env_for(args.module_dir), extra_args=["--python", "--all"])
+        env=rstest.python_env(args.module_dir), extra_args=["--python", "--all"])
     check(rc == 0 and out == "200 tmp\n", f"exit {rc}, output {out!r}: {err[-2000:]}")
     s = data[0]["summary"]
     odd = [f for f in data[0]["findings"] if f["class"] in ("leaked_ref", "cycle")]

@@ -37,16 +37,6 @@ import rstest
 check = rstest.check
 
 
-def env_for(module_dir):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = module_dir
-    env["PYTHONHASHSEED"] = "0"
-    env["MALLOC_PERTURB_"] = "165"
-    for name in ("PYTHONMALLOC", "REFSCOPE_HOOKS"):
-        env.pop(name, None)
-    return env
-
-
 def marked_line(path, marker):
     with open(path, encoding="utf-8") as f:
         lines = [i + 1 for i, text in enumerate(f) if text.rstrip().endswith("# " + marker)]
@@ -56,13 +46,13 @@ def marked_line(path, marker):
 
 def native_run(args, script):
     p = subprocess.run([args.python, script], capture_output=True, text=True,
-                       env=env_for(args.module_dir), timeout=300)
+                       env=rstest.python_env(args.module_dir), timeout=300)
     return p.returncode, p.stdout
 
 
 def run(args, script, outdir, python=True, depth=16):
     extra = (["--python"] if python else []) + ["--depth", str(depth)]
-    env = env_for(args.module_dir)
+    env = rstest.python_env(args.module_dir)
     if not python:
         env["PYTHONMALLOC"] = "malloc"   # the ints are malloc'ed, tracked
     rc, out, data, err = rstest.run_refscope(args.refscope, [args.python, script], outdir,
