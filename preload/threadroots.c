@@ -20,6 +20,14 @@
  * main thread contains its TLS and descriptor at the top; the stack region
  * stops where the TLS region starts so no word is scanned twice.
  *
+ * refscope's own static TLS block (librefscope.so's PT_TLS segment: the
+ * shadow stack of hooked calls, deferred frees, the unwinder's state) lies
+ * inside that region, at the same offset from tp in every thread, and is
+ * left out of it: refscope's own memory is never a root (DESIGN.md), and
+ * an address it keeps there (an object a hooked call was given, a block
+ * about to be freed) would keep whatever block the program has at that
+ * address alive.
+ *
  * Ghosts (threads of the parent process that survive a fork as memory
  * only, threads.c) contribute their whole stack and TLS, no registers.
  *
@@ -30,6 +38,7 @@
 #include "threads.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,12 +66,52 @@ static size_t   g_pthread_size = RS_FALLBACK_PTHREAD_SIZE;
  * second-level arrays, which may have been allocated while refscope's
  * guard was set, i.e. untracked) - 0 when libc does not describe it. */
 static uint32_t g_specific_offset, g_specific_count, g_level2_size;
+/* librefscope.so's static TLS block: [tp + g_own_tls_off, + g_own_tls_size)
+ * in every thread; size 0 = unknown. */
+static int64_t  g_own_tls_off;
+static uint64_t g_own_tls_size;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /* ---- ld.so / libc private facts ------------------------------------- */
 
+static uint64_t thread_pointer(void)
+{
+#if defined(__x86_64__)
+    uint64_t tp;
+    __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+    return tp;
+#else
+    return (uint64_t)pthread_self();
+#endif
+}
+
+/* dl_iterate_phdr callback: in the module holding the address *ctx (one
+ * of refscope's functions), its PT_TLS segment's size and this thread's
+ * block of it, as an offset from the thread pointer.  Returns 1 there. */
+static int find_own_tls(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    uint64_t addr = *(const uint64_t *)ctx, tls_size = 0;
+    int holds = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+        holds |= ph->p_type == PT_LOAD && addr - lo < ph->p_memsz;
+        if (ph->p_type == PT_TLS)
+            tls_size = ph->p_memsz;
+    }
+    if (holds && tls_size && info->dlpi_tls_data) {
+        g_own_tls_off = (int64_t)((uint64_t)(uintptr_t)info->dlpi_tls_data -
+                                  thread_pointer());
+        g_own_tls_size = (tls_size + 7) & ~7ull;
+    }
+    return holds;
+}
+
 static void resolve_once(void)
 {
+    uint64_t self_addr = (uint64_t)(uintptr_t)&find_own_tls;
+    dl_iterate_phdr(find_own_tls, &self_addr);
     void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))
         dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE");
     const uint32_t *psize =
@@ -226,12 +275,25 @@ static int push_key_arrays(rs_rootvec_t *out, const rs_thread_view_t *t)
     return 0;
 }
 
+/* The static TLS and descriptor region [lo, hi) of thread t, but for
+ * refscope's own block (see the header). */
+static int push_static_tls(rs_rootvec_t *out, const rs_thread_view_t *t,
+                           uint64_t lo, uint64_t hi)
+{
+    uint64_t own_lo = t->tp + (uint64_t)g_own_tls_off;
+    uint64_t own_hi = own_lo + g_own_tls_size;
+    if (!g_own_tls_size || own_hi <= lo || own_lo >= hi)
+        return push_clipped(out, RS_ROOT_TLS, t->tid, lo, hi, t->tp);
+    if (push_clipped(out, RS_ROOT_TLS, t->tid, lo, own_lo, t->tp) != 0)
+        return -1;
+    return push_clipped(out, RS_ROOT_TLS, t->tid, own_hi, hi, t->tp);
+}
+
 static int push_tls(rs_rootvec_t *out, const rs_thread_view_t *t)
 {
     if (!t->tp)
         return 0;
-    if (push_clipped(out, RS_ROOT_TLS, t->tid, tls_low(t->tp),
-                     t->tp + g_pthread_size, t->tp) != 0)
+    if (push_static_tls(out, t, tls_low(t->tp), t->tp + g_pthread_size) != 0)
         return -1;
     if (push_key_arrays(out, t) != 0)
         return -1;

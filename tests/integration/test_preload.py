@@ -70,6 +70,8 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     without the filter says nothing of seccomp;
   - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
     mappings it keeps (a file mapping only as far as its file goes);
+  - librefscope.so's own static TLS block is no root: leak_direct's main
+    thread's TLS root has a hole of exactly its PT_TLS size;
   - snapshots are named after the file a process was started from, as
     exec'd: a symbolic link's name, a script's; process_title's child,
     exec'd as /proc/self/exe, after the executable;
@@ -82,9 +84,11 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
     (librcobj.so's own PLT slot), and at least 1.
 Usage: test_preload.py --preload PATH --samples-dir DIR
 """
+import json
 import os
 import re
 import resource
+import struct
 import subprocess
 import tempfile
 
@@ -606,6 +610,44 @@ def check_scrub(preload, samples_dir):
                  f"stale_pointer with REFSCOPE_SCRUB=1: stderr:\n{p.stderr}")
 
 
+def elf_tls_size(path):
+    """p_memsz of the PT_TLS segment of the ELF64 file at path (0: none)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if p_type == 7:                                  # PT_TLS
+            return struct.unpack_from("<Q", data, phoff + i * phentsize + 40)[0]
+    return 0
+
+
+def check_own_tls_not_root(preload, refscope, samples_dir):
+    """librefscope.so's static TLS block is no root (refscope's own memory
+    never is): the main thread's static TLS root is two regions, with a
+    hole exactly the size of the preload's PT_TLS segment between them."""
+    exe = os.path.join(samples_dir, "leak_direct")
+    with tempfile.TemporaryDirectory(prefix="rs-owntls-") as out:
+        env = rstest.preload_env(preload, out, REFSCOPE_QUIET=1)
+        p = subprocess.run([exe], env=env, capture_output=True, text=True,
+                           timeout=60)
+        snaps = [os.path.join(out, n) for n in os.listdir(out)]
+        rstest.check(p.returncode == 0 and len(snaps) == 1,
+                     f"leak_direct: exit {p.returncode}, snapshots {snaps}")
+        exp = subprocess.run([refscope, "export", "--json", snaps[0]],
+                             capture_output=True, text=True, timeout=60)
+    data = json.loads(exp.stdout)
+    pid = data["process"]["pid"]
+    tls = sorted((int(r["start"], 16), r["size"]) for r in data["roots"]
+                 if r["kind"] == "tls" and r["tid"] == pid)
+    want = (elf_tls_size(preload) + 7) // 8 * 8
+    holes = [b[0] - (a[0] + a[1]) for a, b in zip(tls, tls[1:])]
+    rstest.check(want > 0 and holes == [want],
+                 f"leak_direct: main thread's TLS roots {tls}: holes {holes}, "
+                 f"want one of {want} bytes (librefscope.so's PT_TLS)")
+
+
 def run(args):
     leaky = os.path.join(args.samples_dir, "leak_direct")
     clean = os.path.join(args.samples_dir, "all_freed")
@@ -633,8 +675,9 @@ def run(args):
     check_shadowed_malloc(args.preload, args.samples_dir)
     check_snapshot_names(args.preload, args.samples_dir)
     check_scrub(args.preload, args.samples_dir)
+    check_own_tls_not_root(args.preload, args.refscope, args.samples_dir)
 
 
 
 if __name__ == "__main__":
-    rstest.script_main(__doc__, run, "--preload", "--samples-dir")
+    rstest.script_main(__doc__, run, "--preload", "--samples-dir", "--refscope")
