@@ -16,6 +16,13 @@
  *     reads its registers into g_trace (shared memory: CLONE_VM), says
  *     "ready", waits for "release", detaches (handing back any signal
  *     that stopped a thread meanwhile) and exits;
+ *   - a thread interrupted in a system call that the kernel ends with
+ *     EINTR on any stop rather than restarting it (epoll_wait, semop,
+ *     sigtimedwait...: signal(7), "Interruption of system calls by stop
+ *     signals") is set back to the call before it goes, as the kernel
+ *     itself restarts the others (rax = orig_rax, rip back over the
+ *     2-byte syscall instruction): a worker blocking every signal would
+ *     otherwise see an EINTR it never sees natively.
  *   - under Yama's ptrace_scope 1, which lets a process trace only its
  *     descendants, the stopper names the tracer with PR_SET_PTRACER before
  *     letting it start, and names none after (there is no way to read a
@@ -63,6 +70,8 @@ enum { PHASE_IDLE, PHASE_GO, PHASE_READY, PHASE_RELEASE };
 typedef struct traced {
     uint32_t               tid;
     int                    stopped;   /* in a ptrace stop, regs valid      */
+    int                    restart;   /* the stop ended a system call with
+                                         EINTR: set it back before going   */
     int                    resignal;  /* signal that stopped it, handed
                                          back at detach (0: none)          */
     struct user_regs_struct regs;
@@ -119,6 +128,22 @@ static void tracer_wait(uint32_t val)
     raw_syscall(SYS_futex, (long)&g_trace.phase, FUTEX_WAIT, val, 0);
 }
 
+/* 1 when the stopped thread t is leaving a system call that our stop
+ * ended with EINTR: in a call (orig_rax >= 0), rax -EINTR, just after a
+ * syscall instruction (0f 05), and no signal of its own stopped it.  The
+ * threads traced block the stop signal and mostly every signal, so an
+ * EINTR there is ours. */
+static int ended_with_eintr(const traced_t *t)
+{
+    if ((long)t->regs.orig_rax < 0 || (long)t->regs.rax != -EINTR || t->resignal)
+        return 0;
+    uint64_t word = 0;
+    uint64_t at = t->regs.rip - 2;
+    if (raw_syscall(SYS_ptrace, PTRACE_PEEKTEXT, t->tid, (long)at, (long)&word) != 0)
+        return 0;
+    return (word & 0xffff) == 0x050f;
+}
+
 /* Seizes and interrupts thread t and waits for its stop; 0 when stopped. */
 static int trace_one(traced_t *t)
 {
@@ -147,7 +172,21 @@ static int trace_one(traced_t *t)
         trace_op(PTRACE_DETACH, t->tid, t->resignal);
         return -1;
     }
+    t->restart = ended_with_eintr(t);
     return 0;
+}
+
+/* Sets a thread stopped at the end of a system call back to the call
+ * (see the header), then lets it go. */
+static void release_one(traced_t *t)
+{
+    if (t->restart) {
+        struct user_regs_struct r = t->regs;
+        r.rax = r.orig_rax;
+        r.rip -= 2;
+        trace_op(PTRACE_SETREGS, t->tid, (long)&r);
+    }
+    trace_op(PTRACE_DETACH, t->tid, t->resignal);
 }
 
 /* Stops the threads, says "ready" (unless the stopper gave up and said
@@ -167,7 +206,7 @@ static int tracer_main(void *arg)
         tracer_wait(p);
     for (uint32_t i = 0; i < g_trace.n; i++)
         if (g_trace.t[i].stopped)
-            trace_op(PTRACE_DETACH, g_trace.t[i].tid, g_trace.t[i].resignal);
+            release_one(&g_trace.t[i]);
     raw_syscall(SYS_exit, 0, 0, 0, 0);
     return 0;
 }
