@@ -222,8 +222,9 @@ static int append_stack(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
 }
 
 /* The extra stacks a suppression may also name: for a leaked_ref the
- * increfs nobody balanced (and those that may be unbalanced instead,
- * rs_finding_unbalanced_t.maybe: which one leaked is not known), for a cycle the other members' allocations
+ * increfs nobody balanced (not those a guessed pairing may have left
+ * unbalanced instead, rs_finding_unbalanced_t.maybe: the gate lists these
+ * frames as "never released"), for a cycle the other members' allocations
  * (rs_check_item_t.other).  Returns 0 or -1. */
 static int extra_frames(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
                         const rs_finding_t *f, scratch_t *s, uint32_t *n)
@@ -231,7 +232,8 @@ static int extra_frames(rs_symbolizer_t *sym, const rs_snapshot_t *snap,
     *n = 0;
     for (uint32_t i = 0; f->cls == RS_CLASS_LEAKED_REF && i < f->n_unbalanced;
          i++)
-        if (append_stack(sym, snap, f->unbalanced[i].stack_id, s, n) < 0)
+        if (!f->unbalanced[i].maybe &&
+            append_stack(sym, snap, f->unbalanced[i].stack_id, s, n) < 0)
             return -1;
     for (uint32_t i = 1; f->cls == RS_CLASS_CYCLE && i < f->n_members; i++)
         if (f->members[i] < snap->heap.n_nodes &&
