@@ -203,6 +203,10 @@
  *            that GstBusPrivate.sync_handler points to (private offset
  *            16, then 8, is-a GstBus; GStreamer 1.22 to 1.28 by
  *            gst_version), a bin's child bus pointing back to the bin.
+ *            Registry: GLib's signal handler tables (gsignal.c), for
+ *            GLib 2.74 to 2.86 by glib_*_version: g_handler_list_bsa_ht
+ *            (hash=g_direct_hash equal=none owns-values) and g_handlers
+ *            (key-size=56 key-back=48: Handler.instance).
  *   gst      gst_mini_object_init (ctor, arg=0), gst_mini_object_ref,
  *            gst_mini_object_unref; counter: gint refcount at offset 8 of
  *            struct _GstMiniObject (after GType type); type:
