@@ -474,6 +474,7 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
     if (!final) {
         rs_refhooks_refresh();   /* modules dlopen'ed since the last poll */
         rs_recognized_prepare(); /* dlsym: before scratch memory, world running */
+        rs_registry_tables_prepare();   /* dlsym, dl_iterate_phdr: likewise */
     }
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;

@@ -938,7 +938,8 @@ void rs_refcount_mark_weak(rs_heap_t *heap)
 {
     heap->weak_edges = NULL;
     const rs_profile_set_t *set = rs_refhooks_profiles();
-    if (!rs_objects || !heap->n_edges || !heap->edge_start || !any_weak_offsets(set))
+    if (!rs_objects || !heap->n_edges || !heap->edge_start ||
+        !(any_weak_offsets(set) || rs_registry_tables_ready()))
         return;
     weak_ctx_t w = { heap, set, rs_mem_calloc((size_t)((heap->n_edges + 63) / 64),
                                               sizeof(uint64_t)) };
@@ -947,6 +948,7 @@ void rs_refcount_mark_weak(rs_heap_t *heap)
         return;
     }
     rs_objtable_foreach(rs_objects, mark_weak_of, &w);
+    rs_registry_tables_mark(heap, w.bits);
     heap->weak_edges = w.bits;
 }
 

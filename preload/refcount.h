@@ -228,6 +228,21 @@ int rs_weak_field_where(const struct rs_profile_set *set, uint32_t profile, uint
 void rs_weak_fields_lock(void);
 void rs_weak_fields_unlock(void);
 
+/* ---- registry_tables.c --------------------------------------------------- */
+
+/* World running, before the analysis stops it: resolves the version, the
+ * functions and the library's writable segments of every `registry` line
+ * (profile.h) not resolved yet (dlsym, dl_iterate_phdr). */
+void rs_registry_tables_prepare(void);
+/* 1 when some registry line applies (prepared, version in range). */
+int rs_registry_tables_ready(void);
+/* World stopped, from rs_refcount_mark_weak (weak_bits: its bits, one per
+ * edge): finds the registry lines' tables through the roots of their
+ * library and marks their pointers (registry_edges.h): sets bits in
+ * weak_bits and fills heap->registry_edges and heap->owned (scratch
+ * memory).  Out of memory: said once, the marks made so far stay. */
+void rs_registry_tables_mark(rs_heap_t *heap, uint64_t *weak_bits);
+
 /* ---- recognized.c -------------------------------------------------------- */
 
 struct rs_recognize_result;

@@ -5,15 +5,23 @@
  * A pointing at B are two edges, a block pointing into itself has a
  * self-edge.  G(X) below is the set of nodes still unclassified.
  *
+ * "Out-neighbours" of a node, in every phase: the targets of its edges but
+ * for registry pointers (rs_heap_t.registry_edges: a table keyed by
+ * identity, which holds no reference and confers no liveness), then the
+ * blocks a registry keeps for it (rs_heap_t.owned: GLib's handler lists of
+ * an instance), which live and die with it.
+ *
  * Phase 1, reachable.  A flood fill (explicit worklist) from the targets
- * of all root edges and from every RS_NODE_IGNORED node, along edges.
+ * of all root edges and from every RS_NODE_IGNORED node, along
+ * out-neighbours.
  *   Postcondition: a node is RS_CLASS_REACHABLE iff some root edge or
  *   ignored node reaches it; every other node is unclassified.  No edge
  *   leads from a reachable node to an unclassified one.
  *
  * Phase 2, trial deletion (CPython's gc_refs).  For every unreachable
  * RS_NODE_REFCOUNTED node: gc_refs = refcount - (number of edges into it,
- * but for those that hold no reference: rs_heap_t.weak_edges).
+ * but for those that hold no reference: rs_heap_t.weak_edges and
+ * registry_edges; an owned block is no pointer).
  * All such edges come from unreachable nodes (phase 1 postcondition), so
  * this subtracts exactly the references the dead part of the heap explains.
  *   Postcondition: a node is RS_CLASS_LEAKED_REF iff it is unreachable,
@@ -74,6 +82,7 @@
  */
 #include "classify.h"
 
+#include "rs_likely.h"
 #include "rs_mem.h"
 
 #include <string.h>
@@ -97,7 +106,7 @@ typedef struct cl_work {
     uint32_t  *queue;  /* phases 1-3, 4c: worklist; phase 4: Tarjan stack */
     uint32_t  *count;  /* phase 2: edges in; phase 4: Tarjan index        */
     uint32_t  *low;    /* phase 4: Tarjan lowlink, then group ids         */
-    uint32_t  *iter;   /* phase 4: next edge to follow per node           */
+    uint32_t  *iter;   /* phase 4: next out-neighbour position per node   */
     uint32_t  *call;   /* phase 4: DFS call stack                         */
     uint32_t  *comp;   /* phase 4: SCC of each node                       */
     uint8_t   *sccf;   /* phase 4: SCC_* per SCC                          */
@@ -127,6 +136,51 @@ static inline int refcounted(const rs_heap_t *h, uint32_t i)
 
 static inline int cyclic(uint8_t f) { return (f & (SCC_MULTI | SCC_SELF)) != 0; }
 
+/* Out-neighbours of a node (see the top): positions 0..ne-1 are its edges
+ * from e0, positions ne..ne+no-1 its owned blocks from owned[o0]. */
+typedef struct outs {
+    uint32_t e0, ne, o0, no;
+} outs_t;
+
+/* First index of owned[] whose owner is >= u. */
+static uint32_t owned_lower_bound(const rs_heap_t *h, uint32_t u)
+{
+    uint32_t lo = 0, hi = h->n_owned;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (h->owned[mid].owner < u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static inline outs_t outs_of(const rs_heap_t *h, uint32_t u)
+{
+    outs_t o = { edges_begin(h, u), edges_end(h, u) - edges_begin(h, u), 0, 0 };
+    if (RS_UNLIKELY(h->n_owned)) {
+        o.o0 = owned_lower_bound(h, u);
+        while (o.o0 + o.no < h->n_owned && h->owned[o.o0 + o.no].owner == u)
+            o.no++;
+    }
+    return o;
+}
+
+/* Target of out-neighbour position k, or CL_NONE for a registry pointer. */
+static inline uint32_t out_dst(const rs_heap_t *h, const outs_t *o, uint32_t k)
+{
+    if (k < o->ne)
+        return rs_heap_edge_registry(h, o->e0 + k) ? CL_NONE : h->edges[o->e0 + k].dst;
+    return h->owned[o->o0 + k - o->ne].dst;
+}
+
+/* d is an out-neighbour still unclassified. */
+static inline int open_dst(const rs_heap_t *h, uint32_t d)
+{
+    return d != CL_NONE && unclassified(h, d);
+}
+
 static inline void set_class(rs_heap_t *h, uint32_t i, rs_class_t c, uint32_t owner)
 {
     h->nodes[i].cls = (uint8_t)c;
@@ -155,9 +209,10 @@ static void mark_reachable(cl_work_t *w)
      * pushed once, when it is marked, so top <= n. */
     while (top) {
         uint32_t u = w->queue[--top];
-        for (uint32_t e = edges_begin(h, u); e < edges_end(h, u); e++) {
-            uint32_t d = h->edges[e].dst;
-            if (unclassified(h, d)) {
+        outs_t o = outs_of(h, u);
+        for (uint32_t k = 0; k < o.ne + o.no; k++) {
+            uint32_t d = out_dst(h, &o, k);
+            if (open_dst(h, d)) {
                 set_class(h, d, RS_CLASS_REACHABLE, CL_NONE);
                 w->queue[top++] = d;
             }
@@ -175,7 +230,8 @@ static uint64_t trial_deletion(cl_work_t *w)
     for (uint32_t u = 0; u < w->n; u++)
         if (unclassified(h, u))
             for (uint32_t e = edges_begin(h, u); e < edges_end(h, u); e++)
-                w->count[h->edges[e].dst] += !rs_heap_edge_weak(h, e);
+                w->count[h->edges[e].dst] += !rs_heap_edge_weak(h, e) &&
+                                             !rs_heap_edge_registry(h, e);
     for (uint32_t i = 0; i < w->n; i++) {
         if (!unclassified(h, i) || !refcounted(h, i))
             continue;
@@ -204,9 +260,10 @@ static void charge_indirect(cl_work_t *w, uint32_t n_seeds)
     while (head < tail) {
         uint32_t u = w->queue[head++];
         uint32_t owner = h->nodes[u].cls == RS_CLASS_INDIRECT ? h->nodes[u].owner : u;
-        for (uint32_t e = edges_begin(h, u); e < edges_end(h, u); e++) {
-            uint32_t d = h->edges[e].dst;
-            if (unclassified(h, d)) {
+        outs_t o = outs_of(h, u);
+        for (uint32_t k = 0; k < o.ne + o.no; k++) {
+            uint32_t d = out_dst(h, &o, k);
+            if (open_dst(h, d)) {
                 set_class(h, d, RS_CLASS_INDIRECT, owner);
                 w->queue[tail++] = d;
             }
@@ -230,7 +287,7 @@ static void tarjan_push(cl_work_t *w, uint32_t v, uint32_t *counter,
 {
     w->count[v] = w->low[v] = (*counter)++;
     w->comp[v] = CL_ONSTACK;
-    w->iter[v] = edges_begin(w->heap, v);
+    w->iter[v] = 0;
     w->queue[(*sp)++] = v;
     w->call[(*cp)++] = v;
 }
@@ -255,9 +312,10 @@ static uint32_t find_sccs(cl_work_t *w)
          * iff comp[v] == CL_ONSTACK. */
         while (cp) {
             uint32_t v = w->call[cp - 1];
-            if (w->iter[v] < edges_end(h, v)) {
-                uint32_t d = h->edges[w->iter[v]++].dst;
-                if (!unclassified(h, d))
+            outs_t o = outs_of(h, v);
+            if (w->iter[v] < o.ne + o.no) {
+                uint32_t d = out_dst(h, &o, w->iter[v]++);
+                if (!open_dst(h, d))
                     continue;
                 if (w->count[d] == CL_NONE)
                     tarjan_push(w, d, &counter, &sp, &cp);
@@ -293,9 +351,10 @@ static void describe_sccs(cl_work_t *w, uint32_t n_comp)
         *f |= (*f & SCC_SEEN) ? SCC_MULTI : SCC_SEEN;
         if (refcounted(h, v))
             *f |= SCC_RC;
-        for (uint32_t e = edges_begin(h, v); e < edges_end(h, v); e++) {
-            uint32_t d = h->edges[e].dst;
-            if (!unclassified(h, d))
+        outs_t o = outs_of(h, v);
+        for (uint32_t k = 0; k < o.ne + o.no; k++) {
+            uint32_t d = out_dst(h, &o, k);
+            if (!open_dst(h, d))
                 continue;
             if (d == v)
                 *f |= SCC_SELF;

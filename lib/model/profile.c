@@ -211,6 +211,8 @@ enum {
     OPT_TYPE_WORD, OPT_METATYPE, OPT_TYPE_NAME, OPT_TYPE_SIZE, OPT_TYPE_FLAGS,
     OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
     OPT_COMPACT, OPT_IS_A, OPT_PRIVATE, OPT_THEN, OPT_VERSION_CALL, OPT_VERSIONS,
+    OPT_IN, OPT_HASH, OPT_EQUAL, OPT_KEY_SIZE, OPT_KEY_BACK, OPT_OWNS_VALUES,
+    OPT_VERSION_VARS,
     OPT_COUNT
 };
 
@@ -235,9 +237,14 @@ static const struct {
     [OPT_PRIVATE] = { "private", 0 },     [OPT_THEN] = { "then", 1 },
     [OPT_VERSION_CALL] = { "version-call", 1 },
     [OPT_VERSIONS] = { "versions", 1 },
+    [OPT_IN] = { "in", 1 },               [OPT_HASH] = { "hash", 1 },
+    [OPT_EQUAL] = { "equal", 1 },         [OPT_KEY_SIZE] = { "key-size", 1 },
+    [OPT_KEY_BACK] = { "key-back", 1 },   [OPT_OWNS_VALUES] = { "owns-values", 0 },
+    [OPT_VERSION_VARS] = { "version-vars", 1 },
 };
+_Static_assert(OPT_COUNT <= 64, "opts_t.seen has a bit per option");
 
-#define BIT(o) (1u << (o))
+#define BIT(o) (1ull << (o))
 #define FUNC_OPTS (BIT(OPT_ARG) | BIT(OPT_RETURNS) | COUNTER_OPTS | BIT(OPT_TYPE) | \
                    BIT(OPT_OUT))
 #define COUNTER_OPTS (BIT(OPT_OFFSET) | BIT(OPT_WIDTH) | BIT(OPT_SIGNED) | \
@@ -249,9 +256,12 @@ static const struct {
                         BIT(OPT_VERSION_MAX) | BIT(OPT_COMPACT))
 #define WEAK_OPTS (BIT(OPT_OFFSET) | BIT(OPT_IS_A) | BIT(OPT_PRIVATE) | BIT(OPT_THEN) | \
                    BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS))
+#define REGISTRY_OPTS (BIT(OPT_IN) | BIT(OPT_HASH) | BIT(OPT_EQUAL) | BIT(OPT_KEY_SIZE) | \
+                       BIT(OPT_KEY_BACK) | BIT(OPT_OWNS_VALUES) | BIT(OPT_VERSION_VARS) | \
+                       BIT(OPT_VERSIONS))
 
 typedef struct opts {
-    uint32_t    seen;                 /* BIT(OPT_*)                      */
+    uint64_t    seen;                 /* BIT(OPT_*)                      */
     const char *value[OPT_COUNT];
     uint32_t    num[OPT_COUNT];       /* parsed numeric values           */
 } opts_t;
@@ -347,6 +357,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         return 0;
     case OPT_OFFSET: case OPT_FIELD: case OPT_WORD: case OPT_TYPE_WORD:
     case OPT_TYPE_NAME: case OPT_TYPE_SIZE: case OPT_TYPE_FLAGS: case OPT_THEN:
+    case OPT_KEY_SIZE: case OPT_KEY_BACK:
         if (parse_number(v, num))
             return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         if (*num >= MAX_OFFSET)
@@ -357,6 +368,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
             return FAIL(p, "invalid function name '%s'", v);
         return 0;
     case OPT_METATYPE: case OPT_VERSION: case OPT_COMPACT: case OPT_IS_A:
+    case OPT_HASH: case OPT_VERSION_VARS:
         if (!valid_symbol(v))
             return FAIL(p, "invalid symbol name '%s'", v);
         return 0;
@@ -367,6 +379,14 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
     case OPT_TYPE: case OPT_CONST:
         if (!valid_name(v))
             return FAIL(p, "invalid type name '%s'", v);
+        return 0;
+    case OPT_EQUAL:
+        if (strcmp(v, "none") != 0 && !valid_symbol(v))
+            return FAIL(p, "invalid symbol name '%s' (or 'none')", v);
+        return 0;
+    case OPT_IN:
+        if (!valid_name(v))
+            return FAIL(p, "invalid module name '%s'", v);
         return 0;
     case OPT_VERSIONS: {
         rs_version_range_t r;
@@ -381,7 +401,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
 }
 
 /* Parses words[0..n) as options allowed by mask for directive `what`. */
-static int parse_options(parser_t *p, char **words, int n, uint32_t mask,
+static int parse_options(parser_t *p, char **words, int n, uint64_t mask,
                          const char *what, opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -412,7 +432,7 @@ static int parse_options(parser_t *p, char **words, int n, uint32_t mask,
 static int build_counter(parser_t *p, const opts_t *o, rs_counter_spec_t *c,
                          int *given)
 {
-    uint32_t s = o->seen & COUNTER_OPTS;
+    uint64_t s = o->seen & COUNTER_OPTS;
     *given = s != 0;
     memset(c, 0, sizeof *c);
     if (!s)
@@ -526,7 +546,7 @@ static int weak_options_agree(parser_t *p, const opts_t *o)
                     o->num[OPT_THEN]);
     if ((o->seen & BIT(OPT_PRIVATE)) && !(o->seen & BIT(OPT_IS_A)))
         return FAIL(p, "weak: 'private' needs is-a=TYPE (the type whose private data)");
-    uint32_t ver = o->seen & (BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS));
+    uint64_t ver = o->seen & (BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS));
     if (ver == BIT(OPT_VERSION_CALL))
         return FAIL(p, "weak: version-call= needs versions=MIN-MAX");
     if (ver == BIT(OPT_VERSIONS))
@@ -580,6 +600,59 @@ static int do_weak(parser_t *p, char **w, int n)
     return 0;
 }
 
+/* Checks that the options of a `registry` line go together (profile.h). */
+static int registry_options_agree(parser_t *p, const opts_t *o)
+{
+    uint64_t s = o->seen;
+    if (!(s & BIT(OPT_IN)))
+        return FAIL(p, "registry: expected in=MODULE (the library whose globals hold the table)");
+    if ((s & BIT(OPT_HASH)) && (s & (BIT(OPT_KEY_SIZE) | BIT(OPT_KEY_BACK))))
+        return FAIL(p, "registry: hash= and key-size= do not go together");
+    if (!(s & (BIT(OPT_HASH) | BIT(OPT_KEY_SIZE) | BIT(OPT_KEY_BACK))))
+        return FAIL(p, "registry: expected hash=FUNC, or key-size= and key-back=");
+    if ((s & BIT(OPT_EQUAL)) && !(s & BIT(OPT_HASH)))
+        return FAIL(p, "registry: equal= needs hash=");
+    if (!(s & BIT(OPT_HASH)) && !((s & BIT(OPT_KEY_SIZE)) && (s & BIT(OPT_KEY_BACK))))
+        return FAIL(p, "registry: key-size= and key-back= go together");
+    if ((s & BIT(OPT_KEY_SIZE)) &&
+        (o->num[OPT_KEY_BACK] % 8 || o->num[OPT_KEY_BACK] + 8 > o->num[OPT_KEY_SIZE]))
+        return FAIL(p, "registry: key-back=%u is no pointer-aligned offset inside "
+                    "key-size=%u", o->num[OPT_KEY_BACK], o->num[OPT_KEY_SIZE]);
+    if ((s & (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS))) !=
+        (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS)))
+        return FAIL(p, "registry: needs version-vars=PREFIX and versions=MIN-MAX "
+                    "(a GHashTable's layout is GLib's private)");
+    return 0;
+}
+
+static int do_registry(parser_t *p, char **w, int n)
+{
+    opts_t o;
+    rs_profile_t *prof = &p->set->profiles[p->cur];
+    if (n < 2 || strcmp(w[1], "ghash") != 0)
+        return FAIL(p, "registry: expected the table kind 'ghash' first");
+    if (parse_options(p, w + 2, n - 2, REGISTRY_OPTS, "registry", &o) ||
+        registry_options_agree(p, &o))
+        return -1;
+    if (prof->n_registry == RS_PROFILE_MAX_REGISTRY)
+        return FAIL(p, "more than %u registry lines in profile '%s'",
+                    (unsigned)RS_PROFILE_MAX_REGISTRY, prof->name);
+    rs_registry_spec_t spec = { 0 };
+    spec.owns_values = (o.seen & BIT(OPT_OWNS_VALUES)) != 0;
+    spec.key_size = (o.seen & BIT(OPT_KEY_SIZE)) ? o.num[OPT_KEY_SIZE] : 0;
+    spec.key_back = (o.seen & BIT(OPT_KEY_BACK)) ? o.num[OPT_KEY_BACK] : 0;
+    rs_version_range_parse(o.value[OPT_VERSIONS], &spec.versions); /* checked */
+    if ((o.seen & BIT(OPT_EQUAL)) && strcmp(o.value[OPT_EQUAL], "none") == 0)
+        o.seen &= ~BIT(OPT_EQUAL);
+    if (weak_string(p, &o, OPT_IN, &spec.module) ||
+        weak_string(p, &o, OPT_HASH, &spec.hash) ||
+        weak_string(p, &o, OPT_EQUAL, &spec.equal) ||
+        weak_string(p, &o, OPT_VERSION_VARS, &spec.version_vars))
+        return -1;
+    prof->registry[prof->n_registry++] = spec;
+    return 0;
+}
+
 static int do_typename(parser_t *p, char **w, int n)
 {
     opts_t o;
@@ -588,7 +661,7 @@ static int do_typename(parser_t *p, char **w, int n)
         return FAIL(p, "typename given twice in profile '%s'", prof->name);
     if (parse_options(p, w + 1, n - 1, TYPENAME_OPTS, "typename", &o))
         return -1;
-    uint32_t kinds = o.seen & (BIT(OPT_CONST) | BIT(OPT_FIELD) | BIT(OPT_CALL));
+    uint64_t kinds = o.seen & (BIT(OPT_CONST) | BIT(OPT_FIELD) | BIT(OPT_CALL));
     if (kinds != BIT(OPT_CONST) && kinds != BIT(OPT_FIELD) && kinds != BIT(OPT_CALL))
         return FAIL(p, "typename: expected exactly one of const=, field=, call=");
     if ((o.seen & BIT(OPT_WORD)) && kinds != BIT(OPT_CALL))
@@ -776,7 +849,8 @@ static int do_line(parser_t *p, char **w, int n)
     if (strcmp(w[0], "profile") == 0)
         return do_profile(p, w, n);
     int known = strcmp(w[0], "counter") == 0 || strcmp(w[0], "typename") == 0 ||
-                strcmp(w[0], "recognize") == 0 || strcmp(w[0], "weak") == 0;
+                strcmp(w[0], "recognize") == 0 || strcmp(w[0], "weak") == 0 ||
+                strcmp(w[0], "registry") == 0;
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         known |= strcmp(w[0], funcs[i].word) == 0;
     if (!known)
@@ -791,6 +865,8 @@ static int do_line(parser_t *p, char **w, int n)
         return do_recognize(p, w, n);
     if (strcmp(w[0], "weak") == 0)
         return do_weak(p, w, n);
+    if (strcmp(w[0], "registry") == 0)
+        return do_registry(p, w, n);
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         if (strcmp(w[0], funcs[i].word) == 0)
             return do_function(p, funcs[i].kind, w, n);

@@ -126,6 +126,31 @@
  *       Up to RS_PROFILE_MAX_WEAK per profile; two lines may not name the
  *       same field (same offset, private, then and is-a).
  *
+ *   registry ghash in=MODULE (hash=FUNC [equal=FUNC|none] | key-size=N key-back=M)
+ *            [owns-values] version-vars=PREFIX versions=MIN-MAX
+ *       A registry keyed by identity: a GLib GHashTable (the layout of
+ *       GLib 2.74 to 2.86, registry_edges.h) pointed to by a global of the
+ *       library whose file name is MODULE, with no key or value destroy
+ *       function, whose keys are objects it holds no reference to.  The
+ *       table is named by its hash function FUNC and key_equal_func
+ *       (default none: NULL); or, for one whose hash function is no
+ *       exported symbol, by its keys: every key is an N-byte block whose
+ *       word at byte M (a multiple of 8) points back to a refcounted
+ *       object.  The table's pointers to its keys (only keys that are
+ *       refcounted objects, for hash=) hold no reference and confer no
+ *       liveness: an object only such a table points to is dead, a
+ *       leaked reference when its count says it was not released.  So
+ *       does a key's back pointer at M.  owns-values: each key's value is
+ *       a block of the key's own (GLib's handler lists of an instance): the
+ *       table's pointer to it confers no liveness, the value lives iff its
+ *       key does and is charged to it.  The lines apply only when the
+ *       exported `unsigned` variables PREFIX_major_version,
+ *       PREFIX_minor_version and PREFIX_micro_version (glib_major_version
+ *       ...) give a version in MIN-MAX: both are required, the layout is
+ *       GLib's private.  Looked up when the first object of the profile
+ *       is seen (preload/registry_tables.c); not found: no line applies.
+ *       Up to RS_PROFILE_MAX_REGISTRY per profile.
+ *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
  *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
  *             [immortal=N] [version=SYMBOL] [version-min=N] [version-max=N]
@@ -178,6 +203,10 @@
  *            that GstBusPrivate.sync_handler points to (private offset
  *            16, then 8, is-a GstBus; GStreamer 1.22 to 1.28 by
  *            gst_version), a bin's child bus pointing back to the bin.
+ *            Registry: GLib's signal handler tables (gsignal.c), for
+ *            GLib 2.74 to 2.86 by glib_*_version: g_handler_list_bsa_ht
+ *            (hash=g_direct_hash equal=none owns-values) and g_handlers
+ *            (key-size=56 key-back=48: Handler.instance).
  *   gst      gst_mini_object_init (ctor, arg=0), gst_mini_object_ref,
  *            gst_mini_object_unref; counter: gint refcount at offset 8 of
  *            struct _GstMiniObject (after GType type); type:
@@ -365,6 +394,21 @@ typedef struct rs_weak_spec {
     rs_version_range_t versions;   /* with version_call                    */
 } rs_weak_spec_t;
 
+#define RS_PROFILE_MAX_REGISTRY 4
+
+/* A `registry` line: a GLib hash table keyed by objects it holds no
+ * reference to (registry_edges.h says what its pointers mean). */
+typedef struct rs_registry_spec {
+    char              *module;       /* in=: library whose globals hold it */
+    char              *hash;         /* hash function's symbol, or NULL    */
+    char              *equal;        /* key_equal_func's symbol, or NULL   */
+    uint8_t            owns_values;  /* a key's value is the key's own     */
+    uint32_t           key_size;     /* 0, or every key's size (no hash)   */
+    uint32_t           key_back;     /* with key_size: back pointer offset */
+    char              *version_vars; /* PREFIX of PREFIX_major_version...  */
+    rs_version_range_t versions;
+} rs_registry_spec_t;
+
 typedef struct rs_profile {
     char              *name;
     char              *source;    /* file name it came from               */
@@ -372,6 +416,8 @@ typedef struct rs_profile {
     rs_typename_spec_t type;
     rs_weak_spec_t     weak[RS_PROFILE_MAX_WEAK];  /* `weak` lines        */
     uint32_t           n_weak;
+    rs_registry_spec_t registry[RS_PROFILE_MAX_REGISTRY]; /* `registry`  */
+    uint32_t           n_registry;
 } rs_profile_t;
 
 typedef struct rs_profile_set {

@@ -157,7 +157,29 @@ typedef struct rs_heap {
      * trial deletion does not count it, nor do the findings' pointers.
      * NULL: none.  Stored (WEAK_EDGES, snapshot_format.h). */
     const uint64_t *weak_edges;
+    /* Bit e % 64 of registry_edges[e / 64] is set when edge e is a
+     * registry's pointer (a profile's `registry` line, profile.h;
+     * registry_edges.h): it holds no reference and confers no liveness
+     * (reachability does not follow it).  Every such edge is marked weak
+     * too.  NULL: none.  In-process only: stored as weak edges. */
+    const uint64_t *registry_edges;
+    /* Blocks a registry keeps for an object, its own (GLib's handler lists
+     * of an instance): owned[k].dst lives iff owned[k].owner does, and is
+     * charged to it; sorted by owner.  In-process only. */
+    const struct rs_owned_edge *owned;
+    uint32_t        n_owned;
 } rs_heap_t;
+
+/* A block `dst` that a registry keeps for the object of node `owner`. */
+typedef struct rs_owned_edge {
+    uint32_t owner, dst;
+} rs_owned_edge_t;
+
+/* 1 when edge e of h is a registry's pointer (rs_heap_t.registry_edges). */
+static inline int rs_heap_edge_registry(const rs_heap_t *h, uint64_t e)
+{
+    return h->registry_edges && (h->registry_edges[e / 64] >> (e % 64) & 1);
+}
 
 /* 1 when edge e of h holds no reference (rs_heap_t.weak_edges). */
 static inline int rs_heap_edge_weak(const rs_heap_t *h, uint64_t e)

@@ -8,8 +8,7 @@
  */
 #include "weak_edges.h"
 
-/* Index of node i's edge at byte `offset`, or UINT64_MAX. */
-static uint64_t edge_at(const rs_heap_t *heap, uint32_t i, uint64_t offset)
+uint64_t rs_weak_edges_at(const rs_heap_t *heap, uint32_t i, uint64_t offset)
 {
     uint64_t lo = heap->edge_start[i], hi = heap->edge_start[i + 1];
     /* Invariant: the edge, if any, lies in [lo, hi). */
@@ -31,9 +30,9 @@ int rs_weak_edges_mark(const rs_heap_t *heap, uint64_t *bits, uint32_t i, uint64
     const rs_node_t *n = &heap->nodes[i];
     if (at < n->addr || at >= n->addr + n->size)
         return 0;
-    uint64_t e = edge_at(heap, i, at - n->addr);
+    uint64_t e = rs_weak_edges_at(heap, i, at - n->addr);
     if (e != UINT64_MAX && then != RS_WEAK_EDGES_NO_THEN)
-        e = edge_at(heap, heap->edges[e].dst, then);
+        e = rs_weak_edges_at(heap, heap->edges[e].dst, then);
     if (e == UINT64_MAX)
         return 0;
     bits[e / 64] |= 1ull << (e % 64);

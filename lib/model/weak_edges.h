@@ -31,6 +31,10 @@
  * such edge (the field is NULL or points outside the heap, lies outside
  * node i, or the block it leads to holds no pointer at `then`).
  */
+/* Index of node i's edge at byte `offset` (its out-edges are sorted by
+ * offset), or UINT64_MAX when the word there points at no node. */
+uint64_t rs_weak_edges_at(const rs_heap_t *heap, uint32_t i, uint64_t offset);
+
 int rs_weak_edges_mark(const rs_heap_t *heap, uint64_t *bits, uint32_t i, uint64_t at,
                        uint32_t then);
 

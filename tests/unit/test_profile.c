@@ -610,6 +610,38 @@ static const struct {
     { "weak offset=8\n", "t.prof:1: 'weak' before any 'profile' line" },
     { "profile a\nincref f\nweak offset=8 is-a=Gst/Object\n",
       "t.prof:3: invalid symbol name 'Gst/Object'" },
+    { "profile a\nincref f\nregistry hash=h in=m version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: expected the table kind 'ghash' first" },
+    { "profile a\nincref f\nregistry ghash hash=h version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: expected in=MODULE (the library whose globals hold the table)" },
+    { "profile a\nincref f\nregistry ghash in=m version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: expected hash=FUNC, or key-size= and key-back=" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h key-size=56 key-back=48 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: hash= and key-size= do not go together" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-size= and key-back= go together" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 key-back=52 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-back=52 is no pointer-aligned offset inside key-size=56" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 key-back=56 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-back=56 is no pointer-aligned offset inside key-size=56" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 key-back=48 equal=e version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: equal= needs hash=" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h\n",
+      "t.prof:3: registry: needs version-vars=PREFIX and versions=MIN-MAX "
+      "(a GHashTable's layout is GLib's private)" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h versions=2.74-2.86\n",
+      "t.prof:3: registry: needs version-vars=PREFIX and versions=MIN-MAX "
+      "(a GHashTable's layout is GLib's private)" },
+    { "profile a\nincref f\nregistry ghash in=lib/x.so hash=h version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: invalid module name 'lib/x.so'" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h equal=a-b version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: invalid symbol name 'a-b' (or 'none')" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h owns-values=1 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: option 'owns-values' takes no value" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h then=8 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: unknown option 'then' for 'registry'" },
+    { "registry ghash in=m hash=h version-vars=glib versions=2.74-2.86\n",
+      "t.prof:1: 'registry' before any 'profile' line" },
 };
 
 /* A weak line names one field: by offset, in the object or in its
@@ -645,6 +677,38 @@ static void test_weak_syntax(void **state)
     assert_int_equal(wk[4].versions.max, rs_version_make(3, 0, RS_VERSION_PART_MAX));
     for (int k = 0; k < 4; k++)
         assert_null(wk[k].version_call);
+    rs_profile_set_free(s);
+}
+
+/* Both forms of a registry line: by hash function, by the keys' shape. */
+static void test_registry_syntax(void **state)
+{
+    (void)state;
+    rs_profile_set_t *s = parse_ok(
+        "profile a\n"
+        "incref f\n"
+        "registry ghash in=libgobject-2.0.so.0 hash=g_direct_hash equal=none owns-values "
+        "version-vars=glib versions=2.74-2.86\n"
+        "registry ghash in=libgobject-2.0.so.0 key-size=56 key-back=48 "
+        "version-vars=glib versions=2.74.6-2.86\n"
+        "registry ghash in=m hash=h equal=eq version-vars=v versions=1.0-1.0\n");
+    const rs_profile_t *prof = &s->profiles[0];
+    const rs_registry_spec_t *r = prof->registry;
+    assert_int_equal(prof->n_registry, 3);
+    assert_string_equal(r[0].module, "libgobject-2.0.so.0");
+    assert_string_equal(r[0].hash, "g_direct_hash");
+    assert_null(r[0].equal);
+    assert_int_equal(r[0].owns_values, 1);
+    assert_int_equal(r[0].key_size, 0);
+    assert_string_equal(r[0].version_vars, "glib");
+    assert_int_equal(r[0].versions.min, rs_version_make(2, 74, 0));
+    assert_int_equal(r[0].versions.max, rs_version_make(2, 86, RS_VERSION_PART_MAX));
+    assert_null(r[1].hash);
+    assert_int_equal(r[1].owns_values, 0);
+    assert_int_equal(r[1].key_size, 56);
+    assert_int_equal(r[1].key_back, 48);
+    assert_int_equal(r[1].versions.min, rs_version_make(2, 74, 6));
+    assert_string_equal(r[2].equal, "eq");
     rs_profile_set_free(s);
 }
 
@@ -847,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_recognize_syntax),
         cmocka_unit_test(test_full_syntax),
         cmocka_unit_test(test_weak_syntax),
+        cmocka_unit_test(test_registry_syntax),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_nul_long_line_and_limit),
         cmocka_unit_test(test_all_or_nothing),
