@@ -19,6 +19,7 @@
  * same address (an alias) shares the first one's slot (share_entry), so a
  * call through either name is recorded once.
  */
+#include "elf_symbols.h"
 #include "entry_hook.h"
 
 #include "got_hook.h"
@@ -124,65 +125,11 @@ static int helper(void)
 
 /* ---- finding definitions ------------------------------------------------- */
 
-typedef struct module {
-    uint64_t          base;
-    const char       *name;
-    const ElfW(Sym)  *symtab;
-    const char       *strtab;
-    const uint32_t   *gnu_hash;
-} module_t;
-
-static uint64_t dyn_ptr(const module_t *m, uint64_t v)
+/* The defined function `name` of m with code (a size), or NULL. */
+static const ElfW(Sym) *lookup(const rs_elf_module_t *m, const char *name)
 {
-    return v < m->base ? v + m->base : v;   /* the vdso's are not relocated */
-}
-
-static int read_module(struct dl_phdr_info *info, module_t *m)
-{
-    *m = (module_t){ .base = info->dlpi_addr, .name = info->dlpi_name };
-    const ElfW(Dyn) *dyn = NULL;
-    for (uint16_t i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            dyn = (const void *)(m->base + info->dlpi_phdr[i].p_vaddr);
-    for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
-        if (dyn->d_tag == DT_SYMTAB)
-            m->symtab = (const void *)dyn_ptr(m, dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_STRTAB)
-            m->strtab = (const void *)dyn_ptr(m, dyn->d_un.d_ptr);
-        else if (dyn->d_tag == DT_GNU_HASH)
-            m->gnu_hash = (const void *)dyn_ptr(m, dyn->d_un.d_ptr);
-    }
-    return m->symtab && m->strtab && m->gnu_hash ? 0 : -1;
-}
-
-/* The defined function `name` of m (GNU hash table), or NULL. */
-static const ElfW(Sym) *lookup(const module_t *m, const char *name)
-{
-    const uint32_t *h = m->gnu_hash;
-    uint32_t nbuckets = h[0], symoffset = h[1], bloom_size = h[2], shift = h[3];
-    if (!nbuckets || !bloom_size)
-        return NULL;
-    const uint64_t *bloom = (const void *)&h[4];
-    const uint32_t *buckets = (const void *)&bloom[bloom_size];
-    const uint32_t *chain = &buckets[nbuckets];
-    uint32_t hash = 5381;
-    for (const char *c = name; *c; c++)
-        hash = hash * 33 + (uint8_t)*c;
-    uint64_t word = bloom[(hash / 64) % bloom_size];
-    uint64_t mask = (1ull << (hash % 64)) | (1ull << ((hash >> shift) % 64));
-    if ((word & mask) != mask)
-        return NULL;
-    for (uint32_t i = buckets[hash % nbuckets]; i >= symoffset; i++) {
-        uint32_t h2 = chain[i - symoffset];
-        const ElfW(Sym) *s = &m->symtab[i];
-        if ((h2 | 1) == (hash | 1) && strcmp(m->strtab + s->st_name, name) == 0 &&
-            s->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(s->st_info) == STT_FUNC &&
-            s->st_size > 0)
-            return s;
-        if (h2 & 1)
-            break;
-    }
-    return NULL;
+    const ElfW(Sym) *s = rs_elf_module_find(m, name);
+    return s && ELF64_ST_TYPE(s->st_info) == STT_FUNC && s->st_size > 0 ? s : NULL;
 }
 
 /* ---- trampoline pages ---------------------------------------------------- */
@@ -349,7 +296,7 @@ static void share_entry(walk_t *w, const char *where, uint32_t id, uint32_t k, u
                               "definition is hooked); hooked through the GOT only", NULL });
 }
 
-static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW(Sym) *s)
+static void try_definition(walk_t *w, const rs_elf_module_t *m, uint32_t id, const ElfW(Sym) *s)
 {
     uint64_t fn = m->base + s->st_value;
     void *orig = rs_got_hook_original(id);
@@ -378,8 +325,8 @@ static void try_definition(walk_t *w, const module_t *m, uint32_t id, const ElfW
 static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
     walk_t *w = arg;
-    module_t m;
-    if (read_module(info, &m) != 0)
+    rs_elf_module_t m;
+    if (rs_elf_module_read(info, &m) != 0)
         return 0;
     for (uint16_t i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *p = &info->dlpi_phdr[i];

@@ -38,6 +38,7 @@
  * pages ld.so has not protected yet (still being relocated, see
  * being_relocated()) is left alone until a later refresh.  The patch mutex serialises install/refresh.
  */
+#include "elf_symbols.h"
 #include "got_hook.h"
 
 #include <dlfcn.h>
@@ -587,23 +588,16 @@ static int patch_all(void)
 
 /* ---- API --------------------------------------------------------------- */
 
-/* The definition name binds to.  A non-PIE executable that takes a
- * function's address exports a "canonical PLT" stub under that name (an
- * undefined symbol with a value); dlsym returns the stub, which jumps
- * through the executable's own GOT slot: hooking that slot with the stub as
- * target would loop.  Then the next definition (the library's) is used. */
+/* The definition name binds to, looked up without dlsym (elf_symbols.h:
+ * hooks are refreshed while the program runs, after its dlopens).  A
+ * non-PIE executable that takes a function's address exports a
+ * "canonical PLT" stub under that name (an undefined symbol with a
+ * value), which jumps through the executable's own GOT slot: hooking that
+ * slot with the stub as target would loop.  The lookup skips undefined
+ * symbols, so it finds the library's definition. */
 static void *resolve(const char *name)
 {
-    void *p = dlsym(RTLD_DEFAULT, name);
-    Dl_info di;
-    const ElfW(Sym) *sym = NULL;
-    if (p && dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
-        sym->st_shndx == SHN_UNDEF) {
-        void *next = dlsym(RTLD_NEXT, name);
-        if (next)
-            p = next;
-    }
-    return p;
+    return rs_elf_symbol(name);
 }
 
 void rs_got_hook_foreign_only(uint32_t id)

@@ -71,6 +71,7 @@
  * table is interned with cache_lock released).  Both are taken around
  * fork (rs_python_frames_lock).
  */
+#include "elf_symbols.h"
 #include "guard.h"
 #include "preload.h"
 #include "profile.h"
@@ -121,10 +122,7 @@ static int python_profile_active(void)
 
 static void *symbol(const char *name)
 {
-    void *p = dlsym(RTLD_DEFAULT, name);
-    if (!p)
-        (void)dlerror();           /* leave no error for the program to find */
-    return p;
+    return rs_elf_symbol(name);    /* dlerror's state is the program's */
 }
 
 /* [eval_lo, eval_lo + eval_span): _PyEval_EvalFrameDefault's code. */

@@ -20,6 +20,7 @@
  * All memory is scratch memory (rs_scratch_begin) except the resolved
  * addresses, which are static.
  */
+#include "elf_symbols.h"
 #include "refcount.h"
 
 #include "guard.h"
@@ -59,9 +60,9 @@ void rs_recognized_prepare(void)
     const rs_profile_set_t *set = rs_refhooks_profiles();
     for (uint32_t i = 0; set && i < set->n_recognizers; i++) {
         const rs_recognizer_t *r = &set->recognizers[i];
-        anchors[i].metatype = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, r->metatype);
-        anchors[i].compact = r->compact ? (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, r->compact) : 0;
-        const unsigned long *ver = r->version ? dlsym(RTLD_DEFAULT, r->version) : NULL;
+        anchors[i].metatype = (uint64_t)(uintptr_t)rs_elf_symbol(r->metatype);
+        anchors[i].compact = r->compact ? (uint64_t)(uintptr_t)rs_elf_symbol(r->compact) : 0;
+        const unsigned long *ver = r->version ? rs_elf_symbol(r->version) : NULL;
         if (!anchors[i].metatype || !ver)
             continue;
         if ((r->version_min && *ver < r->version_min) ||

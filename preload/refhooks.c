@@ -78,6 +78,7 @@
  * answer.  (python -E and -I ignore the environment: there refscope sees
  * only what pymalloc does not serve, blocks above 512 bytes.)
  */
+#include "elf_symbols.h"
 #include "refcount.h"
 
 #include "entry_hook.h"
@@ -317,7 +318,7 @@ static void prepare_hook(uint32_t id)
     fallback_type[id] = intern(t->kind == RS_TYPENAME_CONST
                                    ? t->text : set->profiles[h->profile].name);
     if (t->kind == RS_TYPENAME_CALL)
-        type_fn[id] = (type_fn_t)dlsym(RTLD_DEFAULT, t->text);
+        type_fn[id] = (type_fn_t)rs_elf_symbol(t->text);
 }
 
 /* Entry hooks for the functions whose library is loaded (entry_hook.h);

@@ -20,6 +20,7 @@
  * Memory read: only live blocks (the table, its hashes array), whose
  * bounds the graph gives; no lock is taken.
  */
+#include "elf_symbols.h"
 #include "refcount.h"
 
 #include "heapscan.h"
@@ -60,7 +61,7 @@ static int version_var(const char *prefix, const char *part, unsigned *out)
         return -1;
     memcpy(name, prefix, n);
     strcpy(name + n, part);
-    const unsigned *v = dlsym(RTLD_DEFAULT, name);
+    const unsigned *v = rs_elf_symbol(name);
     if (!v)
         return -1;
     *out = *v;
@@ -107,8 +108,8 @@ static void prepare_line(rt_line_t *l)
     dl_iterate_phdr(collect_segments, l);
     if (!l->n_segs)
         return;
-    void *hash = s->hash ? dlsym(RTLD_DEFAULT, s->hash) : NULL;
-    void *equal = s->equal ? dlsym(RTLD_DEFAULT, s->equal) : NULL;
+    void *hash = s->hash ? rs_elf_symbol(s->hash) : NULL;
+    void *equal = s->equal ? rs_elf_symbol(s->equal) : NULL;
     int ok = version_in_range(s) && (!s->hash || hash) && (!s->equal || equal);
     l->hash = (uint64_t)(uintptr_t)hash;
     l->equal = (uint64_t)(uintptr_t)equal;

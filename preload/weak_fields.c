@@ -32,6 +32,7 @@
  * was asked already, the analysis - take no lock: a constructor pays a
  * few loads and compares.
  */
+#include "elf_symbols.h"
 #include "preload.h"
 #include "profile.h"
 #include "refcount.h"
@@ -80,12 +81,11 @@ static struct {
 static int glib_ready(void)
 {
     if (!glib.type_from_name || !glib.instance_is_a) {
-        glib.type_from_name = (type_from_name_fn)dlsym(RTLD_DEFAULT, "g_type_from_name");
-        glib.instance_is_a = (instance_is_a_fn)dlsym(RTLD_DEFAULT,
-                                                     "g_type_check_instance_is_a");
-        glib.class_peek = (class_peek_fn)dlsym(RTLD_DEFAULT, "g_type_class_peek");
-        glib.private_offset = (private_offset_fn)dlsym(
-            RTLD_DEFAULT, "g_type_class_get_instance_private_offset");
+        glib.type_from_name = (type_from_name_fn)rs_elf_symbol("g_type_from_name");
+        glib.instance_is_a = (instance_is_a_fn)rs_elf_symbol("g_type_check_instance_is_a");
+        glib.class_peek = (class_peek_fn)rs_elf_symbol("g_type_class_peek");
+        glib.private_offset = (private_offset_fn)rs_elf_symbol(
+            "g_type_class_get_instance_private_offset");
     }
     return glib.type_from_name && glib.instance_is_a;
 }
@@ -152,14 +152,14 @@ static uint8_t version_answer(const rs_weak_spec_t *spec, version_fn fn)
                                                                      : ANSWER_NO;
 }
 
-/* The function is looked up before the lock is taken: dlsym takes the
- * loader's lock, which a thread running a library's constructor holds
+/* The function is looked up before the lock is taken: the lookup takes
+ * the loader's lock, which a thread running a library's constructor holds
  * while its hooks may wait for answers_lock. */
 static void ask_version(line_facts_t *f, const rs_weak_spec_t *spec)
 {
     if (!spec->version_call || __atomic_load_n(&f->version, __ATOMIC_ACQUIRE))
         return;
-    version_fn fn = (version_fn)dlsym(RTLD_DEFAULT, spec->version_call);
+    version_fn fn = (version_fn)rs_elf_symbol(spec->version_call);
     pthread_mutex_lock(&answers_lock);
     if (!f->version)
         __atomic_store_n(&f->version, version_answer(spec, fn), __ATOMIC_RELEASE);
