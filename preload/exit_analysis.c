@@ -475,6 +475,7 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
         rs_refhooks_refresh();   /* modules dlopen'ed since the last poll */
         rs_recognized_prepare(); /* dlsym: before scratch memory, world running */
         rs_registry_tables_prepare();   /* dlsym, dl_iterate_phdr: likewise */
+        rs_qdata_lines_prepare();       /* g_quark_try_string: likewise */
     }
     if (rs_modules_loader_text(&loader_lo, &loader_hi) != 0)
         loader_lo = loader_hi = 0;

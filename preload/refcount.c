@@ -90,6 +90,7 @@
 #include "objnodes.h"
 #include "preload.h"
 #include "profile.h"
+#include "registry_edges.h"
 #include "weak_edges.h"
 
 #include <pthread.h>
@@ -934,12 +935,32 @@ static int any_weak_offsets(const rs_profile_set_t *set)
     return 0;
 }
 
+/* The profiles' bookkeeping lines (registry tables, qdata), in marks:
+ * registry bits (allocated here) and owned pairs go to the heap. */
+static void mark_bookkeeping(rs_heap_t *heap, uint64_t *weak_bits)
+{
+    if (!rs_registry_tables_ready() && !rs_qdata_lines_ready())
+        return;
+    rs_registry_marks_t m = { .weak = weak_bits };
+    m.registry = rs_mem_calloc((size_t)((heap->n_edges + 63) / 64), sizeof(uint64_t));
+    if (!m.registry) {
+        rs_diag_oom();
+        return;
+    }
+    rs_registry_tables_mark(heap, &m);
+    rs_qdata_lines_mark(heap, &m);
+    rs_registry_sort_owned(&m);
+    heap->registry_edges = m.registry;
+    heap->owned = m.owned;
+    heap->n_owned = m.n_owned;
+}
+
 void rs_refcount_mark_weak(rs_heap_t *heap)
 {
     heap->weak_edges = NULL;
     const rs_profile_set_t *set = rs_refhooks_profiles();
     if (!rs_objects || !heap->n_edges || !heap->edge_start ||
-        !(any_weak_offsets(set) || rs_registry_tables_ready()))
+        !(any_weak_offsets(set) || rs_registry_tables_ready() || rs_qdata_lines_ready()))
         return;
     weak_ctx_t w = { heap, set, rs_mem_calloc((size_t)((heap->n_edges + 63) / 64),
                                               sizeof(uint64_t)) };
@@ -948,7 +969,7 @@ void rs_refcount_mark_weak(rs_heap_t *heap)
         return;
     }
     rs_objtable_foreach(rs_objects, mark_weak_of, &w);
-    rs_registry_tables_mark(heap, w.bits);
+    mark_bookkeeping(heap, w.bits);
     heap->weak_edges = w.bits;
 }
 

@@ -22,6 +22,7 @@
 #include "objtable.h"
 #include "rootvec.h"
 #include "rs_model.h"
+#include "version_range.h"
 
 #include <stdint.h>
 
@@ -236,12 +237,29 @@ void rs_weak_fields_unlock(void);
 void rs_registry_tables_prepare(void);
 /* 1 when some registry line applies (prepared, version in range). */
 int rs_registry_tables_ready(void);
-/* World stopped, from rs_refcount_mark_weak (weak_bits: its bits, one per
- * edge): finds the registry lines' tables through the roots of their
- * library and marks their pointers (registry_edges.h): sets bits in
- * weak_bits and fills heap->registry_edges and heap->owned (scratch
- * memory).  Out of memory: said once, the marks made so far stay. */
-void rs_registry_tables_mark(rs_heap_t *heap, uint64_t *weak_bits);
+/* 1 when the exported unsigned variables PREFIX_major_version, _minor_
+ * and _micro_ exist and give a version in r (world running). */
+int rs_registry_version_ok(const char *prefix, const rs_version_range_t *r);
+struct rs_registry_marks;
+/* World stopped, from rs_refcount_mark_weak (marks: its weak and registry
+ * bits, one per edge): finds the registry lines' tables through the roots
+ * of their library and marks their pointers (registry_edges.h), adding to
+ * marks->owned (scratch memory).  Out of memory: said once, the marks
+ * made so far stay. */
+void rs_registry_tables_mark(rs_heap_t *heap, struct rs_registry_marks *marks);
+
+/* ---- qdata_lines.c ------------------------------------------------------- */
+
+/* World running, before the analysis stops it: resolves the version, the
+ * quark (g_quark_try_string) and the except= type of every `qdata` line
+ * (profile.h) not resolved yet. */
+void rs_qdata_lines_prepare(void);
+/* 1 when some qdata line applies (prepared, version in range, quark made). */
+int rs_qdata_lines_ready(void);
+/* World stopped, from rs_refcount_mark_weak: reads the qdata of every
+ * object of a profile with qdata lines and marks GLib's weak-reference
+ * bookkeeping (qdata_edges.h) in marks. */
+void rs_qdata_lines_mark(rs_heap_t *heap, struct rs_registry_marks *marks);
 
 /* ---- recognized.c -------------------------------------------------------- */
 

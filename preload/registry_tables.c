@@ -68,13 +68,13 @@ static int version_var(const char *prefix, const char *part, unsigned *out)
     return 0;
 }
 
-static int version_in_range(const rs_registry_spec_t *s)
+int rs_registry_version_ok(const char *prefix, const rs_version_range_t *r)
 {
     unsigned major, minor, micro;
-    return version_var(s->version_vars, "_major_version", &major) == 0 &&
-           version_var(s->version_vars, "_minor_version", &minor) == 0 &&
-           version_var(s->version_vars, "_micro_version", &micro) == 0 &&
-           rs_version_range_has(&s->versions, major, minor, micro);
+    return version_var(prefix, "_major_version", &major) == 0 &&
+           version_var(prefix, "_minor_version", &minor) == 0 &&
+           version_var(prefix, "_micro_version", &micro) == 0 &&
+           rs_version_range_has(r, major, minor, micro);
 }
 
 /* 1 when path's file name is name. */
@@ -110,7 +110,7 @@ static void prepare_line(rt_line_t *l)
         return;
     void *hash = s->hash ? rs_elf_symbol(s->hash) : NULL;
     void *equal = s->equal ? rs_elf_symbol(s->equal) : NULL;
-    int ok = version_in_range(s) && (!s->hash || hash) && (!s->equal || equal);
+    int ok = rs_registry_version_ok(s->version_vars, &s->versions) && (!s->hash || hash) && (!s->equal || equal);
     l->hash = (uint64_t)(uintptr_t)hash;
     l->equal = (uint64_t)(uintptr_t)equal;
     l->state = ok ? RT_YES : RT_NO;
@@ -142,7 +142,7 @@ int rs_registry_tables_ready(void)
 
 typedef struct rt_ctx {
     rs_heap_t          *heap;
-    rs_registry_marks_t marks;
+    rs_registry_marks_t *marks;
     uint32_t            done[RT_TABLES];   /* table nodes marked already */
     uint32_t            n_done;
 } rt_ctx_t;
@@ -206,22 +206,17 @@ static int try_table(rt_ctx_t *c, const rt_line_t *l, const rs_root_edge_t *re, 
     rs_ghash_view_read((const void *)(uintptr_t)n->addr, &t);
     if (!table_matches(l, &t) || !hashes_readable(c->heap, &t) || already_done(c, re->dst))
         return 0;
-    rs_registry_rule_t rule = { l->spec->owns_values, l->spec->key_size, l->spec->key_back };
-    return rs_registry_mark_table(c->heap, &c->marks, &t, &rule, slot_used,
+    rs_registry_rule_t rule = { l->spec->owns_values, l->spec->key_size, l->spec->key_back,
+                                l->spec->closure, l->spec->notifiers };
+    return rs_registry_mark_table(c->heap, c->marks, &t, &rule, slot_used,
                                   (void *)(uintptr_t)t.hashes) < 0 ? -1 : 0;
 }
 
-void rs_registry_tables_mark(rs_heap_t *heap, uint64_t *weak_bits)
+void rs_registry_tables_mark(rs_heap_t *heap, rs_registry_marks_t *marks)
 {
-    if (!rs_registry_tables_ready() || !weak_bits)
+    if (!rs_registry_tables_ready())
         return;
-    rt_ctx_t c = { .heap = heap };
-    c.marks.weak = weak_bits;
-    c.marks.registry = rs_mem_calloc((size_t)((heap->n_edges + 63) / 64), sizeof(uint64_t));
-    if (!c.marks.registry) {
-        rs_diag_oom();
-        return;
-    }
+    rt_ctx_t c = { .heap = heap, .marks = marks };
     for (uint64_t e = 0; e < heap->n_root_edges; e++) {
         const rs_root_edge_t *re = &heap->root_edges[e];
         const rs_root_t *r = &heap->roots[re->root];
@@ -231,12 +226,7 @@ void rs_registry_tables_mark(rs_heap_t *heap, uint64_t *weak_bits)
         for (uint32_t i = 0; i < n_lines; i++)
             if (line_holds(&lines[i], at) && try_table(&c, &lines[i], re, at) != 0) {
                 rs_diag_oom();   /* the marks made are right; the rest count as before */
-                goto out;
+                return;
             }
     }
-out:
-    rs_registry_sort_owned(&c.marks);
-    heap->registry_edges = c.marks.registry;
-    heap->owned = c.marks.owned;
-    heap->n_owned = c.marks.n_owned;
 }

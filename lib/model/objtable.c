@@ -860,6 +860,16 @@ out:
     return id;
 }
 
+uint32_t rs_typetable_find(rs_typetable_t *tt, const char *name)
+{
+    if (!tt || !name || !*name)
+        return 0;
+    pthread_mutex_lock(&tt->lock);
+    uint32_t id = tt->index_cap ? tt->index[type_slot(tt, name)] : 0;
+    pthread_mutex_unlock(&tt->lock);
+    return id;
+}
+
 const char *rs_typetable_name(rs_typetable_t *tt, uint32_t id)
 {
     if (!tt || id == 0)

@@ -230,6 +230,9 @@ void rs_typetable_destroy(rs_typetable_t *tt);
  * adding a copy if new.  Returns 0 for NULL or "" or on exhaustion. */
 uint32_t rs_typetable_intern(rs_typetable_t *tt, const char *name);
 
+/* The id of name, or 0 when it was never interned (nothing is added). */
+uint32_t rs_typetable_find(rs_typetable_t *tt, const char *name);
+
 /* The name of id, or NULL if id is 0 or unknown.  Valid until destroy. */
 const char *rs_typetable_name(rs_typetable_t *tt, uint32_t id);
 

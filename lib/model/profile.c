@@ -212,7 +212,7 @@ enum {
     OPT_HEADER, OPT_IMMORTAL, OPT_VERSION, OPT_VERSION_MIN, OPT_VERSION_MAX,
     OPT_COMPACT, OPT_IS_A, OPT_PRIVATE, OPT_THEN, OPT_VERSION_CALL, OPT_VERSIONS,
     OPT_IN, OPT_HASH, OPT_EQUAL, OPT_KEY_SIZE, OPT_KEY_BACK, OPT_OWNS_VALUES,
-    OPT_VERSION_VARS,
+    OPT_VERSION_VARS, OPT_QUARK, OPT_EXCEPT, OPT_KEY_CLOSURE, OPT_CLOSURE_NOTIFIERS,
     OPT_COUNT
 };
 
@@ -241,6 +241,9 @@ static const struct {
     [OPT_EQUAL] = { "equal", 1 },         [OPT_KEY_SIZE] = { "key-size", 1 },
     [OPT_KEY_BACK] = { "key-back", 1 },   [OPT_OWNS_VALUES] = { "owns-values", 0 },
     [OPT_VERSION_VARS] = { "version-vars", 1 },
+    [OPT_QUARK] = { "quark", 1 },         [OPT_EXCEPT] = { "except", 1 },
+    [OPT_KEY_CLOSURE] = { "key-closure", 1 },
+    [OPT_CLOSURE_NOTIFIERS] = { "closure-notifiers", 1 },
 };
 _Static_assert(OPT_COUNT <= 64, "opts_t.seen has a bit per option");
 
@@ -258,7 +261,9 @@ _Static_assert(OPT_COUNT <= 64, "opts_t.seen has a bit per option");
                    BIT(OPT_VERSION_CALL) | BIT(OPT_VERSIONS))
 #define REGISTRY_OPTS (BIT(OPT_IN) | BIT(OPT_HASH) | BIT(OPT_EQUAL) | BIT(OPT_KEY_SIZE) | \
                        BIT(OPT_KEY_BACK) | BIT(OPT_OWNS_VALUES) | BIT(OPT_VERSION_VARS) | \
-                       BIT(OPT_VERSIONS))
+                       BIT(OPT_VERSIONS) | BIT(OPT_KEY_CLOSURE) | BIT(OPT_CLOSURE_NOTIFIERS))
+#define QDATA_OPTS (BIT(OPT_QUARK) | BIT(OPT_FIELD) | BIT(OPT_OFFSET) | BIT(OPT_EXCEPT) | \
+                    BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS))
 
 typedef struct opts {
     uint64_t    seen;                 /* BIT(OPT_*)                      */
@@ -357,7 +362,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         return 0;
     case OPT_OFFSET: case OPT_FIELD: case OPT_WORD: case OPT_TYPE_WORD:
     case OPT_TYPE_NAME: case OPT_TYPE_SIZE: case OPT_TYPE_FLAGS: case OPT_THEN:
-    case OPT_KEY_SIZE: case OPT_KEY_BACK:
+    case OPT_KEY_SIZE: case OPT_KEY_BACK: case OPT_KEY_CLOSURE: case OPT_CLOSURE_NOTIFIERS:
         if (parse_number(v, num))
             return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         if (*num >= MAX_OFFSET)
@@ -376,7 +381,7 @@ static int check_value(parser_t *p, int o, const char *v, uint32_t *num)
         if (parse_number(v, num))
             return FAIL(p, "bad number '%s' for '%s'", v, option_table[o].key);
         return 0;
-    case OPT_TYPE: case OPT_CONST:
+    case OPT_TYPE: case OPT_CONST: case OPT_QUARK: case OPT_EXCEPT:
         if (!valid_name(v))
             return FAIL(p, "invalid type name '%s'", v);
         return 0;
@@ -618,6 +623,14 @@ static int registry_options_agree(parser_t *p, const opts_t *o)
         (o->num[OPT_KEY_BACK] % 8 || o->num[OPT_KEY_BACK] + 8 > o->num[OPT_KEY_SIZE]))
         return FAIL(p, "registry: key-back=%u is no pointer-aligned offset inside "
                     "key-size=%u", o->num[OPT_KEY_BACK], o->num[OPT_KEY_SIZE]);
+    uint64_t closure = BIT(OPT_KEY_CLOSURE) | BIT(OPT_CLOSURE_NOTIFIERS);
+    if ((s & closure) && ((s & closure) != closure || !(s & BIT(OPT_KEY_SIZE))))
+        return FAIL(p, "registry: key-closure= and closure-notifiers= go together, "
+                    "with key-size=");
+    if ((s & closure) && (o->num[OPT_KEY_CLOSURE] % 8 || o->num[OPT_CLOSURE_NOTIFIERS] % 8 ||
+                          o->num[OPT_KEY_CLOSURE] + 8 > o->num[OPT_KEY_SIZE]))
+        return FAIL(p, "registry: key-closure= and closure-notifiers= must be "
+                    "pointer-aligned, key-closure= inside key-size=");
     if ((s & (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS))) !=
         (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS)))
         return FAIL(p, "registry: needs version-vars=PREFIX and versions=MIN-MAX "
@@ -641,6 +654,8 @@ static int do_registry(parser_t *p, char **w, int n)
     spec.owns_values = (o.seen & BIT(OPT_OWNS_VALUES)) != 0;
     spec.key_size = (o.seen & BIT(OPT_KEY_SIZE)) ? o.num[OPT_KEY_SIZE] : 0;
     spec.key_back = (o.seen & BIT(OPT_KEY_BACK)) ? o.num[OPT_KEY_BACK] : 0;
+    spec.closure = (o.seen & BIT(OPT_KEY_CLOSURE)) ? o.num[OPT_KEY_CLOSURE] : 0;
+    spec.notifiers = (o.seen & BIT(OPT_CLOSURE_NOTIFIERS)) ? o.num[OPT_CLOSURE_NOTIFIERS] : 0;
     rs_version_range_parse(o.value[OPT_VERSIONS], &spec.versions); /* checked */
     if ((o.seen & BIT(OPT_EQUAL)) && strcmp(o.value[OPT_EQUAL], "none") == 0)
         o.seen &= ~BIT(OPT_EQUAL);
@@ -650,6 +665,54 @@ static int do_registry(parser_t *p, char **w, int n)
         weak_string(p, &o, OPT_VERSION_VARS, &spec.version_vars))
         return -1;
     prof->registry[prof->n_registry++] = spec;
+    return 0;
+}
+
+/* Checks that the options of a `qdata` line of kind `back` (else
+ * weak-locations) go together (profile.h). */
+static int qdata_options_agree(parser_t *p, const opts_t *o, int back)
+{
+    uint64_t s = o->seen;
+    if ((s & (BIT(OPT_QUARK) | BIT(OPT_FIELD))) != (BIT(OPT_QUARK) | BIT(OPT_FIELD)))
+        return FAIL(p, "qdata: expected quark=NAME and field=N (the object's GData *)");
+    if (o->num[OPT_FIELD] % 8)
+        return FAIL(p, "qdata: field=%u is not pointer-aligned", o->num[OPT_FIELD]);
+    if (back && (!(s & BIT(OPT_OFFSET)) || o->num[OPT_OFFSET] % 8))
+        return FAIL(p, "qdata back: expected offset=M, a multiple of 8 (the back pointer)");
+    if (back && (s & BIT(OPT_EXCEPT)))
+        return FAIL(p, "qdata back: except= is for weak-locations");
+    if (!back && (s & BIT(OPT_OFFSET)))
+        return FAIL(p, "qdata weak-locations: offset= is for back");
+    if ((s & (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS))) !=
+        (BIT(OPT_VERSION_VARS) | BIT(OPT_VERSIONS)))
+        return FAIL(p, "qdata: needs version-vars=PREFIX and versions=MIN-MAX "
+                    "(GData's layout is GLib's private)");
+    return 0;
+}
+
+static int do_qdata(parser_t *p, char **w, int n)
+{
+    opts_t o;
+    rs_profile_t *prof = &p->set->profiles[p->cur];
+    int back = n >= 2 && strcmp(w[1], "back") == 0;
+    if (n < 2 || (!back && strcmp(w[1], "weak-locations") != 0))
+        return FAIL(p, "qdata: expected the kind 'weak-locations' or 'back' first");
+    if (parse_options(p, w + 2, n - 2, QDATA_OPTS, "qdata", &o) ||
+        qdata_options_agree(p, &o, back))
+        return -1;
+    if (prof->n_qdata == RS_PROFILE_MAX_QDATA)
+        return FAIL(p, "more than %u qdata lines in profile '%s'",
+                    (unsigned)RS_PROFILE_MAX_QDATA, prof->name);
+    rs_qdata_spec_t spec = { 0 };
+    spec.back = (uint8_t)back;
+    spec.field = o.num[OPT_FIELD];
+    spec.offset = back ? o.num[OPT_OFFSET] : 0;
+    rs_version_range_parse(o.value[OPT_VERSIONS], &spec.versions); /* checked */
+    if (weak_string(p, &o, OPT_QUARK, &spec.quark) ||
+        weak_string(p, &o, OPT_EXCEPT, &spec.except) ||
+        weak_string(p, &o, OPT_VERSION_VARS, &spec.version_vars))
+        return -1;
+    prof->qdata[prof->n_qdata++] = spec;
     return 0;
 }
 
@@ -850,7 +913,7 @@ static int do_line(parser_t *p, char **w, int n)
         return do_profile(p, w, n);
     int known = strcmp(w[0], "counter") == 0 || strcmp(w[0], "typename") == 0 ||
                 strcmp(w[0], "recognize") == 0 || strcmp(w[0], "weak") == 0 ||
-                strcmp(w[0], "registry") == 0;
+                strcmp(w[0], "registry") == 0 || strcmp(w[0], "qdata") == 0;
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         known |= strcmp(w[0], funcs[i].word) == 0;
     if (!known)
@@ -867,6 +930,8 @@ static int do_line(parser_t *p, char **w, int n)
         return do_weak(p, w, n);
     if (strcmp(w[0], "registry") == 0)
         return do_registry(p, w, n);
+    if (strcmp(w[0], "qdata") == 0)
+        return do_qdata(p, w, n);
     for (size_t i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
         if (strcmp(w[0], funcs[i].word) == 0)
             return do_function(p, funcs[i].kind, w, n);

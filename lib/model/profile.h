@@ -126,7 +126,8 @@
  *       Up to RS_PROFILE_MAX_WEAK per profile; two lines may not name the
  *       same field (same offset, private, then and is-a).
  *
- *   registry ghash in=MODULE (hash=FUNC [equal=FUNC|none] | key-size=N key-back=M)
+ *   registry ghash in=MODULE (hash=FUNC [equal=FUNC|none] | key-size=N key-back=M
+ *            [key-closure=C closure-notifiers=D])
  *            [owns-values] version-vars=PREFIX versions=MIN-MAX
  *       A registry keyed by identity: a GLib GHashTable (the layout of
  *       GLib 2.74 to 2.86, registry_edges.h) pointed to by a global of the
@@ -140,7 +141,11 @@
  *       refcounted objects, for hash=) hold no reference and confer no
  *       liveness: an object only such a table points to is dead, a
  *       leaked reference when its count says it was not released.  So
- *       does a key's back pointer at M.  owns-values: each key's value is
+ *       does a key's back pointer at M; with key-closure=C
+ *       closure-notifiers=D (multiples of 8), so do the pointers to that
+ *       object from the array the block at the key's word C (a Handler's
+ *       GRealClosure) points to with its word D (GClosure.notifiers):
+ *       GLib's invalidate notifier, data = the instance.  owns-values: each key's value is
  *       a block of the key's own (GLib's handler lists of an instance): the
  *       table's pointer to it confers no liveness, the value lives iff its
  *       key does and is charged to it.  The lines apply only when the
@@ -150,6 +155,28 @@
  *       GLib's private.  Looked up when the first object of the profile
  *       is seen (preload/registry_tables.c); not found: no line applies.
  *       Up to RS_PROFILE_MAX_REGISTRY per profile.
+ *
+ *   qdata weak-locations quark=NAME field=N [except=TYPE]
+ *         version-vars=PREFIX versions=MIN-MAX
+ *   qdata back quark=NAME field=N offset=M version-vars=PREFIX versions=MIN-MAX
+ *       GLib's weak-reference bookkeeping, kept in each object's qdata
+ *       (the GData * at byte N of the object; GData's layout of GLib 2.74
+ *       to 2.78, qdata_edges.h) under the quark whose string is NAME
+ *       (g_quark_try_string, asked while the program runs, before the
+ *       analysis stops it; a quark not yet made: the line does not
+ *       apply).  weak-locations: the entry is GLib's list of the GWeakRefs
+ *       pointing to the object (a GSList ** block, "GObject-weak-locations"):
+ *       each GWeakRef in a heap block that points to the object, and the
+ *       list's pointer to that block, hold no reference and confer no
+ *       liveness (like a `registry` line's pointers); except=TYPE leaves
+ *       the GWeakRefs to objects of the type named TYPE (exactly that
+ *       name) counted: GBinding's one reference is owned through one.
+ *       back: the entry is a block whose word at M points back to the
+ *       object ("GObject-weak-references": WeakRefStack.object): no
+ *       reference, like a `weak` line's pointer.  Only objects of the
+ *       line's profile are looked at.  version-vars and versions as for
+ *       `registry` (both required).  Up to RS_PROFILE_MAX_QDATA per
+ *       profile.
  *
  *   recognize type-word=N metatype=SYMBOL type-name=N [type-size=N]
  *             [compact=SYMBOL] [type-flags=N] [header=SIZE@MASK[,SIZE@MASK...]]
@@ -405,9 +432,25 @@ typedef struct rs_registry_spec {
     uint8_t            owns_values;  /* a key's value is the key's own     */
     uint32_t           key_size;     /* 0, or every key's size (no hash)   */
     uint32_t           key_back;     /* with key_size: back pointer offset */
+    uint32_t           closure;      /* with key_size: key's closure, or 0 */
+    uint32_t           notifiers;    /* with closure: its notifiers array  */
     char              *version_vars; /* PREFIX of PREFIX_major_version...  */
     rs_version_range_t versions;
 } rs_registry_spec_t;
+
+#define RS_PROFILE_MAX_QDATA 4
+
+/* A `qdata` line: GLib weak-reference bookkeeping kept in an object's
+ * qdata (qdata_edges.h says what its pointers mean). */
+typedef struct rs_qdata_spec {
+    uint8_t            back;         /* 1: `back`, 0: `weak-locations`     */
+    uint32_t           field;        /* offset of the object's GData *     */
+    uint32_t           offset;       /* back: the back pointer's offset    */
+    char              *quark;        /* the entry's key, a quark's string  */
+    char              *except;       /* weak-locations: a type left alone  */
+    char              *version_vars; /* PREFIX of PREFIX_major_version...  */
+    rs_version_range_t versions;
+} rs_qdata_spec_t;
 
 typedef struct rs_profile {
     char              *name;
@@ -418,6 +461,8 @@ typedef struct rs_profile {
     uint32_t           n_weak;
     rs_registry_spec_t registry[RS_PROFILE_MAX_REGISTRY]; /* `registry`  */
     uint32_t           n_registry;
+    rs_qdata_spec_t    qdata[RS_PROFILE_MAX_QDATA];       /* `qdata`     */
+    uint32_t           n_qdata;
 } rs_profile_t;
 
 typedef struct rs_profile_set {

@@ -47,11 +47,15 @@ static void set_bit(uint64_t *bits, uint64_t e)
     bits[e / 64] |= 1ull << (e % 64);
 }
 
-/* Edge e is a registry's pointer: no reference, no liveness. */
-static void mark_registry(rs_registry_marks_t *m, uint64_t e)
+void rs_registry_mark_edge(rs_registry_marks_t *m, uint64_t e)
 {
     set_bit(m->weak, e);
     set_bit(m->registry, e);
+}
+
+void rs_registry_mark_weak(rs_registry_marks_t *m, uint64_t e)
+{
+    set_bit(m->weak, e);
 }
 
 static int add_owned(rs_registry_marks_t *m, uint32_t owner, uint32_t dst)
@@ -68,8 +72,7 @@ static int add_owned(rs_registry_marks_t *m, uint32_t owner, uint32_t dst)
     return 0;
 }
 
-/* The node a table's array starts at, or UINT32_MAX. */
-static uint32_t array_node(const rs_heap_t *heap, uint64_t addr)
+uint32_t rs_registry_block_at(const rs_heap_t *heap, uint64_t addr)
 {
     uint32_t i = addr ? rs_heapscan_find(heap, addr) : UINT32_MAX;
     return i != UINT32_MAX && heap->nodes[i].addr == addr ? i : UINT32_MAX;
@@ -115,6 +118,22 @@ static int every_key_shaped(const rs_heap_t *heap, uint32_t keys, const rs_ghash
     return n > 0;
 }
 
+/* The key's closure's notifiers pointing to the object of node obj
+ * (rs_registry_rule_t.closure): registry pointers. */
+static void mark_notifiers(const rs_heap_t *heap, rs_registry_marks_t *m,
+                           const rs_registry_rule_t *rule, uint32_t key, uint32_t obj)
+{
+    uint64_t c = rule->closure ? rs_weak_edges_at(heap, key, rule->closure) : UINT64_MAX;
+    uint64_t n = c != UINT64_MAX ? rs_weak_edges_at(heap, heap->edges[c].dst, rule->notifiers)
+                                 : UINT64_MAX;
+    if (n == UINT64_MAX)
+        return;
+    uint32_t arr = heap->edges[n].dst;
+    for (uint32_t e = heap->edge_start[arr]; e < heap->edge_start[arr + 1]; e++)
+        if (heap->edges[e].dst == obj && heap->edges[e].offset % 16 == 0)
+            rs_registry_mark_edge(m, e);
+}
+
 /* Marks key edge e of slot `slot`, and what the rule says goes with it.
  * Returns 1 when marked, 0 when the key is none of the rule's, -1 OOM. */
 static int mark_key(const rs_heap_t *heap, rs_registry_marks_t *m, const rs_ghash_view_t *t,
@@ -126,17 +145,18 @@ static int mark_key(const rs_heap_t *heap, rs_registry_marks_t *m, const rs_ghas
     if (rule->key_size) {
         if (!key_shaped(heap, rule, key, &back))
             return 0;
-        mark_registry(m, back);
+        rs_registry_mark_edge(m, back);
+        mark_notifiers(heap, m, rule, key, heap->edges[back].dst);
     } else if (!(heap->nodes[key].flags & RS_NODE_REFCOUNTED)) {
         return 0;
     }
-    mark_registry(m, e);
+    rs_registry_mark_edge(m, e);
     if (!rule->owns_values || values == UINT32_MAX || t->values == t->keys)
         return 1;
     uint64_t v = rs_weak_edges_at(heap, values, slot * (t->big_values ? 8u : 4u));
     if (v == UINT64_MAX)
         return 1;                        /* a NULL or outside value */
-    mark_registry(m, v);
+    rs_registry_mark_edge(m, v);
     return add_owned(m, key, heap->edges[v].dst) == 0 ? 1 : -1;
 }
 
@@ -146,8 +166,8 @@ int rs_registry_mark_table(const rs_heap_t *heap, rs_registry_marks_t *m,
 {
     if (!heap->edge_start)
         return 0;
-    uint32_t keys = array_node(heap, t->keys);
-    uint32_t values = array_node(heap, t->values);
+    uint32_t keys = rs_registry_block_at(heap, t->keys);
+    uint32_t values = rs_registry_block_at(heap, t->values);
     if (keys == UINT32_MAX)
         return 0;
     if (rule->key_size && !every_key_shaped(heap, keys, t, rule, slot_used, ctx))

@@ -14,7 +14,14 @@
  *    lives iff its key does (rs_heap_t.owned: key -> value);
  *  - with key_size, every key is a key_size-byte block whose word at
  *    key_back points back to a refcounted object (Handler.instance): that
- *    word is a registry pointer as well.
+ *    word is a registry pointer as well;
+ *  - with closure and notifiers, the key's closure's notifiers array
+ *    (GClosureNotifyData {data, notify} pairs) pointing to that same
+ *    object: GLib's invalidate notifier (gsignal.c's
+ *    add_invalid_closure_notify, data = the instance, no reference) is a
+ *    registry pointer too.  Every pointer of the array to the instance is
+ *    marked: a finalize notifier's data that holds a reference is also the
+ *    closure's data pointer, which stays counted.
  * A table recognised by its hash function (key_size 0) marks only the keys
  * that are refcounted objects; one recognised by its keys' shape
  * (key_size) only when every key has that shape: a table of anything else
@@ -59,6 +66,10 @@ typedef struct rs_registry_rule {
     uint8_t  owns_values;
     uint32_t key_size;   /* 0: keys are objects; else every key's size  */
     uint32_t key_back;   /* with key_size: offset of the back pointer   */
+    uint32_t closure;    /* with key_size, 0 none: offset of the key's
+                            owning pointer to its GClosure block        */
+    uint32_t notifiers;  /* with closure: offset, in that block, of the
+                            closure's pointer to its notifiers array    */
 } rs_registry_rule_t;
 
 /* Where the marks go: bit arrays of one bit per heap edge, and the owned
@@ -69,6 +80,16 @@ typedef struct rs_registry_marks {
     rs_owned_edge_t *owned;
     uint32_t         n_owned, cap_owned;
 } rs_registry_marks_t;
+
+/* Marks edge e a registry's pointer (no reference, no liveness: both the
+ * weak and the registry bit). */
+void rs_registry_mark_edge(rs_registry_marks_t *m, uint64_t e);
+
+/* Marks edge e weak only: no reference, but reachability follows it. */
+void rs_registry_mark_weak(rs_registry_marks_t *m, uint64_t e);
+
+/* The node that starts exactly at addr, or UINT32_MAX (addr 0 included). */
+uint32_t rs_registry_block_at(const rs_heap_t *heap, uint64_t addr);
 
 /* 1 when slot i of the table is in use (its hash, read by the caller). */
 typedef int (*rs_registry_slot_fn)(void *ctx, uint64_t slot);

@@ -57,6 +57,13 @@ static void test_builtin_gobject(void **state)
     assert_true(rs_profile_find_hook(s, "g_object_new_with_properties") >= 0);
     assert_true(rs_profile_find_hook(s, "g_object_newv") >= 0);
     assert_int_equal(rs_profile_find_hook(s, "g_object_frob"), -1);
+    /* GLib's weak locations and weak-ref stacks, the Handler's closure */
+    const rs_profile_t *prof = &s->profiles[0];
+    assert_int_equal(prof->n_qdata, 2);
+    assert_string_equal(prof->qdata[0].quark, "GObject-weak-locations");
+    assert_string_equal(prof->qdata[0].except, "GBinding");
+    assert_int_equal(prof->qdata[1].back, 1);
+    assert_int_equal(prof->registry[1].closure, 40);
     rs_profile_set_free(s);
 }
 
@@ -642,6 +649,28 @@ static const struct {
       "t.prof:3: unknown option 'then' for 'registry'" },
     { "registry ghash in=m hash=h version-vars=glib versions=2.74-2.86\n",
       "t.prof:1: 'registry' before any 'profile' line" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 key-back=48 key-closure=40 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-closure= and closure-notifiers= go together, with key-size=" },
+    { "profile a\nincref f\nregistry ghash in=m hash=h key-closure=40 closure-notifiers=56 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-closure= and closure-notifiers= go together, with key-size=" },
+    { "profile a\nincref f\nregistry ghash in=m key-size=56 key-back=48 key-closure=56 closure-notifiers=56 version-vars=glib versions=2.74-2.86\n",
+      "t.prof:3: registry: key-closure= and closure-notifiers= must be pointer-aligned, key-closure= inside key-size=" },
+    { "profile a\nincref f\nqdata weak quark=q field=16 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata: expected the kind 'weak-locations' or 'back' first" },
+    { "profile a\nincref f\nqdata weak-locations field=16 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata: expected quark=NAME and field=N (the object's GData *)" },
+    { "profile a\nincref f\nqdata weak-locations quark=q field=12 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata: field=12 is not pointer-aligned" },
+    { "profile a\nincref f\nqdata back quark=q field=16 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata back: expected offset=M, a multiple of 8 (the back pointer)" },
+    { "profile a\nincref f\nqdata back quark=q field=16 offset=0 except=T version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata back: except= is for weak-locations" },
+    { "profile a\nincref f\nqdata weak-locations quark=q field=16 offset=0 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: qdata weak-locations: offset= is for back" },
+    { "profile a\nincref f\nqdata weak-locations quark=q field=16\n",
+      "t.prof:3: qdata: needs version-vars=PREFIX and versions=MIN-MAX (GData's layout is GLib's private)" },
+    { "profile a\nincref f\nqdata weak-locations quark=a/b field=16 version-vars=glib versions=2.74-2.78\n",
+      "t.prof:3: invalid type name 'a/b'" },
 };
 
 /* A weak line names one field: by offset, in the object or in its
@@ -709,6 +738,37 @@ static void test_registry_syntax(void **state)
     assert_int_equal(r[1].key_back, 48);
     assert_int_equal(r[1].versions.min, rs_version_make(2, 74, 6));
     assert_string_equal(r[2].equal, "eq");
+    rs_profile_set_free(s);
+}
+
+/* Both kinds of qdata line, and a registry line's closure options. */
+static void test_qdata_syntax(void **state)
+{
+    (void)state;
+    rs_profile_set_t *s = parse_ok(
+        "profile a\n"
+        "incref f\n"
+        "qdata weak-locations quark=GObject-weak-locations field=16 except=GBinding "
+        "version-vars=glib versions=2.74-2.78\n"
+        "qdata back quark=GObject-weak-references field=16 offset=8 "
+        "version-vars=glib versions=2.74-2.78\n"
+        "registry ghash in=m key-size=56 key-back=48 key-closure=40 closure-notifiers=56 "
+        "version-vars=glib versions=2.74-2.86\n");
+    const rs_profile_t *prof = &s->profiles[0];
+    const rs_qdata_spec_t *q = prof->qdata;
+    assert_int_equal(prof->n_qdata, 2);
+    assert_int_equal(q[0].back, 0);
+    assert_int_equal(q[0].field, 16);
+    assert_string_equal(q[0].quark, "GObject-weak-locations");
+    assert_string_equal(q[0].except, "GBinding");
+    assert_string_equal(q[0].version_vars, "glib");
+    assert_int_equal(q[0].versions.max, rs_version_make(2, 78, RS_VERSION_PART_MAX));
+    assert_int_equal(q[1].back, 1);
+    assert_int_equal(q[1].offset, 8);
+    assert_null(q[1].except);
+    assert_string_equal(q[1].quark, "GObject-weak-references");
+    assert_int_equal(prof->registry[0].closure, 40);
+    assert_int_equal(prof->registry[0].notifiers, 56);
     rs_profile_set_free(s);
 }
 
@@ -903,6 +963,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_gobject),
+        cmocka_unit_test(test_qdata_syntax),
         cmocka_unit_test(test_builtin_gst_and_list),
         cmocka_unit_test(test_builtin_all),
         cmocka_unit_test(test_builtin_library_profiles),

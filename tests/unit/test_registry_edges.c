@@ -98,7 +98,8 @@ static const rs_ghash_view_t bsa = { .size = 8, .big_keys = 1, .big_values = 1,
                                      .keys = 0x1000, .values = 0x2000, .hashes = 0xa000 };
 static const rs_ghash_view_t handlers = { .size = 8, .big_keys = 1, .big_values = 1,
                                           .keys = 0x3000, .values = 0x3000, .hashes = 0xb000 };
-static const rs_registry_rule_t by_hash = { 1, 0, 0 }, by_shape = { 0, 56, 48 };
+static const rs_registry_rule_t by_hash = { .owns_values = 1 },
+                                by_shape = { .key_size = 56, .key_back = 48 };
 
 /* Marks both tables as the gobject profile's lines do, then classifies. */
 static rs_summary_t mark_and_classify(void)
