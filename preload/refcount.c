@@ -116,7 +116,15 @@ static int depot_stack(void *ctx, uint32_t id, rs_stack_t *out)
     return rs_stackdepot_get(rs_depot, id, out);
 }
 
-static const rs_refhist_stacks_t depot_stacks = { depot_stack, NULL };
+/* thread_start_pc is set once, by the first thread's start
+ * (rs_refcount_note_thread_start). */
+static rs_refhist_stacks_t depot_stacks = { depot_stack, NULL, 0 };
+
+void rs_refcount_note_thread_start(uint64_t return_address)
+{
+    if (!__atomic_load_n(&depot_stacks.thread_start_pc, __ATOMIC_RELAXED))
+        __atomic_store_n(&depot_stacks.thread_start_pc, return_address, __ATOMIC_RELAXED);
+}
 
 uint32_t rs_refcount_stack_for(uint64_t obj, const rs_call_site_t *site)
 {

@@ -66,6 +66,12 @@ rs_obj_result_t rs_refcount_record(const rs_rc_call_t *c, rs_obj_t *out);
  * order rule (objtable.h) still on, reporting each as an underflow. */
 void rs_refcount_settle(void);
 
+/* Called by each thread refscope starts (threads.c) with its start
+ * wrapper's return address, the one into glibc's start_thread: the
+ * balancer's rule 2 discounts the frames every thread shares
+ * (rs_refhist_stacks_t.thread_start_pc).  The first call sets it. */
+void rs_refcount_note_thread_start(uint64_t return_address);
+
 /* Declares (refscope_object, or a type resolved after creation) the
  * object at obj; registers its heap block when new.  -1 on exhaustion. */
 int rs_refcount_declare(uint64_t obj, const rs_obj_info_t *info);

@@ -33,6 +33,7 @@
 #include "guard.h"
 #include "preload.h"
 #include "threadroots.h"
+#include "refcount.h"
 #include "threads.h"
 
 #include <dlfcn.h>
@@ -380,6 +381,7 @@ static void *thread_start(void *p)
     rs_tramp_t t = *(rs_tramp_t *)p;
     rs_mem_free(p);
     register_self();
+    rs_refcount_note_thread_start((uint64_t)(uintptr_t)__builtin_return_address(0));
     return t.start(t.arg);
 }
 

@@ -13,18 +13,19 @@
  * The history holds 2 increfs besides the ctor and 2 decrefs.  main's
  * decref pairs with the ctor (same thread, same caller frames); courier's
  * could have released keeper's reference or main's hand-over: no thread
- * or caller frame says which (the two threads share only the C library's
- * thread start frames), so the balancer pairs it by guess, and the report
- * must say so: one reference is named as never released and the other,
- * that a release on another thread may have released instead, is named
- * too.  keep_a_copy must be one of the two.
+ * or caller frame says which (the two threads share only the thread start
+ * frames every thread has, which the balancer does not count), so it is
+ * paired by guess with the most recent incref, the hand-over, and the
+ * report must say so: keep_a_copy's reference is named as never released,
+ * and hand_over's as the one a release on another thread may have left
+ * instead.
  *
  * refscope must report, with REFSCOPE_HOOKS=<samples dir>/rcobj.profile
  * (tests/integration/test_refcount.py): summary.leaked_refs 1 object, 1
  * ref, 56 bytes; one "leaked_ref" finding, type "Parcel", refcount 1,
  * pointers 0, allocated in rcobj_new called from main; 1 unbalanced
- * reference and 1 reference that may be unbalanced instead, taken in
- * keep_a_copy and hand_over (one each).  No cycle, leak or rc_error.
+ * reference, taken in keep_a_copy, and 1 that may be unbalanced instead,
+ * taken in hand_over.  No cycle, leak or rc_error.
  *
  * LeakSanitizer: 56 bytes direct.
  */

@@ -102,6 +102,18 @@ static int better(const cand_t *c, const cand_t *best)
  * every negative value still reads as "unpaired". */
 static int32_t next_open(const int32_t *partner, int32_t j) { return -partner[j] - 2; }
 
+/* How many outermost frames of stack st a thread's stack has in common
+ * with every other thread's: __clone3, start_thread (whose return address
+ * is pc) and the start routine's frame; 0 for a stack not seen to start
+ * there (the main thread's, a stack cut by the depth, pc unknown). */
+static uint32_t thread_root_frames(const rs_stack_t *st, uint64_t pc)
+{
+    for (uint32_t k = 0; pc && k < 3 && k < st->n_frames; k++)
+        if (st->pcs[st->n_frames - 1 - k] == pc)
+            return k + 2 <= st->n_frames ? k + 2 : st->n_frames;
+    return 0;
+}
+
 /* The open incref the pairing rule chooses for decref d, or -1; *by_stack
  * is set when rule 1 chose it (the same thread and a shared caller frame),
  * cleared when rule 2 or 3 did. */
@@ -114,6 +126,8 @@ static int32_t choose(const rs_ref_event_t *ev, uint32_t d, int32_t head,
     *by_stack = 0;
     if (get_stack(stacks, ev[d].stack_id, &ds))
         return head;
+    uint32_t root = thread_root_frames(
+        &ds, __atomic_load_n(&stacks->thread_start_pc, __ATOMIC_RELAXED));
     for (int32_t j = head; j >= 0; j = next_open(partner, j)) {
         if (get_stack(stacks, ev[j].stack_id, &is))
             continue;
@@ -121,8 +135,15 @@ static int32_t choose(const rs_ref_event_t *ev, uint32_t d, int32_t head,
         if (c.suffix == 0)
             continue;
         c.extra = is.n_frames - c.suffix;
-        if (ev[j].thread == ev[d].thread && better(&c, &same))
-            same = c;
+        if (ev[j].thread == ev[d].thread) {
+            if (better(&c, &same))
+                same = c;
+        } else {
+            /* Another thread: the frames all threads share tell nothing. */
+            c.suffix = c.suffix > root ? c.suffix - root : 0;
+            if (c.suffix == 0)
+                continue;
+        }
         if (better(&c, &any))
             any = c;
     }

@@ -44,7 +44,9 @@
  *      least one caller frame with the decref, the choice is among the
  *      same-thread increfs;
  *   2. else, if some incref on any thread shares a caller frame, among
- *      all increfs that share one;
+ *      all increfs that share one (with an incref of another thread, the
+ *      frames every thread has, from __clone3 to the thread's start
+ *      routine, do not count: rs_refhist_stacks_t.thread_start_pc);
  *   3. else the most recent unpaired incref.
  * Within the group of 1 or 2 the incref with the longest common caller
  * suffix wins (frames compared from the outermost, main's side, inward,
@@ -90,10 +92,17 @@ typedef struct rs_refhist {
 /* How the balancer reads stacks: fills *out for id and returns 0, or -1
  * (unknown id or 0: the stack shares no frame with anything).  A wrapper
  * around rs_stackdepot_get() in the preload, around snapshot stacks in the
- * tool.  fn NULL means no stacks are known. */
+ * tool.  fn NULL means no stacks are known.
+ * thread_start_pc: the return address into glibc's start_thread that the
+ * stacks of every thread but the main one end with (then __clone3), or 0
+ * when unknown; read with an atomic load (the preload learns it when its
+ * first thread starts).  Frames up to the thread's start routine's are
+ * the same in every thread, so they are no evidence that a decref on one
+ * thread released an incref taken on another (rule 2). */
 typedef struct rs_refhist_stacks {
     int (*fn)(void *ctx, uint32_t stack_id, rs_stack_t *out);
     void *ctx;
+    uint64_t thread_start_pc;
 } rs_refhist_stacks_t;
 
 #define RS_REFHIST_DEFAULT_MAX 64   /* REFSCOPE_HISTORY's default */

@@ -180,7 +180,7 @@ static int snapshot_stack(void *ctx, uint32_t id, rs_stack_t *out)
 
 rs_refhist_stacks_t rs_findings_stacks(const rs_snapshot_t *snap)
 {
-    rs_refhist_stacks_t s = { snapshot_stack, (void *)snap };
+    rs_refhist_stacks_t s = { snapshot_stack, (void *)snap, snap->thread_start_pc };
     return s;
 }
 

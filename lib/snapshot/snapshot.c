@@ -165,3 +165,34 @@ void rs_snapshot_errorf(rs_snapshot_error_t *err, const char *fmt, ...)
     rs_snapshot_vappendf(err, fmt, ap);
     va_end(ap);
 }
+
+/* ---- derived facts --------------------------------------------------- */
+
+#define START_PC_CANDIDATES 8
+
+uint64_t rs_snapshot_thread_start_pc(const rs_snapshot_t *snap)
+{
+    uint64_t pc[START_PC_CANDIDATES] = { 0 }, votes[START_PC_CANDIDATES] = { 0 };
+    uint16_t main_thread = (uint16_t)snap->proc.pid;
+    const rs_ref_history_t *h = &snap->history;
+    for (uint64_t i = 0; h->events && i < h->n_events; i++) {
+        const rs_ref_event_t *e = &h->events[i];
+        if (e->thread == main_thread || e->stack_id == 0 || e->stack_id > snap->n_stacks)
+            continue;
+        const rs_stack_t *st = &snap->stacks[e->stack_id - 1];
+        if (st->n_frames < 2)
+            continue;
+        uint64_t at = st->pcs[st->n_frames - 2];
+        for (int k = 0; k < START_PC_CANDIDATES; k++)
+            if (pc[k] == at || votes[k] == 0) {
+                pc[k] = at;
+                votes[k]++;
+                break;
+            }
+    }
+    int best = 0;
+    for (int k = 1; k < START_PC_CANDIDATES; k++)
+        if (votes[k] > votes[best])
+            best = k;
+    return votes[best] ? pc[best] : 0;
+}

@@ -40,8 +40,21 @@ typedef struct rs_snapshot {
     rs_pyloc_t    *pylocs;       /* Python locations: pseudo frame i of a
                                    stack (RS_PYFRAME_TAG) is pylocs[i]     */
     uint32_t       n_pylocs;
+    uint64_t       thread_start_pc; /* derived by the reader, not stored:
+                                   rs_snapshot_thread_start_pc()          */
     void          *storage;      /* reader-owned backing memory             */
 } rs_snapshot_t;
+
+/*
+ * The return address into glibc's start_thread that the stacks of the
+ * process's other threads end with (before __clone3): the second
+ * outermost frame most common among the stacks of reference events taken
+ * on a thread that is not the main one (thread index != pid), or 0 when
+ * there is none.  The balancer's rule 2 discounts the frames every thread
+ * shares (refhistory.h); the preload knows the address from its thread
+ * wrapper, a snapshot reader finds it here.
+ */
+uint64_t rs_snapshot_thread_start_pc(const rs_snapshot_t *snap);
 
 /* Error text filled by the reader and writer: one line, no newline, naming
  * the file, and for the reader the section and byte offset at fault. */

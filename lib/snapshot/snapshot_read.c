@@ -1212,6 +1212,7 @@ rs_snapshot_t *rs_snapshot_read_progress(const char *path, rs_snapshot_error_t *
     r.out->snap.storage = r.out;
     if (decode(&r) < 0)
         goto fail;
+    r.out->snap.thread_start_pc = rs_snapshot_thread_start_pc(&r.out->snap);
     rs_mem_free(data);
     return &r.out->snap;
 fail:

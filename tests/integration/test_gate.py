@@ -316,18 +316,18 @@ def part_supp(c):
 def part_guessed_refs(c):
     """A leaked reference whose pairing was a guess (rcobj_handoff): the
     gate lists, and matches suppressions against, the reference named as
-    never released (hand_over's), not the one the guess may have left
-    unbalanced instead (keep_a_copy's), which the report names."""
+    never released (keep_a_copy's), not the one the guess may have left
+    unbalanced instead (hand_over's), which the report names."""
     env = clean_env()
     env["REFSCOPE_HOOKS"] = os.path.join(c.samples, "rcobj.profile")
     snap = c.snapshot([os.path.join(c.samples, "rcobj_handoff")], env=env)
     code, out, err = c.check(snap)
     expect((code, out, err), 1, "rcobj_handoff", "references never released, "
-           "taken at:\n    #0 hand_over ")
-    check("keep_a_copy" not in out, f"rcobj_handoff: the gate lists the "
+           "taken at:\n    #0 keep_a_copy ")
+    check("hand_over" not in out, f"rcobj_handoff: the gate lists the "
           f"maybe-unbalanced reference as never released:\n{out}")
     supp = c.path("handoff.supp")
-    for pattern, status in (("hand_over", 0), ("keep_a_copy", 1)):
+    for pattern, status in (("keep_a_copy", 0), ("hand_over", 1)):
         with open(supp, "w") as f:
             f.write(f"leak:^{pattern}$\n")
         expect(c.check("--suppressions", supp, snap), status,

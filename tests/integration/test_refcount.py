@@ -277,17 +277,17 @@ SPECS = {
                              env={"REFSCOPE_ENTRY_HOOKS": "2"},
                              stderr={": entry hooked": 6, "entry not hooked": 0}),
     # A reference handed to another thread and released there, and one
-    # another thread kept: the courier's release is paired by guess (its
-    # thread shares only the C library's thread start frames with the
-    # keeper's), with the keeper's incref; so hand_over's is named as never
-    # released, and keep_a_copy's as the one that may be instead.
+    # another thread kept: the courier's release shares no frame with any
+    # incref but the thread start frames every thread has, so it is paired
+    # by guess with the most recent, hand_over's; keep_a_copy's is named as
+    # never released, and hand_over's as the one that may be instead.
     "rcobj_handoff": spec(
         {"leaked_refs": (1, 1, 56, 1), "reachable": None},  # glibc's, threads
         [leaked_ref(56, 1, "Parcel", "rcobj_new", 1, 1, 0,
-                    [(1, "hand_over")], maybe=[(1, "keep_a_copy")])],
+                    [(1, "keep_a_copy")], maybe=[(1, "hand_over")])],
         hooks="{samples}/rcobj.profile",
         text=("Parcel", "uncertain: a release on another thread was paired "
-              "by guess", "keep_a_copy", "may be it:")),
+              "by guess", "hand_over", "may be it:")),
     "rcobj_alias": spec(
         {"leaked_refs": (1, 1, 56, 1)},
         [leaked_ref(56, 1, "Buffer", "rcobj_new", 1, 1, 0,

@@ -210,7 +210,7 @@ static void test_hold_keeps_rule0_decref(void **state)
     (void)state;
     rs_objtable_t *t = rs_objtable_create();
     rs_obj_info_t info = { .type_id = 1, .rc_width = 4, .hook = UINT16_MAX };
-    rs_refhist_stacks_t stacks = { rule0_stack, NULL };
+    rs_refhist_stacks_t stacks = { rule0_stack, NULL, 0 };
     rs_ref_event_t ended = { .op = 9 };
     rs_objtable_opts_t plain = { 1, 0, &stacks, 0, &ended };
     rs_objtable_opts_t hold = { 1, 0, &stacks, 1, &ended };

@@ -82,7 +82,7 @@ static void test_common_suffix(void **state)
 static void test_borrow_wrong(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, START, 0ull);
     uint32_t s_ok_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, START, 0ull);
     uint32_t s_ok_unref = add_stack(&d, FN_A(9), MAIN(2), LIBC, START, 0ull);
@@ -118,7 +118,7 @@ static void test_borrow_wrong(void **state)
 static void test_loop_with_one_leak(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     /* The unrefs are made one call deeper than the refs, so that rule 0
      * never applies and every pair is left to compaction. */
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
@@ -149,7 +149,7 @@ static void test_loop_with_one_leak(void **state)
 static void test_thread_preference(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     /* Thread 2's incref shares 3 frames with the decref, thread 1's only
      * one: the same thread (1) still wins. */
     uint32_t s_t1 = add_stack(&d, FN_B(1), FN_B(2), LIBC, 0ull);
@@ -180,7 +180,7 @@ static void test_thread_preference(void **state)
 static void test_depth_and_recency_ties(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     uint32_t s_deep = add_stack(&d, FN_A(1), FN_B(1), MAIN(1), LIBC, 0ull);
     uint32_t s_flat = add_stack(&d, MAIN(2), LIBC, 0ull);
     uint32_t s_dec = add_stack(&d, MAIN(3), LIBC, 0ull);
@@ -222,7 +222,7 @@ static void test_no_stacks_and_unmatched(void **state)
     assert_int_equal(partner[8], -1);
     /* A stack callback that knows nothing behaves the same. */
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     log[4].stack_id = 42;
     assert_int_equal(rs_refhist_balance(log, 9, &st, partner), 1);
     assert_int_equal(partner[4], 3);
@@ -234,7 +234,7 @@ static void test_no_stacks_and_unmatched(void **state)
 static void test_guessed_pairings(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     uint32_t s_ctor = add_stack(&d, MAIN(1), LIBC, 0ull);
     uint32_t s_keep = add_stack(&d, FN_A(1), START, 0ull);      /* thread 1 */
     uint32_t s_hand = add_stack(&d, FN_B(1), MAIN(2), LIBC, 0ull);
@@ -278,6 +278,53 @@ static void test_guessed_pairings(void **state)
     rs_refhist_balance_guesses(borrow, 3, NULL, partner, guessed);
     assert_int_equal(partner[2], 1);
     assert_int_equal(guessed[2], 1);
+}
+
+/* Rule 2 across threads: the frames every thread's stack ends with (the
+ * thread start routine's, start_thread's, __clone3's) are no evidence
+ * once the balancer knows start_thread's return address. */
+static void test_thread_start_frames_no_evidence(void **state)
+{
+    fake_depot_t d = { .n = 0 };
+    const uint64_t clone = 0x7200, start = 0x7300, proxy = 0x7400;
+    uint32_t s_ctor = add_stack(&d, MAIN(1), LIBC, 0ull);
+    /* thread 1 keeps a reference; thread 2 releases the hand-over; both
+     * run through the same start routine call site (GLib's proxy) */
+    uint32_t s_keep = add_stack(&d, FN_A(1), proxy, start, clone, 0ull);
+    uint32_t s_hand = add_stack(&d, FN_B(1), MAIN(2), LIBC, 0ull);
+    uint32_t s_give = add_stack(&d, FN_A(2), proxy, start, clone, 0ull);
+    uint32_t s_end = add_stack(&d, MAIN(3), LIBC, 0ull);
+    rs_ref_event_t log[] = {
+        ev(RS_REF_CTOR, s_ctor, 0), ev(RS_REF_INCREF, s_keep, 1),
+        ev(RS_REF_INCREF, s_hand, 0), ev(RS_REF_DECREF, s_give, 2),
+        ev(RS_REF_DECREF, s_end, 0),
+    };
+    int32_t partner[5];
+    uint8_t guessed[5];
+    /* Unknown: the shared proxy, start_thread and __clone3 frames make
+     * thread 1's incref the choice (rule 2). */
+    rs_refhist_stacks_t blind = { fake_get, &d, 0 };
+    rs_refhist_balance_guesses(log, 5, &blind, partner, guessed);
+    assert_int_equal(partner[3], 1);
+    assert_int_equal(partner[2], -1);
+    /* Known: nothing but those frames is shared, so rule 3 takes the most
+     * recent incref, main's hand-over; thread 1's is left. Still a guess. */
+    rs_refhist_stacks_t st = { fake_get, &d, start };
+    rs_refhist_balance_guesses(log, 5, &st, partner, guessed);
+    assert_int_equal(partner[3], 2);
+    assert_int_equal(partner[1], -1);
+    assert_int_equal(partner[4], 0);
+    assert_int_equal(guessed[3], 1);
+    /* A frame shared past the start routine's is evidence again: thread
+     * 2's release comes from the same call in the thread function. */
+    uint32_t s_keep2 = add_stack(&d, FN_A(7), FN_A(5), proxy, start, clone, 0ull);
+    uint32_t s_give2 = add_stack(&d, FN_A(8), FN_A(5), proxy, start, clone, 0ull);
+    rs_ref_event_t log2[] = {
+        ev(RS_REF_CTOR, s_ctor, 0), ev(RS_REF_INCREF, s_keep2, 1),
+        ev(RS_REF_INCREF, s_hand, 0), ev(RS_REF_DECREF, s_give2, 2),
+    };
+    rs_refhist_balance_guesses(log2, 4, &st, partner, guessed);
+    assert_int_equal(partner[3], 1);
 }
 
 /* ---- differential test against a naive version of the rule ------------- */
@@ -357,7 +404,7 @@ static void test_differential_random(void **state)
                 dep.frames[i][k] = 1 + (uint64_t)(rand() % (k + 2)) + 10 * (depth - k);
             dep.n_frames[i] = depth;
         }
-        rs_refhist_stacks_t st = { fake_get, &dep };
+        rs_refhist_stacks_t st = { fake_get, &dep, 0 };
         uint32_t n = 1 + (uint32_t)rand() % 60;
         rs_ref_event_t log[60];
         for (uint32_t i = 0; i < n; i++)
@@ -420,7 +467,7 @@ static void test_append_and_grow(void **state)
 static void test_compaction(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     /* The unrefs are made one call deeper than the refs, so that rule 0
      * never applies and every pair is left to compaction. */
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
@@ -470,7 +517,7 @@ static void test_compaction(void **state)
 static void test_rule0_pairs_at_once(void **state)
 {
     fake_depot_t d = { .n = 0 };
-    rs_refhist_stacks_t st = { fake_get, &d };
+    rs_refhist_stacks_t st = { fake_get, &d, 0 };
     uint32_t s_new = add_stack(&d, MAIN(1), LIBC, 0ull);
     uint32_t s_ref = add_stack(&d, FN_A(1), MAIN(2), LIBC, 0ull);
     uint32_t s_unref = add_stack(&d, FN_A(2), MAIN(2), LIBC, 0ull);
@@ -575,7 +622,7 @@ static void test_compaction_keeps_verdict(void **state)
                 dep.frames[i][f] = 1 + (uint64_t)(rand() % (f + 2)) + 10 * (depth - f);
             dep.n_frames[i] = depth;
         }
-        rs_refhist_stacks_t st = { fake_get, &dep };
+        rs_refhist_stacks_t st = { fake_get, &dep, 0 };
         rs_refhist_t whole = { 0 }, compacted[3] = { { 0 } };
         uint32_t n = 1 + (uint32_t)rand() % 400;
         for (uint32_t i = 0; i < n; i++) {
@@ -702,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_loop_with_one_leak),
         cmocka_unit_test(test_thread_preference),
         cmocka_unit_test(test_guessed_pairings),
+        cmocka_unit_test(test_thread_start_frames_no_evidence),
         cmocka_unit_test(test_depth_and_recency_ties),
         cmocka_unit_test(test_no_stacks_and_unmatched),
         cmocka_unit_test(test_differential_random),

@@ -1543,6 +1543,41 @@ static void patch_weak_edge_count(uint8_t *buf, size_t size)
     put(dirent_of(buf, RS_SNAP_SECT_WEAK_EDGES) + RS_SNAP_DIRENT_COUNT, 6, 8);
 }
 
+/* The return address into start_thread, derived from the stacks of the
+ * reference events of threads other than the main one: the second
+ * outermost frame most of them share. */
+static void test_thread_start_pc(void **state)
+{
+    (void)state;
+    const uint64_t clone = 0x7200, start = 0x7300;
+    uint64_t main_pcs[] = { 0x1001, 0x1002, 0x1003 };   /* the main thread's */
+    uint64_t t1[] = { 0x2001, 0x2002, start, clone };
+    uint64_t t2[] = { 0x3001, start, clone };
+    uint64_t cut[] = { 0x4001, 0x4002 };               /* cut by the depth  */
+    rs_stack_t stacks[] = { { 0, 3, main_pcs }, { 0, 4, t1 }, { 0, 3, t2 }, { 0, 2, cut } };
+    rs_ref_event_t events[] = {
+        { .stack_id = 1, .thread = 100, .op = RS_REF_CTOR },
+        { .stack_id = 2, .thread = 101, .op = RS_REF_INCREF },
+        { .stack_id = 3, .thread = 102, .op = RS_REF_DECREF },
+        { .stack_id = 4, .thread = 103, .op = RS_REF_INCREF },
+        { .stack_id = 9, .thread = 104, .op = RS_REF_INCREF },   /* unknown id */
+    };
+    rs_snapshot_t snap;
+    memset(&snap, 0, sizeof snap);
+    snap.proc.pid = 100;
+    snap.stacks = stacks;
+    snap.n_stacks = 4;
+    snap.history.events = events;
+    snap.history.n_events = 5;
+    assert_int_equal(rs_snapshot_thread_start_pc(&snap), start);
+    /* Only the main thread: unknown. */
+    snap.history.n_events = 1;
+    assert_int_equal(rs_snapshot_thread_start_pc(&snap), 0);
+    snap.history.events = NULL;
+    snap.history.n_events = 0;
+    assert_int_equal(rs_snapshot_thread_start_pc(&snap), 0);
+}
+
 static void test_weak_edges_checked(void **state)
 {
     expect_read_error(patched("weak_past.rsnap", patch_weak_edge_past_end),
@@ -1716,6 +1751,7 @@ static void test_frames_corruption(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thread_start_pc),
         cmocka_unit_test(test_weak_edges_checked),
         cmocka_unit_test(test_crc32_folds_here),
         cmocka_unit_test(test_crc32_known_value),
