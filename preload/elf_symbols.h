@@ -39,7 +39,8 @@ const ElfW(Sym) *rs_elf_module_find(const rs_elf_module_t *m, const char *name);
 
 /* dlsym(RTLD_DEFAULT, name) without touching dlerror's state: the first
  * definition in load order (dl_iterate_phdr's), modules loaded with
- * RTLD_LOCAL included.  An IFUNC symbol is resolved by dlsym itself (its
+ * RTLD_LOCAL included; unlike dlsym, never an undefined symbol with a
+ * value (a non-PIE executable's canonical PLT entry).  An IFUNC symbol is resolved by dlsym itself (its
  * resolver must run).  NULL when no module defines it. */
 void *rs_elf_symbol(const char *name);
 

@@ -588,18 +588,6 @@ static int patch_all(void)
 
 /* ---- API --------------------------------------------------------------- */
 
-/* The definition name binds to, looked up without dlsym (elf_symbols.h:
- * hooks are refreshed while the program runs, after its dlopens).  A
- * non-PIE executable that takes a function's address exports a
- * "canonical PLT" stub under that name (an undefined symbol with a
- * value), which jumps through the executable's own GOT slot: hooking that
- * slot with the stub as target would loop.  The lookup skips undefined
- * symbols, so it finds the library's definition. */
-static void *resolve(const char *name)
-{
-    return rs_elf_symbol(name);
-}
-
 void rs_got_hook_foreign_only(uint32_t id)
 {
     if (id < RS_GOT_HOOK_MAX)
@@ -620,13 +608,18 @@ int rs_got_hook_install(const char *const *names, uint32_t n,
     n_hooks = n;
     pre_hook = pre;
     post_hook = post;
+    /* Looked up without dlsym (elf_symbols.h).  The lookup skips undefined
+     * symbols, so the "canonical PLT" entry a non-PIE executable exports
+     * for a function whose address it takes (which jumps through the
+     * executable's own GOT slot: a hook on that slot aiming at it would
+     * loop) is never taken for the definition. */
     for (uint32_t i = 0; i < n; i++) {
-        atomic_store(&originals[i], resolve(names[i]));
+        atomic_store(&originals[i], rs_elf_symbol(names[i]));
         if (find_id(names[i]) < 0)
             index_name(i);
     }
-    atomic_store(&originals[INTERNAL_DLSYM], resolve("dlsym"));
-    atomic_store(&originals[INTERNAL_DLVSYM], resolve("dlvsym"));
+    atomic_store(&originals[INTERNAL_DLSYM], rs_elf_symbol("dlsym"));
+    atomic_store(&originals[INTERNAL_DLVSYM], rs_elf_symbol("dlvsym"));
     index_name(INTERNAL_DLSYM);
     index_name(INTERNAL_DLVSYM);
     installed = 1;

@@ -61,7 +61,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RS_TRACE_MAX        64           /* threads stopped by one tracer  */
 #define RS_TRACE_STACK      (64 * 1024)
 #define RS_TRACE_TIMEOUT_NS 500000000LL  /* tracer's answer, all threads   */
 
@@ -80,7 +79,7 @@ typedef struct traced {
 static struct {
     _Atomic uint32_t phase;           /* futex                             */
     uint32_t         n;
-    traced_t         t[RS_TRACE_MAX];
+    traced_t         t[RS_PTRACE_MAX];
 } g_trace;
 
 static pid_t g_tracer;                /* 0: no tracer alive                */
@@ -282,8 +281,8 @@ int rs_ptrace_stop(rs_stopped_t *const *recs, uint32_t n, uint8_t *stopped)
 #if defined(__x86_64__)
     int saved_errno = errno, count = 0;
     memset(stopped, 0, n);
-    if (n > RS_TRACE_MAX)
-        n = RS_TRACE_MAX;
+    if (n > RS_PTRACE_MAX)
+        n = RS_PTRACE_MAX;
     if (n == 0 || g_tracer || start_tracer() != 0)
         return 0;
     g_trace.n = n;

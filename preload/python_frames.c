@@ -95,10 +95,10 @@ typedef int (*addr2line_fn)(void *code, int addr);
 /* Written at start-up only. */
 int rs_python_frames_on;
 static uint64_t eval_lo, eval_span;
-/* Executable segments of the interpreter's module and of the C library. */
-#define HOME_MAX 8
+/* The code of the interpreter's module and of the C library
+ * (rs_modules_text_of); lo == hi when unknown. */
+#define HOME_MAX 2
 static struct { uint64_t lo, hi; } home[HOME_MAX];
-static uint32_t n_home;
 static this_tstate_fn this_tstate;
 static addr2line_fn addr2line;
 static uint64_t code_type, unicode_type;
@@ -120,15 +120,10 @@ static int python_profile_active(void)
     return 0;
 }
 
-static void *symbol(const char *name)
-{
-    return rs_elf_symbol(name);    /* dlerror's state is the program's */
-}
-
 /* [eval_lo, eval_lo + eval_span): _PyEval_EvalFrameDefault's code. */
 static int find_eval_loop(void)
 {
-    void *fn = symbol("_PyEval_EvalFrameDefault");
+    void *fn = rs_elf_symbol("_PyEval_EvalFrameDefault");
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
     if (!fn || !dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
@@ -139,39 +134,16 @@ static int find_eval_loop(void)
     return 0;
 }
 
-/* dl_iterate_phdr callback: when one of the module's executable segments
- * holds the address *(uint64_t *)ctx, adds them all to home[] and stops. */
-static int add_home_segments(struct dl_phdr_info *info, size_t size, void *ctx)
+/* home[i] := the code of the module holding addr. */
+static void set_home(int i, const void *addr)
 {
-    (void)size;
-    uint64_t addr = *(const uint64_t *)ctx;
-    int holds = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uint64_t lo = info->dlpi_addr + ph->p_vaddr;
-        holds |= ph->p_type == PT_LOAD && addr - lo < ph->p_memsz;
-    }
-    for (int i = 0; holds && i < info->dlpi_phnum && n_home < HOME_MAX; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            home[n_home].lo = info->dlpi_addr + ph->p_vaddr;
-            home[n_home++].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-        }
-    }
-    return holds;
-}
-
-/* Adds the executable segments of the module holding addr to home[]. */
-static void add_home_module(const void *addr)
-{
-    uint64_t a = (uint64_t)(uintptr_t)addr;
-    if (a)
-        dl_iterate_phdr(add_home_segments, &a);
+    if (!addr || rs_modules_text_of((uint64_t)(uintptr_t)addr, &home[i].lo, &home[i].hi) != 0)
+        home[i].lo = home[i].hi = 0;
 }
 
 static inline int at_home(uint64_t pc)
 {
-    for (uint32_t i = 0; i < n_home; i++)
+    for (uint32_t i = 0; i < HOME_MAX; i++)
         if (pc - home[i].lo < home[i].hi - home[i].lo)
             return 1;
     return 0;
@@ -181,17 +153,17 @@ void rs_python_frames_init(void)
 {
     if (!python_profile_active())
         return;
-    const unsigned long *version = symbol("Py_Version");
+    const unsigned long *version = rs_elf_symbol("Py_Version");
     if (!version || *version < PY_VERSION_MIN || *version >= PY_VERSION_END)
         return;                    /* README: 3.11 only */
-    this_tstate = (this_tstate_fn)symbol("PyGILState_GetThisThreadState");
-    addr2line = (addr2line_fn)symbol("PyCode_Addr2Line");
-    code_type = (uint64_t)(uintptr_t)symbol("PyCode_Type");
-    unicode_type = (uint64_t)(uintptr_t)symbol("PyUnicode_Type");
+    this_tstate = (this_tstate_fn)rs_elf_symbol("PyGILState_GetThisThreadState");
+    addr2line = (addr2line_fn)rs_elf_symbol("PyCode_Addr2Line");
+    code_type = (uint64_t)(uintptr_t)rs_elf_symbol("PyCode_Type");
+    unicode_type = (uint64_t)(uintptr_t)rs_elf_symbol("PyUnicode_Type");
     if (!this_tstate || !addr2line || !code_type || !unicode_type || find_eval_loop() != 0)
         return;
-    add_home_module((const void *)(uintptr_t)eval_lo);
-    add_home_module(symbol("gnu_get_libc_version"));
+    set_home(0, (const void *)(uintptr_t)eval_lo);
+    set_home(1, rs_elf_symbol("gnu_get_libc_version"));
     locations = rs_pyloc_table_create();
     rs_python_frames_on = locations != NULL;
 }

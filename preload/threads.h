@@ -91,10 +91,13 @@ int           rs_world_state(const rs_stopped_t *r);
 
 /* ---- ptrace_stop.c: threads that block the stop signal ------------- */
 
+/* Threads one rs_ptrace_stop() stops at most. */
+#define RS_PTRACE_MAX 64
+
 /* With the registry lock held, during a stop: stops the threads of
  * recs[0..n) with ptrace from a cloned tracer, fills their registers, sp,
  * pc and tp, sets stopped[i] to 1 for each one stopped and returns their
- * number (0 when ptrace is not allowed; at most 64 threads are stopped).
+ * number (0 when ptrace is not allowed; at most RS_PTRACE_MAX).
  * The threads stay stopped until rs_ptrace_release(). */
 int  rs_ptrace_stop(rs_stopped_t *const *recs, uint32_t n, uint8_t *stopped);
 /* Lets the threads of rs_ptrace_stop() go and reaps the tracer; no-op

@@ -424,10 +424,10 @@ static void give_up_on_blocking(uint32_t gen)
  * pending, so the handler stays installed (g_sticky). */
 static void stop_blocking_by_ptrace(uint32_t gen)
 {
-    rs_stopped_t *recs[64];
-    uint8_t stopped[64];
+    rs_stopped_t *recs[RS_PTRACE_MAX];
+    uint8_t stopped[RS_PTRACE_MAX];
     uint32_t k = 0, n = atomic_load(&g_nrec);
-    for (uint32_t i = 0; i < n && k < 64; i++) {
+    for (uint32_t i = 0; i < n && k < RS_PTRACE_MAX; i++) {
         rs_stopped_t *r = record(i);
         if (r->blocking && atomic_load(&r->word) == pack(gen, RS_STOP_TIMEOUT))
             recs[k++] = r;

@@ -9,6 +9,7 @@
  * GWeakRef stays counted) and a list naming a word that does not point
  * to the object (left alone).
  */
+#include "test_support.h"
 #include "classify.h"
 #include "qdata_edges.h"
 
@@ -88,12 +89,7 @@ static void build(int held)
                              { NODE, 0 }, { HOLDER, 0 }, { OBJ, 0 } };
     memcpy(nodes, proto, sizeof nodes);
     memcpy(edges, e, sizeof edges);
-    memset(&heap, 0, sizeof heap);
-    heap.nodes = nodes;
-    heap.n_nodes = N;
-    heap.edge_start = edge_start;
-    heap.edges = edges;
-    heap.n_edges = 7;
+    rs_test_heap(&heap, nodes, N, edge_start, edges, 7);
     heap.roots = roots;
     heap.n_roots = 1;
     heap.root_edges = root_edges;

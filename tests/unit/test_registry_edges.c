@@ -8,6 +8,7 @@
  * of the wrong shape (the whole keyed-by-shape table left alone), and
  * the GHashTable header decoding.
  */
+#include "test_support.h"
 #include "classify.h"
 #include "registry_edges.h"
 #include "rs_mem.h"
@@ -71,12 +72,7 @@ static void build(int held)
                              { HANDLER, 16 }, { CLOSURE, 40 }, { INSTANCE, 48 }, { DATA, 48 } };
     memcpy(nodes, proto, sizeof nodes);
     memcpy(edges, e, sizeof edges);
-    memset(&heap, 0, sizeof heap);
-    heap.nodes = nodes;
-    heap.n_nodes = N;
-    heap.edge_start = edge_start;
-    heap.edges = edges;
-    heap.n_edges = 8;
+    rs_test_heap(&heap, nodes, N, edge_start, edges, 8);
     heap.roots = roots;
     heap.n_roots = 1;
     heap.root_edges = root_edges;

@@ -1,16 +1,19 @@
 /*
  * test_support.h - small helpers shared by the cmocka unit tests of lib/:
- * a failing rs_mem backend for out-of-memory paths and a seeded xorshift
- * generator for randomised tests.  Header-only: every test file gets its
+ * a failing rs_mem backend for out-of-memory paths, a seeded xorshift
+ * generator for randomised tests, and a heap graph put together from
+ * static arrays.  Header-only: every test file gets its
  * own copy of the state, so tests stay independent.
  */
 #ifndef RS_TEST_SUPPORT_H
 #define RS_TEST_SUPPORT_H
 
 #include "rs_mem.h"
+#include "rs_model.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* rs_mem backend whose allocations (and page maps) succeed allocs_left
  * times, then fail:
@@ -31,6 +34,19 @@ static inline uint64_t rs_test_xorshift(uint64_t *state)
     x ^= x >> 7;
     x ^= x << 17;
     return *state = x;
+}
+
+/* *heap := a graph of nodes[0..n_nodes) and edges[0..n_edges), edge_start
+ * in CSR form (n_nodes + 1 entries); no roots, everything else zero. */
+static inline void rs_test_heap(rs_heap_t *heap, rs_node_t *nodes, uint32_t n_nodes,
+                                uint32_t *edge_start, rs_edge_t *edges, uint64_t n_edges)
+{
+    memset(heap, 0, sizeof *heap);
+    heap->nodes = nodes;
+    heap->n_nodes = n_nodes;
+    heap->edge_start = edge_start;
+    heap->edges = edges;
+    heap->n_edges = n_edges;
 }
 
 #endif /* RS_TEST_SUPPORT_H */

@@ -6,6 +6,7 @@
  * GstBin's graph, classified: a cycle until its bus's sync handler's
  * back pointer is marked, a leaked reference after.
  */
+#include "test_support.h"
 #include "classify.h"
 #include "weak_edges.h"
 
@@ -55,12 +56,7 @@ static void build(void)
                              { ELEMENT, 0 }, { BIN, 40 }, { BUS, 144 } };
     memcpy(nodes, proto, sizeof nodes);
     memcpy(edges, e, sizeof edges);
-    memset(&heap, 0, sizeof heap);
-    heap.nodes = nodes;
-    heap.n_nodes = N_NODES;
-    heap.edge_start = edge_start;
-    heap.edges = edges;
-    heap.n_edges = 7;
+    rs_test_heap(&heap, nodes, N_NODES, edge_start, edges, 7);
 }
 
 static void test_field_edge(void **state)
