@@ -291,16 +291,30 @@ static int fill_stacks(rs_snapshot_t *s)
     return 0;
 }
 
-/* mkdir -p; returns 0 when dir exists afterwards.  A directory made
- * here keeps the program's umask but is always searchable and writable
- * by its owner: under `umask 0777` it was made d---------, and a process
- * not running as root could then write no snapshot into it. */
+/* 1 when path names a directory (following symbolic links). */
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p; returns 0 when dir exists afterwards, else -1 with errno
+ * from the mkdir that failed.  Directories that exist are not made
+ * again: a process under a seccomp filter may be refused mkdir itself
+ * (man-db's sandboxed children get ENOSYS, not EEXIST, for
+ * mkdir("/tmp")) and can still write into a directory that is there.
+ * A directory made here keeps the program's umask but is always
+ * searchable and writable by its owner: under `umask 0777` it was made
+ * d---------, and a process not running as root could then write no
+ * snapshot into it. */
 static int make_dirs(const char *dir)
 {
     char tmp[PATH_MAX];
     size_t len = strlen(dir);
     if (len == 0 || len >= sizeof tmp)
         return -1;
+    if (is_dir(dir))
+        return 0;
     memcpy(tmp, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (tmp[i] != '/' && tmp[i] != '\0')
@@ -312,12 +326,15 @@ static int make_dirs(const char *dir)
             if (stat(tmp, &made) == 0 && (made.st_mode & S_IRWXU) != S_IRWXU)
                 chmod(tmp, (made.st_mode & 07777) | S_IRWXU);
         } else if (errno != EEXIST) {
-            return -1;
+            int e = errno;
+            if (!is_dir(tmp)) {
+                errno = e;
+                return -1;
+            }
         }
         tmp[i] = c;
     }
-    struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+    return is_dir(dir) ? 0 : -1;
 }
 
 /* What a snapshot's file name starts with: the file the process was

@@ -5,7 +5,8 @@
  * implemented"), so refscope cannot create its snapshot directory.  The
  * summary line must then say why the snapshot is missing, and that a
  * seccomp filter confines the process (tests/integration/test_preload.py
- * runs it with REFSCOPE_OUT naming a directory that does not exist).
+ * runs it with REFSCOPE_OUT naming a directory that does not exist), or,
+ * when the directory exists, write the snapshot as usual.
  * Without the argument it only leaks, like any sample.
  *
  * Expected (machine-read by tests/integration/rstest.py):

@@ -67,7 +67,9 @@ Checks, with LD_PRELOAD=librefscope.so and REFSCOPE_OUT set:
   - snapshot_seccomp --sandbox (a seccomp filter refuses mkdir) says the
     snapshot was not written, why, and that a seccomp filter confines the
     process, in one line even under REFSCOPE_QUIET=1; the same sample
-    without the filter says nothing of seccomp;
+    without the filter says nothing of seccomp; with the directory made
+    beforehand, the sandboxed sample writes its snapshot (refscope makes
+    no directory that exists);
   - REFSCOPE_STATS's mmap_root_bytes for root_mmap is exactly the
     mappings it keeps (a file mapping only as far as its file goes);
   - librefscope.so's own static TLS block is no root: leak_direct's main
@@ -553,7 +555,9 @@ def check_seccomp_hint(preload, samples_dir):
             else:
                 rstest.check(hint not in p.stderr and "Snapshot:" in p.stderr,
                              f"{argv}: stderr:\n{p.stderr}")
-        # REFSCOPE_QUIET silences the summary, not the loss of the snapshot.
+        # REFSCOPE_QUIET silences the summary, not the loss of the snapshot
+        # (a directory the run above did not make).
+        out = os.path.join(tmp, "quiet", "yet")
         env = rstest.preload_env(preload, out, REFSCOPE_QUIET=1)
         p = subprocess.run([exe, "--sandbox"], env=env, capture_output=True,
                            text=True, timeout=120)
@@ -562,6 +566,16 @@ def check_seccomp_hint(preload, samples_dir):
                      "Snapshot not written: cannot create directory" in lines[0],
                      f"--sandbox with REFSCOPE_QUIET=1: exit {p.returncode}, "
                      f"stderr {lines}")
+        # A directory that exists is not made again (man-db's sandboxed
+        # children were refused mkdir("/tmp") and wrote nothing): the
+        # snapshot is written and nothing is said under REFSCOPE_QUIET.
+        os.makedirs(out)
+        p = subprocess.run([exe, "--sandbox"], env=env, capture_output=True,
+                           text=True, timeout=120)
+        snaps = [f for f in os.listdir(out) if f.endswith(".rsnap")]
+        rstest.check(p.returncode == 0 and not stderr_lines(p) and len(snaps) == 1,
+                     f"--sandbox, {out} made: exit {p.returncode}, "
+                     f"stderr {stderr_lines(p)}, snapshots {snaps}")
 
 
 def check_mapped_roots(preload, samples_dir):
