@@ -15,8 +15,9 @@
  *     SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to us are forwarded to it,
  *     and it is killed if we die, PR_SET_PDEATHSIG);
  *  5. wait until no descendant is left (run_process.c; after the program
- *     ended, one that left our session, a daemon, is not waited for: a
- *     note names it and the directory is kept for its snapshot), then
+ *     ended, one that left our session, a daemon, is not waited for, nor,
+ *     past --wait PERIOD or a Ctrl-C, one still running: a note names
+ *     them and the directory is kept for their snapshots), then
  *     report every *.rsnap of the directory written during the run
  *     (modified since the start, or named after a process we waited for),
  *     the direct child first, then by pid and sequence number.
@@ -81,6 +82,8 @@ typedef struct run_options {
     int             python;     /* --python: REFSCOPE_HOOKS gets python    */
     int             all;        /* --all: no focus on extension modules    */
     int             scrub;      /* --scrub: REFSCOPE_SCRUB=1               */
+    uint64_t        wait_ms;    /* --wait: for the other processes after
+                                   the program, or RS_WAIT_FOREVER      */
 } run_options_t;
 
 /* One snapshot file to report. */
@@ -130,6 +133,13 @@ static void usage(void)
           "                    module (the summary still counts every block)\n"
           "  --all             with --python: report every leak, the\n"
           "                    interpreter's own too\n"
+          "  --wait PERIOD     once the program has ended, wait at most PERIOD\n"
+          "                    (e.g. 5s, 500ms, 2m; 0: not at all) for the\n"
+          "                    processes it left running (default: until they\n"
+          "                    end; Ctrl-C also stops the wait); those still\n"
+          "                    running are named, and their snapshots go to\n"
+          "                    the kept directory when they end.  Processes\n"
+          "                    that left the session (daemons) are never waited for\n"
           "  --snapshot-every PERIOD  also write a snapshot every PERIOD\n"
           "                    (e.g. 5s, 500ms, 2m) while the program runs\n"
           "  --snapshot-on-signal[=SIG]  write a snapshot when the program\n"
@@ -191,6 +201,7 @@ static int parse_options(int argc, char **argv, run_options_t *o)
         { "python", no_argument, NULL, 'P' },
         { "all", no_argument, NULL, 'A' },
         { "scrub", no_argument, NULL, 's' },
+        { "wait", required_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -257,6 +268,11 @@ static int parse_options(int argc, char **argv, run_options_t *o)
             break;
         case 's':
             o->scrub = 1;
+            break;
+        case 'W':
+            if (rs_period_parse(optarg, &o->wait_ms) != 0)
+                return rs_cli_usage_error(CMD, "--wait wants a period (e.g. 5s, 500ms, 2m, "
+                                          "or 0), not '%s'", optarg);
             break;
         default:
             return rs_cli_option_default(CMD, opt, argv, usage);
@@ -740,7 +756,7 @@ static int check_snapshots(const run_options_t *o, const snap_file_t *files,
 
 int rs_cmd_run(int argc, char **argv)
 {
-    run_options_t o = { 0 };
+    run_options_t o = { .wait_ms = RS_WAIT_FOREVER };
     rs_pid_set_t seen = { 0 };
     int created = 0, keep_dir = 0, killed_by = 0, rc;
 
@@ -778,11 +794,11 @@ int rs_cmd_run(int argc, char **argv)
         rc = exec_errno == ENOENT ? 127 : exec_errno ? 126 : 1;
         goto out;
     }
-    rs_daemons_t daemons;
-    rc = rs_run_wait(child, &seen, &daemons, &killed_by);
-    if (daemons.n > 0)
-        rs_run_note_daemons(&daemons, out_dir);
-    keep_dir = daemons.n > 0;       /* the directory stays for them */
+    rs_not_waited_t left;
+    rc = rs_run_wait(child, &seen, o.wait_ms, &left, &killed_by);
+    if (left.n > 0)
+        rs_run_note_not_waited(&left, out_dir);
+    keep_dir = left.n > 0;          /* the directory stays for them */
 
     snap_file_t *files;
     long n = collect_snapshots(out_dir, &start, &seen, child, &files);

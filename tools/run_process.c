@@ -1,7 +1,7 @@
 /*
  * run_process.c - the program `refscope run` runs (run_process.h): its
  * start, the signals forwarded to it, and the wait for every process of
- * it but the daemons.
+ * it but the daemons (and, past --wait or a Ctrl-C, those still running).
  *
  * child_pid is the direct child while it runs (0 before and after): the
  * forwarding handler reads it, so it is set with the forwarded signals
@@ -37,13 +37,30 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long into the wait for the program's other processes one line says
+ * what refscope run waits for (the program's output has ended, and
+ * nothing else would show why the prompt does not come back). */
+#define WAIT_NOTE_MS 1000
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static volatile sig_atomic_t child_pid;
+/* Set once the direct child was reaped (before child_pid is cleared);
+ * then a forwarded signal stops the wait for the other processes. */
+static volatile sig_atomic_t program_ended, stop_signal;
 
 static void forward_signal(int sig)
 {
     pid_t pid = child_pid;
     if (pid > 0)
         kill(pid, sig);
+    else if (program_ended)
+        stop_signal = sig;
 }
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -168,11 +185,11 @@ static int status_code(int status)
     return 1;
 }
 
-/* How many of our children (the orphans we adopted as subreaper) have
- * left our session (setsid: daemons, ssh-agent); -1 when one has not, or
- * the list cannot be read (then every descendant is waited for).  The
- * first max of their pids go to out. */
-static long daemons_left(pid_t *out, size_t max)
+/* Our children now (the program's orphans, adopted as subreaper): the
+ * first max pids go to out; *in_session counts those still in our
+ * session (not daemons).  Returns how many, or -1 when the list cannot
+ * be read. */
+static long children_now(pid_t *out, size_t max, long *in_session)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
@@ -181,14 +198,13 @@ static long daemons_left(pid_t *out, size_t max)
         return -1;
     pid_t session = getsid(0);
     long n = 0, pid;
+    *in_session = 0;
     while (fscanf(f, "%ld", &pid) == 1) {
         pid_t sid = getsid((pid_t)pid);
         if (sid < 0)
             continue;              /* gone meanwhile: waitpid reaps it */
-        if (sid == session) {
-            n = -1;
-            break;
-        }
+        if (sid == session)
+            ++*in_session;
         if ((size_t)n < max)
             out[n] = (pid_t)pid;
         n++;
@@ -197,25 +213,91 @@ static long daemons_left(pid_t *out, size_t max)
     return n;
 }
 
-void rs_run_note_daemons(const rs_daemons_t *d, const char *dir)
+/* " 123 (sleep), 124 (sh)" for the first RS_NOT_WAITED_NAMED of pids
+ * (names from /proc/PID/comm), " ..." after them when n is more. */
+static void name_processes(const pid_t *pids, long n, char *buf, size_t size)
 {
-    char pids[RS_DAEMONS_NAMED * 12 + 8] = "";
     size_t len = 0;
-    for (long i = 0; i < d->n && i < RS_DAEMONS_NAMED; i++)
-        len += (size_t)snprintf(pids + len, sizeof pids - len, " %ld", (long)d->pids[i]);
-    rs_cli_say("run", "not waiting for %ld process%s that left the session "
-               "(daemon%s:%s%s); "
-               "%s snapshot%s will be written to %s when %s",
-               d->n, d->n == 1 ? "" : "es", d->n == 1 ? "" : "s", pids,
-               d->n > RS_DAEMONS_NAMED ? " ..." : "", d->n == 1 ? "its" : "their",
-               d->n == 1 ? "" : "s", dir, d->n == 1 ? "it ends" : "they end");
+    buf[0] = '\0';
+    for (long i = 0; i < n && i < RS_NOT_WAITED_NAMED && len < size; i++) {
+        char path[64], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/%ld/comm", (long)pids[i]);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (!fgets(comm, sizeof comm, f))
+                comm[0] = '\0';
+            fclose(f);
+            comm[strcspn(comm, "\n")] = '\0';
+        }
+        len += (size_t)snprintf(buf + len, size - len, "%s %ld%s%s%s", i ? "," : "",
+                                (long)pids[i], *comm ? " (" : "", comm, *comm ? ")" : "");
+    }
+    if (n > RS_NOT_WAITED_NAMED && len < size)
+        snprintf(buf + len, size - len, " ...");
 }
 
-int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,
+#define PROCESS_NAMES_SIZE (RS_NOT_WAITED_NAMED * 32)
+
+void rs_run_note_not_waited(const rs_not_waited_t *left, const char *dir)
+{
+    char names[PROCESS_NAMES_SIZE];
+    name_processes(left->pids, left->n, names, sizeof names);
+    const char *es = left->n == 1 ? "" : "es";
+    const char *theirs = left->n == 1 ? "its" : "their", *s = left->n == 1 ? "" : "s";
+    const char *end = left->n == 1 ? "it ends" : "they end";
+    if (left->why == RS_WAIT_DAEMONS)
+        rs_cli_say("run", "not waiting for %ld process%s that left the session "
+                   "(daemon%s:%s); %s snapshot%s will be written to %s when %s",
+                   left->n, es, s, names, theirs, s, dir, end);
+    else if (left->why == RS_WAIT_TIMEOUT)
+        rs_cli_say("run", "stopped waiting (--wait) for %ld process%s still running:%s; "
+                   "%s snapshot%s will be written to %s when %s",
+                   left->n, es, names, theirs, s, dir, end);
+    else
+        rs_cli_say("run", "stopped waiting (SIG%s) for %ld process%s still running:%s; "
+                   "%s snapshot%s will be written to %s when %s",
+                   sigabbrev_np(left->signal), left->n, es, names, theirs, s, dir, end);
+}
+
+/* After the program ended (since ended_ns): 1 when the wait is over with
+ * processes left, which go to *left; 0 to go on waiting (a second
+ * into it, says once what for: *said). */
+static int wait_over(uint64_t ended_ns, uint64_t wait_ms, int *said, rs_not_waited_t *left)
+{
+    long in_session;
+    long n = children_now(left->pids, RS_NOT_WAITED_NAMED, &in_session);
+    if (n < 0)
+        return 0;                  /* unreadable: wait for everyone */
+    uint64_t waited_ms = (now_ns() - ended_ns) / 1000000;
+    left->n = n;
+    left->signal = stop_signal;
+    if (n > 0 && in_session == 0)
+        left->why = RS_WAIT_DAEMONS;
+    else if (n > 0 && stop_signal)
+        left->why = RS_WAIT_SIGNAL;
+    else if (n > 0 && wait_ms != RS_WAIT_FOREVER && waited_ms >= wait_ms)
+        left->why = RS_WAIT_TIMEOUT;
+    else {
+        if (n > 0 && !*said && waited_ms >= WAIT_NOTE_MS) {
+            char names[PROCESS_NAMES_SIZE];
+            name_processes(left->pids, n, names, sizeof names);
+            rs_cli_say("run", "the program ended; waiting for %ld process%s of it still "
+                       "running:%s (Ctrl-C or --wait PERIOD stops the wait)",
+                       n, n == 1 ? "" : "es", names);
+            *said = 1;
+        }
+        left->n = 0;
+        return 0;
+    }
+    return 1;
+}
+
+int rs_run_wait(pid_t child, rs_pid_set_t *seen, uint64_t wait_ms, rs_not_waited_t *left,
                 int *killed_by)
 {
-    int code = 1, child_done = 0;
-    daemons->n = 0;
+    int code = 1, child_done = 0, said = 0;
+    uint64_t ended_ns = 0;
+    left->n = 0;
     *killed_by = 0;
     for (;;) {
         int status;
@@ -226,11 +308,8 @@ int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,
             break; /* ECHILD: nobody left */
         }
         if (pid == 0) {            /* child done, others running */
-            long n = daemons_left(daemons->pids, RS_DAEMONS_NAMED);
-            if (n > 0) {
-                daemons->n = n;
+            if (wait_over(ended_ns, wait_ms, &said, left))
                 break;
-            }
             struct timespec ts = { 0, 20 * 1000 * 1000 };
             nanosleep(&ts, NULL);
             continue;
@@ -239,8 +318,10 @@ int rs_run_wait(pid_t child, rs_pid_set_t *seen, rs_daemons_t *daemons,
         if (pid == child) {
             code = status_code(status);
             *killed_by = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+            program_ended = 1;
             child_pid = 0;
             child_done = 1;
+            ended_ns = now_ns();
         }
     }
     return code;

@@ -14,7 +14,9 @@ set-group-ID program (LD_PRELOAD ignored) gets a line saying so, and a
 full snapshot file system a line blaming it.  A
 daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
-snapshot.  A process whose /proc/self is gone (unshare --pid
+snapshot; the processes it left in the session are waited for (a
+line says so after a second) until they end, `--wait PERIOD` runs out or
+a Ctrl-C comes.  A process whose /proc/self is gone (unshare --pid
 --mount-proc) is still named by its command line and executable.  `run`
 forwards SIGTERM to the program and then dies of it too, as the program
 did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
@@ -34,6 +36,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -292,6 +295,86 @@ def check_daemon_not_waited(args):
     found = os.listdir(outdir)
     shutil.rmtree(outdir, ignore_errors=True)
     check(found == [f"sleep.{pid}.0.rsnap"], f"daemon's directory {outdir}: {found}")
+
+
+def snapshot_appears(outdir, pattern, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = glob.glob(os.path.join(outdir, pattern))
+        if found:
+            return found
+        time.sleep(0.05)
+    return []
+
+
+def still_running_note(err, what):
+    """(pid, directory) of the one line of err saying `what` about a
+    `sleep` still running, or None."""
+    lines = [l for l in err.splitlines() if what in l]
+    if len(lines) != 1:
+        return None
+    m = re.search(r"still running: (\d+) \(sleep\); its snapshot will be "
+                  r"written to (\S+) when it ends$", lines[0])
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def check_wait_bounded(args):
+    """After the program has ended, `refscope run` waits for the processes
+    it left running in the session (a background `sleep`), and after a
+    second says so in one line naming them; `--wait PERIOD` bounds that
+    wait, and a Ctrl-C (SIGINT to refscope run) ends it: the report comes
+    at once, a line names the process still running and the kept
+    directory its snapshot goes to when it ends, and the exit status is
+    the program's.  A malformed PERIOD is a usage error before anything
+    runs.  (Before --wait, a `sleep 30` a Python subprocess timeout left
+    behind kept `refscope run` silent for 30 s.)"""
+    # Waited for by default, with the line after a second.
+    t0 = time.time()
+    p = subprocess.run([args.refscope, "run", "--", "sh", "-c", "sleep 1.5 & echo started"],
+                       capture_output=True, timeout=60)
+    err, out = p.stderr.decode(), p.stdout.decode()
+    waiting = [l for l in err.splitlines() if "waiting for 1 process of it still running:" in l]
+    procs = [l for l in out.splitlines() if l.startswith("refscope: process ")]
+    check(p.returncode == 0 and time.time() - t0 >= 1.5 and len(waiting) == 1 and
+          re.search(r"running: \d+ \(sleep\) \(Ctrl-C or --wait PERIOD stops the wait\)$",
+                    waiting[0]) is not None and len(procs) == 2 and "(sleep 1.5)" in procs[1],
+          f"default wait: exit {p.returncode}, stderr {err!r}, processes {procs}")
+
+    # --wait 300ms: the report at once, the sleep named, its snapshot later.
+    t0 = time.time()
+    p = subprocess.run([args.refscope, "run", "--wait", "300ms", "--", "sh", "-c",
+                        "sleep 30 >/dev/null 2>&1 & exit 3"], capture_output=True, timeout=60)
+    took = time.time() - t0
+    err = p.stderr.decode()
+    named = still_running_note(err, "stopped waiting (--wait) for 1 process")
+    check(p.returncode == 3 and took < 10 and named is not None and
+          "waiting for 1 process of it" not in err,
+          f"--wait 300ms: exit {p.returncode} after {took:.1f} s, stderr {err!r}")
+    pid, outdir = named
+    os.kill(pid, signal.SIGTERM)
+    found = snapshot_appears(outdir, f"sleep.{pid}.*.rsnap")
+    shutil.rmtree(outdir, ignore_errors=True)
+    check(len(found) == 1, f"--wait: {outdir} got no snapshot of sleep {pid}")
+
+    # Ctrl-C once the waiting line is out.
+    r = subprocess.Popen([args.refscope, "run", "--", "sh", "-c",
+                          "sleep 30 >/dev/null 2>&1 & echo started"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = r.stderr.readline()
+    r.send_signal(signal.SIGINT)
+    out, rest = r.communicate(timeout=60)
+    named = still_running_note(rest, "stopped waiting (SIGINT) for 1 process")
+    check(r.returncode == 0 and "waiting for 1 process of it still running" in line and
+          named is not None and out.startswith("started\n"),
+          f"SIGINT: exit {r.returncode}, stderr {line + rest!r}")
+    if named:
+        os.kill(named[0], signal.SIGKILL)
+        shutil.rmtree(named[1], ignore_errors=True)
+
+    p = subprocess.run([args.refscope, "run", "--wait", "soon", "--", "true"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and "--wait" in p.stderr
+          and "'soon'" in p.stderr, f"--wait soon: exit {p.returncode}, {p.stderr!r}")
 
 
 def check_other_pid_namespace(args):
@@ -580,6 +663,7 @@ def main_checks(args):
     check_dropped_privileges(args)
     check_setgid_hint(args)
     check_daemon_not_waited(args)
+    check_wait_bounded(args)
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
