@@ -13,15 +13,15 @@
  *
  * refscope's handler stands in for SIG_DFL, and only for it: at start-up
  * for every fatal signal whose action is SIG_DFL, and later whenever the
- * program sets SIG_DFL again.  sigaction() and signal() are interposed:
- * for these signals a handler or SIG_IGN from the program is
+ * program sets SIG_DFL again.  sigaction() is interposed, and signal(),
+ * sysv_signal(), sigset() and their aliases go through it (see
+ * set_handler()): for these signals a handler or SIG_IGN from the program is
  * installed for real (so it is what runs), SIG_DFL is recorded as the
  * program's view and refscope's handler installed instead; a query
  * answers the program's view while refscope's handler is in place, the
  * kernel's action otherwise (a program that bypassed the hooks, e.g.
- * with a raw syscall, sysv_signal() or sigset(), which are not
- * interposed, sees what it set; refscope then no longer stands in until
- * the program sets SIG_DFL through sigaction() or signal()).  An action
+ * with a raw syscall or sigignore(), sees what it set; refscope then no
+ * longer stands in until the program sets SIG_DFL through one of them).  An action
  * inherited as SIG_IGN (nohup, a shell's background job) is left alone.
  * Other signals pass through.
  *
@@ -108,8 +108,31 @@ static const int sent_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, S
                                     SIGXCPU, SIGXFSZ, SIGUSR1, SIGUSR2, SIGVTALRM,
                                     SIGPROF, SIGIO, SIGSTKFLT };
 
-static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or  */
-static signal_fn_t      real_signal;      /* at the first call before  */
+static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or
+                                             at the first call before  */
+/* The older ways of setting a handler: in glibc each is a sigaction()
+ * with fixed flags made through its internal __sigaction, which the
+ * interposed sigaction() never sees.  For a fatal signal they go through
+ * it here instead, so that refscope still stands in for SIG_DFL and for
+ * a one-shot handler's reset (zstd imports __sysv_signal: what signal()
+ * is under -std=c99).  The flags and mask are glibc's:
+ *  - signal(), bsd_signal(), ssignal(): BSD semantics, the handler kept,
+ *    SA_RESTART, the signal blocked while its handler runs;
+ *  - sysv_signal(), __sysv_signal(): System V's, a one-shot handler
+ *    (SA_RESETHAND), the signal not blocked in it (SA_NODEFER).
+ * For the other signals the real signal() runs (it also honours
+ * siginterrupt(), whose state is glibc's own), and the real
+ * __sysv_signal(), which has no such state. */
+typedef struct signal_api {
+    const char  *name;        /* glibc's function, for the other signals */
+    int          flags;
+    int          block_self;  /* the signal in the handler's mask        */
+    signal_fn_t  real;        /* resolved at start-up or first use       */
+} signal_api_t;
+
+static signal_api_t bsd_api = { "signal", SA_RESTART, 1, NULL };
+static signal_api_t sysv_api = { "__sysv_signal", SA_RESETHAND | SA_NODEFER, 0, NULL };
+
 static pthread_mutex_t  view_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The program's view of the action of a fatal signal while refscope's
  * handler stands in for its SIG_DFL. */
@@ -325,7 +348,8 @@ void rs_fatal_signals_atfork_child(void)
 
 void rs_fatal_signals_init(void)
 {
-    real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
+    bsd_api.real = (signal_fn_t)dlsym(RTLD_NEXT, bsd_api.name);
+    sysv_api.real = (signal_fn_t)dlsym(RTLD_NEXT, sysv_api.name);
     choose_handled();
     pthread_mutex_lock(&view_lock);
     for (int sig = 1; sig < 64; sig++) {
@@ -452,25 +476,66 @@ RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return rc;
 }
 
-/* signal(): for a fatal signal, glibc's BSD semantics (handler kept,
- * SA_RESTART, the signal blocked while its handler runs) through
- * sigaction() above; the real signal() for the others. */
-RS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+static __sighandler_t set_handler(signal_api_t *api, int sig, __sighandler_t handler)
 {
     if (!is_fatal(sig) || !rs_active) {
-        if (!real_signal)
-            real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
-        return real_signal ? real_signal(sig, handler) : SIG_ERR;
+        if (!api->real)
+            api->real = (signal_fn_t)dlsym(RTLD_NEXT, api->name);
+        return api->real ? api->real(sig, handler) : SIG_ERR;
+    }
+    if (handler == SIG_ERR) {
+        errno = EINVAL;
+        return SIG_ERR;
     }
     struct sigaction act, old;
     memset(&act, 0, sizeof act);
     act.sa_handler = handler;
     sigemptyset(&act.sa_mask);
-    sigaddset(&act.sa_mask, sig);
-    act.sa_flags = SA_RESTART;
-    if (handler == SIG_ERR) {
-        errno = EINVAL;
-        return SIG_ERR;
-    }
+    if (api->block_self)
+        sigaddset(&act.sa_mask, sig);
+    act.sa_flags = api->flags;
     return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+
+RS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
+{
+    return set_handler(&bsd_api, sig, handler);
+}
+
+RS_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t handler)
+    __attribute__((alias("signal"), copy(signal)));
+RS_EXPORT __sighandler_t ssignal(int sig, __sighandler_t handler)
+    __attribute__((alias("signal"), copy(signal)));
+
+RS_EXPORT __sighandler_t __sysv_signal(int sig, __sighandler_t handler)
+{
+    return set_handler(&sysv_api, sig, handler);
+}
+
+RS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
+    __attribute__((alias("__sysv_signal"), copy(__sysv_signal)));
+
+/* sigset(), System V's: glibc's, through the interposed sigaction() and
+ * sigprocmask() (a query with SIG_HOLD answers the program's view, not
+ * refscope's handler). */
+RS_EXPORT __sighandler_t sigset(int sig, __sighandler_t disp)
+{
+    sigset_t one, old;
+    sigemptyset(&one);
+    if (sigaddset(&one, sig) < 0)
+        return SIG_ERR;
+    struct sigaction act, prev;
+    if (disp == SIG_HOLD) {
+        if (sigprocmask(SIG_BLOCK, &one, &old) < 0)
+            return SIG_ERR;
+        if (sigismember(&old, sig))
+            return SIG_HOLD;
+        return sigaction(sig, NULL, &prev) < 0 ? SIG_ERR : prev.sa_handler;
+    }
+    memset(&act, 0, sizeof act);
+    act.sa_handler = disp;
+    sigemptyset(&act.sa_mask);
+    if (sigaction(sig, &act, &prev) < 0 || sigprocmask(SIG_UNBLOCK, &one, &old) < 0)
+        return SIG_ERR;
+    return sigismember(&old, sig) ? SIG_HOLD : prev.sa_handler;
 }
