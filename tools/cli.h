@@ -104,8 +104,10 @@ void rs_cli_report_progress(rs_report_options_t *opt, FILE *out);
 typedef struct rs_cli_sink {
     FILE       *fp;           /* stdout, the temporary file, or FILE itself */
     const char *path;         /* -o FILE, NULL for stdout                  */
-    char       *tmp;          /* FILE.XXXXXX while it is being written;
-                                 NULL when FILE is written in place        */
+    char       *tmp;          /* FILE.XXXXXX, the temporary name; NULL
+                                 when FILE is written in place             */
+    int         unnamed;      /* fp is an unnamed file (O_TMPFILE), given
+                                 the name tmp only when complete          */
 } rs_cli_sink_t;
 
 /* Opens the report's destination: stdout when path is NULL, path itself

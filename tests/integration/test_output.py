@@ -496,20 +496,29 @@ def gone(pid):
 def check_run_signals(args):
     """SIGTERM to `refscope run` reaches the program, and run dies of it
     as the program did; SIGKILL to it kills the program too (a harness's
-    timeout leaves nothing running).  A program that dies of SIGKILL,
-    SIGSEGV or SIGTERM makes run die of it too."""
+    timeout leaves nothing running), and leaves nothing of its -o FILE:
+    the report is an unnamed file until it is complete (a FILE.XXXXXX
+    made before the program ran was left behind, empty).  A program that
+    dies of SIGKILL, SIGSEGV or SIGTERM makes run die of it too."""
     for sig, status in ((signal.SIGTERM, -signal.SIGTERM),
                         (signal.SIGKILL, -signal.SIGKILL)):
-        p = subprocess.Popen([args.refscope, "run", "--", "sleep", "60"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kid = child_of(p.pid)
-        check(kid is not None, "refscope run -- sleep 60: no sleep child")
-        p.send_signal(sig)
-        code = p.wait(timeout=60)
-        check(code == status, f"refscope run got {sig.name}: exit {code}, "
-              f"expected {status}")
-        check(gone(kid), f"sleep (pid {kid}) still runs after refscope run "
-              f"got {sig.name}")
+        with tempfile.TemporaryDirectory(prefix="rs-killed-") as d:
+            p = subprocess.Popen([args.refscope, "run", "-o", os.path.join(d, "r.txt"),
+                                  "--", "sleep", "60"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            kid = child_of(p.pid)
+            check(kid is not None, "refscope run -- sleep 60: no sleep child")
+            during = os.listdir(d)
+            p.send_signal(sig)
+            code = p.wait(timeout=60)
+            check(code == status, f"refscope run got {sig.name}: exit {code}, "
+                  f"expected {status}")
+            check(gone(kid), f"sleep (pid {kid}) still runs after refscope run "
+                  f"got {sig.name}")
+            after = ["r.txt"] if sig == signal.SIGTERM else []   # the report
+            check(during == [] and os.listdir(d) == after,
+                  f"refscope run -o r.txt got {sig.name}: {during} in the directory "
+                  f"while it ran, {os.listdir(d)} after")
     # The program itself killed: run dies of the same signal (SIGKILL's
     # action cannot be set: run exited 137 instead).
     for sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM):
