@@ -30,10 +30,13 @@
 #include <unistd.h>
 
 /* An unnamed file (O_TMPFILE) in the directory of path, with mode;
- * -1 when the kernel or the file system has none (or it cannot be made:
- * then mkostemp says why). */
+ * -1 when the kernel or the file system has none, when /proc is not
+ * there to name it later, or when it cannot be made (then mkostemp says
+ * why). */
 static int open_unnamed(const char *path, mode_t mode)
 {
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
     const char *slash = strrchr(path, '/');
     char dir[PATH_MAX];
     if (!slash)
