@@ -16,7 +16,10 @@
  *      type (CPython's str: tp_basicsize is sizeof(PyUnicodeObject), 80
  *      bytes in 3.11, while a 6-character ASCII string is a 55-byte
  *      compact object), whose instances need only hold the count and the
- *      type word.
+ *      type word;
+ *   5. the count is at least 1 and is not the address of a byte of a
+ *      live block (then it is a pointer: see counts_a_block()), and the
+ *      header's words are 0 or user-space addresses.
  * Verdicts on type objects (steps 2-4's reads) are cached per (type
  * address, recognizer) in an open-addressing table, so each type's chain
  * and name are read once per analysis; a word that is not a type pointer
@@ -29,6 +32,7 @@
  */
 #include "recognize.h"
 
+#include "heapscan.h"
 #include "rs_mem.h"
 
 #include <string.h>
@@ -271,8 +275,23 @@ static int header_plausible(const reader_t *r, uint64_t addr, uint64_t h)
     return 1;
 }
 
+/* 1 when a count is the address of a byte of a live block: a pointer,
+ * not a count.  A C module's state (CPython's multi-phase modules:
+ * _sqlite3's and _ssl's) begins with pointers to heap types, so that
+ * its third word, read as a count, is one and its fourth points to a GC
+ * type: an object after a 16-byte PyGC_Head whose "header" swallowed
+ * the pointers to the state (every pointer into a header is dropped),
+ * reported as a leaked reference with 400 million references.  No real
+ * count is also the address of a live block. */
+static int counts_a_block(const rs_heap_t *heap, int64_t count)
+{
+    uint64_t v = (uint64_t)count;
+    uint32_t i = rs_heapscan_find(heap, v);
+    return i != UINT32_MAX && v < heap->nodes[i].addr + heap->nodes[i].size;
+}
+
 /* Tries the candidate headers on node n; -1 when memory ran out. */
-static int try_node(const reader_t *r, const rs_recognizer_t *spec,
+static int try_node(const rs_heap_t *heap, const reader_t *r, const rs_recognizer_t *spec,
                     const rs_recognize_anchors_t *at, const uint32_t *cand,
                     uint32_t n_cand, rs_node_t *n, rs_recognize_result_t *res)
 {
@@ -301,7 +320,7 @@ static int try_node(const reader_t *r, const rs_recognizer_t *spec,
          * list.  Its type-like word is data. */
         int64_t count;
         if (read_count(r, n->addr + h + spec->counter.offset, &spec->counter, &count) != 0 ||
-            count < 1 || !header_plausible(r, n->addr, h))
+            count < 1 || counts_a_block(heap, count) || !header_plausible(r, n->addr, h))
             continue;
         mark_node(spec, n, (uint32_t)h, v, count, res);
         return 0;
@@ -322,7 +341,7 @@ int rs_recognize_apply(rs_heap_t *heap, const rs_recognizer_t *spec,
         rs_node_t *n = &heap->nodes[i];
         if (n->flags & (RS_NODE_REFCOUNTED | RS_NODE_IGNORED))
             continue;
-        if (try_node(&r, spec, at, cand, n_cand, n, res) != 0)
+        if (try_node(heap, &r, spec, at, cand, n_cand, n, res) != 0)
             return -1;
     }
     return 0;

@@ -11,7 +11,9 @@
  * header the type's flags imply is exactly the one tried, (with
  * type_size) the type's instance size fits (except for the compact type,
  * whose instances may be smaller: CPython's short strings), the counter
- * holds at least 1 (a live object's) and the header's words are 0 or
+ * holds at least 1 (a live object's) and is no address inside a live
+ * block (a pointer: a C module's state starting with pointers to heap
+ * types looked like a GC object) and the header's words are 0 or
  * user-space addresses, from 64 KiB to 2^47 (flag bits in the low 3 bits
  * of the word next to the object are allowed).  It marks the node
  * RS_NODE_REFCOUNTED with the counter read now (rc_offset = header +

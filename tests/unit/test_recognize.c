@@ -245,7 +245,8 @@ static void test_lookalikes(void **state)
     uint64_t *b_plain = block(32), *b_wrong = block(32), *b_small = block(16),
              *b_unread = block(32), *b_odd = block(32), *b_loop = block(32),
              *b_zero = block(32), *b_short = block(8), *b_keys = block(64),
-             *b_dead = block(32), *b_qdata = block(64), *b_qfill = block(64);
+             *b_dead = block(32), *b_qdata = block(64), *b_qfill = block(64),
+             *b_state = block(64), *b_state2 = block(64);
     b_plain[W_TYPE] = A(&not_a_type);     /* its type word is 0         */
     /* A dict's keys table (CPython 3.11 tp_subclasses): at the managed-
      * dict header's offset, the index bytes (00 ff ff ... : -256) and the
@@ -272,6 +273,18 @@ static void test_lookalikes(void **state)
     b_qfill[3] = A(&not_a_type);
     b_qfill[4 + W_REFCNT] = 65;
     b_qfill[4 + W_TYPE] = A(&dict_type);
+    /* A C module's state (_sqlite3's: DataError, DatabaseError, Error,
+     * IntegrityError, ... heap types): its third word, at a count's place
+     * after a 16-byte header, points to a block, its fourth to a GC
+     * type.  Also with the "count" pointing inside a block. */
+    b_state[0] = A(b_plain);
+    b_state[1] = A(b_wrong);
+    b_state[2 + W_REFCNT] = A(b_keys);
+    b_state[2 + W_TYPE] = A(&gc_type);
+    b_state2[0] = A(b_plain);
+    b_state2[1] = A(b_wrong);
+    b_state2[2 + W_REFCNT] = A(b_dead) + 8;
+    b_state2[2 + W_TYPE] = A(&gc_type);
     b_wrong[W_TYPE] = A(&gc_type);        /* GC type but no header       */
     b_small[W_REFCNT] = 1;
     b_small[W_TYPE] = A(&int_type);       /* 24-byte instances, 16 bytes */
@@ -282,7 +295,8 @@ static void test_lookalikes(void **state)
     rs_node_t nodes[] = { node(b_plain, 32), node(b_wrong, 32), node(b_small, 16),
                           node(b_unread, 32), node(b_odd, 32), node(b_loop, 32),
                           node(b_zero, 32), node(b_short, 8), node(b_keys, 64),
-                          node(b_dead, 32), node(b_qdata, 64), node(b_qfill, 64) };
+                          node(b_dead, 32), node(b_qdata, 64), node(b_qfill, 64),
+                          node(b_state, 64), node(b_state2, 64) };
     rs_heap_t h = { .nodes = nodes, .n_nodes = sizeof nodes / sizeof nodes[0] };
     rs_heapscan_sort_nodes(&h);
     rs_recognize_result_t res = { 0 };
@@ -296,7 +310,7 @@ static void test_lookalikes(void **state)
     assert_int_equal(reads, 0);
     rs_recognize_result_free(&res);
     uint64_t *all[] = { b_plain, b_wrong, b_small, b_unread, b_odd, b_loop, b_zero, b_short,
-                        b_keys, b_dead, b_qdata, b_qfill };
+                        b_keys, b_dead, b_qdata, b_qfill, b_state, b_state2 };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
 }
