@@ -54,6 +54,7 @@
 #include "pyloc_table.h"
 #include "recognize.h"
 #include "snapshot.h"
+#include "snapshot_dir.h"
 #include "snapshot_trigger.h"
 
 #include <errno.h>
@@ -291,52 +292,6 @@ static int fill_stacks(rs_snapshot_t *s)
     return 0;
 }
 
-/* 1 when path names a directory (following symbolic links). */
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* mkdir -p; returns 0 when dir exists afterwards, else -1 with errno
- * from the mkdir that failed.  Directories that exist are not made
- * again: a process under a seccomp filter may be refused mkdir itself
- * (man-db's sandboxed children get ENOSYS, not EEXIST, for
- * mkdir("/tmp")) and can still write into a directory that is there.
- * A directory made here keeps the program's umask but is always
- * searchable and writable by its owner: under `umask 0777` it was made
- * d---------, and a process not running as root could then write no
- * snapshot into it. */
-static int make_dirs(const char *dir)
-{
-    char tmp[PATH_MAX];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof tmp)
-        return -1;
-    if (is_dir(dir))
-        return 0;
-    memcpy(tmp, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char c = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0777) == 0) {
-            struct stat made;
-            if (stat(tmp, &made) == 0 && (made.st_mode & S_IRWXU) != S_IRWXU)
-                chmod(tmp, (made.st_mode & 07777) | S_IRWXU);
-        } else if (errno != EEXIST) {
-            int e = errno;
-            if (!is_dir(tmp)) {
-                errno = e;
-                return -1;
-            }
-        }
-        tmp[i] = c;
-    }
-    return is_dir(dir) ? 0 : -1;
-}
-
 /* What a snapshot's file name starts with: the file the process was
  * started from, as exec'd (AT_EXECFN: redis-server, not the
  * redis-check-rdb it links to; sh, not dash; a script's own name, not its
@@ -389,7 +344,7 @@ static int make_room_for_fd(struct rlimit *saved)
 static void write_snapshot(rs_snapshot_t *s, rs_analysis_result_t *res)
 {
     snapshot_path(res, &s->proc);
-    if (make_dirs(rs_settings.out_dir) != 0) {
+    if (rs_snapshot_make_dir(rs_settings.out_dir, NULL) != 0) {
         int e = errno;
         rs_line_t l = {.len = 0};
         rs_line_str(&l, "cannot create directory ");

@@ -42,6 +42,7 @@
 #include "report_focus.h"
 #include "run_process.h"
 #include "setting_values.h"
+#include "snapshot_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,7 +102,8 @@ static void usage(void)
           "process it started, then prints the report of each process\n"
           "(the program first, then by pid) after the program's own output.\n"
           "\n"
-          "  --out DIR         keep the snapshots in DIR (created if missing);\n"
+          "  --out DIR         keep the snapshots in DIR (created if missing,\n"
+          "                    with its parents);\n"
           "                    default: a temporary directory, removed after\n"
           "  --json            print a JSON array with one object per process\n"
           "                    (layout in lib/report/report.h; \"snapshot\" is null\n"
@@ -395,9 +397,6 @@ static void open_to_dropped_privileges(const char *dir)
         chmod(dir, 01777);
 }
 
-/* Creates (or accepts) the output directory; returns a malloc'ed absolute
- * path or NULL with a message printed.  *created says whether it is a
- * temporary directory of ours. */
 /* 1 when a file can be created in dir (tried: root's access() says yes
  * to /proc); else 0 with the reason said. */
 static int writable_dir(const char *dir)
@@ -414,21 +413,24 @@ static int writable_dir(const char *dir)
     return 1;
 }
 
+/* Creates (or accepts) the output directory, missing parents included;
+ * returns a malloc'ed absolute path or NULL with a message printed.
+ * *created says whether it is a temporary directory of ours. */
 static char *make_out_dir(const char *requested, int *created)
 {
     *created = 0;
     if (requested) {
-        if (mkdir(requested, 0777) == 0)
+        int made;
+        if (rs_snapshot_make_dir(requested, &made) != 0) {
+            struct stat st;
+            if (errno == ENOTDIR && stat(requested, &st) == 0)
+                rs_cli_say(CMD, "'%s' is not a directory", requested);
+            else
+                rs_cli_say(CMD, "cannot create '%s': %s", requested, strerror(errno));
+            return NULL;
+        }
+        if (made)
             open_to_dropped_privileges(requested);
-        else if (errno != EEXIST) {
-            rs_cli_say(CMD, "cannot create '%s': %s", requested, strerror(errno));
-            return NULL;
-        }
-        struct stat st;
-        if (stat(requested, &st) < 0 || !S_ISDIR(st.st_mode)) {
-            rs_cli_say(CMD, "'%s' is not a directory", requested);
-            return NULL;
-        }
         if (!writable_dir(requested))
             return NULL;
         char *abs = realpath(requested, NULL);

@@ -161,6 +161,8 @@ def check_control_characters_quoted(args, exe):
     with tempfile.TemporaryDirectory(prefix="rs-ctlpath-") as d:
         bad = os.path.join(d, "x\n::error::y\x1b[31m")
         snap = bad + ".rsnap"
+        blocker = bad + ".file"          # --out makes missing parents: a file
+        open(blocker, "w").close()       # in the way fails
         cases = [
             ["report", snap],
             ["report", "--bogus\n::error::y"],
@@ -172,7 +174,7 @@ def check_control_characters_quoted(args, exe):
             ["check", "--suppressions", bad, snap],
             ["check", "--baseline", bad, snap],
             ["run", "-o", os.path.join(bad, "r.txt"), "--", exe],
-            ["run", "--out", os.path.join(bad, "o"), "--", exe],
+            ["run", "--out", os.path.join(blocker, "o"), "--", exe],
             ["run", "--", bad],
         ]
         for argv in cases:
@@ -186,6 +188,19 @@ def check_control_characters_quoted(args, exe):
             check(p.returncode == want and len(lines) == 1 and quoted,
                   f"{argv!r}: exit {p.returncode}, want {want} and one line quoting "
                   f"the control characters, stderr {err!r}")
+
+
+def check_out_parents(args):
+    """`run --out DIR` makes DIR's missing parents too (it was "cannot
+    create": No such file or directory), like REFSCOPE_OUT in the preload."""
+    with tempfile.TemporaryDirectory(prefix="rs-parents-") as d:
+        out = os.path.join(d, "a", "b", "c")
+        p = run([args.refscope, "run", "--out", out, "--",
+                 os.path.join(args.samples_dir, "leak_direct")])
+        snaps = glob.glob(os.path.join(out, "leak_direct.*.rsnap"))
+        check(p.returncode == 0 and len(snaps) == 1,
+              f"run --out {out}: exit {p.returncode}, snapshots {snaps}, "
+              f"stderr {p.stderr!r}")
 
 
 def check_dropped_privileges(args):
@@ -673,6 +688,7 @@ def main_checks(args):
     check_setgid_hint(args)
     check_daemon_not_waited(args)
     check_wait_bounded(args)
+    check_out_parents(args)
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
