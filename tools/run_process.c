@@ -185,11 +185,11 @@ static int status_code(int status)
     return 1;
 }
 
-/* Our children now (the program's orphans, adopted as subreaper): the
- * first max pids go to out; *in_session counts those still in our
- * session (not daemons).  Returns how many, or -1 when the list cannot
- * be read. */
-static long children_now(pid_t *out, size_t max, long *in_session)
+/* Our children now (the program's orphans, adopted as subreaper), or
+ * with session_only those still in our session (not daemons): the first
+ * max pids go to out; *in_session counts those in our session.  Returns
+ * how many, or -1 when the list cannot be read. */
+static long children_now(pid_t *out, size_t max, long *in_session, int session_only)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
@@ -205,6 +205,8 @@ static long children_now(pid_t *out, size_t max, long *in_session)
             continue;              /* gone meanwhile: waitpid reaps it */
         if (sid == session)
             ++*in_session;
+        else if (session_only)
+            continue;
         if ((size_t)n < max)
             out[n] = (pid_t)pid;
         n++;
@@ -259,13 +261,29 @@ void rs_run_note_not_waited(const rs_not_waited_t *left, const char *dir)
                    sigabbrev_np(left->signal), left->n, es, names, theirs, s, dir, end);
 }
 
+/* The line saying which processes (in the session) refscope run waits
+ * for; 1 once said. */
+static int say_waiting(void)
+{
+    pid_t pids[RS_NOT_WAITED_NAMED];
+    long in_session, n = children_now(pids, RS_NOT_WAITED_NAMED, &in_session, 1);
+    if (n <= 0)
+        return 0;
+    char names[PROCESS_NAMES_SIZE];
+    name_processes(pids, n, names, sizeof names);
+    rs_cli_say("run", "the program ended; waiting for %ld process%s of it still "
+               "running:%s (Ctrl-C or --wait PERIOD stops the wait)",
+               n, n == 1 ? "" : "es", names);
+    return 1;
+}
+
 /* After the program ended (since ended_ns): 1 when the wait is over with
  * processes left, which go to *left; 0 to go on waiting (a second
  * into it, says once what for: *said). */
 static int wait_over(uint64_t ended_ns, uint64_t wait_ms, int *said, rs_not_waited_t *left)
 {
     long in_session;
-    long n = children_now(left->pids, RS_NOT_WAITED_NAMED, &in_session);
+    long n = children_now(left->pids, RS_NOT_WAITED_NAMED, &in_session, 0);
     if (n < 0)
         return 0;                  /* unreadable: wait for everyone */
     uint64_t waited_ms = (now_ns() - ended_ns) / 1000000;
@@ -278,14 +296,8 @@ static int wait_over(uint64_t ended_ns, uint64_t wait_ms, int *said, rs_not_wait
     else if (n > 0 && wait_ms != RS_WAIT_FOREVER && waited_ms >= wait_ms)
         left->why = RS_WAIT_TIMEOUT;
     else {
-        if (n > 0 && !*said && waited_ms >= WAIT_NOTE_MS) {
-            char names[PROCESS_NAMES_SIZE];
-            name_processes(left->pids, n, names, sizeof names);
-            rs_cli_say("run", "the program ended; waiting for %ld process%s of it still "
-                       "running:%s (Ctrl-C or --wait PERIOD stops the wait)",
-                       n, n == 1 ? "" : "es", names);
-            *said = 1;
-        }
+        if (n > 0 && !*said && waited_ms >= WAIT_NOTE_MS)
+            *said = say_waiting();
         left->n = 0;
         return 0;
     }
