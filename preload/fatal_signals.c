@@ -462,13 +462,23 @@ RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &mask);   /* a handler's sigaction() */
     pthread_mutex_lock(&view_lock);
+    /* A handler or SIG_IGN is installed for real, and the old action
+     * comes back from the same system call (timeout(1) signals its child,
+     * sets SIG_IGN and signals its group: every call more between the two
+     * signals was time natively not there); SIG_DFL and a one-shot
+     * handler are recorded as the view and refscope's handler installed,
+     * after a query. */
     struct sigaction cur;
-    int rc = call_real(sig, NULL, &cur);
+    int rc;
+    if (act && !is_default(act) && !is_oneshot(act)) {
+        rc = call_real(sig, act, &cur);
+    } else {
+        rc = call_real(sig, NULL, &cur);
+        if (rc == 0 && act)
+            rc = is_default(act) ? set_default(sig, act) : set_oneshot(sig, act);
+    }
     if (rc == 0 && old)
         *old = is_ours(&cur) ? view[sig] : cur;
-    if (rc == 0 && act)
-        rc = is_default(act) ? set_default(sig, act)
-             : is_oneshot(act) ? set_oneshot(sig, act) : call_real(sig, act, NULL);
     int err = errno;
     pthread_mutex_unlock(&view_lock);
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
