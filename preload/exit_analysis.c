@@ -709,6 +709,7 @@ void rs_analysis_at_exit(int final)
         return;
     int rc = final ? run_final("exit", NULL, &res)
                    : rs_analysis_run("exit", 0, &res);
+    rs_run_marker_end();          /* analysed, or a line said why not */
     if (rc != 0)
         return;
     if (worth_saying(&res))
@@ -730,7 +731,9 @@ void rs_analysis_at_signal(int sig, const rs_self_context_t *ctx)
         return;
     if (abbrev && strlen(abbrev) < sizeof label - 3)
         memcpy(label + 3, abbrev, strlen(abbrev) + 1);
-    if (run_final(label, ctx, &res) == 0 && worth_saying(&res))
+    int rc = run_final(label, ctx, &res);
+    rs_run_marker_end();
+    if (rc == 0 && worth_saying(&res))
         print_summary(&res);
 }
 

@@ -87,6 +87,7 @@ static void fork_child(void)
     rs_fatal_signals_atfork_child();
     rs_self_pid = getpid();
     rs_forked = 1;
+    rs_run_marker_begin();
     rs_guard_leave();
 }
 
@@ -126,6 +127,7 @@ static void start(void)
     rs_self_pid = getpid();
     rs_exit_hooks_init();
     rs_active = 1;
+    rs_run_marker_begin();        /* analysed from now on: run_marker.c */
     rs_fatal_signals_init();      /* after rs_active: it stands in for SIG_DFL */
     rs_snapshot_trigger_init();
     rs_refhooks_init();           /* hooks may fire from now on */

@@ -71,6 +71,14 @@ static inline int rs_real_pool_owns(const void *p)
     return (uintptr_t)p - (uintptr_t)rs_real_pool_mem < RS_REAL_POOL_BYTES;
 }
 
+/* ---- run_marker.c: the process's mark for `refscope run` ------------ */
+
+/* With REFSCOPE_MARK_RUNNING: writes REFSCOPE_OUT/.running.<pid> (at
+ * start-up, after an exec, in a fork child), and removes it once the
+ * process's end was analysed.  Never change errno. */
+void rs_run_marker_begin(void);
+void rs_run_marker_end(void);
+
 /* ---- settings.c: REFSCOPE_* environment variables ------------------- */
 
 #define RS_SETTINGS_LIST_MAX 4096   /* bytes of a list-valued setting     */
@@ -100,6 +108,7 @@ typedef struct rs_settings {
     int      entry_hooks;     /* REFSCOPE_ENTRY_HOOKS: 0 GOT hooks only, 1
                                  entry hooks too, 2 and say per function
                                  (refhooks.c, entry_hook.h)               */
+    int      mark_running;    /* REFSCOPE_MARK_RUNNING (run_marker.c)     */
 } rs_settings_t;
 
 enum { RS_UNWIND_FAST = 0, RS_UNWIND_LIBUNWIND = 1, RS_UNWIND_CHECK = 2 };

@@ -181,6 +181,13 @@ static const setting_t settings_table[] = {
      "it; 0: it runs on during the scan and its whole stack is scanned (a "
      "pointer it moves meanwhile can make a block look leaked)",
      SET_BOOL, 0, 1, FIELD(stop_ptrace), NULL, NULL},
+    {"REFSCOPE_MARK_RUNNING", "0",
+     "1 (set by refscope run): while a process runs, a file .running.<pid> "
+     "in REFSCOPE_OUT names it, removed once its end was analysed; one left "
+     "behind by a process that is gone tells refscope run that the process "
+     "ended unanalysed (killed by SIGKILL, or it exec'd a program the "
+     "loader does not preload)",
+     SET_BOOL, 0, 1, FIELD(mark_running), NULL, NULL},
 };
 
 /* What a complaint shows of a value at most: the line must keep its end
@@ -283,6 +290,7 @@ static void apply_defaults(rs_settings_t *s)
     s->snapshot_signal = 0;
     s->stop_signal = 0;
     s->stop_ptrace = 1;
+    s->mark_running = 0;
     s->snapshot_interval_ms = 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || set_path(s->out_dir, tmp, "/refscope") != 0)

@@ -496,6 +496,7 @@ static int prepare_environment(const run_options_t *o, const char *out_dir)
     if (rc == 0)
         rc = setenv("REFSCOPE_OUT", out_dir, 1) |
              setenv("REFSCOPE_QUIET", "1", 1) |
+             setenv("REFSCOPE_MARK_RUNNING", "1", 1) |
              (o->depth ? set_number("REFSCOPE_DEPTH", o->depth) : 0) |
              (o->scrub ? setenv("REFSCOPE_SCRUB", "1", 1) : 0) |
              (o->python ? add_python_hooks() : 0) |
@@ -804,6 +805,9 @@ int rs_cmd_run(int argc, char **argv)
 
     snap_file_t *files;
     long n = collect_snapshots(out_dir, &start, &seen, child, &files);
+    /* The program's own end without a snapshot is said by the report
+     * when nothing at all was written. */
+    rs_run_note_unanalysed(out_dir, n == 0 ? child : 0);
     if (n > 0)
         n = drop_intermediate(files, n, created, out_dir);
     if (n >= 0 && o.check_argv) {

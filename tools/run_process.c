@@ -26,10 +26,12 @@
 #include "report_array.h"
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -259,6 +261,66 @@ void rs_run_note_not_waited(const rs_not_waited_t *left, const char *dir)
         rs_cli_say("run", "stopped waiting (SIG%s) for %ld process%s still running:%s; "
                    "%s snapshot%s will be written to %s when %s",
                    sigabbrev_np(left->signal), left->n, es, names, theirs, s, dir, end);
+}
+
+/* The name a process's mark holds (its first line, already quoted by
+ * the preload), into name; "?" when unreadable. */
+static void mark_name(int dir_fd, const char *mark, char *name, size_t size)
+{
+    snprintf(name, size, "?");
+    int fd = openat(dir_fd, mark, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, name, size - 1);
+    close(fd);
+    if (n > 0) {
+        name[n] = '\0';
+        name[strcspn(name, "\n")] = '\0';
+    }
+    if (!*name)
+        snprintf(name, size, "?");
+}
+
+/* 1 when process pid exists (a daemon, one not waited for). */
+static int process_exists(long pid)
+{
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int rs_run_note_unanalysed(const char *dir, pid_t skip)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char names[PROCESS_NAMES_SIZE] = "";
+    size_t len = 0;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        if (strncmp(e->d_name, ".running.", 9) != 0)
+            continue;
+        long pid = strtol(e->d_name + 9, &end, 10);
+        if (*end || pid <= 0 || process_exists(pid))
+            continue;                  /* still running: it removes it */
+        if (pid != skip) {
+            char name[64];
+            mark_name(dirfd(d), e->d_name, name, sizeof name);
+            if (n < RS_NOT_WAITED_NAMED && len < sizeof names)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s %ld (%s)",
+                                        n ? "," : "", pid, name);
+            n++;
+        }
+        unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+    if (n > RS_NOT_WAITED_NAMED && len < sizeof names)
+        snprintf(names + len, sizeof names - len, " ...");
+    if (n > 0)
+        rs_cli_say("run", "%ld process%s ended without being analysed (killed by SIGKILL, or "
+                   "%s exec'd a program the loader does not preload):%s",
+                   n, n == 1 ? "" : "es", n == 1 ? "it" : "they", names);
+    return (int)n;
 }
 
 /* The line saying which processes (in the session) refscope run waits

@@ -16,7 +16,8 @@ daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
 snapshot; the processes it left in the session are waited for (a
 line says so after a second) until they end, `--wait PERIOD` runs out or
-a Ctrl-C comes.  A process whose /proc/self is gone (unshare --pid
+a Ctrl-C comes; one that ended without being analysed (SIGKILL) is named
+in a line.  A process whose /proc/self is gone (unshare --pid
 --mount-proc) is still named by its command line and executable.  `run`
 forwards SIGTERM to the program and then dies of it too, as the program
 did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
@@ -30,7 +31,7 @@ missing directory is one line before Graphviz runs; `-o g.svg` is written
 whole.  `-o` (report, graph) and `--write-baseline` naming a FIFO write
 into it, leaving it a FIFO.  `run --scrub` sets REFSCOPE_SCRUB=1:
 stale_pointer's two leaks, hidden without it, are found.  Usage:
-    test_output.py --refscope PATH --samples-dir DIR
+    test_output.py --refscope PATH --preload PATH --samples-dir DIR
 """
 import argparse
 import glob
@@ -188,6 +189,41 @@ def check_control_characters_quoted(args, exe):
             check(p.returncode == want and len(lines) == 1 and quoted,
                   f"{argv!r}: exit {p.returncode}, want {want} and one line quoting "
                   f"the control characters, stderr {err!r}")
+
+
+def check_unanalysed_named(args):
+    """A process that ends without being analysed (killed by SIGKILL by its
+    own parent, which reaps it: refscope run never sees its status) is
+    named in one line, with its pid and program (it was missing from the
+    report, silently); the marks processes leave while they run
+    (REFSCOPE_MARK_RUNNING, set by run) are gone from --out afterwards, and
+    the bare preload, without the setting, leaves none."""
+    script = "sleep 30 & p=$!; sleep 0.3; kill -9 $p; wait; echo done"
+    with tempfile.TemporaryDirectory(prefix="rs-unanalysed-") as d:
+        out = os.path.join(d, "run")
+        p = run([args.refscope, "run", "--out", out, "--", "sh", "-c", script])
+        err = p.stderr.decode()
+        lines = [l for l in err.splitlines() if "without being analysed" in l]
+        m = re.search(r": 1 process ended without being analysed \(killed by SIGKILL, or it "
+                      r"exec'd a program the loader does not preload\): (\d+) \(sleep\)$",
+                      lines[0]) if len(lines) == 1 else None
+        left = sorted(os.listdir(out))
+        check(p.returncode == 0 and m is not None and
+              not any(f.startswith(".running.") for f in left) and
+              not any(f.startswith(f"sleep.{m.group(1)}.") for f in left),
+              f"run, sleep killed by its parent: exit {p.returncode}, stderr "
+              f"{err!r}, --out holds {left}")
+        p = run([args.refscope, "run", "--out", out, "--",
+                 os.path.join(args.samples_dir, "leak_direct")])
+        check(b"without being analysed" not in p.stderr and
+              not any(f.startswith(".running.") for f in os.listdir(out)),
+              f"run leak_direct: stderr {p.stderr!r}, --out holds {os.listdir(out)}")
+        bare = os.path.join(d, "bare")
+        env = dict(os.environ, LD_PRELOAD=args.preload, REFSCOPE_QUIET="1",
+                   REFSCOPE_OUT=bare)
+        subprocess.run(["sh", "-c", script], env=env, capture_output=True, timeout=60)
+        check(not any(f.startswith(".running.") for f in os.listdir(bare)),
+              f"bare preload: {bare} holds {os.listdir(bare)}")
 
 
 def check_out_parents(args):
@@ -689,6 +725,7 @@ def main_checks(args):
     check_daemon_not_waited(args)
     check_wait_bounded(args)
     check_out_parents(args)
+    check_unanalysed_named(args)
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
@@ -704,6 +741,7 @@ def main_checks(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--refscope", required=True)
+    ap.add_argument("--preload", required=True)
     ap.add_argument("--samples-dir", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="rs-output-") as tmp:
