@@ -73,6 +73,11 @@
 static pthread_mutex_t analysis_lock = PTHREAD_MUTEX_INITIALIZER;
 /* 0 until the end-of-process analysis has been claimed in this process. */
 static atomic_int end_claimed;
+/* This thread claimed the end-of-process analysis: its run_marker.c mark
+ * goes as soon as the analysis is over, before the guard is left (a
+ * signal put off meanwhile, such as a pool's SIGTERM to a worker that was
+ * already exiting, ends the process right then). */
+static _Thread_local int ending_thread __attribute__((tls_model("initial-exec")));
 static uint32_t next_seq;
 /* Root memory for the analysing thread's registers: must outlive the scan. */
 static rs_self_context_t self_ctx;
@@ -83,6 +88,7 @@ void rs_analysis_atfork_child(void)
 {
     next_seq = 0;
     atomic_store(&end_claimed, 0);
+    ending_thread = 0;
     pthread_mutex_init(&analysis_lock, NULL);
 }
 
@@ -524,6 +530,8 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
     rs_stats_report(rs_stats_now_ns() - t_start, t_resumed - t_stopped);
     rc = 0;
 out:
+    if (ending_thread)
+        rs_run_marker_end();     /* analysed, or a line said why not */
     if (!final) {
         rs_scratch_end();        /* frees heap, roots and the snapshot */
         pthread_mutex_unlock(&analysis_lock);
@@ -688,8 +696,9 @@ static int worth_saying(const rs_analysis_result_t *res)
 static int claim_end(void)
 {
     int expected = 0;
-    return rs_active && rs_exit_process_is_ours() &&
-           atomic_compare_exchange_strong(&end_claimed, &expected, 1);
+    ending_thread = rs_active && rs_exit_process_is_ours() &&
+                    atomic_compare_exchange_strong(&end_claimed, &expected, 1);
+    return ending_thread;
 }
 
 void rs_analysis_at_exit(int final)
@@ -709,7 +718,7 @@ void rs_analysis_at_exit(int final)
         return;
     int rc = final ? run_final("exit", NULL, &res)
                    : rs_analysis_run("exit", 0, &res);
-    rs_run_marker_end();          /* analysed, or a line said why not */
+    rs_run_marker_end();          /* also when the analysis could not start */
     if (rc != 0)
         return;
     if (worth_saying(&res))
