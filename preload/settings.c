@@ -185,8 +185,8 @@ static const setting_t settings_table[] = {
      "1 (set by refscope run): while a process runs, a file .running.<pid> "
      "in REFSCOPE_OUT names it, removed once its end was analysed; one left "
      "behind by a process that is gone tells refscope run that the process "
-     "ended unanalysed (killed by SIGKILL, or it exec'd a program the "
-     "loader does not preload)",
+     "ended without a snapshot (killed by SIGKILL, or it exec'd a program "
+     "the loader does not preload)",
      SET_BOOL, 0, 1, FIELD(mark_running), NULL, NULL},
 };
 

@@ -807,7 +807,7 @@ int rs_cmd_run(int argc, char **argv)
     long n = collect_snapshots(out_dir, &start, &seen, child, &files);
     /* The program's own end without a snapshot is said by the report
      * when nothing at all was written. */
-    rs_run_note_unanalysed(out_dir, n == 0 ? child : 0);
+    rs_run_note_no_snapshot(out_dir, n == 0 ? child : 0);
     if (n > 0)
         n = drop_intermediate(files, n, created, out_dir);
     if (n >= 0 && o.check_argv) {

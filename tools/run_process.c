@@ -287,7 +287,7 @@ static int process_exists(long pid)
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-int rs_run_note_unanalysed(const char *dir, pid_t skip)
+int rs_run_note_no_snapshot(const char *dir, pid_t skip)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -317,8 +317,9 @@ int rs_run_note_unanalysed(const char *dir, pid_t skip)
     if (n > RS_NOT_WAITED_NAMED && len < sizeof names)
         snprintf(names + len, sizeof names - len, " ...");
     if (n > 0)
-        rs_cli_say("run", "%ld process%s ended without being analysed (killed by SIGKILL, or "
-                   "%s exec'd a program the loader does not preload):%s",
+        rs_cli_say("run", "%ld process%s ended without a snapshot (killed by SIGKILL, or "
+                   "%s exec'd a program the loader does not preload, or a line of "
+                   "refscope's above says why):%s",
                    n, n == 1 ? "" : "es", n == 1 ? "it" : "they", names);
     return (int)n;
 }

@@ -69,13 +69,16 @@ void rs_run_die_by(int sig);
  * their snapshots will be written to dir (which the caller keeps). */
 void rs_run_note_not_waited(const rs_not_waited_t *left, const char *dir);
 
-/* The processes that ended without being analysed: those whose mark
+/* The processes that ended without a snapshot: those whose mark
  * (REFSCOPE_MARK_RUNNING: dir/.running.<pid>, which the preload removes
  * once a process's end was analysed) is left while the process is gone,
- * killed by SIGKILL or gone on as a program the loader does not preload.
+ * killed by SIGKILL or gone on as a program the loader does not preload
+ * (or analysed, but confined by a seccomp filter that refused it both
+ * its snapshot and the removal of its mark: man-db's children, whose
+ * own line says so).
  * Says so in one line naming them (all but skip: the program itself,
  * which a line of its own names) and removes their marks; the marks of
  * processes still running stay.  Returns how many were named. */
-int rs_run_note_unanalysed(const char *dir, pid_t skip);
+int rs_run_note_no_snapshot(const char *dir, pid_t skip);
 
 #endif /* RS_RUN_PROCESS_H */

@@ -16,8 +16,8 @@ daemon (a descendant that left the session) is not waited for once the
 program has ended: a note names it and the directory kept for its
 snapshot; the processes it left in the session are waited for (a
 line says so after a second) until they end, `--wait PERIOD` runs out or
-a Ctrl-C comes; one that ended without being analysed (SIGKILL) is named
-in a line.  A process whose /proc/self is gone (unshare --pid
+a Ctrl-C comes; one that ended without a snapshot (SIGKILL) is named in
+a line.  A process whose /proc/self is gone (unshare --pid
 --mount-proc) is still named by its command line and executable.  `run`
 forwards SIGTERM to the program and then dies of it too, as the program
 did (a parent sees -15, not 143); killed itself (SIGKILL), it takes the
@@ -208,21 +208,22 @@ print("child", "signalled" if os.WIFSIGNALED(st) else "exited")
 """
 
 
-def check_unanalysed_named(args):
-    """A process that ends without being analysed (killed by SIGKILL by its
+def check_no_snapshot_named(args):
+    """A process that ends without a snapshot (killed by SIGKILL by its
     own parent, which reaps it: refscope run never sees its status) is
     named in one line, with its pid and program (it was missing from the
     report, silently); the marks processes leave while they run
     (REFSCOPE_MARK_RUNNING, set by run) are gone from --out afterwards, and
     the bare preload, without the setting, leaves none."""
     script = "sleep 30 & p=$!; sleep 0.3; kill -9 $p; wait; echo done"
-    with tempfile.TemporaryDirectory(prefix="rs-unanalysed-") as d:
+    with tempfile.TemporaryDirectory(prefix="rs-no-snapshot-") as d:
         out = os.path.join(d, "run")
         p = run([args.refscope, "run", "--out", out, "--", "sh", "-c", script])
         err = p.stderr.decode()
-        lines = [l for l in err.splitlines() if "without being analysed" in l]
-        m = re.search(r": 1 process ended without being analysed \(killed by SIGKILL, or it "
-                      r"exec'd a program the loader does not preload\): (\d+) \(sleep\)$",
+        lines = [l for l in err.splitlines() if "without a snapshot" in l]
+        m = re.search(r": 1 process ended without a snapshot \(killed by SIGKILL, or it "
+                      r"exec'd a program the loader does not preload, or a line of "
+                      r"refscope's above says why\): (\d+) \(sleep\)$",
                       lines[0]) if len(lines) == 1 else None
         left = sorted(os.listdir(out))
         check(p.returncode == 0 and m is not None and
@@ -232,7 +233,7 @@ def check_unanalysed_named(args):
               f"{err!r}, --out holds {left}")
         p = run([args.refscope, "run", "--out", out, "--",
                  os.path.join(args.samples_dir, "leak_direct")])
-        check(b"without being analysed" not in p.stderr and
+        check(b"without a snapshot" not in p.stderr and
               not any(f.startswith(".running.") for f in os.listdir(out)),
               f"run leak_direct: stderr {p.stderr!r}, --out holds {os.listdir(out)}")
         # A child whose exit analysis (300,000 blocks) a SIGTERM interrupts:
@@ -242,7 +243,7 @@ def check_unanalysed_named(args):
                  END_INTERRUPTED], env=dict(os.environ, PYTHONMALLOC="malloc"))
         procs = [l for l in p.stdout.decode().splitlines()
                  if l.startswith("refscope: process ")]
-        check(p.returncode == 0 and b"without being analysed" not in p.stderr and
+        check(p.returncode == 0 and b"without a snapshot" not in p.stderr and
               p.stdout.decode().startswith("child signalled\n") and len(procs) == 2,
               f"exit analysis cut by SIGTERM: exit {p.returncode}, stdout "
               f"{p.stdout[:200]!r}, stderr {p.stderr!r}")
@@ -753,7 +754,7 @@ def main_checks(args):
     check_daemon_not_waited(args)
     check_wait_bounded(args)
     check_out_parents(args)
-    check_unanalysed_named(args)
+    check_no_snapshot_named(args)
     check_other_pid_namespace(args)
     check_tools(args)
     check_run_signals(args)
