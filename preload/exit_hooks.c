@@ -44,6 +44,7 @@
 #include "preload.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -149,26 +150,33 @@ static void *resolve(void **slot, const char *name)
 /* Every exec hook ends here: the call returned, so it failed. */
 static int exec_returned(int rc)
 {
-    if (same_process())
+    if (same_process()) {
+        int saved_errno = errno;
         exec_failed = 1;
+        rs_run_marker_exec_failed(rs_exit_process_is_ours());
+        errno = saved_errno;
+    }
     return rc;
 }
 
 RS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     execve_fn_t f = (execve_fn_t)resolve((void **)&real_execve, "execve");
+    rs_run_marker_exec(envp);
     return exec_returned(f ? f(path, argv, envp) : -1);
 }
 
 RS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     execve_fn_t f = (execve_fn_t)resolve((void **)&real_execvpe, "execvpe");
+    rs_run_marker_exec(envp);
     return exec_returned(f ? f(file, argv, envp) : -1);
 }
 
 RS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     fexecve_fn_t f = (fexecve_fn_t)resolve((void **)&real_fexecve, "fexecve");
+    rs_run_marker_exec(envp);
     return exec_returned(f ? f(fd, argv, envp) : -1);
 }
 

@@ -78,6 +78,10 @@ static inline int rs_real_pool_owns(const void *p)
  * process's end was analysed.  Never change errno. */
 void rs_run_marker_begin(void);
 void rs_run_marker_end(void);
+/* Before an exec with envp, and after one failed (analysed: whether the
+ * process is still analysed at its end): see run_marker.c. */
+void rs_run_marker_exec(char *const envp[]);
+void rs_run_marker_exec_failed(int analysed);
 
 /* ---- settings.c: REFSCOPE_* environment variables ------------------- */
 

@@ -208,6 +208,18 @@ print("child", "signalled" if os.WIFSIGNALED(st) else "exited")
 """
 
 
+# A fork child whose exec fails and which then ends by _exit.
+FAILED_EXEC = """import os
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv('/nonexistent/program', ['program'])
+    except OSError:
+        os._exit(127)
+os.waitpid(pid, 0)
+"""
+
+
 def check_no_snapshot_named(args):
     """A process that ends without a snapshot (killed by SIGKILL by its
     own parent, which reaps it: refscope run never sees its status) is
@@ -247,6 +259,24 @@ def check_no_snapshot_named(args):
               p.stdout.decode().startswith("child signalled\n") and len(procs) == 2,
               f"exit analysis cut by SIGTERM: exit {p.returncode}, stdout "
               f"{p.stdout[:200]!r}, stderr {p.stderr!r}")
+        # Not named: a nested `refscope run` (its program marks itself in the
+        # inner directory: the outer mark of the forked child goes at the
+        # exec), and a fork child whose exec failed (a helper, which is not
+        # analysed by design).  Named: a process that exec'd without
+        # LD_PRELOAD, by the name it had (env).
+        for argv, named in (
+                ([args.refscope, "run", "--", os.path.join(args.samples_dir, "leak_direct")],
+                 None),
+                ([sys.executable, "-c", FAILED_EXEC], None),
+                (["sh", "-c", "env -u LD_PRELOAD true; echo x"], "env")):
+            p = run([args.refscope, "run", "--out", out, "--"] + argv)
+            err = p.stderr.decode()
+            lines = [l for l in err.splitlines() if "without a snapshot" in l]
+            want = 1 if named else 0
+            check(p.returncode == 0 and len(lines) == want and
+                  (not named or lines[0].endswith(f" ({named})")),
+                  f"run {argv}: exit {p.returncode}, stderr {err!r}, want "
+                  f"{want} line(s) naming {named}")
         bare = os.path.join(d, "bare")
         env = dict(os.environ, LD_PRELOAD=args.preload, REFSCOPE_QUIET="1",
                    REFSCOPE_OUT=bare)
