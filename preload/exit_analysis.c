@@ -531,7 +531,9 @@ static int analyse_now(const char *label, int reason, const rs_self_context_t *s
     rc = 0;
 out:
     if (ending_thread)
-        rs_run_marker_end();     /* analysed, or a line said why not */
+        rs_run_marker_end();     /* analysed, or a line said why not; an
+                                    analysis that did not start (another in
+                                    progress) leaves the mark: no snapshot */
     if (!final) {
         rs_scratch_end();        /* frees heap, roots and the snapshot */
         pthread_mutex_unlock(&analysis_lock);
@@ -718,7 +720,6 @@ void rs_analysis_at_exit(int final)
         return;
     int rc = final ? run_final("exit", NULL, &res)
                    : rs_analysis_run("exit", 0, &res);
-    rs_run_marker_end();          /* also when the analysis could not start */
     if (rc != 0)
         return;
     if (worth_saying(&res))
@@ -740,9 +741,7 @@ void rs_analysis_at_signal(int sig, const rs_self_context_t *ctx)
         return;
     if (abbrev && strlen(abbrev) < sizeof label - 3)
         memcpy(label + 3, abbrev, strlen(abbrev) + 1);
-    int rc = run_final(label, ctx, &res);
-    rs_run_marker_end();
-    if (rc == 0 && worth_saying(&res))
+    if (run_final(label, ctx, &res) == 0 && worth_saying(&res))
         print_summary(&res);
 }
 

@@ -112,26 +112,20 @@ static sigaction_fn_t   real_sigaction;   /* resolved at start-up, or
                                              at the first call before  */
 /* The older ways of setting a handler: in glibc each is a sigaction()
  * with fixed flags made through its internal __sigaction, which the
- * interposed sigaction() never sees.  For a fatal signal they go through
- * it here instead, so that refscope still stands in for SIG_DFL and for
- * a one-shot handler's reset (zstd imports __sysv_signal: what signal()
- * is under -std=c99).  The flags and mask are glibc's:
+ * interposed sigaction() never sees.  Here they go through it (see
+ * set_handler()), so that refscope still stands in for SIG_DFL and for a
+ * one-shot handler's reset (zstd imports __sysv_signal: what signal() is
+ * under -std=c99).  The flags and mask are glibc's:
  *  - signal(), bsd_signal(), ssignal(): BSD semantics, the handler kept,
- *    SA_RESTART, the signal blocked while its handler runs;
+ *    SA_RESTART, the signal blocked while its handler runs; for a signal
+ *    refscope leaves alone the real signal() runs, which also honours
+ *    siginterrupt() (its state is glibc's own);
  *  - sysv_signal(), __sysv_signal(): System V's, a one-shot handler
- *    (SA_RESETHAND), the signal not blocked in it (SA_NODEFER).
- * For the other signals the real signal() runs (it also honours
- * siginterrupt(), whose state is glibc's own), and the real
- * __sysv_signal(), which has no such state. */
-typedef struct signal_api {
-    const char  *name;        /* glibc's function, for the other signals */
-    int          flags;
-    int          block_self;  /* the signal in the handler's mask        */
-    signal_fn_t  real;        /* resolved at start-up or first use       */
-} signal_api_t;
-
-static signal_api_t bsd_api = { "signal", SA_RESTART, 1, NULL };
-static signal_api_t sysv_api = { "__sysv_signal", SA_RESETHAND | SA_NODEFER, 0, NULL };
+ *    (SA_RESETHAND), the signal not blocked in it (SA_NODEFER). */
+#define BSD_FLAGS  SA_RESTART
+#define SYSV_FLAGS (SA_RESETHAND | SA_NODEFER)
+static signal_fn_t real_signal;      /* resolved at start-up, or at the
+                                        first call before              */
 
 static pthread_mutex_t  view_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The program's view of the action of a fatal signal while refscope's
@@ -348,8 +342,7 @@ void rs_fatal_signals_atfork_child(void)
 
 void rs_fatal_signals_init(void)
 {
-    bsd_api.real = (signal_fn_t)dlsym(RTLD_NEXT, bsd_api.name);
-    sysv_api.real = (signal_fn_t)dlsym(RTLD_NEXT, sysv_api.name);
+    real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
     choose_handled();
     pthread_mutex_lock(&view_lock);
     for (int sig = 1; sig < 64; sig++) {
@@ -486,13 +479,10 @@ RS_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
     return rc;
 }
 
-static __sighandler_t set_handler(signal_api_t *api, int sig, __sighandler_t handler)
+/* handler for sig with glibc's flags (the signal in the handler's mask
+ * with block_self), through the interposed sigaction(). */
+static __sighandler_t set_handler(int sig, __sighandler_t handler, int flags, int block_self)
 {
-    if (!is_fatal(sig) || !rs_active) {
-        if (!api->real)
-            api->real = (signal_fn_t)dlsym(RTLD_NEXT, api->name);
-        return api->real ? api->real(sig, handler) : SIG_ERR;
-    }
     if (handler == SIG_ERR) {
         errno = EINVAL;
         return SIG_ERR;
@@ -501,15 +491,20 @@ static __sighandler_t set_handler(signal_api_t *api, int sig, __sighandler_t han
     memset(&act, 0, sizeof act);
     act.sa_handler = handler;
     sigemptyset(&act.sa_mask);
-    if (api->block_self)
+    if (block_self)
         sigaddset(&act.sa_mask, sig);
-    act.sa_flags = api->flags;
+    act.sa_flags = flags;
     return sigaction(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
 }
 
 RS_EXPORT __sighandler_t signal(int sig, __sighandler_t handler)
 {
-    return set_handler(&bsd_api, sig, handler);
+    if (!is_fatal(sig) || !rs_active) {
+        if (!real_signal)
+            real_signal = (signal_fn_t)dlsym(RTLD_NEXT, "signal");
+        return real_signal ? real_signal(sig, handler) : SIG_ERR;
+    }
+    return set_handler(sig, handler, BSD_FLAGS, 1);
 }
 
 RS_EXPORT __sighandler_t bsd_signal(int sig, __sighandler_t handler)
@@ -519,7 +514,7 @@ RS_EXPORT __sighandler_t ssignal(int sig, __sighandler_t handler)
 
 RS_EXPORT __sighandler_t __sysv_signal(int sig, __sighandler_t handler)
 {
-    return set_handler(&sysv_api, sig, handler);
+    return set_handler(sig, handler, SYSV_FLAGS, 0);
 }
 
 RS_EXPORT __sighandler_t sysv_signal(int sig, __sighandler_t handler)
